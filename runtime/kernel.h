@@ -1,0 +1,57 @@
+/* The contract between the session planner and the CPU kernels: one oc_kernel descriptor per op (and opset
+ * range); infer computes output types and shapes at plan time, run computes values into planned memory. */
+#ifndef ONNXC_KERNEL_H
+#define ONNXC_KERNEL_H
+
+#include <stdint.h>
+
+#include "ir.h"
+#include "onnxc/onnxc.h"
+
+typedef struct oc_kctx {
+    const oc_node *node;   /* the IR node: attributes via oc_attr_int() etc. */
+    int64_t opset;         /* opset version imported for the node's domain */
+    int n_in, n_out;
+    /* Inputs: NULL for an omitted optional input. At infer time, data is non-NULL only when the value is
+     * known at plan time (constant, or computed from constants/shape-like inputs); a kernel that lists an
+     * input in value_inputs always gets its data at infer time. At run time every data pointer is set. */
+    onnxc_tensor **in;
+    /* Outputs (NULL entry: output not requested, skip it). infer sets dtype, rank, dims. At run time data
+     * points to nbytes of planned memory (contents undefined). */
+    onnxc_tensor **out;
+    void *state;            /* whatever prepare stored; released by kernel->release */
+    size_t scratch_size;    /* infer may request scratch memory (bytes) */
+    void *scratch;          /* at run time: scratch_size bytes, 64-byte aligned, shared by all nodes */
+    int threads;            /* worker threads the kernel may use (OpenMP) */
+} oc_kctx;
+
+typedef struct oc_kernel {
+    const char *op_type;
+    const char *domain;     /* NULL: the default ONNX domain */
+    int since;              /* first opset version served */
+    int until;              /* last opset version served, 0 = no limit */
+    uint32_t value_inputs;  /* bit i: infer needs the data of input i (a shape, axes, pads...) */
+    onnxc_status (*infer)(oc_kctx *c);
+    onnxc_status (*prepare)(oc_kctx *c); /* optional: after infer; constant inputs have data; may set c->state */
+    onnxc_status (*run)(oc_kctx *c);
+    void (*release)(void *state);        /* optional */
+} oc_kernel;
+
+/* Find the kernel for an op of a domain at an opset version, or NULL. */
+const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset);
+
+/* True when some kernel serves this op at some version (to tell "unsupported op" from "unsupported opset"). */
+int oc_kernel_known_op(const char *domain, const char *op_type);
+
+/* Kernel tables, one per op family, each ending with an entry whose op_type is NULL. */
+extern const oc_kernel oc_kernels_conv[];    /* Conv, ConvTranspose */
+extern const oc_kernel oc_kernels_gemm[];    /* Gemm, MatMul */
+extern const oc_kernel oc_kernels_pool[];    /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */
+extern const oc_kernel oc_kernels_norm[];    /* BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization */
+extern const oc_kernel oc_kernels_binary[];  /* Add Sub Mul Div Pow Min Max Sum Mean Equal Less Greater Where Not And Or ... */
+extern const oc_kernel oc_kernels_unary[];   /* Relu LeakyRelu PRelu Sigmoid HardSigmoid HardSwish Tanh Clip Erf Sqrt Exp Log Neg Abs Reciprocal Cast */
+extern const oc_kernel oc_kernels_reduce[];  /* Softmax LogSoftmax ReduceMean/Sum/Max/Min ArgMax */
+extern const oc_kernel oc_kernels_shape[];   /* Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Shape Size Constant ConstantOfShape Identity Dropout Expand Range Tile */
+extern const oc_kernel oc_kernels_resize[];  /* Pad Resize Upsample */
+
+#endif

@@ -1,0 +1,792 @@
+/* IR construction and editing: values with producer and consumers, nodes, attributes, initializers, and the
+ * edit helpers (replace all uses, remove node, compact, topological sort) that keep edges consistent. */
+#include "ir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- hashing */
+
+static uint64_t oc_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static onnxc_status oc_map_put(oc_map *m, oc_value *v);
+
+static onnxc_status oc_map_rehash(oc_map *m, size_t ncap)
+{
+    oc_value **old = m->slots;
+    size_t oldcap = m->cap;
+    m->slots = oc_calloc(ncap, sizeof *m->slots);
+    if (!m->slots) {
+        m->slots = old;
+        return oc_err(ONNXC_E_NOMEM, "out of memory (name table)");
+    }
+    m->cap = ncap;
+    m->count = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i])
+            oc_map_put(m, old[i]);
+    oc_free(old);
+    return ONNXC_OK;
+}
+
+static onnxc_status oc_map_put(oc_map *m, oc_value *v)
+{
+    if ((m->count + 1) * 2 > m->cap) {
+        onnxc_status st = oc_map_rehash(m, m->cap ? m->cap * 2 : 64);
+        if (st != ONNXC_OK)
+            return st;
+    }
+    size_t i = oc_hash(v->name) & (m->cap - 1);
+    while (m->slots[i]) {
+        if (strcmp(m->slots[i]->name, v->name) == 0) {
+            m->slots[i] = v;
+            return ONNXC_OK;
+        }
+        i = (i + 1) & (m->cap - 1);
+    }
+    m->slots[i] = v;
+    m->count++;
+    return ONNXC_OK;
+}
+
+static oc_value *oc_map_get(const oc_map *m, const char *name)
+{
+    if (!m->cap || !name)
+        return NULL;
+    size_t i = oc_hash(name) & (m->cap - 1);
+    while (m->slots[i]) {
+        if (strcmp(m->slots[i]->name, name) == 0)
+            return m->slots[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static void oc_map_rebuild(oc_graph *g)
+{
+    memset(g->map.slots, 0, g->map.cap * sizeof *g->map.slots);
+    g->map.count = 0;
+    for (int i = 0; i < g->n_values; i++)
+        oc_map_put(&g->map, g->values[i]);
+}
+
+/* ---------------------------------------------------------------- lifetime */
+
+onnxc_model *oc_model_new(void)
+{
+    onnxc_model *m = oc_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->graph = oc_graph_new(m, NULL);
+    if (!m->graph) {
+        oc_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+oc_graph *oc_graph_new(onnxc_model *m, oc_graph *parent)
+{
+    oc_graph *g = oc_calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->model = m;
+    g->parent = parent;
+    return g;
+}
+
+static void oc_tensor_data_free(onnxc_tensor *t)
+{
+    if (t->owns_data && t->data) {
+        if (t->dtype == ONNXC_STRING) {
+            onnxc_string *s = t->data;
+            int64_t n = onnxc_tensor_numel(t);
+            for (int64_t i = 0; i < n; i++)
+                oc_free(s[i].data);
+        }
+        oc_free(t->data);
+    }
+    t->data = NULL;
+}
+
+void oc_tensor_free(oc_tensor *t)
+{
+    if (!t)
+        return;
+    oc_tensor_data_free(&t->t);
+    oc_free(t->name);
+    oc_free(t->doc_string);
+    for (size_t i = 0; i < t->n_external; i++) {
+        oc_free(t->external[i].key);
+        oc_free(t->external[i].value);
+    }
+    oc_free(t->external);
+    oc_free(t);
+}
+
+oc_tensor *oc_tensor_clone(const oc_tensor *src)
+{
+    oc_tensor *t = oc_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    onnxc_tensor *c = NULL;
+    if (onnxc_tensor_clone(&src->t, &c) != ONNXC_OK) {
+        oc_free(t);
+        return NULL;
+    }
+    t->t = *c;
+    oc_free(c); /* the struct only; its data now belongs to t->t */
+    t->name = oc_strdup(src->name);
+    t->doc_string = oc_strdup(src->doc_string);
+    t->storage = src->storage == OC_STORE_EXTERNAL ? OC_STORE_RAW : src->storage;
+    t->has_data_type = src->has_data_type;
+    return t;
+}
+
+void oc_type_clear(oc_type *ty)
+{
+    if (ty->dims) {
+        for (int i = 0; i < ty->rank; i++) {
+            oc_free(ty->dims[i].param);
+            oc_free(ty->dims[i].denotation);
+        }
+    }
+    oc_free(ty->dims);
+    oc_free(ty->denotation);
+    oc_free(ty->opaque.data);
+    memset(ty, 0, sizeof *ty);
+    ty->rank = -1;
+}
+
+onnxc_status oc_type_copy(oc_type *dst, const oc_type *src)
+{
+    *dst = *src;
+    dst->dims = NULL;
+    dst->denotation = oc_strdup(src->denotation);
+    dst->opaque.data = NULL;
+    if (src->opaque.len) {
+        dst->opaque.data = oc_malloc(src->opaque.len);
+        if (!dst->opaque.data)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+        memcpy(dst->opaque.data, src->opaque.data, src->opaque.len);
+    }
+    if (src->rank > 0) {
+        dst->dims = oc_calloc((size_t)src->rank, sizeof *dst->dims);
+        if (!dst->dims)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+        for (int i = 0; i < src->rank; i++) {
+            dst->dims[i] = src->dims[i];
+            dst->dims[i].param = oc_strdup(src->dims[i].param);
+            dst->dims[i].denotation = oc_strdup(src->dims[i].denotation);
+        }
+    }
+    return ONNXC_OK;
+}
+
+static void oc_bytes_list_free(oc_bytes *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        oc_free(b[i].data);
+    oc_free(b);
+}
+
+void oc_attr_clear(oc_attr *a)
+{
+    oc_free(a->name);
+    oc_free(a->ref_attr_name);
+    oc_free(a->doc_string);
+    oc_free(a->s.data);
+    oc_tensor_free(a->t);
+    oc_graph_free(a->g);
+    oc_free(a->floats);
+    oc_free(a->ints);
+    oc_bytes_list_free(a->strings, a->n_strings);
+    for (size_t i = 0; i < a->n_tensors; i++)
+        oc_tensor_free(a->tensors[i]);
+    oc_free(a->tensors);
+    for (size_t i = 0; i < a->n_graphs; i++)
+        oc_graph_free(a->graphs[i]);
+    oc_free(a->graphs);
+    oc_free(a->sparse_tensor.data);
+    oc_bytes_list_free(a->sparse_tensors, a->n_sparse_tensors);
+    oc_free(a->type_proto.data);
+    oc_bytes_list_free(a->type_protos, a->n_type_protos);
+    memset(a, 0, sizeof *a);
+}
+
+static void oc_node_free(oc_node *n)
+{
+    oc_free(n->name);
+    oc_free(n->op_type);
+    oc_free(n->domain);
+    oc_free(n->doc_string);
+    oc_free(n->inputs);
+    oc_free(n->outputs);
+    for (int i = 0; i < n->n_attrs; i++)
+        oc_attr_clear(&n->attrs[i]);
+    oc_free(n->attrs);
+    oc_free(n);
+}
+
+static void oc_value_free(oc_value *v)
+{
+    oc_free(v->name);
+    oc_free(v->uses);
+    oc_tensor_free(v->init);
+    oc_free(v);
+}
+
+static void oc_vinfos_free(oc_vinfo *vi, int n)
+{
+    for (int i = 0; i < n; i++) {
+        oc_type_clear(&vi[i].type);
+        oc_free(vi[i].doc_string);
+    }
+    oc_free(vi);
+}
+
+void oc_graph_free(oc_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_nodes; i++)
+        oc_node_free(g->nodes[i]);
+    oc_free(g->nodes);
+    for (int i = 0; i < g->n_values; i++)
+        oc_value_free(g->values[i]);
+    oc_free(g->values);
+    oc_free(g->map.slots);
+    oc_vinfos_free(g->inputs, g->n_inputs);
+    oc_vinfos_free(g->outputs, g->n_outputs);
+    oc_vinfos_free(g->value_infos, g->n_value_infos);
+    oc_free(g->initializers);
+    oc_bytes_list_free(g->sparse_initializers, (size_t)g->n_sparse_initializers);
+    oc_bytes_list_free(g->quantization_annotations, (size_t)g->n_quantization_annotations);
+    oc_free(g->name);
+    oc_free(g->doc_string);
+    oc_free(g);
+}
+
+void onnxc_model_free(onnxc_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_opsets; i++)
+        oc_free(m->opsets[i].domain);
+    oc_free(m->opsets);
+    oc_free(m->producer_name);
+    oc_free(m->producer_version);
+    oc_free(m->domain);
+    oc_free(m->doc_string);
+    for (int i = 0; i < m->n_metadata; i++) {
+        oc_free(m->metadata[i].key);
+        oc_free(m->metadata[i].value);
+    }
+    oc_free(m->metadata);
+    oc_graph_free(m->graph);
+    oc_bytes_list_free(m->functions, (size_t)m->n_functions);
+    oc_bytes_list_free(m->training_info, (size_t)m->n_training_info);
+    oc_free(m->path);
+    oc_free(m->dir);
+    oc_free(m);
+}
+
+int64_t oc_model_opset(const onnxc_model *m, const char *domain)
+{
+    bool want_default = !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
+    for (int i = 0; i < m->n_opsets; i++) {
+        const char *d = m->opsets[i].domain;
+        bool is_default = !d || !*d || strcmp(d, "ai.onnx") == 0;
+        if (want_default ? is_default : (d && strcmp(d, domain) == 0))
+            return m->opsets[i].version;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- values */
+
+oc_value *oc_graph_find(const oc_graph *g, const char *name) { return oc_map_get(&g->map, name); }
+
+oc_value *oc_graph_lookup(const oc_graph *g, const char *name)
+{
+    for (; g; g = g->parent) {
+        oc_value *v = oc_map_get(&g->map, name);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+oc_value *oc_graph_value(oc_graph *g, const char *name)
+{
+    oc_value *v = oc_map_get(&g->map, name);
+    if (v)
+        return v;
+    if (oc_grow((void **)&g->values, &g->cap_values, g->n_values + 1, sizeof *g->values) != ONNXC_OK)
+        return NULL;
+    v = oc_calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->name = oc_strdup(name);
+    if (!v->name) {
+        oc_free(v);
+        return NULL;
+    }
+    v->graph = g;
+    v->id = g->n_values;
+    if (oc_map_put(&g->map, v) != ONNXC_OK) {
+        oc_value_free(v);
+        return NULL;
+    }
+    g->values[g->n_values++] = v;
+    return v;
+}
+
+static bool oc_name_taken(const oc_graph *g, const char *name)
+{
+    /* Names must be unique in the graph and must not shadow an enclosing graph's value. */
+    return oc_graph_lookup(g, name) != NULL;
+}
+
+oc_value *oc_graph_new_value(oc_graph *g, const char *base)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", base && *base ? base : "v");
+    for (long k = 1; oc_name_taken(g, buf); k++)
+        snprintf(buf, sizeof buf, "%s_%ld", base && *base ? base : "v", k);
+    return oc_graph_value(g, buf);
+}
+
+oc_value *oc_graph_add_initializer(oc_graph *g, const char *base, oc_tensor *t)
+{
+    oc_value *v = oc_graph_new_value(g, base);
+    if (!v)
+        return NULL;
+    oc_value **ni = oc_realloc(g->initializers, (size_t)(g->n_initializers + 1) * sizeof *ni);
+    if (!ni)
+        return NULL;
+    g->initializers = ni;
+    oc_free(t->name);
+    t->name = oc_strdup(v->name);
+    v->init = t;
+    v->flags |= OC_V_INITIALIZER;
+    g->initializers[g->n_initializers++] = v;
+    return v;
+}
+
+const oc_type *oc_value_type(const oc_value *v)
+{
+    const oc_graph *g = v->graph;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i].value == v)
+            return &g->inputs[i].type;
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i].value == v)
+            return &g->outputs[i].type;
+    for (int i = 0; i < g->n_value_infos; i++)
+        if (g->value_infos[i].value == v)
+            return &g->value_infos[i].type;
+    return NULL;
+}
+
+bool oc_value_is_constant(const oc_value *v)
+{
+    return oc_value_constant(v) != NULL;
+}
+
+const oc_tensor *oc_value_constant(const oc_value *v)
+{
+    if (!v)
+        return NULL;
+    if (v->init && !(v->flags & OC_V_INPUT))
+        return v->init;
+    if (v->producer && !v->producer->dead && strcmp(v->producer->op_type, "Constant") == 0 &&
+        (!v->producer->domain || !*v->producer->domain)) {
+        const oc_attr *a = oc_node_attr(v->producer, "value");
+        if (a && a->t)
+            return a->t;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- edges */
+
+static onnxc_status oc_use_add(oc_value *v, oc_node *n, int slot)
+{
+    onnxc_status st = oc_grow((void **)&v->uses, &v->cap_uses, v->n_uses + 1, sizeof *v->uses);
+    if (st != ONNXC_OK)
+        return st;
+    v->uses[v->n_uses].node = n;
+    v->uses[v->n_uses].slot = slot;
+    v->n_uses++;
+    return ONNXC_OK;
+}
+
+static void oc_use_remove(oc_value *v, oc_node *n, int slot)
+{
+    for (int i = 0; i < v->n_uses; i++) {
+        if (v->uses[i].node == n && v->uses[i].slot == slot) {
+            memmove(&v->uses[i], &v->uses[i + 1], (size_t)(v->n_uses - i - 1) * sizeof *v->uses);
+            v->n_uses--;
+            return;
+        }
+    }
+}
+
+oc_node *oc_graph_add_node(oc_graph *g, const char *op_type, const char *domain, const char *name)
+{
+    if (oc_grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes) != ONNXC_OK)
+        return NULL;
+    oc_node *n = oc_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->op_type = oc_strdup(op_type ? op_type : "");
+    n->domain = oc_strdup(domain);
+    n->name = oc_strdup(name);
+    if (!n->op_type || (domain && !n->domain) || (name && !n->name)) {
+        oc_node_free(n);
+        return NULL;
+    }
+    n->graph = g;
+    n->id = g->n_nodes;
+    g->nodes[g->n_nodes++] = n;
+    return n;
+}
+
+static onnxc_status oc_resize_ptrs(oc_value ***arr, int *n, int need)
+{
+    if (need <= *n)
+        return ONNXC_OK;
+    oc_value **p = oc_realloc(*arr, (size_t)need * sizeof *p);
+    if (!p)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = *n; i < need; i++)
+        p[i] = NULL;
+    *arr = p;
+    *n = need;
+    return ONNXC_OK;
+}
+
+onnxc_status oc_node_set_input(oc_node *n, int slot, oc_value *v)
+{
+    onnxc_status st = oc_resize_ptrs(&n->inputs, &n->n_inputs, slot + 1);
+    if (st != ONNXC_OK)
+        return st;
+    if (n->inputs[slot])
+        oc_use_remove(n->inputs[slot], n, slot);
+    n->inputs[slot] = v;
+    if (v)
+        return oc_use_add(v, n, slot);
+    return ONNXC_OK;
+}
+
+onnxc_status oc_node_set_output(oc_node *n, int slot, oc_value *v)
+{
+    if (v && v->producer && !(v->producer == n && v->producer_slot == slot)) {
+        char a[160], b[160];
+        return oc_err(ONNXC_E_INVALID, "value '%s' is produced by node %s and by node %s", v->name,
+                      oc_node_label(v->producer, a, sizeof a), oc_node_label(n, b, sizeof b));
+    }
+    onnxc_status st = oc_resize_ptrs(&n->outputs, &n->n_outputs, slot + 1);
+    if (st != ONNXC_OK)
+        return st;
+    if (n->outputs[slot] && n->outputs[slot]->producer == n)
+        n->outputs[slot]->producer = NULL;
+    n->outputs[slot] = v;
+    if (v) {
+        v->producer = n;
+        v->producer_slot = slot;
+    }
+    return ONNXC_OK;
+}
+
+void oc_replace_all_uses(oc_value *from, oc_value *to)
+{
+    if (from == to)
+        return;
+    while (from->n_uses > 0) {
+        oc_use u = from->uses[from->n_uses - 1];
+        oc_node_set_input(u.node, u.slot, to);
+    }
+    oc_graph *g = from->graph;
+    for (int i = 0; i < g->n_outputs; i++) {
+        if (g->outputs[i].value == from) {
+            g->outputs[i].value = to;
+            to->flags |= OC_V_OUTPUT;
+        }
+    }
+    if (from->flags & OC_V_OUTPUT)
+        from->flags &= ~(unsigned)OC_V_OUTPUT;
+}
+
+void oc_remove_node(oc_node *n)
+{
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i]) {
+            oc_use_remove(n->inputs[i], n, i);
+            n->inputs[i] = NULL;
+        }
+    for (int i = 0; i < n->n_outputs; i++)
+        if (n->outputs[i] && n->outputs[i]->producer == n) {
+            n->outputs[i]->producer = NULL;
+            n->outputs[i] = NULL;
+        }
+    n->dead = true;
+}
+
+void oc_graph_compact(oc_graph *g)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i]->dead) {
+            oc_node_free(g->nodes[i]);
+            continue;
+        }
+        g->nodes[i]->id = k;
+        g->nodes[k++] = g->nodes[i];
+    }
+    g->n_nodes = k;
+
+    /* A value is kept while anything refers to it: a producer, a use, a graph list or initializer data. */
+    bool *listed = oc_calloc((size_t)g->n_values + 1, sizeof *listed);
+    if (!listed)
+        return; /* compaction is an optimisation; the graph stays consistent without it */
+    for (int i = 0; i < g->n_inputs; i++)
+        listed[g->inputs[i].value->id] = true;
+    for (int i = 0; i < g->n_outputs; i++)
+        listed[g->outputs[i].value->id] = true;
+    for (int i = 0; i < g->n_value_infos; i++)
+        listed[g->value_infos[i].value->id] = true;
+    /* initializers whose value is dropped leave the initializer list */
+    int ki = 0;
+    for (int i = 0; i < g->n_initializers; i++) {
+        oc_value *v = g->initializers[i];
+        if (v->init)
+            g->initializers[ki++] = v;
+    }
+    g->n_initializers = ki;
+    k = 0;
+    for (int i = 0; i < g->n_values; i++) {
+        oc_value *v = g->values[i];
+        if (!v->producer && v->n_uses == 0 && !listed[i] && !v->init) {
+            oc_value_free(v);
+            continue;
+        }
+        g->values[k++] = v;
+    }
+    oc_free(listed);
+    g->n_values = k;
+    for (int i = 0; i < g->n_values; i++)
+        g->values[i]->id = i;
+    oc_map_rebuild(g);
+}
+
+onnxc_status oc_graph_toposort(oc_graph *g)
+{
+    int n = g->n_nodes;
+    int *indeg = oc_calloc((size_t)n + 1, sizeof *indeg);
+    oc_node **order = oc_calloc((size_t)n + 1, sizeof *order);
+    if (!indeg || !order) {
+        oc_free(indeg);
+        oc_free(order);
+        return oc_err(ONNXC_E_NOMEM, "out of memory sorting the graph");
+    }
+    for (int i = 0; i < n; i++)
+        g->nodes[i]->id = i;
+    for (int i = 0; i < n; i++) {
+        oc_node *nd = g->nodes[i];
+        for (int j = 0; j < nd->n_inputs; j++) {
+            oc_value *v = nd->inputs[j];
+            if (v && v->producer && v->producer->graph == g && !v->producer->dead)
+                indeg[i]++;
+        }
+    }
+    /* Kahn's algorithm, seeded in file order so an already sorted graph keeps its order. */
+    int head = 0, tail = 0;
+    for (int i = 0; i < n; i++)
+        if (indeg[i] == 0)
+            order[tail++] = g->nodes[i];
+    while (head < tail) {
+        oc_node *nd = order[head++];
+        for (int o = 0; o < nd->n_outputs; o++) {
+            oc_value *v = nd->outputs[o];
+            if (!v)
+                continue;
+            for (int u = 0; u < v->n_uses; u++) {
+                oc_node *c = v->uses[u].node;
+                if (c->graph == g && --indeg[c->id] == 0)
+                    order[tail++] = c;
+            }
+        }
+    }
+    if (tail < n) {
+        oc_node *bad = NULL;
+        for (int i = 0; i < n && !bad; i++)
+            if (indeg[i] > 0)
+                bad = g->nodes[i];
+        char lbl[200];
+        oc_free(indeg);
+        oc_free(order);
+        return oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle through node %s", g->name ? g->name : "",
+                      oc_node_label(bad, lbl, sizeof lbl));
+    }
+    memcpy(g->nodes, order, (size_t)n * sizeof *order);
+    for (int i = 0; i < n; i++)
+        g->nodes[i]->id = i;
+    oc_free(indeg);
+    oc_free(order);
+    return ONNXC_OK;
+}
+
+/* ---------------------------------------------------------------- attributes */
+
+const oc_attr *oc_node_attr(const oc_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (n->attrs[i].name && strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t oc_attr_int(const oc_node *n, const char *name, int64_t dflt)
+{
+    const oc_attr *a = oc_node_attr(n, name);
+    return a && a->type == OC_ATTR_INT ? a->i : dflt;
+}
+
+float oc_attr_float(const oc_node *n, const char *name, float dflt)
+{
+    const oc_attr *a = oc_node_attr(n, name);
+    if (!a)
+        return dflt;
+    if (a->type == OC_ATTR_FLOAT)
+        return a->f;
+    if (a->type == OC_ATTR_INT)
+        return (float)a->i;
+    return dflt;
+}
+
+const char *oc_attr_string(const oc_node *n, const char *name, const char *dflt, char *buf, size_t cap)
+{
+    const oc_attr *a = oc_node_attr(n, name);
+    if (!a || a->type != OC_ATTR_STRING)
+        return dflt;
+    size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
+    if (len)
+        memcpy(buf, a->s.data, len);
+    buf[len] = 0;
+    return buf;
+}
+
+const int64_t *oc_attr_ints(const oc_node *n, const char *name, size_t *n_out)
+{
+    const oc_attr *a = oc_node_attr(n, name);
+    if (!a || a->type != OC_ATTR_INTS) {
+        *n_out = 0;
+        return NULL;
+    }
+    *n_out = a->n_ints;
+    return a->ints ? a->ints : (const int64_t *)"";
+}
+
+const float *oc_attr_floats(const oc_node *n, const char *name, size_t *n_out)
+{
+    const oc_attr *a = oc_node_attr(n, name);
+    if (!a || a->type != OC_ATTR_FLOATS) {
+        *n_out = 0;
+        return NULL;
+    }
+    *n_out = a->n_floats;
+    static const float empty[1] = {0};
+    return a->floats ? a->floats : empty;
+}
+
+static oc_attr *oc_node_attr_slot(oc_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (n->attrs[i].name && strcmp(n->attrs[i].name, name) == 0) {
+            oc_attr_clear(&n->attrs[i]);
+            n->attrs[i].name = oc_strdup(name);
+            return n->attrs[i].name ? &n->attrs[i] : NULL;
+        }
+    oc_attr *na = oc_realloc(n->attrs, (size_t)(n->n_attrs + 1) * sizeof *na);
+    if (!na)
+        return NULL;
+    n->attrs = na;
+    oc_attr *a = &n->attrs[n->n_attrs];
+    memset(a, 0, sizeof *a);
+    a->name = oc_strdup(name);
+    if (!a->name)
+        return NULL;
+    n->n_attrs++;
+    return a;
+}
+
+onnxc_status oc_node_set_attr_int(oc_node *n, const char *name, int64_t v)
+{
+    oc_attr *a = oc_node_attr_slot(n, name);
+    if (!a)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    a->has_type = true;
+    a->type = OC_ATTR_INT;
+    a->has_i = true;
+    a->i = v;
+    return ONNXC_OK;
+}
+
+onnxc_status oc_node_set_attr_float(oc_node *n, const char *name, float v)
+{
+    oc_attr *a = oc_node_attr_slot(n, name);
+    if (!a)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    a->has_type = true;
+    a->type = OC_ATTR_FLOAT;
+    a->has_f = true;
+    a->f = v;
+    return ONNXC_OK;
+}
+
+onnxc_status oc_node_set_attr_ints(oc_node *n, const char *name, const int64_t *v, size_t count)
+{
+    oc_attr *a = oc_node_attr_slot(n, name);
+    if (!a)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    a->has_type = true;
+    a->type = OC_ATTR_INTS;
+    a->ints = oc_malloc((count ? count : 1) * sizeof *a->ints);
+    if (!a->ints)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    if (count)
+        memcpy(a->ints, v, count * sizeof *v);
+    a->n_ints = count;
+    return ONNXC_OK;
+}
+
+void oc_node_remove_attr(oc_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (n->attrs[i].name && strcmp(n->attrs[i].name, name) == 0) {
+            oc_attr_clear(&n->attrs[i]);
+            memmove(&n->attrs[i], &n->attrs[i + 1], (size_t)(n->n_attrs - i - 1) * sizeof *n->attrs);
+            n->n_attrs--;
+            return;
+        }
+}
+
+const char *oc_node_label(const oc_node *n, char *buf, size_t cap)
+{
+    if (!n)
+        snprintf(buf, cap, "(none)");
+    else if (n->name && *n->name)
+        snprintf(buf, cap, "'%s' (%s)", n->name, n->op_type);
+    else
+        snprintf(buf, cap, "#%d (%s)", n->id, n->op_type);
+    return buf;
+}
