@@ -26,11 +26,52 @@ int64_t oc_get_i64(const onnxc_tensor *t, int64_t i);
 void oc_set_f64(onnxc_tensor *t, int64_t i, double v);
 void oc_set_i64(onnxc_tensor *t, int64_t i, int64_t v);
 
+/* The same on raw data of a dtype (element i of data). Float to integer truncates toward zero; NaN gives 0 and
+ * out-of-range values saturate (no undefined behaviour). Unknown dtypes read 0 and write nothing. */
+double oc_load_f64(int32_t dtype, const void *data, int64_t i);
+int64_t oc_load_i64(int32_t dtype, const void *data, int64_t i);
+void oc_store_f64(int32_t dtype, void *data, int64_t i, double v);
+void oc_store_i64(int32_t dtype, void *data, int64_t i, int64_t v);
+
+/* dtype classes: float (float, double, float16, bfloat16); integer (signed and unsigned, not bool). */
+bool oc_dtype_is_float(int32_t dtype);
+bool oc_dtype_is_int(int32_t dtype);
+bool oc_dtype_is_signed_int(int32_t dtype);
+
 /* IEEE half and bfloat16 conversions (round to nearest even). */
 float oc_half_to_float(uint16_t h);
 uint16_t oc_float_to_half(float f);
 float oc_bf16_to_float(uint16_t h);
 uint16_t oc_float_to_bf16(float f);
+/* double to half / bfloat16 with a single rounding (no double rounding through float). */
+uint16_t oc_double_to_half(double d);
+uint16_t oc_double_to_bf16(double d);
+
+/* ---- the broadcasting element walker: collapses an output and up to three broadcast inputs into the fewest
+ * dims, then hands rows of contiguous output to a typed row loop (threads on big work) ---- */
+
+#define OC_WALK_MAXIN 3
+
+/* Below this many output elements a kernel runs single-threaded: thread start-up costs more than it saves. */
+#define OC_PAR_MIN 65536
+
+/* A row loop: writes n contiguous outputs at o from inputs in[k] read with element strides st[k] (0 when the
+ * input is broadcast along the row). ctx is whatever the op needs (attributes, dtypes). */
+typedef void (*oc_row_fn)(void *o, const void *const *in, const int64_t *st, int64_t n, const void *ctx);
+
+typedef struct oc_walk {
+    int rank;  /* collapsed rank, >= 1 */
+    int n;     /* inputs */
+    int64_t dims[ONNXC_MAX_RANK];
+    int64_t st[OC_WALK_MAXIN][ONNXC_MAX_RANK];
+} oc_walk;
+
+/* Prepare a walk of out (already shaped) over n inputs broadcast to it. */
+void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor *const *in);
+
+/* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]. */
+void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
+                 oc_row_fn f, const void *ctx, int threads);
 
 /* Normalise an axis attribute against rank (negative counts from the end). ONNXC_E_INVALID naming the node
  * when out of range. */

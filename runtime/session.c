@@ -16,6 +16,15 @@
 
 #define OC_ALIGN 64
 
+/* Kernel errors made with oc_kerr already name the node; others get the node label in front. */
+static onnxc_status oc_node_error(onnxc_status st, const oc_node *nd)
+{
+    if (strncmp(onnxc_last_error(), "node ", 5) == 0)
+        return st;
+    char lbl[200];
+    return oc_err_prefix(st, "node %s", oc_node_label(nd, lbl, sizeof lbl));
+}
+
 static size_t oc_align_up(size_t n) { return (n + OC_ALIGN - 1) & ~(size_t)(OC_ALIGN - 1); }
 
 static void *oc_aligned_alloc(size_t n)
@@ -394,7 +403,7 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         c->threads = s->threads;
         st = k->infer(c);
         if (st != ONNXC_OK)
-            return oc_err_prefix(st, "node %s", oc_node_label(nd, lbl, sizeof lbl));
+            return oc_node_error(st, nd);
         for (int o = 0; o < nd->n_outputs; o++) {
             if (!sn->out[o])
                 continue;
@@ -406,7 +415,7 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         if (k->prepare) {
             st = k->prepare(c);
             if (st != ONNXC_OK)
-                return oc_err_prefix(st, "node %s", oc_node_label(nd, lbl, sizeof lbl));
+                return oc_node_error(st, nd);
         }
         /* Evaluate now when every input is known and the result is needed for shapes or comes from constants
          * alone (constant folding inside the plan). */
@@ -437,7 +446,7 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
             free(tmp);
             c->scratch = NULL;
             if (st != ONNXC_OK)
-                return oc_err_prefix(st, "node %s", oc_node_label(nd, lbl, sizeof lbl));
+                return oc_node_error(st, nd);
             for (int o = 0; o < nd->n_outputs; o++) {
                 oc_value *v = nd->outputs[o];
                 if (!v)
@@ -589,7 +598,6 @@ onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names
         if (t)
             s->rv[v->id].t.data = t->data;
     }
-    char lbl[200];
     for (int i = 0; i < s->n_order; i++) {
         oc_snode *sn = &s->nodes[i];
         if (sn->folded)
@@ -598,7 +606,7 @@ onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names
             s->hook_before(s->hook, s->order[i]);
         st = s->kern[i]->run(&sn->ctx);
         if (st != ONNXC_OK)
-            return oc_err_prefix(st, "node %s", oc_node_label(s->order[i], lbl, sizeof lbl));
+            return oc_node_error(st, s->order[i]);
         if (s->hook && s->hook_after) {
             st = s->hook_after(s->hook, s->order[i], (const onnxc_tensor *const *)sn->out);
             if (st != ONNXC_OK)

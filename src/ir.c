@@ -381,6 +381,22 @@ oc_value *oc_graph_add_initializer(oc_graph *g, const char *base, oc_tensor *t)
     return v;
 }
 
+onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t)
+{
+    if (v->producer || v->init)
+        return oc_err(ONNXC_E_INVALID, "value '%s' already has a producer or data", v->name);
+    oc_value **ni = oc_realloc(g->initializers, (size_t)(g->n_initializers + 1) * sizeof *ni);
+    if (!ni)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    g->initializers = ni;
+    oc_free(t->name);
+    t->name = oc_strdup(v->name);
+    v->init = t;
+    v->flags |= OC_V_INITIALIZER;
+    g->initializers[g->n_initializers++] = v;
+    return ONNXC_OK;
+}
+
 const oc_type *oc_value_type(const oc_value *v)
 {
     const oc_graph *g = v->graph;
@@ -457,6 +473,25 @@ oc_node *oc_graph_add_node(oc_graph *g, const char *op_type, const char *domain,
     n->graph = g;
     n->id = g->n_nodes;
     g->nodes[g->n_nodes++] = n;
+    return n;
+}
+
+oc_node *oc_graph_insert_node(oc_graph *g, const oc_node *before, const char *op_type, const char *domain,
+                              const char *name)
+{
+    oc_node *n = oc_graph_add_node(g, op_type, domain, name);
+    if (!n || !before)
+        return n;
+    int pos = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == before)
+            pos = i;
+    if (pos < 0)
+        return n;
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(g->n_nodes - 1 - pos) * sizeof *g->nodes);
+    g->nodes[pos] = n;
+    for (int i = pos; i < g->n_nodes; i++)
+        g->nodes[i]->id = i;
     return n;
 }
 
@@ -555,6 +590,19 @@ void oc_graph_compact(oc_graph *g)
     g->n_nodes = k;
 
     /* A value is kept while anything refers to it: a producer, a use, a graph list or initializer data. */
+    /* value_info of values a rewrite removed (no producer, no use, not an input, output or initializer) goes */
+    int kv = 0;
+    for (int i = 0; i < g->n_value_infos; i++) {
+        oc_vinfo *vi = &g->value_infos[i];
+        const oc_value *v = vi->value;
+        if (!v->producer && v->n_uses == 0 && !v->init && !(v->flags & (OC_V_INPUT | OC_V_OUTPUT | OC_V_OUTER))) {
+            oc_type_clear(&vi->type);
+            oc_free(vi->doc_string);
+            continue;
+        }
+        g->value_infos[kv++] = *vi;
+    }
+    g->n_value_infos = kv;
     bool *listed = oc_calloc((size_t)g->n_values + 1, sizeof *listed);
     if (!listed)
         return; /* compaction is an optimisation; the graph stays consistent without it */

@@ -246,6 +246,8 @@ oc_value *oc_graph_value(oc_graph *g, const char *name);
 oc_value *oc_graph_new_value(oc_graph *g, const char *base);
 /* Add an initializer with a fresh unique name derived from base; takes ownership of t (its name is set). */
 oc_value *oc_graph_add_initializer(oc_graph *g, const char *base, oc_tensor *t);
+/* Give v (which has no producer) constant data t; it joins the initializer list. Takes ownership of t. */
+onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t);
 /* The type declared for v in graph inputs, outputs or value_info (first found), or NULL. */
 const oc_type *oc_value_type(const oc_value *v);
 /* True if v is a constant: an initializer that is not also a graph input, or the output of a Constant node. */
@@ -255,6 +257,9 @@ const oc_tensor *oc_value_constant(const oc_value *v);
 
 /* ---- nodes and edges ---- */
 oc_node *oc_graph_add_node(oc_graph *g, const char *op_type, const char *domain, const char *name);
+/* Like oc_graph_add_node, but placed just before node `before` (keeps the node list topological). */
+oc_node *oc_graph_insert_node(oc_graph *g, const oc_node *before, const char *op_type, const char *domain,
+                              const char *name);
 onnxc_status oc_node_set_input(oc_node *n, int slot, oc_value *v);   /* grows inputs as needed; v may be NULL */
 onnxc_status oc_node_set_output(oc_node *n, int slot, oc_value *v);  /* v must have no producer */
 /* Move every use of from onto to (graph outputs too: to takes over from's output slot). */

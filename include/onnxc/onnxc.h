@@ -180,6 +180,42 @@ const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i);
 /** Free a session; NULL is fine. */
 void onnxc_session_free(onnxc_session *s);
 
+/* ---- graph rewrites (passes) ---- */
+
+/** What a pipeline of passes did: per pass, the rewrites made and the ones skipped with their reason, plus op
+ *  counts and parameter bytes before and after. Opaque. */
+typedef struct onnxc_report onnxc_report;
+
+/** Options for onnxc_optimize. Zero-initialise, then set what you need. */
+typedef struct onnxc_optimize_options {
+    const char *passes;   /**< comma-separated pass names; NULL or "" = the default pipeline (every exact pass) */
+    int stop_after;       /**< apply only the first N rewrites (for bisecting a bad rewrite); 0 = no limit */
+    int keep_bn;          /**< fold-bn: keep a BatchNormalization with nothing to fold into (else Mul + Add) */
+    int check_each;       /**< check graph consistency after every pass (tests and debug builds do it always) */
+    int groups;           /**< swap-norm: number of groups (0 = 32) */
+    int strict;           /**< swap-norm: channel count not divisible by groups is an error, not a fallback */
+    const char *swap_to;  /**< swap-norm: "group" (default), "instance" or "layer" */
+    const char *swap_form; /**< swap-norm: "auto" (default), "op" (GroupNormalization-21) or "decomposed" */
+    const char *only;     /**< swap-norm: POSIX extended regex; only BNs whose node or output name matches */
+    const char *exclude;  /**< swap-norm: POSIX extended regex; BNs whose node or output name matches are left */
+} onnxc_optimize_options;
+
+/** Run passes over the model in place. *report (may be NULL) receives what was done; free it with
+ *  onnxc_report_free. An unknown pass name is ONNXC_E_ARG and leaves the model untouched. */
+onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report);
+
+/** Print a report: human lines, or one JSON object when json != 0. */
+void onnxc_report_print(const onnxc_report *r, FILE *f, int json);
+
+/** Number of rewrites the report records (0 when the pipeline changed nothing). */
+int onnxc_report_num_changes(const onnxc_report *r);
+
+/** Free a report; NULL is fine. */
+void onnxc_report_free(onnxc_report *r);
+
+/** Print the registered passes (name, exact or output-changing, summary) to f, one per line. */
+void onnxc_list_passes(FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

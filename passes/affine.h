@@ -1,0 +1,39 @@
+/* Folding a per-channel affine map y' = s*y + t into the op that produced y (Conv, ConvTranspose, Gemm, MatMul):
+ * the one mechanism behind fold-bn, fold-affine (frozen BN, Caffe Scale) and drop-bias-before-bn. */
+#ifndef ONNXC_AFFINE_H
+#define ONNXC_AFFINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ir.h"
+
+/* Output channel count of producer p from its constant weight, or -1 (why says what is wrong). Conv: W[0];
+ * ConvTranspose: W[1]*group; Gemm: N; MatMul: W[1] of a rank-2 constant weight. */
+int64_t oc_affine_channels(const oc_node *p, char *why, size_t cap);
+
+/* True when p is a Conv/ConvTranspose/Gemm/MatMul of the default domain whose output 0 can take a fold: constant
+ * weight and bias, a single consumer, not a graph output. */
+bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap);
+
+/* Rewrite p so that its output becomes s*y + t per output channel (s, t of length C, in double). A MatMul becomes
+ * a Gemm. Weights used by anyone else are cloned under a fresh name; an unshared initializer is rewritten in
+ * place. Values are computed in double and stored in the weight's dtype; for float16/bfloat16 an overflow or a
+ * non-finite result leaves p untouched and returns false with why set. */
+bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, int64_t C, char *why, size_t cap);
+
+/* Read a constant tensor's elements as doubles into out (numel elements). False for non-float dtypes. */
+bool oc_tensor_to_f64(const oc_tensor *c, double *out);
+
+/* Store doubles into a new tensor of dtype with the given shape; NULL on overflow for 16-bit floats (why set). */
+oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, const double *v, char *why, size_t cap);
+
+/* Replace the value of constant input slot of node n with tensor t: in place when n is the only user of an
+ * initializer, else as a fresh initializer named from the old one. Takes ownership of t. */
+onnxc_status oc_set_constant_input(oc_graph *g, oc_node *n, int slot, oc_tensor *t, const char *base);
+
+/* Rank of a value from its declared type, its constant data, or the weight of the Conv/ConvTranspose/Gemm that
+ * produces it; -1 when unknown. */
+int oc_value_rank(const oc_value *v);
+
+#endif

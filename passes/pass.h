@@ -1,0 +1,84 @@
+/* The pass interface: a const descriptor per pass (name, summary, exact or output-changing, run), the report
+ * passes write into, and the rewrite budget that --stop-after uses to bisect a bad rewrite. */
+#ifndef ONNXC_PASS_H
+#define ONNXC_PASS_H
+
+#include <stdbool.h>
+
+#include "ir.h"
+#include "onnxc/onnxc.h"
+
+typedef enum oc_event_kind {
+    OC_EV_CHANGED = 0, /* a rewrite was made */
+    OC_EV_SKIPPED = 1, /* a candidate was left alone; the message says why */
+    OC_EV_WARNING = 2, /* something the user should know (e.g. statistics dropped, fallback group count) */
+    OC_EV_INFO = 3
+} oc_event_kind;
+
+typedef struct oc_event {
+    const char *pass;
+    oc_event_kind kind;
+    char *node;     /* node name or label the event is about (may be NULL) */
+    char *message;
+} oc_event;
+
+typedef struct oc_graph_stats {
+    int n_nodes;
+    int64_t param_bytes;
+    int64_t param_count;
+    int n_ops;
+    char **op_names; /* distinct op types, sorted */
+    int *op_counts;
+} oc_graph_stats;
+
+struct onnxc_report {
+    oc_event *events;
+    int n_events, cap_events;
+    int n_changes;
+    oc_graph_stats before, after;
+    char **passes_run;
+    int n_passes_run;
+    bool budget_exhausted;
+};
+
+/* What a pass gets besides the graph. */
+typedef struct oc_pass_ctx {
+    const char *pass_name;
+    const onnxc_optimize_options *opts;
+    onnxc_report *report;
+    int budget;      /* rewrites still allowed; < 0 = unlimited */
+} oc_pass_ctx;
+
+typedef struct oc_pass {
+    const char *name;
+    const char *summary;
+    bool exact;         /* preserves outputs up to float rounding; false = changes them on purpose */
+    bool in_default;    /* part of the default pipeline */
+    onnxc_status (*run)(oc_graph *g, oc_pass_ctx *ctx);
+} oc_pass;
+
+/* Ask before each rewrite: false when --stop-after's budget is spent (the pass must then stop rewriting). */
+bool oc_pass_may_rewrite(oc_pass_ctx *ctx);
+
+/* Record a rewrite / a skip / a warning about a node (node may be NULL). */
+void oc_report_changed(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
+void oc_report_skipped(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
+void oc_report_warning(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
+
+/* Consistency of the IR: edges both ways, topological order, no dangling values, unique producers.
+ * ONNXC_E_INVALID with the first problem. */
+onnxc_status oc_graph_verify(const oc_graph *g);
+
+/* Registered passes, NULL-terminated. */
+extern const oc_pass *const oc_passes[];
+const oc_pass *oc_pass_find(const char *name);
+
+/* The passes, one per file. */
+extern const oc_pass oc_pass_cleanup;
+extern const oc_pass oc_pass_const_fold;
+extern const oc_pass oc_pass_drop_bias;
+extern const oc_pass oc_pass_fold_bn;
+extern const oc_pass oc_pass_fold_affine;
+extern const oc_pass oc_pass_swap_norm;
+
+#endif

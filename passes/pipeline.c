@@ -1,0 +1,424 @@
+/* The pass registry and the pipeline runner: runs a list of passes over a model with a rewrite budget, checks
+ * the graph after every pass, and builds the report (events, op counts and parameter bytes before and after). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+
+const oc_pass *const oc_passes[] = {
+    &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_swap_norm, NULL,
+};
+
+/* The default pipeline: every exact pass, in an order where each one sets up the next. cleanup first removes
+ * Identity/Dropout between a Conv and its BN; const-fold turns Constant chains into initializers; fold-bn
+ * folds BNs (and turns the rest into Mul+Add); fold-affine folds those and frozen BNs; drop-bias handles BNs
+ * that stay; a final cleanup removes what the folds left unused. */
+static const char *const oc_default_pipeline[] = {"cleanup", "const-fold", "fold-bn", "fold-affine",
+                                                  "drop-bias-before-bn", "cleanup", NULL};
+
+const oc_pass *oc_pass_find(const char *name)
+{
+    for (int i = 0; oc_passes[i]; i++)
+        if (strcmp(oc_passes[i]->name, name) == 0)
+            return oc_passes[i];
+    return NULL;
+}
+
+void onnxc_list_passes(FILE *f)
+{
+    for (int i = 0; oc_passes[i]; i++)
+        fprintf(f, "%-22s %-8s %s\n", oc_passes[i]->name, oc_passes[i]->exact ? "exact" : "changes",
+                oc_passes[i]->summary);
+}
+
+/* ---------------------------------------------------------------- report */
+
+bool oc_pass_may_rewrite(oc_pass_ctx *ctx)
+{
+    if (ctx->budget < 0)
+        return true;
+    if (ctx->budget == 0) {
+        ctx->report->budget_exhausted = true;
+        return false;
+    }
+    ctx->budget--;
+    return true;
+}
+
+static void oc_report_add(oc_pass_ctx *ctx, oc_event_kind kind, const oc_node *n, const char *fmt, va_list ap)
+{
+    onnxc_report *r = ctx->report;
+    if (!r || oc_grow((void **)&r->events, &r->cap_events, r->n_events + 1, sizeof *r->events) != ONNXC_OK)
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    oc_event *e = &r->events[r->n_events++];
+    e->pass = ctx->pass_name;
+    e->kind = kind;
+    e->node = NULL;
+    if (n) {
+        char lbl[300];
+        e->node = oc_strdup(oc_node_label(n, lbl, sizeof lbl));
+    }
+    e->message = oc_strdup(msg);
+    if (kind == OC_EV_CHANGED)
+        r->n_changes++;
+}
+
+void oc_report_changed(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    oc_report_add(ctx, OC_EV_CHANGED, n, fmt, ap);
+    va_end(ap);
+}
+
+void oc_report_skipped(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    oc_report_add(ctx, OC_EV_SKIPPED, n, fmt, ap);
+    va_end(ap);
+}
+
+void oc_report_warning(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    oc_report_add(ctx, OC_EV_WARNING, n, fmt, ap);
+    va_end(ap);
+}
+
+static int oc_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void oc_stats_free(oc_graph_stats *st)
+{
+    for (int i = 0; i < st->n_ops; i++)
+        oc_free(st->op_names[i]);
+    oc_free(st->op_names);
+    oc_free(st->op_counts);
+    memset(st, 0, sizeof *st);
+}
+
+static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
+{
+    oc_stats_free(st);
+    const char **names = oc_calloc((size_t)g->n_nodes + 1, sizeof *names);
+    if (!names)
+        return;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->dead)
+            names[n++] = g->nodes[i]->op_type;
+    st->n_nodes = n;
+    qsort(names, (size_t)n, sizeof *names, oc_cmp_str);
+    st->op_names = oc_calloc((size_t)n + 1, sizeof *st->op_names);
+    st->op_counts = oc_calloc((size_t)n + 1, sizeof *st->op_counts);
+    if (st->op_names && st->op_counts) {
+        for (int i = 0; i < n; i++) {
+            if (st->n_ops && strcmp(st->op_names[st->n_ops - 1], names[i]) == 0) {
+                st->op_counts[st->n_ops - 1]++;
+                continue;
+            }
+            st->op_names[st->n_ops] = oc_strdup(names[i]);
+            st->op_counts[st->n_ops++] = 1;
+        }
+    }
+    oc_free(names);
+    for (int i = 0; i < g->n_initializers; i++) {
+        const onnxc_tensor *t = &g->initializers[i]->init->t;
+        st->param_bytes += (int64_t)t->nbytes;
+        st->param_count += onnxc_tensor_numel(t);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const oc_node *nd = g->nodes[i];
+        if (nd->dead || strcmp(nd->op_type, "Constant") != 0)
+            continue;
+        const oc_attr *a = oc_node_attr(nd, "value");
+        if (a && a->t) {
+            st->param_bytes += (int64_t)a->t->t.nbytes;
+            st->param_count += onnxc_tensor_numel(&a->t->t);
+        }
+    }
+}
+
+int onnxc_report_num_changes(const onnxc_report *r) { return r ? r->n_changes : 0; }
+
+void onnxc_report_free(onnxc_report *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n_events; i++) {
+        oc_free(r->events[i].node);
+        oc_free(r->events[i].message);
+    }
+    oc_free(r->events);
+    oc_stats_free(&r->before);
+    oc_stats_free(&r->after);
+    for (int i = 0; i < r->n_passes_run; i++)
+        oc_free(r->passes_run[i]);
+    oc_free(r->passes_run);
+    oc_free(r);
+}
+
+static void oc_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int oc_stats_count(const oc_graph_stats *st, const char *op)
+{
+    for (int i = 0; i < st->n_ops; i++)
+        if (strcmp(st->op_names[i], op) == 0)
+            return st->op_counts[i];
+    return 0;
+}
+
+static const char *const oc_event_names[] = {"changed", "skipped", "warning", "info"};
+
+void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
+{
+    if (!r)
+        return;
+    if (json) {
+        fprintf(f, "{\"passes\": [");
+        for (int i = 0; i < r->n_passes_run; i++) {
+            fprintf(f, i ? ", " : "");
+            oc_json_str(f, r->passes_run[i]);
+        }
+        fprintf(f, "], \"changes\": %d, \"stopped_by_budget\": %s, \"events\": [", r->n_changes,
+                r->budget_exhausted ? "true" : "false");
+        for (int i = 0; i < r->n_events; i++) {
+            const oc_event *e = &r->events[i];
+            fprintf(f, "%s{\"pass\": ", i ? ", " : "");
+            oc_json_str(f, e->pass);
+            fprintf(f, ", \"kind\": \"%s\", \"node\": ", oc_event_names[e->kind]);
+            if (e->node)
+                oc_json_str(f, e->node);
+            else
+                fprintf(f, "null");
+            fprintf(f, ", \"message\": ");
+            oc_json_str(f, e->message);
+            fprintf(f, "}");
+        }
+        fprintf(f, "]");
+        const oc_graph_stats *sides[2] = {&r->before, &r->after};
+        for (int s = 0; s < 2; s++) {
+            const oc_graph_stats *st = sides[s];
+            fprintf(f, ", \"%s\": {\"nodes\": %d, \"param_count\": %lld, \"param_bytes\": %lld, \"ops\": {",
+                    s ? "after" : "before", st->n_nodes, (long long)st->param_count, (long long)st->param_bytes);
+            for (int i = 0; i < st->n_ops; i++) {
+                fprintf(f, i ? ", " : "");
+                oc_json_str(f, st->op_names[i]);
+                fprintf(f, ": %d", st->op_counts[i]);
+            }
+            fprintf(f, "}}");
+        }
+        fprintf(f, "}\n");
+        return;
+    }
+    for (int i = 0; i < r->n_events; i++) {
+        const oc_event *e = &r->events[i];
+        fprintf(f, "%-20s %-8s %s%s%s\n", e->pass, oc_event_names[e->kind], e->node ? e->node : "",
+                e->node ? ": " : "", e->message);
+    }
+    if (r->budget_exhausted)
+        fprintf(f, "stopped: the --stop-after budget was spent\n");
+    fprintf(f, "%d rewrite%s. nodes %d -> %d, parameters %lld -> %lld (%lld -> %lld bytes)\n", r->n_changes,
+            r->n_changes == 1 ? "" : "s", r->before.n_nodes, r->after.n_nodes, (long long)r->before.param_count,
+            (long long)r->after.param_count, (long long)r->before.param_bytes, (long long)r->after.param_bytes);
+    /* op count changes, one line */
+    int printed = 0;
+    const oc_graph_stats *b = &r->before, *a = &r->after;
+    for (int pass = 0; pass < 2; pass++) {
+        const oc_graph_stats *st = pass ? a : b;
+        for (int i = 0; i < st->n_ops; i++) {
+            const char *op = st->op_names[i];
+            if (pass && oc_stats_count(b, op))
+                continue; /* already printed from the before side */
+            int nb = oc_stats_count(b, op), na = oc_stats_count(a, op);
+            if (nb == na)
+                continue;
+            fprintf(f, "%s%s %d -> %d", printed++ ? ", " : "ops: ", op, nb, na);
+        }
+    }
+    if (printed)
+        fputc('\n', f);
+}
+
+/* ---------------------------------------------------------------- consistency */
+
+onnxc_status oc_graph_verify(const oc_graph *g)
+{
+    char lbl[200];
+    for (int i = 0; i < g->n_values; i++) {
+        const oc_value *v = g->values[i];
+        if (v->id != i)
+            return oc_err(ONNXC_E_INVALID, "verify: value '%s' has id %d at index %d", v->name, v->id, i);
+        if (oc_graph_find(g, v->name) != v)
+            return oc_err(ONNXC_E_INVALID, "verify: value '%s' is not in the name table", v->name);
+        if (v->producer) {
+            const oc_node *p = v->producer;
+            if (p->dead || v->producer_slot >= p->n_outputs || p->outputs[v->producer_slot] != v)
+                return oc_err(ONNXC_E_INVALID, "verify: value '%s' names producer %s, which does not output it",
+                              v->name, oc_node_label(p, lbl, sizeof lbl));
+        }
+        for (int u = 0; u < v->n_uses; u++) {
+            const oc_use *us = &v->uses[u];
+            if (us->node->dead || us->slot >= us->node->n_inputs || us->node->inputs[us->slot] != v)
+                return oc_err(ONNXC_E_INVALID, "verify: value '%s' lists a use by %s that does not read it",
+                              v->name, oc_node_label(us->node, lbl, sizeof lbl));
+        }
+        if (v->init && v->producer)
+            return oc_err(ONNXC_E_INVALID, "verify: initializer '%s' also has producer %s", v->name,
+                          oc_node_label(v->producer, lbl, sizeof lbl));
+    }
+    /* every input of a live node is defined earlier: topological order */
+    bool *defined = oc_calloc((size_t)g->n_values + 1, sizeof *defined);
+    if (!defined)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = 0; i < g->n_values; i++) {
+        const oc_value *v = g->values[i];
+        if (!v->producer)
+            defined[i] = (v->flags & (OC_V_INPUT | OC_V_OUTER)) || v->init;
+    }
+    onnxc_status st = ONNXC_OK;
+    for (int i = 0; i < g->n_nodes && st == ONNXC_OK; i++) {
+        const oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs && st == ONNXC_OK; j++) {
+            const oc_value *v = n->inputs[j];
+            if (!v)
+                continue;
+            if (v->graph != g) {
+                st = oc_err(ONNXC_E_INVALID, "verify: node %s reads '%s' of another graph",
+                            oc_node_label(n, lbl, sizeof lbl), v->name);
+                break;
+            }
+            bool used = false;
+            for (int u = 0; u < v->n_uses; u++)
+                used = used || (v->uses[u].node == n && v->uses[u].slot == j);
+            if (!used)
+                st = oc_err(ONNXC_E_INVALID, "verify: node %s reads '%s' but is not in its use list",
+                            oc_node_label(n, lbl, sizeof lbl), v->name);
+            else if (!defined[v->id])
+                st = oc_err(ONNXC_E_INVALID, "verify: node %s reads '%s' before it is defined (order or a "
+                            "dangling value)", oc_node_label(n, lbl, sizeof lbl), v->name);
+        }
+        for (int o = 0; o < n->n_outputs; o++)
+            if (n->outputs[o]) {
+                if (n->outputs[o]->producer != n)
+                    st = oc_err(ONNXC_E_INVALID, "verify: node %s outputs '%s' but is not its producer",
+                                oc_node_label(n, lbl, sizeof lbl), n->outputs[o]->name);
+                defined[n->outputs[o]->id] = true;
+            }
+    }
+    for (int i = 0; i < g->n_outputs && st == ONNXC_OK; i++)
+        if (!defined[g->outputs[i].value->id])
+            st = oc_err(ONNXC_E_INVALID, "verify: graph output '%s' is not produced", g->outputs[i].value->name);
+    oc_free(defined);
+    return st;
+}
+
+/* ---------------------------------------------------------------- run */
+
+onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
+{
+    if (report_out)
+        *report_out = NULL;
+    if (!m || !m->graph)
+        return oc_err(ONNXC_E_ARG, "optimize: no model");
+    onnxc_optimize_options dflt = {0};
+    if (!opts)
+        opts = &dflt;
+
+    /* resolve the list first: an unknown name must leave the model untouched */
+    const oc_pass *list[64];
+    int n = 0;
+    if (!opts->passes || !*opts->passes) {
+        for (int i = 0; oc_default_pipeline[i]; i++)
+            list[n++] = oc_pass_find(oc_default_pipeline[i]);
+    } else {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", opts->passes);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            size_t len = strlen(tok);
+            while (len && tok[len - 1] == ' ')
+                tok[--len] = 0;
+            if (!*tok)
+                continue;
+            const oc_pass *p = oc_pass_find(tok);
+            if (!p) {
+                char known[512] = "";
+                size_t off = 0;
+                for (int i = 0; oc_passes[i] && off < sizeof known; i++)
+                    off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "",
+                                            oc_passes[i]->name);
+                return oc_err(ONNXC_E_ARG, "unknown pass '%s' (known: %s)", tok, known);
+            }
+            if (n >= 63)
+                return oc_err(ONNXC_E_ARG, "too many passes");
+            list[n++] = p;
+        }
+    }
+
+    onnxc_report *r = oc_calloc(1, sizeof *r);
+    if (!r)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    oc_graph *g = m->graph;
+    oc_stats_collect(g, &r->before);
+    oc_pass_ctx ctx = {.opts = opts, .report = r, .budget = opts->stop_after > 0 ? opts->stop_after : -1};
+    onnxc_status st = ONNXC_OK;
+#ifdef NDEBUG
+    bool check = opts->check_each != 0;
+#else
+    bool check = true;
+#endif
+    if (check) {
+        st = oc_graph_verify(g);
+        if (st != ONNXC_OK)
+            st = oc_err_prefix(st, "before the passes");
+    }
+    for (int i = 0; i < n && st == ONNXC_OK; i++) {
+        ctx.pass_name = list[i]->name;
+        char **np = oc_realloc(r->passes_run, (size_t)(r->n_passes_run + 1) * sizeof *np);
+        if (!np) {
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            break;
+        }
+        r->passes_run = np;
+        r->passes_run[r->n_passes_run++] = oc_strdup(list[i]->name);
+        st = list[i]->run(g, &ctx);
+        if (st != ONNXC_OK) {
+            st = oc_err_prefix(st, "pass %s", list[i]->name);
+            break;
+        }
+        oc_graph_compact(g);
+        if (check) {
+            st = oc_graph_verify(g);
+            if (st != ONNXC_OK)
+                st = oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", list[i]->name);
+        }
+    }
+    oc_stats_collect(g, &r->after);
+    if (report_out)
+        *report_out = r;
+    else
+        onnxc_report_free(r);
+    return st;
+}

@@ -1,0 +1,385 @@
+/* MaxPool (with the optional Indices output), AveragePool, GlobalAveragePool and GlobalMaxPool for 1-D to 3-D
+ * inputs: pads, auto_pad, strides, dilations, ceil_mode, count_include_pad, storage_order. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kutil.h"
+#include "window.h"
+
+typedef struct pool_geom {
+    oc_window w;
+    int64_t planes; /* N * C */
+} pool_geom;
+
+static bool pool_dtype_ok(int32_t dt, bool allow_int8)
+{
+    return dt == ONNXC_FLOAT || dt == ONNXC_DOUBLE || dt == ONNXC_FLOAT16 ||
+           (allow_int8 && (dt == ONNXC_INT8 || dt == ONNXC_UINT8));
+}
+
+static onnxc_status pool_check_x(const oc_kctx *c, bool allow_int8)
+{
+    if (c->n_in < 1 || !c->in[0])
+        return oc_kerr(c, ONNXC_E_INVALID, "needs input X");
+    const onnxc_tensor *X = c->in[0];
+    if (!pool_dtype_ok(X->dtype, allow_int8))
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "input X is %s; supported: float, double, float16%s",
+                       onnxc_dtype_name(X->dtype), allow_int8 ? ", int8, uint8" : "");
+    if (X->rank < 3)
+        return oc_kerr(c, ONNXC_E_INVALID, "input X has rank %d; expected N x C x spatial dims (rank >= 3)",
+                       X->rank);
+    return ONNXC_OK;
+}
+
+static onnxc_status pool_geometry(const oc_kctx *c, bool allow_int8, pool_geom *g)
+{
+    memset(g, 0, sizeof *g);
+    onnxc_status st = pool_check_x(c, allow_int8);
+    if (st != ONNXC_OK)
+        return st;
+    const onnxc_tensor *X = c->in[0];
+    st = oc_window_attrs(c, X->rank - 2, NULL, &g->w);
+    if (st != ONNXC_OK)
+        return st;
+    /* ceil_mode arrived in MaxPool-10 and AveragePool-10; absent earlier, which reads as the default 0 */
+    bool ceil_mode = oc_attr_int(c->node, "ceil_mode", 0) != 0;
+    st = oc_window_forward(c, X->dims + 2, ceil_mode, &g->w);
+    if (st != ONNXC_OK)
+        return st;
+    if (!oc_mul_i64(X->dims[0], X->dims[1], &g->planes))
+        return oc_kerr(c, ONNXC_E_INVALID, "N x C overflows");
+    return ONNXC_OK;
+}
+
+static onnxc_status pool_set_output(oc_kctx *c, int slot, int32_t dtype, const oc_window *w)
+{
+    if (slot >= c->n_out || !c->out[slot])
+        return ONNXC_OK;
+    const onnxc_tensor *X = c->in[0];
+    int64_t dims[ONNXC_MAX_RANK];
+    dims[0] = X->dims[0];
+    dims[1] = X->dims[1];
+    for (int i = 0; i < w->nsp; i++)
+        dims[2 + i] = w->out[OC_WIN_DIMS - w->nsp + i];
+    return oc_set_shape(c->out[slot], dtype, X->rank, dims);
+}
+
+/* Taps j in [lo, hi) of a window starting at start (dilation dil, k taps) that land in [0, n). */
+static inline void tap_span(int64_t start, int64_t dil, int64_t k, int64_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t h = start > n - 1 ? 0 : (n - 1 - start) / dil + 1;
+    if (h > k)
+        h = k;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+static inline float load_f16(uint16_t v)
+{
+    return oc_half_to_float(v);
+}
+
+#define IDENT(v) (v)
+
+/* Max over each window; ties keep the first element in row-major order. Indices are flat positions in X
+ * (N and C included); with storage_order = 1 the spatial part is column-major (MaxPool-8). A window lying wholly
+ * in padding gives the lowest value and index -1. */
+#define DEFINE_MAXPOOL(NAME, T, CT, LOAD, LOWEST)                                                          \
+    static void NAME(const oc_window *w, const T *x, T *y, int64_t *ind, int64_t planes, bool col_major,   \
+                     int threads)                                                                          \
+    {                                                                                                      \
+        const int64_t in0 = w->in[0], in1 = w->in[1], in2 = w->in[2];                                      \
+        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * w->out_vol > 16384)") \
+        for (int64_t p = 0; p < planes; p++) {                                                             \
+            const T *xp = x + p * w->in_vol;                                                               \
+            int64_t oi = p * w->out_vol;                                                                   \
+            for (int64_t od = 0; od < w->out[0]; od++) {                                                   \
+                int64_t s0 = od * w->stride[0] - w->pad0[0], l0, h0;                                       \
+                tap_span(s0, w->dil[0], w->k[0], in0, &l0, &h0);                                           \
+                for (int64_t oh = 0; oh < w->out[1]; oh++) {                                               \
+                    int64_t s1 = oh * w->stride[1] - w->pad0[1], l1, h1;                                   \
+                    tap_span(s1, w->dil[1], w->k[1], in1, &l1, &h1);                                       \
+                    for (int64_t ow = 0; ow < w->out[2]; ow++, oi++) {                                     \
+                        int64_t s2 = ow * w->stride[2] - w->pad0[2], l2, h2;                               \
+                        tap_span(s2, w->dil[2], w->k[2], in2, &l2, &h2);                                   \
+                        CT best = 0;                                                                       \
+                        int64_t bi = -1;                                                                   \
+                        for (int64_t j0 = l0; j0 < h0; j0++) {                                             \
+                            int64_t id = s0 + j0 * w->dil[0];                                              \
+                            for (int64_t j1 = l1; j1 < h1; j1++) {                                         \
+                                int64_t row = (id * in1 + s1 + j1 * w->dil[1]) * in2;                      \
+                                for (int64_t j2 = l2; j2 < h2; j2++) {                                     \
+                                    int64_t at = row + s2 + j2 * w->dil[2];                                \
+                                    CT v = LOAD(xp[at]);                                                   \
+                                    if (bi < 0 || v > best) {                                              \
+                                        best = v;                                                          \
+                                        bi = at;                                                           \
+                                    }                                                                      \
+                                }                                                                          \
+                            }                                                                              \
+                        }                                                                                  \
+                        y[oi] = bi >= 0 ? xp[bi] : (LOWEST);                                               \
+                        if (ind) {                                                                         \
+                            int64_t flat = bi;                                                             \
+                            if (bi >= 0 && col_major) {                                                    \
+                                int64_t id = bi / (in1 * in2), ih = bi / in2 % in1, iw = bi % in2;         \
+                                flat = id + ih * in0 + iw * in0 * in1;                                     \
+                            }                                                                              \
+                            ind[oi] = bi >= 0 ? p * w->in_vol + flat : -1;                                 \
+                        }                                                                                  \
+                    }                                                                                      \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+DEFINE_MAXPOOL(maxpool_f32, float, float, IDENT, -INFINITY)
+DEFINE_MAXPOOL(maxpool_f64, double, double, IDENT, -INFINITY)
+DEFINE_MAXPOOL(maxpool_f16, uint16_t, float, load_f16, 0xFC00u)
+DEFINE_MAXPOOL(maxpool_i8, int8_t, int8_t, IDENT, INT8_MIN)
+DEFINE_MAXPOOL(maxpool_u8, uint8_t, uint8_t, IDENT, 0)
+
+static onnxc_status maxpool_infer(oc_kctx *c)
+{
+    pool_geom g;
+    onnxc_status st = pool_geometry(c, true, &g);
+    if (st != ONNXC_OK)
+        return st;
+    int64_t order = oc_attr_int(c->node, "storage_order", 0);
+    if (order != 0 && order != 1)
+        return oc_kerr(c, ONNXC_E_INVALID, "storage_order = %lld; must be 0 or 1", (long long)order);
+    st = pool_set_output(c, 0, c->in[0]->dtype, &g.w);
+    if (st == ONNXC_OK)
+        st = pool_set_output(c, 1, ONNXC_INT64, &g.w);
+    return st;
+}
+
+static onnxc_status maxpool_run(oc_kctx *c)
+{
+    pool_geom g;
+    onnxc_status st = pool_geometry(c, true, &g);
+    if (st != ONNXC_OK)
+        return st;
+    bool col_major = oc_attr_int(c->node, "storage_order", 0) == 1;
+    const void *x = c->in[0]->data;
+    void *y = c->out[0] ? c->out[0]->data : NULL;
+    int64_t *ind = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
+    if (!y && !ind)
+        return ONNXC_OK;
+    void *ybuf = NULL;
+    if (!y) {
+        /* only Indices were asked for: the values still need a home */
+        size_t n;
+        if (!oc_mul_size((size_t)(g.planes * g.w.out_vol), onnxc_dtype_size(c->in[0]->dtype), &n) ||
+            !(ybuf = oc_malloc(n ? n : 1)))
+            return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+        y = ybuf;
+    }
+    switch (c->in[0]->dtype) {
+    case ONNXC_FLOAT:
+        maxpool_f32(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
+        break;
+    case ONNXC_DOUBLE:
+        maxpool_f64(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
+        break;
+    case ONNXC_FLOAT16:
+        maxpool_f16(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
+        break;
+    case ONNXC_INT8:
+        maxpool_i8(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
+        break;
+    default:
+        maxpool_u8(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
+        break;
+    }
+    oc_free(ybuf);
+    return ONNXC_OK;
+}
+
+/* Mean over each window. The divisor counts the taps inside X, or with count_include_pad the taps inside the
+ * padded X (so a ceil_mode window hanging past the end padding is not charged for it, as in PyTorch). */
+#define DEFINE_AVGPOOL(NAME, T, ACC, LOAD, STORE)                                                          \
+    static void NAME(const oc_window *w, const T *x, T *y, int64_t planes, bool include_pad, int threads)  \
+    {                                                                                                      \
+        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * w->out_vol > 16384)") \
+        for (int64_t p = 0; p < planes; p++) {                                                             \
+            const T *xp = x + p * w->in_vol;                                                               \
+            int64_t oi = p * w->out_vol;                                                                   \
+            int64_t l[3], h[3], s[3], cnt[3];                                                              \
+            for (int64_t od = 0; od < w->out[0]; od++) {                                                   \
+                for (int64_t oh = 0; oh < w->out[1]; oh++) {                                               \
+                    for (int64_t ow = 0; ow < w->out[2]; ow++, oi++) {                                     \
+                        int64_t o[3] = {od, oh, ow};                                                       \
+                        for (int d = 0; d < 3; d++) {                                                      \
+                            s[d] = o[d] * w->stride[d] - w->pad0[d];                                       \
+                            tap_span(s[d], w->dil[d], w->k[d], w->in[d], &l[d], &h[d]);                    \
+                            if (include_pad) {                                                             \
+                                int64_t pl, ph;                                                            \
+                                tap_span(s[d] + w->pad0[d], w->dil[d], w->k[d],                            \
+                                         w->in[d] + w->pad0[d] + w->pad1[d], &pl, &ph);                    \
+                                cnt[d] = ph - pl;                                                          \
+                            } else {                                                                       \
+                                cnt[d] = h[d] - l[d];                                                      \
+                            }                                                                              \
+                        }                                                                                  \
+                        ACC sum = 0;                                                                       \
+                        for (int64_t j0 = l[0]; j0 < h[0]; j0++) {                                         \
+                            int64_t id = s[0] + j0 * w->dil[0];                                            \
+                            for (int64_t j1 = l[1]; j1 < h[1]; j1++) {                                     \
+                                int64_t row = (id * w->in[1] + s[1] + j1 * w->dil[1]) * w->in[2] + s[2];   \
+                                for (int64_t j2 = l[2]; j2 < h[2]; j2++)                                   \
+                                    sum += LOAD(xp[row + j2 * w->dil[2]]);                                 \
+                            }                                                                              \
+                        }                                                                                  \
+                        int64_t count = cnt[0] * cnt[1] * cnt[2];                                          \
+                        y[oi] = STORE(count > 0 ? sum / (ACC)count : (ACC)0);                              \
+                    }                                                                                      \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+static inline uint16_t store_f16(float v)
+{
+    return oc_float_to_half(v);
+}
+
+DEFINE_AVGPOOL(avgpool_f32, float, float, IDENT, IDENT)
+DEFINE_AVGPOOL(avgpool_f64, double, double, IDENT, IDENT)
+DEFINE_AVGPOOL(avgpool_f16, uint16_t, float, load_f16, store_f16)
+
+static onnxc_status avgpool_infer(oc_kctx *c)
+{
+    pool_geom g;
+    onnxc_status st = pool_geometry(c, false, &g);
+    if (st != ONNXC_OK)
+        return st;
+    return pool_set_output(c, 0, c->in[0]->dtype, &g.w);
+}
+
+static onnxc_status avgpool_run(oc_kctx *c)
+{
+    if (!c->out[0])
+        return ONNXC_OK;
+    pool_geom g;
+    onnxc_status st = pool_geometry(c, false, &g);
+    if (st != ONNXC_OK)
+        return st;
+    bool include_pad = oc_attr_int(c->node, "count_include_pad", 0) != 0;
+    const void *x = c->in[0]->data;
+    void *y = c->out[0]->data;
+    switch (c->in[0]->dtype) {
+    case ONNXC_FLOAT:
+        avgpool_f32(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
+        break;
+    case ONNXC_DOUBLE:
+        avgpool_f64(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
+        break;
+    default:
+        avgpool_f16(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
+        break;
+    }
+    return ONNXC_OK;
+}
+
+/* ---- GlobalAveragePool, GlobalMaxPool: one value per (n, c) plane ---- */
+
+#define DEFINE_GLOBAL(NAME, T, ACC, LOAD, STORE)                                                           \
+    static void NAME(const T *x, T *y, int64_t planes, int64_t vol, bool is_max, int threads)              \
+    {                                                                                                      \
+        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * vol > 32768)")        \
+        for (int64_t p = 0; p < planes; p++) {                                                             \
+            const T *xp = x + p * vol;                                                                     \
+            ACC acc = LOAD(xp[0]);                                                                         \
+            if (is_max) {                                                                                  \
+                for (int64_t i = 1; i < vol; i++) {                                                        \
+                    ACC v = LOAD(xp[i]);                                                                   \
+                    if (v > acc)                                                                           \
+                        acc = v;                                                                           \
+                }                                                                                          \
+            } else {                                                                                       \
+                for (int64_t i = 1; i < vol; i++)                                                          \
+                    acc += LOAD(xp[i]);                                                                    \
+                acc /= (ACC)vol;                                                                           \
+            }                                                                                              \
+            y[p] = STORE(acc);                                                                             \
+        }                                                                                                  \
+    }
+
+DEFINE_GLOBAL(global_f32, float, float, IDENT, IDENT)
+DEFINE_GLOBAL(global_f64, double, double, IDENT, IDENT)
+DEFINE_GLOBAL(global_f16, uint16_t, float, load_f16, store_f16)
+
+static onnxc_status global_geometry(const oc_kctx *c, int64_t *planes, int64_t *vol)
+{
+    onnxc_status st = pool_check_x(c, false);
+    if (st != ONNXC_OK)
+        return st;
+    const onnxc_tensor *X = c->in[0];
+    if (!oc_mul_i64(X->dims[0], X->dims[1], planes) || !oc_numel(X->dims + 2, X->rank - 2, vol))
+        return oc_kerr(c, ONNXC_E_INVALID, "input size overflows");
+    if (*vol < 1)
+        return oc_kerr(c, ONNXC_E_INVALID, "input X has an empty spatial dim");
+    return ONNXC_OK;
+}
+
+static onnxc_status global_infer(oc_kctx *c)
+{
+    int64_t planes, vol;
+    onnxc_status st = global_geometry(c, &planes, &vol);
+    if (st != ONNXC_OK || !c->out[0])
+        return st;
+    const onnxc_tensor *X = c->in[0];
+    int64_t dims[ONNXC_MAX_RANK];
+    dims[0] = X->dims[0];
+    dims[1] = X->dims[1];
+    for (int i = 2; i < X->rank; i++)
+        dims[i] = 1;
+    return oc_set_shape(c->out[0], X->dtype, X->rank, dims);
+}
+
+static onnxc_status global_run(oc_kctx *c, bool is_max)
+{
+    if (!c->out[0])
+        return ONNXC_OK;
+    int64_t planes, vol;
+    onnxc_status st = global_geometry(c, &planes, &vol);
+    if (st != ONNXC_OK)
+        return st;
+    const void *x = c->in[0]->data;
+    void *y = c->out[0]->data;
+    switch (c->in[0]->dtype) {
+    case ONNXC_FLOAT:
+        global_f32(x, y, planes, vol, is_max, oc_kthreads(c));
+        break;
+    case ONNXC_DOUBLE:
+        global_f64(x, y, planes, vol, is_max, oc_kthreads(c));
+        break;
+    default:
+        global_f16(x, y, planes, vol, is_max, oc_kthreads(c));
+        break;
+    }
+    return ONNXC_OK;
+}
+
+static onnxc_status global_avg_run(oc_kctx *c)
+{
+    return global_run(c, false);
+}
+
+static onnxc_status global_max_run(oc_kctx *c)
+{
+    return global_run(c, true);
+}
+
+const oc_kernel oc_kernels_pool[] = {
+    {"MaxPool", NULL, 1, 0, 0, maxpool_infer, NULL, maxpool_run, NULL},
+    {"AveragePool", NULL, 1, 0, 0, avgpool_infer, NULL, avgpool_run, NULL},
+    {"GlobalAveragePool", NULL, 1, 0, 0, global_infer, NULL, global_avg_run, NULL},
+    {"GlobalMaxPool", NULL, 1, 0, 0, global_infer, NULL, global_max_run, NULL},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+};

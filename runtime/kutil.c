@@ -1,0 +1,438 @@
+/* Helpers shared by kernels: shape setting with checks, numpy broadcasting, element access across dtypes,
+ * IEEE half / bfloat16 conversions, axis normalisation and node-labelled errors. */
+#include "kutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+onnxc_status oc_set_shape(onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims)
+{
+    if (rank < 0 || rank > ONNXC_MAX_RANK)
+        return oc_err(ONNXC_E_INVALID, "rank %d outside 0..%d", rank, ONNXC_MAX_RANK);
+    size_t es = onnxc_dtype_size(dtype);
+    if (es == 0)
+        return oc_err(ONNXC_E_UNSUPPORTED, "unsupported element type %d", (int)dtype);
+    int64_t n;
+    if (!oc_numel(dims, rank, &n))
+        return oc_err(ONNXC_E_INVALID, "output dims are negative or their product overflows");
+    size_t bytes;
+    if (!oc_mul_size((size_t)n, es, &bytes))
+        return oc_err(ONNXC_E_NOMEM, "output of %lld elements overflows the byte count", (long long)n);
+    t->dtype = dtype;
+    t->rank = rank;
+    memset(t->dims, 0, sizeof t->dims);
+    for (int i = 0; i < rank; i++)
+        t->dims[i] = dims[i];
+    t->nbytes = bytes;
+    return ONNXC_OK;
+}
+
+onnxc_status oc_broadcast_shapes(const oc_kctx *c, int n, const onnxc_tensor *const *ts, int *rank, int64_t *dims)
+{
+    int r = 0;
+    for (int k = 0; k < n; k++)
+        if (ts[k] && ts[k]->rank > r)
+            r = ts[k]->rank;
+    if (r > ONNXC_MAX_RANK)
+        return oc_kerr(c, ONNXC_E_INVALID, "rank %d exceeds %d", r, ONNXC_MAX_RANK);
+    for (int i = 0; i < r; i++)
+        dims[i] = 1;
+    for (int k = 0; k < n; k++) {
+        const onnxc_tensor *t = ts[k];
+        if (!t)
+            continue;
+        int off = r - t->rank;
+        for (int i = 0; i < t->rank; i++) {
+            int64_t d = t->dims[i];
+            int64_t *o = &dims[off + i];
+            if (d < 0)
+                return oc_kerr(c, ONNXC_E_INVALID, "input %d has a negative dim", k);
+            if (d == *o || d == 1)
+                continue;
+            if (*o == 1) {
+                *o = d;
+                continue;
+            }
+            char a[128], b[128];
+            return oc_kerr(c, ONNXC_E_INVALID, "input shapes do not broadcast: input %d is %s, others give %s", k,
+                           oc_dims_str(t->dims, t->rank, a, sizeof a), oc_dims_str(dims, r, b, sizeof b));
+        }
+    }
+    *rank = r;
+    return ONNXC_OK;
+}
+
+void oc_strides(int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= dims[i];
+    }
+}
+
+void oc_broadcast_strides(const onnxc_tensor *t, int rank, const int64_t *dims, int64_t *strides)
+{
+    (void)dims; /* the output dims are implied: broadcast_shapes already checked compatibility */
+    int64_t own[ONNXC_MAX_RANK];
+    oc_strides(t->rank, t->dims, own);
+    int off = rank - t->rank;
+    for (int i = 0; i < rank; i++) {
+        if (i < off) {
+            strides[i] = 0;
+            continue;
+        }
+        /* a size-1 dim never advances, whatever the output dim */
+        strides[i] = t->dims[i - off] == 1 ? 0 : own[i - off];
+    }
+}
+
+double oc_load_f64(int32_t dtype, const void *p, int64_t i)
+{
+    switch (dtype) {
+    case ONNXC_FLOAT: return ((const float *)p)[i];
+    case ONNXC_DOUBLE: return ((const double *)p)[i];
+    case ONNXC_UINT8: return ((const uint8_t *)p)[i];
+    case ONNXC_INT8: return ((const int8_t *)p)[i];
+    case ONNXC_UINT16: return ((const uint16_t *)p)[i];
+    case ONNXC_INT16: return ((const int16_t *)p)[i];
+    case ONNXC_INT32: return ((const int32_t *)p)[i];
+    case ONNXC_INT64: return (double)((const int64_t *)p)[i];
+    case ONNXC_UINT32: return ((const uint32_t *)p)[i];
+    case ONNXC_UINT64: return (double)((const uint64_t *)p)[i];
+    case ONNXC_BOOL: return ((const uint8_t *)p)[i] ? 1.0 : 0.0;
+    case ONNXC_FLOAT16: return oc_half_to_float(((const uint16_t *)p)[i]);
+    case ONNXC_BFLOAT16: return oc_bf16_to_float(((const uint16_t *)p)[i]);
+    default: return 0.0;
+    }
+}
+
+/* Float to int64 the way a C cast does for in-range values (truncation); NaN and out-of-range values saturate
+ * instead of invoking undefined behaviour. */
+static int64_t oc_f2i64(double v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+int64_t oc_load_i64(int32_t dtype, const void *p, int64_t i)
+{
+    switch (dtype) {
+    case ONNXC_INT64: return ((const int64_t *)p)[i];
+    case ONNXC_INT32: return ((const int32_t *)p)[i];
+    case ONNXC_UINT8: return ((const uint8_t *)p)[i];
+    case ONNXC_INT8: return ((const int8_t *)p)[i];
+    case ONNXC_UINT16: return ((const uint16_t *)p)[i];
+    case ONNXC_INT16: return ((const int16_t *)p)[i];
+    case ONNXC_UINT32: return ((const uint32_t *)p)[i];
+    case ONNXC_UINT64: return (int64_t)((const uint64_t *)p)[i];
+    case ONNXC_BOOL: return ((const uint8_t *)p)[i] ? 1 : 0;
+    case ONNXC_FLOAT: return oc_f2i64(((const float *)p)[i]);
+    case ONNXC_DOUBLE: return oc_f2i64(((const double *)p)[i]);
+    case ONNXC_FLOAT16: return oc_f2i64(oc_half_to_float(((const uint16_t *)p)[i]));
+    case ONNXC_BFLOAT16: return oc_f2i64(oc_bf16_to_float(((const uint16_t *)p)[i]));
+    default: return 0;
+    }
+}
+
+/* Unsigned targets take the low bits of the truncated value (what numpy's astype does for in-range floats). */
+static uint64_t oc_f2u64(double v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 18446744073709551616.0)
+        return UINT64_MAX;
+    if (v >= 9223372036854775808.0)
+        return (uint64_t)v;
+    return (uint64_t)oc_f2i64(v);
+}
+
+void oc_store_f64(int32_t dtype, void *p, int64_t i, double v)
+{
+    switch (dtype) {
+    case ONNXC_FLOAT: ((float *)p)[i] = (float)v; break;
+    case ONNXC_DOUBLE: ((double *)p)[i] = v; break;
+    case ONNXC_UINT8: ((uint8_t *)p)[i] = (uint8_t)oc_f2u64(v); break;
+    case ONNXC_INT8: ((int8_t *)p)[i] = (int8_t)oc_f2i64(v); break;
+    case ONNXC_UINT16: ((uint16_t *)p)[i] = (uint16_t)oc_f2u64(v); break;
+    case ONNXC_INT16: ((int16_t *)p)[i] = (int16_t)oc_f2i64(v); break;
+    case ONNXC_INT32: ((int32_t *)p)[i] = (int32_t)oc_f2i64(v); break;
+    case ONNXC_INT64: ((int64_t *)p)[i] = oc_f2i64(v); break;
+    case ONNXC_UINT32: ((uint32_t *)p)[i] = (uint32_t)oc_f2u64(v); break;
+    case ONNXC_UINT64: ((uint64_t *)p)[i] = oc_f2u64(v); break;
+    case ONNXC_BOOL: ((uint8_t *)p)[i] = v != 0.0; break;
+    case ONNXC_FLOAT16: ((uint16_t *)p)[i] = oc_double_to_half(v); break;
+    case ONNXC_BFLOAT16: ((uint16_t *)p)[i] = oc_double_to_bf16(v); break;
+    default: break;
+    }
+}
+
+void oc_store_i64(int32_t dtype, void *p, int64_t i, int64_t v)
+{
+    switch (dtype) {
+    case ONNXC_INT64: ((int64_t *)p)[i] = v; break;
+    case ONNXC_INT32: ((int32_t *)p)[i] = (int32_t)v; break;
+    case ONNXC_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case ONNXC_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case ONNXC_UINT16: ((uint16_t *)p)[i] = (uint16_t)v; break;
+    case ONNXC_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
+    case ONNXC_UINT32: ((uint32_t *)p)[i] = (uint32_t)v; break;
+    case ONNXC_UINT64: ((uint64_t *)p)[i] = (uint64_t)v; break;
+    case ONNXC_BOOL: ((uint8_t *)p)[i] = v != 0; break;
+    case ONNXC_FLOAT: ((float *)p)[i] = (float)v; break;
+    case ONNXC_DOUBLE: ((double *)p)[i] = (double)v; break;
+    case ONNXC_FLOAT16: ((uint16_t *)p)[i] = oc_double_to_half((double)v); break;
+    case ONNXC_BFLOAT16: ((uint16_t *)p)[i] = oc_double_to_bf16((double)v); break;
+    default: break;
+    }
+}
+
+double oc_get_f64(const onnxc_tensor *t, int64_t i) { return oc_load_f64(t->dtype, t->data, i); }
+int64_t oc_get_i64(const onnxc_tensor *t, int64_t i) { return oc_load_i64(t->dtype, t->data, i); }
+void oc_set_f64(onnxc_tensor *t, int64_t i, double v) { oc_store_f64(t->dtype, t->data, i, v); }
+void oc_set_i64(onnxc_tensor *t, int64_t i, int64_t v) { oc_store_i64(t->dtype, t->data, i, v); }
+
+bool oc_dtype_is_float(int32_t dtype)
+{
+    return dtype == ONNXC_FLOAT || dtype == ONNXC_DOUBLE || dtype == ONNXC_FLOAT16 || dtype == ONNXC_BFLOAT16;
+}
+
+bool oc_dtype_is_int(int32_t dtype)
+{
+    switch (dtype) {
+    case ONNXC_INT8: case ONNXC_INT16: case ONNXC_INT32: case ONNXC_INT64:
+    case ONNXC_UINT8: case ONNXC_UINT16: case ONNXC_UINT32: case ONNXC_UINT64: return true;
+    default: return false;
+    }
+}
+
+bool oc_dtype_is_signed_int(int32_t dtype)
+{
+    return dtype == ONNXC_INT8 || dtype == ONNXC_INT16 || dtype == ONNXC_INT32 || dtype == ONNXC_INT64;
+}
+
+static uint32_t oc_f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float oc_bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+float oc_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t man = h & 0x3ffu;
+    if (exp == 0x1f) /* inf / NaN: keep the payload */
+        return oc_bits_f32(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) {
+        /* zero or subnormal: man * 2^-24, exact in float */
+        float v = (float)man * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    return oc_bits_f32(sign | ((exp + 112u) << 23) | (man << 13));
+}
+
+uint16_t oc_float_to_half(float f)
+{
+    uint32_t u = oc_f32_bits(f);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t abs = u & 0x7fffffffu;
+    if (abs >= 0x7f800000u) { /* inf or NaN (NaN stays quiet NaN) */
+        if (abs == 0x7f800000u)
+            return sign | 0x7c00u;
+        return (uint16_t)(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));
+    }
+    if (abs >= 0x477ff000u) /* rounds to >= 65520: overflow to inf */
+        return sign | 0x7c00u;
+    if (abs < 0x38800000u) {
+        /* result is subnormal or zero: value / 2^-24, rounded to nearest even */
+        if (abs < 0x33000000u) /* below half of the smallest subnormal: +-0 */
+            return sign;
+        uint32_t e = abs >> 23;
+        uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+        /* value = m * 2^(e-150); in units of the smallest subnormal 2^-24 that is m >> (126 - e) */
+        uint32_t shift = 126u - e;
+        uint32_t q = m >> shift;
+        uint32_t rem = m & ((1u << shift) - 1u);
+        uint32_t half = 1u << (shift - 1u);
+        if (rem > half || (rem == half && (q & 1u)))
+            q++;
+        return (uint16_t)(sign | q);
+    }
+    /* normal: rebias exponent and round the 13 dropped mantissa bits to nearest even */
+    uint32_t r = abs - 0x38000000u; /* exponent bias 127 -> 15 */
+    uint32_t q = r >> 13;
+    uint32_t rem = r & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (q & 1u)))
+        q++; /* a carry into the exponent is the correct result */
+    return (uint16_t)(sign | q);
+}
+
+float oc_bf16_to_float(uint16_t h)
+{
+    return oc_bits_f32((uint32_t)h << 16);
+}
+
+uint16_t oc_float_to_bf16(float f)
+{
+    uint32_t u = oc_f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it a (quiet) NaN, never round it into inf */
+        return (uint16_t)((u >> 16) | 0x40u);
+    uint32_t lsb = (u >> 16) & 1u;
+    u += 0x7fffu + lsb;
+    return (uint16_t)(u >> 16);
+}
+
+void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor *const *in)
+{
+    int64_t st[OC_WALK_MAXIN][ONNXC_MAX_RANK];
+    for (int k = 0; k < n; k++)
+        oc_broadcast_strides(in[k], out->rank, out->dims, st[k]);
+    w->n = n;
+    w->rank = 0;
+    for (int i = 0; i < out->rank; i++) {
+        int64_t d = out->dims[i];
+        if (d == 1)
+            continue; /* a size-1 output dim adds nothing to any offset */
+        if (w->rank > 0) {
+            /* merge with the previous kept dim when every input steps through both as one run */
+            int j = w->rank - 1;
+            bool merge = true;
+            for (int k = 0; k < n; k++)
+                if (w->st[k][j] != st[k][i] * d)
+                    merge = false;
+            if (merge) {
+                w->dims[j] *= d;
+                for (int k = 0; k < n; k++)
+                    w->st[k][j] = st[k][i];
+                continue;
+            }
+        }
+        w->dims[w->rank] = d;
+        for (int k = 0; k < n; k++)
+            w->st[k][w->rank] = st[k][i];
+        w->rank++;
+    }
+    if (w->rank == 0) {
+        w->rank = 1;
+        w->dims[0] = 1;
+        for (int k = 0; k < n; k++)
+            w->st[k][0] = 0;
+    }
+}
+
+void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
+                 oc_row_fn f, const void *ctx, int threads)
+{
+    int r = w->rank;
+    int64_t inner = w->dims[r - 1];
+    int64_t outer = 1;
+    for (int d = 0; d < r - 1; d++)
+        outer *= w->dims[d];
+    int64_t total = outer * inner; /* the output's element count, checked when it was shaped */
+    if (total == 0)
+        return;
+    size_t oes = onnxc_dtype_size(out_dtype);
+    size_t ies[OC_WALK_MAXIN];
+    for (int k = 0; k < w->n; k++)
+        ies[k] = onnxc_dtype_size(in_dtype[k]);
+    int nt = threads > 1 && total >= OC_PAR_MIN ? threads : 1;
+    /* With few rows, split rows into blocks so every thread gets work. */
+    int64_t blk = inner;
+    if (nt > 1 && outer < 4 * (int64_t)nt) {
+        int64_t parts = 4 * (int64_t)nt / outer + 1;
+        blk = (inner + parts - 1) / parts;
+        blk = (blk + 63) / 64 * 64;
+        if (blk < 4096)
+            blk = 4096;
+        if (blk > inner)
+            blk = inner;
+    }
+    int64_t nb = (inner + blk - 1) / blk;
+    int64_t tasks = outer * nb;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t o = t / nb, b0 = (t % nb) * blk;
+        int64_t len = inner - b0 < blk ? inner - b0 : blk;
+        int64_t off[OC_WALK_MAXIN] = {0};
+        int64_t rem = o;
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t idx = rem % w->dims[d];
+            rem /= w->dims[d];
+            for (int k = 0; k < w->n; k++)
+                off[k] += idx * w->st[k][d];
+        }
+        const void *ptr[OC_WALK_MAXIN];
+        int64_t ist[OC_WALK_MAXIN];
+        for (int k = 0; k < w->n; k++) {
+            ist[k] = w->st[k][r - 1];
+            ptr[k] = (const char *)in[k] + (size_t)(off[k] + b0 * ist[k]) * ies[k];
+        }
+        f((char *)out + (size_t)(o * inner + b0) * oes, ptr, ist, len, ctx);
+    }
+}
+
+/* double -> float rounded to odd: when inexact, the float's last bit is forced to 1 by picking the neighbour
+ * with an odd significand. A second rounding of that float to a format at least two bits shorter (half: 11,
+ * bfloat16: 8 of float's 24) then equals one correct rounding of the double. */
+static float oc_double_to_float_odd(double d)
+{
+    float f = (float)d;
+    if (!(f == f) || isinf(f) || (double)f == d)
+        return f;
+    uint32_t u = oc_f32_bits(f);
+    if ((u & 1u) == 0) {
+        if (fabs((double)f) > fabs(d))
+            u -= 1; /* toward zero */
+        else
+            u += 1; /* away from zero */
+    }
+    return oc_bits_f32(u);
+}
+
+uint16_t oc_double_to_half(double d)
+{
+    return oc_float_to_half(oc_double_to_float_odd(d));
+}
+
+uint16_t oc_double_to_bf16(double d)
+{
+    return oc_float_to_bf16(oc_double_to_float_odd(d));
+}
+
+onnxc_status oc_norm_axis(const oc_kctx *c, int64_t axis, int rank, int *out)
+{
+    if (axis < -(int64_t)rank || axis >= rank)
+        return oc_kerr(c, ONNXC_E_INVALID, "axis %lld is outside [%d, %d]", (long long)axis, -rank, rank - 1);
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return ONNXC_OK;
+}
+
+onnxc_status oc_kerr(const oc_kctx *c, onnxc_status st, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c && c->node) {
+        char lbl[256];
+        return oc_err(st, "node %s: %s", oc_node_label(c->node, lbl, sizeof lbl), msg);
+    }
+    return oc_err(st, "%s", msg);
+}

@@ -1,0 +1,30 @@
+/* The "is this BatchNormalization foldable into its producer?" predicate, shared by `onnxc info` (which counts
+ * foldable BNs) and the BN-folding pass (which folds them). */
+#ifndef ONNXC_BN_MATCH_H
+#define ONNXC_BN_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ir.h"
+
+/* True when n is a BatchNormalization of the default domain. */
+bool oc_is_batchnorm(const oc_node *n);
+
+/* The BN's own conditions: inference mode (training_mode 0, spatial 1, running-statistics outputs unused) and
+ * scale, B, mean, var constant float vectors of one length. why gets the reason when false. */
+bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap);
+
+/* True when BatchNormalization node bn looks foldable into the node producing its input X:
+ *  - the producer is a Conv, ConvTranspose, Gemm or MatMul of the default domain whose weight (input 1) and
+ *    bias (Conv/ConvTranspose/Gemm input 2, when present) are constants;
+ *  - the producer's output feeds exactly one consumer (this BN) and is not a graph output;
+ *  - scale, B, mean and var are constants (initializer or Constant node, never an overridable graph input) of
+ *    a floating type, all rank 1 of the same length, and that length matches the producer's output channels;
+ *  - the BN runs in inference mode: training_mode 0 (BatchNormalization-14/15), spatial 1 (before -9), and its
+ *    optional running-statistics outputs are unused.
+ * On a match *producer (may be NULL) gets the producer node. Otherwise why (may be NULL) gets a one-line
+ * reason such as "Conv 'c1' output also feeds 'Add_7'". */
+bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap);
+
+#endif

@@ -1,0 +1,520 @@
+/* Helpers shared by the onnxc subcommands: messages on stderr, exit codes, option parsing, number parsing,
+ * half-precision conversions for generated and printed data. */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Messages are one line: a newline in a name from a file must not split them. */
+static void print_line(const char *prefix, const char *fmt, va_list ap)
+{
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "%s%s\n", prefix, msg);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line("onnxc: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line("onnxc: warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cli_error("%s: %s (see 'onnxc %s --help')", cmd, msg, cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_exit_code(onnxc_status st)
+{
+    switch (st) {
+    case ONNXC_OK:
+        return CLI_EXIT_OK;
+    case ONNXC_E_RUNTIME:
+    case ONNXC_E_NOMEM:
+        return CLI_EXIT_PROBLEMS;
+    default:
+        return CLI_EXIT_USAGE;
+    }
+}
+
+static char cli_msg[1024]; /* set by cli_set_error, printed and cleared by cli_fail */
+
+int cli_fail(onnxc_status st)
+{
+    const char *msg = cli_msg[0] ? cli_msg : onnxc_last_error();
+    cli_error("%s", msg && *msg ? msg : onnxc_status_name(st));
+    cli_msg[0] = 0;
+    return cli_exit_code(st);
+}
+
+int cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
+
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(a, name, len) != 0)
+        return 0;
+    if (a[len] == '=') {
+        *val = a + len + 1;
+        return 1;
+    }
+    if (a[len] != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_usage_error(cmd, "option %s needs a value", name);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static uint32_t float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+uint16_t cli_float_to_half(float f)
+{
+    uint32_t x = float_bits(f);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t exp = (x >> 23) & 0xFFu;
+    uint32_t man = x & 0x7FFFFFu;
+    if (exp == 0xFF) /* Inf or NaN (keep NaN quiet) */
+        return (uint16_t)(sign | 0x7C00u | (man ? 0x200u : 0));
+    int32_t e = (int32_t)exp - 127 + 15;
+    if (e >= 31)
+        return (uint16_t)(sign | 0x7C00u);
+    if (e <= 0) {
+        if (e < -10)
+            return sign;
+        man |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1)))
+            half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = ((uint32_t)e << 10) | (man >> 13);
+    uint32_t rem = man & 0x1FFFu;
+    if (rem > 0x1000u || (rem == 0x1000u && (half & 1)))
+        half++; /* may carry into the exponent, which rounds up to Inf correctly */
+    return (uint16_t)(sign | half);
+}
+
+float cli_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1Fu;
+    uint32_t man = h & 0x3FFu;
+    if (exp == 0) {
+        if (man == 0)
+            return bits_float(sign);
+        /* subnormal: man * 2^-24 */
+        float v = (float)man * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    if (exp == 31)
+        return bits_float(sign | 0x7F800000u | (man << 13));
+    return bits_float(sign | ((exp - 15 + 127) << 23) | (man << 13));
+}
+
+uint16_t cli_float_to_bf16(float f)
+{
+    uint32_t x = float_bits(f);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+        return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
+    x += 0x7FFFu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+float cli_bf16_to_float(uint16_t h) { return bits_float((uint32_t)h << 16); }
+
+/* ---------------------------------------------------------------- files and messages */
+
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return 1;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+onnxc_status cli_set_error(onnxc_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cli_msg, sizeof cli_msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* ---------------------------------------------------------------- --shape */
+
+static int parse_shape(const char *s, int *rank, int64_t *dims)
+{
+    *rank = 0;
+    if (!*s || strcmp(s, "scalar") == 0)
+        return 0;
+    const char *p = s;
+    for (;;) {
+        if (*rank >= ONNXC_MAX_RANK || *p < '0' || *p > '9')
+            return -1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (errno || v < 0)
+            return -1;
+        dims[(*rank)++] = v;
+        if (*end == 0)
+            return 0;
+        if (*end != 'x' && *end != 'X' && *end != ',')
+            return -1;
+        p = end + 1;
+    }
+}
+
+int cli_dims_add(const char *cmd, cli_dims *d, const char *spec)
+{
+    const char *eq = strrchr(spec, '=');
+    cli_dim_opt o;
+    memset(&o, 0, sizeof o);
+    if (!eq || eq == spec || parse_shape(eq + 1, &o.rank, o.dims) != 0)
+        return cli_usage_error(cmd, "--shape takes NAME=DIMS such as images=1x3x224x224 or N=4, not '%s'", spec);
+    o.name = strndup(spec, (size_t)(eq - spec));
+    cli_dim_opt *no = realloc(d->opts, (size_t)(d->n_opts + 1) * sizeof *no);
+    if (!o.name || !no) {
+        free(o.name);
+        if (no)
+            d->opts = no;
+        cli_error("%s: out of memory", cmd);
+        return CLI_EXIT_PROBLEMS;
+    }
+    d->opts = no;
+    d->opts[d->n_opts++] = o;
+    return 0;
+}
+
+static const cli_dim_opt *find_opt(const cli_dims *d, const char *name)
+{
+    for (int i = d->n_opts - 1; i >= 0; i--) /* the last --shape of a name wins */
+        if (strcmp(d->opts[i].name, name) == 0)
+            return &d->opts[i];
+    return NULL;
+}
+
+/* Value of a symbolic dim: --shape SYMBOL=N first, then other bindings. */
+static int find_symbol(const cli_dims *d, const char *symbol, int64_t *value)
+{
+    const cli_dim_opt *o = find_opt(d, symbol);
+    if (o && o->rank == 1) {
+        *value = o->dims[0];
+        return 1;
+    }
+    for (int i = 0; i < d->n_syms; i++)
+        if (strcmp(d->sym_names[i], symbol) == 0) {
+            *value = d->sym_values[i];
+            return 1;
+        }
+    return 0;
+}
+
+int cli_dims_bind(cli_dims *d, const char *symbol, int64_t value)
+{
+    int64_t old;
+    if (find_symbol(d, symbol, &old))
+        return 0;
+    char **nn = realloc(d->sym_names, (size_t)(d->n_syms + 1) * sizeof *nn);
+    if (!nn)
+        return -1;
+    d->sym_names = nn;
+    int64_t *nv = realloc(d->sym_values, (size_t)(d->n_syms + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    d->sym_values = nv;
+    if (!(d->sym_names[d->n_syms] = strdup(symbol)))
+        return -1;
+    d->sym_values[d->n_syms++] = value;
+    return 0;
+}
+
+onnxc_status cli_dims_check(const onnxc_model *m, const cli_dims *d)
+{
+    cli_msg[0] = 0;
+    int n_in = onnxc_model_num_inputs(m);
+    for (int k = 0; k < d->n_opts; k++) {
+        const cli_dim_opt *o = &d->opts[k];
+        int is_input = 0, is_symbol = 0;
+        for (int i = 0; i < n_in; i++) {
+            onnxc_io_info info;
+            if (onnxc_model_input_info(m, i, &info) != ONNXC_OK)
+                continue;
+            if (strcmp(info.name, o->name) == 0)
+                is_input = 1;
+            for (int j = 0; j < info.rank; j++)
+                if (info.dims[j] < 0 && info.dim_params[j] && strcmp(info.dim_params[j], o->name) == 0)
+                    is_symbol = 1;
+        }
+        if (!is_input && !is_symbol)
+            return cli_set_error(ONNXC_E_ARG, "--shape %s: the model has no input or symbolic dim of that name", o->name);
+        if (!is_input && o->rank != 1)
+            return cli_set_error(ONNXC_E_ARG, "--shape %s: a symbolic dim takes one number", o->name);
+    }
+    return ONNXC_OK;
+}
+
+void cli_dims_free(cli_dims *d)
+{
+    for (int i = 0; i < d->n_opts; i++)
+        free(d->opts[i].name);
+    for (int i = 0; i < d->n_syms; i++)
+        free(d->sym_names[i]);
+    free(d->opts);
+    free(d->sym_names);
+    free(d->sym_values);
+    memset(d, 0, sizeof *d);
+}
+
+void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap)
+{
+    if (rank == 0) {
+        snprintf(buf, cap, "scalar");
+        return;
+    }
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < rank && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)dims[i]);
+}
+
+void cli_declared_text(const onnxc_io_info *info, char *buf, size_t cap)
+{
+    if (info->rank < 0) {
+        snprintf(buf, cap, "unknown");
+        return;
+    }
+    if (info->rank == 0) {
+        snprintf(buf, cap, "scalar");
+        return;
+    }
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < info->rank && k < cap; i++) {
+        if (info->dims[i] >= 0)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)info->dims[i]);
+        else
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "x" : "",
+                                  info->dim_params[i] && *info->dim_params[i] ? info->dim_params[i] : "?");
+    }
+}
+
+/* ---------------------------------------------------------------- seeded inputs */
+
+/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit state, a fixed increment and a mixing function. */
+uint64_t cli_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* uniform in [-1, 1): 24 random bits give a float exactly, 53 a double */
+static float rand_float(uint64_t *st) { return (float)(cli_splitmix64(st) >> 40) * 0x1p-23f - 1.0f; }
+static double rand_double(uint64_t *st) { return (double)(cli_splitmix64(st) >> 11) * 0x1p-52 - 1.0; }
+
+static int fill_random(onnxc_tensor *t, uint64_t *st)
+{
+    int64_t n = onnxc_tensor_numel(t);
+    if (n < 0)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        switch (t->dtype) {
+        case ONNXC_FLOAT: ((float *)t->data)[i] = rand_float(st); break;
+        case ONNXC_DOUBLE: ((double *)t->data)[i] = rand_double(st); break;
+        case ONNXC_FLOAT16: ((uint16_t *)t->data)[i] = cli_float_to_half(rand_float(st)); break;
+        case ONNXC_BFLOAT16: ((uint16_t *)t->data)[i] = cli_float_to_bf16(rand_float(st)); break;
+        case ONNXC_COMPLEX64:
+            ((float *)t->data)[2 * i] = rand_float(st);
+            ((float *)t->data)[2 * i + 1] = rand_float(st);
+            break;
+        case ONNXC_COMPLEX128:
+            ((double *)t->data)[2 * i] = rand_double(st);
+            ((double *)t->data)[2 * i + 1] = rand_double(st);
+            break;
+        case ONNXC_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(cli_splitmix64(st) >> 63); break;
+        case ONNXC_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_INT8: ((int8_t *)t->data)[i] = (int8_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_INT16: ((int16_t *)t->data)[i] = (int16_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_INT32: ((int32_t *)t->data)[i] = (int32_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_INT64: ((int64_t *)t->data)[i] = (int64_t)(cli_splitmix64(st) % 10); break;
+        case ONNXC_UINT64: ((uint64_t *)t->data)[i] = cli_splitmix64(st) % 10; break;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+onnxc_status cli_input_generate(const onnxc_io_info *info, const cli_dims *dims, uint64_t *rng, onnxc_tensor **out)
+{
+    *out = NULL;
+    cli_msg[0] = 0;
+    char want[256], have[256];
+    cli_declared_text(info, want, sizeof want);
+    if (info->dtype == ONNXC_UNDEFINED || info->dtype == ONNXC_STRING)
+        return cli_set_error(ONNXC_E_ARG, "input '%s' has %s type: no data can be generated for it; give it from a file",
+                             info->name, info->dtype == ONNXC_STRING ? "string" : "no declared tensor");
+    int rank = 0;
+    int64_t shape[ONNXC_MAX_RANK];
+    const cli_dim_opt *whole = find_opt(dims, info->name);
+    if (whole) {
+        rank = whole->rank;
+        memcpy(shape, whole->dims, sizeof shape);
+        int ok = info->rank < 0 || info->rank == rank;
+        for (int d = 0; ok && info->rank >= 0 && d < rank; d++)
+            ok = info->dims[d] < 0 || info->dims[d] == shape[d];
+        if (!ok) {
+            cli_dims_text(shape, rank, have, sizeof have);
+            return cli_set_error(ONNXC_E_ARG, "--shape %s=%s does not fit the declared shape %s of input '%s'",
+                                 info->name, have, want, info->name);
+        }
+    } else {
+        if (info->rank < 0)
+            return cli_set_error(ONNXC_E_ARG, "input '%s' has no declared shape; give --shape %s=DIMS", info->name,
+                                 info->name);
+        rank = info->rank;
+        for (int d = 0; d < rank; d++) {
+            if (info->dims[d] >= 0) {
+                shape[d] = info->dims[d];
+                continue;
+            }
+            const char *p = info->dim_params[d];
+            if (p && *p && find_symbol(dims, p, &shape[d]))
+                continue;
+            if (!dims->strict) {
+                shape[d] = 1;
+                continue;
+            }
+            if (p && *p)
+                return cli_set_error(ONNXC_E_ARG,
+                                     "input '%s' (%s): dim %d '%s' is symbolic; give --shape %s=VALUE or --shape %s=DIMS",
+                                     info->name, want, d, p, p, info->name);
+            return cli_set_error(ONNXC_E_ARG, "input '%s' (%s): dim %d is unknown; give --shape %s=DIMS", info->name,
+                                 want, d, info->name);
+        }
+    }
+    onnxc_tensor *t = NULL;
+    onnxc_status st = onnxc_tensor_create(info->dtype, rank, shape, &t);
+    if (st != ONNXC_OK)
+        return st;
+    if (fill_random(t, rng) != 0) {
+        onnxc_tensor_free(t);
+        return cli_set_error(ONNXC_E_ARG, "input '%s': cannot generate %s data; give it from a file", info->name,
+                             onnxc_dtype_name(info->dtype));
+    }
+    *out = t;
+    return ONNXC_OK;
+}
+
+onnxc_status cli_inputs_generate(const onnxc_model *m, const cli_dims *dims, uint64_t seed, cli_inputs *in)
+{
+    memset(in, 0, sizeof *in);
+    onnxc_status st = cli_dims_check(m, dims);
+    if (st != ONNXC_OK)
+        return st;
+    int n = onnxc_model_num_inputs(m);
+    in->names = calloc((size_t)n + 1, sizeof *in->names);
+    in->tensors = calloc((size_t)n + 1, sizeof *in->tensors);
+    if (!in->names || !in->tensors)
+        return cli_set_error(ONNXC_E_NOMEM, "out of memory");
+    uint64_t rng = seed;
+    for (int i = 0; i < n; i++) {
+        onnxc_io_info info;
+        if ((st = onnxc_model_input_info(m, i, &info)) != ONNXC_OK)
+            return st;
+        if ((st = cli_input_generate(&info, dims, &rng, &in->tensors[i])) != ONNXC_OK)
+            return st;
+        if (!(in->names[i] = strdup(info.name)))
+            return cli_set_error(ONNXC_E_NOMEM, "out of memory");
+        in->n = i + 1;
+    }
+    return ONNXC_OK;
+}
+
+void cli_inputs_free(cli_inputs *in)
+{
+    if (in->names && in->tensors) {
+        /* a failed generate may leave a tensor without a name at index n */
+        for (int i = 0; i <= in->n; i++) {
+            free(in->names[i]);
+            onnxc_tensor_free(in->tensors[i]);
+        }
+    }
+    free(in->names);
+    free(in->tensors);
+    memset(in, 0, sizeof *in);
+}

@@ -1,0 +1,115 @@
+/* Shared pieces of the onnxc command-line tool: exit codes, one-line error messages, option matching and
+ * the subcommand entry points. Every subcommand is a thin layer over include/onnxc/onnxc.h. */
+#ifndef ONNXC_CLI_COMMON_H
+#define ONNXC_CLI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnxc/onnxc.h"
+
+enum {
+    CLI_EXIT_OK = 0,       /* success */
+    CLI_EXIT_PROBLEMS = 1, /* a check found problems, outputs are bad, or the run itself failed */
+    CLI_EXIT_USAGE = 2     /* bad usage or bad input (missing file, malformed model, unsupported op...) */
+};
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* "onnxc: <message>" on one line on stderr. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "onnxc: warning: <message>" on stderr. */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* Usage error for a command: "onnxc <cmd>: <message> (see 'onnxc <cmd> --help')"; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* Report a failed library call with onnxc_last_error(); returns the exit code for st. */
+int cli_fail(onnxc_status st);
+/* Exit code for a failed library status. */
+int cli_exit_code(onnxc_status st);
+
+/* True when argv[i] is --help or -h. */
+int cli_is_help(const char *arg);
+
+/* Match option `name` at argv[*i] as "--name VALUE" (consuming the next argument) or "--name=VALUE".
+ * Returns 1 with *val set, 0 when argv[*i] is not this option, -1 (after printing a usage error) when the
+ * value is missing. */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
+
+/* Parse a whole decimal integer in [lo, hi]; 0 on success. */
+int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* Parse an unsigned 64-bit decimal or 0x-prefixed hex number; 0 on success. */
+int cli_parse_u64(const char *s, uint64_t *out);
+
+/* IEEE half / bfloat16 conversions (round to nearest even). */
+uint16_t cli_float_to_half(float f);
+float cli_half_to_float(uint16_t h);
+uint16_t cli_float_to_bf16(float f);
+float cli_bf16_to_float(uint16_t h);
+
+/* True when both paths name the same existing file (same device and inode). */
+int cli_same_file(const char *a, const char *b);
+
+/* Record a message for the next cli_fail (for failures of the CLI's own code, which has no access to the
+ * library's error slot); returns st. */
+onnxc_status cli_set_error(onnxc_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* ---- shapes of generated inputs: --shape NAME=DIMS, where NAME is an input (its whole shape, "1x3x224x224",
+ * "scalar") or a symbolic dim (one number, "N=4") ---- */
+typedef struct cli_dim_opt {
+    char *name;
+    int rank;
+    int64_t dims[ONNXC_MAX_RANK];
+} cli_dim_opt;
+
+typedef struct cli_dims {
+    cli_dim_opt *opts;     /* from --shape, in command-line order */
+    int n_opts;
+    char **sym_names;      /* symbols bound by other means (input files), first binding wins */
+    int64_t *sym_values;
+    int n_syms;
+    int strict;            /* non-zero: a symbolic dim without a value is an error; zero: it becomes 1 */
+} cli_dims;
+
+/* Add "NAME=DIMS"; 0 on success, else a usage error for cmd has been printed. */
+int cli_dims_add(const char *cmd, cli_dims *d, const char *spec);
+/* Bind a symbolic dim unless it already has a value (from --shape or an earlier binding); 0 on success. */
+int cli_dims_bind(cli_dims *d, const char *symbol, int64_t value);
+/* Every --shape NAME must be an input or a symbolic dim of an input of m (ONNXC_E_ARG naming it if not). */
+onnxc_status cli_dims_check(const onnxc_model *m, const cli_dims *d);
+void cli_dims_free(cli_dims *d);
+
+/* ---- seeded inputs. The generator is splitmix64 seeded with the seed; inputs are filled in model order,
+ * element by element: floating types uniform in [-1, 1) ((x >> 40) * 2^-23 - 1, complex: real then
+ * imaginary), integer types x % 10, bool x >> 63. ---- */
+uint64_t cli_splitmix64(uint64_t *state);
+
+/* A tensor for input info: shape from dims (whole shape, or declared dims with symbols resolved), filled from
+ * the generator state *rng. ONNXC_E_ARG naming the input and dim when a shape cannot be decided. */
+onnxc_status cli_input_generate(const onnxc_io_info *info, const cli_dims *dims, uint64_t *rng, onnxc_tensor **out);
+
+typedef struct cli_inputs {
+    int n;
+    char **names;
+    onnxc_tensor **tensors;
+} cli_inputs;
+
+/* Generate every real input of m (see cli_input_generate) from one generator seeded with seed. */
+onnxc_status cli_inputs_generate(const onnxc_model *m, const cli_dims *dims, uint64_t seed, cli_inputs *in);
+void cli_inputs_free(cli_inputs *in);
+
+/* Text of a shape: "1x3x224x224", "scalar"; of a declared shape with symbols: "Nx3x224x224", "unknown". */
+void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap);
+void cli_declared_text(const onnxc_io_info *info, char *buf, size_t cap);
+
+/* Subcommands: argv[0] is the command name. Each returns the process exit code. */
+int cmd_info(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
+
+#endif

@@ -1,0 +1,245 @@
+/* onnxc optimize MODEL -o OUT: run the exact passes (or a chosen list), print what changed and what was skipped
+ * and why, optionally prove the result against the original on seeded inputs before writing it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+
+static const char usage[] =
+    "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify] [--force]\n"
+    "                      [--json] [--stop-after N] [--keep-bn] [--shape DIM=VALUE]... [--seed S]\n"
+    "\n"
+    "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is never\n"
+    "touched). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
+    "drop-bias-before-bn, cleanup. The report (what changed, what was skipped and why, op counts and\n"
+    "parameter bytes before and after) goes to stderr, or as JSON to stdout with --json.\n"
+    "\n"
+    "  -o, --output OUT    where to write the optimized model\n"
+    "  --passes LIST       comma-separated passes to run instead of the default pipeline\n"
+    "  --list-passes       print the passes and exit\n"
+    "  --dry-run           run the passes and print the report, write nothing\n"
+    "  --verify            run the original and the result on seeded random inputs with onnxc's executor and\n"
+    "                      refuse to write when an output diverges (normalized mean squared error above 1e-10\n"
+    "                      for float32, 1e-5 for float16/bfloat16)\n"
+    "  --force             write even when --verify finds a divergence\n"
+    "  --stop-after N      apply only the first N rewrites (to find a bad rewrite by bisection)\n"
+    "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add)\n"
+    "  --shape DIM=VALUE   value of a symbolic input dim for --verify (default 1), e.g. --shape N=2\n"
+    "  --seed S            seed of the --verify inputs (default 0)\n"
+    "\n"
+    "exit status: 0 written (or dry run done), 1 --verify found a divergence (nothing written), 2 bad usage\n"
+    "or bad input.\n";
+
+/* Normalized mean squared error sum((a-b)^2) / sum(b^2) over two tensors of the same type and shape; NaN in
+ * either side, or a shape or type mismatch, counts as a divergence (returns INFINITY). */
+static double nmse(const onnxc_tensor *a, const onnxc_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return INFINITY;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return INFINITY;
+    int64_t n = onnxc_tensor_numel(a);
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double x, y;
+        switch (a->dtype) {
+        case ONNXC_FLOAT: x = ((const float *)a->data)[i]; y = ((const float *)b->data)[i]; break;
+        case ONNXC_DOUBLE: x = ((const double *)a->data)[i]; y = ((const double *)b->data)[i]; break;
+        case ONNXC_FLOAT16: x = cli_half_to_float(((const uint16_t *)a->data)[i]);
+            y = cli_half_to_float(((const uint16_t *)b->data)[i]); break;
+        case ONNXC_BFLOAT16: x = cli_bf16_to_float(((const uint16_t *)a->data)[i]);
+            y = cli_bf16_to_float(((const uint16_t *)b->data)[i]); break;
+        default:
+            /* integers and bools must match exactly */
+            return memcmp(a->data, b->data, a->nbytes < b->nbytes ? a->nbytes : b->nbytes) ? INFINITY : 0;
+        }
+        if (isnan(x) != isnan(y))
+            return INFINITY;
+        if (isnan(x))
+            continue;
+        num += (x - y) * (x - y);
+        den += y * y;
+    }
+    if (num == 0)
+        return 0;
+    return den > 0 ? num / den : INFINITY;
+}
+
+/* Run both models on the same seeded inputs; 0 when every output agrees, 1 when one diverges, 2 on error. */
+static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dims *dims, uint64_t seed, int json)
+{
+    cli_inputs in = {0};
+    onnxc_session *s1 = NULL, *s2 = NULL;
+    int rc = 2;
+    onnxc_status st = cli_inputs_generate(orig, dims, seed, &in);
+    if (st != ONNXC_OK) {
+        rc = cli_fail(st);
+        goto out;
+    }
+    onnxc_session_options so = {0};
+    if ((st = onnxc_session_create(orig, &so, &s1)) != ONNXC_OK ||
+        (st = onnxc_session_run(s1, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors)) != ONNXC_OK) {
+        cli_error("verify: the original model does not run: %s", onnxc_last_error());
+        goto out;
+    }
+    if ((st = onnxc_session_create(opt, &so, &s2)) != ONNXC_OK ||
+        (st = onnxc_session_run(s2, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors)) != ONNXC_OK) {
+        cli_error("verify: the optimized model does not run: %s", onnxc_last_error());
+        rc = 1;
+        goto out;
+    }
+    rc = 0;
+    int n = onnxc_session_num_outputs(s1);
+    if (n != onnxc_session_num_outputs(s2)) {
+        cli_error("verify: the optimized model has %d outputs, the original %d", onnxc_session_num_outputs(s2), n);
+        rc = 1;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        const onnxc_tensor *a = onnxc_session_output(s2, i), *b = onnxc_session_output(s1, i);
+        double e = nmse(a, b);
+        double tol = b->dtype == ONNXC_FLOAT16 || b->dtype == ONNXC_BFLOAT16 ? 1e-5 : 1e-10;
+        int ok = e <= tol;
+        fprintf(json ? stderr : stderr, "verify: output '%s': nmse %.3g (limit %.0e) %s\n",
+                onnxc_session_output_name(s1, i), e, tol, ok ? "ok" : "DIVERGES");
+        if (!ok)
+            rc = 1;
+    }
+out:
+    onnxc_session_free(s1);
+    onnxc_session_free(s2);
+    cli_inputs_free(&in);
+    return rc;
+}
+
+int cmd_optimize(int argc, char **argv)
+{
+    const char *model = NULL, *out = NULL, *passes = NULL;
+    int dry = 0, do_verify = 0, force = 0, json = 0, keep_bn = 0;
+    int64_t stop_after = 0;
+    uint64_t seed = 0;
+    cli_dims dims = {0};
+    int rc = CLI_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            cli_dims_free(&dims);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--list-passes")) {
+            onnxc_list_passes(stdout);
+            cli_dims_free(&dims);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            dry = 1;
+        } else if (!strcmp(argv[i], "--verify")) {
+            do_verify = 1;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--keep-bn")) {
+            keep_bn = 1;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "-o", &v)) != 0 ||
+                   (r = cli_opt_value("optimize", argc, argv, &i, "--output", &v)) != 0) {
+            if (r < 0)
+                goto done;
+            out = v;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--passes", &v)) != 0) {
+            if (r < 0)
+                goto done;
+            passes = v;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--stop-after", &v)) != 0) {
+            if (r < 0)
+                goto done;
+            if (cli_parse_i64(v, 0, 1000000000, &stop_after) != 0) {
+                rc = cli_usage_error("optimize", "--stop-after takes a whole number, not '%s'", v);
+                goto done;
+            }
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--seed", &v)) != 0) {
+            if (r < 0)
+                goto done;
+            if (cli_parse_u64(v, &seed) != 0) {
+                rc = cli_usage_error("optimize", "--seed takes a whole number, not '%s'", v);
+                goto done;
+            }
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--shape", &v)) != 0) {
+            if (r < 0 || cli_dims_add("optimize", &dims, v) != 0)
+                goto done;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            rc = cli_usage_error("optimize", "unknown option '%s'", argv[i]);
+            goto done;
+        } else if (!model) {
+            model = argv[i];
+        } else {
+            rc = cli_usage_error("optimize", "more than one model given ('%s' and '%s')", model, argv[i]);
+            goto done;
+        }
+    }
+    if (!model) {
+        rc = cli_usage_error("optimize", "no model given");
+        goto done;
+    }
+    if (!out && !dry) {
+        rc = cli_usage_error("optimize", "no output given (-o OUT, or --dry-run)");
+        goto done;
+    }
+    if (out && cli_same_file(model, out)) {
+        cli_error("optimize: the output '%s' is the input model; choose another path", out);
+        goto done;
+    }
+
+    onnxc_model *m = NULL, *orig = NULL;
+    onnxc_status st = onnxc_model_load(model, &m);
+    if (st != ONNXC_OK) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    if (do_verify && (st = onnxc_model_load(model, &orig)) != ONNXC_OK) {
+        rc = cli_fail(st);
+        onnxc_model_free(m);
+        goto done;
+    }
+    onnxc_optimize_options oo = {.passes = passes, .stop_after = (int)stop_after, .keep_bn = keep_bn};
+    onnxc_report *rep = NULL;
+    st = onnxc_optimize(m, &oo, &rep);
+    if (rep)
+        onnxc_report_print(rep, json ? stdout : stderr, json);
+    onnxc_report_free(rep);
+    if (st != ONNXC_OK) {
+        rc = cli_fail(st);
+        goto free_models;
+    }
+    rc = CLI_EXIT_OK;
+    if (do_verify) {
+        int v = verify(orig, m, &dims, seed, json);
+        if (v != 0 && !(v == 1 && force)) {
+            if (v == 1)
+                cli_error("optimize: --verify: the optimized model diverges from the original; nothing written "
+                          "(--force writes it anyway)");
+            rc = v;
+            goto free_models;
+        }
+        if (v == 1)
+            cli_warn("optimize: --verify found a divergence; writing anyway (--force)");
+    }
+    if (!dry) {
+        st = onnxc_model_save(m, out, NULL);
+        if (st != ONNXC_OK) {
+            rc = cli_fail(st);
+            goto free_models;
+        }
+        if (!json)
+            fprintf(stderr, "wrote %s\n", out);
+    }
+free_models:
+    onnxc_model_free(m);
+    onnxc_model_free(orig);
+done:
+    cli_dims_free(&dims);
+    return rc;
+}

@@ -1,0 +1,470 @@
+/* onnxc run MODEL: run a model once on inputs read from .npy/.pb files or generated from a seeded PRNG, print
+ * per-output statistics (min/max/mean, NaN/Inf counts) and optionally write each output as a .npy file. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "cli_common.h"
+
+static const char usage[] =
+    "usage: onnxc run MODEL [--input NAME=FILE]... [--shape NAME=DIMS]... [--seed S] [--output-dir DIR]\n"
+    "                 [--threads N]\n"
+    "\n"
+    "Run MODEL once and print, for each output, its type, shape, min/max/mean (over finite values) and how\n"
+    "many NaN and Inf values it holds (a warning is printed when there are any).\n"
+    "\n"
+    "  --input NAME=FILE   input NAME from a NumPy .npy or ONNX TensorProto .pb file (FILE alone: the name\n"
+    "                      stored in the .pb, or the model's only input)\n"
+    "  --shape NAME=DIMS   shape of a generated input, e.g. --shape images=1x3x224x224 ('scalar' for rank 0);\n"
+    "                      or, when NAME is a symbolic dim of the inputs, its value: --shape N=4\n"
+    "  --seed S            seed of the generator for inputs not given (default 0)\n"
+    "  --output-dir DIR    write each output as DIR/<output name>.npy (characters other than letters, digits,\n"
+    "                      '.', '-' and '_' become '_'); without it nothing is written\n"
+    "  --threads N         worker threads (default: number of cores)\n"
+    "\n"
+    "Inputs not given are generated with the declared type and shape (symbolic dims from --shape, or from an\n"
+    "input file that binds the same dim name). The generator is splitmix64 seeded with S; the generated\n"
+    "inputs are filled in model order, element by element: floating types uniform in [-1, 1)\n"
+    "(float: (x >> 40) * 2^-23 - 1), integer types in [0, 10) (x % 10), bool x >> 63. String inputs must be\n"
+    "given.\n"
+    "\n"
+    "exit status: 0 success, 1 the run failed in a kernel, 2 bad usage or bad input (missing file, wrong\n"
+    "type or shape for an input, unsupported op...).\n";
+
+typedef struct given_input {
+    const char *name; /* points into name_buf, into the model, or NULL until resolved */
+    const char *file;
+    onnxc_tensor *t;
+    char *name_buf;
+} given_input;
+
+typedef struct run_state {
+    onnxc_model *m;
+    onnxc_session *s;
+    onnxc_io_info *infos;
+    int n_in;
+    given_input *given;
+    int n_given;
+    cli_dims dims;
+    onnxc_tensor **generated;
+    const char **names;
+    const onnxc_tensor **tensors;
+    int n_feed;
+    char **written;
+    int n_written;
+} run_state;
+
+/* ---------------------------------------------------------------- inputs */
+
+/* A file's tensor against the declared input: element type, rank and static dims; binds symbolic dims. */
+static int check_given(run_state *r, const onnxc_io_info *info, const given_input *g)
+{
+    const onnxc_tensor *t = g->t;
+    char have[256], want[256];
+    if (info->dtype != ONNXC_UNDEFINED && t->dtype != info->dtype) {
+        cli_error("run: input '%s': %s holds %s data, the model expects %s", info->name, g->file,
+                  onnxc_dtype_name(t->dtype), onnxc_dtype_name(info->dtype));
+        return -1;
+    }
+    if (info->rank < 0)
+        return 0;
+    int ok = t->rank == info->rank;
+    for (int d = 0; ok && d < info->rank; d++)
+        ok = info->dims[d] < 0 || info->dims[d] == t->dims[d];
+    if (!ok) {
+        cli_dims_text(t->dims, t->rank, have, sizeof have);
+        cli_declared_text(info, want, sizeof want);
+        cli_error("run: input '%s': %s has shape %s, the model expects %s", info->name, g->file, have, want);
+        return -1;
+    }
+    for (int d = 0; d < info->rank; d++)
+        if (info->dims[d] < 0 && info->dim_params[d] && *info->dim_params[d] &&
+            cli_dims_bind(&r->dims, info->dim_params[d], t->dims[d]) != 0) {
+            cli_error("run: out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+/* Read every --input file and name it; 0 or an exit code. */
+static int read_given(run_state *r)
+{
+    for (int i = 0; i < r->n_given; i++) {
+        given_input *g = &r->given[i];
+        char *pb_name = NULL;
+        onnxc_status st = onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
+        if (st != ONNXC_OK)
+            return cli_fail(st);
+        if (!g->name) {
+            if (pb_name && *pb_name) {
+                g->name_buf = pb_name;
+                g->name = pb_name;
+            } else {
+                free(pb_name);
+                if (r->n_in != 1)
+                    return cli_usage_error("run", "--input %s: say which input it is (NAME=FILE); the model has %d inputs",
+                                           g->file, r->n_in);
+                g->name = r->infos[0].name;
+            }
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(r->given[j].name, g->name) == 0)
+                return cli_usage_error("run", "input '%s' given twice", g->name);
+    }
+    /* A name that is not a real input may still be an input with an initializer as its default, which the
+     * session lets a caller override; onnxc_session_run names it if the model has no such input at all. */
+    for (int i = 0; i < r->n_given; i++)
+        for (int j = 0; j < r->n_in; j++)
+            if (strcmp(r->infos[j].name, r->given[i].name) == 0 && check_given(r, &r->infos[j], &r->given[i]) != 0)
+                return CLI_EXIT_USAGE;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+typedef struct out_stats {
+    int numeric;
+    double min, max, sum;
+    int64_t finite, nan, inf, n;
+} out_stats;
+
+static double element(const onnxc_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case ONNXC_FLOAT: return ((const float *)t->data)[i];
+    case ONNXC_DOUBLE: return ((const double *)t->data)[i];
+    case ONNXC_FLOAT16: return cli_half_to_float(((const uint16_t *)t->data)[i]);
+    case ONNXC_BFLOAT16: return cli_bf16_to_float(((const uint16_t *)t->data)[i]);
+    case ONNXC_BOOL: return ((const uint8_t *)t->data)[i] != 0;
+    case ONNXC_UINT8: return ((const uint8_t *)t->data)[i];
+    case ONNXC_INT8: return ((const int8_t *)t->data)[i];
+    case ONNXC_UINT16: return ((const uint16_t *)t->data)[i];
+    case ONNXC_INT16: return ((const int16_t *)t->data)[i];
+    case ONNXC_INT32: return ((const int32_t *)t->data)[i];
+    case ONNXC_UINT32: return ((const uint32_t *)t->data)[i];
+    case ONNXC_INT64: return (double)((const int64_t *)t->data)[i];
+    case ONNXC_UINT64: return (double)((const uint64_t *)t->data)[i];
+    default: return 0;
+    }
+}
+
+static void compute_stats(const onnxc_tensor *t, out_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->n = onnxc_tensor_numel(t);
+    s->numeric = t->dtype != ONNXC_STRING && t->dtype != ONNXC_COMPLEX64 && t->dtype != ONNXC_COMPLEX128 &&
+                 onnxc_dtype_size(t->dtype) != 0;
+    if (!s->numeric || s->n <= 0)
+        return;
+    if (!t->data || t->nbytes < (size_t)s->n * onnxc_dtype_size(t->dtype)) {
+        s->numeric = 0;
+        return;
+    }
+    s->min = INFINITY;
+    s->max = -INFINITY;
+    for (int64_t i = 0; i < s->n; i++) {
+        double v = element(t, i);
+        if (isnan(v)) {
+            s->nan++;
+        } else if (isinf(v)) {
+            s->inf++;
+        } else {
+            s->finite++;
+            s->sum += v;
+            if (v < s->min)
+                s->min = v;
+            if (v > s->max)
+                s->max = v;
+        }
+    }
+}
+
+/* File name for an output: unsafe characters become '_' (and a leading '.' gets a '_' before it, so no
+ * name is hidden, "." or ".."); a name already used gets "_<output index>" and, if needed, a further "_<k>". */
+static int output_path(run_state *r, const char *dir, const char *name, int index, char **out)
+{
+    *out = NULL;
+    size_t len = strlen(name);
+    char *base = malloc(len + 2);
+    if (!base)
+        return -1;
+    size_t k = 0;
+    if (len == 0 || name[0] == '.')
+        base[k++] = '_';
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                 c == '-' || c == '_';
+        base[k++] = ok ? c : '_';
+    }
+    base[k] = 0;
+    size_t cap = k + 48;
+    char *safe = malloc(cap);
+    char **nw = realloc(r->written, (size_t)(r->n_written + 1) * sizeof *nw);
+    if (nw)
+        r->written = nw;
+    if (!safe || !nw) {
+        free(base);
+        free(safe);
+        return -1;
+    }
+    snprintf(safe, cap, "%s", base);
+    for (int attempt = 0;; attempt++) {
+        int taken = 0;
+        for (int j = 0; j < r->n_written && !taken; j++)
+            taken = strcmp(r->written[j], safe) == 0;
+        if (!taken)
+            break;
+        if (attempt == 0)
+            snprintf(safe, cap, "%s_%d", base, index);
+        else
+            snprintf(safe, cap, "%s_%d_%d", base, index, attempt);
+    }
+    free(base);
+    r->written[r->n_written++] = safe;
+    size_t plen = strlen(dir) + strlen(safe) + 8;
+    if (!(*out = malloc(plen)))
+        return -1;
+    snprintf(*out, plen, "%s/%s.npy", dir, safe);
+    return 0;
+}
+
+static int ensure_dir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 0;
+        cli_error("run: --output-dir '%s' is not a directory", dir);
+        return -1;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        cli_error("run: cannot create output directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Print one output's line (and warnings), and write it when out_dir is set; 0 or an exit code. */
+static int report_output(run_state *r, int i, const char *out_dir)
+{
+    const char *name = onnxc_session_output_name(r->s, i);
+    const onnxc_tensor *t = onnxc_session_output(r->s, i);
+    if (!name || !t) {
+        cli_error("run: output %d is missing after the run", i);
+        return CLI_EXIT_PROBLEMS;
+    }
+    char d[256];
+    cli_dims_text(t->dims, t->rank, d, sizeof d);
+    out_stats s;
+    compute_stats(t, &s);
+    printf("output %s: %s [%s]", name, onnxc_dtype_name(t->dtype), d);
+    if (!s.numeric)
+        printf(" (no statistics for %s)", onnxc_dtype_name(t->dtype));
+    else if (s.n == 0)
+        printf(" empty");
+    else if (s.finite == 0)
+        printf(" no finite values");
+    else
+        printf(" min %.6g max %.6g mean %.6g", s.min, s.max, s.sum / (double)s.finite);
+    if (s.nan || s.inf)
+        printf(" (%lld NaN, %lld Inf)", (long long)s.nan, (long long)s.inf);
+    int rc = 0;
+    if (out_dir) {
+        char *file = NULL;
+        if (output_path(r, out_dir, name, i, &file) != 0) {
+            printf("\n");
+            cli_error("run: out of memory");
+            free(file);
+            return CLI_EXIT_PROBLEMS;
+        }
+        onnxc_status st = onnxc_tensor_write_npy(t, file);
+        if (st == ONNXC_OK)
+            printf(" -> %s", file);
+        free(file);
+        if (st != ONNXC_OK) {
+            printf("\n");
+            fflush(stdout);
+            return cli_fail(st);
+        }
+    }
+    printf("\n");
+    fflush(stdout);
+    if (s.nan)
+        cli_warn("output '%s' has %lld NaN value%s", name, (long long)s.nan, s.nan == 1 ? "" : "s");
+    if (s.inf)
+        cli_warn("output '%s' has %lld Inf value%s", name, (long long)s.inf, s.inf == 1 ? "" : "s");
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the command */
+
+static void run_state_free(run_state *r)
+{
+    for (int i = 0; i < r->n_given; i++) {
+        onnxc_tensor_free(r->given[i].t);
+        free(r->given[i].name_buf);
+    }
+    if (r->generated)
+        for (int i = 0; i < r->n_feed; i++)
+            onnxc_tensor_free(r->generated[i]);
+    for (int i = 0; i < r->n_written; i++)
+        free(r->written[i]);
+    free(r->written);
+    free(r->generated);
+    free(r->names);
+    free(r->tensors);
+    free(r->given);
+    free(r->infos);
+    cli_dims_free(&r->dims);
+    onnxc_session_free(r->s);
+    onnxc_model_free(r->m);
+}
+
+static int run_main(run_state *r, int argc, char **argv)
+{
+    const char *path = NULL, *out_dir = NULL;
+    uint64_t seed = 0;
+    int64_t threads = 0;
+    int opts_done = 0, k;
+    r->dims.strict = 1; /* run refuses to guess a symbolic dim */
+    if (!(r->given = calloc((size_t)argc + 1, sizeof *r->given))) {
+        cli_error("run: out of memory");
+        return CLI_EXIT_PROBLEMS;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val;
+        if (opts_done || a[0] != '-' || !a[1]) {
+            if (path)
+                return cli_usage_error("run", "unexpected argument '%s'", a);
+            path = a;
+        } else if (cli_is_help(a)) {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "--") == 0) {
+            opts_done = 1;
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--input", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            given_input *g = &r->given[r->n_given++];
+            const char *eq = strchr(val, '=');
+            g->file = eq ? eq + 1 : val;
+            if (eq == val)
+                return cli_usage_error("run", "--input %s: empty input name", val);
+            if (eq && !(g->name_buf = strndup(val, (size_t)(eq - val)))) {
+                cli_error("run: out of memory");
+                return CLI_EXIT_PROBLEMS;
+            }
+            g->name = g->name_buf;
+            if (!*g->file)
+                return cli_usage_error("run", "--input %s: no file", val);
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--shape", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if ((k = cli_dims_add("run", &r->dims, val)) != 0)
+                return k;
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--seed", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_u64(val, &seed) != 0)
+                return cli_usage_error("run", "--seed takes a non-negative integer, not '%s'", val);
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--output-dir", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (!*val)
+                return cli_usage_error("run", "--output-dir needs a directory");
+            out_dir = val;
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--threads", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 1, 4096, &threads) != 0)
+                return cli_usage_error("run", "--threads takes a count from 1 to 4096, not '%s'", val);
+        } else {
+            return cli_usage_error("run", "unknown option '%s'", a);
+        }
+    }
+    if (!path)
+        return cli_usage_error("run", "no model given");
+
+    onnxc_status st = onnxc_model_load(path, &r->m);
+    if (st != ONNXC_OK)
+        return cli_fail(st);
+    r->n_in = onnxc_model_num_inputs(r->m);
+    if (!(r->infos = calloc((size_t)r->n_in + 1, sizeof *r->infos))) {
+        cli_error("run: out of memory");
+        return CLI_EXIT_PROBLEMS;
+    }
+    for (int i = 0; i < r->n_in; i++)
+        if ((st = onnxc_model_input_info(r->m, i, &r->infos[i])) != ONNXC_OK)
+            return cli_fail(st);
+    if ((st = cli_dims_check(r->m, &r->dims)) != ONNXC_OK)
+        return cli_fail(st);
+    if ((k = read_given(r)) != 0)
+        return k;
+    /* plan before generating anything, so an unsupported op is reported first */
+    onnxc_session_options sopts;
+    memset(&sopts, 0, sizeof sopts);
+    sopts.threads = (int)threads;
+    if ((st = onnxc_session_create(r->m, &sopts, &r->s)) != ONNXC_OK)
+        return cli_fail(st);
+
+    /* the feed: given tensors, then generated ones for the remaining inputs in model order */
+    size_t cap = (size_t)(r->n_in + r->n_given) + 1;
+    r->names = calloc(cap, sizeof *r->names);
+    r->tensors = calloc(cap, sizeof *r->tensors);
+    r->generated = calloc(cap, sizeof *r->generated);
+    if (!r->names || !r->tensors || !r->generated) {
+        cli_error("run: out of memory");
+        return CLI_EXIT_PROBLEMS;
+    }
+    char d[256];
+    for (int i = 0; i < r->n_given; i++) {
+        cli_dims_text(r->given[i].t->dims, r->given[i].t->rank, d, sizeof d);
+        printf("input  %s: %s [%s] from %s\n", r->given[i].name, onnxc_dtype_name(r->given[i].t->dtype), d,
+               r->given[i].file);
+        r->names[r->n_feed] = r->given[i].name;
+        r->tensors[r->n_feed++] = r->given[i].t;
+    }
+    uint64_t rng = seed;
+    for (int i = 0; i < r->n_in; i++) {
+        const onnxc_io_info *info = &r->infos[i];
+        int have = 0;
+        for (int j = 0; j < r->n_given && !have; j++)
+            have = strcmp(r->given[j].name, info->name) == 0;
+        if (have)
+            continue;
+        onnxc_tensor *t = NULL;
+        if ((st = cli_input_generate(info, &r->dims, &rng, &t)) != ONNXC_OK)
+            return cli_fail(st);
+        r->generated[r->n_feed] = t;
+        cli_dims_text(t->dims, t->rank, d, sizeof d);
+        printf("input  %s: %s [%s] random (seed %llu)\n", info->name, onnxc_dtype_name(t->dtype), d,
+               (unsigned long long)seed);
+        r->names[r->n_feed] = info->name;
+        r->tensors[r->n_feed++] = t;
+    }
+
+    if ((st = onnxc_session_run(r->s, r->n_feed, r->names, (const onnxc_tensor *const *)r->tensors)) != ONNXC_OK)
+        return cli_fail(st);
+    if (out_dir && ensure_dir(out_dir) != 0)
+        return CLI_EXIT_USAGE;
+    int n_out = onnxc_session_num_outputs(r->s);
+    for (int i = 0; i < n_out; i++)
+        if ((k = report_output(r, i, out_dir)) != 0)
+            return k;
+    return CLI_EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_state r;
+    memset(&r, 0, sizeof r);
+    int rc = run_main(&r, argc, argv);
+    fflush(stdout);
+    run_state_free(&r);
+    return rc;
+}

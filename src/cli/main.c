@@ -1,0 +1,71 @@
+/* onnxc command-line entry point: global options (--help, --version) and dispatch to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_common.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "summarise a model: versions, inputs/outputs, op histogram, parameters, BatchNormalization"},
+    {"check", cmd_check, "validate a model's structure and list every op onnxc cannot run"},
+    {"convert", cmd_convert, "load and save a model, moving tensors inline or to an external data file"},
+    {"run", cmd_run, "run a model on given or seeded random inputs, print output statistics, write .npy files"},
+    {"optimize", cmd_optimize, "rewrite a model with graph passes (fold BatchNormalization, ...) and save it"},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: onnxc <command> [options]\n"
+               "       onnxc --version | --help\n"
+               "\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "'onnxc <command> --help' describes a command.\n"
+               "exit status: 0 success, 1 problems found (check) or a failed run, 2 bad usage or bad input.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (cli_is_help(name)) {
+        print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("onnxc %s\n", ONNXC_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            print_help(stdout);
+            return CLI_EXIT_OK;
+        }
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (strcmp(argv[2], commands[i].name) == 0) {
+                char help[] = "--help";
+                char *args[3] = {argv[2], help, NULL};
+                return commands[i].run(2, args);
+            }
+        cli_error("unknown command '%s' (see 'onnxc --help')", argv[2]);
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    if (name[0] == '-')
+        cli_error("unknown option '%s' (see 'onnxc --help')", name);
+    else
+        cli_error("unknown command '%s' (see 'onnxc --help')", name);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,396 @@
+/* onnxc_model_print_info: a human (or JSON) summary of a model: versions, inputs and outputs with their shapes,
+ * the op histogram, parameter counts and how many BatchNormalization nodes look foldable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bn_match.h"
+#include "ir.h"
+
+typedef struct op_count {
+    const char *domain; /* NULL for the default domain */
+    const char *op_type;
+    long count;
+} op_count;
+
+typedef struct info_stats {
+    op_count *ops;
+    int n_ops, cap_ops;
+    long nodes_main;     /* nodes of the main graph */
+    long nodes_total;    /* including every subgraph */
+    long subgraphs;
+    long initializers;
+    int64_t params_float; /* elements of floating-point initializers */
+    int64_t params_total; /* elements of all initializers */
+    int64_t param_bytes;
+    long bn_count;
+    long bn_foldable;
+} info_stats;
+
+static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
+
+static onnxc_status count_op(info_stats *s, const oc_node *n)
+{
+    const char *dom = is_default_domain(n->domain) ? NULL : n->domain;
+    for (int i = 0; i < s->n_ops; i++) {
+        op_count *o = &s->ops[i];
+        if (strcmp(o->op_type, n->op_type) == 0 && (dom ? o->domain && strcmp(o->domain, dom) == 0 : !o->domain)) {
+            o->count++;
+            return ONNXC_OK;
+        }
+    }
+    onnxc_status st = oc_grow((void **)&s->ops, &s->cap_ops, s->n_ops + 1, sizeof *s->ops);
+    if (st != ONNXC_OK)
+        return st;
+    s->ops[s->n_ops].domain = dom;
+    s->ops[s->n_ops].op_type = n->op_type;
+    s->ops[s->n_ops].count = 1;
+    s->n_ops++;
+    return ONNXC_OK;
+}
+
+static bool is_float_dtype(int32_t dt)
+{
+    return dt == ONNXC_FLOAT || dt == ONNXC_DOUBLE || dt == ONNXC_FLOAT16 || dt == ONNXC_BFLOAT16;
+}
+
+static onnxc_status collect(info_stats *s, const oc_graph *g, int depth)
+{
+    /* A model is untrusted input: cap the nesting so a crafted file cannot exhaust the stack. */
+    if (depth > 64)
+        return oc_err(ONNXC_E_INVALID, "subgraphs nested more than 64 deep");
+    for (int i = 0; i < g->n_initializers; i++) {
+        const oc_value *v = g->initializers[i];
+        if (!v->init)
+            continue;
+        const onnxc_tensor *t = &v->init->t;
+        int64_t n;
+        if (!oc_numel(t->dims, t->rank, &n))
+            n = 0;
+        s->initializers++;
+        s->params_total += n;
+        if (is_float_dtype(t->dtype))
+            s->params_float += n;
+        s->param_bytes += (int64_t)t->nbytes;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        s->nodes_total++;
+        if (depth == 0)
+            s->nodes_main++;
+        onnxc_status st = count_op(s, n);
+        if (st != ONNXC_OK)
+            return st;
+        if (oc_is_batchnorm(n)) {
+            s->bn_count++;
+            if (oc_bn_foldable(n, NULL, NULL, 0))
+                s->bn_foldable++;
+        }
+        for (int a = 0; a < n->n_attrs; a++) {
+            const oc_attr *at = &n->attrs[a];
+            if (at->g) {
+                s->subgraphs++;
+                if ((st = collect(s, at->g, depth + 1)) != ONNXC_OK)
+                    return st;
+            }
+            for (size_t k = 0; k < at->n_graphs; k++) {
+                if (!at->graphs[k])
+                    continue;
+                s->subgraphs++;
+                if ((st = collect(s, at->graphs[k], depth + 1)) != ONNXC_OK)
+                    return st;
+            }
+        }
+    }
+    return ONNXC_OK;
+}
+
+static int cmp_ops(const void *pa, const void *pb)
+{
+    const op_count *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    if (!a->domain != !b->domain)
+        return a->domain ? 1 : -1; /* default domain first on ties */
+    if (a->domain) {
+        int c = strcmp(a->domain, b->domain);
+        if (c)
+            return c;
+    }
+    return strcmp(a->op_type, b->op_type);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Write s as a JSON string: quotes, backslashes and control characters escaped, invalid UTF-8 replaced by
+ * U+FFFD so the output always parses. */
+static void json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    while (*p) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+            p++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': fputs("\\n", f); break;
+            case '\r': fputs("\\r", f); break;
+            case '\t': fputs("\\t", f); break;
+            case '\b': fputs("\\b", f); break;
+            case '\f': fputs("\\f", f); break;
+            default: fprintf(f, "\\u%04x", c); break;
+            }
+            p++;
+        } else if (c < 0x80) {
+            fputc(c, f);
+            p++;
+        } else {
+            /* Length of a well-formed UTF-8 sequence starting here, or 0. */
+            int len = 0;
+            uint32_t cp = 0;
+            if (c >= 0xC2 && c <= 0xDF) {
+                len = 2;
+                cp = c & 0x1F;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                cp = c & 0x0F;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                cp = c & 0x07;
+            }
+            for (int k = 1; k < len; k++) {
+                if ((p[k] & 0xC0) != 0x80) {
+                    len = 0;
+                    break;
+                }
+                cp = (cp << 6) | (p[k] & 0x3F);
+            }
+            /* reject overlong forms, surrogates and code points past U+10FFFF */
+            if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+                len = 0;
+            if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))
+                len = 0;
+            if (len) {
+                fwrite(p, 1, (size_t)len, f);
+                p += len;
+            } else {
+                fputs("\\ufffd", f);
+                p++;
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+static const char *type_name(const oc_type *ty)
+{
+    if (ty->kind == OC_TYPE_OPAQUE)
+        return "non-tensor";
+    if (ty->kind != OC_TYPE_TENSOR || !ty->has_elem_type)
+        return "undefined";
+    return onnxc_dtype_name(ty->elem_type);
+}
+
+static void json_vinfo(FILE *f, const oc_vinfo *vi)
+{
+    fputs("{\"name\": ", f);
+    json_str(f, vi->value->name);
+    fputs(", \"dtype\": ", f);
+    json_str(f, type_name(&vi->type));
+    fputs(", \"shape\": ", f);
+    if (vi->type.kind != OC_TYPE_TENSOR || vi->type.rank < 0) {
+        fputs("null", f);
+    } else {
+        fputc('[', f);
+        for (int d = 0; d < vi->type.rank; d++) {
+            const oc_dim *dim = &vi->type.dims[d];
+            if (d)
+                fputs(", ", f);
+            if (dim->has_value)
+                fprintf(f, "%lld", (long long)dim->value);
+            else if (dim->param)
+                json_str(f, dim->param);
+            else
+                fputs("null", f);
+        }
+        fputc(']', f);
+    }
+    fputc('}', f);
+}
+
+static bool listed_input(const oc_vinfo *vi) { return vi->value && !vi->value->init; }
+
+static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
+{
+    const oc_graph *g = m->graph;
+    fputs("{\"file\": ", f);
+    json_str(f, m->path);
+    fputs(", \"ir_version\": ", f);
+    if (m->has_ir_version)
+        fprintf(f, "%lld", (long long)m->ir_version);
+    else
+        fputs("null", f);
+    fputs(", \"opset_import\": [", f);
+    for (int i = 0; i < m->n_opsets; i++) {
+        fputs(i ? ", {\"domain\": " : "{\"domain\": ", f);
+        json_str(f, m->opsets[i].domain ? m->opsets[i].domain : "");
+        fprintf(f, ", \"version\": %lld}", (long long)m->opsets[i].version);
+    }
+    fputs("], \"producer_name\": ", f);
+    json_str(f, m->producer_name);
+    fputs(", \"producer_version\": ", f);
+    json_str(f, m->producer_version);
+    fputs(", \"domain\": ", f);
+    json_str(f, m->domain);
+    fputs(", \"model_version\": ", f);
+    if (m->has_model_version)
+        fprintf(f, "%lld", (long long)m->model_version);
+    else
+        fputs("null", f);
+    fputs(", \"graph_name\": ", f);
+    json_str(f, g->name);
+    fputs(", \"inputs\": [", f);
+    int k = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (!listed_input(&g->inputs[i]))
+            continue;
+        if (k++)
+            fputs(", ", f);
+        json_vinfo(f, &g->inputs[i]);
+    }
+    fputs("], \"outputs\": [", f);
+    for (int i = 0; i < g->n_outputs; i++) {
+        if (i)
+            fputs(", ", f);
+        json_vinfo(f, &g->outputs[i]);
+    }
+    fprintf(f, "], \"node_count\": %ld, \"node_count_total\": %ld, \"subgraph_count\": %ld, \"op_histogram\": {",
+            s->nodes_main, s->nodes_total, s->subgraphs);
+    for (int i = 0; i < s->n_ops; i++) {
+        char key[512];
+        if (s->ops[i].domain)
+            snprintf(key, sizeof key, "%s.%s", s->ops[i].domain, s->ops[i].op_type);
+        else
+            snprintf(key, sizeof key, "%s", s->ops[i].op_type);
+        if (i)
+            fputs(", ", f);
+        json_str(f, key);
+        fprintf(f, ": %ld", s->ops[i].count);
+    }
+    fprintf(f,
+            "}, \"parameters\": {\"float\": %lld, \"total\": %lld, \"bytes\": %lld, \"initializers\": %ld}, "
+            "\"batchnorm\": {\"count\": %ld, \"foldable\": %ld}}\n",
+            (long long)s->params_float, (long long)s->params_total, (long long)s->param_bytes, s->initializers,
+            s->bn_count, s->bn_foldable);
+}
+
+/* ---------------------------------------------------------------- text */
+
+static void text_shape(FILE *f, const oc_type *ty)
+{
+    if (ty->kind != OC_TYPE_TENSOR || ty->rank < 0) {
+        fputs("shape unknown", f);
+        return;
+    }
+    if (ty->rank == 0) {
+        fputs("scalar", f);
+        return;
+    }
+    for (int d = 0; d < ty->rank; d++) {
+        const oc_dim *dim = &ty->dims[d];
+        if (d)
+            fputs(" x ", f);
+        if (dim->has_value)
+            fprintf(f, "%lld", (long long)dim->value);
+        else if (dim->param && *dim->param)
+            fputs(dim->param, f);
+        else
+            fputc('?', f);
+    }
+}
+
+static void text_vinfo(FILE *f, const oc_vinfo *vi)
+{
+    fprintf(f, "  %-24s %-9s ", vi->value->name, type_name(&vi->type));
+    text_shape(f, &vi->type);
+    fputc('\n', f);
+}
+
+static void print_text(const onnxc_model *m, const info_stats *s, FILE *f)
+{
+    const oc_graph *g = m->graph;
+    if (m->path)
+        fprintf(f, "model:       %s\n", m->path);
+    if (m->has_ir_version)
+        fprintf(f, "ir_version:  %lld\n", (long long)m->ir_version);
+    else
+        fputs("ir_version:  (none)\n", f);
+    fputs("opset:       ", f);
+    if (!m->n_opsets)
+        fputs("(none)", f);
+    for (int i = 0; i < m->n_opsets; i++)
+        fprintf(f, "%s%s %lld", i ? ", " : "", m->opsets[i].domain && *m->opsets[i].domain ? m->opsets[i].domain : "ai.onnx",
+                (long long)m->opsets[i].version);
+    fputc('\n', f);
+    fprintf(f, "producer:    %s%s%s\n", m->producer_name && *m->producer_name ? m->producer_name : "(none)",
+            m->producer_version && *m->producer_version ? " " : "", m->producer_version ? m->producer_version : "");
+    fprintf(f, "graph:       %s\n", g->name ? g->name : "");
+    int n_in = 0;
+    for (int i = 0; i < g->n_inputs; i++)
+        n_in += listed_input(&g->inputs[i]);
+    fprintf(f, "inputs:      %d\n", n_in);
+    for (int i = 0; i < g->n_inputs; i++)
+        if (listed_input(&g->inputs[i]))
+            text_vinfo(f, &g->inputs[i]);
+    fprintf(f, "outputs:     %d\n", g->n_outputs);
+    for (int i = 0; i < g->n_outputs; i++)
+        text_vinfo(f, &g->outputs[i]);
+    fprintf(f, "nodes:       %ld", s->nodes_main);
+    if (s->subgraphs)
+        fprintf(f, " (+%ld in %ld subgraph%s)", s->nodes_total - s->nodes_main, s->subgraphs,
+                s->subgraphs == 1 ? "" : "s");
+    fprintf(f, "\nops:         %d kinds\n", s->n_ops);
+    for (int i = 0; i < s->n_ops; i++) {
+        char key[512];
+        if (s->ops[i].domain)
+            snprintf(key, sizeof key, "%s.%s", s->ops[i].domain, s->ops[i].op_type);
+        else
+            snprintf(key, sizeof key, "%s", s->ops[i].op_type);
+        fprintf(f, "  %-32s %ld\n", key, s->ops[i].count);
+    }
+    fprintf(f, "parameters:  %lld float elements, %lld elements in all, %lld bytes (%ld initializers)\n",
+            (long long)s->params_float, (long long)s->params_total, (long long)s->param_bytes, s->initializers);
+    fprintf(f, "batchnorm:   %ld BatchNormalization nodes, %ld look foldable\n", s->bn_count, s->bn_foldable);
+}
+
+onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json)
+{
+    if (!m || !m->graph || !f)
+        return oc_err(ONNXC_E_ARG, "onnxc_model_print_info: NULL argument");
+    info_stats s;
+    memset(&s, 0, sizeof s);
+    onnxc_status st = collect(&s, m->graph, 0);
+    if (st != ONNXC_OK) {
+        oc_free(s.ops);
+        return st;
+    }
+    if (s.n_ops > 1)
+        qsort(s.ops, (size_t)s.n_ops, sizeof *s.ops, cmp_ops);
+    if (json)
+        print_json(m, &s, f);
+    else
+        print_text(m, &s, f);
+    oc_free(s.ops);
+    if (fflush(f) != 0 || ferror(f))
+        return oc_err(ONNXC_E_IO, "could not write the model summary");
+    return ONNXC_OK;
+}

@@ -1,0 +1,395 @@
+/* Tensor files: NumPy .npy (format versions 1.0, 2.0, 3.0; C order) and ONNX TensorProto .pb, told apart by the
+ * .npy magic. TensorProto decoding is the loader's own (oc_tensor_from_proto), so both read the same way. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+#include "proto_tensor.h"
+
+static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
+
+/* ---------------------------------------------------------------- .npy header */
+
+/* The header is a Python dict literal written by numpy.lib.format, e.g.
+ * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }  */
+typedef struct npy_header {
+    char descr[32];
+    bool have_descr, have_order, have_shape;
+    bool fortran;
+    int rank;
+    int64_t dims[ONNXC_MAX_RANK];
+} npy_header;
+
+typedef struct npy_parser {
+    const char *p, *end;
+} npy_parser;
+
+static void ws(npy_parser *P)
+{
+    while (P->p < P->end && (*P->p == ' ' || *P->p == '\t' || *P->p == '\n' || *P->p == '\r'))
+        P->p++;
+}
+
+static bool eat(npy_parser *P, char c)
+{
+    ws(P);
+    if (P->p < P->end && *P->p == c) {
+        P->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool quoted(npy_parser *P, char *buf, size_t cap)
+{
+    ws(P);
+    if (P->p >= P->end || (*P->p != '\'' && *P->p != '"'))
+        return false;
+    char q = *P->p++;
+    size_t n = 0;
+    while (P->p < P->end && *P->p != q) {
+        if (n + 1 >= cap)
+            return false;
+        buf[n++] = *P->p++;
+    }
+    if (P->p >= P->end)
+        return false;
+    P->p++;
+    buf[n] = 0;
+    return true;
+}
+
+static bool word(npy_parser *P, const char *w)
+{
+    ws(P);
+    size_t n = strlen(w);
+    if ((size_t)(P->end - P->p) >= n && memcmp(P->p, w, n) == 0) {
+        P->p += n;
+        return true;
+    }
+    return false;
+}
+
+static onnxc_status parse_header(const char *text, size_t len, npy_header *h, const char *path)
+{
+    memset(h, 0, sizeof *h);
+    npy_parser P = {text, text + len};
+    if (!eat(&P, '{'))
+        return oc_err(ONNXC_E_PARSE, "%s: .npy header is not a dict", path);
+    for (;;) {
+        if (eat(&P, '}'))
+            break;
+        char key[32];
+        if (!quoted(&P, key, sizeof key) || !eat(&P, ':'))
+            return oc_err(ONNXC_E_PARSE, "%s: malformed .npy header", path);
+        if (strcmp(key, "descr") == 0) {
+            if (!quoted(&P, h->descr, sizeof h->descr))
+                return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy descr is not a simple type (structured arrays are not "
+                              "supported)", path);
+            h->have_descr = true;
+        } else if (strcmp(key, "fortran_order") == 0) {
+            if (word(&P, "True"))
+                h->fortran = true;
+            else if (!word(&P, "False"))
+                return oc_err(ONNXC_E_PARSE, "%s: .npy fortran_order is neither True nor False", path);
+            h->have_order = true;
+        } else if (strcmp(key, "shape") == 0) {
+            if (!eat(&P, '('))
+                return oc_err(ONNXC_E_PARSE, "%s: .npy shape is not a tuple", path);
+            h->rank = 0;
+            for (;;) {
+                if (eat(&P, ')'))
+                    break;
+                ws(&P);
+                if (P.p >= P.end || *P.p < '0' || *P.p > '9')
+                    return oc_err(ONNXC_E_PARSE, "%s: .npy shape holds something other than non-negative integers",
+                                  path);
+                int64_t v = 0;
+                while (P.p < P.end && *P.p >= '0' && *P.p <= '9') {
+                    if (!oc_mul_i64(v, 10, &v) || !oc_add_i64(v, *P.p - '0', &v))
+                        return oc_err(ONNXC_E_INVALID, "%s: .npy shape dim overflows int64", path);
+                    P.p++;
+                }
+                if (P.p < P.end && *P.p == 'L') /* Python 2 longs */
+                    P.p++;
+                if (h->rank >= ONNXC_MAX_RANK)
+                    return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy rank is above the supported maximum %d", path,
+                                  ONNXC_MAX_RANK);
+                h->dims[h->rank++] = v;
+                if (!eat(&P, ',')) {
+                    if (!eat(&P, ')'))
+                        return oc_err(ONNXC_E_PARSE, "%s: malformed .npy shape", path);
+                    break;
+                }
+            }
+            h->have_shape = true;
+        } else {
+            return oc_err(ONNXC_E_PARSE, "%s: unexpected key '%s' in the .npy header", path, key);
+        }
+        if (!eat(&P, ',')) {
+            if (!eat(&P, '}'))
+                return oc_err(ONNXC_E_PARSE, "%s: malformed .npy header", path);
+            break;
+        }
+    }
+    if (!h->have_descr || !h->have_order || !h->have_shape)
+        return oc_err(ONNXC_E_PARSE, "%s: .npy header lacks descr, fortran_order or shape", path);
+    return ONNXC_OK;
+}
+
+/* NumPy type string <-> ONNX dtype. *swap is set for big-endian data. */
+static onnxc_status descr_to_dtype(const char *d, int32_t *dtype, bool *swap, const char *path)
+{
+    char order = d[0];
+    if (order != '<' && order != '>' && order != '|' && order != '=')
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy type '%s' is not supported", path, d);
+    char kind = d[1];
+    int size = atoi(d + 2);
+    static const struct { char kind; int size; int32_t dtype; } map[] = {
+        {'f', 2, ONNXC_FLOAT16}, {'f', 4, ONNXC_FLOAT}, {'f', 8, ONNXC_DOUBLE},
+        {'i', 1, ONNXC_INT8},    {'i', 2, ONNXC_INT16}, {'i', 4, ONNXC_INT32}, {'i', 8, ONNXC_INT64},
+        {'u', 1, ONNXC_UINT8},   {'u', 2, ONNXC_UINT16}, {'u', 4, ONNXC_UINT32}, {'u', 8, ONNXC_UINT64},
+        {'b', 1, ONNXC_BOOL},    {'c', 8, ONNXC_COMPLEX64}, {'c', 16, ONNXC_COMPLEX128},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].kind == kind && map[i].size == size) {
+            char digits[8];
+            snprintf(digits, sizeof digits, "%d", size);
+            if (strcmp(d + 2, digits) != 0)
+                break;
+            *dtype = map[i].dtype;
+            *swap = order == '>' && size > 1;
+            return ONNXC_OK;
+        }
+    }
+    return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy type '%s' is not supported (numbers and bool only)", path, d);
+}
+
+static const char *dtype_to_descr(int32_t dtype)
+{
+    switch (dtype) {
+    case ONNXC_FLOAT16: return "<f2";
+    case ONNXC_FLOAT: return "<f4";
+    case ONNXC_DOUBLE: return "<f8";
+    case ONNXC_INT8: return "|i1";
+    case ONNXC_INT16: return "<i2";
+    case ONNXC_INT32: return "<i4";
+    case ONNXC_INT64: return "<i8";
+    case ONNXC_UINT8: return "|u1";
+    case ONNXC_UINT16: return "<u2";
+    case ONNXC_UINT32: return "<u4";
+    case ONNXC_UINT64: return "<u8";
+    case ONNXC_BOOL: return "|b1";
+    case ONNXC_COMPLEX64: return "<c8";
+    case ONNXC_COMPLEX128: return "<c16";
+    default: return NULL;
+    }
+}
+
+static void byteswap(uint8_t *d, size_t nbytes, size_t width)
+{
+    for (size_t off = 0; off + width <= nbytes; off += width)
+        for (size_t i = 0; i < width / 2; i++) {
+            uint8_t t = d[off + i];
+            d[off + i] = d[off + width - 1 - i];
+            d[off + width - 1 - i] = t;
+        }
+}
+
+static onnxc_status read_npy(const uint8_t *buf, size_t len, const char *path, onnxc_tensor **out)
+{
+    if (len < 10)
+        return oc_err(ONNXC_E_PARSE, "%s: truncated .npy file", path);
+    int major = buf[6];
+    size_t hlen, hstart;
+    if (major == 1) {
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        hstart = 10;
+    } else if (major == 2 || major == 3) {
+        if (len < 12)
+            return oc_err(ONNXC_E_PARSE, "%s: truncated .npy file", path);
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        hstart = 12;
+    } else {
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy format version %d.%d is not supported", path, major, buf[7]);
+    }
+    if (hlen > len - hstart)
+        return oc_err(ONNXC_E_PARSE, "%s: .npy header length %zu runs past the end of the file", path, hlen);
+    npy_header h;
+    onnxc_status st = parse_header((const char *)buf + hstart, hlen, &h, path);
+    if (st != ONNXC_OK)
+        return st;
+    if (h.fortran)
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy array is in Fortran order; save it C-contiguous "
+                      "(numpy.ascontiguousarray)", path);
+    int32_t dtype;
+    bool swap;
+    if ((st = descr_to_dtype(h.descr, &dtype, &swap, path)) != ONNXC_OK)
+        return st;
+    onnxc_tensor *t;
+    if ((st = onnxc_tensor_create(dtype, h.rank, h.dims, &t)) != ONNXC_OK)
+        return oc_err_prefix(st, "%s", path);
+    size_t have = len - hstart - hlen;
+    if (have != t->nbytes) {
+        char dims[256];
+        st = oc_err(ONNXC_E_INVALID, "%s: .npy data has %zu bytes, shape %s of '%s' needs %zu", path, have,
+                    oc_dims_str(t->dims, t->rank, dims, sizeof dims), h.descr, t->nbytes);
+        onnxc_tensor_free(t);
+        return st;
+    }
+    if (t->nbytes)
+        memcpy(t->data, buf + hstart + hlen, t->nbytes);
+    if (swap) {
+        size_t es = onnxc_dtype_size(dtype);
+        byteswap(t->data, t->nbytes, dtype == ONNXC_COMPLEX64 || dtype == ONNXC_COMPLEX128 ? es / 2 : es);
+    }
+    *out = t;
+    return ONNXC_OK;
+}
+
+static onnxc_status read_pb(uint8_t *buf, size_t len, const char *path, onnxc_tensor **out, char **name)
+{
+    bool too_deep;
+    Onnx__TensorProto *tp = (Onnx__TensorProto *)oc_pb_unpack(&onnx__tensor_proto__descriptor, buf, len, &too_deep);
+    if (!tp)
+        return oc_err(ONNXC_E_PARSE, "%s: neither a .npy file nor a valid TensorProto", path);
+    /* External data of a lone tensor file is resolved against the file's folder, as for a model. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? oc_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : oc_strdup(".");
+    char what[300];
+    snprintf(what, sizeof what, "%s: tensor '%s'", path, tp->name ? tp->name : "");
+    oc_tensor *ot = NULL;
+    onnxc_status st = dir ? oc_tensor_from_proto(tp, what, dir, true, &ot) : oc_err(ONNXC_E_NOMEM, "out of memory");
+    oc_free(dir);
+    if (st == ONNXC_OK && name && tp->name && !(*name = oc_strdup(tp->name)))
+        st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    protobuf_c_message_free_unpacked(&tp->base, &oc_pb_allocator);
+    if (st != ONNXC_OK) {
+        oc_tensor_free(ot);
+        return st;
+    }
+    onnxc_tensor *t = oc_malloc(sizeof *t);
+    if (!t) {
+        oc_tensor_free(ot);
+        if (name) {
+            oc_free(*name);
+            *name = NULL;
+        }
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    *t = ot->t; /* the data moves to the public tensor */
+    ot->t.data = NULL;
+    ot->t.owns_data = 0;
+    oc_tensor_free(ot);
+    *out = t;
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name)
+{
+    if (!out || !path)
+        return oc_err(ONNXC_E_ARG, "onnxc_tensor_read: NULL argument");
+    *out = NULL;
+    if (name)
+        *name = NULL;
+    uint8_t *buf;
+    size_t len;
+    onnxc_status st = oc_read_file(path, &buf, &len);
+    if (st != ONNXC_OK)
+        return st;
+    if (len >= sizeof npy_magic && memcmp(buf, npy_magic, sizeof npy_magic) == 0)
+        st = read_npy(buf, len, path, out);
+    else if (len == 0)
+        st = oc_err(ONNXC_E_PARSE, "%s: empty file, not a tensor", path);
+    else
+        st = read_pb(buf, len, path, out, name);
+    oc_free(buf);
+    return st;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static onnxc_status check_tensor(const onnxc_tensor *t, const char *path)
+{
+    if (!t || !path)
+        return oc_err(ONNXC_E_ARG, "tensor write: NULL argument");
+    int64_t numel;
+    size_t es = onnxc_dtype_size(t->dtype), need;
+    if (t->rank < 0 || t->rank > ONNXC_MAX_RANK || !oc_numel(t->dims, t->rank, &numel) || es == 0 ||
+        !oc_mul_size((size_t)numel, es, &need))
+        return oc_err(ONNXC_E_ARG, "%s: the tensor has a bad type or shape", path);
+    if (t->dtype != ONNXC_STRING && (t->nbytes < need || (need && !t->data)))
+        return oc_err(ONNXC_E_ARG, "%s: the tensor holds %zu bytes, its shape needs %zu", path, t->nbytes, need);
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path)
+{
+    onnxc_status st = check_tensor(t, path);
+    if (st != ONNXC_OK)
+        return st;
+    const char *descr = dtype_to_descr(t->dtype);
+    if (!descr)
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: %s tensors have no NumPy type; write a .pb file instead", path,
+                      onnxc_dtype_name(t->dtype));
+    char dict[512];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    for (int i = 0; i < t->rank; i++)
+        n += snprintf(dict + n, sizeof dict - (size_t)n, i ? " %lld," : "%lld,", (long long)t->dims[i]);
+    if (t->rank > 1)
+        n--; /* (2, 3) but (3,) */
+    n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
+    /* numpy pads the header with spaces and a newline so the data starts at a multiple of 64 */
+    uint8_t header[640];
+    size_t total = 10 + (size_t)n + 1;
+    total = (total + 63) / 64 * 64;
+    size_t hlen = total - 10;
+    memcpy(header, npy_magic, 6);
+    header[6] = 1;
+    header[7] = 0;
+    header[8] = (uint8_t)(hlen & 0xff);
+    header[9] = (uint8_t)(hlen >> 8);
+    memcpy(header + 10, dict, (size_t)n);
+    memset(header + 10 + n, ' ', hlen - (size_t)n - 1);
+    header[total - 1] = '\n';
+    size_t need = (size_t)onnxc_tensor_numel(t) * onnxc_dtype_size(t->dtype);
+    oc_piece pieces[2] = {{header, total}, {t->data, need}};
+    return oc_write_file_atomic(path, pieces, 2);
+}
+
+onnxc_status onnxc_tensor_write_pb(const onnxc_tensor *t, const char *name, const char *path)
+{
+    onnxc_status st = check_tensor(t, path);
+    if (st != ONNXC_OK)
+        return st;
+    oc_tensor ot;
+    memset(&ot, 0, sizeof ot);
+    ot.t = *t;
+    ot.name = (char *)name;
+    ot.storage = OC_STORE_RAW;
+    ot.has_data_type = true;
+    oc_arena arena;
+    memset(&arena, 0, sizeof arena);
+    Onnx__TensorProto tp;
+    char what[300];
+    snprintf(what, sizeof what, "%s: tensor '%s'", path, name ? name : "");
+    st = oc_tensor_to_proto(&ot, &tp, &arena, what);
+    if (st == ONNXC_OK) {
+        size_t n = protobuf_c_message_get_packed_size(&tp.base);
+        uint8_t *buf = n <= (size_t)INT32_MAX ? oc_malloc(n ? n : 1) : NULL;
+        if (n > (size_t)INT32_MAX) {
+            st = oc_err(ONNXC_E_UNSUPPORTED, "%s: %zu bytes is above protobuf's 2 GB limit; write a .npy file", path,
+                        n);
+        } else if (!buf) {
+            st = oc_err(ONNXC_E_NOMEM, "%s: out of memory for %zu bytes", path, n);
+        } else {
+            size_t packed = protobuf_c_message_pack(&tp.base, buf);
+            oc_piece piece = {buf, packed};
+            st = oc_write_file_atomic(path, &piece, 1);
+            oc_free(buf);
+        }
+    }
+    oc_arena_free(&arena);
+    return st;
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""Regression models for the BN-folding family of passes, built with onnx.helper (run at test time):
+make_models.py OUT_DIR. Each model targets one edge case users hit (see ../shared/research)."""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(1234)
+
+
+def f32(*shape, lo=-1.0, hi=1.0):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def init(name, arr):
+    return numpy_helper.from_array(arr, name)
+
+
+def bn_params(prefix, c, dtype=np.float32):
+    return [
+        init(prefix + ".scale", rng.uniform(0.5, 1.5, c).astype(dtype)),
+        init(prefix + ".B", rng.uniform(-0.5, 0.5, c).astype(dtype)),
+        init(prefix + ".mean", rng.normal(0, 0.5, c).astype(dtype)),
+        init(prefix + ".var", rng.uniform(0.5, 2.0, c).astype(dtype)),
+    ]
+
+
+def bn_node(prefix, x, y, **attrs):
+    return helper.make_node("BatchNormalization", [x, prefix + ".scale", prefix + ".B", prefix + ".mean",
+                                                   prefix + ".var"], [y], name=prefix, **attrs)
+
+
+def vi(name, dims, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, dims)
+
+
+def save(out, name, nodes, inputs, outputs, inits, opset=13, ir=None, value_info=()):
+    if ir is not None and ir <= 3:  # IR <= 3 lists every initializer among the graph inputs
+        inputs = list(inputs) + [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits]
+    g = helper.make_graph(nodes, name, inputs, outputs, inits, value_info=list(value_info))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="onnxc-tests")
+    if ir is not None:
+        m.ir_version = ir
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    N = "N"
+
+    # 1. Conv without bias -> BN: the fold must add a bias (mean and beta must not be lost)
+    save(out, "conv_nobias_bn",
+         [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]), bn_node("bn", "c", "y")],
+         [vi("x", [N, 3, 8, 8])], [vi("y", [N, 4, 8, 8])], [init("w", f32(4, 3, 3, 3))] + bn_params("bn", 4))
+
+    # 2. one weight shared by two convs, each with its own BN: the weight must be cloned, not edited in place
+    save(out, "shared_weight_two_bn",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c1"], name="conv1"),
+          helper.make_node("Conv", ["x", "w", "b"], ["c2"], name="conv2"),
+          bn_node("bn1", "c1", "y1"), bn_node("bn2", "c2", "y2")],
+         [vi("x", [N, 3, 6, 6])], [vi("y1", [N, 4, 4, 4]), vi("y2", [N, 4, 4, 4])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn1", 4) + bn_params("bn2", 4))
+
+    # 3. the Conv output also feeds an Add: must not fold into the conv
+    save(out, "conv_fanout_add",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+          bn_node("bn", "c", "n"), helper.make_node("Add", ["c", "n"], ["y"], name="Add_7")],
+         [vi("x", [N, 4, 5, 5])], [vi("y", [N, 4, 5, 5])],
+         [init("w", f32(4, 4, 3, 3)), init("b", f32(4))] + bn_params("bn", 4))
+
+    # 4. BN in training mode (BatchNormalization-15): must not fold
+    save(out, "bn_training_mode",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+          bn_node("bn", "c", "y", training_mode=1)],
+         [vi("x", [2, 3, 5, 5])], [vi("y", [2, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4), opset=15)
+
+    # 5. BN parameters from Constant nodes
+    consts = [helper.make_node("Constant", [], [t.name], name="const_" + t.name, value=t) for t in bn_params("bn", 4)]
+    save(out, "bn_constant_params",
+         consts + [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn_node("bn", "c", "y")],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 3, 3])], [init("w", f32(4, 3, 3, 3)), init("b", f32(4))])
+
+    # 6. BN parameters that are graph inputs (with initializer defaults): overridable, must not fold
+    p = bn_params("bn", 4)
+    save(out, "bn_params_graph_inputs",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn_node("bn", "c", "y")],
+         [vi("x", [N, 3, 5, 5])] + [vi(t.name, [4]) for t in p], [vi("y", [N, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + p)
+
+    # 7. Gemm with transB, alpha and beta != 1 -> BN (BatchNorm1d on [N, C])
+    save(out, "gemm_transb_beta_bn",
+         [helper.make_node("Gemm", ["x", "w", "b"], ["g"], name="fc", transB=1, alpha=1.5, beta=0.5),
+          bn_node("bn", "g", "y")],
+         [vi("x", [N, 6])], [vi("y", [N, 5])], [init("w", f32(5, 6)), init("b", f32(5))] + bn_params("bn", 5))
+
+    # 8. grouped ConvTranspose -> BN: W is [C_in, C_out/group, k, k], scale axis 1 per group
+    save(out, "grouped_convtranspose_bn",
+         [helper.make_node("ConvTranspose", ["x", "w", "b"], ["c"], name="deconv", group=2, strides=[2, 2],
+                           output_padding=[1, 1], pads=[1, 1, 1, 1]),
+          bn_node("bn", "c", "y")],
+         [vi("x", [N, 4, 4, 4])], [vi("y", [N, 6, 8, 8])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(6))] + bn_params("bn", 6))
+
+    # 9. opset-7 BN with spatial=1 (folds) and spatial=0 (per-activation statistics: must not fold)
+    save(out, "opset7_bn_spatial",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn_node("bn", "c", "y", spatial=1)],
+         [vi("x", [1, 3, 5, 5])], [vi("y", [1, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4), opset=7, ir=3)
+    pa = [init("bn.scale", rng.uniform(0.5, 1.5, (4, 3, 3)).astype(np.float32)),
+          init("bn.B", f32(4, 3, 3)), init("bn.mean", f32(4, 3, 3)),
+          init("bn.var", rng.uniform(0.5, 2, (4, 3, 3)).astype(np.float32))]
+    save(out, "opset7_bn_spatial0",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn_node("bn", "c", "y", spatial=0)],
+         [vi("x", [1, 3, 5, 5])], [vi("y", [1, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + pa, opset=7, ir=3)
+
+    # 10. fp16 model: one BN with a large running variance (folds, weights shrink), and one whose tiny variance
+    # would push the folded weight past float16's 65504 (must be skipped with a warning, not turned into inf)
+    w16 = rng.uniform(-1, 1, (2, 3, 1, 1)).astype(np.float16)
+    big = [init("bn.scale", np.array([1.0, 2.0], np.float16)), init("bn.B", np.array([0.1, -0.2], np.float16)),
+           init("bn.mean", np.array([3.0, -1.0], np.float16)), init("bn.var", np.array([60000.0, 40000.0], np.float16))]
+    save(out, "fp16_large_var",
+         [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"), bn_node("bn", "c", "y", epsilon=1e-5)],
+         [vi("x", [N, 3, 4, 4], TensorProto.FLOAT16)], [vi("y", [N, 2, 4, 4], TensorProto.FLOAT16)],
+         [init("w", w16)] + big)
+    tiny = [init("bn.scale", np.array([60000.0, 1.0], np.float16)), init("bn.B", np.array([0.0, 0.0], np.float16)),
+            init("bn.mean", np.array([0.0, 0.0], np.float16)), init("bn.var", np.array([0.0, 1.0], np.float16))]
+    save(out, "fp16_overflow",
+         [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"), bn_node("bn", "c", "y", epsilon=1e-4)],
+         [vi("x", [N, 3, 4, 4], TensorProto.FLOAT16)], [vi("y", [N, 2, 4, 4], TensorProto.FLOAT16)],
+         [init("w", np.full((2, 3, 1, 1), 1.0, np.float16))] + tiny)
+
+    # 11. MatMul with a constant weight -> BN on [N, C]: becomes one Gemm
+    save(out, "matmul_bn",
+         [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"), bn_node("bn", "m", "y")],
+         [vi("x", [N, 7])], [vi("y", [N, 3])], [init("w", f32(7, 3))] + bn_params("bn", 3))
+
+    # 12. frozen BN: Conv -> Mul([1,C,1,1]) -> Add([C,1,1]) (torchvision FrozenBatchNorm2d), and Sub / Div
+    save(out, "frozen_bn_mul_add",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+          helper.make_node("Mul", ["c", "k"], ["m"], name="scale"),
+          helper.make_node("Add", ["m", "t"], ["a"], name="shift"),
+          helper.make_node("Div", ["a", "d"], ["q"], name="div"),
+          helper.make_node("Sub", ["s", "q"], ["y"], name="sub")],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4)), init("k", f32(1, 4, 1, 1)), init("t", f32(4, 1, 1)),
+          init("d", rng.uniform(0.5, 2, (4, 1, 1)).astype(np.float32)), init("s", f32(1))])
+
+    # 13. Conv bias before a BN that stays (training mode): bias moves into the running mean
+    save(out, "bias_before_training_bn",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+          bn_node("bn", "c", "y", training_mode=1)],
+         [vi("x", [2, 3, 5, 5])], [vi("y", [2, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4), opset=15)
+
+    # 14. Identity and Dropout between Conv and BN (exporters leave them): cleanup, then fold
+    save(out, "identity_between_conv_bn",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+          helper.make_node("Identity", ["c"], ["i"], name="ident"),
+          helper.make_node("Dropout", ["i"], ["d"], name="drop"),
+          bn_node("bn", "d", "y")],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4))
+
+    # 15. Conv1d and Conv3d, depthwise, with BN
+    save(out, "conv1d_conv3d_depthwise_bn",
+         [helper.make_node("Conv", ["x1", "w1", "b1"], ["c1"], name="conv1d", pads=[1, 1]),
+          bn_node("bn1", "c1", "y1"),
+          helper.make_node("Conv", ["x3", "w3"], ["c3"], name="conv3d"), bn_node("bn3", "c3", "y3"),
+          helper.make_node("Conv", ["x2", "wd"], ["cd"], name="dw", group=4, pads=[1, 1, 1, 1]),
+          bn_node("bnd", "cd", "yd")],
+         [vi("x1", [N, 3, 9]), vi("x3", [N, 2, 4, 4, 4]), vi("x2", [N, 4, 6, 6])],
+         [vi("y1", [N, 5, 9]), vi("y3", [N, 3, 3, 3, 3]), vi("yd", [N, 4, 6, 6])],
+         [init("w1", f32(5, 3, 3)), init("b1", f32(5)), init("w3", f32(3, 2, 2, 2, 2)), init("wd", f32(4, 1, 3, 3))]
+         + bn_params("bn1", 5) + bn_params("bn3", 3) + bn_params("bnd", 4))
+
+    # 16. a BN with nothing to fold into (after a Relu): becomes Mul + Add
+    save(out, "bn_after_relu",
+         [helper.make_node("Relu", ["x"], ["r"], name="relu"), bn_node("bn", "r", "y")],
+         [vi("x", [N, 4, 3, 3])], [vi("y", [N, 4, 3, 3])], bn_params("bn", 4))
+
+    # 17. BN output is a graph output itself and the conv output is too: must not fold
+    save(out, "conv_output_is_graph_output",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn_node("bn", "c", "y")],
+         [vi("x", [N, 3, 5, 5])], [vi("c", [N, 4, 3, 3]), vi("y", [N, 4, 3, 3])],
+         [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4))
+
+    # 18. Shape -> Gather -> Unsqueeze -> Concat -> Reshape: folded to a constant shape when the input shape is
+    # static; left alone (never freezing N) when the batch dim is symbolic
+    for suffix, xdims in (("static", [2, 6, 2]), ("dynamic", [N, 6, 2])):
+        save(out, "shape_chain_" + suffix,
+             [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+              helper.make_node("Gather", ["s", "one"], ["c"], name="gather", axis=0),
+              helper.make_node("Unsqueeze", ["c", "ax0"], ["cu"], name="unsq"),
+              helper.make_node("Concat", ["minus1", "cu"], ["shp"], name="concat", axis=0),
+              helper.make_node("Reshape", ["x", "shp"], ["y"], name="reshape")],
+             [vi("x", xdims)], [vi("y", [None, 6])],
+             [init("one", np.array(1, np.int64)), init("ax0", np.array([0], np.int64)),
+              init("minus1", np.array([-1], np.int64))])
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Round-trip check: onnxc loads and saves every ONNX node-test model (and models/*.onnx); python's onnx, an
+independent reader, checks that each output passes onnx.checker and equals the original ModelProto.
+
+Per model, roundtrip_tool writes
+  inline.onnx           plain save                -> must equal the original proto exactly (==)
+  ext/model.onnx(.data) every tensor external     -> equal after loading the external data and normalising
+                                                     tensor storage (external bytes come back as raw_data)
+  reloaded.onnx         the external copy loaded by onnxc and saved inline -> equal after the same normalisation
+Everything runs in one process per tool, not one per model, so the suite is quick.
+"""
+import argparse
+import copy
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+def graph_tensors(graph):
+    """Every TensorProto of a graph: initializers and tensor attributes, subgraphs included."""
+    for t in graph.initializer:
+        yield t
+    for node in graph.node:
+        for a in node.attribute:
+            if a.HasField("t"):
+                yield a.t
+            for t in a.tensors:
+                yield t
+            if a.HasField("g"):
+                yield from graph_tensors(a.g)
+            for g in a.graphs:
+                yield from graph_tensors(g)
+
+
+def normalise(model):
+    """Copy of model with every tensor's data moved to raw_data (strings stay in string_data)."""
+    m = copy.deepcopy(model)
+    for t in graph_tensors(m.graph):
+        if t.data_type == onnx.TensorProto.STRING:
+            t.ClearField("data_location")
+            continue
+        if t.data_type in (onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128) and not t.HasField("raw_data"):
+            # onnx 1.12's to_array fails on typed complex data; the (re, im) pairs are the raw layout already
+            if t.data_type == onnx.TensorProto.COMPLEX64:
+                data = np.array(t.float_data, np.float32).tobytes()
+            else:
+                data = np.array(t.double_data, np.float64).tobytes()
+        else:
+            plain = copy.deepcopy(t)
+            plain.ClearField("segment")  # to_array refuses segments; ours always cover the whole tensor
+            data = numpy_helper.to_array(plain).tobytes()
+        for f in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data",
+                  "external_data", "data_location"):
+            t.ClearField(f)
+        t.raw_data = data
+    return m
+
+
+def passes_checker(model):
+    try:
+        onnx.checker.check_model(model)
+        return True
+    except Exception:  # noqa: BLE001 - any checker failure counts
+        return False
+
+
+def first_difference(a, b, path="model"):
+    """A short description of where two protos differ, for the failure message."""
+    for field, va in a.ListFields():
+        vb = getattr(b, field.name)
+        if field.label == field.LABEL_REPEATED:
+            if len(va) != len(vb):
+                return f"{path}.{field.name}: {len(va)} vs {len(vb)} entries"
+            for i, (x, y) in enumerate(zip(va, vb)):
+                if x != y:
+                    if field.type == field.TYPE_MESSAGE:
+                        return first_difference(x, y, f"{path}.{field.name}[{i}]")
+                    return f"{path}.{field.name}[{i}]: {x!r} vs {y!r}"
+        elif va != vb or not b.HasField(field.name):
+            if field.type == field.TYPE_MESSAGE and b.HasField(field.name):
+                return first_difference(va, vb, f"{path}.{field.name}")
+            return f"{path}.{field.name}: {str(va)[:80]!r} vs {str(vb)[:80]!r} (present in output: {b.HasField(field.name) if field.label != field.LABEL_REPEATED else True})"
+    for field, _ in b.ListFields():
+        if field.label != field.LABEL_REPEATED and not a.HasField(field.name):
+            return f"{path}.{field.name}: absent in original, present in output"
+        if field.label == field.LABEL_REPEATED and len(getattr(a, field.name)) == 0:
+            return f"{path}.{field.name}: absent in original, present in output"
+    return f"{path}: differs (unknown fields?)"
+
+
+def check_one(original_path, outdir):
+    """Return None when all three outputs check out, else a one-line reason."""
+    orig = onnx.load(original_path)
+    orig_ok = passes_checker(orig)
+    inline = onnx.load(os.path.join(outdir, "inline.onnx"))
+    if inline != orig:
+        return "inline save differs: " + first_difference(orig, inline)
+    if orig_ok and not passes_checker(inline):
+        return "inline save fails onnx.checker"
+    ext = onnx.load(os.path.join(outdir, "ext", "model.onnx"), load_external_data=True)
+    norm_orig = normalise(orig)
+    norm_ext = normalise(ext)
+    if norm_ext != norm_orig:
+        return "external-data save differs: " + first_difference(norm_orig, norm_ext)
+    if orig_ok and not passes_checker(ext):
+        return "external-data save fails onnx.checker"
+    back = onnx.load(os.path.join(outdir, "reloaded.onnx"))
+    norm_back = normalise(back)
+    if norm_back != norm_orig:
+        return "external data reloaded by onnxc differs: " + first_difference(norm_orig, norm_back)
+    return None
+
+
+def run_suite(tool, models, work, label):
+    if os.path.isdir(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    listing = os.path.join(work, "models.txt")
+    with open(listing, "w") as f:
+        f.write("".join(m + "\n" for m in models))
+    proc = subprocess.run([tool, listing, work], capture_output=True, text=True)
+    tool_fail = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("FAIL "):
+            idx = int(line.split()[1])
+            tool_fail[idx] = line
+    if proc.returncode not in (0, 1) or proc.stderr.strip():
+        print(f"roundtrip_tool exited {proc.returncode}: {proc.stderr.strip()[:2000]}")
+    failures = []
+    for idx, model in enumerate(models):
+        if idx in tool_fail:
+            failures.append(tool_fail[idx])
+            continue
+        try:
+            why = check_one(model, os.path.join(work, f"{idx:04d}"))
+        except Exception as e:  # noqa: BLE001 - report, keep going
+            why = f"python could not read the output: {e}"
+        if why:
+            failures.append(f"FAIL {model}: {why}")
+    for f in failures:
+        print(f)
+    ok = len(models) - len(failures)
+    print(f"{ok}/{len(models)} {label} round-trip equal")
+    # for information: protobuf-c writes fields in number order, as protobuf's C++ writer does
+    same = 0
+    for idx, model in enumerate(models):
+        out = os.path.join(work, f"{idx:04d}", "inline.onnx")
+        if os.path.exists(out):
+            with open(model, "rb") as a, open(out, "rb") as b:
+                same += a.read() == b.read()
+    print(f"  ({same}/{len(models)} byte-identical to the original file)")
+    return not failures and proc.returncode in (0, 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--node-dir", required=True)
+    ap.add_argument("--models-dir")
+    ap.add_argument("--edge-generator", help="script writing hand-built edge-case models into a folder")
+    args = ap.parse_args()
+
+    node_models = sorted(glob.glob(os.path.join(args.node_dir, "*", "model.onnx")))
+    if not node_models:
+        print(f"no node-test models under {args.node_dir} (set ONNXC_NODE_TEST_DIR)")
+        return 1
+    ok = run_suite(args.tool, node_models, os.path.join(args.work, "node"), "node models")
+    if args.edge_generator:
+        src = os.path.join(args.work, "edge-src")
+        shutil.rmtree(src, ignore_errors=True)
+        subprocess.run([sys.executable, args.edge_generator, src], check=True)
+        edge = sorted(glob.glob(os.path.join(src, "*.onnx")))
+        ok = run_suite(args.tool, edge, os.path.join(args.work, "edge"), "edge-case models") and ok
+    if args.models_dir:
+        own = sorted(glob.glob(os.path.join(args.models_dir, "*.onnx")))
+        if own:
+            ok = run_suite(args.tool, own, os.path.join(args.work, "models"), "models/*.onnx") and ok
+        else:
+            print(f"no models in {args.models_dir} yet")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
