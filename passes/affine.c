@@ -113,7 +113,7 @@ onnxc_status oc_set_constant_input(oc_graph *g, oc_node *n, int slot, oc_tensor 
         t->name = oc_strdup(old->name);
         oc_tensor_free(old->init);
         old->init = t;
-        return ONNXC_OK;
+        return oc_graph_sync_initializer_input(g, old);
     }
     oc_value *v = oc_graph_add_initializer(g, base, t);
     if (!v) {

@@ -35,6 +35,8 @@ typedef struct oc_kernel {
     onnxc_status (*prepare)(oc_kctx *c); /* optional: after infer; constant inputs have data; may set c->state */
     onnxc_status (*run)(oc_kctx *c);
     void (*release)(void *state);        /* optional */
+    uint32_t shape_only_inputs; /* bit i: run reads only the shape of input i (Shape, Size), never its data, so
+                                 * the node can be evaluated at plan time whatever input i holds */
 } oc_kernel;
 
 /* Find the kernel for an op of a domain at an opset version, or NULL. */

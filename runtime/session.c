@@ -143,7 +143,8 @@ static void oc_session_mark_needed(onnxc_session *s)
             oc_value *v = nd->inputs[j];
             if (!v || v->graph != s->g)
                 continue;
-            if (out_needed || (j < 32 && (k->value_inputs >> j) & 1u))
+            bool shape_only = j < 32 && ((k->shape_only_inputs >> j) & 1u);
+            if ((out_needed && !shape_only) || (j < 32 && (k->value_inputs >> j) & 1u))
                 s->rv[v->id].needed = true;
         }
     }
@@ -377,7 +378,8 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
                 return oc_err(ONNXC_E_INVALID, "node %s: input '%s' has no producer and is not a graph input or "
                               "initializer", oc_node_label(nd, lbl, sizeof lbl), v->name);
             sn->in[j] = &r->t;
-            if (!r->known)
+            bool shape_only = j < 32 && ((k->shape_only_inputs >> j) & 1u);
+            if (!r->known && !shape_only)
                 all_known = false;
             if (!r->is_static)
                 all_static = false;

@@ -378,7 +378,48 @@ oc_value *oc_graph_add_initializer(oc_graph *g, const char *base, oc_tensor *t)
     v->init = t;
     v->flags |= OC_V_INITIALIZER;
     g->initializers[g->n_initializers++] = v;
+    if (oc_graph_sync_initializer_input(g, v) != ONNXC_OK)
+        return NULL;
     return v;
+}
+
+/* IR <= 3 lists every initializer among the graph inputs, with its type: keep that list in step. */
+onnxc_status oc_graph_sync_initializer_input(oc_graph *g, oc_value *v)
+{
+    const onnxc_model *m = g->model;
+    if (!v->init || g->parent || !m || !m->has_ir_version || m->ir_version > 3)
+        return ONNXC_OK;
+    oc_vinfo *vi = NULL;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i].value == v)
+            vi = &g->inputs[i];
+    if (!vi) {
+        oc_vinfo *ni = oc_realloc(g->inputs, (size_t)(g->n_inputs + 1) * sizeof *ni);
+        if (!ni)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+        g->inputs = ni;
+        vi = &g->inputs[g->n_inputs++];
+        memset(vi, 0, sizeof *vi);
+        vi->value = v;
+        v->flags |= OC_V_INPUT;
+    } else {
+        oc_type_clear(&vi->type);
+    }
+    const onnxc_tensor *t = &v->init->t;
+    vi->type.kind = OC_TYPE_TENSOR;
+    vi->type.has_elem_type = true;
+    vi->type.elem_type = t->dtype;
+    vi->type.rank = t->rank;
+    vi->type.dims = oc_calloc((size_t)t->rank + 1, sizeof *vi->type.dims);
+    if (!vi->type.dims) {
+        vi->type.rank = -1;
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < t->rank; i++) {
+        vi->type.dims[i].has_value = true;
+        vi->type.dims[i].value = t->dims[i];
+    }
+    return ONNXC_OK;
 }
 
 onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t)
@@ -394,7 +435,7 @@ onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t)
     v->init = t;
     v->flags |= OC_V_INITIALIZER;
     g->initializers[g->n_initializers++] = v;
-    return ONNXC_OK;
+    return oc_graph_sync_initializer_input(g, v);
 }
 
 const oc_type *oc_value_type(const oc_value *v)
@@ -421,7 +462,10 @@ const oc_tensor *oc_value_constant(const oc_value *v)
 {
     if (!v)
         return NULL;
-    if (v->init && !(v->flags & OC_V_INPUT))
+    /* An initializer listed as a graph input can be overridden at run time (IR >= 4), so it is no constant.
+     * IR <= 3 listed every initializer as an input and allowed no override: there it is a constant. */
+    if (v->init && (!(v->flags & OC_V_INPUT) || (v->graph->model && v->graph->model->has_ir_version &&
+                                                 v->graph->model->ir_version <= 3)))
         return v->init;
     if (v->producer && !v->producer->dead && strcmp(v->producer->op_type, "Constant") == 0 &&
         (!v->producer->domain || !*v->producer->domain)) {

@@ -246,6 +246,8 @@ oc_value *oc_graph_value(oc_graph *g, const char *name);
 oc_value *oc_graph_new_value(oc_graph *g, const char *base);
 /* Add an initializer with a fresh unique name derived from base; takes ownership of t (its name is set). */
 oc_value *oc_graph_add_initializer(oc_graph *g, const char *base, oc_tensor *t);
+/* IR <= 3: make sure initializer v is listed among the graph inputs with its tensor's type (no-op for IR >= 4). */
+onnxc_status oc_graph_sync_initializer_input(oc_graph *g, oc_value *v);
 /* Give v (which has no producer) constant data t; it joins the initializer list. Takes ownership of t. */
 onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t);
 /* The type declared for v in graph inputs, outputs or value_info (first found), or NULL. */

@@ -626,7 +626,8 @@ static onnxc_status oc_run_not(oc_kctx *c)
     return ONNXC_OK;
 }
 
-#define OC_K(op, since, until, name) {op, NULL, since, until, 0, oc_infer_##name, NULL, oc_run_##name, NULL}
+#define OC_K(op, since_, until_, name)                                                                    \
+    {.op_type = op, .since = since_, .until = until_, .infer = oc_infer_##name, .run = oc_run_##name}
 
 const oc_kernel oc_kernels_binary[] = {
     OC_K("Add", 1, 0, add),
@@ -650,5 +651,5 @@ const oc_kernel oc_kernels_binary[] = {
     OC_K("Xor", 1, 0, xor),
     OC_K("Not", 1, 0, not),
     OC_K("Where", 9, 0, where),
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.op_type = NULL},
 };

@@ -590,7 +590,9 @@ static onnxc_status oc_run_argmax(oc_kctx *c) { return oc_arg_run(c, true); }
 static onnxc_status oc_infer_argmin(oc_kctx *c) { return oc_arg_infer(c); }
 static onnxc_status oc_run_argmin(oc_kctx *c) { return oc_arg_run(c, false); }
 
-#define OC_K(op, since, until, vin, name) {op, NULL, since, until, vin, oc_infer_##name, NULL, oc_run_##name, NULL}
+#define OC_K(op, since_, until_, vin, name)                                                               \
+    {.op_type = op, .since = since_, .until = until_, .value_inputs = vin, .infer = oc_infer_##name,         \
+     .run = oc_run_##name}
 
 const oc_kernel oc_kernels_reduce[] = {
     OC_K("Softmax", 1, 0, 0, softmax),
@@ -619,5 +621,5 @@ const oc_kernel oc_kernels_reduce[] = {
     OC_K("ReduceLogSum", 18, 0, 1u << 1, rlogsum_in),
     OC_K("ArgMax", 1, 0, 0, argmax),
     OC_K("ArgMin", 1, 0, 0, argmin),
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {.op_type = NULL},
 };

@@ -11,8 +11,7 @@
 
 static const onnxc_tensor *opt_in(const oc_kctx *c, int i)
 {
-    const onnxc_tensor *t = i < c->n_in ? c->in[i] : NULL;
-    return t;
+    return i < c->n_in ? c->in[i] : NULL;
 }
 
 /* An optional input given as an empty tensor counts as absent (Resize-11 passes an empty roi or scales). */

@@ -3,6 +3,8 @@
  * float32 and double get typed loops; float16/bfloat16 go through double. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kutil.h"
@@ -548,10 +550,9 @@ static onnxc_status oc_cast_infer_to(oc_kctx *c, int32_t to)
     if (c->n_in < 1 || !c->in[0] || c->n_out < 1)
         return oc_kerr(c, ONNXC_E_INVALID, "needs an input and an output");
     const onnxc_tensor *x = c->in[0];
-    if (x->dtype == ONNXC_STRING || to == ONNXC_STRING)
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "casts from or to string are not supported (%s to %s)",
-                       onnxc_dtype_name(x->dtype), onnxc_dtype_name(to));
-    if (!oc_castable(x->dtype) || !oc_castable(to))
+    bool from_ok = oc_castable(x->dtype) || x->dtype == ONNXC_STRING;
+    bool to_ok = oc_castable(to) || to == ONNXC_STRING;
+    if (!from_ok || !to_ok || (x->dtype == ONNXC_STRING && to == ONNXC_STRING))
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "cast from %s to %s is not supported", onnxc_dtype_name(x->dtype),
                        onnxc_dtype_name(to));
     if (!c->out[0])
@@ -560,12 +561,185 @@ static onnxc_status oc_cast_infer_to(oc_kctx *c, int32_t to)
     return st == ONNXC_OK ? st : oc_kerr(c, st, "%s", onnxc_last_error());
 }
 
+/* ---- casts to and from strings (Cast-9) ----
+ * Text of numbers to strings lives in a buffer the node owns (its kernel state), sized at plan time: every
+ * number formats to at most OC_NUMSTR_MAX bytes. */
+#define OC_NUMSTR_MAX 32
+
+typedef struct oc_strbuf {
+    char *buf;
+    size_t cap;
+} oc_strbuf;
+
+static void oc_cast_release(void *state)
+{
+    oc_strbuf *b = state;
+    if (b) {
+        oc_free(b->buf);
+        oc_free(b);
+    }
+}
+
+static onnxc_status oc_cast_prepare(oc_kctx *c)
+{
+    if (!c->out[0] || c->out[0]->dtype != ONNXC_STRING || c->state)
+        return ONNXC_OK;
+    int64_t n = onnxc_tensor_numel(c->out[0]);
+    size_t cap;
+    if (n < 0 || !oc_mul_size((size_t)n, OC_NUMSTR_MAX, &cap))
+        return oc_kerr(c, ONNXC_E_NOMEM, "string output of %lld elements is too large", (long long)n);
+    oc_strbuf *b = oc_calloc(1, sizeof *b);
+    if (!b)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+    b->cap = cap ? cap : 1;
+    b->buf = oc_malloc(b->cap);
+    if (!b->buf) {
+        oc_free(b);
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+    }
+    c->state = b;
+    return ONNXC_OK;
+}
+
+/* Shortest text that reads back as the same value (float32 when single), laid out like numpy's str(): positional
+ * with at least one fraction digit for 1e-4 <= |v| < 1e16, else d.ddde+XX. "NaN", "INF", "-INF" as Cast's spec
+ * names them. Returns the length written into out (at most OC_NUMSTR_MAX - 1). */
+static size_t oc_format_number(double v, bool single, char *out)
+{
+    if (v != v)
+        return (size_t)snprintf(out, OC_NUMSTR_MAX, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(out, OC_NUMSTR_MAX, v < 0 ? "-INF" : "INF");
+    if (v == 0)
+        return (size_t)snprintf(out, OC_NUMSTR_MAX, signbit(v) ? "-0.0" : "0.0");
+    char sci[OC_NUMSTR_MAX];
+    int maxp = single ? 8 : 16;
+    for (int p = 0; p <= maxp; p++) {
+        snprintf(sci, sizeof sci, "%.*e", p, v);
+        if (single ? strtof(sci, NULL) == (float)v : strtod(sci, NULL) == v)
+            break;
+    }
+    /* sci is [-]d[.ddd]e[+-]XX: collect the digits and the exponent */
+    char digits[24];
+    int nd = 0;
+    const char *q = sci;
+    bool neg = *q == '-';
+    if (neg)
+        q++;
+    for (; *q && *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9' && nd < (int)sizeof digits - 1)
+            digits[nd++] = *q;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--; /* trailing zeros carry no information */
+    digits[nd] = 0;
+    int e = *q == 'e' ? atoi(q + 1) : 0;
+    char *o = out;
+    if (neg)
+        *o++ = '-';
+    double a = fabs(v);
+    if (a >= 1e-4 && a < 1e16) {
+        if (e >= 0) {
+            for (int i = 0; i <= e; i++)
+                *o++ = i < nd ? digits[i] : '0';
+            *o++ = '.';
+            if (nd > e + 1)
+                for (int i = e + 1; i < nd; i++)
+                    *o++ = digits[i];
+            else
+                *o++ = '0';
+        } else {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -e - 1; i++)
+                *o++ = '0';
+            for (int i = 0; i < nd; i++)
+                *o++ = digits[i];
+        }
+        *o = 0;
+    } else {
+        *o++ = digits[0];
+        if (nd > 1) {
+            *o++ = '.';
+            for (int i = 1; i < nd; i++)
+                *o++ = digits[i];
+        }
+        int ae = e < 0 ? -e : e; /* at most 324 for a double */
+        *o++ = 'e';
+        *o++ = e < 0 ? '-' : '+';
+        if (ae >= 100)
+            *o++ = (char)('0' + ae / 100 % 10);
+        *o++ = (char)('0' + ae / 10 % 10);
+        *o++ = (char)('0' + ae % 10);
+        *o = 0;
+    }
+    return (size_t)(o - out);
+}
+
+static onnxc_status oc_cast_to_string(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    onnxc_tensor *y = c->out[0];
+    oc_strbuf *b = c->state;
+    int64_t n = onnxc_tensor_numel(x);
+    if (!b || b->cap < (size_t)n * OC_NUMSTR_MAX)
+        return oc_kerr(c, ONNXC_E_RUNTIME, "string buffer was not prepared");
+    onnxc_string *s = y->data;
+    bool single = x->dtype == ONNXC_FLOAT || x->dtype == ONNXC_FLOAT16 || x->dtype == ONNXC_BFLOAT16;
+    for (int64_t i = 0; i < n; i++) {
+        char *dst = b->buf + (size_t)i * OC_NUMSTR_MAX;
+        if (oc_dtype_is_int(x->dtype) || x->dtype == ONNXC_BOOL) {
+            if (x->dtype == ONNXC_UINT64)
+                s[i].len = (size_t)snprintf(dst, OC_NUMSTR_MAX, "%llu",
+                                            (unsigned long long)((const uint64_t *)x->data)[i]);
+            else
+                s[i].len = (size_t)snprintf(dst, OC_NUMSTR_MAX, "%lld", (long long)oc_load_i64(x->dtype, x->data, i));
+        } else {
+            s[i].len = oc_format_number(oc_load_f64(x->dtype, x->data, i), single, dst);
+        }
+        s[i].data = dst;
+    }
+    return ONNXC_OK;
+}
+
+/* Strings in plain or scientific notation, and "INF", "+INF", "-INF", "NaN", to numbers; integers read as
+ * integers when they are written as one (exact beyond 2^53), else through double and truncated. */
+static onnxc_status oc_cast_from_string(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    onnxc_tensor *y = c->out[0];
+    const onnxc_string *s = x->data;
+    int64_t n = onnxc_tensor_numel(x);
+    char tmp[128];
+    for (int64_t i = 0; i < n; i++) {
+        size_t len = s[i].len < sizeof tmp - 1 ? s[i].len : sizeof tmp - 1;
+        memcpy(tmp, s[i].data ? s[i].data : "", len);
+        tmp[len] = 0;
+        char *end;
+        if (oc_dtype_is_int(y->dtype) || y->dtype == ONNXC_BOOL) {
+            long long iv = strtoll(tmp, &end, 10);
+            if (end != tmp && *end == 0) {
+                oc_store_i64(y->dtype, y->data, i, iv);
+                continue;
+            }
+        }
+        double v = strtod(tmp, &end);
+        if (end == tmp || *end != 0 || s[i].len >= sizeof tmp)
+            return oc_kerr(c, ONNXC_E_INVALID, "element %lld ('%.40s') is not a number", (long long)i, tmp);
+        oc_store_f64(y->dtype, y->data, i, v);
+    }
+    return ONNXC_OK;
+}
+
 static onnxc_status oc_cast_exec(oc_kctx *c)
 {
     onnxc_tensor *y = c->out[0];
     const onnxc_tensor *x = c->in[0];
     if (!y)
         return ONNXC_OK;
+    if (y->dtype == ONNXC_STRING)
+        return oc_cast_to_string(c);
+    if (x->dtype == ONNXC_STRING)
+        return oc_cast_from_string(c);
     int64_t n = onnxc_tensor_numel(x);
     if (x->dtype == y->dtype) {
         memmove(y->data, x->data, y->nbytes);
@@ -623,7 +797,10 @@ static onnxc_status oc_infer_castlike(oc_kctx *c)
 static onnxc_status oc_run_cast(oc_kctx *c) { return oc_cast_exec(c); }
 static onnxc_status oc_run_castlike(oc_kctx *c) { return oc_cast_exec(c); }
 
-#define OC_K(op, since, name) {op, NULL, since, 0, 0, oc_infer_##name, NULL, oc_run_##name, NULL}
+#define OC_K(op, since_, name) {.op_type = op, .since = since_, .infer = oc_infer_##name, .run = oc_run_##name}
+#define OC_K_CAST(op, since_, name)                                                                       \
+    {.op_type = op, .since = since_, .infer = oc_infer_##name, .prepare = oc_cast_prepare, .run = oc_run_##name, \
+     .release = oc_cast_release}
 
 const oc_kernel oc_kernels_unary[] = {
     OC_K("Relu", 1, relu),
@@ -663,7 +840,7 @@ const oc_kernel oc_kernels_unary[] = {
     OC_K("Asinh", 9, asinh),
     OC_K("Acosh", 9, acosh),
     OC_K("Atanh", 9, atanh),
-    OC_K("Cast", 1, cast),
-    OC_K("CastLike", 15, castlike),
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    OC_K_CAST("Cast", 1, cast),
+    OC_K_CAST("CastLike", 15, castlike),
+    {.op_type = NULL},
 };

@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""The BN-folding family of passes on regression models (make_models.py): for each model, `onnxc optimize`
+must give the graph the case expects (asserted on the ONNX file with Debian's onnx, independent of onnxc), pass
+onnx.checker, keep dynamic dims, and give the same outputs as the original when both run on the same inputs.
+usage: test_passes.py ONNXC MODELS_DIR WORK_DIR"""
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+ONNXC, MODELS, WORK = sys.argv[1:4]
+os.makedirs(WORK, exist_ok=True)
+failures = []
+passed = 0
+
+
+def run(*args, check=True):
+    p = subprocess.run([ONNXC, *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"onnxc {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def ops(m):
+    return Counter(n.op_type for n in m.graph.node)
+
+
+def inits(m):
+    return {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+
+
+def node(m, name):
+    return next(n for n in m.graph.node if n.name == name)
+
+
+def outputs_of(model, tag, shape_args):
+    d = os.path.join(WORK, tag)
+    os.makedirs(d, exist_ok=True)
+    run("run", model, "--seed", "7", "--output-dir", d, *shape_args)
+    return {f[:-4]: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".npy")}
+
+
+def optimize(name, *extra, shape=("--shape", "N=2")):
+    src = os.path.join(MODELS, name + ".onnx")
+    dst = os.path.join(WORK, name + ".opt.onnx")
+    p = run("optimize", src, "-o", dst, "--json", *extra)
+    report = json.loads(p.stdout)
+    m0, m1 = onnx.load(src), onnx.load(dst)
+    onnx.checker.check_model(m1)
+    # the interface is unchanged: names, types and dims (symbolic ones by name)
+    assert [i.name for i in m1.graph.input] == [i.name for i in m0.graph.input] or m0.ir_version <= 3
+    assert [o.name for o in m1.graph.output] == [o.name for o in m0.graph.output]
+    for a, b in zip(m0.graph.input, m1.graph.input):
+        if a.name == b.name:
+            assert a.type == b.type, f"input {a.name} type changed"
+    return m0, m1, report, src, dst
+
+
+def same_outputs(src, dst, shape_args=("--shape", "N=2"), limit=1e-10):
+    a = outputs_of(src, os.path.basename(src) + ".ref", list(shape_args))
+    b = outputs_of(dst, os.path.basename(dst) + ".got", list(shape_args))
+    assert a.keys() == b.keys(), (a.keys(), b.keys())
+    for k in a:
+        x, y = a[k].astype(np.float64), b[k].astype(np.float64)
+        assert x.shape == y.shape, (k, x.shape, y.shape)
+        nmse = ((x - y) ** 2).sum() / max((x ** 2).sum(), 1e-300)
+        assert nmse <= limit, f"output {k}: nmse {nmse:.3g} > {limit}"
+
+
+def events(report, kind=None):
+    return [e for e in report["events"] if kind is None or e["kind"] == kind]
+
+
+def case(fn):
+    global passed
+    try:
+        fn()
+        passed += 1
+        print(f"ok   {fn.__name__}")
+    except Exception as e:  # noqa: BLE001 - report every case, then fail
+        failures.append(fn.__name__)
+        print(f"FAIL {fn.__name__}: {type(e).__name__}: {e}")
+
+
+@case
+def conv_without_bias_gets_one():
+    m0, m1, r, s, d = optimize("conv_nobias_bn")
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    conv = m1.graph.node[0]
+    assert len(conv.input) == 3 and conv.output[0] == "y"
+    # the folded bias is beta - mean * scale / sqrt(var + eps), computed here in numpy (float64)
+    i0, i1 = inits(m0), inits(m1)
+    s_ = i0["bn.scale"].astype(np.float64) / np.sqrt(i0["bn.var"].astype(np.float64) + 1e-5)
+    np.testing.assert_allclose(i1[conv.input[2]], i0["bn.B"] - i0["bn.mean"] * s_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(i1[conv.input[1]], i0["w"] * s_[:, None, None, None], rtol=1e-6, atol=1e-7)
+    same_outputs(s, d)
+
+
+@case
+def shared_weight_is_cloned():
+    m0, m1, r, s, d = optimize("shared_weight_two_bn")
+    assert ops(m1) == {"Conv": 2}, ops(m1)
+    w1, w2 = node(m1, "conv1").input[1], node(m1, "conv2").input[1]
+    assert w1 != w2, "both convs still share one weight after folding different BNs"
+    same_outputs(s, d)
+
+
+@case
+def conv_output_also_feeding_add_is_not_folded():
+    m0, m1, r, s, d = optimize("conv_fanout_add")
+    conv = node(m1, "conv")
+    np.testing.assert_array_equal(inits(m1)[conv.input[1]], inits(m0)["w"])  # weight untouched
+    assert "BatchNormalization" not in ops(m1) and ops(m1)["Mul"] == 1
+    assert any("Add_7" in e["message"] for e in events(r)), "the report does not name the other consumer"
+    same_outputs(s, d)
+
+
+@case
+def keep_bn_keeps_it():
+    m0, m1, r, s, d = optimize("conv_fanout_add", "--keep-bn")
+    assert ops(m1)["BatchNormalization"] == 1
+
+
+@case
+def training_mode_bn_is_not_folded():
+    m0, m1, r, s, d = optimize("bn_training_mode", shape=())
+    assert ops(m1)["BatchNormalization"] == 1
+    assert any("training_mode" in e["message"] for e in events(r, "skipped"))
+    same_outputs(s, d, shape_args=())
+
+
+@case
+def constant_node_params_fold():
+    m0, m1, r, s, d = optimize("bn_constant_params")
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    same_outputs(s, d)
+
+
+@case
+def graph_input_params_do_not_fold():
+    m0, m1, r, s, d = optimize("bn_params_graph_inputs")
+    assert ops(m1) == {"Conv": 1, "BatchNormalization": 1}, ops(m1)
+    assert len(node(m1, "conv").input) == 3  # the bias stays too: the mean is overridable
+    same_outputs(s, d)
+
+
+@case
+def gemm_transb_alpha_beta():
+    m0, m1, r, s, d = optimize("gemm_transb_beta_bn")
+    assert ops(m1) == {"Gemm": 1}, ops(m1)
+    g = m1.graph.node[0]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in g.attribute}
+    assert attrs.get("transB") == 1 and abs(attrs.get("alpha") - 1.5) < 1e-7
+    same_outputs(s, d)
+
+
+@case
+def grouped_convtranspose():
+    m0, m1, r, s, d = optimize("grouped_convtranspose_bn")
+    assert ops(m1) == {"ConvTranspose": 1}, ops(m1)
+    # W [C_in=4, C_out/g=3, k, k], group 2: input channel ci scales by s[(ci // 2) * 3 + j] along axis 1
+    i0, i1 = inits(m0), inits(m1)
+    sc = i0["bn.scale"].astype(np.float64) / np.sqrt(i0["bn.var"].astype(np.float64) + 1e-5)
+    want = i0["w"].astype(np.float64).copy()
+    for ci in range(4):
+        for j in range(3):
+            want[ci, j] *= sc[(ci // 2) * 3 + j]
+    np.testing.assert_allclose(i1[m1.graph.node[0].input[1]], want, rtol=1e-6, atol=1e-7)
+    same_outputs(s, d)
+
+
+@case
+def opset7_spatial1_folds_spatial0_does_not():
+    m0, m1, r, s, d = optimize("opset7_bn_spatial", shape=())
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    assert m1.ir_version == 3 and m1.opset_import[0].version == 7
+    same_outputs(s, d, shape_args=())
+    m0, m1, r, s, d = optimize("opset7_bn_spatial0", shape=())
+    assert ops(m1)["BatchNormalization"] == 1
+    assert any("spatial" in e["message"] for e in events(r, "skipped"))
+    same_outputs(s, d, shape_args=())
+
+
+@case
+def fp16_large_variance_folds_in_range():
+    m0, m1, r, s, d = optimize("fp16_large_var")
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    i0, i1 = inits(m0), inits(m1)
+    conv = m1.graph.node[0]
+    w, b = i1[conv.input[1]], i1[conv.input[2]]
+    assert w.dtype == np.float16 and b.dtype == np.float16
+    sc = i0["bn.scale"].astype(np.float64) / np.sqrt(i0["bn.var"].astype(np.float64) + 1e-5)
+    np.testing.assert_allclose(w.astype(np.float64), i0["w"].astype(np.float64) * sc[:, None, None, None],
+                               rtol=1e-3)
+    np.testing.assert_allclose(b.astype(np.float64),
+                               i0["bn.B"].astype(np.float64) - i0["bn.mean"].astype(np.float64) * sc, rtol=1e-3,
+                               atol=1e-4)
+    assert np.isfinite(w).all() and np.isfinite(b).all()
+
+
+@case
+def fp16_overflow_is_skipped_not_inf():
+    m0, m1, r, s, d = optimize("fp16_overflow")
+    assert ops(m1)["BatchNormalization"] == 1
+    assert any("float16" in e["message"] for e in events(r, "skipped"))
+    assert all(np.isfinite(v.astype(np.float64)).all() for v in inits(m1).values())
+
+
+@case
+def matmul_becomes_gemm():
+    m0, m1, r, s, d = optimize("matmul_bn")
+    assert ops(m1) == {"Gemm": 1}, ops(m1)
+    same_outputs(s, d)
+
+
+@case
+def frozen_bn_mul_add_sub_div():
+    m0, m1, r, s, d = optimize("frozen_bn_mul_add")
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    same_outputs(s, d)
+
+
+@case
+def bias_before_training_bn_is_dropped():
+    m0, m1, r, s, d = optimize("bias_before_training_bn", shape=())
+    assert ops(m1) == {"Conv": 1, "BatchNormalization": 1}, ops(m1)
+    assert len(node(m1, "conv").input) == 2, "the conv bias was not removed"
+    i0, i1 = inits(m0), inits(m1)
+    np.testing.assert_allclose(i1[node(m1, "bn").input[3]], i0["bn.mean"] - i0["b"], rtol=1e-6, atol=1e-7)
+    same_outputs(s, d, shape_args=())
+
+
+@case
+def identity_and_dropout_removed_then_folded():
+    m0, m1, r, s, d = optimize("identity_between_conv_bn")
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    same_outputs(s, d)
+
+
+@case
+def conv1d_conv3d_depthwise():
+    m0, m1, r, s, d = optimize("conv1d_conv3d_depthwise_bn")
+    assert ops(m1) == {"Conv": 3}, ops(m1)
+    same_outputs(s, d)
+
+
+@case
+def lone_bn_becomes_mul_add():
+    m0, m1, r, s, d = optimize("bn_after_relu")
+    assert ops(m1) == {"Relu": 1, "Mul": 1, "Add": 1}, ops(m1)
+    assert m1.graph.node[-1].output[0] == "y"
+    same_outputs(s, d)
+
+
+@case
+def graph_output_of_conv_blocks_fold():
+    m0, m1, r, s, d = optimize("conv_output_is_graph_output")
+    conv = node(m1, "conv")
+    np.testing.assert_array_equal(inits(m1)[conv.input[1]], inits(m0)["w"])
+    same_outputs(s, d)
+
+
+@case
+def static_shape_chain_is_folded():
+    m0, m1, r, s, d = optimize("shape_chain_static", shape=())
+    assert ops(m1) == {"Reshape": 1}, ops(m1)
+    shp = inits(m1)[m1.graph.node[0].input[1]]
+    assert shp.tolist() == [-1, 6], shp
+    same_outputs(s, d, shape_args=())
+
+
+@case
+def symbolic_dim_is_never_frozen():
+    m0, m1, r, s, d = optimize("shape_chain_dynamic")
+    assert ops(m1)["Shape"] == 1, ops(m1)
+    assert m1.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    same_outputs(s, d)
+
+
+@case
+def stop_after_bisects():
+    m0, m1, r, s, d = optimize("conv1d_conv3d_depthwise_bn", "--stop-after", "1", "--passes", "fold-bn")
+    assert ops(m1)["BatchNormalization"] == 2 and r["changes"] == 1 and r["stopped_by_budget"]
+
+
+@case
+def bad_usage_is_refused_cleanly():
+    src = os.path.join(MODELS, "conv_nobias_bn.onnx")
+    before = open(src, "rb").read()
+    out = os.path.join(WORK, "never.onnx")
+    p = run("optimize", src, "-o", out, "--passes", "fold-bn,no-such-pass", check=False)
+    assert p.returncode == 2 and "no-such-pass" in p.stderr and not os.path.exists(out), p.stderr
+    p = run("optimize", src, "-o", src, check=False)
+    assert p.returncode == 2 and "input" in p.stderr, p.stderr
+    p = run("optimize", src, "-o", "/nonexistent-dir/out.onnx", check=False)
+    assert p.returncode == 2 and "/nonexistent-dir" in p.stderr, p.stderr
+    assert open(src, "rb").read() == before, "the input model changed"
+    leftovers = [f for f in os.listdir(MODELS) if ".tmp" in f]
+    assert not leftovers, leftovers
+
+
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
