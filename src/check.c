@@ -276,7 +276,8 @@ static const char *tensor_str(const onnxc_tensor *t, char *buf, size_t cap)
 {
     char dims[256];
     oc_dims_str(t->dims, t->rank, dims, sizeof dims);
-    snprintf(buf, cap, "%s [%s]", onnxc_dtype_name(t->dtype), dims);
+    if (snprintf(buf, cap, "%s [%s]", onnxc_dtype_name(t->dtype), dims) >= (int)cap && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
     return buf;
 }
 

@@ -52,7 +52,8 @@ onnxc_status oc_err_prefix(onnxc_status st, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, oc_errbuf, sizeof old);
-    snprintf(oc_errbuf, sizeof oc_errbuf, "%s: %s", prefix, old);
+    if (snprintf(oc_errbuf, sizeof oc_errbuf, "%s: %s", prefix, old) >= (int)sizeof oc_errbuf)
+        memcpy(oc_errbuf + sizeof oc_errbuf - 4, "...", 4); /* a cut message says so */
     oc_one_line(oc_errbuf);
     return st;
 }

@@ -518,7 +518,7 @@ static onnxc_status convt_run(oc_kctx *c)
 /* Conv-1 and ConvTranspose-1 already have every attribute handled here; -11 only refined auto_pad and
  * output_shape wording. */
 const oc_kernel oc_kernels_conv[] = {
-    {"Conv", NULL, 1, 0, 0, conv_infer, conv_prepare, conv_run, conv_release},
-    {"ConvTranspose", NULL, 1, 0, 0, convt_infer, convt_prepare, convt_run, conv_release},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"Conv", NULL, 1, 0, 0, conv_infer, conv_prepare, conv_run, conv_release, 0},
+    {"ConvTranspose", NULL, 1, 0, 0, convt_infer, convt_prepare, convt_run, conv_release, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -286,7 +286,7 @@ static onnxc_status matmul_run(oc_kctx *c)
 
 const oc_kernel oc_kernels_gemm[] = {
     /* Gemm-1..6 had a 'broadcast' flag; broadcasting C always is the superset Gemm-7 made the rule */
-    {"Gemm", NULL, 1, 0, 0, gemm_infer, NULL, gemm_run, NULL},
-    {"MatMul", NULL, 1, 0, 0, matmul_infer, NULL, matmul_run, NULL},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"Gemm", NULL, 1, 0, 0, gemm_infer, NULL, gemm_run, NULL, 0},
+    {"MatMul", NULL, 1, 0, 0, matmul_infer, NULL, matmul_run, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

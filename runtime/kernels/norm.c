@@ -614,9 +614,9 @@ static onnxc_status nm_gn_run(oc_kctx *c)
 }
 
 const oc_kernel oc_kernels_norm[] = {
-    {"BatchNormalization", NULL, 1, 0, 0, nm_bn_infer, NULL, nm_bn_run, NULL},
-    {"InstanceNormalization", NULL, 1, 0, 0, nm_in_infer, NULL, nm_in_run, NULL},
-    {"LayerNormalization", NULL, 17, 0, 0, nm_ln_infer, NULL, nm_ln_run, NULL},
-    {"GroupNormalization", NULL, 18, 0, 0, nm_gn_infer, NULL, nm_gn_run, NULL},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"BatchNormalization", NULL, 1, 0, 0, nm_bn_infer, NULL, nm_bn_run, NULL, 0},
+    {"InstanceNormalization", NULL, 1, 0, 0, nm_in_infer, NULL, nm_in_run, NULL, 0},
+    {"LayerNormalization", NULL, 17, 0, 0, nm_ln_infer, NULL, nm_ln_run, NULL, 0},
+    {"GroupNormalization", NULL, 18, 0, 0, nm_gn_infer, NULL, nm_gn_run, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

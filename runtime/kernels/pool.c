@@ -377,9 +377,9 @@ static onnxc_status global_max_run(oc_kctx *c)
 }
 
 const oc_kernel oc_kernels_pool[] = {
-    {"MaxPool", NULL, 1, 0, 0, maxpool_infer, NULL, maxpool_run, NULL},
-    {"AveragePool", NULL, 1, 0, 0, avgpool_infer, NULL, avgpool_run, NULL},
-    {"GlobalAveragePool", NULL, 1, 0, 0, global_infer, NULL, global_avg_run, NULL},
-    {"GlobalMaxPool", NULL, 1, 0, 0, global_infer, NULL, global_max_run, NULL},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"MaxPool", NULL, 1, 0, 0, maxpool_infer, NULL, maxpool_run, NULL, 0},
+    {"AveragePool", NULL, 1, 0, 0, avgpool_infer, NULL, avgpool_run, NULL, 0},
+    {"GlobalAveragePool", NULL, 1, 0, 0, global_infer, NULL, global_avg_run, NULL, 0},
+    {"GlobalMaxPool", NULL, 1, 0, 0, global_infer, NULL, global_max_run, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -924,12 +924,12 @@ static onnxc_status upsample_run(oc_kctx *c)
 #define B(i) (1u << (i))
 
 const oc_kernel oc_kernels_resize[] = {
-    {"Pad", NULL, 1, 10, 0, pad_infer, NULL, pad_run, NULL},
-    {"Pad", NULL, 11, 17, B(1), pad_infer, NULL, pad_run, NULL},
-    {"Pad", NULL, 18, 0, B(1) | B(3), pad_infer, NULL, pad_run, NULL},
-    {"Resize", NULL, 10, 10, B(1), resize_infer, NULL, resize_run, NULL},
-    {"Resize", NULL, 11, 0, B(2) | B(3), resize_infer, NULL, resize_run, NULL},
-    {"Upsample", NULL, 7, 8, 0, upsample_infer, NULL, upsample_run, NULL},
-    {"Upsample", NULL, 9, 0, B(1), upsample_infer, NULL, upsample_run, NULL},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"Pad", NULL, 1, 10, 0, pad_infer, NULL, pad_run, NULL, 0},
+    {"Pad", NULL, 11, 17, B(1), pad_infer, NULL, pad_run, NULL, 0},
+    {"Pad", NULL, 18, 0, B(1) | B(3), pad_infer, NULL, pad_run, NULL, 0},
+    {"Resize", NULL, 10, 10, B(1), resize_infer, NULL, resize_run, NULL, 0},
+    {"Resize", NULL, 11, 0, B(2) | B(3), resize_infer, NULL, resize_run, NULL, 0},
+    {"Upsample", NULL, 7, 8, 0, upsample_infer, NULL, upsample_run, NULL, 0},
+    {"Upsample", NULL, 9, 0, B(1), upsample_infer, NULL, upsample_run, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

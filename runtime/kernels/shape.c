@@ -640,7 +640,7 @@ static onnxc_status split_infer(oc_kctx *c)
         return st;
     int64_t total = 0;
     for (int k = 0; k < c->n_out; k++) {
-        int64_t sz;
+        int64_t sz = 0;
         st = split_size(c, k, x->dims[axis], &sz);
         if (st != ONNXC_OK)
             return st;
@@ -674,7 +674,7 @@ static onnxc_status split_run(oc_kctx *c)
     int64_t outer = prod(x->dims, 0, axis), inner = prod(x->dims, axis + 1, x->rank), off = 0;
     size_t xrow = (size_t)(x->dims[axis] * inner) * es;
     for (int k = 0; k < c->n_out; k++) {
-        int64_t sz;
+        int64_t sz = 0;
         st = split_size(c, k, x->dims[axis], &sz);
         if (st != ONNXC_OK)
             return st;
@@ -882,7 +882,7 @@ static onnxc_status gather_run(oc_kctx *c)
     for (int64_t o = 0; o < outer; o++) {
         const char *src = (const char *)x->data + (size_t)(o * dim) * blk;
         for (int64_t i = 0; i < n; i++) {
-            int64_t v;
+            int64_t v = 0;
             get_index(c, ind, i, dim, axis, &v);
             memcpy(q, src + (size_t)v * blk, blk);
             q += blk;
@@ -936,7 +936,7 @@ static onnxc_status gather_elements_run(oc_kctx *c)
     int64_t n = onnxc_tensor_numel(ind), xs[MAXR], idx[MAXR] = {0}, base = 0;
     oc_strides(x->rank, x->dims, xs);
     for (int64_t i = 0; i < n; i++) {
-        int64_t v;
+        int64_t v = 0;
         st = get_index(c, ind, i, x->dims[axis], axis, &v);
         if (st != ONNXC_OK)
             return st;
@@ -1143,7 +1143,7 @@ static onnxc_status scatter_elements_run(oc_kctx *c)
         memcpy(y->data, x->data, y->nbytes);
     oc_strides(x->rank, x->dims, xs);
     for (int64_t i = 0; i < n; i++) {
-        int64_t v;
+        int64_t v = 0;
         get_index(c, ind, i, x->dims[axis], axis, &v);
         scatter_apply(y, base + v * xs[axis], u, i, 1, red, es);
         for (int k = ind->rank - 1; k >= 0; k--) {
@@ -1291,7 +1291,7 @@ static onnxc_status constant_value(const oc_kctx *c, int32_t *dtype, int *rank, 
     const oc_attr *a;
     if ((a = oc_node_attr(n, "value")) && a->type == OC_ATTR_TENSOR && a->t) {
         const onnxc_tensor *t = &a->t->t;
-        size_t es;
+        size_t es = 0;
         onnxc_status st = elem_size(c, t->dtype, &es);
         if (st != ONNXC_OK)
             return st;
@@ -1344,8 +1344,8 @@ static onnxc_status constant_value(const oc_kctx *c, int32_t *dtype, int *rank, 
 
 static onnxc_status constant_infer(oc_kctx *c)
 {
-    int32_t dtype;
-    int rank;
+    int32_t dtype = 0;
+    int rank = 0;
     int64_t dims[MAXR];
     const void *data;
     size_t nbytes;
@@ -1360,8 +1360,8 @@ static onnxc_status constant_run(oc_kctx *c)
     int32_t dtype;
     int rank;
     int64_t dims[MAXR];
-    const void *data;
-    size_t nbytes;
+    const void *data = NULL;
+    size_t nbytes = 0;
     onnxc_status st = constant_value(c, &dtype, &rank, dims, &data, &nbytes);
     if (st != ONNXC_OK || !opt_out(c, 0))
         return st;
@@ -1398,9 +1398,9 @@ static onnxc_status cos_value(const oc_kctx *c, int32_t *dtype, const void **v, 
 
 static onnxc_status cos_infer(oc_kctx *c)
 {
-    int32_t dtype;
-    const void *v;
-    size_t es;
+    int32_t dtype = 0;
+    const void *v = NULL;
+    size_t es = 0;
     onnxc_status st = need_in(c, 0, "input");
     if (st == ONNXC_OK)
         st = cos_value(c, &dtype, &v, &es);
@@ -1456,8 +1456,8 @@ static void fill_elems(void *dst, const void *v, int64_t n, size_t es)
 static onnxc_status cos_run(oc_kctx *c)
 {
     int32_t dtype;
-    const void *v;
-    size_t es;
+    const void *v = NULL;
+    size_t es = 0;
     onnxc_status st = cos_value(c, &dtype, &v, &es);
     if (st != ONNXC_OK || !c->out[0])
         return st;
@@ -1750,34 +1750,34 @@ static onnxc_status tile_run(oc_kctx *c)
 #define B(i) (1u << (i))
 
 const oc_kernel oc_kernels_shape[] = {
-    {"Reshape", NULL, 1, 4, 0, reshape_infer, NULL, copy_run, NULL},
-    {"Reshape", NULL, 5, 0, B(1), reshape_infer, NULL, copy_run, NULL},
-    {"Flatten", NULL, 1, 0, 0, flatten_infer, NULL, copy_run, NULL},
-    {"Transpose", NULL, 1, 0, 0, transpose_infer, NULL, transpose_run, NULL},
-    {"Squeeze", NULL, 1, 12, 0, squeeze_infer, NULL, copy_run, NULL},
-    {"Squeeze", NULL, 13, 0, B(1), squeeze_infer, NULL, copy_run, NULL},
-    {"Unsqueeze", NULL, 1, 12, 0, unsqueeze_infer, NULL, copy_run, NULL},
-    {"Unsqueeze", NULL, 13, 0, B(1), unsqueeze_infer, NULL, copy_run, NULL},
-    {"Concat", NULL, 1, 0, 0, concat_infer, NULL, concat_run, NULL},
-    {"Split", NULL, 1, 1, B(1), split_infer, NULL, split_run, NULL},
-    {"Split", NULL, 2, 12, 0, split_infer, NULL, split_run, NULL},
-    {"Split", NULL, 13, 0, B(1), split_infer, NULL, split_run, NULL},
-    {"Slice", NULL, 1, 9, 0, slice_infer, NULL, slice_run, NULL},
-    {"Slice", NULL, 10, 0, B(1) | B(2) | B(3) | B(4), slice_infer, NULL, slice_run, NULL},
-    {"Gather", NULL, 1, 0, 0, gather_infer, NULL, gather_run, NULL},
-    {"GatherElements", NULL, 11, 0, 0, gather_elements_infer, NULL, gather_elements_run, NULL},
-    {"GatherND", NULL, 11, 0, 0, gather_nd_infer, NULL, gather_nd_run, NULL},
-    {"Scatter", NULL, 9, 10, 0, scatter_elements_infer, NULL, scatter_elements_run, NULL},
-    {"ScatterElements", NULL, 11, 0, 0, scatter_elements_infer, NULL, scatter_elements_run, NULL},
-    {"ScatterND", NULL, 11, 0, 0, scatter_nd_infer, NULL, scatter_nd_run, NULL},
+    {"Reshape", NULL, 1, 4, 0, reshape_infer, NULL, copy_run, NULL, 0},
+    {"Reshape", NULL, 5, 0, B(1), reshape_infer, NULL, copy_run, NULL, 0},
+    {"Flatten", NULL, 1, 0, 0, flatten_infer, NULL, copy_run, NULL, 0},
+    {"Transpose", NULL, 1, 0, 0, transpose_infer, NULL, transpose_run, NULL, 0},
+    {"Squeeze", NULL, 1, 12, 0, squeeze_infer, NULL, copy_run, NULL, 0},
+    {"Squeeze", NULL, 13, 0, B(1), squeeze_infer, NULL, copy_run, NULL, 0},
+    {"Unsqueeze", NULL, 1, 12, 0, unsqueeze_infer, NULL, copy_run, NULL, 0},
+    {"Unsqueeze", NULL, 13, 0, B(1), unsqueeze_infer, NULL, copy_run, NULL, 0},
+    {"Concat", NULL, 1, 0, 0, concat_infer, NULL, concat_run, NULL, 0},
+    {"Split", NULL, 1, 1, B(1), split_infer, NULL, split_run, NULL, 0},
+    {"Split", NULL, 2, 12, 0, split_infer, NULL, split_run, NULL, 0},
+    {"Split", NULL, 13, 0, B(1), split_infer, NULL, split_run, NULL, 0},
+    {"Slice", NULL, 1, 9, 0, slice_infer, NULL, slice_run, NULL, 0},
+    {"Slice", NULL, 10, 0, B(1) | B(2) | B(3) | B(4), slice_infer, NULL, slice_run, NULL, 0},
+    {"Gather", NULL, 1, 0, 0, gather_infer, NULL, gather_run, NULL, 0},
+    {"GatherElements", NULL, 11, 0, 0, gather_elements_infer, NULL, gather_elements_run, NULL, 0},
+    {"GatherND", NULL, 11, 0, 0, gather_nd_infer, NULL, gather_nd_run, NULL, 0},
+    {"Scatter", NULL, 9, 10, 0, scatter_elements_infer, NULL, scatter_elements_run, NULL, 0},
+    {"ScatterElements", NULL, 11, 0, 0, scatter_elements_infer, NULL, scatter_elements_run, NULL, 0},
+    {"ScatterND", NULL, 11, 0, 0, scatter_nd_infer, NULL, scatter_nd_run, NULL, 0},
     {"Shape", NULL, 1, 0, 0, shape_infer, NULL, shape_run, NULL, B(0)},
     {"Size", NULL, 1, 0, 0, size_infer, NULL, size_run, NULL, B(0)},
-    {"Constant", NULL, 1, 0, 0, constant_infer, NULL, constant_run, NULL},
-    {"ConstantOfShape", NULL, 9, 0, B(0), cos_infer, NULL, cos_run, NULL},
-    {"Identity", NULL, 1, 0, 0, identity_infer, NULL, copy_run, NULL},
-    {"Dropout", NULL, 1, 0, 0, dropout_infer, NULL, dropout_run, NULL},
-    {"Expand", NULL, 8, 0, B(1), expand_infer, NULL, expand_run, NULL},
-    {"Range", NULL, 11, 0, B(0) | B(1) | B(2), range_infer, NULL, range_run, NULL},
-    {"Tile", NULL, 6, 0, B(1), tile_infer, NULL, tile_run, NULL},
-    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"Constant", NULL, 1, 0, 0, constant_infer, NULL, constant_run, NULL, 0},
+    {"ConstantOfShape", NULL, 9, 0, B(0), cos_infer, NULL, cos_run, NULL, 0},
+    {"Identity", NULL, 1, 0, 0, identity_infer, NULL, copy_run, NULL, 0},
+    {"Dropout", NULL, 1, 0, 0, dropout_infer, NULL, dropout_run, NULL, 0},
+    {"Expand", NULL, 8, 0, B(1), expand_infer, NULL, expand_run, NULL, 0},
+    {"Range", NULL, 11, 0, B(0) | B(1) | B(2), range_infer, NULL, range_run, NULL, 0},
+    {"Tile", NULL, 6, 0, B(1), tile_infer, NULL, tile_run, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -170,8 +170,11 @@ static int file_exists(const char *p)
 static int run_test(const char *dir, char *msg, size_t cap)
 {
     char path[8192];
-    snprintf(path, sizeof path, "%s/model.onnx", dir);
     onnxc_model *m = NULL;
+    if (snprintf(path, sizeof path, "%s/model.onnx", dir) >= (int)sizeof path) {
+        snprintf(msg, cap, "path too long");
+        return 0;
+    }
     onnxc_session *s = NULL;
     int ok = 0;
     if (onnxc_model_load(path, &m) != ONNXC_OK) {
@@ -190,8 +193,7 @@ static int run_test(const char *dir, char *msg, size_t cap)
     }
     ok = 1;
     for (int set = 0; ok; set++) {
-        snprintf(path, sizeof path, "%s/test_data_set_%d", dir, set);
-        if (!file_exists(path)) {
+        if (snprintf(path, sizeof path, "%s/test_data_set_%d", dir, set) >= (int)sizeof path || !file_exists(path)) {
             if (set == 0) {
                 snprintf(msg, cap, "no test_data_set_0");
                 ok = 0;
@@ -205,8 +207,8 @@ static int run_test(const char *dir, char *msg, size_t cap)
             onnxc_io_info info;
             onnxc_model_input_info(m, k, &info);
             names[k] = info.name;
-            snprintf(path, sizeof path, "%s/test_data_set_%d/input_%d.pb", dir, set, k);
-            if (!file_exists(path))
+            if (snprintf(path, sizeof path, "%s/test_data_set_%d/input_%d.pb", dir, set, k) >= (int)sizeof path ||
+                !file_exists(path))
                 break; /* optional inputs left out */
             if (onnxc_tensor_read(path, &ins[k], NULL) != ONNXC_OK) {
                 snprintf(msg, cap, "input %d: %s", k, onnxc_last_error());
@@ -222,8 +224,12 @@ static int run_test(const char *dir, char *msg, size_t cap)
             ok = 0;
         }
         for (int o = 0; ok && o < onnxc_session_num_outputs(s); o++) {
-            snprintf(path, sizeof path, "%s/test_data_set_%d/output_%d.pb", dir, set, o);
             onnxc_tensor *want = NULL;
+            if (snprintf(path, sizeof path, "%s/test_data_set_%d/output_%d.pb", dir, set, o) >= (int)sizeof path) {
+                snprintf(msg, cap, "path too long");
+                ok = 0;
+                break;
+            }
             if (onnxc_tensor_read(path, &want, NULL) != ONNXC_OK) {
                 snprintf(msg, cap, "expected output %d: %s", o, onnxc_last_error());
                 ok = 0;
@@ -305,7 +311,11 @@ int main(int argc, char **argv)
     int passed = 0, failed = 0, other_pass = 0, other_fail = 0;
     for (int i = 0; i < n; i++) {
         char dir[8192], msg[1200] = "";
-        snprintf(dir, sizeof dir, "%s/%s", data, names[i]);
+        if (snprintf(dir, sizeof dir, "%s/%s", data, names[i]) >= (int)sizeof dir) {
+            printf("FAIL %s: path too long\n", names[i]);
+            failed++;
+            continue;
+        }
         int required = !mpath || manifest_has(&man, names[i]);
         int ok = run_test(dir, msg, sizeof msg);
         if (ok && wf)

@@ -84,7 +84,10 @@ static int run_case(onnxc_model *m, onnxc_session *s, const char *dir, int n_in,
     }
     for (int i = 0; i < n_in && st == ONNXC_OK; i++) {
         onnxc_io_info info;
-        snprintf(path, sizeof path, "%s/input_%d.npy", dir, i);
+        if (snprintf(path, sizeof path, "%s/input_%d.npy", dir, i) >= (int)sizeof path) {
+            printf("  FAIL %s: path too long\n", dir);
+            return 1;
+        }
         st = onnxc_tensor_read(path, &in[i], NULL);
         if (st == ONNXC_OK)
             st = onnxc_model_input_info(m, i, &info);
@@ -92,7 +95,10 @@ static int run_case(onnxc_model *m, onnxc_session *s, const char *dir, int n_in,
             names[i] = info.name;
     }
     for (int i = 0; i < n_out && st == ONNXC_OK; i++) {
-        snprintf(path, sizeof path, "%s/output_%d.npy", dir, i);
+        if (snprintf(path, sizeof path, "%s/output_%d.npy", dir, i) >= (int)sizeof path) {
+            printf("  FAIL %s: path too long\n", dir);
+            return 1;
+        }
         st = onnxc_tensor_read(path, &want[i], NULL);
     }
     if (st != ONNXC_OK) {
@@ -103,7 +109,7 @@ static int run_case(onnxc_model *m, onnxc_session *s, const char *dir, int n_in,
         fails = 1;
     } else {
         for (int i = 0; i < n_out; i++) {
-            char label[512];
+            char label[8192];
             snprintf(label, sizeof label, "%s output %d '%s'", dir, i, onnxc_session_output_name(s, i));
             fails += compare(label, onnxc_session_output(s, i), want[i], tol);
         }
