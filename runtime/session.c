@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "ir.h"
 #include "kernel.h"
 #include "session_internal.h"
+#include "threadpool.h"
 #include "util.h"
 
 #define OC_ALIGN 64
@@ -81,11 +83,20 @@ static onnxc_status oc_session_order(onnxc_session *s)
             }
         }
     }
+    if (tail < n) {
+        /* name one node on the cycle (or behind it): the first one that never became ready */
+        const oc_node *bad = NULL;
+        for (int i = 0; i < n && !bad; i++)
+            if (indeg[i] > 0)
+                bad = g->nodes[i];
+        char lbl[200];
+        oc_free(indeg);
+        oc_free(pos);
+        return oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle through node %s (%d of %d nodes cannot be ordered)",
+                      g->name ? g->name : "", oc_node_label(bad, lbl, sizeof lbl), n - tail, n);
+    }
     oc_free(indeg);
     oc_free(pos);
-    if (tail < n)
-        return oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle: %d of %d nodes cannot be ordered",
-                      g->name ? g->name : "", n - tail, n);
     s->n_order = n;
     return ONNXC_OK;
 }
@@ -189,11 +200,15 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     if (st == ONNXC_OK)
         oc_session_mark_needed(s);
+    if (st == ONNXC_OK)
+        st = oc_pool_create(s->threads, &s->pool);
     if (st != ONNXC_OK) {
         onnxc_session_free(s);
         return st;
     }
-    openblas_set_num_threads(s->threads);
+    /* One pool: our kernels split work across the session's workers and call OpenBLAS inside them, so
+     * OpenBLAS's own threads would only compete with ours (and spin while they wait). */
+    openblas_set_num_threads(1);
     *out = s;
     return ONNXC_OK;
 }
@@ -303,6 +318,177 @@ static size_t oc_meta_bytes(const onnxc_tensor *t)
     return (size_t)n * onnxc_dtype_size(t->dtype);
 }
 
+/* ---------------------------------------------------------------- plan-level fusion and aliasing */
+
+/* Index of a node in g->nodes (ids index it for a freshly loaded or compacted graph). */
+static int oc_node_index(const oc_graph *g, const oc_node *nd)
+{
+    if (nd->id >= 0 && nd->id < g->n_nodes && g->nodes[nd->id] == nd)
+        return nd->id;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == nd)
+            return i;
+    return -1;
+}
+
+static bool oc_is_op(const oc_node *nd, const char *op)
+{
+    return strcmp(nd->op_type, op) == 0 && (!nd->domain || !*nd->domain || strcmp(nd->domain, "ai.onnx") == 0);
+}
+
+static bool oc_is_graph_output(const oc_graph *g, const oc_value *v)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i].value == v)
+            return true;
+    return false;
+}
+
+static bool oc_same_shape(const onnxc_tensor *a, const onnxc_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+/* A plan-time float scalar input (Clip-11's min and max), or the default when omitted. */
+static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, float dflt, float *out)
+{
+    *out = dflt;
+    if (j >= nd->n_inputs || !nd->inputs[j])
+        return true;
+    const oc_rvalue *r = &s->rv[nd->inputs[j]->id];
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data)
+        return false;
+    int64_t n = 0;
+    if (!oc_numel(r->t.dims, r->t.rank, &n) || n != 1)
+        return false;
+    *out = *(const float *)r->t.data;
+    return true;
+}
+
+/* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
+ * tensor that is ready by then (a residual), then Relu or Clip with constant bounds. The user's graph is not
+ * touched: the head's output pointer moves to the chain's last value and the other nodes are skipped. */
+static void oc_plan_fuse(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    int *pos = oc_calloc((size_t)g->n_nodes + 1, sizeof *pos);
+    if (!pos)
+        return; /* fusion is an optimisation: without memory for it, plan plainly */
+    for (int i = 0; i < g->n_nodes; i++)
+        pos[i] = -1;
+    for (int i = 0; i < s->n_order; i++) {
+        int idx = oc_node_index(g, s->order[i]);
+        if (idx >= 0)
+            pos[idx] = i;
+    }
+    for (int h = 0; h < s->n_order; h++) {
+        oc_snode *head = &s->nodes[h];
+        const oc_node *hn = s->order[h];
+        if (head->folded || head->fused || !head->ctx.accepts_epilogue || hn->n_outputs < 1 || !hn->outputs[0] ||
+            !head->out[0] || head->out[0]->dtype != ONNXC_FLOAT)
+            continue;
+        const oc_value *v = hn->outputs[0];
+        const onnxc_tensor *shape = &s->rv[v->id].t;
+        bool have_res = false;
+        for (;;) {
+            if (v->n_uses != 1 || oc_is_graph_output(g, v) || s->rv[v->id].needed)
+                break;
+            const oc_node *cn = v->uses[0].node;
+            int ci = cn->graph == g ? oc_node_index(g, cn) : -1;
+            int cp = ci >= 0 ? pos[ci] : -1;
+            if (cp <= h || s->nodes[cp].folded || cn->n_outputs < 1 || !cn->outputs[0])
+                break;
+            const oc_value *cv = cn->outputs[0];
+            if (!oc_same_shape(&s->rv[cv->id].t, shape))
+                break;
+            bool last = false;
+            if (!have_res && oc_is_op(cn, "Add") && cn->n_inputs == 2 && cn->inputs[0] && cn->inputs[1]) {
+                const oc_value *other = cn->inputs[0] == v ? cn->inputs[1] : cn->inputs[0];
+                const oc_rvalue *ro = &s->rv[other->id];
+                if (other == v || !oc_same_shape(&ro->t, shape))
+                    break;
+                /* ready when the head runs: an input, a constant, or produced earlier */
+                bool ready = ro->known || ro->is_input;
+                if (!ready && other->producer && other->producer->graph == g) {
+                    int oi = oc_node_index(g, other->producer);
+                    ready = oi >= 0 && pos[oi] >= 0 && pos[oi] < h && !s->nodes[pos[oi]].fused;
+                }
+                if (!ready)
+                    break;
+                head->ctx.fuse_res = &ro->t;
+                have_res = true;
+            } else if (oc_is_op(cn, "Relu")) {
+                head->ctx.fuse_clamp = true;
+                head->ctx.fuse_lo = 0.0f;
+                head->ctx.fuse_hi = INFINITY;
+                last = true;
+            } else if (oc_is_op(cn, "Clip")) {
+                float lo, hi;
+                if (s->nodes[cp].ctx.opset < 11) {
+                    /* Clip-6: bounds are attributes */
+                    lo = oc_attr_float(cn, "min", -3.402823466e+38f);
+                    hi = oc_attr_float(cn, "max", 3.402823466e+38f);
+                } else if (!oc_const_scalar(s, cn, 1, -INFINITY, &lo) || !oc_const_scalar(s, cn, 2, INFINITY, &hi)) {
+                    break;
+                }
+                head->ctx.fuse_clamp = true;
+                head->ctx.fuse_lo = lo;
+                head->ctx.fuse_hi = hi;
+                last = true;
+            } else {
+                break;
+            }
+            s->nodes[cp].fused = true;
+            s->nodes[cp].fuse_head = h;
+            head->out[0] = &s->rv[cv->id].t;
+            v = cv;
+            if (last)
+                break;
+        }
+    }
+    oc_free(pos);
+}
+
+/* Ops whose output is their first input's bytes under another shape. */
+static bool oc_alias_op(const oc_node *nd)
+{
+    if (oc_is_op(nd, "Reshape") || oc_is_op(nd, "Flatten") || oc_is_op(nd, "Squeeze") ||
+        oc_is_op(nd, "Unsqueeze") || oc_is_op(nd, "Identity"))
+        return true;
+    /* inference Dropout: no training_mode input, no mask output */
+    return oc_is_op(nd, "Dropout") && nd->n_inputs <= 2 && (nd->n_outputs < 2 || !nd->outputs[1]);
+}
+
+/* Let a Reshape-like node's output share its input's memory: its run would only copy. The shared buffer
+ * lives as long as the longest-lived of them. Graph outputs keep their own memory. */
+static void oc_plan_alias(onnxc_session *s)
+{
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *nd = s->order[i];
+        oc_snode *sn = &s->nodes[i];
+        if (sn->folded || sn->fused || !oc_alias_op(nd) || nd->n_inputs < 1 || !nd->inputs[0] ||
+            nd->n_outputs < 1 || !nd->outputs[0])
+            continue;
+        oc_rvalue *ro = &s->rv[nd->outputs[0]->id];
+        int root = nd->inputs[0]->id;
+        while (s->rv[root].alias >= 0)
+            root = s->rv[root].alias;
+        oc_rvalue *ri = &s->rv[root];
+        if (ri->known || ri->is_input || ri->first < 0 || ro->first != i || oc_is_graph_output(s->g, nd->outputs[0]) ||
+            ri->t.dtype != ro->t.dtype || ri->t.nbytes != ro->t.nbytes || ri->t.dtype == ONNXC_STRING)
+            continue;
+        ro->alias = root;
+        if (ro->last > ri->last)
+            ri->last = ro->last;
+        sn->aliased = true;
+    }
+}
+
 /* Plan for these inputs. inputs may carry data (a run) or not (planning at create time). */
 static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
 {
@@ -403,6 +589,13 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         c->in = sn->in;
         c->out = sn->out;
         c->threads = s->threads;
+        c->pool = s->pool;
+        c->const_inputs = 0;
+        for (int j = 0; j < nd->n_inputs && j < 32; j++) {
+            const oc_value *v = nd->inputs[j];
+            if (v && s->rv[v->id].known && s->rv[v->id].is_static && !s->rv[v->id].is_input)
+                c->const_inputs |= 1u << j;
+        }
         st = k->infer(c);
         if (st != ONNXC_OK)
             return oc_node_error(st, nd);
@@ -465,14 +658,24 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
     for (int i = 0; i < s->n_rv; i++) {
         s->rv[i].first = -1;
         s->rv[i].last = -1;
+        s->rv[i].alias = -1;
     }
+    if (!s->plain_plan)
+        oc_plan_fuse(s);
     for (int i = 0; i < s->n_order; i++) {
         const oc_node *nd = s->order[i];
-        if (s->nodes[i].folded)
+        const oc_snode *sn = &s->nodes[i];
+        if (sn->folded)
             continue;
-        for (int o = 0; o < nd->n_outputs; o++)
-            if (nd->outputs[o])
-                s->rv[nd->outputs[o]->id].first = i;
+        /* a fused node's outputs are never materialised (a fusion head writes the chain's last value in
+         * place of its own output), but its inputs (a residual) must live until then */
+        if (!sn->fused)
+            for (int o = 0; o < nd->n_outputs; o++)
+                if (nd->outputs[o] && (o > 0 || sn->out[0] == &s->rv[nd->outputs[0]->id].t))
+                    s->rv[nd->outputs[o]->id].first = i;
+        if (!sn->fused && nd->n_outputs > 0 && nd->outputs[0] && sn->out[0] &&
+            sn->out[0] != &s->rv[nd->outputs[0]->id].t)
+            ((oc_rvalue *)(void *)((char *)sn->out[0] - offsetof(oc_rvalue, t)))->first = i;
         for (int j = 0; j < nd->n_inputs; j++)
             if (nd->inputs[j])
                 s->rv[nd->inputs[j]->id].last = i;
@@ -484,6 +687,8 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
                           g->outputs[i].value->name);
         r->last = s->n_order;
     }
+    if (!s->plain_plan)
+        oc_plan_alias(s);
 
     /* best-fit offsets, largest first (XNNPACK's memory planner idea) */
     int *ids = oc_calloc((size_t)s->n_rv + 1, sizeof *ids);
@@ -492,7 +697,7 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
     int nids = 0;
     for (int i = 0; i < s->n_rv; i++) {
         oc_rvalue *r = &s->rv[i];
-        if (r->known || r->is_input || r->first < 0)
+        if (r->known || r->is_input || r->first < 0 || r->alias >= 0)
             continue;
         if (r->last < r->first)
             r->last = r->first; /* produced, never used: lives through its producer only */
@@ -542,6 +747,9 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         oc_rvalue *r = &s->rv[ids[a]];
         r->t.data = s->arena + r->offset;
     }
+    for (int i = 0; i < s->n_rv; i++)
+        if (s->rv[i].alias >= 0)
+            s->rv[i].t.data = s->rv[s->rv[i].alias].t.data;
     oc_free(ids);
     for (int i = 0; i < s->n_order; i++)
         s->nodes[i].ctx.scratch = s->scratch;
@@ -569,7 +777,7 @@ static bool oc_plan_matches(const onnxc_session *s, int n, const char *const *na
     return true;
 }
 
-onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
 {
     if (!s || n < 0 || (n > 0 && (!names || !inputs)))
         return oc_err(ONNXC_E_ARG, "session_run: bad arguments");
@@ -585,14 +793,22 @@ onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names
         if (!is_input)
             return oc_err(ONNXC_E_ARG, "session_run: the model has no input named '%s'", names[i]);
     }
-    onnxc_status st;
     if (!oc_plan_matches(s, n, names, inputs)) {
-        st = oc_plan(s, n, names, inputs);
+        onnxc_status st = oc_plan(s, n, names, inputs);
         if (st != ONNXC_OK) {
             s->planned = false;
             return st;
         }
     }
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+{
+    onnxc_status st = oc_session_plan(s, n, names, inputs);
+    if (st != ONNXC_OK)
+        return st;
+    const oc_graph *g = s->g;
     /* bind caller inputs (borrowed for the duration of the run) */
     for (int i = 0; i < g->n_inputs; i++) {
         oc_value *v = g->inputs[i].value;
@@ -602,7 +818,7 @@ onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names
     }
     for (int i = 0; i < s->n_order; i++) {
         oc_snode *sn = &s->nodes[i];
-        if (sn->folded)
+        if (sn->folded || sn->fused || sn->aliased)
             continue;
         if (s->hook && s->hook_before)
             s->hook_before(s->hook, s->order[i]);
@@ -641,13 +857,14 @@ void onnxc_session_free(onnxc_session *s)
 {
     if (!s)
         return;
-    if (s->nodes && s->kern)
+    if (s->nodes && s->kern && s->rv)
         oc_plan_release(s);
     oc_free(s->nodes);
     oc_free(s->rv);
     oc_free(s->kern);
     oc_free(s->order);
     oc_free(s->outputs);
+    oc_pool_free(s->pool);
     oc_free(s);
 }
 
@@ -657,6 +874,15 @@ void oc_session_set_hook(onnxc_session *s, void *user, void (*before)(void *, co
     s->hook = user;
     s->hook_before = before;
     s->hook_after = after;
+    if (after)
+        oc_session_set_plain(s, true);
+}
+
+void oc_session_set_plain(onnxc_session *s, bool plain)
+{
+    if (s->plain_plan != plain)
+        s->planned = false;
+    s->plain_plan = plain;
 }
 
 size_t oc_session_arena_bytes(const onnxc_session *s) { return s ? s->arena_size + s->scratch_size : 0; }

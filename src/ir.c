@@ -729,7 +729,8 @@ onnxc_status oc_graph_toposort(oc_graph *g)
         return oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle through node %s", g->name ? g->name : "",
                       oc_node_label(bad, lbl, sizeof lbl));
     }
-    memcpy(g->nodes, order, (size_t)n * sizeof *order);
+    if (n > 0)
+        memcpy(g->nodes, order, (size_t)n * sizeof *order);
     for (int i = 0; i < n; i++)
         g->nodes[i]->id = i;
     oc_free(indeg);
