@@ -146,6 +146,13 @@ static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
 
 int onnxc_report_num_changes(const onnxc_report *r) { return r ? r->n_changes : 0; }
 
+static int oc_stats_count(const oc_graph_stats *st, const char *op);
+
+int onnxc_report_op_count(const onnxc_report *r, const char *op, int after)
+{
+    return r && op ? oc_stats_count(after ? &r->after : &r->before, op) : 0;
+}
+
 void onnxc_report_free(onnxc_report *r)
 {
     if (!r)
@@ -384,8 +391,10 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
     oc_stats_collect(g, &r->before);
     oc_pass_ctx ctx = {.opts = opts, .report = r, .budget = opts->stop_after > 0 ? opts->stop_after : -1};
     onnxc_status st = ONNXC_OK;
+    /* Debug builds check the IR after every pass; release builds when asked (tests set ONNXC_CHECK_PASSES=1). */
 #ifdef NDEBUG
-    bool check = opts->check_each != 0;
+    const char *env = getenv("ONNXC_CHECK_PASSES");
+    bool check = opts->check_each != 0 || (env && *env && strcmp(env, "0") != 0);
 #else
     bool check = true;
 #endif

@@ -191,7 +191,7 @@ typedef struct onnxc_optimize_options {
     const char *passes;   /**< comma-separated pass names; NULL or "" = the default pipeline (every exact pass) */
     int stop_after;       /**< apply only the first N rewrites (for bisecting a bad rewrite); 0 = no limit */
     int keep_bn;          /**< fold-bn: keep a BatchNormalization with nothing to fold into (else Mul + Add) */
-    int check_each;       /**< check graph consistency after every pass (tests and debug builds do it always) */
+    int check_each;       /**< check graph consistency after every pass (debug builds always; also env ONNXC_CHECK_PASSES=1) */
     int groups;           /**< swap-norm: number of groups (0 = 32) */
     int strict;           /**< swap-norm: channel count not divisible by groups is an error, not a fallback */
     const char *swap_to;  /**< swap-norm: "group" (default), "instance" or "layer" */
@@ -210,11 +210,156 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json);
 /** Number of rewrites the report records (0 when the pipeline changed nothing). */
 int onnxc_report_num_changes(const onnxc_report *r);
 
+/** Number of nodes of op type op in the main graph before the passes (after == 0) or after them (after != 0);
+ *  0 for a NULL report. Lets a caller tell "nothing to do" from "nothing done" (e.g. swap-norm on a model
+ *  without BatchNormalization). */
+int onnxc_report_op_count(const onnxc_report *r, const char *op, int after);
+
 /** Free a report; NULL is fine. */
 void onnxc_report_free(onnxc_report *r);
 
 /** Print the registered passes (name, exact or output-changing, summary) to f, one per line. */
 void onnxc_list_passes(FILE *f);
+
+
+/* ---- comparison ---- */
+
+/** Called for each node output as it is produced, in execution order (outputs the plan computed ahead of time
+ *  from constants are passed in their place in that order). node_name is "" for an unnamed node. The tensor is
+ *  valid only during the call. Return ONNXC_OK to go on; any other status stops the run and is returned. */
+typedef onnxc_status (*onnxc_observer)(void *user, const char *node_name, const char *op_type,
+                                       const char *value_name, const onnxc_tensor *value);
+
+/** onnxc_session_run, calling fn for every node output (see onnxc_observer). */
+onnxc_status onnxc_session_run_observed(onnxc_session *s, int n, const char *const *names,
+                                        const onnxc_tensor *const *inputs, onnxc_observer fn, void *user);
+
+/** Non-zero when a node of the model's main graph produces a value called name. */
+int onnxc_model_produces(const onnxc_model *m, const char *name);
+
+/** Default tolerances: an element passes when |b - a| <= atol + rtol * |a| (a = reference), an output when no
+ *  element fails and its NMSE <= nmse. */
+#define ONNXC_COMPARE_ATOL 1e-5
+#define ONNXC_COMPARE_RTOL 1e-4
+#define ONNXC_COMPARE_NMSE 1e-7
+
+/** How far tensor b (under test) is from tensor a (the reference). Figures over elements finite in both unless
+ *  said otherwise. After onnxc_metrics_merge: counts are totals over samples, the other figures the worst
+ *  sample's (largest errors, smallest cosine). */
+typedef struct onnxc_metrics {
+    int comparable;            /**< 0 when a and b differ in element type or shape (then only n is set, to 0) */
+    int samples;               /**< number of comparisons merged into these figures */
+    int64_t n;                 /**< elements compared */
+    int64_t n_finite;          /**< elements finite in both */
+    int64_t n_fail;            /**< elements failing |b - a| <= atol + rtol*|a|; a NaN never passes, equal
+                                    infinities pass */
+    int64_t n_nonfinite_mismatch; /**< elements where a and b are not both finite and not the same NaN/Inf */
+    int64_t nan_a, nan_b;      /**< NaN count in a and in b */
+    int64_t inf_a, inf_b;      /**< Inf count in a and in b */
+    double max_abs;            /**< largest |b - a| */
+    double max_rel;            /**< largest |b - a| / |a| where a != 0 */
+    double mean_abs;           /**< mean |b - a| */
+    double median_abs;         /**< median |b - a| (mean of the two middle values for an even count) */
+    double nmse;               /**< sum (b - a)^2 / sum a^2: 0 when equal, INFINITY when a is all zero and b not */
+    double cosine;             /**< sum ab / sqrt(sum a^2 * sum b^2): 1 when both are all zero, 0 when one is */
+    int64_t top1_rows;         /**< rank-2 [N, classes] tensors (classes >= 2): rows compared for top-1, else 0 */
+    int64_t top1_agree;        /**< rows where the index of the largest value agrees (first index on ties) */
+    int64_t top5_rows;         /**< rows compared for top-5 (only when classes > 5), else 0 */
+    int64_t top5_agree;        /**< rows where the sets of the 5 largest values' indices agree */
+} onnxc_metrics;
+
+/** Compare b against the reference a with the given tolerances. Types or shapes that differ are not an error
+ *  (out->comparable = 0); string and complex tensors are ONNXC_E_UNSUPPORTED. Uses 8 bytes per element of
+ *  scratch (for the median). */
+onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b, double atol, double rtol,
+                                   onnxc_metrics *out);
+
+/** Fold one sample's figures into *acc (a zeroed acc takes s as it is): counts add up, errors keep the worst. */
+void onnxc_metrics_merge(onnxc_metrics *acc, const onnxc_metrics *s);
+
+/** Non-zero when m is within tolerance: comparable, no failing element, nmse <= nmse_limit. */
+int onnxc_metrics_within(const onnxc_metrics *m, double nmse_limit);
+
+/** Options for onnxc_compare_create. Set them with onnxc_compare_options_init, then change what you need. */
+typedef struct onnxc_compare_options {
+    double atol;        /**< absolute tolerance per element (ONNXC_COMPARE_ATOL) */
+    double rtol;        /**< relative tolerance per element, times |a| (ONNXC_COMPARE_RTOL) */
+    double nmse;        /**< largest NMSE an output may have (ONNXC_COMPARE_NMSE; INFINITY: not checked) */
+    int per_node;       /**< compare every value both graphs produce under the same name, node by node */
+    int threads;        /**< worker threads of both sessions; 0 = number of cores */
+    const char *label_a; /**< name of the reference model in messages (NULL: "A"); copied */
+    const char *label_b; /**< name of the model under test in messages (NULL: "B"); copied */
+    /** Called after every node run with the nodes done and the total for the current sample (both models);
+     *  may be NULL. */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *progress_user; /**< passed to progress */
+} onnxc_compare_options;
+
+/** Defaults: tolerances above, per_node off, threads 0, labels NULL, no progress callback. */
+void onnxc_compare_options_init(onnxc_compare_options *o);
+
+/** A comparison of model b against the reference a, accumulated over samples; opaque. */
+typedef struct onnxc_comparison onnxc_comparison;
+
+/** Prepare a comparison: the models must have the same real inputs (names, element types, declared shapes
+ *  that agree where both are static) and outputs in common (matched by name, else by position when no name is
+ *  shared and the counts and declared types agree); otherwise ONNXC_E_INVALID naming the difference. Creates a
+ *  session for each model. Both models must outlive the comparison. opts may be NULL (defaults).
+ *  With per_node, each sample runs a first and writes each shared value to an unlinked temporary file (in
+ *  $TMPDIR, else /tmp), then runs b and compares each shared value against a's copy as b produces it: memory
+ *  holds the two sessions plus one copy of the largest shared value and the median scratch; the disk holds
+ *  a's shared values of one sample. */
+onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, const onnxc_compare_options *opts,
+                                  onnxc_comparison **out);
+
+/** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */
+onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
+                               const onnxc_tensor *const *inputs);
+
+/** One compared tensor: a graph output, or with per_node a value both graphs produce. */
+typedef struct onnxc_compare_entry {
+    const char *name;          /**< value name in b */
+    const char *name_a;        /**< value name in a (differs from name only for outputs matched by position) */
+    const char *node;          /**< per-node entries: name of b's node producing it ("" if unnamed); else NULL */
+    const char *op_type;       /**< per-node entries: op of b's producer; else NULL */
+    const char *op_type_a;     /**< per-node entries: op of a's producer; else NULL */
+    int32_t dtype_a, dtype_b;  /**< element types in the last sample */
+    int32_t rank_a, rank_b;    /**< ranks in the last sample */
+    int64_t dims_a[ONNXC_MAX_RANK], dims_b[ONNXC_MAX_RANK]; /**< shapes in the last sample */
+    onnxc_metrics metrics;     /**< merged over samples */
+    int worst_sample;          /**< 0-based sample with the largest NMSE (or the first one not comparable) */
+    int within;                /**< non-zero when within tolerance (onnxc_metrics_within) */
+} onnxc_compare_entry;
+
+/** Samples run so far. */
+int onnxc_compare_num_samples(const onnxc_comparison *c);
+/** Number of matched outputs. */
+int onnxc_compare_num_outputs(const onnxc_comparison *c);
+/** Matched output i (in b's output order), NULL when out of range. */
+const onnxc_compare_entry *onnxc_compare_output(const onnxc_comparison *c, int i);
+/** Non-zero when outputs were matched by position because the models share no output name. */
+int onnxc_compare_by_position(const onnxc_comparison *c);
+/** Number of outputs of model a (side 0) or b (side 1) with no counterpart (not compared). */
+int onnxc_compare_num_unmatched(const onnxc_comparison *c, int side);
+/** Name of unmatched output i of side 0 (a) or 1 (b), NULL when out of range. */
+const char *onnxc_compare_unmatched(const onnxc_comparison *c, int side, int i);
+/** per_node: number of shared values compared, in b's execution order. */
+int onnxc_compare_num_nodes(const onnxc_comparison *c);
+/** per_node: shared value i, NULL when out of range. */
+const onnxc_compare_entry *onnxc_compare_node(const onnxc_comparison *c, int i);
+/** per_node: index of the first shared value (in b's execution order) beyond tolerance, -1 if none. */
+int onnxc_compare_first_divergence(const onnxc_comparison *c);
+/** Non-zero when model a, the reference, produced NaN or Inf in a compared output. */
+int onnxc_compare_reference_nonfinite(const onnxc_comparison *c);
+/** Non-zero when at least one sample ran and every matched output is within tolerance. */
+int onnxc_compare_within(const onnxc_comparison *c);
+
+/** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence
+ *  and a verdict line; or one JSON object when json != 0 (non-finite figures are null). */
+void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
+
+/** Free a comparison and its sessions; NULL is fine. */
+void onnxc_compare_free(onnxc_comparison *c);
 
 #ifdef __cplusplus
 }

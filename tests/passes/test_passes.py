@@ -14,6 +14,7 @@ import onnx
 from onnx import numpy_helper
 
 ONNXC, MODELS, WORK = sys.argv[1:4]
+os.environ["ONNXC_CHECK_PASSES"] = "1"  # verify the IR's consistency after every pass, in release builds too
 os.makedirs(WORK, exist_ok=True)
 failures = []
 passed = 0
@@ -302,6 +303,42 @@ def bad_usage_is_refused_cleanly():
     assert open(src, "rb").read() == before, "the input model changed"
     leftovers = [f for f in os.listdir(MODELS) if ".tmp" in f]
     assert not leftovers, leftovers
+
+
+# The PyTorch-exported models (BN kept): after `onnxc optimize` no BatchNormalization is left, onnx.checker
+# accepts the result, and it still gives PyTorch's outputs (models/expected, computed by PyTorch at authoring time).
+REPO_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
+manifest = json.load(open(os.path.join(REPO_MODELS, "MANIFEST.json")))
+for entry in manifest["models"]:
+    if not entry.get("batchnorm_nodes"):
+        continue
+
+    def check_model(entry=entry):
+        src = os.path.join(REPO_MODELS, entry["file"])
+        dst = os.path.join(WORK, entry["name"] + ".opt.onnx")
+        run("optimize", src, "-o", dst)
+        m1 = onnx.load(dst)
+        assert "BatchNormalization" not in ops(m1), ops(m1)
+        if entry.get("checker", True):
+            onnx.checker.check_model(m1)
+        limit = entry["tolerance"]["nmse"]
+        for c in entry["cases"]:
+            d = os.path.join(REPO_MODELS, c["dir"])
+            args = []
+            for k, i in enumerate(c["inputs"]):
+                args += ["--input", f"{i['name']}={os.path.join(d, f'input_{k}.npy')}"]
+            out = os.path.join(WORK, entry["name"] + "." + os.path.basename(c["dir"]))
+            os.makedirs(out, exist_ok=True)
+            run("run", dst, "--output-dir", out, *args)
+            for k, o in enumerate(c["outputs"]):
+                want = np.load(os.path.join(d, f"output_{k}.npy")).astype(np.float64)
+                got = np.load(os.path.join(out, o["name"] + ".npy")).astype(np.float64)
+                assert got.shape == want.shape, (o["name"], got.shape, want.shape)
+                nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
+                assert nmse <= limit, f"{c['dir']} {o['name']}: nmse {nmse:.3g} > {limit}"
+
+    check_model.__name__ = "pytorch_model_" + entry["name"]
+    case(check_model)
 
 
 print(f"{passed} passed, {len(failures)} failed")
