@@ -247,6 +247,33 @@ class GroupedConvBN(nn.Module):
         return self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
 
 
+class SwapNormSmall(nn.Module):
+    """The swap-norm truth model: BatchNorm layers whose channel counts exercise every group rule of
+    `onnxc swap-norm --to group` (G = 32): 64 channels (32 groups), 48 (not divisible: 24 groups, and a
+    non-default epsilon that must carry over), 16 (fewer than 32: 16 groups) and a BatchNorm1d on a rank-2
+    [N, 64] input. Conv biases are kept (they matter once statistics are per sample). `norm(C, eps)` builds the
+    normalization layers: BatchNorm for the exported model, nn.GroupNorm for the truth."""
+
+    def __init__(self, norm2d=None, norm1d=None):
+        super().__init__()
+        norm2d = norm2d or (lambda c, eps: nn.BatchNorm2d(c, eps=eps))
+        norm1d = norm1d or (lambda c, eps: nn.BatchNorm1d(c, eps=eps))
+        self.c1 = nn.Conv2d(3, 64, 3, padding=1)
+        self.n1 = norm2d(64, 1e-5)
+        self.c2 = nn.Conv2d(64, 48, 1, stride=2)
+        self.n2 = norm2d(48, 1e-3)
+        self.c3 = nn.Conv2d(48, 16, 1, bias=False)
+        self.n3 = norm2d(16, 1e-5)
+        self.fc = nn.Linear(16, 64)
+        self.n4 = norm1d(64, 1e-5)
+
+    def forward(self, x):
+        x = F.relu(self.n1(self.c1(x)))
+        x = F.relu(self.n2(self.c2(x)))
+        f = self.n3(self.c3(x))
+        return f, self.n4(self.fc(f.mean((2, 3))))
+
+
 # ---------------------------------------------------------------------------------------------- export
 
 # name, module factory, input shape (batch first), output names, opset, batch sizes with expected data, doc
@@ -275,6 +302,8 @@ SPECS = [
      "Conv3d -> BatchNormalization on rank-5 input"),
     ("grouped_conv_bn", GroupedConvBN, (16, 12, 12), ["output"], 13, [1],
      "grouped Conv (groups=4) and depthwise Conv, each followed by BN"),
+    ("swapnorm_small", SwapNormSmall, (3, 16, 16), ["features", "embedding"], 13, [1, 2],
+     "swap-norm truth: BN over 64, 48 (eps 1e-3), 16 channels and BatchNorm1d on [N, 64]; Conv biases kept"),
 ]
 
 
@@ -383,6 +412,54 @@ def export_native_groupnorm(seed, opset):
             "batchnorm_nodes": 0, "checker": False, "tolerance": {"nmse": FP32_NMSE}, "cases": cases}
 
 
+def swap_groups(kind, c, want=32):
+    """The group count `onnxc swap-norm --to kind` must pick for c channels (the issue's rule, written here
+    independently of the C code): group: the largest divisor of c not above want; instance: c; layer: 1."""
+    if kind == "instance":
+        return c
+    if kind == "layer":
+        return 1
+    return max(d for d in range(1, min(c, want) + 1) if c % d == 0)
+
+
+def export_swapnorm_truth(entry):
+    """For swapnorm_small: the same network with every BatchNorm replaced by nn.GroupNorm(G, C) (weight and bias
+    copied from the BN's gamma and beta, same epsilon, the running statistics unused), run by PyTorch on the
+    model's batch-2 input, for --to group / instance / layer. Only the outputs are kept: torch 1.13's exporter
+    cannot export GroupNorm on a rank-2 input (IndexError in _unsqueeze_helper), which onnxc's swap handles."""
+    name = entry["name"]
+    # rebuild the exported BN model exactly as export_torch did (same seeds, same construction order) and make
+    # sure it still gives the saved outputs
+    seed = 100 + [sp[0] for sp in SPECS].index(name)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed + 1000)
+    bn_model = SwapNormSmall()
+    with torch.no_grad():
+        randomize_norms(bn_model, gen)
+    bn_model.eval()
+    case = os.path.join(HERE, entry["cases"][-1]["dir"])
+    x = np.load(os.path.join(case, "input_0.npy"))
+    with torch.no_grad():
+        for i, y in enumerate(bn_model(torch.from_numpy(x))):
+            assert np.array_equal(y.numpy(), np.load(os.path.join(case, "output_%d.npy" % i))), "BN model differs"
+    truths = []
+    for kind in ("group", "instance", "layer"):
+        gn = lambda c, eps: nn.GroupNorm(swap_groups(kind, c), c, eps=eps)
+        model = SwapNormSmall(gn, gn)
+        state = {k: v for k, v in bn_model.state_dict().items()
+                 if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+        model.load_state_dict(state)  # GroupNorm's weight/bias take the BN's gamma/beta
+        model.eval()
+        with torch.no_grad():
+            ys = [t.numpy() for t in model(torch.from_numpy(x))]
+        d = os.path.join(case, "swap_" + kind)
+        save_case(d, [x], ys)
+        groups = {c: swap_groups(kind, c) for c in (64, 48, 16)}
+        truths.append({"to": kind, "dir": os.path.relpath(d, HERE), "groups_by_channels": groups,
+                       "outputs": io_entry(["features", "embedding"], ys, [None, None])})
+    entry["swap_truth"] = truths
+
+
 def main():
     if os.path.isdir(EXPECTED):
         shutil.rmtree(EXPECTED)
@@ -392,6 +469,7 @@ def main():
         entries.append(export_torch(100 + i, *spec))
     entries.append(export_native_groupnorm(500, 18))
     entries.append(export_native_groupnorm(501, 21))
+    export_swapnorm_truth(next(e for e in entries if e["name"] == "swapnorm_small"))
     with open(os.path.join(HERE, "MANIFEST.json"), "w") as f:
         json.dump({"generated_by": "models/author_models.py", "torch": torch.__version__, "onnx": onnx.__version__,
                    "nmse": "sum((got - want)^2) / sum(want^2)", "models": entries}, f, indent=1)

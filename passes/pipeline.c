@@ -122,7 +122,10 @@ static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
                 st->op_counts[st->n_ops - 1]++;
                 continue;
             }
-            st->op_names[st->n_ops] = oc_strdup(names[i]);
+            char *nm = oc_strdup(names[i]);
+            if (!nm)
+                break; /* the statistics are best effort; a NULL name would crash the comparison above */
+            st->op_names[st->n_ops] = nm;
             st->op_counts[st->n_ops++] = 1;
         }
     }

@@ -23,6 +23,17 @@ typedef struct oc_kctx {
     size_t scratch_size;    /* infer may request scratch memory (bytes) */
     void *scratch;          /* at run time: scratch_size bytes, 64-byte aligned, shared by all nodes */
     int threads;            /* worker threads the kernel may use (OpenMP) */
+    /* ---- appended for the executor's speed; a kernel that ignores these fields stays correct ---- */
+    uint32_t const_inputs;       /* bit i: input i holds the same data for the life of the plan (an initializer
+                                  * or computed from initializers), so prepare may pack it */
+    struct oc_threadpool *pool;  /* the session's workers (runtime/threadpool.h); NULL: run on the caller */
+    /* A kernel whose prepare sets accepts_epilogue lets the planner fuse the nodes that follow it: out[0] then
+     * receives clamp(result + fuse_res, fuse_lo, fuse_hi) (each part when set), the value of the last fused
+     * node (an Add of a same-shape tensor, then Relu or Clip). */
+    bool accepts_epilogue;
+    const onnxc_tensor *fuse_res;
+    bool fuse_clamp;
+    float fuse_lo, fuse_hi;
 } oc_kctx;
 
 typedef struct oc_kernel {

@@ -1,5 +1,5 @@
-/* Helpers shared by kernels: shape setting with checks, numpy broadcasting, element access across dtypes,
- * IEEE half / bfloat16 conversions, axis normalisation and node-labelled errors. */
+/* Helpers shared by kernels: shape setting with checks, numpy broadcasting and the broadcast walker, element
+ * access across dtypes, IEEE half / bfloat16 conversions, axis normalisation and node-labelled errors. */
 #include "kutil.h"
 
 #include <math.h>

@@ -1,10 +1,12 @@
-/* Helpers shared by kernels: shape checks, broadcasting, element access across dtypes, half-precision
- * conversions. Hot loops should not use the generic element accessors. */
+/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, element access across dtypes,
+ * half-precision conversions, vectorizable exp/sigmoid/tanh. Hot loops should not use the generic accessors. */
 #ifndef ONNXC_KUTIL_H
 #define ONNXC_KUTIL_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel.h"
 
@@ -72,6 +74,78 @@ void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor
 /* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]. */
 void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
                  oc_row_fn f, const void *ctx, int threads);
+
+/* ---- vectorizable float32 transcendental helpers (GCC vectorizes loops that call them) ----
+ * Selects go through oc_selectf, a bitwise blend of two already computed values: written as a ?: GCC sinks the
+ * unused side's arithmetic into a branch and, under the default -ftrapping-math, then refuses to vectorize. */
+static inline float oc_selectf(int cond, float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    uint32_t m = 0u - (uint32_t)(cond != 0);
+    uint32_t r = (ua & m) | (ub & ~m);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+
+/* e^x within 1e-7 relative (about 1 ulp) for x in [-87.3, 88]; below, it returns e^-87.3 (about 1.2e-38) instead
+ * of a subnormal or 0; above 88 it saturates at e^88; NaN gives NaN. Meant for arguments <= 0 (softmax after max
+ * subtraction, sigmoid and tanh of -|x|), where the clamps never matter beyond 1e-38. No floorf and no float to
+ * int conversion: under the default -ftrapping-math GCC will not vectorize either. */
+static inline float oc_fast_expf(float x)
+{
+    /* clamps as bitwise selects too (a ?: here gets jump-threaded into branches); NaN goes to the low bound here
+     * and is put back at the end */
+    float xc = oc_selectf(x >= -87.33654f, x, -87.33654f);
+    xc = oc_selectf(xc <= 88.0f, xc, 88.0f);
+    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves n in the low mantissa bits of t */
+    float t = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    uint32_t ni = tb - 0x4B400000u; /* n as a two's complement integer, n in [-126, 127] */
+    /* Cody-Waite: ln 2 split into a part exact in float times any n, and the remainder */
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    /* Cephes' minimax polynomial for e^r on [-ln2/2, ln2/2] */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    uint32_t eb = (ni + 127u) << 23; /* 2^n as float bits */
+    float s;
+    memcpy(&s, &eb, sizeof s);
+    return oc_selectf(x != x, x, p * s);
+}
+
+/* 1 / (1 + e^-x) from e^-|x|, so the exponential never overflows; below x = -103 the true value is under float's
+ * smallest subnormal and 0 is returned. */
+static inline float oc_fast_sigmoidf(float x)
+{
+    float e = oc_fast_expf(-fabsf(x));
+    float r = 1.0f / (1.0f + e);
+    float neg = oc_selectf(x < -103.0f, 0.0f, e * r);
+    return oc_selectf((x >= 0) | (x != x), r, neg); /* | not ||: no branch */
+}
+
+/* tanh from e^-2|x|; below |x| = 1/16, where 1 - e^-2|x| would cancel, the odd Taylor series to x^7 (its error
+ * there is under 1e-12 relative). NaN stays NaN. */
+static inline float oc_fast_tanhf(float x)
+{
+    float a = fabsf(x);
+    float e = oc_fast_expf(-2.0f * a);
+    float t = (1.0f - e) / (1.0f + e);
+    float x2 = x * x;
+    float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
+    float big = oc_selectf(x < 0, -t, t);
+    big = oc_selectf(x != x, x, big);
+    return oc_selectf(a < 0.0625f, small, big);
+}
 
 /* Normalise an axis attribute against rank (negative counts from the end). ONNXC_E_INVALID naming the node
  * when out of range. */

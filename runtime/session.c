@@ -401,7 +401,7 @@ static void oc_plan_fuse(onnxc_session *s)
             const oc_node *cn = v->uses[0].node;
             int ci = cn->graph == g ? oc_node_index(g, cn) : -1;
             int cp = ci >= 0 ? pos[ci] : -1;
-            if (cp <= h || s->nodes[cp].folded || cn->n_outputs < 1 || !cn->outputs[0])
+            if (cp <= h || s->nodes[cp].folded || s->nodes[cp].fused || cn->n_outputs < 1 || !cn->outputs[0])
                 break;
             const oc_value *cv = cn->outputs[0];
             if (!oc_same_shape(&s->rv[cv->id].t, shape))
@@ -415,8 +415,13 @@ static void oc_plan_fuse(onnxc_session *s)
                 /* ready when the head runs: an input, a constant, or produced earlier */
                 bool ready = ro->known || ro->is_input;
                 if (!ready && other->producer && other->producer->graph == g) {
+                    /* a fused producer's value is written by its chain's head (an intermediate value of a
+                     * chain has its one use inside the chain, so it cannot be this Add's input) */
                     int oi = oc_node_index(g, other->producer);
-                    ready = oi >= 0 && pos[oi] >= 0 && pos[oi] < h && !s->nodes[pos[oi]].fused;
+                    int op = oi >= 0 ? pos[oi] : -1;
+                    if (op >= 0 && s->nodes[op].fused)
+                        op = s->nodes[op].fuse_head;
+                    ready = op >= 0 && op < h;
                 }
                 if (!ready)
                     break;

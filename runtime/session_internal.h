@@ -17,6 +17,7 @@ typedef struct oc_rvalue {
     void *owned;      /* plan-time result buffer */
     int first, last;  /* liveness in node positions */
     size_t offset;    /* arena offset */
+    int alias;        /* id of the value whose memory this one shares (a Reshape's output), or -1 */
 } oc_rvalue;
 
 /* What the plan was made for, per graph input: shape, and the data when shapes depend on it. */
@@ -34,12 +35,17 @@ typedef struct oc_snode {
     onnxc_tensor **in;
     onnxc_tensor **out;
     bool folded;      /* evaluated at plan time */
+    bool fused;       /* applied by an earlier node's epilogue (fuse_head is that node's position): not run */
+    bool aliased;     /* output shares the input's memory (Reshape, Flatten, ...): nothing to run */
+    int fuse_head;
 } oc_snode;
 
 struct onnxc_session {
     const onnxc_model *model;
     const oc_graph *g;
     int threads;
+    struct oc_threadpool *pool;
+    bool plain_plan;  /* no fusion or aliasing: every node runs and every value has memory (per-node hooks) */
     oc_node **order;
     int n_order;
     const oc_kernel **kern;
@@ -61,9 +67,20 @@ struct onnxc_session {
     onnxc_status (*hook_after)(void *user, const oc_node *n, const onnxc_tensor *const *outs);
 };
 
-/* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run. */
+/* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run.
+ * Setting an after hook also makes the plan plain (see oc_session_set_plain), so every node runs and hands
+ * its own outputs to the hook. */
 void oc_session_set_hook(onnxc_session *s, void *user, void (*before)(void *, const oc_node *),
                          onnxc_status (*after)(void *, const oc_node *, const onnxc_tensor *const *));
+
+/* plain = true: plan without fusing nodes into a Conv's epilogue and without aliasing Reshape-like outputs
+ * to their inputs, so every node runs and every value is materialised (default false; a change re-plans at
+ * the next run). A profiler that only times nodes turns this back off after setting its hook. */
+void oc_session_set_plain(onnxc_session *s, bool plain);
+
+/* Plan for these inputs now (what the first onnxc_session_run would do: shapes, kernels' prepare, the
+ * memory plan), without running; nothing happens when the current plan already fits them. */
+onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs);
 
 /* Bytes of the planned arena plus scratch. */
 size_t oc_session_arena_bytes(const onnxc_session *s);

@@ -145,10 +145,11 @@ static bool same_domain(const char *a, const char *b)
 static const char *label(const oc_node *n, char *buf, size_t cap) { return oc_node_label(n, buf, cap); }
 
 /* Defined in its own graph: produced by a live node, a graph input, or an initializer (a sparse initializer
- * is kept packed, so its value has the initializer flag without data). */
+ * is kept packed, so its value has the OC_V_SPARSE flag and no data). */
 static bool defined_here(const oc_value *v)
 {
-    return (v->producer && !v->producer->dead) || (v->flags & (OC_V_INPUT | OC_V_INITIALIZER)) || v->init;
+    return (v->producer && !v->producer->dead) || (v->flags & (OC_V_INPUT | OC_V_INITIALIZER | OC_V_SPARSE)) ||
+           v->init;
 }
 
 /* The value a name refers to as seen from graph g: a value of g that is not defined in g stands for the

@@ -60,9 +60,33 @@ static bool path_inside(const char *dir, const char *path)
     return strncmp(dir, path, n) == 0 && path[n] == '/';
 }
 
-onnxc_status oc_external_read(const char *dir, const oc_kv *entries, size_t n_entries, size_t need, const char *what,
-                              void **out)
+onnxc_status oc_ext_root_for_file(const char *path, oc_ext_root *root, char **dir, char **real_dir)
 {
+    root->dir = root->real_model_dir = NULL;
+    *real_dir = NULL;
+    const char *slash = strrchr(path, '/');
+    *dir = !slash ? oc_strdup(".") : oc_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (!*dir)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    root->dir = *dir;
+    struct stat sb;
+    char real[PATH_MAX];
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && realpath(path, real)) {
+        char *s = strrchr(real, '/');
+        if (s) {
+            *real_dir = oc_strndup(real, s == real ? 1 : (size_t)(s - real));
+            if (!*real_dir)
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
+            root->real_model_dir = *real_dir;
+        }
+    }
+    return ONNXC_OK;
+}
+
+onnxc_status oc_external_read(const oc_ext_root *root, const oc_kv *entries, size_t n_entries, size_t need,
+                              const char *what, void **out)
+{
+    const char *dir = root ? root->dir : NULL;
     *out = NULL;
     const char *location = NULL, *offset_s = NULL, *length_s = NULL;
     for (size_t i = 0; i < n_entries; i++) {
@@ -94,7 +118,8 @@ onnxc_status oc_external_read(const char *dir, const oc_kv *entries, size_t n_en
     if (!realpath(joined, real_file))
         return oc_err(ONNXC_E_IO, "%s: external data file '%s': %s", what, location, strerror(errno));
     /* A symlink inside the folder may point anywhere; what counts is where it resolves. */
-    if (!path_inside(real_dir, real_file))
+    if (!path_inside(real_dir, real_file) &&
+        !(root->real_model_dir && path_inside(root->real_model_dir, real_file)))
         return oc_err(ONNXC_E_INVALID, "%s: external data location '%s' resolves to '%s', outside the model folder",
                       what, location, real_file);
 

@@ -128,6 +128,7 @@ void oc_tensor_free(oc_tensor *t)
         oc_free(t->external[i].value);
     }
     oc_free(t->external);
+    oc_free(t->unknown.data);
     oc_free(t);
 }
 
@@ -156,13 +157,31 @@ void oc_type_clear(oc_type *ty)
         for (int i = 0; i < ty->rank; i++) {
             oc_free(ty->dims[i].param);
             oc_free(ty->dims[i].denotation);
+            oc_free(ty->dims[i].unknown.data);
         }
     }
     oc_free(ty->dims);
     oc_free(ty->denotation);
     oc_free(ty->opaque.data);
+    oc_free(ty->unknown.data);
+    oc_free(ty->tensor_unknown.data);
+    oc_free(ty->shape_unknown.data);
     memset(ty, 0, sizeof *ty);
     ty->rank = -1;
+}
+
+/* Deep copy of kept bytes (nothing when src is empty). */
+static bool oc_bytes_copy(oc_bytes *dst, const oc_bytes *src)
+{
+    dst->data = NULL;
+    dst->len = 0;
+    if (!src->len)
+        return true;
+    if (!(dst->data = oc_malloc(src->len)))
+        return false;
+    memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+    return true;
 }
 
 onnxc_status oc_type_copy(oc_type *dst, const oc_type *src)
@@ -171,6 +190,12 @@ onnxc_status oc_type_copy(oc_type *dst, const oc_type *src)
     dst->dims = NULL;
     dst->denotation = oc_strdup(src->denotation);
     dst->opaque.data = NULL;
+    /* every copy runs, so no pointer of src stays shared with dst even when one fails */
+    bool ok = oc_bytes_copy(&dst->unknown, &src->unknown);
+    ok = oc_bytes_copy(&dst->tensor_unknown, &src->tensor_unknown) && ok;
+    ok = oc_bytes_copy(&dst->shape_unknown, &src->shape_unknown) && ok;
+    if (!ok)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
     if (src->opaque.len) {
         dst->opaque.data = oc_malloc(src->opaque.len);
         if (!dst->opaque.data)
@@ -185,6 +210,8 @@ onnxc_status oc_type_copy(oc_type *dst, const oc_type *src)
             dst->dims[i] = src->dims[i];
             dst->dims[i].param = oc_strdup(src->dims[i].param);
             dst->dims[i].denotation = oc_strdup(src->dims[i].denotation);
+            if (!oc_bytes_copy(&dst->dims[i].unknown, &src->dims[i].unknown))
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
         }
     }
     return ONNXC_OK;
@@ -218,6 +245,7 @@ void oc_attr_clear(oc_attr *a)
     oc_bytes_list_free(a->sparse_tensors, a->n_sparse_tensors);
     oc_free(a->type_proto.data);
     oc_bytes_list_free(a->type_protos, a->n_type_protos);
+    oc_free(a->unknown.data);
     memset(a, 0, sizeof *a);
 }
 
@@ -232,6 +260,7 @@ static void oc_node_free(oc_node *n)
     for (int i = 0; i < n->n_attrs; i++)
         oc_attr_clear(&n->attrs[i]);
     oc_free(n->attrs);
+    oc_free(n->unknown.data);
     oc_free(n);
 }
 
@@ -248,6 +277,7 @@ static void oc_vinfos_free(oc_vinfo *vi, int n)
     for (int i = 0; i < n; i++) {
         oc_type_clear(&vi[i].type);
         oc_free(vi[i].doc_string);
+        oc_free(vi[i].unknown.data);
     }
     oc_free(vi);
 }
@@ -271,6 +301,7 @@ void oc_graph_free(oc_graph *g)
     oc_bytes_list_free(g->quantization_annotations, (size_t)g->n_quantization_annotations);
     oc_free(g->name);
     oc_free(g->doc_string);
+    oc_free(g->unknown.data);
     oc_free(g);
 }
 
@@ -278,8 +309,10 @@ void onnxc_model_free(onnxc_model *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < m->n_opsets; i++)
+    for (int i = 0; i < m->n_opsets; i++) {
         oc_free(m->opsets[i].domain);
+        oc_free(m->opsets[i].unknown.data);
+    }
     oc_free(m->opsets);
     oc_free(m->producer_name);
     oc_free(m->producer_version);
@@ -295,6 +328,7 @@ void onnxc_model_free(onnxc_model *m)
     oc_bytes_list_free(m->training_info, (size_t)m->n_training_info);
     oc_free(m->path);
     oc_free(m->dir);
+    oc_free(m->unknown.data);
     oc_free(m);
 }
 
@@ -561,9 +595,9 @@ onnxc_status oc_node_set_input(oc_node *n, int slot, oc_value *v)
     if (n->inputs[slot])
         oc_use_remove(n->inputs[slot], n, slot);
     n->inputs[slot] = v;
-    if (v)
-        return oc_use_add(v, n, slot);
-    return ONNXC_OK;
+    if (v && (st = oc_use_add(v, n, slot)) != ONNXC_OK)
+        n->inputs[slot] = NULL; /* an input without its use would break the edges both ways */
+    return st;
 }
 
 onnxc_status oc_node_set_output(oc_node *n, int slot, oc_value *v)
@@ -633,15 +667,18 @@ void oc_graph_compact(oc_graph *g)
     }
     g->n_nodes = k;
 
-    /* A value is kept while anything refers to it: a producer, a use, a graph list or initializer data. */
+    /* A value is kept while anything refers to it: a producer, a use, a graph list or initializer data (a sparse
+     * initializer's name stays taken, so no new value can clash with it). */
     /* value_info of values a rewrite removed (no producer, no use, not an input, output or initializer) goes */
     int kv = 0;
     for (int i = 0; i < g->n_value_infos; i++) {
         oc_vinfo *vi = &g->value_infos[i];
         const oc_value *v = vi->value;
-        if (!v->producer && v->n_uses == 0 && !v->init && !(v->flags & (OC_V_INPUT | OC_V_OUTPUT | OC_V_OUTER))) {
+        if (!v->producer && v->n_uses == 0 && !v->init &&
+            !(v->flags & (OC_V_INPUT | OC_V_OUTPUT | OC_V_OUTER | OC_V_SPARSE))) {
             oc_type_clear(&vi->type);
             oc_free(vi->doc_string);
+            oc_free(vi->unknown.data);
             continue;
         }
         g->value_infos[kv++] = *vi;
@@ -667,7 +704,7 @@ void oc_graph_compact(oc_graph *g)
     k = 0;
     for (int i = 0; i < g->n_values; i++) {
         oc_value *v = g->values[i];
-        if (!v->producer && v->n_uses == 0 && !listed[i] && !v->init) {
+        if (!v->producer && v->n_uses == 0 && !listed[i] && !v->init && !(v->flags & OC_V_SPARSE)) {
             oc_value_free(v);
             continue;
         }

@@ -11,7 +11,10 @@
 #include "util.h"
 
 /* Bytes kept verbatim: an opaque serialized sub-message the IR does not interpret (sparse tensors, non-tensor
- * TypeProtos, FunctionProtos, training info, ...) or a raw attribute string. */
+ * TypeProtos, FunctionProtos, training info, ...) or a raw attribute string.
+ * The `unknown` member of the IR structs below is one too: the fields of its message that the compiled schema
+ * (onnx 1.12, IR 8) does not know, such as NodeProto.metadata_props (IR 10) or ModelProto.configuration (IR 11),
+ * as their wire bytes (tag, then value) back to back; the writer emits them after the known fields. len 0: none. */
 typedef struct oc_bytes {
     uint8_t *data;
     size_t len;
@@ -43,6 +46,7 @@ typedef struct oc_tensor {
     bool has_segment;
     int64_t segment_begin, segment_end;
     bool has_segment_begin, has_segment_end;
+    oc_bytes unknown;
 } oc_tensor;
 
 /* One dim of a declared shape. */
@@ -51,6 +55,7 @@ typedef struct oc_dim {
     int64_t value;
     char *param;      /* dim_param, or NULL */
     char *denotation; /* may be NULL */
+    oc_bytes unknown;
 } oc_dim;
 
 typedef enum oc_type_kind {
@@ -66,7 +71,10 @@ typedef struct oc_type {
     int32_t rank;         /* -1: no shape field */
     oc_dim *dims;
     char *denotation;
-    oc_bytes opaque;      /* packed TypeProto when kind == OC_TYPE_OPAQUE */
+    oc_bytes opaque;      /* packed TypeProto when kind == OC_TYPE_OPAQUE (its unknown fields included) */
+    oc_bytes unknown;        /* of the TypeProto (kind OC_TYPE_TENSOR) */
+    oc_bytes tensor_unknown; /* of its TypeProto.Tensor */
+    oc_bytes shape_unknown;  /* of its TensorShapeProto */
 } oc_type;
 
 struct oc_node;
@@ -81,7 +89,8 @@ enum {
     OC_V_INPUT = 1u << 0,       /* listed in graph.input */
     OC_V_OUTPUT = 1u << 1,      /* listed in graph.output */
     OC_V_INITIALIZER = 1u << 2, /* has init data */
-    OC_V_OUTER = 1u << 3        /* subgraph reference to a value of an enclosing graph */
+    OC_V_OUTER = 1u << 3,       /* subgraph reference to a value of an enclosing graph */
+    OC_V_SPARSE = 1u << 4       /* named by graph.sparse_initializer (kept packed there; no init data) */
 };
 
 typedef struct oc_value {
@@ -101,6 +110,7 @@ typedef struct oc_vinfo {
     oc_value *value;
     oc_type type;
     char *doc_string;
+    oc_bytes unknown;
 } oc_vinfo;
 
 /* ONNX AttributeProto.AttributeType numbers. */
@@ -146,6 +156,7 @@ typedef struct oc_attr {
     oc_bytes type_proto;            /* packed TypeProto */
     size_t n_type_protos;
     oc_bytes *type_protos;
+    oc_bytes unknown;
 } oc_attr;
 
 typedef struct oc_node {
@@ -162,6 +173,7 @@ typedef struct oc_node {
     struct oc_graph *graph;
     bool dead;          /* removed; freed at compaction */
     int id;
+    oc_bytes unknown;   /* e.g. overload, metadata_props, device_configurations of newer IR versions */
 } oc_node;
 
 /* name -> value hash map (open addressing). */
@@ -193,12 +205,14 @@ typedef struct oc_graph {
     int n_quantization_annotations;
     struct oc_graph *parent;
     struct onnxc_model *model;
+    oc_bytes unknown;
 } oc_graph;
 
 typedef struct oc_opset {
     char *domain; /* NULL or "" for the default domain */
     bool has_version;
     int64_t version;
+    oc_bytes unknown;
 } oc_opset;
 
 struct onnxc_model {
@@ -221,6 +235,7 @@ struct onnxc_model {
     int n_training_info;
     char *path;               /* file it was loaded from, or NULL */
     char *dir;                /* folder for external data, or NULL */
+    oc_bytes unknown;         /* e.g. configuration (IR 11) */
 };
 
 /* ---- model and graph lifetime ---- */

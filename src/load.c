@@ -115,6 +115,54 @@ static onnxc_status pack_opaque(const ProtobufCMessage *msg, oc_bytes *out)
     return ONNXC_OK;
 }
 
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The fields of msg that the compiled schema does not know (newer ONNX: NodeProto.metadata_props, ...), as the wire
+ * bytes protobuf-c writes for them: the tag, then the value as protobuf-c kept it (for a length-delimited field
+ * that includes the length prefix). save.c hands them back to protobuf-c, which packs them after the known
+ * fields. Nothing is allocated when there are none. */
+static onnxc_status keep_unknown(const ProtobufCMessage *msg, oc_bytes *out)
+{
+    out->data = NULL;
+    out->len = 0;
+    if (!msg->n_unknown_fields)
+        return ONNXC_OK;
+    size_t total = 0;
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *f = &msg->unknown_fields[i];
+        size_t n = varint_size((uint64_t)f->tag << 3 | f->wire_type) + f->len;
+        if (n < f->len || total > SIZE_MAX - n)
+            return oc_err(ONNXC_E_NOMEM, "unknown fields too large");
+        total += n;
+    }
+    uint8_t *p = oc_malloc(total);
+    if (!p)
+        return oc_err(ONNXC_E_NOMEM, "out of memory for %zu bytes of unknown fields", total);
+    out->data = p;
+    out->len = total;
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *f = &msg->unknown_fields[i];
+        uint64_t tag = (uint64_t)f->tag << 3 | f->wire_type;
+        while (tag >= 0x80) {
+            *p++ = (uint8_t)(tag | 0x80);
+            tag >>= 7;
+        }
+        *p++ = (uint8_t)tag;
+        if (f->len)
+            memcpy(p, f->data, f->len);
+        p += f->len;
+    }
+    return ONNXC_OK;
+}
+
 static onnxc_status dup_str(char **dst, const char *src)
 {
     *dst = oc_strdup(src);
@@ -236,7 +284,7 @@ static onnxc_status decode_typed(const Onnx__TensorProto *tp, enum typed_field f
     return ONNXC_OK;
 }
 
-onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const char *dir, bool steal,
+onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const oc_ext_root *root, bool steal,
                                   oc_tensor **out)
 {
     *out = NULL;
@@ -280,7 +328,8 @@ onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const
                     oc_dims_str(t->t.dims, t->t.rank, dims, sizeof dims), onnxc_dtype_name(t->t.dtype));
         goto fail;
     }
-    if ((st = dup_str(&t->name, tp->name)) != ONNXC_OK || (st = dup_str(&t->doc_string, tp->doc_string)) != ONNXC_OK)
+    if ((st = dup_str(&t->name, tp->name)) != ONNXC_OK || (st = dup_str(&t->doc_string, tp->doc_string)) != ONNXC_OK ||
+        (st = keep_unknown(&tp->base, &t->unknown)) != ONNXC_OK)
         goto fail;
     if (tp->segment) {
         /* A segment is one chunk of a bigger tensor split over several TensorProtos; only a segment that is the
@@ -340,7 +389,7 @@ onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const
         }
         t->storage = OC_STORE_EXTERNAL;
         void *data = NULL;
-        if ((st = oc_external_read(dir, t->external, t->n_external, t->t.nbytes, what, &data)) != ONNXC_OK)
+        if ((st = oc_external_read(root, t->external, t->n_external, t->t.nbytes, what, &data)) != ONNXC_OK)
             goto fail;
         t->t.data = data;
         t->t.owns_data = 1;
@@ -406,7 +455,7 @@ fail:
 
 typedef struct oc_loader {
     onnxc_model *m;
-    const char *dir; /* folder for external data, or NULL */
+    oc_ext_root root; /* where external data may be read from */
 } oc_loader;
 
 static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, int depth);
@@ -428,10 +477,16 @@ static onnxc_status load_type(const Onnx__TypeProto *tp, oc_type *ty, const char
     if (dup_str(&ty->denotation, tp->denotation) != ONNXC_OK)
         return ONNXC_E_NOMEM;
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    onnxc_status st;
+    if ((st = keep_unknown(&tp->base, &ty->unknown)) != ONNXC_OK ||
+        (st = keep_unknown(&tt->base, &ty->tensor_unknown)) != ONNXC_OK)
+        return st;
     ty->has_elem_type = tt->has_elem_type;
     ty->elem_type = tt->elem_type;
     if (!tt->shape)
         return ONNXC_OK;
+    if ((st = keep_unknown(&tt->shape->base, &ty->shape_unknown)) != ONNXC_OK)
+        return st;
     if (tt->shape->n_dim > ONNXC_MAX_RANK)
         return oc_err(ONNXC_E_UNSUPPORTED, "%s: declared rank %zu is above the supported maximum %d", what,
                       tt->shape->n_dim, ONNXC_MAX_RANK);
@@ -447,6 +502,8 @@ static onnxc_status load_type(const Onnx__TypeProto *tp, oc_type *ty, const char
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
         if (dup_str(&ty->dims[i].denotation, d->denotation) != ONNXC_OK)
             return ONNXC_E_NOMEM;
+        if ((st = keep_unknown(&d->base, &ty->dims[i].unknown)) != ONNXC_OK)
+            return st;
         if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
             ty->dims[i].has_value = true;
             ty->dims[i].value = d->dim_value;
@@ -463,7 +520,7 @@ static onnxc_status load_vinfo(const Onnx__ValueInfoProto *vp, oc_value *v, oc_v
     vi->value = v;
     vi->type.rank = -1;
     onnxc_status st = load_type(vp->type, &vi->type, what);
-    if (st != ONNXC_OK)
+    if (st != ONNXC_OK || (st = keep_unknown(&vp->base, &vi->unknown)) != ONNXC_OK)
         return st;
     return dup_str(&vi->doc_string, vp->doc_string);
 }
@@ -478,13 +535,21 @@ static const char *attr_type_name(int t)
     return t >= 0 && t <= OC_ATTR_TYPE_PROTOS ? names[t] : "unknown";
 }
 
+/* "<where> attribute '<name>'", cut to cap: names in messages may be truncated, never overrun. */
+static void attr_label(char *buf, size_t cap, const char *where, const char *name)
+{
+    int n = snprintf(buf, cap, "%s", where);
+    if (n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " attribute '%s'", name);
+}
+
 /* Everything but subgraphs, which are loaded once every node of the enclosing graph has declared its outputs. */
 static onnxc_status load_attr(oc_loader *L, Onnx__AttributeProto *ap, oc_attr *a, const char *where)
 {
     char what[600];
     if (!ap->name || !*ap->name)
         return oc_err(ONNXC_E_INVALID, "%s: an attribute has no name", where);
-    snprintf(what, sizeof what, "%s attribute '%s'", where, ap->name);
+    attr_label(what, sizeof what, where, ap->name);
     if (ap->has_type && (ap->type < 0 || (int)ap->type > OC_ATTR_TYPE_PROTOS))
         return oc_err(ONNXC_E_INVALID, "%s: unknown attribute type %d", what, (int)ap->type);
 
@@ -516,7 +581,7 @@ static onnxc_status load_attr(oc_loader *L, Onnx__AttributeProto *ap, oc_attr *a
 
     onnxc_status st;
     if ((st = dup_str(&a->name, ap->name)) != ONNXC_OK || (st = dup_str(&a->ref_attr_name, ap->ref_attr_name)) ||
-        (st = dup_str(&a->doc_string, ap->doc_string)))
+        (st = dup_str(&a->doc_string, ap->doc_string)) || (st = keep_unknown(&ap->base, &a->unknown)))
         return st;
     a->has_type = ap->has_type;
     a->type = ap->has_type ? (int)ap->type : (n_used ? used[0] : OC_ATTR_UNDEFINED);
@@ -527,7 +592,7 @@ static onnxc_status load_attr(oc_loader *L, Onnx__AttributeProto *ap, oc_attr *a
     a->has_s = ap->has_s;
     if (ap->has_s && (st = dup_bytes(&a->s, &ap->s)) != ONNXC_OK)
         return st;
-    if (ap->t && (st = oc_tensor_from_proto(ap->t, what, L->dir, true, &a->t)) != ONNXC_OK)
+    if (ap->t && (st = oc_tensor_from_proto(ap->t, what, &L->root, true, &a->t)) != ONNXC_OK)
         return st;
     if (ap->n_floats) {
         a->floats = oc_malloc(ap->n_floats * sizeof *a->floats);
@@ -560,7 +625,7 @@ static onnxc_status load_attr(oc_loader *L, Onnx__AttributeProto *ap, oc_attr *a
         for (size_t k = 0; k < ap->n_tensors; k++) {
             char tw[700];
             snprintf(tw, sizeof tw, "%s tensor #%zu", what, k);
-            if ((st = oc_tensor_from_proto(ap->tensors[k], tw, L->dir, true, &a->tensors[k])) != ONNXC_OK)
+            if ((st = oc_tensor_from_proto(ap->tensors[k], tw, &L->root, true, &a->tensors[k])) != ONNXC_OK)
                 return st;
         }
     }
@@ -615,7 +680,7 @@ static onnxc_status load_attr_graphs(oc_loader *L, Onnx__AttributeProto *ap, oc_
                                      const char *where)
 {
     char what[600];
-    snprintf(what, sizeof what, "%s attribute '%s'", where, ap->name);
+    attr_label(what, sizeof what, where, ap->name);
     onnxc_status st;
     if (ap->g && (st = load_subgraph(L, ap->g, g, depth + 1, &a->g, what)) != ONNXC_OK)
         return st;
@@ -665,7 +730,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
 {
     onnxc_status st;
     char gl[300], what[600], nl[300];
-    if ((st = dup_str(&g->name, gp->name)) != ONNXC_OK || (st = dup_str(&g->doc_string, gp->doc_string)) != ONNXC_OK)
+    if ((st = dup_str(&g->name, gp->name)) != ONNXC_OK || (st = dup_str(&g->doc_string, gp->doc_string)) != ONNXC_OK ||
+        (st = keep_unknown(&gp->base, &g->unknown)) != ONNXC_OK)
         return st;
     graph_label(g, gl, sizeof gl);
 
@@ -707,13 +773,14 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
             return oc_err(ONNXC_E_NOMEM, "out of memory");
         if (v->init)
             return oc_err(ONNXC_E_INVALID, "%s: %s is listed twice", gl, what);
-        if ((st = oc_tensor_from_proto(tp, what, L->dir, true, &v->init)) != ONNXC_OK)
+        if ((st = oc_tensor_from_proto(tp, what, &L->root, true, &v->init)) != ONNXC_OK)
             return st;
         v->flags |= OC_V_INITIALIZER;
         g->initializers[g->n_initializers++] = v;
     }
 
-    /* sparse initializers: kept packed; their names are defined values all the same */
+    /* sparse initializers: kept packed; their names are defined values all the same, flagged so the checker takes
+     * them as defined and the runtime can say it does not run them */
     if (gp->n_sparse_initializer) {
         g->sparse_initializers = oc_calloc(gp->n_sparse_initializer, sizeof *g->sparse_initializers);
         if (!g->sparse_initializers)
@@ -724,8 +791,16 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
         g->n_sparse_initializers++;
         if ((st = pack_opaque(&sp->base, &g->sparse_initializers[i])) != ONNXC_OK)
             return st;
-        if (sp->values && sp->values->name && *sp->values->name && !oc_graph_value(g, sp->values->name))
+        if (!sp->values || !sp->values->name || !*sp->values->name)
+            continue; /* nothing can refer to it; kept as it is */
+        oc_value *v = oc_graph_value(g, sp->values->name);
+        if (!v)
             return oc_err(ONNXC_E_NOMEM, "out of memory");
+        /* onnx.proto: a name is unique across initializer and sparse_initializer */
+        if (v->flags & (OC_V_INITIALIZER | OC_V_SPARSE))
+            return oc_err(ONNXC_E_INVALID, "%s: sparse initializer '%s' is listed twice%s", gl, sp->values->name,
+                          (v->flags & OC_V_INITIALIZER) ? " (also a dense initializer)" : "");
+        v->flags |= OC_V_SPARSE;
     }
 
     /* nodes, first pass: the node, its attributes (but subgraphs) and its outputs, so every name is defined
@@ -738,7 +813,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
         oc_node *n = oc_graph_add_node(g, np->op_type, np->domain, np->name);
         if (!n)
             return oc_err(ONNXC_E_NOMEM, "out of memory");
-        if ((st = dup_str(&n->doc_string, np->doc_string)) != ONNXC_OK)
+        if ((st = dup_str(&n->doc_string, np->doc_string)) != ONNXC_OK ||
+            (st = keep_unknown(&np->base, &n->unknown)) != ONNXC_OK)
             return st;
         oc_node_label(n, nl, sizeof nl);
         snprintf(what, sizeof what, "node %s", nl);
@@ -759,9 +835,11 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
                 v = oc_graph_value(g, name);
                 if (!v)
                     return oc_err(ONNXC_E_NOMEM, "out of memory");
-                if (v->flags & (OC_V_INPUT | OC_V_INITIALIZER))
+                if (v->flags & (OC_V_INPUT | OC_V_INITIALIZER | OC_V_SPARSE))
                     return oc_err(ONNXC_E_INVALID, "%s: output '%s' is also a graph %s", what, name,
-                                  (v->flags & OC_V_INPUT) ? "input" : "initializer");
+                                  (v->flags & OC_V_INPUT)         ? "input"
+                                  : (v->flags & OC_V_INITIALIZER) ? "initializer"
+                                                                  : "sparse initializer");
             }
             if ((st = oc_node_set_output(n, (int)k, v)) != ONNXC_OK)
                 return oc_err_prefix(st, "%s", gl);
@@ -866,6 +944,8 @@ static onnxc_status load_model(oc_loader *L, Onnx__ModelProto *mp)
         return oc_err(ONNXC_E_PARSE, "not a valid ONNX model (no graph)");
     m->has_ir_version = mp->has_ir_version;
     m->ir_version = mp->ir_version;
+    if ((st = keep_unknown(&mp->base, &m->unknown)) != ONNXC_OK)
+        return st;
     if (mp->n_opset_import) {
         m->opsets = oc_calloc(mp->n_opset_import, sizeof *m->opsets);
         if (!m->opsets)
@@ -873,7 +953,8 @@ static onnxc_status load_model(oc_loader *L, Onnx__ModelProto *mp)
     }
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         m->n_opsets++;
-        if ((st = dup_str(&m->opsets[i].domain, mp->opset_import[i]->domain)) != ONNXC_OK)
+        if ((st = dup_str(&m->opsets[i].domain, mp->opset_import[i]->domain)) != ONNXC_OK ||
+            (st = keep_unknown(&mp->opset_import[i]->base, &m->opsets[i].unknown)) != ONNXC_OK)
             return st;
         m->opsets[i].has_version = mp->opset_import[i]->has_version;
         m->opsets[i].version = mp->opset_import[i]->version;
@@ -917,15 +998,20 @@ static onnxc_status load_model(oc_loader *L, Onnx__ModelProto *mp)
     return load_graph(L, mp->graph, m->graph, 0);
 }
 
-/* Parse and convert; path (may be NULL) and dir are stored in the model, label names it in messages. */
-static onnxc_status load_bytes(const uint8_t *data, size_t len, const char *path, const char *dir, const char *label,
-                               onnxc_model **out)
+/* Parse and convert; path (may be NULL) and root->dir are stored in the model, label names it in messages.
+ * owned (may be NULL) is the file buffer holding data: freed as soon as protobuf-c has copied what it needs, so a
+ * big model is not held twice while the IR is built. */
+static onnxc_status load_bytes(const uint8_t *data, size_t len, uint8_t *owned, const char *path,
+                               const oc_ext_root *root, const char *label, onnxc_model **out)
 {
     *out = NULL;
-    if (len == 0)
+    if (len == 0) {
+        oc_free(owned);
         return oc_err(ONNXC_E_PARSE, "%s: empty file, not an ONNX model", label);
+    }
     bool too_deep;
     Onnx__ModelProto *mp = (Onnx__ModelProto *)oc_pb_unpack(&onnx__model_proto__descriptor, data, len, &too_deep);
+    oc_free(owned);
     if (!mp) {
         if (too_deep)
             return oc_err(ONNXC_E_PARSE, "%s: not a valid ONNX model (messages nest deeper than %d levels)", label,
@@ -934,10 +1020,10 @@ static onnxc_status load_bytes(const uint8_t *data, size_t len, const char *path
     }
     onnxc_model *m = oc_model_new();
     onnxc_status st = ONNXC_OK;
-    if (!m || dup_str(&m->path, path) != ONNXC_OK || dup_str(&m->dir, dir) != ONNXC_OK) {
+    if (!m || dup_str(&m->path, path) != ONNXC_OK || dup_str(&m->dir, root->dir) != ONNXC_OK) {
         st = oc_err(ONNXC_E_NOMEM, "out of memory");
     } else {
-        oc_loader L = {m, dir};
+        oc_loader L = {m, *root};
         st = load_model(&L, mp);
     }
     protobuf_c_message_free_unpacked(&mp->base, &oc_pb_allocator);
@@ -997,17 +1083,6 @@ onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len)
     return ONNXC_OK;
 }
 
-/* Folder part of path ("." when there is none). */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return oc_strdup(".");
-    if (slash == path)
-        return oc_strdup("/");
-    return oc_strndup(path, (size_t)(slash - path));
-}
-
 onnxc_status onnxc_model_load(const char *path, onnxc_model **out)
 {
     if (!out)
@@ -1020,14 +1095,14 @@ onnxc_status onnxc_model_load(const char *path, onnxc_model **out)
     onnxc_status st = oc_read_file(path, &data, &len);
     if (st != ONNXC_OK)
         return st;
-    char *dir = dir_of(path);
-    if (!dir) {
+    oc_ext_root root;
+    char *dir = NULL, *real_dir = NULL;
+    if ((st = oc_ext_root_for_file(path, &root, &dir, &real_dir)) != ONNXC_OK)
         oc_free(data);
-        return oc_err(ONNXC_E_NOMEM, "out of memory");
-    }
-    st = load_bytes(data, len, path, dir, path, out);
-    oc_free(data);
+    else
+        st = load_bytes(data, len, data, path, &root, path, out);
     oc_free(dir);
+    oc_free(real_dir);
     return st;
 }
 
@@ -1039,5 +1114,6 @@ onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *b
     *out = NULL;
     if (!data && len)
         return oc_err(ONNXC_E_ARG, "onnxc_model_load_buffer: data is NULL");
-    return load_bytes(data, len, NULL, base_dir, name ? name : "<buffer>", out);
+    oc_ext_root root = {base_dir, NULL};
+    return load_bytes(data, len, NULL, NULL, &root, name ? name : "<buffer>", out);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "external_data.h"
 #include "ir.h"
 #include "onnx.pb-c.h"
 
@@ -35,9 +36,9 @@ typedef struct oc_piece {
 onnxc_status oc_write_file_atomic(const char *path, const oc_piece *pieces, size_t n);
 
 /* Decode a TensorProto into a new oc_tensor. what names the tensor in messages ("initializer 'w'");
- * dir is the folder external data is resolved against (NULL: external data is refused).
+ * root says where external data may be read from (NULL: external data is refused).
  * When steal is true, raw_data buffers are taken from tp (tp must come from oc_pb_unpack). */
-onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const char *dir, bool steal,
+onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const oc_ext_root *root, bool steal,
                                   oc_tensor **out);
 
 /* Allocations that live as long as one serialisation: every block is freed by oc_arena_free, and every message

@@ -2,10 +2,12 @@
  * place, so a failed save never leaves a half-written model; optionally moves large tensors to an external file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "external_data.h"
@@ -109,6 +111,85 @@ ProtobufCMessage *oc_arena_unpack(oc_arena *a, const ProtobufCMessageDescriptor 
     return msg;
 }
 
+/* ---------------------------------------------------------------- unknown fields */
+
+/* Length of the varint at p (at most 10 bytes), 0 when it runs past end or is too long. */
+static size_t varint_len(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < 10 && p + i < end; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Give msg the unknown fields the loader kept in b (tag, then value, back to back; see keep_unknown in load.c).
+ * The field array lives in the arena and points into b, which outlives the serialisation. */
+static onnxc_status put_unknown(oc_arena *a, ProtobufCMessage *msg, const oc_bytes *b, const char *what)
+{
+    if (!b->len)
+        return ONNXC_OK;
+    const uint8_t *end = b->data + b->len;
+    ProtobufCMessageUnknownField *fields = NULL;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const uint8_t *p = b->data;
+        size_t k = 0;
+        while (p < end) {
+            uint64_t tag, len = 0;
+            size_t tl = varint_len(p, end, &tag);
+            const uint8_t *val = p + tl;
+            bool ok = tl > 0 && (tag >> 3) > 0 && (tag >> 3) <= 0x1fffffff;
+            if (ok) {
+                switch (tag & 7) {
+                case 0: {
+                    uint64_t ignored;
+                    len = varint_len(val, end, &ignored);
+                    ok = len > 0;
+                    break;
+                }
+                case 1: len = 8; break;
+                case 5: len = 4; break;
+                case 2: {
+                    uint64_t body;
+                    size_t pl = varint_len(val, end, &body);
+                    ok = pl > 0 && body <= (uint64_t)(end - val) - pl;
+                    len = pl + body;
+                    break;
+                }
+                default: ok = false; break;
+                }
+            }
+            if (!ok || len > (uint64_t)(end - val))
+                return oc_err(ONNXC_E_INVALID, "%s: kept unknown fields are malformed at byte %zu", what,
+                              (size_t)(p - b->data));
+            if (pass == 1) {
+                fields[k].tag = (uint32_t)(tag >> 3);
+                fields[k].wire_type = (ProtobufCWireType)(tag & 7);
+                fields[k].len = (size_t)len;
+                fields[k].data = (uint8_t *)val;
+            }
+            k++;
+            p = val + len;
+        }
+        if (pass == 0) {
+            n = k;
+            if (n > UINT_MAX)
+                return oc_err(ONNXC_E_UNSUPPORTED, "%s: too many unknown fields (%zu)", what, n);
+            fields = oc_arena_alloc(a, n * sizeof *fields);
+            if (!fields)
+                return ONNXC_E_NOMEM;
+        }
+    }
+    msg->n_unknown_fields = (unsigned)n;
+    msg->unknown_fields = fields;
+    return ONNXC_OK;
+}
+
 /* ---------------------------------------------------------------- tensors */
 
 onnxc_status oc_tensor_to_proto(const oc_tensor *t, Onnx__TensorProto *tp, oc_arena *a, const char *what)
@@ -134,6 +215,9 @@ onnxc_status oc_tensor_to_proto(const oc_tensor *t, Onnx__TensorProto *tp, oc_ar
     tp->data_type = x->dtype;
     tp->name = t->name;
     tp->doc_string = t->doc_string;
+    onnxc_status st = put_unknown(a, &tp->base, &t->unknown, what);
+    if (st != ONNXC_OK)
+        return st;
     if (t->has_segment) {
         Onnx__TensorProto__Segment *seg = oc_arena_alloc(a, sizeof *seg);
         if (!seg)
@@ -300,8 +384,12 @@ typedef struct tmp_file {
     int fd;
 } tmp_file;
 
+/* Like mkstemp, but created with mode 0666 so the process umask applies as for any new file (mkstemp's 0600 would
+ * need umask() to undo, which is not thread-safe). O_EXCL makes the name ours. */
 static onnxc_status tmp_open(const char *final, tmp_file *tf)
 {
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    static _Atomic unsigned long counter;
     tf->fd = -1;
     size_t n = strlen(final);
     tf->path = oc_malloc(n + sizeof ".tmpXXXXXX");
@@ -309,24 +397,28 @@ static onnxc_status tmp_open(const char *final, tmp_file *tf)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
     memcpy(tf->path, final, n);
     memcpy(tf->path + n, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-    tf->fd = mkstemp(tf->path);
+    char *x = tf->path + n + 4;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int e = EEXIST;
+    for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+        uint64_t r = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)getpid() << 20 ^ (uint64_t)counter++ * 40503u ^
+                     (uint64_t)attempt * 0x9E3779B97F4A7C15ull;
+        for (int i = 0; i < 6; i++) {
+            x[i] = digits[r % 62];
+            r /= 62;
+        }
+        tf->fd = open(tf->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        e = tf->fd < 0 ? errno : 0;
+    }
     if (tf->fd < 0) {
-        int e = errno;
         oc_free(tf->path);
         tf->path = NULL;
         return oc_err(ONNXC_E_IO, "%s: cannot create a temporary file beside it: %s", final, strerror(e));
     }
-    /* mkstemp makes the file 0600; give it the mode a plain create would (or the replaced file's mode). */
+    /* replacing a file keeps its permissions */
     struct stat sb;
-    mode_t mode;
-    if (stat(final, &sb) == 0) {
-        mode = sb.st_mode & 0777;
-    } else {
-        mode_t um = umask(0);
-        umask(um);
-        mode = 0666 & ~um;
-    }
-    if (fchmod(tf->fd, mode) != 0) {
+    if (stat(final, &sb) == 0 && fchmod(tf->fd, sb.st_mode & 0777) != 0) {
         /* not fatal: the data is still written correctly */
     }
     return ONNXC_OK;
@@ -417,6 +509,7 @@ typedef struct oc_saver {
     const char *data_name;  /* location written in the model */
     int data_fd;
     uint64_t data_off;
+    size_t n_external;      /* tensors written to the data file */
 } oc_saver;
 
 static onnxc_status save_graph(oc_saver *S, const oc_graph *g, Onnx__GraphProto *gp);
@@ -435,6 +528,7 @@ static onnxc_status put_external(oc_saver *S, const oc_tensor *t, Onnx__TensorPr
     if (e)
         return oc_err(ONNXC_E_IO, "%s: writing external data for %s: %s", S->label, what, strerror(e));
     S->data_off = off + n;
+    S->n_external++;
 
     tp->has_raw_data = 0;
     tp->raw_data.len = 0;
@@ -511,6 +605,9 @@ static Onnx__TypeProto *save_type(oc_saver *S, const oc_type *ty, const char *wh
     tp->denotation = ty->denotation;
     tt->has_elem_type = ty->has_elem_type;
     tt->elem_type = ty->elem_type;
+    if ((*st = put_unknown(&S->arena, &tp->base, &ty->unknown, what)) != ONNXC_OK ||
+        (*st = put_unknown(&S->arena, &tt->base, &ty->tensor_unknown, what)) != ONNXC_OK)
+        return NULL;
     if (ty->rank >= 0) {
         Onnx__TensorShapeProto *sh = oc_arena_alloc(&S->arena, sizeof *sh);
         if (!sh) {
@@ -518,6 +615,8 @@ static Onnx__TypeProto *save_type(oc_saver *S, const oc_type *ty, const char *wh
             return NULL;
         }
         onnx__tensor_shape_proto__init(sh);
+        if ((*st = put_unknown(&S->arena, &sh->base, &ty->shape_unknown, what)) != ONNXC_OK)
+            return NULL;
         if (ty->rank > 0) {
             sh->dim = oc_arena_alloc(&S->arena, (size_t)ty->rank * sizeof *sh->dim);
             if (!sh->dim) {
@@ -532,6 +631,8 @@ static Onnx__TypeProto *save_type(oc_saver *S, const oc_type *ty, const char *wh
                 }
                 onnx__tensor_shape_proto__dimension__init(d);
                 d->denotation = ty->dims[i].denotation;
+                if ((*st = put_unknown(&S->arena, &d->base, &ty->dims[i].unknown, what)) != ONNXC_OK)
+                    return NULL;
                 if (ty->dims[i].has_value) {
                     d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
                     d->dim_value = ty->dims[i].value;
@@ -568,7 +669,7 @@ static onnxc_status save_vinfos(oc_saver *S, const oc_vinfo *vi, int n, Onnx__Va
         snprintf(what, sizeof what, "%s '%s'", kind, vp->name ? vp->name : "");
         onnxc_status st;
         vp->type = save_type(S, &vi[i].type, what, &st);
-        if (st != ONNXC_OK)
+        if (st != ONNXC_OK || (st = put_unknown(&S->arena, &vp->base, &vi[i].unknown, what)) != ONNXC_OK)
             return st;
         arr[i] = vp;
     }
@@ -615,6 +716,8 @@ static onnxc_status save_attr(oc_saver *S, const oc_attr *a, Onnx__AttributeProt
     ap->has_s = a->has_s;
     ap->s.len = a->s.len;
     ap->s.data = a->s.data;
+    if ((st = put_unknown(&S->arena, &ap->base, &a->unknown, what)) != ONNXC_OK)
+        return st;
     if (a->t && !(ap->t = save_tensor(S, a->t, NULL, what, &st)))
         return st;
     if (a->g) {
@@ -682,6 +785,13 @@ static onnxc_status save_node(oc_saver *S, const oc_node *n, Onnx__NodeProto *np
     np->op_type = n->op_type;
     np->domain = n->domain;
     np->doc_string = n->doc_string;
+    if (n->unknown.len) {
+        char where[300], label[200];
+        snprintf(where, sizeof where, "node %s", oc_node_label(n, label, sizeof label));
+        onnxc_status st = put_unknown(&S->arena, &np->base, &n->unknown, where);
+        if (st != ONNXC_OK)
+            return st;
+    }
     if (n->n_inputs > 0) {
         np->input = oc_arena_alloc(&S->arena, (size_t)n->n_inputs * sizeof *np->input);
         if (!np->input)
@@ -723,6 +833,8 @@ static onnxc_status save_graph(oc_saver *S, const oc_graph *g, Onnx__GraphProto 
     onnxc_status st;
     gp->name = g->name;
     gp->doc_string = g->doc_string;
+    if ((st = put_unknown(&S->arena, &gp->base, &g->unknown, "graph")) != ONNXC_OK)
+        return st;
     int alive = 0;
     for (int i = 0; i < g->n_nodes; i++)
         alive += !g->nodes[i]->dead;
@@ -776,6 +888,9 @@ static onnxc_status save_model(oc_saver *S, const onnxc_model *m, Onnx__ModelPro
     onnx__model_proto__init(mp);
     mp->has_ir_version = m->has_ir_version;
     mp->ir_version = m->ir_version;
+    onnxc_status st = put_unknown(&S->arena, &mp->base, &m->unknown, "model");
+    if (st != ONNXC_OK)
+        return st;
     if (m->n_opsets > 0) {
         mp->opset_import = oc_arena_alloc(&S->arena, (size_t)m->n_opsets * sizeof *mp->opset_import);
         if (!mp->opset_import)
@@ -788,6 +903,9 @@ static onnxc_status save_model(oc_saver *S, const onnxc_model *m, Onnx__ModelPro
             op->domain = m->opsets[i].domain;
             op->has_version = m->opsets[i].has_version;
             op->version = m->opsets[i].version;
+            onnxc_status st = put_unknown(&S->arena, &op->base, &m->opsets[i].unknown, "opset_import");
+            if (st != ONNXC_OK)
+                return st;
             mp->opset_import[i] = op;
         }
         mp->n_opset_import = (size_t)m->n_opsets;
@@ -813,7 +931,6 @@ static onnxc_status save_model(oc_saver *S, const onnxc_model *m, Onnx__ModelPro
         }
         mp->n_metadata_props = (size_t)m->n_metadata;
     }
-    onnxc_status st;
     if ((st = save_opaque_list(S, &onnx__training_info_proto__descriptor, m->training_info,
                                (size_t)m->n_training_info, (void ***)&mp->training_info, &mp->n_training_info,
                                "training_info")) != ONNXC_OK ||
@@ -1007,13 +1124,15 @@ onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnx
     }
     if (S.external) {
         S.data_fd = -1;
-        if ((st = tmp_finish(&data_tmp, data_path)) != ONNXC_OK)
+        if (S.n_external == 0)
+            tmp_discard(&data_tmp); /* nothing reached the threshold: no data file at all */
+        else if ((st = tmp_finish(&data_tmp, data_path)) != ONNXC_OK)
             goto done;
     }
     if ((st = tmp_finish(&model_tmp, path)) != ONNXC_OK)
         goto done;
     /* data first: the new model must never point at an old data file */
-    if (S.external && (st = tmp_commit(&data_tmp, data_path)) != ONNXC_OK)
+    if (S.n_external && (st = tmp_commit(&data_tmp, data_path)) != ONNXC_OK)
         goto done;
     if ((st = tmp_commit(&model_tmp, path)) != ONNXC_OK)
         goto done;

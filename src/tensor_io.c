@@ -141,6 +141,8 @@ static onnxc_status parse_header(const char *text, size_t len, npy_header *h, co
 /* NumPy type string <-> ONNX dtype. *swap is set for big-endian data. */
 static onnxc_status descr_to_dtype(const char *d, int32_t *dtype, bool *swap, const char *path)
 {
+    if (strlen(d) < 3)
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy type '%s' is not supported", path, d);
     char order = d[0];
     if (order != '<' && order != '>' && order != '|' && order != '=')
         return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy type '%s' is not supported", path, d);
@@ -223,8 +225,8 @@ static onnxc_status read_npy(const uint8_t *buf, size_t len, const char *path, o
     if (h.fortran)
         return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy array is in Fortran order; save it C-contiguous "
                       "(numpy.ascontiguousarray)", path);
-    int32_t dtype;
-    bool swap;
+    int32_t dtype = ONNXC_UNDEFINED;
+    bool swap = false;
     if ((st = descr_to_dtype(h.descr, &dtype, &swap, path)) != ONNXC_OK)
         return st;
     onnxc_tensor *t;
@@ -255,13 +257,16 @@ static onnxc_status read_pb(uint8_t *buf, size_t len, const char *path, onnxc_te
     if (!tp)
         return oc_err(ONNXC_E_PARSE, "%s: neither a .npy file nor a valid TensorProto", path);
     /* External data of a lone tensor file is resolved against the file's folder, as for a model. */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? oc_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : oc_strdup(".");
+    oc_ext_root root;
+    char *dir = NULL, *real_dir = NULL;
     char what[300];
     snprintf(what, sizeof what, "%s: tensor '%s'", path, tp->name ? tp->name : "");
     oc_tensor *ot = NULL;
-    onnxc_status st = dir ? oc_tensor_from_proto(tp, what, dir, true, &ot) : oc_err(ONNXC_E_NOMEM, "out of memory");
+    onnxc_status st = oc_ext_root_for_file(path, &root, &dir, &real_dir);
+    if (st == ONNXC_OK)
+        st = oc_tensor_from_proto(tp, what, &root, true, &ot);
     oc_free(dir);
+    oc_free(real_dir);
     if (st == ONNXC_OK && name && tp->name && !(*name = oc_strdup(tp->name)))
         st = oc_err(ONNXC_E_NOMEM, "out of memory");
     protobuf_c_message_free_unpacked(&tp->base, &oc_pb_allocator);

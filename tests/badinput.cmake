@@ -13,3 +13,20 @@ set_tests_properties(badinput_corpus_generate PROPERTIES FIXTURES_SETUP badinput
 
 add_test(NAME badinput COMMAND test_badinput ${BADINPUT_DIR})
 set_tests_properties(badinput PROPERTIES FIXTURES_REQUIRED badinput_corpus TIMEOUT 300)
+
+# Mutation test: seeded random damage to real models (hand-built edge cases and a few node tests with subgraphs,
+# strings and many attribute kinds); no crash, no leak, every refusal a one-line message.
+add_executable(mutate_load ${CMAKE_CURRENT_SOURCE_DIR}/badinput/mutate_load.c)
+target_include_directories(mutate_load PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_compile_options(mutate_load PRIVATE ${ONNXC_WARN})
+target_link_libraries(mutate_load PRIVATE onnxc_static)
+set(MUTATE_SRC ${CMAKE_BINARY_DIR}/badinput-mutate-src)
+set(MUTATE_NODE_MODELS "")
+foreach(t test_if test_loop11 test_scan9_sum test_conv_with_strides_padding test_batchnorm_example
+          test_resize_upsample_scales_linear test_strnormalizer_export_monday_casesensintive_lower test_constant
+          test_cast_FLOAT_to_FLOAT16 test_gather_0 test_reshape_negative_dim)
+  string(APPEND MUTATE_NODE_MODELS " '${ONNXC_NODE_TEST_DIR}/${t}/model.onnx'")
+endforeach()
+add_test(NAME badinput_mutations
+  COMMAND sh -c "rm -rf '${MUTATE_SRC}' && '${SYSTEM_PYTHON}' '${CMAKE_CURRENT_SOURCE_DIR}/roundtrip/make_edge_models.py' '${MUTATE_SRC}' && exec '$<TARGET_FILE:mutate_load>' 50000 20240601 '${MUTATE_SRC}'/*.onnx ${MUTATE_NODE_MODELS}")
+set_tests_properties(badinput_mutations PROPERTIES TIMEOUT 600)

@@ -15,3 +15,14 @@ add_test(NAME roundtrip_node_models
     --models-dir ${CMAKE_SOURCE_DIR}/models
     --edge-generator ${CMAKE_CURRENT_SOURCE_DIR}/roundtrip/make_edge_models.py)
 set_tests_properties(roundtrip_node_models PROPERTIES TIMEOUT 900)
+
+# Tensor files: every node-test input/output .pb read by onnxc and written back as .npy and .pb, checked by numpy/onnx.
+add_executable(tensor_files_tool ${CMAKE_CURRENT_SOURCE_DIR}/roundtrip/tensor_files_tool.c)
+target_compile_options(tensor_files_tool PRIVATE ${ONNXC_WARN})
+target_link_libraries(tensor_files_tool PRIVATE onnxc_static)
+add_test(NAME roundtrip_tensor_files
+  COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/roundtrip/check_tensor_files.py
+    --tool $<TARGET_FILE:tensor_files_tool>
+    --work ${CMAKE_BINARY_DIR}/tensor-files-work
+    --node-dir ${ONNXC_NODE_TEST_DIR})
+set_tests_properties(roundtrip_tensor_files PROPERTIES TIMEOUT 900)

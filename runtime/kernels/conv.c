@@ -1,15 +1,17 @@
 /* Conv and ConvTranspose (1-D to 3-D, groups, strides, dilations, pads, auto_pad) for float32: im2col +
  * cblas_sgemm, a direct kernel for depthwise convolutions, GEMM + col2im for ConvTranspose. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kutil.h"
 #include "linalg.h"
+#include "threadpool.h"
 #include "window.h"
 
 typedef enum conv_algo {
-    CONV_IM2COL,    /* general case: unfold the input patch by patch, one GEMM per image and group */
-    CONV_POINTWISE, /* 1x1 kernel, stride 1, no padding: the input already is the GEMM operand */
+    CONV_IM2COL,    /* general case: each B block unfolded from the input patch by patch */
+    CONV_POINTWISE, /* 1x1 kernel, stride 1, no padding: B is the input itself, copied a block at a time */
     CONV_DEPTHWISE  /* one input channel per group: direct loops, GEMM would have depth k_vol only */
 } conv_algo;
 
@@ -20,6 +22,16 @@ typedef struct conv_plan {
     int64_t group, cg, mg;  /* groups, input and output channels per group */
     conv_algo algo;
     bool has_bias;
+    /* GEMM algorithms: per group, W_g [mg, cg * k_vol] packed; the output is cut into work items of nc columns
+     * (output positions) x mc rows (output channels) */
+    oc_packed_a *packed;    /* group entries, NULL for depthwise */
+    bool packed_const;      /* packed at prepare from a constant W; else packed again by each run */
+    int64_t nc, mc, n_chunks, n_mblocks;
+    int64_t work_floats;    /* per thread, a multiple of 16 */
+    /* depthwise, 2-D: each input plane copied into a zero-padded buffer whose rows are split into stride
+     * phases (element i * stride + q of a padded row at phase q, index i), so every tap reads contiguously */
+    bool dw_padded;
+    int64_t dw_rows, dw_phase_len, dw_row_len, dw_acc_len;
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -118,35 +130,141 @@ static onnxc_status conv_infer(oc_kctx *c)
     dims[1] = p.m;
     for (int i = 0; i < p.w.nsp; i++)
         dims[2 + i] = p.w.out[OC_WIN_DIMS - p.w.nsp + i];
-    c->scratch_size = 0;
-    if (p.algo == CONV_IM2COL) {
-        int64_t elems;
-        if (!oc_mul_i64(p.cg * p.w.k_vol, p.w.out_vol, &elems) || !oc_mul_i64(elems, 4, &elems))
-            return oc_kerr(c, ONNXC_E_NOMEM, "im2col buffer size overflows");
-        c->scratch_size = (size_t)elems;
-    }
+    c->scratch_size = 0; /* prepare sizes the per-thread B blocks */
     if (!c->out[0])
         return ONNXC_OK;
     return oc_set_shape(c->out[0], c->in[0]->dtype, 2 + p.w.nsp, dims);
 }
 
-static onnxc_status conv_prepare(oc_kctx *c)
+static void conv_release(void *state)
 {
-    conv_plan *p = oc_malloc(sizeof *p);
+    conv_plan *p = state;
     if (!p)
-        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
-    onnxc_status st = conv_make_plan(c, p);
-    if (st != ONNXC_OK) {
-        oc_free(p);
-        return st;
+        return;
+    if (p->packed)
+        for (int64_t g = 0; g < p->group; g++)
+            oc_packed_a_free(&p->packed[g]);
+    oc_free(p->packed);
+    oc_free(p);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static int conv_slots(const oc_kctx *c)
+{
+    return c->pool ? oc_pool_threads(c->pool) : 1;
+}
+
+/* Cut the output of a GEMM algorithm into work items: column chunks sized so a B block (kc x nc) stays in L2
+ * beside an A block of mc rows, then cut finer until every thread has several items to claim. */
+static void conv_plan_items(conv_plan *p, int slots)
+{
+    const int64_t kc = p->packed[0].kc > 0 ? p->packed[0].kc : 1;
+    const int64_t ov = p->w.out_vol, mg = p->mg;
+    int64_t nc = (96 * 1024 / (int64_t)sizeof(float) / kc) / OC_GEMM_NR * OC_GEMM_NR;
+    if (nc < OC_GEMM_NR)
+        nc = OC_GEMM_NR;
+    if (nc > ov)
+        nc = ov > 0 ? ov : 1;
+    int64_t mc = (128 * 1024 / (int64_t)sizeof(float) / kc) / OC_GEMM_MR * OC_GEMM_MR;
+    if (mc < OC_GEMM_MR)
+        mc = OC_GEMM_MR;
+    if (mc > mg)
+        mc = mg > 0 ? ceil_div(mg, OC_GEMM_MR) * OC_GEMM_MR : OC_GEMM_MR;
+    int64_t chunks = ov > 0 ? ceil_div(ov, nc) : 1, mblocks = mg > 0 ? ceil_div(mg, mc) : 1;
+    const int64_t outer = p->n * p->group, want = slots > 1 ? 4 * (int64_t)slots : 1;
+    while (outer * chunks * mblocks < want) {
+        if (nc >= 4 * OC_GEMM_NR) {
+            nc = ceil_div(ceil_div(nc, 2), OC_GEMM_NR) * OC_GEMM_NR;
+            chunks = ceil_div(ov, nc);
+        } else if (mc >= 4 * OC_GEMM_MR) {
+            mc = ceil_div(ceil_div(mc, 2), OC_GEMM_MR) * OC_GEMM_MR;
+            mblocks = ceil_div(mg, mc);
+        } else {
+            break;
+        }
     }
-    c->state = p;
+    /* even chunks: no small remainder */
+    if (chunks > 1) {
+        nc = ceil_div(ceil_div(ov, chunks), OC_GEMM_NR) * OC_GEMM_NR;
+        chunks = ceil_div(ov, nc);
+    }
+    if (mblocks > 1) {
+        mc = ceil_div(ceil_div(mg, mblocks), OC_GEMM_MR) * OC_GEMM_MR;
+        mblocks = ceil_div(mg, mc);
+    }
+    p->nc = nc;
+    p->mc = mc;
+    p->n_chunks = chunks;
+    p->n_mblocks = mblocks;
+    p->work_floats = ceil_div(oc_gemm_work_floats(&p->packed[0], nc), 16) * 16;
+}
+
+/* Sizes of the padded-plane buffers for 2-D depthwise convolutions of planes up to ~1 MiB (others take the
+ * direct loops). */
+static onnxc_status conv_dw_prepare(oc_kctx *c, conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    if (w->k[0] != 1 || w->in[0] != 1 || w->out[0] != 1)
+        return ONNXC_OK;
+    const int64_t s = w->stride[2];
+    const int64_t wp = w->pad0[2] + w->in[2] + w->pad1[2];             /* padded row */
+    const int64_t acc = ceil_div(w->out[2], 8) * 8;                     /* output row, whole vectors */
+    const int64_t max_off = ((w->k[2] - 1) * w->dil[2]) / s;            /* furthest tap, in phase elements */
+    int64_t phase = ceil_div(wp, s);
+    if (phase < acc + max_off)
+        phase = acc + max_off;
+    phase = ceil_div(phase, 8) * 8;
+    const int64_t rows = w->pad0[1] + w->in[1] + w->pad1[1];
+    if (phase * s * rows + acc > (1 << 18))
+        return ONNXC_OK;
+    p->dw_padded = true;
+    p->dw_rows = rows;
+    p->dw_phase_len = phase;
+    p->dw_row_len = phase * s;
+    p->dw_acc_len = acc;
+    p->work_floats = ceil_div(rows * p->dw_row_len + acc, 16) * 16;
+    c->scratch_size = (size_t)p->work_floats * sizeof(float) * (size_t)conv_slots(c);
     return ONNXC_OK;
 }
 
-static void conv_release(void *state)
+static onnxc_status conv_prepare(oc_kctx *c)
 {
-    oc_free(state);
+    conv_plan *p = oc_calloc(1, sizeof *p);
+    if (!p)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+    c->state = p;
+    onnxc_status st = conv_make_plan(c, p);
+    if (st != ONNXC_OK)
+        return st;
+    c->scratch_size = 0;
+    c->accepts_epilogue = true;
+    if (p->algo == CONV_DEPTHWISE)
+        return conv_dw_prepare(c, p);
+    const onnxc_tensor *W = c->in[1];
+    const int64_t depth = p->cg * p->w.k_vol;
+    p->packed = oc_calloc((size_t)p->group, sizeof *p->packed);
+    if (!p->packed)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the packed weights");
+    /* weights known for the plan's life are packed once; others by every run */
+    p->packed_const = ((c->const_inputs >> 1) & 1u) && W->data;
+    for (int64_t g = 0; g < p->group; g++) {
+        st = oc_pack_a_alloc(p->mg, depth, &p->packed[g]);
+        if (st != ONNXC_OK)
+            return oc_kerr(c, st, "%s", onnxc_last_error());
+        if (p->packed_const)
+            oc_pack_a_fill((const float *)W->data + g * p->mg * depth, depth, &p->packed[g]);
+    }
+    const int slots = conv_slots(c);
+    conv_plan_items(p, slots);
+    int64_t bytes;
+    if (!oc_mul_i64(p->work_floats * (int64_t)sizeof(float), slots, &bytes))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
+    c->scratch_size = (size_t)bytes;
+    return ONNXC_OK;
 }
 
 /* Valid range [lo, hi) of output positions o for which o * s + off lies in [0, n). */
@@ -162,76 +280,236 @@ static inline void tap_range(int64_t off, int64_t s, int64_t n, int64_t n_out, i
     *hi = h;
 }
 
-/* Unfold x [channels, in_vol] into col [channels * k_vol, out_vol]: row (ci, kd, kh, kw) holds the input value
- * each output position sees through that tap (0 in padding). */
-static void im2col_f32(const oc_window *w, const float *x, int64_t channels, float *col, int threads)
+/* Where the B blocks of one image and group come from. */
+typedef struct conv_fill {
+    const oc_window *w;
+    const float *x;   /* the group's first input channel */
+} conv_fill;
+
+static void zero_tail(float *row, int64_t nc)
 {
-    const int64_t rows = channels * w->k_vol;
-    const int64_t o1 = w->out[1], o2 = w->out[2];
-#pragma omp parallel for num_threads(threads) schedule(static) if (rows * w->out_vol > 65536)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t ci = r / w->k_vol, kk = r % w->k_vol;
-        int64_t kd = kk / (w->k[1] * w->k[2]), kh = kk / w->k[2] % w->k[1], kw = kk % w->k[2];
-        const float *xc = x + ci * w->in_vol;
-        float *dst = col + r * w->out_vol;
-        int64_t off_w = kw * w->dil[2] - w->pad0[2], lo, hi;
-        tap_range(off_w, w->stride[2], w->in[2], o2, &lo, &hi);
-        for (int64_t od = 0; od < w->out[0]; od++) {
-            int64_t id = od * w->stride[0] - w->pad0[0] + kd * w->dil[0];
-            for (int64_t oh = 0; oh < o1; oh++) {
-                float *d = dst + (od * o1 + oh) * o2;
-                int64_t ih = oh * w->stride[1] - w->pad0[1] + kh * w->dil[1];
-                if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
-                    memset(d, 0, (size_t)o2 * sizeof *d);
-                    continue;
-                }
-                const float *s = xc + (id * w->in[1] + ih) * w->in[2];
-                if (lo > 0)
-                    memset(d, 0, (size_t)lo * sizeof *d);
-                if (w->stride[2] == 1) {
-                    memcpy(d + lo, s + lo + off_w, (size_t)(hi - lo) * sizeof *d);
+    const int64_t padded = ceil_div(nc, OC_GEMM_NR) * OC_GEMM_NR;
+    for (int64_t j = nc; j < padded; j++)
+        row[j] = 0.0f;
+}
+
+/* Pointwise: row k of B is input channel k, so a block is rows of the input. */
+static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    const int64_t in_vol = f->w->in_vol;
+    for (int64_t r = 0; r < kcb; r++) {
+        float *d = dst + r * ldb;
+        memcpy(d, f->x + (k0 + r) * in_vol + n0, (size_t)nc * sizeof *d);
+        zero_tail(d, nc);
+    }
+}
+
+/* im2col of a block: row k = (channel, kd, kh, kw) holds, for each output position of the block, the input
+ * value that position sees through that tap (0 in padding). Output positions are walked as runs along the
+ * last spatial dim. */
+static void fill_im2col(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    const oc_window *w = f->w;
+    const int64_t o1 = w->out[1], o2 = w->out[2], sw = w->stride[2];
+    const int64_t od0 = n0 / (o1 * o2), oh0 = n0 / o2 % o1, ow0 = n0 % o2;
+    for (int64_t r = 0; r < kcb; r++) {
+        const int64_t k = k0 + r, ci = k / w->k_vol, kk = k % w->k_vol;
+        const int64_t kd = kk / (w->k[1] * w->k[2]), kh = kk / w->k[2] % w->k[1], kw = kk % w->k[2];
+        const float *xc = f->x + ci * w->in_vol;
+        float *d = dst + r * ldb;
+        const int64_t off_w = kw * w->dil[2] - w->pad0[2];
+        int64_t lo, hi;
+        tap_range(off_w, sw, w->in[2], o2, &lo, &hi);
+        int64_t od = od0, oh = oh0, ow = ow0, j = 0;
+        while (j < nc) {
+            const int64_t len = o2 - ow < nc - j ? o2 - ow : nc - j;
+            const int64_t id = od * w->stride[0] - w->pad0[0] + kd * w->dil[0];
+            const int64_t ih = oh * w->stride[1] - w->pad0[1] + kh * w->dil[1];
+            float *dd = d + j; /* dd[q - ow] is output position ow..ow + len of this row */
+            if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
+                memset(dd, 0, (size_t)len * sizeof *dd);
+            } else {
+                const float *src = xc + (id * w->in[1] + ih) * w->in[2];
+                int64_t a = ow > lo ? ow : lo, b = ow + len < hi ? ow + len : hi;
+                if (a > b)
+                    a = b = ow;
+                for (int64_t q = ow; q < a; q++)
+                    dd[q - ow] = 0.0f;
+                if (sw == 1) {
+                    memcpy(dd + (a - ow), src + a + off_w, (size_t)(b - a) * sizeof *dd);
                 } else {
-                    const int64_t sw = w->stride[2];
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        d[ow] = s[ow * sw + off_w];
+                    for (int64_t q = a; q < b; q++)
+                        dd[q - ow] = src[q * sw + off_w];
                 }
-                if (hi < o2)
-                    memset(d + hi, 0, (size_t)(o2 - hi) * sizeof *d);
+                for (int64_t q = b; q < ow + len; q++)
+                    dd[q - ow] = 0.0f;
+            }
+            j += len;
+            ow = 0;
+            if (++oh == o1) {
+                oh = 0;
+                od++;
+            }
+        }
+        zero_tail(d, nc);
+    }
+}
+
+/* One run's arguments, shared by the work items. */
+typedef struct conv_job {
+    const conv_plan *p;
+    const float *x, *wt, *bias, *res;
+    float *y;
+    float *work;
+    bool clamp;
+    float lo, hi;
+    int64_t dw_per_item; /* depthwise: planes per item */
+} conv_job;
+
+static void conv_gemm_item(void *arg, int64_t item, int slot)
+{
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    const int64_t chunk = item % p->n_chunks;
+    item /= p->n_chunks;
+    const int64_t g = item % p->group, n = item / p->group;
+    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol};
+    const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
+    oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
+                      j->lo, j->hi};
+    const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
+    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
+    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col, &f,
+                   j->y + yoff, w->out_vol, &ep, j->work + (int64_t)slot * p->work_floats);
+}
+
+#ifdef __FMA__
+#define MADD(a, b, c) fmaf(a, b, c)
+#else
+#define MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* Copy input plane xp into the padded, phase-split buffer buf (zeros around it). */
+static void dw_pad_plane(const conv_plan *p, const float *xp, float *buf)
+{
+    const oc_window *w = &p->w;
+    const int64_t s = w->stride[2], phase = p->dw_phase_len, in2 = w->in[2], pl = w->pad0[2];
+    for (int64_t r = 0; r < p->dw_rows; r++) {
+        float *row = buf + r * p->dw_row_len;
+        const int64_t ih = r - w->pad0[1];
+        if (ih < 0 || ih >= w->in[1]) {
+            memset(row, 0, (size_t)p->dw_row_len * sizeof *row);
+            continue;
+        }
+        const float *src = xp + ih * in2;
+        if (s == 1) {
+            memset(row, 0, (size_t)pl * sizeof *row);
+            memcpy(row + pl, src, (size_t)in2 * sizeof *row);
+            memset(row + pl + in2, 0, (size_t)(phase - pl - in2) * sizeof *row);
+            continue;
+        }
+        memset(row, 0, (size_t)p->dw_row_len * sizeof *row);
+        for (int64_t i = 0; i < in2; i++) {
+            const int64_t t = i + pl; /* position in the padded row */
+            row[(t % s) * phase + t / s] = src[i];
+        }
+    }
+}
+
+/* Depthwise over padded planes: an output row sums, over kernel rows and taps, a weight times a contiguous
+ * run of a phase row; 3-tap rows in one pass, others tap by tap. */
+static void conv_dw_padded_item(void *arg, int64_t item, int slot)
+{
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t planes = p->n * p->m, o1 = w->out[1], o2 = w->out[2], s = w->stride[2];
+    const int64_t phase = p->dw_phase_len, acc_len = p->dw_acc_len, k1 = w->k[1], k2 = w->k[2];
+    float *buf = j->work + (int64_t)slot * p->work_floats;
+    float *restrict acc = buf + p->dw_rows * p->dw_row_len;
+    const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
+    int64_t padded_plane = -1;
+    for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
+        const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
+        const int64_t src_plane = n * p->c_in + ci;
+        if (src_plane != padded_plane) { /* a channel multiplier > 1 reuses the plane */
+            dw_pad_plane(p, j->x + src_plane * w->in_vol, buf);
+            padded_plane = src_plane;
+        }
+        const float *wp = j->wt + m * w->k_vol;
+        float *yp = j->y + pm * w->out_vol;
+        const float *rp = j->res ? j->res + pm * w->out_vol : NULL;
+        const float bias = j->bias ? j->bias[m] : 0.0f;
+        for (int64_t oh = 0; oh < o1; oh++) {
+            for (int64_t i = 0; i < acc_len; i++)
+                acc[i] = bias;
+            for (int64_t kh = 0; kh < k1; kh++) {
+                const float *row = buf + (oh * w->stride[1] + kh * w->dil[1]) * p->dw_row_len;
+                const float *wr = wp + kh * k2;
+                if (k2 == 3) {
+                    const int64_t t0 = 0, t1 = w->dil[2], t2 = 2 * w->dil[2];
+                    const float *restrict a0 = row + (t0 % s) * phase + t0 / s;
+                    const float *restrict a1 = row + (t1 % s) * phase + t1 / s;
+                    const float *restrict a2 = row + (t2 % s) * phase + t2 / s;
+                    const float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+                    for (int64_t i = 0; i < acc_len; i++)
+                        acc[i] = MADD(w2, a2[i], MADD(w1, a1[i], MADD(w0, a0[i], acc[i])));
+                } else {
+                    for (int64_t kw = 0; kw < k2; kw++) {
+                        const int64_t t = kw * w->dil[2];
+                        const float *restrict a0 = row + (t % s) * phase + t / s;
+                        const float w0 = wr[kw];
+                        for (int64_t i = 0; i < acc_len; i++)
+                            acc[i] = MADD(w0, a0[i], acc[i]);
+                    }
+                }
+            }
+            float *restrict yr = yp + oh * o2;
+            if (rp) {
+                const float *restrict rr = rp + oh * o2;
+                for (int64_t i = 0; i < o2; i++)
+                    acc[i] += rr[i];
+            }
+            if (j->clamp) {
+                const float lo = j->lo, hi = j->hi;
+                for (int64_t i = 0; i < o2; i++) {
+                    float v = acc[i];
+                    v = v < lo ? lo : v;
+                    yr[i] = v > hi ? hi : v;
+                }
+            } else {
+                memcpy(yr, acc, (size_t)o2 * sizeof *yr);
             }
         }
     }
 }
 
-/* Fill each of rows rows of y (row length len) with its bias value, or zeros. */
-static void fill_rows_f32(float *y, const float *bias, int64_t rows, int64_t len, int threads)
+/* Depthwise (one input channel per group, any channel multiplier): each output row is a sum of shifted,
+ * scaled input rows, in loops GCC vectorises when the stride is 1; the epilogue follows row by row. */
+static void conv_dw_item(void *arg, int64_t item, int slot)
 {
-#pragma omp parallel for num_threads(threads) schedule(static) if (rows * len > 65536)
-    for (int64_t r = 0; r < rows; r++) {
-        float v = bias ? bias[r] : 0.0f;
-        float *d = y + r * len;
-        for (int64_t i = 0; i < len; i++)
-            d[i] = v;
-    }
-}
-
-/* Depthwise (one input channel per group, any channel multiplier): each output plane is a sum of shifted,
- * scaled input rows, in loops GCC vectorises when the stride is 1. */
-static void conv_depthwise_f32(const conv_plan *p, const float *x, const float *wt, const float *b, float *y,
-                               int threads)
-{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
     const oc_window *w = &p->w;
     const int64_t planes = p->n * p->m;
     const int64_t o1 = w->out[1], o2 = w->out[2], sw = w->stride[2];
-#pragma omp parallel for num_threads(threads) schedule(static) if (planes * w->out_vol * w->k_vol > 32768)
-    for (int64_t pm = 0; pm < planes; pm++) {
-        int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
-        const float *xp = x + (n * p->c_in + ci) * w->in_vol;
-        const float *wp = wt + m * w->k_vol;
-        float *yp = y + pm * w->out_vol;
-        float bias = b ? b[m] : 0.0f;
+    const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
+    for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
+        const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
+        const float *xp = j->x + (n * p->c_in + ci) * w->in_vol;
+        const float *wp = j->wt + m * w->k_vol;
+        float *yp = j->y + pm * w->out_vol;
+        const float *rp = j->res ? j->res + pm * w->out_vol : NULL;
+        const float bias = j->bias ? j->bias[m] : 0.0f;
         for (int64_t od = 0; od < w->out[0]; od++) {
             for (int64_t oh = 0; oh < o1; oh++) {
-                float *yr = yp + (od * o1 + oh) * o2;
+                float *restrict yr = yp + (od * o1 + oh) * o2;
                 for (int64_t ow = 0; ow < o2; ow++)
                     yr[ow] = bias;
                 for (int64_t kd = 0; kd < w->k[0]; kd++) {
@@ -242,7 +520,7 @@ static void conv_depthwise_f32(const conv_plan *p, const float *x, const float *
                         int64_t ih = oh * w->stride[1] - w->pad0[1] + kh * w->dil[1];
                         if (ih < 0 || ih >= w->in[1])
                             continue;
-                        const float *xr = xp + (id * w->in[1] + ih) * w->in[2];
+                        const float *restrict xr = xp + (id * w->in[1] + ih) * w->in[2];
                         const float *wr = wp + (kd * w->k[1] + kh) * w->k[2];
                         for (int64_t kw = 0; kw < w->k[2]; kw++) {
                             int64_t off = kw * w->dil[2] - w->pad0[2], lo, hi;
@@ -258,6 +536,19 @@ static void conv_depthwise_f32(const conv_plan *p, const float *x, const float *
                         }
                     }
                 }
+                if (rp) {
+                    const float *restrict rr = rp + (od * o1 + oh) * o2;
+                    for (int64_t ow = 0; ow < o2; ow++)
+                        yr[ow] += rr[ow];
+                }
+                if (j->clamp) {
+                    const float lo = j->lo, hi = j->hi;
+                    for (int64_t ow = 0; ow < o2; ow++) {
+                        float v = yr[ow];
+                        v = v < lo ? lo : v;
+                        yr[ow] = v > hi ? hi : v;
+                    }
+                }
             }
         }
     }
@@ -267,43 +558,55 @@ static onnxc_status conv_run(oc_kctx *c)
 {
     if (!c->out[0])
         return ONNXC_OK;
-    conv_plan local;
-    const conv_plan *p = c->state;
-    if (!p) {
-        onnxc_status st = conv_make_plan(c, &local);
-        if (st != ONNXC_OK)
-            return st;
-        p = &local;
-    }
+    conv_plan *p = c->state;
+    if (!p)
+        return oc_kerr(c, ONNXC_E_RUNTIME, "convolution run without prepare");
     const oc_window *w = &p->w;
-    const float *x = c->in[0]->data, *wt = c->in[1]->data;
-    const float *b = p->has_bias ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.p = p;
+    j.x = c->in[0]->data;
+    j.wt = c->in[1]->data;
+    j.bias = p->has_bias ? c->in[2]->data : NULL;
+    j.y = c->out[0]->data;
+    j.res = c->fuse_res ? c->fuse_res->data : NULL;
+    j.clamp = c->fuse_clamp;
+    j.lo = c->fuse_lo;
+    j.hi = c->fuse_hi;
+    oc_threadpool *pool = c->pool;
     if (p->algo == CONV_DEPTHWISE) {
-        conv_depthwise_f32(p, x, wt, b, y, oc_kthreads(c));
+        const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;
+        /* items of at least ~16k multiply-adds, so claiming costs little */
+        j.dw_per_item = per_plane >= 16384 ? 1 : 16384 / (per_plane > 0 ? per_plane : 1);
+        if (p->dw_padded) {
+            if ((size_t)conv_slots(c) * (size_t)p->work_floats * sizeof(float) > c->scratch_size) {
+                if (c->scratch_size < (size_t)p->work_floats * sizeof(float))
+                    return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+                pool = NULL;
+            }
+            j.work = c->scratch;
+            oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw_padded_item, &j);
+            return ONNXC_OK;
+        }
+        oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw_item, &j);
         return ONNXC_OK;
     }
-    const int64_t depth = p->cg * w->k_vol;
-    float *col = c->scratch;
-    if (p->algo == CONV_IM2COL && depth * w->out_vol > 0 && (!col || c->scratch_size <
-                                                             (size_t)(depth * w->out_vol) * sizeof(float)))
-        return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for im2col");
-    for (int64_t n = 0; n < p->n; n++) {
-        for (int64_t g = 0; g < p->group; g++) {
-            const float *xg = x + (n * p->c_in + g * p->cg) * w->in_vol;
-            float *yg = y + (n * p->m + g * p->mg) * w->out_vol;
-            const float *bmat = xg;
-            if (p->algo == CONV_IM2COL) {
-                im2col_f32(w, xg, p->cg, col, oc_kthreads(c));
-                bmat = col;
-            }
-            /* bias first, then accumulate the product onto it (beta = 1) */
-            if (b)
-                fill_rows_f32(yg, b + g * p->mg, p->mg, w->out_vol, oc_kthreads(c));
-            oc_sgemm(false, false, p->mg, w->out_vol, depth, 1.0f, wt + g * p->mg * depth, depth, bmat,
-                     w->out_vol, b ? 1.0f : 0.0f, yg, w->out_vol);
-        }
+    if (!p->packed_const) {
+        const int64_t depth = p->cg * w->k_vol;
+        for (int64_t g = 0; g < p->group; g++)
+            oc_pack_a_fill(j.wt + g * p->mg * depth, depth, &p->packed[g]);
     }
+    const int slots = conv_slots(c);
+    if ((size_t)slots * (size_t)p->work_floats * sizeof(float) > c->scratch_size) {
+        /* the pool grew after prepare sized the work buffers: run on the caller alone */
+        if (c->scratch_size < (size_t)p->work_floats * sizeof(float))
+            return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+        pool = NULL;
+    }
+    if (p->work_floats > 0 && !c->scratch)
+        return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing for the convolution");
+    j.work = c->scratch;
+    oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks, conv_gemm_item, &j);
     return ONNXC_OK;
 }
 
@@ -445,36 +748,46 @@ static onnxc_status convt_prepare(oc_kctx *c)
     return ONNXC_OK;
 }
 
-/* Fold col [channels * k_vol, in_vol] back onto y [channels, out_vol]: every input position scatters its
- * column through each tap to output position in * stride - pad + k * dil (accumulating). */
-static void col2im_f32(const oc_window *w, const float *col, int64_t channels, float *y, int threads)
+/* Fold col [channels * k_vol, in_vol] back onto y [channels, out_vol], after setting y to the bias: every input
+ * position scatters its column through each tap to output position in * stride - pad + k * dil
+ * (accumulating). One item per output channel. */
+typedef struct col2im_job {
+    const oc_window *w;
+    const float *col, *bias;
+    float *y;
+} col2im_job;
+
+static void col2im_item(void *arg, int64_t m, int slot)
 {
+    (void)slot;
+    const col2im_job *j = arg;
+    const oc_window *w = j->w;
     const int64_t i1 = w->in[1], i2 = w->in[2], sw = w->stride[2];
-#pragma omp parallel for num_threads(threads) schedule(static) if (channels * w->k_vol * w->in_vol > 65536)
-    for (int64_t m = 0; m < channels; m++) {
-        float *ym = y + m * w->out_vol;
-        for (int64_t kk = 0; kk < w->k_vol; kk++) {
-            int64_t kd = kk / (w->k[1] * w->k[2]), kh = kk / w->k[2] % w->k[1], kw = kk % w->k[2];
-            const float *src = col + (m * w->k_vol + kk) * w->in_vol;
-            int64_t off_w = kw * w->dil[2] - w->pad0[2], lo, hi;
-            tap_range(off_w, sw, w->out[2], i2, &lo, &hi);
-            for (int64_t id = 0; id < w->in[0]; id++) {
-                int64_t od = id * w->stride[0] - w->pad0[0] + kd * w->dil[0];
-                if (od < 0 || od >= w->out[0])
+    float *ym = j->y + m * w->out_vol;
+    const float bv = j->bias ? j->bias[m] : 0.0f;
+    for (int64_t i = 0; i < w->out_vol; i++)
+        ym[i] = bv;
+    for (int64_t kk = 0; kk < w->k_vol; kk++) {
+        int64_t kd = kk / (w->k[1] * w->k[2]), kh = kk / w->k[2] % w->k[1], kw = kk % w->k[2];
+        const float *src = j->col + (m * w->k_vol + kk) * w->in_vol;
+        int64_t off_w = kw * w->dil[2] - w->pad0[2], lo, hi;
+        tap_range(off_w, sw, w->out[2], i2, &lo, &hi);
+        for (int64_t id = 0; id < w->in[0]; id++) {
+            int64_t od = id * w->stride[0] - w->pad0[0] + kd * w->dil[0];
+            if (od < 0 || od >= w->out[0])
+                continue;
+            for (int64_t ih = 0; ih < i1; ih++) {
+                int64_t oh = ih * w->stride[1] - w->pad0[1] + kh * w->dil[1];
+                if (oh < 0 || oh >= w->out[1])
                     continue;
-                for (int64_t ih = 0; ih < i1; ih++) {
-                    int64_t oh = ih * w->stride[1] - w->pad0[1] + kh * w->dil[1];
-                    if (oh < 0 || oh >= w->out[1])
-                        continue;
-                    const float *s = src + (id * i1 + ih) * i2;
-                    float *d = ym + (od * w->out[1] + oh) * w->out[2];
-                    if (sw == 1) {
-                        for (int64_t iw = lo; iw < hi; iw++)
-                            d[iw + off_w] += s[iw];
-                    } else {
-                        for (int64_t iw = lo; iw < hi; iw++)
-                            d[iw * sw + off_w] += s[iw];
-                    }
+                const float *s = src + (id * i1 + ih) * i2;
+                float *d = ym + (od * w->out[1] + oh) * w->out[2];
+                if (sw == 1) {
+                    for (int64_t iw = lo; iw < hi; iw++)
+                        d[iw + off_w] += s[iw];
+                } else {
+                    for (int64_t iw = lo; iw < hi; iw++)
+                        d[iw * sw + off_w] += s[iw];
                 }
             }
         }
@@ -505,11 +818,11 @@ static onnxc_status convt_run(oc_kctx *c)
         for (int64_t g = 0; g < p->group; g++) {
             const float *xg = x + (n * p->c_in + g * p->cg) * w->in_vol;
             float *yg = y + (n * p->m + g * p->mg) * w->out_vol;
-            fill_rows_f32(yg, b ? b + g * p->mg : NULL, p->mg, w->out_vol, oc_kthreads(c));
             /* col [mg * k_vol, in_vol] = W_g^T [mg * k_vol, cg] x X_g [cg, in_vol] */
-            oc_sgemm(true, false, rows, w->in_vol, p->cg, 1.0f, wt + g * p->cg * rows, rows, xg, w->in_vol, 0.0f,
-                     col, w->in_vol);
-            col2im_f32(w, col, p->mg, yg, oc_kthreads(c));
+            oc_sgemm_pool(c->pool, true, false, rows, w->in_vol, p->cg, 1.0f, wt + g * p->cg * rows, rows, xg,
+                          w->in_vol, 0.0f, col, w->in_vol);
+            col2im_job cj = {w, col, b ? b + g * p->mg : NULL, yg};
+            oc_pool_run(c->pool, p->mg, col2im_item, &cj);
         }
     }
     return ONNXC_OK;

@@ -5,6 +5,7 @@
 
 #include "kutil.h"
 #include "linalg.h"
+#include "threadpool.h"
 
 /* ---- Gemm ---- */
 
@@ -89,8 +90,8 @@ static onnxc_status gemm_run(oc_kctx *c)
                 for (int64_t j = 0; j < g.n; j++)
                     y[i * g.n + j] = cv[i * cs0 + j * cs1];
         }
-        oc_sgemm(g.ta, g.tb, g.m, g.n, g.k, g.alpha, A->data, A->dims[1], B->data, B->dims[1],
-                 use_c ? g.beta : 0.0f, y, g.n);
+        oc_sgemm_pool(c->pool, g.ta, g.tb, g.m, g.n, g.k, g.alpha, A->data, A->dims[1], B->data, B->dims[1],
+                      use_c ? g.beta : 0.0f, y, g.n);
     } else {
         double *y = c->out[0]->data;
         if (use_c) {
@@ -221,11 +222,12 @@ DEFINE_MATMUL_INT(matmul_u32, uint32_t)
 DEFINE_MATMUL_INT(matmul_u64, uint64_t)
 
 /* One [m, k] x [k, n] product; offsets are in elements. */
-static void matmul_one(int32_t dt, const void *a, const void *b, void *y, int64_t m, int64_t n, int64_t k)
+static void matmul_one(oc_threadpool *pool, int32_t dt, const void *a, const void *b, void *y, int64_t m, int64_t n,
+                       int64_t k)
 {
     switch (dt) {
     case ONNXC_FLOAT:
-        oc_sgemm(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, y, n);
+        oc_sgemm_pool(pool, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, y, n);
         break;
     case ONNXC_DOUBLE:
         oc_dgemm(false, false, m, n, k, 1.0, a, k, b, n, 0.0, y, n);
@@ -261,13 +263,13 @@ static onnxc_status matmul_run(oc_kctx *c)
     if (g.nb_b == 1) {
         /* B is one matrix shared by every batch: A's batches stacked are one [nb * m, k] operand, and the
          * output rows follow in the same order */
-        matmul_one(dt, a, b, y, g.nb * g.m, g.n, g.k);
+        matmul_one(c->pool, dt, a, b, y, g.nb * g.m, g.n, g.k);
         return ONNXC_OK;
     }
     int64_t idx[ONNXC_MAX_RANK] = {0};
     int64_t ao = 0, bo = 0;
     for (int64_t t = 0; t < g.nb; t++) {
-        matmul_one(dt, a + (size_t)(ao * a_mat) * es, b + (size_t)(bo * b_mat) * es, y + (size_t)(t * y_mat) * es,
+        matmul_one(c->pool, dt, a + (size_t)(ao * a_mat) * es, b + (size_t)(bo * b_mat) * es, y + (size_t)(t * y_mat) * es,
                    g.m, g.n, g.k);
         /* advance the batch index like an odometer, keeping the operand offsets in step */
         for (int i = g.br - 1; i >= 0; i--) {

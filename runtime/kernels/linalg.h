@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "onnxc/onnxc.h"
+
 /* BLAS sizes are int: a kernel checks at plan time that every size and leading dimension fits. */
 static inline bool oc_blas_fits(int64_t v)
 {
@@ -45,5 +47,60 @@ static inline void oc_dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, d
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
                 (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
+
+/* C = alpha op(A) op(B) + beta C as oc_sgemm, split into column (or row) blocks run by the session's pool,
+ * each block one single-threaded BLAS call; a single row goes to sgemv. pool may be NULL. */
+struct oc_threadpool;
+void oc_sgemm_pool(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* ---- packed single-precision GEMM (sgemm_packed.c): C = A B with A prepacked once (a layer's weights) and B
+ * produced block by block by the caller (im2col, or rows of an activation), so a column block stays in
+ * cache from the moment it is written until every row of C has used it. AVX2/FMA micro-kernel of
+ * OC_GEMM_MR x OC_GEMM_NR outputs, portable C otherwise. ---- */
+
+#define OC_GEMM_MR 6
+#define OC_GEMM_NR 16
+#define OC_GEMM_KC 256 /* depth of a block of A and B: a B panel (KC x NR floats, 16 KiB) stays in L1 */
+
+typedef struct oc_packed_a {
+    int64_t m, k;
+    int64_t kc;      /* depth of every block but the last */
+    int64_t nkb;     /* depth blocks: ceil(k / kc) */
+    int64_t mp;      /* row panels: ceil(m / MR), the last zero-padded */
+    float *data;     /* block b at b * kc * mp * MR; its panel i at + i * kcb * MR, laid out [kcb][MR] */
+} oc_packed_a;
+
+/* What happens to a result before it is stored: + bias[row], + res[row * ldr + col], then clamp to [lo, hi]. */
+typedef struct oc_epilogue {
+    const float *bias;   /* per row of C, or NULL */
+    const float *res;    /* same indexing as C (row 0, column 0 at res), or NULL */
+    int64_t ldr;
+    bool clamp;
+    float lo, hi;
+} oc_epilogue;
+
+/* Writes rows [k0, k0 + kcb) x columns [n0, n0 + nc) of B into dst (row stride ldb), and zeros in columns nc
+ * up to the next multiple of OC_GEMM_NR. */
+typedef void (*oc_bfill_fn)(const void *ctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst,
+                            int64_t ldb);
+
+/* Pack the m x k row-major matrix a (row stride lda) into out (out->data from oc_malloc). */
+onnxc_status oc_pack_a(const float *a, int64_t lda, int64_t m, int64_t k, oc_packed_a *out);
+/* The same in two steps: lay out and allocate for m x k, then (again for new values) fill from a. */
+onnxc_status oc_pack_a_alloc(int64_t m, int64_t k, oc_packed_a *out);
+void oc_pack_a_fill(const float *a, int64_t lda, oc_packed_a *out);
+void oc_packed_a_free(oc_packed_a *p);
+
+/* Row stride the driver uses for a B block of nc columns (a multiple of NR with an odd number of panels, so
+ * the rows of a panel spread over all L1 sets). */
+int64_t oc_gemm_ldb(int64_t nc);
+/* Floats of work memory oc_gemm_packed needs for a B block of nc columns. */
+int64_t oc_gemm_work_floats(const oc_packed_a *a, int64_t nc);
+
+/* C rows [m0, m1) x columns [n0, n1) = A B, then the epilogue; c and ep->res address row 0, column 0. m0 is a
+ * multiple of OC_GEMM_MR. work: oc_gemm_work_floats(a, n1 - n0) floats, 64-byte aligned. */
+void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,
+                    const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep, float *work);
 
 #endif

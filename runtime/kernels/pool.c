@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kutil.h"
+#include "threadpool.h"
 #include "window.h"
 
 typedef struct pool_geom {
@@ -143,6 +144,130 @@ DEFINE_MAXPOOL(maxpool_f16, uint16_t, float, load_f16, 0xFC00u)
 DEFINE_MAXPOOL(maxpool_i8, int8_t, int8_t, IDENT, INT8_MIN)
 DEFINE_MAXPOOL(maxpool_u8, uint8_t, uint8_t, IDENT, 0)
 
+/* ---- float fast paths for the common 2-D windows (no dilation along the last two dims, one depth tap): per
+ * output row, the window's input rows are first reduced elementwise into one row (loops GCC vectorises),
+ * then each output takes its span of that row. Rows up to FAST_ROW floats wide. ---- */
+
+#define FAST_ROW 4096
+
+static bool pool_fast_ok(const oc_window *w)
+{
+    return w->k[0] == 1 && w->out[0] == w->in[0] && w->stride[0] == 1 && w->pad0[0] == 0 && w->dil[1] == 1 &&
+           w->dil[2] == 1 && w->in[2] <= FAST_ROW;
+}
+
+typedef struct pool_job {
+    const oc_window *w;
+    const float *x;
+    float *y;
+    int64_t planes, per_item;
+    bool include_pad;
+} pool_job;
+
+static void maxpool_fast_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const pool_job *j = arg;
+    const oc_window *w = j->w;
+    float row[FAST_ROW];
+    const int64_t in1 = w->in[1], in2 = w->in[2], o1 = w->out[1], o2 = w->out[2];
+    const int64_t p_end = (item + 1) * j->per_item < j->planes ? (item + 1) * j->per_item : j->planes;
+    for (int64_t p = item * j->per_item; p < p_end; p++) {
+        for (int64_t d = 0; d < w->out[0]; d++) {
+            const float *xp = j->x + (p * w->in[0] + d) * in1 * in2;
+            float *yp = j->y + (p * w->out[0] + d) * o1 * o2;
+            for (int64_t oh = 0; oh < o1; oh++) {
+                int64_t s1 = oh * w->stride[1] - w->pad0[1], l1, h1;
+                tap_span(s1, 1, w->k[1], in1, &l1, &h1);
+                float *yr = yp + oh * o2;
+                if (l1 >= h1) {
+                    for (int64_t ow = 0; ow < o2; ow++)
+                        yr[ow] = -INFINITY; /* the window lies wholly in padding */
+                    continue;
+                }
+                memcpy(row, xp + (s1 + l1) * in2, (size_t)in2 * sizeof *row);
+                for (int64_t t = l1 + 1; t < h1; t++) {
+                    const float *xr = xp + (s1 + t) * in2;
+                    for (int64_t i = 0; i < in2; i++)
+                        row[i] = xr[i] > row[i] ? xr[i] : row[i];
+                }
+                for (int64_t ow = 0; ow < o2; ow++) {
+                    int64_t s2 = ow * w->stride[2] - w->pad0[2], l2, h2;
+                    tap_span(s2, 1, w->k[2], in2, &l2, &h2);
+                    if (l2 >= h2) {
+                        yr[ow] = -INFINITY;
+                        continue;
+                    }
+                    float best = row[s2 + l2];
+                    for (int64_t t = l2 + 1; t < h2; t++)
+                        best = row[s2 + t] > best ? row[s2 + t] : best;
+                    yr[ow] = best;
+                }
+            }
+        }
+    }
+}
+
+static void avgpool_fast_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const pool_job *j = arg;
+    const oc_window *w = j->w;
+    float row[FAST_ROW];
+    const int64_t in1 = w->in[1], in2 = w->in[2], o1 = w->out[1], o2 = w->out[2];
+    const int64_t p_end = (item + 1) * j->per_item < j->planes ? (item + 1) * j->per_item : j->planes;
+    for (int64_t p = item * j->per_item; p < p_end; p++) {
+        for (int64_t d = 0; d < w->out[0]; d++) {
+            const float *xp = j->x + (p * w->in[0] + d) * in1 * in2;
+            float *yp = j->y + (p * w->out[0] + d) * o1 * o2;
+            for (int64_t oh = 0; oh < o1; oh++) {
+                int64_t s1 = oh * w->stride[1] - w->pad0[1], l1, h1, c1;
+                tap_span(s1, 1, w->k[1], in1, &l1, &h1);
+                if (j->include_pad) {
+                    int64_t pl, ph;
+                    tap_span(s1 + w->pad0[1], 1, w->k[1], in1 + w->pad0[1] + w->pad1[1], &pl, &ph);
+                    c1 = ph - pl;
+                } else {
+                    c1 = h1 - l1;
+                }
+                for (int64_t i = 0; i < in2; i++)
+                    row[i] = 0.0f;
+                for (int64_t t = l1; t < h1; t++) {
+                    const float *xr = xp + (s1 + t) * in2;
+                    for (int64_t i = 0; i < in2; i++)
+                        row[i] += xr[i];
+                }
+                float *yr = yp + oh * o2;
+                for (int64_t ow = 0; ow < o2; ow++) {
+                    int64_t s2 = ow * w->stride[2] - w->pad0[2], l2, h2, c2;
+                    tap_span(s2, 1, w->k[2], in2, &l2, &h2);
+                    if (j->include_pad) {
+                        int64_t pl, ph;
+                        tap_span(s2 + w->pad0[2], 1, w->k[2], in2 + w->pad0[2] + w->pad1[2], &pl, &ph);
+                        c2 = ph - pl;
+                    } else {
+                        c2 = h2 - l2;
+                    }
+                    float sum = 0.0f;
+                    for (int64_t t = l2; t < h2; t++)
+                        sum += row[s2 + t];
+                    int64_t count = c1 * c2;
+                    yr[ow] = count > 0 ? sum / (float)count : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Run a fast path over all planes in items of at least ~32k window taps. */
+static void pool_fast_run(const oc_kctx *c, const pool_geom *g, bool include_pad, oc_pool_fn fn)
+{
+    pool_job j = {&g->w, c->in[0]->data, c->out[0]->data, g->planes, 1, include_pad};
+    int64_t per_plane = g->w.out_vol * g->w.k_vol;
+    j.per_item = per_plane >= 32768 ? 1 : 32768 / (per_plane > 0 ? per_plane : 1);
+    oc_pool_run(c->pool, (g->planes + j.per_item - 1) / j.per_item, fn, &j);
+}
+
 static onnxc_status maxpool_infer(oc_kctx *c)
 {
     pool_geom g;
@@ -170,6 +295,10 @@ static onnxc_status maxpool_run(oc_kctx *c)
     int64_t *ind = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     if (!y && !ind)
         return ONNXC_OK;
+    if (c->in[0]->dtype == ONNXC_FLOAT && y && !ind && pool_fast_ok(&g.w)) {
+        pool_fast_run(c, &g, false, maxpool_fast_item);
+        return ONNXC_OK;
+    }
     void *ybuf = NULL;
     if (!y) {
         /* only Indices were asked for: the values still need a home */
@@ -272,6 +401,10 @@ static onnxc_status avgpool_run(oc_kctx *c)
     bool include_pad = oc_attr_int(c->node, "count_include_pad", 0) != 0;
     const void *x = c->in[0]->data;
     void *y = c->out[0]->data;
+    if (c->in[0]->dtype == ONNXC_FLOAT && pool_fast_ok(&g.w)) {
+        pool_fast_run(c, &g, include_pad, avgpool_fast_item);
+        return ONNXC_OK;
+    }
     switch (c->in[0]->dtype) {
     case ONNXC_FLOAT:
         avgpool_f32(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));

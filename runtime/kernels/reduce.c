@@ -60,49 +60,92 @@ static onnxc_status oc_sm_infer(oc_kctx *c)
     return st == ONNXC_OK ? st : oc_kerr(c, st, "%s", onnxc_last_error());
 }
 
+/* Max of a contiguous row in 8 lanes: `a > b ? a : b` per lane maps onto vmaxps, so GCC vectorizes it without
+ * -ffast-math (NaNs are skipped, as in the strided loop). */
+static float oc_row_max_f32(const float *x, int64_t n)
+{
+    float m8[8];
+    for (int l = 0; l < 8; l++)
+        m8[l] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++)
+            m8[l] = x[i + l] > m8[l] ? x[i + l] : m8[l];
+    float m = -INFINITY;
+    for (; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    for (int l = 0; l < 8; l++)
+        m = m8[l] > m ? m8[l] : m;
+    return m;
+}
+
+/* Sum of a contiguous float row in double, 4 lanes so the conversions and adds vectorize. */
+static double oc_row_sum_f32(const float *x, int64_t n)
+{
+    double s4[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int l = 0; l < 4; l++)
+            s4[l] += (double)x[i + l];
+    double s = 0;
+    for (; i < n; i++)
+        s += x[i];
+    return s + (s4[0] + s4[1]) + (s4[2] + s4[3]);
+}
+
 /* One row of len elements at stride st (float32). */
 static void oc_sm_row_f32(oc_smkind k, const float *x, float *y, int64_t len, int64_t st)
 {
     float m = -INFINITY;
     int64_t arg = 0;
-    for (int64_t i = 0; i < len; i++) {
-        if (x[i * st] > m) {
-            m = x[i * st];
-            arg = i;
-        }
-    }
     if (k == OC_SM_HARDMAX) {
+        for (int64_t i = 0; i < len; i++) {
+            if (x[i * st] > m) {
+                m = x[i * st];
+                arg = i;
+            }
+        }
         for (int64_t i = 0; i < len; i++)
             y[i * st] = i == arg ? 1.0f : 0.0f;
         return;
     }
+    if (st == 1) {
+        m = oc_row_max_f32(x, len);
+    } else {
+        for (int64_t i = 0; i < len; i++)
+            m = x[i * st] > m ? x[i * st] : m;
+    }
     if (isinf(m) && m < 0)
         m = 0; /* every element is -inf: keep x - m from becoming NaN */
     double sum = 0;
-    if (k == OC_SM_SOFTMAX) {
-        if (st == 1) {
-            for (int64_t i = 0; i < len; i++) {
-                float e = expf(x[i] - m);
-                y[i] = e;
-                sum += e;
-            }
+    if (st == 1) {
+        /* exp into y first so the exp loop vectorizes, then the sum */
+        for (int64_t i = 0; i < len; i++)
+            y[i] = oc_fast_expf(x[i] - m);
+        sum = oc_row_sum_f32(y, len);
+        if (k == OC_SM_SOFTMAX) {
             float inv = (float)(1.0 / sum);
             for (int64_t i = 0; i < len; i++)
                 y[i] *= inv;
         } else {
-            for (int64_t i = 0; i < len; i++) {
-                float e = expf(x[i * st] - m);
-                y[i * st] = e;
-                sum += e;
-            }
-            float inv = (float)(1.0 / sum);
+            /* (x - m) - log(sum), not x - (m + log(sum)): the latter loses log(sum) next to a huge m */
+            float ls = (float)log(sum);
             for (int64_t i = 0; i < len; i++)
-                y[i * st] *= inv;
+                y[i] = (x[i] - m) - ls;
         }
-    } else {
+        return;
+    }
+    for (int64_t i = 0; i < len; i++) {
+        float e = oc_fast_expf(x[i * st] - m);
+        if (k == OC_SM_SOFTMAX)
+            y[i * st] = e;
+        sum += e;
+    }
+    if (k == OC_SM_SOFTMAX) {
+        float inv = (float)(1.0 / sum);
         for (int64_t i = 0; i < len; i++)
-            sum += expf(x[i * st] - m);
-        /* (x - m) - log(sum), not x - (m + log(sum)): the latter loses log(sum) next to a huge m */
+            y[i * st] *= inv;
+    } else {
         float ls = (float)log(sum);
         for (int64_t i = 0; i < len; i++)
             y[i * st] = (x[i * st] - m) - ls;

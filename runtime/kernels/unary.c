@@ -80,14 +80,6 @@ static inline double oc_sigmoid_d(double x)
     return e / (1.0 + e);
 }
 
-static inline float oc_sigmoid_f(float x)
-{
-    if (x >= 0)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
 /* log(1 + e^x) without overflow: x + log1p(e^-x) for positive x. */
 static inline double oc_softplus_d(double x)
 {
@@ -103,11 +95,11 @@ static inline float oc_softplus_f(float x)
 OC_UN_FLOAT(relu, x > 0 ? x : 0.0f, x > 0 ? x : 0.0)
 OC_UN_INTS(relu, x > 0 ? x : 0)
 OC_UN_FLOAT(leaky, x < 0 ? p->alpha * x : x, x < 0 ? (double)p->alpha * x : x)
-OC_UN_FLOAT(sigmoid, oc_sigmoid_f(x), oc_sigmoid_d(x))
+OC_UN_FLOAT(sigmoid, oc_fast_sigmoidf(x), oc_sigmoid_d(x))
 OC_UN_FLOAT(hsig, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)),
             fmax(0.0, fmin(1.0, (double)p->alpha * x + (double)p->beta)))
 OC_UN_FLOAT(hswish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)), x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
-OC_UN_FLOAT(tanh, tanhf(x), tanh(x))
+OC_UN_FLOAT(tanh, oc_fast_tanhf(x), tanh(x))
 OC_UN_FLOAT(erf, erff(x), erf(x))
 OC_UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
 OC_UN_FLOAT(exp, expf(x), exp(x))
@@ -516,9 +508,6 @@ static void oc_cast_generic(const oc_cast_gen *g, void *o, const void *x, int64_
     if (ints) {
         for (int64_t i = 0; i < n; i++)
             oc_store_i64(g->to, o, i, oc_load_i64(g->from, x, i));
-    } else if (g->from == ONNXC_UINT64 && g->to == ONNXC_BOOL) {
-        for (int64_t i = 0; i < n; i++)
-            ((uint8_t *)o)[i] = ((const uint64_t *)x)[i] != 0;
     } else {
         for (int64_t i = 0; i < n; i++)
             oc_store_f64(g->to, o, i, oc_load_f64(g->from, x, i));

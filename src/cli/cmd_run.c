@@ -1,5 +1,6 @@
 /* onnxc run MODEL: run a model once on inputs read from .npy/.pb files or generated from a seeded PRNG, print
- * per-output statistics (min/max/mean, NaN/Inf counts) and optionally write each output as a .npy file. */
+ * per-output statistics (min/max/mean, NaN/Inf counts) and optionally write each output, or every intermediate
+ * value as it is produced (--dump), as a .npy file. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 static const char usage[] =
     "usage: onnxc run MODEL [--input NAME=FILE]... [--shape NAME=DIMS]... [--seed S] [--output-dir DIR]\n"
-    "                 [--threads N]\n"
+    "                 [--threads N] [--dump DIR [--dump-only NAMES]]\n"
     "\n"
     "Run MODEL once and print, for each output, its type, shape, min/max/mean (over finite values) and how\n"
     "many NaN and Inf values it holds (a warning is printed when there are any).\n"
@@ -25,6 +26,10 @@ static const char usage[] =
     "  --output-dir DIR    write each output as DIR/<output name>.npy (characters other than letters, digits,\n"
     "                      '.', '-' and '_' become '_'); without it nothing is written\n"
     "  --threads N         worker threads (default: number of cores)\n"
+    "  --dump DIR          write every value a node produces (intermediates and outputs, including values the\n"
+    "                      plan computes ahead of time from constants) as DIR/<value name>.npy, file names made\n"
+    "                      safe as for --output-dir; each is written the moment its node has run\n"
+    "  --dump-only NAMES   with --dump: only these comma-separated value names (each must be a node output)\n"
     "\n"
     "Inputs not given are generated with the declared type and shape (symbolic dims from --shape, or from an\n"
     "input file that binds the same dim name). The generator is splitmix64 seeded with S; the generated\n"
@@ -56,6 +61,12 @@ typedef struct run_state {
     int n_feed;
     char **written;
     int n_written;
+    /* --dump */
+    const char *dump_dir;
+    char **dump_only;
+    int n_dump_only;
+    char **dumped;
+    int n_dumped;
 } run_state;
 
 /* ---------------------------------------------------------------- inputs */
@@ -185,7 +196,8 @@ static void compute_stats(const onnxc_tensor *t, out_stats *s)
 
 /* File name for an output: unsafe characters become '_' (and a leading '.' gets a '_' before it, so no
  * name is hidden, "." or ".."); a name already used gets "_<output index>" and, if needed, a further "_<k>". */
-static int output_path(run_state *r, const char *dir, const char *name, int index, char **out)
+static int output_path_in(char ***written, int *n_written, const char *dir, const char *name, int index,
+                          char **out)
 {
     *out = NULL;
     size_t len = strlen(name);
@@ -204,9 +216,9 @@ static int output_path(run_state *r, const char *dir, const char *name, int inde
     base[k] = 0;
     size_t cap = k + 48;
     char *safe = malloc(cap);
-    char **nw = realloc(r->written, (size_t)(r->n_written + 1) * sizeof *nw);
+    char **nw = realloc(*written, (size_t)(*n_written + 1) * sizeof *nw);
     if (nw)
-        r->written = nw;
+        *written = nw;
     if (!safe || !nw) {
         free(base);
         free(safe);
@@ -215,8 +227,8 @@ static int output_path(run_state *r, const char *dir, const char *name, int inde
     snprintf(safe, cap, "%s", base);
     for (int attempt = 0;; attempt++) {
         int taken = 0;
-        for (int j = 0; j < r->n_written && !taken; j++)
-            taken = strcmp(r->written[j], safe) == 0;
+        for (int j = 0; j < *n_written && !taken; j++)
+            taken = strcmp((*written)[j], safe) == 0;
         if (!taken)
             break;
         if (attempt == 0)
@@ -225,11 +237,69 @@ static int output_path(run_state *r, const char *dir, const char *name, int inde
             snprintf(safe, cap, "%s_%d_%d", base, index, attempt);
     }
     free(base);
-    r->written[r->n_written++] = safe;
+    (*written)[(*n_written)++] = safe;
     size_t plen = strlen(dir) + strlen(safe) + 8;
     if (!(*out = malloc(plen)))
         return -1;
     snprintf(*out, plen, "%s/%s.npy", dir, safe);
+    return 0;
+}
+
+static int output_path(run_state *r, const char *dir, const char *name, int index, char **out)
+{
+    return output_path_in(&r->written, &r->n_written, dir, name, index, out);
+}
+
+/* --dump: write each chosen node output while it is valid (during the observer call). */
+static onnxc_status dump_value(void *user, const char *node_name, const char *op_type, const char *value_name,
+                               const onnxc_tensor *t)
+{
+    (void)node_name;
+    (void)op_type;
+    run_state *r = user;
+    if (r->n_dump_only) {
+        int want = 0;
+        for (int i = 0; i < r->n_dump_only && !want; i++)
+            want = strcmp(r->dump_only[i], value_name) == 0;
+        if (!want)
+            return ONNXC_OK;
+    }
+    char *file = NULL;
+    if (output_path_in(&r->dumped, &r->n_dumped, r->dump_dir, value_name, r->n_dumped, &file) != 0) {
+        free(file);
+        return cli_set_error(ONNXC_E_NOMEM, "run: out of memory");
+    }
+    onnxc_status st = onnxc_tensor_write_npy(t, file);
+    free(file);
+    return st;
+}
+
+/* --dump-only a,b: split, and refuse names no node produces before anything runs. */
+static int parse_dump_only(run_state *r, const char *list)
+{
+    const char *p = list;
+    while (1) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len) {
+            char **nl = realloc(r->dump_only, (size_t)(r->n_dump_only + 1) * sizeof *nl);
+            if (!nl) {
+                cli_error("run: out of memory");
+                return CLI_EXIT_PROBLEMS;
+            }
+            r->dump_only = nl;
+            if (!(r->dump_only[r->n_dump_only] = strndup(p, len))) {
+                cli_error("run: out of memory");
+                return CLI_EXIT_PROBLEMS;
+            }
+            r->n_dump_only++;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (!r->n_dump_only)
+        return cli_usage_error("run", "--dump-only needs at least one value name");
     return 0;
 }
 
@@ -239,7 +309,7 @@ static int ensure_dir(const char *dir)
     if (stat(dir, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return 0;
-        cli_error("run: --output-dir '%s' is not a directory", dir);
+        cli_error("run: '%s' is not a directory", dir);
         return -1;
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -315,6 +385,12 @@ static void run_state_free(run_state *r)
     for (int i = 0; i < r->n_written; i++)
         free(r->written[i]);
     free(r->written);
+    for (int i = 0; i < r->n_dumped; i++)
+        free(r->dumped[i]);
+    free(r->dumped);
+    for (int i = 0; i < r->n_dump_only; i++)
+        free(r->dump_only[i]);
+    free(r->dump_only);
     free(r->generated);
     free(r->names);
     free(r->tensors);
@@ -327,7 +403,7 @@ static void run_state_free(run_state *r)
 
 static int run_main(run_state *r, int argc, char **argv)
 {
-    const char *path = NULL, *out_dir = NULL;
+    const char *path = NULL, *out_dir = NULL, *dump_only = NULL;
     uint64_t seed = 0;
     int64_t threads = 0;
     int opts_done = 0, k;
@@ -378,6 +454,16 @@ static int run_main(run_state *r, int argc, char **argv)
             if (!*val)
                 return cli_usage_error("run", "--output-dir needs a directory");
             out_dir = val;
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--dump-only", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            dump_only = val;
+        } else if ((k = cli_opt_value("run", argc, argv, &i, "--dump", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (!*val)
+                return cli_usage_error("run", "--dump needs a directory");
+            r->dump_dir = val;
         } else if ((k = cli_opt_value("run", argc, argv, &i, "--threads", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;
@@ -389,6 +475,10 @@ static int run_main(run_state *r, int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("run", "no model given");
+    if (dump_only && !r->dump_dir)
+        return cli_usage_error("run", "--dump-only needs --dump DIR");
+    if (dump_only && (k = parse_dump_only(r, dump_only)) != 0)
+        return k;
 
     onnxc_status st = onnxc_model_load(path, &r->m);
     if (st != ONNXC_OK)
@@ -403,6 +493,10 @@ static int run_main(run_state *r, int argc, char **argv)
             return cli_fail(st);
     if ((st = cli_dims_check(r->m, &r->dims)) != ONNXC_OK)
         return cli_fail(st);
+    for (int i = 0; i < r->n_dump_only; i++)
+        if (!onnxc_model_produces(r->m, r->dump_only[i]))
+            return cli_usage_error("run", "--dump-only: no node of %s produces a value named '%s'", path,
+                                   r->dump_only[i]);
     if ((k = read_given(r)) != 0)
         return k;
     /* plan before generating anything, so an unsupported op is reported first */
@@ -448,8 +542,20 @@ static int run_main(run_state *r, int argc, char **argv)
         r->tensors[r->n_feed++] = t;
     }
 
-    if ((st = onnxc_session_run(r->s, r->n_feed, r->names, (const onnxc_tensor *const *)r->tensors)) != ONNXC_OK)
+    if (r->dump_dir) {
+        if (ensure_dir(r->dump_dir) != 0)
+            return CLI_EXIT_USAGE;
+        st = onnxc_session_run_observed(r->s, r->n_feed, r->names, (const onnxc_tensor *const *)r->tensors,
+                                        dump_value, r);
+    } else {
+        st = onnxc_session_run(r->s, r->n_feed, r->names, (const onnxc_tensor *const *)r->tensors);
+    }
+    if (st != ONNXC_OK)
         return cli_fail(st);
+    if (r->dump_dir) {
+        printf("dumped %d value%s to %s\n", r->n_dumped, r->n_dumped == 1 ? "" : "s", r->dump_dir);
+        fflush(stdout);
+    }
     if (out_dir && ensure_dir(out_dir) != 0)
         return CLI_EXIT_USAGE;
     int n_out = onnxc_session_num_outputs(r->s);

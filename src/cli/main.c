@@ -16,6 +16,9 @@ static const command commands[] = {
     {"convert", cmd_convert, "load and save a model, moving tensors inline or to an external data file"},
     {"run", cmd_run, "run a model on given or seeded random inputs, print output statistics, write .npy files"},
     {"optimize", cmd_optimize, "rewrite a model with graph passes (fold BatchNormalization, ...) and save it"},
+    {"compare", cmd_compare, "run a model and its rewritten form on the same inputs, report drift per output or per node"},
+    {"bench", cmd_bench, "time session creation and runs (latency, throughput, peak memory), profile per op"},
+    {"swap-norm", cmd_swap_norm, "replace BatchNormalization by group / instance / layer norm for small-batch fine-tuning"},
 };
 
 static void print_help(FILE *f)

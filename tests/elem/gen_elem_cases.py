@@ -204,10 +204,23 @@ def cast_cases():
                 xs = np.clip(x, 0, 100).astype(src)
             if src in (np.float32, np.float64, np.float16) and dst not in (np.float32, np.float64, np.float16):
                 xs = np.trunc(xs).astype(src)  # keep float->int exactly representable both ways
-            want = xs.astype(dst)
+            with np.errstate(over="ignore"):  # float64 3e5 -> float16 is inf on purpose
+                want = xs.astype(dst)
             to = NP2ONNX[np.dtype(dst)]
             save(f"elem_cast_{np.dtype(src).name}_to_{np.dtype(dst).name}",
                  [helper.make_node("Cast", ["x"], ["y"], to=to)], [("x", xs)], [("y", want)], 13)
+
+
+def string_cases():
+    for dt in (np.float32, np.float64):
+        x = (RNG.standard_normal(300) * 10.0 ** RNG.integers(-9, 20, 300)).astype(dt)
+        x[:4] = [0.0, 1.0, -2.5, 1e16]
+        want = np.array([str(v) for v in x], dtype=object)
+        save(f"elem_cast_{np.dtype(dt).name}_to_string", [helper.make_node("Cast", ["x"], ["y"], to=8)],
+             [("x", x)], [("y", want)], 13)
+        back = np.array([str(v) for v in x], dtype=object)
+        save(f"elem_cast_string_to_{np.dtype(dt).name}",
+             [helper.make_node("Cast", ["x"], ["y"], to=int(NP2ONNX[np.dtype(dt)]))], [("x", back)], [("y", x)], 13)
 
 
 def main():
@@ -221,6 +234,7 @@ def main():
     softmax_cases()
     arg_cases()
     cast_cases()
+    string_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
     print(f"{len(CASES)} cases in {OUT}")

@@ -18,7 +18,7 @@ static int mkdir_p(const char *path)
 
 static int one_model(const char *model, const char *outdir, int idx)
 {
-    char dir[4096], ext_dir[4096], inline_path[4200], ext_path[4200], back_path[4200];
+    char dir[2048], ext_dir[2100], inline_path[2200], ext_path[2200], back_path[2200];
     snprintf(dir, sizeof dir, "%s/%04d", outdir, idx);
     snprintf(ext_dir, sizeof ext_dir, "%s/ext", dir);
     snprintf(inline_path, sizeof inline_path, "%s/inline.onnx", dir);

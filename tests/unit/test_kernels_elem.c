@@ -487,11 +487,46 @@ static void test_cast(void **state)
     assert_int_equal(by[2], 1);
     kc_free(&kc);
 
-    /* string casts are refused with a message, not crashed on */
+    /* float -> string: shortest round-trip digits laid out like numpy's str() */
     kc_init(&kc, "Cast", 13);
-    kc_input(&kc, 0, ONNXC_FLOAT, 1, d3, fx);
+    float sx[] = {0.5f, 1e-5f, 100.0f, 0.1f, -INFINITY, 1.5e16f};
+    const char *want_s[] = {"0.5", "1e-05", "100.0", "0.1", "-INF", "1.5e+16"};
+    int64_t d6[] = {6};
+    kc_input(&kc, 0, ONNXC_FLOAT, 1, d6, sx);
     kc_int(&kc, "to", ONNXC_STRING);
-    assert_int_equal(kc_run(&kc, 1), ONNXC_E_UNSUPPORTED);
+    const oc_kernel *k = find_kernel("Cast", 13);
+    oc_kctx c;
+    memset(&c, 0, sizeof c);
+    c.node = kc.node;
+    c.opset = 13;
+    c.n_in = 1;
+    c.in = kc.in;
+    c.n_out = 1;
+    kc.out[0] = &kc.out_t;
+    c.out = kc.out;
+    assert_int_equal(k->infer(&c), ONNXC_OK);
+    kc.out_t.data = calloc(6, sizeof(onnxc_string));
+    assert_non_null(kc.out_t.data);
+    assert_int_equal(k->prepare(&c), ONNXC_OK); /* the text lives in the node's state */
+    assert_int_equal(k->run(&c), ONNXC_OK);
+    const onnxc_string *so = kc.out_t.data;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(so[i].len, strlen(want_s[i]));
+        assert_memory_equal(so[i].data, want_s[i], so[i].len);
+    }
+    k->release(c.state);
+    kc_free(&kc);
+
+    /* string -> int64 reads integers exactly beyond 2^53; junk is an error naming the element */
+    kc_init(&kc, "Cast", 13);
+    onnxc_string in_s[] = {{17, "12345678901234567"}, {4, "-2.5"}, {3, "abc"}};
+    kc_input(&kc, 0, ONNXC_STRING, 1, d3, in_s);
+    kc_int(&kc, "to", ONNXC_INT64);
+    assert_int_equal(kc_run(&kc, 1), ONNXC_E_INVALID);
+    assert_non_null(strstr(onnxc_last_error(), "abc"));
+    const int64_t *ly = kc.out_t.data;
+    assert_true(ly[0] == 12345678901234567LL);
+    assert_true(ly[1] == -2);
     kc_free(&kc);
 }
 

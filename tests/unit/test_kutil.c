@@ -149,6 +149,21 @@ static void test_bf16(void **state)
     assert_true(oc_bf16_to_float(0x4049) == 3.140625f);
 }
 
+/* double -> half/bfloat16 round once: values just above a float-level tie must round up, which a detour through
+ * float (landing exactly on the tie, then ties-to-even) would not. */
+static void test_double_single_rounding(void **state)
+{
+    (void)state;
+    assert_int_equal(oc_double_to_half(1.0 + ldexp(1, -11) + ldexp(1, -40)), 0x3c01);
+    assert_int_equal(oc_double_to_half(1.0 + ldexp(1, -11)), 0x3c00); /* an exact tie stays even */
+    assert_int_equal(oc_double_to_half(-(1.0 + 3 * ldexp(1, -11))), 0xbc02);
+    assert_int_equal(oc_double_to_bf16(1.0 + ldexp(1, -8) + ldexp(1, -40)), 0x3f81);
+    assert_int_equal(oc_double_to_bf16(1.0 + ldexp(1, -8)), 0x3f80);
+    assert_int_equal(oc_double_to_half(1e10), 0x7c00);
+    assert_int_equal(oc_double_to_half(ldexp(1, -26)), 0x0000); /* a quarter of the smallest subnormal */
+    assert_int_equal(oc_double_to_half(ldexp(1, -25) + ldexp(1, -60)), 0x0001); /* just above half of it */
+}
+
 static void test_element_access(void **state)
 {
     (void)state;
@@ -210,13 +225,43 @@ static void test_axis_and_errors(void **state)
     assert_non_null(strstr(onnxc_last_error(), "bad 42"));
 }
 
+/* The vectorizable exp/sigmoid/tanh against libm in double, on a sweep of float inputs. */
+static void test_fast_transcendentals(void **state)
+{
+    (void)state;
+    double worst_exp = 0, worst_tanh = 0, worst_sig = 0;
+    for (float x = -100.0f; x < 100.0f; x += 0.000731f * (1.0f + fabsf(x))) {
+        double t = tanh((double)x), sg = 1.0 / (1.0 + exp(-(double)x));
+        if (x > -87.0f && x < 88.0f) {
+            double e = exp((double)x);
+            double r = fabs(oc_fast_expf(x) - e) / e;
+            worst_exp = r > worst_exp ? r : worst_exp;
+        }
+        double rt = fabs(oc_fast_tanhf(x) - t) / fmax(fabs(t), 1e-30);
+        worst_tanh = rt > worst_tanh ? rt : worst_tanh;
+        double rs = fabs(oc_fast_sigmoidf(x) - sg); /* absolute: below e^-87 the result is clamped near 0 */
+        rs = sg > 1e-30 && x > -80 ? rs / sg : rs;
+        worst_sig = rs > worst_sig ? rs : worst_sig;
+    }
+    assert_true(worst_exp < 2e-7);
+    assert_true(worst_tanh < 5e-7);
+    assert_true(worst_sig < 5e-7);
+    /* tiny arguments keep tanh's relative accuracy (the series branch) */
+    assert_float_equal(oc_fast_tanhf(1e-6f) / 1e-6f, 1.0, 1e-6);
+    assert_true(oc_fast_tanhf(-0.0f) == 0.0f);
+    assert_true(isnan(oc_fast_expf(NAN)) && isnan(oc_fast_tanhf(NAN)) && isnan(oc_fast_sigmoidf(NAN)));
+    assert_true(oc_fast_tanhf(INFINITY) == 1.0f && oc_fast_tanhf(-INFINITY) == -1.0f);
+    assert_true(oc_fast_sigmoidf(INFINITY) == 1.0f && oc_fast_sigmoidf(-INFINITY) == 0.0f);
+    assert_true(oc_fast_expf(-INFINITY) < 1.2e-38f && oc_fast_expf(0.0f) == 1.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broadcast_shapes), cmocka_unit_test(test_strides),
         cmocka_unit_test(test_set_shape),        cmocka_unit_test(test_half),
-        cmocka_unit_test(test_bf16),             cmocka_unit_test(test_element_access),
-        cmocka_unit_test(test_axis_and_errors),
+        cmocka_unit_test(test_bf16), cmocka_unit_test(test_double_single_rounding),             cmocka_unit_test(test_element_access),
+        cmocka_unit_test(test_axis_and_errors),  cmocka_unit_test(test_fast_transcendentals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Time ONNX Runtime (onnxruntime-node, CPU provider) on one model the way `onnxc bench` times onnxc: session
+// create time, latency min / median / p90 over timed runs after warm-up, peak memory; prints one JSON object.
+// Inputs are the seeded random values `onnxc bench --seed S` uses (splitmix64, floats uniform in [-1, 1)).
+//
+// usage: node bench/ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--seed S] [--shape NAME=DIMS]...
+//                                [--opt all|extended|basic|disabled]
+'use strict';
+
+const baseRss = process.memoryUsage().rss; // before ONNX Runtime is loaded: the node runtime's own footprint
+const ort = require('onnxruntime-node');
+
+function usage(msg) {
+    process.stderr.write(`ort_bench: ${msg}\nusage: node ort_bench.js MODEL [--threads N] [--runs N] ` +
+                         `[--warmup N] [--seed S] [--shape NAME=DIMS]... [--opt LEVEL]\n`);
+    process.exit(2);
+}
+
+function parseArgs(argv) {
+    const a = {model: null, threads: 2, runs: 50, warmup: 5, seed: 0n, shapes: {}, opt: 'all'};
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const next = () => {
+            if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+            return argv[++i];
+        };
+        if (arg === '--threads') a.threads = parseInt(next(), 10);
+        else if (arg === '--runs') a.runs = parseInt(next(), 10);
+        else if (arg === '--warmup') a.warmup = parseInt(next(), 10);
+        else if (arg === '--seed') a.seed = BigInt(next());
+        else if (arg === '--opt') a.opt = next();
+        else if (arg === '--shape') {
+            const [name, dims] = next().split('=');
+            if (!dims) usage('--shape wants NAME=DIMS');
+            a.shapes[name] = dims.split('x').map((d) => parseInt(d, 10));
+        } else if (arg.startsWith('-')) usage(`unknown option ${arg}`);
+        else if (a.model === null) a.model = arg;
+        else usage(`unexpected argument ${arg}`);
+    }
+    if (a.model === null) usage('no model');
+    if (!(a.threads >= 1) || !(a.runs >= 1) || !(a.warmup >= 0)) usage('bad --threads, --runs or --warmup');
+    return a;
+}
+
+// splitmix64 exactly as src/cli/cli_common.c has it, so both runtimes see the same input values.
+const MASK = (1n << 64n) - 1n;
+function makeRng(seed) {
+    let state = seed & MASK;
+    return () => {
+        state = (state + 0x9E3779B97F4A7C15n) & MASK;
+        let z = state;
+        z = ((z ^ (z >> 30n)) * 0xBF58476D1CE4E5B9n) & MASK;
+        z = ((z ^ (z >> 27n)) * 0x94D049BB133111EBn) & MASK;
+        return z ^ (z >> 31n);
+    };
+}
+
+function makeInput(meta, shapes, rng) {
+    let dims = shapes[meta.name];
+    if (!dims) {
+        dims = meta.shape.map((d) => {
+            if (typeof d === 'number' && d >= 0) return d;
+            if (typeof d === 'string' && shapes[d]) return shapes[d][0];
+            return 1; // a symbolic dim without a value is 1, as onnxc's generator has it
+        });
+    }
+    const n = dims.reduce((x, y) => x * y, 1);
+    if (meta.type === 'float32') {
+        const data = new Float32Array(n);
+        for (let i = 0; i < n; i++) data[i] = Number(rng() >> 40n) * 2 ** -23 - 1;
+        return new ort.Tensor('float32', data, dims);
+    }
+    if (meta.type === 'int64') {
+        const data = new BigInt64Array(n);
+        for (let i = 0; i < n; i++) data[i] = rng() % 10n;
+        return new ort.Tensor('int64', data, dims);
+    }
+    if (meta.type === 'int32') {
+        const data = new Int32Array(n);
+        for (let i = 0; i < n; i++) data[i] = Number(rng() % 10n);
+        return new ort.Tensor('int32', data, dims);
+    }
+    throw new Error(`input '${meta.name}' has type ${meta.type}; this script generates float32, int64, int32`);
+}
+
+function quantile(sorted, q) {
+    // nearest rank, as onnxc bench computes it
+    const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+    return sorted[idx];
+}
+
+async function main() {
+    const a = parseArgs(process.argv.slice(2));
+    const opts = {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: a.opt,
+        intraOpNumThreads: a.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+    };
+    const t0 = process.hrtime.bigint();
+    const session = await ort.InferenceSession.create(a.model, opts);
+    const createMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+    const rng = makeRng(a.seed);
+    const feeds = {};
+    for (const meta of session.inputMetadata) feeds[meta.name] = makeInput(meta, a.shapes, rng);
+
+    const t1 = process.hrtime.bigint();
+    await session.run(feeds);
+    const firstMs = Number(process.hrtime.bigint() - t1) / 1e6;
+    for (let i = 1; i < a.warmup; i++) await session.run(feeds);
+    const times = [];
+    for (let i = 0; i < a.runs; i++) {
+        const t = process.hrtime.bigint();
+        await session.run(feeds);
+        times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    times.sort((x, y) => x - y);
+    const peakRss = process.resourceUsage().maxRSS * 1024; // KiB -> bytes
+    const med = quantile(times, 0.5);
+    const out = {
+        runtime: `onnxruntime-node ${require('onnxruntime-node/package.json').version}`,
+        model: a.model,
+        threads: a.threads,
+        runs: a.runs,
+        warmup: a.warmup,
+        session_create_ms: createMs,
+        first_run_ms: firstMs,
+        latency_ms: {min: times[0], median: med, p90: quantile(times, 0.9), mean: times.reduce((x, y) => x + y, 0) / times.length},
+        throughput_per_s: 1000 / med,
+        peak_rss_mb: peakRss / 1048576,
+        base_rss_mb: baseRss / 1048576,
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+    await session.release();
+}
+
+main().catch((e) => {
+    process.stderr.write(`ort_bench: ${e && e.message ? e.message : e}\n`);
+    process.exit(1);
+});

@@ -1,0 +1,28 @@
+/* The session's worker pool: a job is a count of independent items that the caller and the workers claim one
+ * at a time, so a worker the OS has not scheduled never holds the caller back (it only waits for items
+ * already started). OpenBLAS runs single-threaded inside it, so there is one pool and no oversubscription. */
+#ifndef ONNXC_THREADPOOL_H
+#define ONNXC_THREADPOOL_H
+
+#include <stdint.h>
+
+#include "onnxc/onnxc.h"
+
+typedef struct oc_threadpool oc_threadpool;
+
+/* fn(arg, item, slot): item in [0, n_items); slot in [0, threads) tells which thread runs it (0 = the caller),
+ * to index per-thread scratch. */
+typedef void (*oc_pool_fn)(void *arg, int64_t item, int slot);
+
+/* A pool of threads - 1 workers (none for threads <= 1). */
+onnxc_status oc_pool_create(int threads, oc_threadpool **out);
+void oc_pool_free(oc_threadpool *p);
+
+/* Threads that may run items at once (workers + the caller); 1 for a NULL pool. */
+int oc_pool_threads(const oc_threadpool *p);
+
+/* Run fn for every item and return when all are done. A NULL pool, one thread or one item runs them on the
+ * caller. Not reentrant: an item must not call oc_pool_run on the same pool. */
+void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg);
+
+#endif

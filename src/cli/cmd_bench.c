@@ -1,0 +1,487 @@
+/* onnxc bench MODEL: time session creation and repeated runs on seeded random inputs (latency min / median /
+ * p90, throughput, peak memory); --profile adds a per-op table from the session's per-node hook. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+#include "session_internal.h"
+
+static const char usage[] =
+    "usage: onnxc bench MODEL [--threads N] [--runs N] [--warmup N] [--shape NAME=DIMS]... [--seed S]\n"
+    "                   [--json] [--profile] [--top N]\n"
+    "\n"
+    "Load MODEL, create a session and plan it for seeded random inputs, run it --warmup times untimed, then\n"
+    "--runs times timed, and print: session-create time (load + create + plan, split by phase), the first\n"
+    "run, latency min / median / p90 / mean over the timed runs, throughput (runs per second at the median),\n"
+    "the planned arena and the process's peak resident memory (getrusage), also net of the memory the process\n"
+    "held before loading the model.\n"
+    "\n"
+    "  --threads N         worker threads (default: number of cores)\n"
+    "  --runs N            timed runs (default 50)\n"
+    "  --warmup N          untimed runs first, the first run included (default 5)\n"
+    "  --shape NAME=DIMS   shape of an input, or the value of a symbolic dim (N=4); other symbolic dims are 1\n"
+    "  --seed S            seed of the input generator (default 0; the generator is the one 'onnxc run' uses)\n"
+    "  --json              print one JSON object instead of text\n"
+    "  --profile           time every node during the timed runs and add a table per op type (time per run,\n"
+    "                      share, GFLOP/s for Conv, ConvTranspose, Gemm and MatMul) and the slowest nodes\n"
+    "  --top N             nodes in the --profile list of slowest nodes (default 15)\n"
+    "\n"
+    "Benchmarks print figures; they never fail on time. exit status: 0 success, 1 a run failed, 2 bad usage or\n"
+    "bad input.\n";
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* Resident memory now, in bytes (/proc/self/statm), 0 when unknown. */
+static double rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    long size = 0, resident = 0;
+    int ok = fscanf(f, "%ld %ld", &size, &resident) == 2;
+    fclose(f);
+    return ok ? (double)resident * (double)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static double rss_peak(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
+}
+
+/* ---------------------------------------------------------------- profile */
+
+typedef struct node_prof {
+    const oc_node *node;
+    double ms;       /* summed over the profiled runs */
+    double flops;    /* per run; 0 for ops without a FLOP count */
+} node_prof;
+
+typedef struct profiler {
+    onnxc_session *s;
+    node_prof *nodes; /* in plan order */
+    int n;
+    int cursor;       /* the plan position the next node most likely has */
+    bool active;      /* timing the runs (not the warm-up) */
+    double t0;
+} profiler;
+
+static void prof_before(void *user, const oc_node *n)
+{
+    (void)n;
+    profiler *p = user;
+    p->t0 = now_ms();
+}
+
+static onnxc_status prof_after(void *user, const oc_node *n, const onnxc_tensor *const *outs)
+{
+    (void)outs;
+    profiler *p = user;
+    double dt = now_ms() - p->t0;
+    if (!p->active)
+        return ONNXC_OK;
+    /* nodes run in plan order, so the next one is almost always at the cursor */
+    for (int k = 0; k < p->n; k++) {
+        int i = (p->cursor + k) % p->n;
+        if (p->nodes[i].node == n) {
+            p->nodes[i].ms += dt;
+            p->cursor = (i + 1) % p->n;
+            break;
+        }
+    }
+    return ONNXC_OK;
+}
+
+static const onnxc_tensor *node_in(const onnxc_session *s, const oc_node *n, int j)
+{
+    if (j >= n->n_inputs || !n->inputs[j])
+        return NULL;
+    return &s->rv[n->inputs[j]->id].t;
+}
+
+static const onnxc_tensor *node_out(const onnxc_session *s, const oc_node *n, int j)
+{
+    if (j >= n->n_outputs || !n->outputs[j])
+        return NULL;
+    return &s->rv[n->outputs[j]->id].t;
+}
+
+static double numel(const onnxc_tensor *t)
+{
+    double v = 1;
+    for (int i = 0; i < t->rank; i++)
+        v *= (double)t->dims[i];
+    return v;
+}
+
+/* Multiply-adds count twice. */
+static double node_flops(const onnxc_session *s, const oc_node *n)
+{
+    const onnxc_tensor *x = node_in(s, n, 0), *w = node_in(s, n, 1), *y = node_out(s, n, 0);
+    if (!x || !w || !y || x->rank < 1 || w->rank < 1)
+        return 0;
+    const char *op = n->op_type;
+    if (strcmp(op, "Conv") == 0 && w->rank >= 2) {
+        /* every output element sums C/group x kernel taps */
+        double taps = 1;
+        for (int i = 1; i < w->rank; i++)
+            taps *= (double)w->dims[i];
+        return 2.0 * numel(y) * taps;
+    }
+    if (strcmp(op, "ConvTranspose") == 0 && w->rank >= 2) {
+        /* every input element scatters through C_out/group x kernel taps */
+        double taps = 1;
+        for (int i = 1; i < w->rank; i++)
+            taps *= (double)w->dims[i];
+        return 2.0 * numel(x) * taps;
+    }
+    if (strcmp(op, "Gemm") == 0 && x->rank == 2) {
+        double k = oc_attr_int(n, "transA", 0) ? (double)x->dims[0] : (double)x->dims[1];
+        return 2.0 * numel(y) * k;
+    }
+    if (strcmp(op, "MatMul") == 0)
+        return 2.0 * numel(y) * (double)x->dims[x->rank - 1];
+    return 0;
+}
+
+typedef struct op_row {
+    const char *op;
+    int nodes;
+    double ms, flops;
+} op_row;
+
+static int cmp_op_row(const void *a, const void *b)
+{
+    double d = ((const op_row *)b)->ms - ((const op_row *)a)->ms;
+    return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+static int cmp_node_prof(const void *a, const void *b)
+{
+    double d = ((const node_prof *)b)->ms - ((const node_prof *)a)->ms;
+    return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+/* Group node times by op type; rows sorted by time; returns the row count (rows has p->n entries). */
+static int prof_by_op(const profiler *p, op_row *rows)
+{
+    int n = 0;
+    for (int i = 0; i < p->n; i++) {
+        const node_prof *np = &p->nodes[i];
+        int r = 0;
+        while (r < n && strcmp(rows[r].op, np->node->op_type) != 0)
+            r++;
+        if (r == n) {
+            rows[n].op = np->node->op_type;
+            rows[n].nodes = 0;
+            rows[n].ms = rows[n].flops = 0;
+            n++;
+        }
+        rows[r].nodes++;
+        rows[r].ms += np->ms;
+        rows[r].flops += np->flops;
+    }
+    qsort(rows, (size_t)n, sizeof *rows, cmp_op_row);
+    return n;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+/* ---------------------------------------------------------------- the command */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double d = *(const double *)a - *(const double *)b;
+    return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+/* Nearest-rank quantile of sorted values. */
+static double quantile(const double *v, int n, double q)
+{
+    int i = (int)(q * n + 0.999999) - 1;
+    if (i < 0)
+        i = 0;
+    if (i >= n)
+        i = n - 1;
+    return v[i];
+}
+
+typedef struct bench_state {
+    onnxc_model *m;
+    onnxc_session *s;
+    cli_dims dims;
+    cli_inputs in;
+    double *lat;
+    profiler prof;
+    op_row *rows;
+} bench_state;
+
+static void bench_free(bench_state *b)
+{
+    free(b->rows);
+    free(b->prof.nodes);
+    free(b->lat);
+    cli_inputs_free(&b->in);
+    cli_dims_free(&b->dims);
+    onnxc_session_free(b->s);
+    onnxc_model_free(b->m);
+}
+
+static int bench_main(bench_state *b, int argc, char **argv)
+{
+    const char *path = NULL, *val;
+    int64_t threads = 0, runs = 50, warmup = 5, top = 15;
+    uint64_t seed = 0;
+    int json = 0, profile = 0, opts_done = 0, k;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (opts_done || a[0] != '-' || !a[1]) {
+            if (path)
+                return cli_usage_error("bench", "unexpected argument '%s'", a);
+            path = a;
+        } else if (cli_is_help(a)) {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "--") == 0) {
+            opts_done = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--profile") == 0) {
+            profile = 1;
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--threads", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 1, 4096, &threads) != 0)
+                return cli_usage_error("bench", "--threads takes a count from 1 to 4096, not '%s'", val);
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--runs", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 1, 10000000, &runs) != 0)
+                return cli_usage_error("bench", "--runs takes a count from 1 to 10000000, not '%s'", val);
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--warmup", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 0, 10000000, &warmup) != 0)
+                return cli_usage_error("bench", "--warmup takes a count from 0 to 10000000, not '%s'", val);
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--top", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 0, 1000000, &top) != 0)
+                return cli_usage_error("bench", "--top takes a count, not '%s'", val);
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--shape", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if ((k = cli_dims_add("bench", &b->dims, val)) != 0)
+                return k;
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--seed", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_u64(val, &seed) != 0)
+                return cli_usage_error("bench", "--seed takes a non-negative integer, not '%s'", val);
+        } else {
+            return cli_usage_error("bench", "unknown option '%s'", a);
+        }
+    }
+    if (!path)
+        return cli_usage_error("bench", "no model given");
+    if (!(b->lat = calloc((size_t)runs, sizeof *b->lat))) {
+        cli_error("bench: out of memory");
+        return CLI_EXIT_PROBLEMS;
+    }
+
+    const double base_rss = rss_now();
+    double t0 = now_ms();
+    onnxc_status st = onnxc_model_load(path, &b->m);
+    if (st != ONNXC_OK)
+        return cli_fail(st);
+    double load_ms = now_ms() - t0;
+    /* inputs are made outside the timed phases */
+    if ((st = cli_inputs_generate(b->m, &b->dims, seed, &b->in)) != ONNXC_OK)
+        return cli_fail(st);
+    const char *const *names = (const char *const *)b->in.names;
+    const onnxc_tensor *const *tensors = (const onnxc_tensor *const *)b->in.tensors;
+
+    onnxc_session_options so;
+    memset(&so, 0, sizeof so);
+    so.threads = (int)threads;
+    t0 = now_ms();
+    if ((st = onnxc_session_create(b->m, &so, &b->s)) != ONNXC_OK)
+        return cli_fail(st);
+    double create_ms = now_ms() - t0;
+    if (profile) {
+        /* hooks before planning (setting them later would re-plan); only timing, so keep the plan's fusions */
+        oc_session_set_hook(b->s, &b->prof, prof_before, prof_after);
+        oc_session_set_plain(b->s, false);
+    }
+    t0 = now_ms();
+    if ((st = oc_session_plan(b->s, b->in.n, names, tensors)) != ONNXC_OK)
+        return cli_fail(st);
+    double plan_ms = now_ms() - t0;
+
+    double first_ms = 0;
+    for (int64_t i = 0; i < warmup; i++) {
+        t0 = now_ms();
+        if ((st = onnxc_session_run(b->s, b->in.n, names, tensors)) != ONNXC_OK)
+            return cli_fail(st);
+        if (i == 0)
+            first_ms = now_ms() - t0;
+    }
+    if (profile) {
+        const onnxc_session *s = b->s;
+        b->prof.s = b->s;
+        b->prof.nodes = calloc((size_t)s->n_order + 1, sizeof *b->prof.nodes);
+        b->rows = calloc((size_t)s->n_order + 1, sizeof *b->rows);
+        if (!b->prof.nodes || !b->rows) {
+            cli_error("bench: out of memory");
+            return CLI_EXIT_PROBLEMS;
+        }
+        for (int i = 0; i < s->n_order; i++) {
+            if (s->nodes[i].folded || s->nodes[i].fused || s->nodes[i].aliased)
+                continue;
+            node_prof *np = &b->prof.nodes[b->prof.n++];
+            np->node = s->order[i];
+            np->flops = node_flops(s, s->order[i]);
+        }
+        b->prof.active = true;
+    }
+    double total_ms = 0;
+    for (int64_t i = 0; i < runs; i++) {
+        t0 = now_ms();
+        if ((st = onnxc_session_run(b->s, b->in.n, names, tensors)) != ONNXC_OK)
+            return cli_fail(st);
+        b->lat[i] = now_ms() - t0;
+        total_ms += b->lat[i];
+    }
+    if (profile)
+        oc_session_set_hook(b->s, NULL, NULL, NULL);
+    const double peak = rss_peak();
+    const int nr = (int)runs;
+    qsort(b->lat, (size_t)nr, sizeof *b->lat, cmp_double);
+    const double lmin = b->lat[0], lmed = quantile(b->lat, nr, 0.5), lp90 = quantile(b->lat, nr, 0.9);
+    const double lmean = total_ms / (double)nr, lmax = b->lat[nr - 1];
+    const double session_ms = load_ms + create_ms + plan_ms;
+    const double arena = (double)oc_session_arena_bytes(b->s);
+    const int nthreads = b->s->threads;
+    double total_flops = 0;
+    if (profile)
+        for (int i = 0; i < b->prof.n; i++)
+            total_flops += b->prof.nodes[i].flops;
+    int n_rows = profile ? prof_by_op(&b->prof, b->rows) : 0;
+    double prof_total = 0;
+    for (int r = 0; r < n_rows; r++)
+        prof_total += b->rows[r].ms;
+
+    const double mb = 1048576.0;
+    if (json) {
+        printf("{\"model\": ");
+        json_str(path);
+        printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %lld, \"seed\": %llu", nthreads, nr,
+               (long long)warmup, (unsigned long long)seed);
+        printf(", \"session_create_ms\": %.3f, \"load_ms\": %.3f, \"create_ms\": %.3f, \"plan_ms\": %.3f",
+               session_ms, load_ms, create_ms, plan_ms);
+        printf(", \"first_run_ms\": %.3f", first_ms);
+        printf(", \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"p90\": %.3f, \"mean\": %.3f, \"max\": %.3f}",
+               lmin, lmed, lp90, lmean, lmax);
+        printf(", \"throughput_per_s\": %.3f", 1000.0 / lmed);
+        printf(", \"peak_rss_mb\": %.3f, \"base_rss_mb\": %.3f, \"arena_mb\": %.3f", peak / mb, base_rss / mb,
+               arena / mb);
+        if (profile) {
+            printf(", \"gflop_per_run\": %.4f, \"profile\": [", total_flops * 1e-9);
+            for (int r = 0; r < n_rows; r++) {
+                const op_row *o = &b->rows[r];
+                double ms = o->ms / nr;
+                printf("%s{\"op\": ", r ? ", " : "");
+                json_str(o->op);
+                printf(", \"nodes\": %d, \"ms\": %.4f, \"share\": %.4f", o->nodes, ms,
+                       prof_total > 0 ? o->ms / prof_total : 0);
+                if (o->flops > 0)
+                    printf(", \"gflops\": %.3f", ms > 0 ? o->flops / (ms * 1e6) : 0);
+                printf("}");
+            }
+            printf("]");
+        }
+        printf("}\n");
+        return CLI_EXIT_OK;
+    }
+
+    printf("model            %s\n", path);
+    printf("threads          %d\n", nthreads);
+    printf("session create   %.2f ms  (load %.2f, create %.2f, plan %.2f)\n", session_ms, load_ms, create_ms,
+           plan_ms);
+    printf("first run        %.2f ms\n", first_ms);
+    printf("latency          min %.3f  median %.3f  p90 %.3f  mean %.3f  max %.3f ms  (%d runs after %lld "
+           "warm-up)\n", lmin, lmed, lp90, lmean, lmax, nr, (long long)warmup);
+    printf("throughput       %.2f runs/s (at the median)\n", 1000.0 / lmed);
+    printf("memory           peak RSS %.1f MB (%.1f MB above the %.1f MB before loading), arena %.1f MB\n",
+           peak / mb, (peak - base_rss) / mb, base_rss / mb, arena / mb);
+    if (!profile)
+        return CLI_EXIT_OK;
+    printf("\nper op type (time per run, profiled runs; %.3f GFLOP per run)\n", total_flops * 1e-9);
+    printf("  %-22s %6s %10s %7s %9s\n", "op", "nodes", "ms", "share", "GFLOP/s");
+    for (int r = 0; r < n_rows; r++) {
+        const op_row *o = &b->rows[r];
+        double ms = o->ms / nr;
+        printf("  %-22s %6d %10.3f %6.1f%%", o->op, o->nodes, ms, prof_total > 0 ? 100.0 * o->ms / prof_total : 0);
+        if (o->flops > 0 && ms > 0)
+            printf(" %9.2f", o->flops / (ms * 1e6));
+        printf("\n");
+    }
+    printf("  %-22s %6d %10.3f\n", "total", b->prof.n, prof_total / nr);
+    if (top > 0) {
+        qsort(b->prof.nodes, (size_t)b->prof.n, sizeof *b->prof.nodes, cmp_node_prof);
+        int shown = (int)(top < b->prof.n ? top : b->prof.n);
+        printf("\nslowest nodes\n");
+        printf("  %-32s %-16s %-20s %9s %7s %9s\n", "node", "op", "output", "ms", "share", "GFLOP/s");
+        for (int i = 0; i < shown; i++) {
+            const node_prof *np = &b->prof.nodes[i];
+            char lbl[200], shp[64];
+            oc_node_label(np->node, lbl, sizeof lbl);
+            const onnxc_tensor *y = node_out(b->s, np->node, 0);
+            if (y)
+                cli_dims_text(y->dims, y->rank, shp, sizeof shp);
+            else
+                snprintf(shp, sizeof shp, "-");
+            double ms = np->ms / nr;
+            printf("  %-32.32s %-16.16s %-20.20s %9.3f %6.1f%%", lbl, np->node->op_type, shp, ms,
+                   prof_total > 0 ? 100.0 * np->ms / prof_total : 0);
+            if (np->flops > 0 && ms > 0)
+                printf(" %9.2f", np->flops / (ms * 1e6));
+            printf("\n");
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_state b;
+    memset(&b, 0, sizeof b);
+    int rc = bench_main(&b, argc, argv);
+    fflush(stdout);
+    bench_free(&b);
+    return rc;
+}

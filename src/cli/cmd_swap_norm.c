@@ -1,0 +1,151 @@
+/* onnxc swap-norm MODEL -o OUT --to group|instance|layer: replace every selected BatchNormalization by a per-sample
+ * normalizer (the swap-norm pass), report each BN's fate, and write the result for fine-tuning. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_common.h"
+
+static const char usage[] =
+    "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
+    "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--dry-run] [--json]\n"
+    "\n"
+    "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
+    "or two images per step. The new scale and bias start from the BN's gamma and beta, epsilon carries over;\n"
+    "the running mean and variance are dropped, so the outputs change (fine-tune before use; 'onnxc compare\n"
+    "MODEL OUT' shows how far). Conv biases before a swapped BN are kept. OUT is written through a temporary\n"
+    "file; MODEL is never touched. The report (every BN: swapped to what, with how many groups, or skipped and\n"
+    "why) goes to stderr, or as JSON to stdout with --json.\n"
+    "\n"
+    "  -o, --output OUT    where to write the result\n"
+    "  --to KIND           group (default): G groups of channels, like nn.GroupNorm(G, C);\n"
+    "                      instance: one group per channel (G = C); layer: one group (G = 1, statistics over\n"
+    "                      C and the spatial dims, scale and bias per channel)\n"
+    "  --groups G          group count for --to group (default 32). When G does not divide a layer's channel\n"
+    "                      count C, the largest divisor of C not above G is used and reported\n"
+    "  --strict            make such a layer an error instead\n"
+    "  --only REGEX        swap only BNs whose node name or output name matches (POSIX extended regex)\n"
+    "  --exclude REGEX     leave BNs whose node name or output name matches\n"
+    "  --form FORM         auto (default): GroupNormalization-21 when the model's opset is 21 or more, else the\n"
+    "                      decomposition; op: GroupNormalization-21, raising an older model's opset to 21 after\n"
+    "                      checking that no other op changes meaning (it refuses with the reason otherwise);\n"
+    "                      decomposed: Reshape [N,G,-1] -> InstanceNormalization -> Reshape -> Mul gamma -> Add\n"
+    "                      beta, what PyTorch exports for nn.GroupNorm, valid from opset 6\n"
+    "  --dry-run           print the report, write nothing\n"
+    "  --json              print the report as JSON on stdout\n"
+    "\n"
+    "exit status: 0 written (also for a model without BatchNormalization: an unchanged copy), 1 nothing swapped\n"
+    "(--only/--exclude matched no BN, or every selected BN was skipped; nothing written), 2 bad usage or bad\n"
+    "input (including a layer --strict refuses and --form op on a model whose opset cannot be raised).\n";
+
+int cmd_swap_norm(int argc, char **argv)
+{
+    const char *model = NULL, *out = NULL, *to = "group", *form = "auto", *only = NULL, *exclude = NULL;
+    int strict = 0, json = 0, dry = 0, groups_given = 0;
+    int64_t groups = 32;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--strict")) {
+            strict = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            dry = 1;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "-o", &v)) != 0 ||
+                   (r = cli_opt_value("swap-norm", argc, argv, &i, "--output", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            out = v;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--to", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (strcmp(v, "group") && strcmp(v, "instance") && strcmp(v, "layer"))
+                return cli_usage_error("swap-norm", "--to takes group, instance or layer, not '%s'", v);
+            to = v;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--form", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (strcmp(v, "auto") && strcmp(v, "op") && strcmp(v, "decomposed"))
+                return cli_usage_error("swap-norm", "--form takes auto, op or decomposed, not '%s'", v);
+            form = v;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--groups", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(v, 1, 1 << 30, &groups) != 0)
+                return cli_usage_error("swap-norm", "--groups takes a whole number from 1, not '%s'", v);
+            groups_given = 1;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--only", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            only = v;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--exclude", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            exclude = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("swap-norm", "unknown option '%s'", argv[i]);
+        } else if (!model) {
+            model = argv[i];
+        } else {
+            return cli_usage_error("swap-norm", "more than one model given ('%s' and '%s')", model, argv[i]);
+        }
+    }
+    if (!model)
+        return cli_usage_error("swap-norm", "no model given");
+    if (!out && !dry)
+        return cli_usage_error("swap-norm", "no output given (-o OUT, or --dry-run)");
+    if (groups_given && strcmp(to, "group"))
+        return cli_usage_error("swap-norm", "--groups applies to --to group only (--to %s fixes the group count)",
+                               to);
+    if (out && cli_same_file(model, out)) {
+        cli_error("swap-norm: the output '%s' is the input model; choose another path", out);
+        return CLI_EXIT_USAGE;
+    }
+
+    onnxc_model *m = NULL;
+    onnxc_status st = onnxc_model_load(model, &m);
+    if (st != ONNXC_OK)
+        return cli_fail(st);
+    onnxc_optimize_options oo = {.passes = "swap-norm", .swap_to = to, .swap_form = form, .only = only,
+                                 .exclude = exclude, .groups = (int)groups, .strict = strict};
+    onnxc_report *rep = NULL;
+    st = onnxc_optimize(m, &oo, &rep);
+    if (rep)
+        onnxc_report_print(rep, json ? stdout : stderr, json);
+    int rc = CLI_EXIT_OK;
+    if (st != ONNXC_OK) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    int before = onnxc_report_op_count(rep, "BatchNormalization", 0);
+    int after = onnxc_report_op_count(rep, "BatchNormalization", 1);
+    if (before == 0) {
+        cli_warn("swap-norm: '%s' has no BatchNormalization in its main graph: nothing to swap%s", model,
+                 dry ? "" : "; writing an unchanged copy");
+    } else if (onnxc_report_num_changes(rep) == 0) {
+        cli_warn("swap-norm: none of the %d BatchNormalization nodes was swapped (%s; see the report); nothing "
+                 "written", before, only || exclude ? "--only/--exclude selected none, or only ones that cannot be "
+                 "swapped" : "each one was skipped");
+        rc = CLI_EXIT_PROBLEMS;
+        goto done;
+    } else if (!json) {
+        fprintf(stderr, "swapped %d of %d BatchNormalization nodes (%s); %d left\n", before - after, before, to,
+                after);
+    }
+    if (!dry) {
+        st = onnxc_model_save(m, out, NULL);
+        if (st != ONNXC_OK) {
+            rc = cli_fail(st);
+            goto done;
+        }
+        if (!json)
+            fprintf(stderr, "wrote %s\n", out);
+    }
+done:
+    onnxc_report_free(rep);
+    onnxc_model_free(m);
+    return rc;
+}

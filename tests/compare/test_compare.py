@@ -1,0 +1,570 @@
+#!/usr/bin/python3
+"""End-to-end tests of `onnxc compare` (and `onnxc run --dump`, which they use for independent checks).
+
+The models under test are built here with python's onnx (a weight scaled on purpose, a BatchNormalization
+replaced by the InstanceNormalization decomposition, mismatched inputs/outputs). Figures that onnxc compare
+reports are checked against numpy computed from the tensors onnxc run writes, and the node named as the first
+divergence against the one this script changed. Run one group:  test_compare.py GROUP  with ONNXC (the
+binary) and ONNXC_MODELS_DIR in the environment.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ONNXC = os.environ.get("ONNXC", "onnxc")
+MODELS_DIR = os.environ.get("ONNXC_MODELS_DIR", "")
+
+# The conv whose weight the "weight" group scales, and the BN the "swap" group replaces.
+CHANGED_CONV = "/l1/c2/c2.0/Conv"
+SWAPPED_BN = "/res1/b/b.1/BatchNormalization"
+
+
+def onnxc(*args, expect=None):
+    p = subprocess.run([ONNXC] + [str(a) for a in args], capture_output=True, text=True, errors="replace",
+                       timeout=900)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError("onnxc %s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, args)), p.returncode, expect, p.stdout, p.stderr))
+    return p
+
+
+def compare_json(*args, expect):
+    p = onnxc("compare", *args, "--json", expect=expect)
+    return json.loads(p.stdout), p
+
+
+def assert_one_line_error(tc, p, *needles):
+    lines = p.stderr.splitlines()
+    tc.assertEqual(len(lines), 1, "expected one error line, got:\n" + p.stderr)
+    tc.assertTrue(lines[0].startswith("onnxc: "), lines[0])
+    for n in needles:
+        tc.assertIn(n, lines[0])
+    tc.assertEqual(p.stdout, "")
+
+
+def model_path(name):
+    p = os.path.join(MODELS_DIR, name)
+    if not os.path.isfile(p):
+        raise unittest.SkipTest("model %s is missing" % p)
+    return p
+
+
+def make_model(nodes, inputs, outputs, inits=(), opset=13):
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="compare-test")
+    m.ir_version = 7
+    return m
+
+
+def vi(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def run_outputs(model, d, tag, *args):
+    """Outputs of `onnxc run` as {file stem: array}, written to d/tag."""
+    out = os.path.join(d, tag)
+    onnxc("run", model, "--output-dir", out, *args, expect=0)
+    return {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out)}
+
+
+def np_metrics(a, b, atol=1e-5, rtol=1e-4):
+    """The figures onnxc compare documents, computed by numpy (a = reference)."""
+    a = a.astype(np.float64).ravel()
+    b = b.astype(np.float64).ravel()
+    d = np.abs(b - a)
+    nz = a != 0
+    return {
+        "max_abs": d.max(),
+        "max_rel": (d[nz] / np.abs(a[nz])).max() if nz.any() else 0.0,
+        "mean_abs": d.mean(),
+        "median_abs": np.median(d),
+        "nmse": (d ** 2).sum() / (a ** 2).sum(),
+        "cosine": (a * b).sum() / np.sqrt((a ** 2).sum() * (b ** 2).sum()),
+        "failing": int((~np.isclose(b, a, rtol=rtol, atol=atol, equal_nan=False)).sum()),
+    }
+
+
+class Figures:
+    def assert_figures(self, entry, want, rel=1e-6):
+        for k in ("max_abs", "max_rel", "mean_abs", "median_abs", "nmse"):
+            self.assertLessEqual(abs(entry[k] - want[k]), rel * abs(want[k]) + 1e-300,
+                                 "%s: onnxc %r, numpy %r" % (k, entry[k], want[k]))
+        self.assertAlmostEqual(entry["cosine"], want["cosine"], delta=1e-12)
+        self.assertEqual(entry["failing"], want["failing"])
+
+
+# ---------------------------------------------------------------- an optimize result: within fp32 rounding
+
+class Optimize(unittest.TestCase, Figures):
+    def check_model(self, name, batch=1):
+        src = model_path(name)
+        shape_args = ("--shape", "N=%d" % batch)
+        with tempfile.TemporaryDirectory() as d:
+            opt = os.path.join(d, "opt.onnx")
+            onnxc("optimize", src, "-o", opt, expect=0)
+            self.assertNotIn("BatchNormalization", [n.op_type for n in onnx.load(opt).graph.node])
+            j, p = compare_json(src, opt, "--samples", "3", "--seed", "7", *shape_args, expect=0)
+            c = j["comparison"]
+            self.assertTrue(c["within_tolerance"])
+            self.assertEqual(c["samples"], 3)
+            self.assertEqual(c["matched_by"], "name")
+            want_outputs = [o.name for o in onnx.load(src).graph.output]
+            self.assertEqual([o["name"] for o in c["outputs"]], want_outputs)
+            for o in c["outputs"]:
+                # fp32 rounding level: the fold only reorders float arithmetic
+                self.assertLess(o["nmse"], 1e-10, o)
+                self.assertLess(o["max_abs"], 1e-5, o)
+                self.assertGreater(o["cosine"], 1 - 1e-9, o)
+                self.assertEqual(o["failing"], 0)
+                self.assertEqual(o["nan_a"] + o["nan_b"] + o["inf_a"] + o["inf_b"], 0)
+                print("%s %s: max abs %.3g, max rel %.3g, NMSE %.3g, cosine %.12f" %
+                      (name, o["name"], o["max_abs"], o["max_rel"], o["nmse"], o["cosine"]))
+            # the last sample's figures against numpy on the tensors onnxc run writes for that seed
+            one, _ = compare_json(src, opt, "--seed", "9", *shape_args, expect=0)
+            ra = run_outputs(src, d, "a", "--seed", "9", *shape_args)
+            rb = run_outputs(opt, d, "b", "--seed", "9", *shape_args)
+            for o in one["comparison"]["outputs"]:
+                stem = o["name"].replace("/", "_")
+                self.assert_figures(o, np_metrics(ra[stem], rb[stem]))
+            # human form
+            h = onnxc("compare", src, opt, *shape_args, expect=0)
+            self.assertIn("result: B matches A within tolerance", h.stdout)
+            self.assertEqual(h.stderr, "")
+
+    def test_detector_small(self):
+        self.check_model("detector_small.onnx")
+
+    def test_resnet_like(self):
+        self.check_model("resnet_like.onnx", batch=2)
+
+    def test_mobilenetv2_like(self):
+        self.check_model("mobilenetv2_like.onnx")
+
+    def test_per_node_on_optimize_result(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            opt = os.path.join(d, "opt.onnx")
+            onnxc("optimize", src, "-o", opt, expect=0)
+            j, _ = compare_json(src, opt, "--per-node", expect=0)
+            pn = j["comparison"]["per_node"]
+            self.assertIsNone(pn["first_divergence"])
+            # every name produced by a node in both graphs is compared, nothing else
+            ga, gb = onnx.load(src).graph, onnx.load(opt).graph
+            shared = {o for n in ga.node for o in n.output} & {o for n in gb.node for o in n.output}
+            self.assertEqual({v["name"] for v in pn["values"]}, shared)
+            self.assertEqual(pn["compared"], len(shared))
+            # in B's execution order (the file order of this topologically sorted graph)
+            order = [o for n in gb.node for o in n.output if o in shared]
+            self.assertEqual([v["name"] for v in pn["values"]], order)
+            # a folded BN's output is now produced by the Conv
+            by_name = {v["name"]: v for v in pn["values"]}
+            bn_out = "/l1/c1/c1.1/BatchNormalization_output_0"
+            self.assertEqual(by_name[bn_out]["op"], "Conv")
+            self.assertEqual(by_name[bn_out]["op_a"], "BatchNormalization")
+
+
+# ---------------------------------------------------------------- one weight changed on purpose
+
+class Weight(unittest.TestCase, Figures):
+    def changed_model(self, d, factor=1.1):
+        m = onnx.load(model_path("resnet_like.onnx"))
+        conv = [n for n in m.graph.node if n.name == CHANGED_CONV][0]
+        w = [t for t in m.graph.initializer if t.name == conv.input[1]][0]
+        users = [n for n in m.graph.node if w.name in n.input]
+        self.assertEqual(len(users), 1)  # only this conv sees the change
+        arr = numpy_helper.to_array(w) * np.float32(factor)
+        w.CopyFrom(numpy_helper.from_array(arr.astype(np.float32), w.name))
+        path = os.path.join(d, "changed.onnx")
+        onnx.save(m, path)
+        return path, conv.output[0]
+
+    def test_outputs_differ(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, _ = self.changed_model(d)
+            j, p = compare_json(src, changed, "--shape", "N=4", "--samples", "2", expect=1)
+            c = j["comparison"]
+            self.assertFalse(c["within_tolerance"])
+            o = c["outputs"][0]
+            self.assertFalse(o["within_tolerance"])
+            self.assertGreater(o["nmse"], 1e-7)
+            self.assertEqual(o["elements"], 2 * 4 * 10)
+            # top-1/top-5 agreement against numpy on the same two samples
+            rows1 = rows5 = 0
+            for s in range(2):
+                a = run_outputs(src, d, "a%d" % s, "--shape", "N=4", "--seed", str(s))["logits"]
+                b = run_outputs(changed, d, "b%d" % s, "--shape", "N=4", "--seed", str(s))["logits"]
+                rows1 += int((a.argmax(1) == b.argmax(1)).sum())
+                top = lambda x: [set(np.argsort(-r, kind="stable")[:5]) for r in x]
+                rows5 += sum(x == y for x, y in zip(top(a), top(b)))
+            self.assertEqual(o["top1"], {"rows": 8, "agree": rows1})
+            self.assertEqual(o["top5"], {"rows": 8, "agree": rows5})
+            self.assertEqual(p.stderr, "")
+
+    def test_per_node_names_the_changed_conv(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, conv_out = self.changed_model(d)
+            j, _ = compare_json(src, changed, "--per-node", "--seed", "3", expect=1)
+            pn = j["comparison"]["per_node"]
+            first = pn["first_divergence"]
+            self.assertEqual(first["node"], CHANGED_CONV)
+            self.assertEqual(first["op"], "Conv")
+            self.assertEqual(first["name"], conv_out)
+            # everything before it is bit-identical (same graph, same kernels, same inputs)
+            names = [v["name"] for v in pn["values"]]
+            for v in pn["values"][:names.index(conv_out)]:
+                self.assertEqual(v["max_abs"], 0.0, v["name"])
+                self.assertTrue(v["within_tolerance"])
+            # its figures against numpy on the tensors onnxc run --dump writes
+            for tag, model in (("a", src), ("b", changed)):
+                onnxc("run", model, "--seed", "3", "--shape", "N=1", "--dump", os.path.join(d, tag), "--dump-only", conv_out, expect=0)
+            stem = conv_out.replace("/", "_")
+            ta = np.load(os.path.join(d, "a", stem + ".npy"))
+            tb = np.load(os.path.join(d, "b", stem + ".npy"))
+            np.testing.assert_allclose(tb, ta * 1.1, rtol=1e-5, atol=1e-5)  # the dump itself holds the conv output
+            self.assert_figures(first, np_metrics(ta, tb))
+            # human form names it too
+            h = onnxc("compare", src, changed, "--per-node", "--seed", "3", expect=1)
+            self.assertIn("first divergence: node '%s' (Conv), output '%s'" % (CHANGED_CONV, conv_out), h.stdout)
+            self.assertIn("result: B differs from A beyond tolerance on 1 of 1 output", h.stdout)
+
+    def test_per_node_against_optimized_changed_model(self):
+        # A original, B = optimize(changed): the conv's own output name is gone (folded with its BN); the first
+        # divergence is the BN's output, now produced by the Conv
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, conv_out = self.changed_model(d)
+            opt = os.path.join(d, "changed_opt.onnx")
+            onnxc("optimize", changed, "-o", opt, expect=0)
+            bn = [n for n in onnx.load(src).graph.node if conv_out in n.input][0]
+            self.assertEqual(bn.op_type, "BatchNormalization")
+            j, _ = compare_json(src, opt, "--per-node", expect=1)
+            first = j["comparison"]["per_node"]["first_divergence"]
+            self.assertEqual(first["name"], bn.output[0])
+            self.assertEqual(first["op"], "Conv")
+            self.assertEqual(first["op_a"], "BatchNormalization")
+
+    def test_loose_tolerance_passes(self):
+        # the same drift within explicit tolerances: exit 0
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, _ = self.changed_model(d, factor=1.001)
+            j, _ = compare_json(src, changed, expect=1)
+            o = j["comparison"]["outputs"][0]
+            j2, _ = compare_json(src, changed, "--atol", "1", "--rtol", "0", "--nmse", str(o["nmse"] * 2), expect=0)
+            self.assertTrue(j2["comparison"]["within_tolerance"])
+            compare_json(src, changed, "--atol", "1", "--rtol", "0", "--nmse", str(o["nmse"] / 2), expect=1)
+
+
+# ---------------------------------------------------------------- swap-norm drift
+
+def swap_bn_by_instance_norm(model, bn_name, groups):
+    """Replace one BatchNormalization by the group-norm decomposition swap-norm uses: Reshape [0, G, -1] ->
+    InstanceNormalization (scale 1, bias 0) -> Reshape back to the input's shape -> Mul gamma -> Add beta.
+    The last node keeps the BN's name and output name."""
+    g = model.graph
+    idx = [i for i, n in enumerate(g.node) if n.name == bn_name][0]
+    bn = g.node[idx]
+    inits = {t.name: t for t in g.initializer}
+    gamma = numpy_helper.to_array(inits[bn.input[1]])
+    beta = numpy_helper.to_array(inits[bn.input[2]])
+    eps = [a.f for a in bn.attribute if a.name == "epsilon"]
+    eps = eps[0] if eps else 1e-5
+    c = gamma.shape[0]
+    x, y, p = bn.input[0], bn.output[0], "swap_"
+    new_inits = [
+        numpy_helper.from_array(np.array([0, groups, -1], dtype=np.int64), p + "grouped_shape"),
+        numpy_helper.from_array(np.ones(groups, dtype=np.float32), p + "ones"),
+        numpy_helper.from_array(np.zeros(groups, dtype=np.float32), p + "zeros"),
+        numpy_helper.from_array(gamma.reshape(c, 1, 1).astype(np.float32), p + "gamma"),
+        numpy_helper.from_array(beta.reshape(c, 1, 1).astype(np.float32), p + "beta"),
+    ]
+    nodes = [
+        helper.make_node("Reshape", [x, p + "grouped_shape"], [p + "grouped"], name=p + "reshape_in"),
+        helper.make_node("InstanceNormalization", [p + "grouped", p + "ones", p + "zeros"], [p + "normed"],
+                         name=p + "instance_norm", epsilon=eps),
+        helper.make_node("Shape", [x], [p + "shape"], name=p + "shape"),
+        helper.make_node("Reshape", [p + "normed", p + "shape"], [p + "restored"], name=p + "reshape_out"),
+        helper.make_node("Mul", [p + "restored", p + "gamma"], [p + "scaled"], name=p + "mul"),
+        helper.make_node("Add", [p + "scaled", p + "beta"], [y], name=bn_name),
+    ]
+    del g.node[idx]
+    for k, n in enumerate(nodes):
+        g.node.insert(idx + k, n)
+    g.initializer.extend(new_inits)
+    onnx.checker.check_model(model)
+    return model
+
+
+class Swap(unittest.TestCase, Figures):
+    DRIFT = "B differs from A beyond tolerance"
+
+    def assert_drift_report(self, p):
+        self.assertIn("result: " + self.DRIFT, p.stdout)
+        self.assertIn("not a failure of the comparison", p.stdout)
+        # no error line: the comparison ran; what it found is drift
+        self.assertNotIn("onnxc:", p.stderr)
+        for word in ("error", "Error", "failed"):
+            self.assertNotIn(word, p.stdout)
+
+    def test_helper_built_swap(self):
+        src = model_path("detector_small.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            m = swap_bn_by_instance_norm(onnx.load(src), SWAPPED_BN, groups=4)
+            swapped = os.path.join(d, "swapped.onnx")
+            onnx.save(m, swapped)
+            bn_out = [n for n in onnx.load(src).graph.node if n.name == SWAPPED_BN][0].output[0]
+            p = onnxc("compare", src, swapped, "--per-node", expect=1)
+            self.assert_drift_report(p)
+            self.assertIn("first divergence: node '%s' (Add; produced by BatchNormalization in A), output '%s'"
+                          % (SWAPPED_BN, bn_out), p.stdout)
+            j, _ = compare_json(src, swapped, "--per-node", expect=1)
+            c = j["comparison"]
+            self.assertEqual(c["per_node"]["first_divergence"]["name"], bn_out)
+            for o in c["outputs"]:
+                self.assertFalse(o["within_tolerance"])
+            # output figures against numpy
+            ra = run_outputs(src, d, "a", "--shape", "N=1")
+            rb = run_outputs(swapped, d, "b", "--shape", "N=1")
+            for o in c["outputs"]:
+                self.assert_figures(o, np_metrics(ra[o["name"]], rb[o["name"]]))
+                print("helper-built swap %s: NMSE %.3g, cosine %.6f, %d of %d elements fail" %
+                      (o["name"], o["nmse"], o["cosine"], o["failing"], o["elements"]))
+
+    def test_swap_norm_pass(self):
+        src = model_path("detector_small.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            swapped = os.path.join(d, "swapped.onnx")
+            p = onnxc("optimize", src, "-o", swapped, "--passes", "swap-norm")
+            if p.returncode != 0:
+                self.skipTest("swap-norm pass not available: " + p.stderr.strip())
+            p = onnxc("compare", src, swapped, "--samples", "2", expect=1)
+            self.assert_drift_report(p)
+            j, _ = compare_json(src, swapped, expect=1)
+            for o in j["comparison"]["outputs"]:
+                self.assertGreater(o["nmse"], 1e-7)
+                print("swap-norm pass %s: NMSE %.3g, cosine %.6f" % (o["name"], o["nmse"], o["cosine"]))
+
+
+# ---------------------------------------------------------------- bad input: exit 2, one line
+
+class BadInput(unittest.TestCase):
+    def tiny(self, d, name, in_name="x", in_shape=(1, 4), out_names=("y",), in_type=TensorProto.FLOAT):
+        nodes = [helper.make_node("Relu", [in_name], [o]) for o in out_names]
+        m = make_model(nodes, [vi(in_name, list(in_shape), in_type)], [vi(o, list(in_shape), in_type)
+                                                                         for o in out_names])
+        path = os.path.join(d, name)
+        onnx.save(m, path)
+        return path
+
+    def test_different_input_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self.tiny(d, "a.onnx", in_name="x")
+            b = self.tiny(d, "b.onnx", in_name="images")
+            p = onnxc("compare", a, b, expect=2)
+            assert_one_line_error(self, p, "'x'", "'images'", a, b)
+
+    def test_different_input_shapes(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self.tiny(d, "a.onnx", in_shape=(1, 4))
+            b = self.tiny(d, "b.onnx", in_shape=(1, 5))
+            p = onnxc("compare", a, b, expect=2)
+            assert_one_line_error(self, p, "input 'x'", "1x4", "1x5")
+
+    def test_different_input_types(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self.tiny(d, "a.onnx")
+            b = self.tiny(d, "b.onnx", in_type=TensorProto.DOUBLE)
+            p = onnxc("compare", a, b, expect=2)
+            assert_one_line_error(self, p, "input 'x'", "float", "double")
+
+    def test_input_file_of_wrong_shape(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "wrong.npy")
+            np.save(f, np.zeros((1, 3, 16, 16), dtype=np.float32))
+            p = onnxc("compare", src, src, "--input", "input=" + f, expect=2)
+            assert_one_line_error(self, p, "input 'input'", f, "1x3x16x16", "Nx3x32x32")
+            np.save(f, np.zeros((1, 3, 32, 32), dtype=np.float64))
+            p = onnxc("compare", src, src, "--input", "input=" + f, expect=2)
+            assert_one_line_error(self, p, "input 'input'", "double", "float")
+            p = onnxc("compare", src, src, "--input", "nope=" + f, expect=2)
+            assert_one_line_error(self, p, "'nope'", "'input'")
+
+    def test_no_outputs_in_common(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self.tiny(d, "a.onnx", out_names=("y",))
+            b = self.tiny(d, "b.onnx", out_names=("z1", "z2"))
+            p = onnxc("compare", a, b, expect=2)
+            assert_one_line_error(self, p, "no outputs in common", "'y'", "'z1'", "'z2'")
+
+    def test_usage(self):
+        src = model_path("resnet_like.onnx")
+        for args, needle in (([src], "two models"), ([src, src, src], "unexpected argument"),
+                             ([src, src, "--atol", "-1"], "--atol"), ([src, src, "--samples", "0"], "--samples"),
+                             ([src, src, "--range", "input=1,0"], "LO < HI"),
+                             ([src, src, "--range", "nope=0,1"], "'nope'"), ([src, src, "--bogus"], "--bogus"),
+                             ([src, src, "--shape", "Q=2"], "Q")):
+            p = onnxc("compare", *args, expect=2)
+            assert_one_line_error(self, p, needle)
+
+    def test_missing_model(self):
+        src = model_path("resnet_like.onnx")
+        p = onnxc("compare", src, "/nonexistent/b.onnx", expect=2)
+        assert_one_line_error(self, p, "/nonexistent/b.onnx")
+
+
+# ---------------------------------------------------------------- options and findings
+
+class Options(unittest.TestCase, Figures):
+    def log_model(self, d, out_name="y"):
+        m = make_model([helper.make_node("Log", ["x"], [out_name])], [vi("x", [2, 8])], [vi(out_name, [2, 8])])
+        path = os.path.join(d, "log_%s.onnx" % out_name)
+        onnx.save(m, path)
+        return path
+
+    def test_reference_nan_warns(self):
+        with tempfile.TemporaryDirectory() as d:
+            m = self.log_model(d)
+            # inputs in [-1, 1): Log gives NaN for the negative half, in both models; a NaN never passes
+            p = onnxc("compare", m, m, expect=1)
+            self.assertIn("onnxc: warning: the reference A itself produces", p.stderr)
+            self.assertIn("NaN", p.stdout)
+            j, _ = compare_json(m, m, expect=1)
+            o = j["comparison"]["outputs"][0]
+            x = run_outputs(m, d, "a")["y"]  # the same seeded input
+            self.assertEqual(o["nan_a"], int(np.isnan(x).sum()))
+            self.assertEqual(o["nan_b"], o["nan_a"])
+            self.assertEqual(o["failing"], o["nan_a"])
+            self.assertEqual(o["nonfinite_mismatch"], 0)
+            self.assertTrue(j["comparison"]["reference_nonfinite"])
+            # positive inputs: identical, exit 0, no warning
+            p = onnxc("compare", m, m, "--range", "x=0.5,2", expect=0)
+            self.assertEqual(p.stderr, "")
+            self.assertIn("random in [0.5, 2)", p.stdout)
+
+    def test_range_maps_run_values(self):
+        # --range x=LO,HI maps run's [-1, 1) values affinely: Log(x) in B vs A = Identity checks the inputs used
+        with tempfile.TemporaryDirectory() as d:
+            a = os.path.join(d, "id.onnx")
+            onnx.save(make_model([helper.make_node("Identity", ["x"], ["y"])], [vi("x", [2, 8])], [vi("y", [2, 8])]), a)
+            x = run_outputs(a, d, "x", "--seed", "5")["y"].astype(np.float64)
+            want = (2.0 + (x + 1.0) * (6.0 - 2.0) / 2).astype(np.float32)
+            j, _ = compare_json(a, a, "--seed", "5", "--range", "x=2,6", expect=0)
+            self.assertEqual(j["inputs"][0]["range"], [2, 6])
+            # B = x - 4 : its drift against A = x is exactly 4 everywhere, relative 4/|x|
+            b = os.path.join(d, "shift.onnx")
+            onnx.save(make_model([helper.make_node("Sub", ["x", "four"], ["y"])], [vi("x", [2, 8])], [vi("y", [2, 8])],
+                                 inits=[numpy_helper.from_array(np.array(4, dtype=np.float32), "four")]), b)
+            j, _ = compare_json(a, b, "--seed", "5", "--range", "x=2,6", expect=1)
+            self.assert_figures(j["comparison"]["outputs"][0], np_metrics(want, want - np.float32(4)))
+
+    def test_outputs_matched_by_position(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b = self.log_model(d, "y"), self.log_model(d, "z")
+            p = onnxc("compare", a, b, "--range", "x=0.5,2", expect=0)
+            self.assertIn("matched by position", p.stdout)
+            self.assertIn("onnxc: warning: the models share no output name: outputs are matched by position", p.stderr)
+            j, _ = compare_json(a, b, "--range", "x=0.5,2", expect=0)
+            self.assertEqual(j["comparison"]["matched_by"], "position")
+            self.assertEqual((j["comparison"]["outputs"][0]["name"], j["comparison"]["outputs"][0]["name_a"]),
+                             ("z", "y"))
+
+    def test_inputs_from_file(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "x.npy")
+            np.save(f, np.random.RandomState(0).uniform(-1, 1, (2, 3, 32, 32)).astype(np.float32))
+            opt = os.path.join(d, "opt.onnx")
+            onnxc("optimize", src, "-o", opt, expect=0)
+            p = onnxc("compare", src, opt, "--input", "input=" + f, "--samples", "3", expect=0)
+            self.assertIn("from " + f, p.stdout)
+            self.assertIn("every input comes from a file", p.stderr)
+            j, _ = compare_json(src, opt, "--input", f, expect=0)
+            self.assertEqual(j["comparison"]["outputs"][0]["elements"], 20)
+            self.assertEqual(j["comparison"]["outputs"][0]["top1"]["rows"], 2)
+
+    def test_dump(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "dump")
+            p = onnxc("run", src, "--shape", "N=1", "--dump", out, expect=0)
+            g = onnx.load(src).graph
+            produced = [o for n in g.node for o in n.output]
+            self.assertIn("dumped %d values" % len(produced), p.stdout)
+            self.assertEqual(sorted(os.listdir(out)), sorted(o.replace("/", "_") + ".npy" for o in produced))
+            # the dumped graph output equals the one --output-dir writes
+            outs = run_outputs(src, d, "o", "--shape", "N=1")
+            np.testing.assert_array_equal(np.load(os.path.join(out, "logits.npy")), outs["logits"])
+            # an intermediate against numpy: Flatten of the GlobalAveragePool output
+            gap = np.load(os.path.join(out, "_gap_GlobalAveragePool_output_0.npy"))
+            flat = np.load(os.path.join(out, "_Flatten_output_0.npy"))
+            np.testing.assert_array_equal(gap.reshape(1, -1), flat)
+            relu = np.load(os.path.join(out, "_l2_Relu_output_0.npy"))
+            np.testing.assert_allclose(gap, relu.mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+            p = onnxc("run", src, "--dump", os.path.join(d, "x"), "--dump-only", "input", expect=2)
+            assert_one_line_error(self, p, "'input'")
+            p = onnxc("run", src, "--dump-only", "logits", expect=2)
+            assert_one_line_error(self, p, "--dump")
+
+    def test_progress_bar_on_a_terminal(self):
+        import pty
+        import threading
+        import time
+        src = model_path("detector_small.onnx")
+        master, slave = pty.openpty()
+        chunks = []
+
+        def drain():
+            while True:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                chunks.append(data)
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        start = time.monotonic()
+        p = subprocess.run([ONNXC, "compare", src, src, "--samples", "400", "--threads", "1"], stdout=subprocess.PIPE,
+                           stderr=slave, timeout=900)
+        took = time.monotonic() - start
+        os.close(slave)
+        reader.join(5)
+        os.close(master)
+        err = b"".join(chunks).decode(errors="replace")
+        self.assertEqual(p.returncode, 0)
+        self.assertGreater(took, 1.5, "the run was too quick to show a bar")
+        self.assertIn("sample ", err)
+        self.assertRegex(err, r"\[#*\.*\] +\d+%  sample \d+/400")
+        self.assertTrue(err.rstrip(" ").endswith("\r"), repr(err[-80:]))  # the bar is wiped at the end
+        self.assertNotIn("[", p.stdout.decode().split("result:")[1])
+
+    def test_json_is_one_object(self):
+        src = model_path("detector_small.onnx")
+        p = onnxc("compare", src, src, "--json", "--per-node", expect=0)
+        j = json.loads(p.stdout)  # raises on anything but one JSON document
+        self.assertEqual(set(j), {"a", "b", "seed", "samples", "inputs", "comparison"})
+        self.assertEqual(j["inputs"][0]["shape"], [1, 3, 64, 64])
+        for v in j["comparison"]["per_node"]["values"]:
+            self.assertEqual(v["max_abs"], 0.0)
+
+
+GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
+        sys.exit("usage: test_compare.py {%s}" % ",".join(GROUPS))
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(GROUPS[sys.argv[1]])
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if result.wasSuccessful() else 1)
