@@ -93,13 +93,13 @@ def main():
                     bad += not ok
                     rows.append((e["name"], label, c["batch"], name, float(np.abs(a64 - b64).max()), (err, ok)))
     w = max(len(r[0]) for r in rows) if rows else 10
-    print(f"{'model':{w}}  {'variant':20} {'batch':>5}  {'output':16} {'max abs':>10}  {'NMSE':>10}  result")
+    print(f"{'model':{w}}  {'variant':22} {'batch':>5}  {'output':16} {'max abs':>10}  {'NMSE':>10}  result")
     for m, v, batch, out, mx, res in rows:
         if res is None:
-            print(f"{m:{w}}  {v:20} {str(batch):>5}  {out:16} {mx}")
+            print(f"{m:{w}}  {v:22} {str(batch):>5}  {out:16} {mx}")
             continue
         err, ok = res
-        print(f"{m:{w}}  {v:20} {batch:>5}  {out[:16]:16} {mx:10.3e}  {err:10.3e}  {'ok' if ok else 'DIFFERS'}")
+        print(f"{m:{w}}  {v:22} {batch:>5}  {out[:16]:16} {mx:10.3e}  {err:10.3e}  {'ok' if ok else 'DIFFERS'}")
     print(f"{len(rows) - bad} of {len(rows)} rows within fp32 rounding (NMSE <= 1e-10)")
     return 1 if bad else 0
 

@@ -302,7 +302,7 @@ onnxc_status oc_graph_verify(const oc_graph *g)
     for (int i = 0; i < g->n_values; i++) {
         const oc_value *v = g->values[i];
         if (!v->producer)
-            defined[i] = (v->flags & (OC_V_INPUT | OC_V_OUTER)) || v->init;
+            defined[i] = (v->flags & (OC_V_INPUT | OC_V_OUTER | OC_V_SPARSE)) || v->init;
     }
     onnxc_status st = ONNXC_OK;
     for (int i = 0; i < g->n_nodes && st == ONNXC_OK; i++) {

@@ -1,7 +1,5 @@
 # Command-line tests: tests/cli/test_cli.py drives the onnxc binary (usage errors, info --json against counts
 # from python's onnx, check on good and broken models, convert round trips, run against node test outputs).
-set(ONNXC_NODE_TEST_DIR "${CMAKE_BINARY_DIR}/onnx-node-tests/node" CACHE PATH
-    "Folder of ONNX node tests (test_*/model.onnx) for the round-trip and conformance suites")
 
 foreach(group usage info check convert run)
   add_test(NAME cli_${group}

@@ -1,7 +1,5 @@
 # ONNX node conformance: generate the backend node tests from Debian's python3-onnx into the build tree, then run
 # them all in one process against the checked-in manifest of tests that must pass.
-set(ONNXC_NODE_TEST_ROOT ${CMAKE_BINARY_DIR}/onnx-node-tests)
-set(ONNXC_NODE_TEST_DIR ${ONNXC_NODE_TEST_ROOT}/node CACHE PATH "ONNX backend node tests (generated)")
 add_custom_command(
   OUTPUT ${ONNXC_NODE_TEST_ROOT}/stamp
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/conformance/generate_node_tests.py ${ONNXC_NODE_TEST_ROOT}

@@ -8,6 +8,11 @@ Per model, roundtrip_tool writes
                                                      tensor storage (external bytes come back as raw_data)
   reloaded.onnx         the external copy loaded by onnxc and saved inline -> equal after the same normalisation
 Everything runs in one process per tool, not one per model, so the suite is quick.
+
+Edge models named edge_newer_* carry fields newer than the onnx 1.12 schema (unknown fields to onnxc and to
+python's onnx 1.12 alike): their plain save, and `onnxc convert` with --onnxc, must give the file back byte for
+byte, and onnx 1.12 must parse it to the same message, unknown fields included. With --onnxc the model with a
+sparse initializer must also pass `onnxc check`, and `onnxc run` must refuse it with a one-line message.
 """
 import argparse
 import copy
@@ -158,6 +163,77 @@ def run_suite(tool, models, work, label):
     return not failures and proc.returncode in (0, 1)
 
 
+def unknown_fields_kept(original_path, written_path):
+    """None when written_path is the same file as original_path and onnx 1.12 reads both to the same message,
+    unknown fields included; else a one-line reason."""
+    with open(original_path, "rb") as f:
+        orig_bytes = f.read()
+    with open(written_path, "rb") as f:
+        out_bytes = f.read()
+    orig = onnx.load_model_from_string(orig_bytes)
+    stripped = copy.deepcopy(orig)
+    stripped.DiscardUnknownFields()
+    if stripped.SerializeToString() == orig.SerializeToString():
+        return "the generator wrote no field unknown to onnx 1.12: the check would prove nothing"
+    out = onnx.load_model_from_string(out_bytes)
+    if out.SerializeToString() != orig.SerializeToString():
+        out.DiscardUnknownFields()
+        if out.SerializeToString() == stripped.SerializeToString():
+            return "unknown fields were lost or changed"
+        return "differs: " + first_difference(orig, out)
+    if out_bytes != orig_bytes:
+        at = next(i for i in range(min(len(out_bytes), len(orig_bytes)) + 1)
+                  if i == min(len(out_bytes), len(orig_bytes)) or out_bytes[i] != orig_bytes[i])
+        return f"same message, but not the same bytes ({len(orig_bytes)} vs {len(out_bytes)}, first change at {at})"
+    return None
+
+
+def run_onnxc(onnxc, *args):
+    return subprocess.run([onnxc, *args], capture_output=True, text=True, timeout=120)
+
+
+def check_newer_fields(tool_work, edge_models, onnxc):
+    """Byte-exact round trips of the models with fields newer than onnx 1.12; returns the failures."""
+    failures = []
+    newer = [(i, m) for i, m in enumerate(edge_models) if os.path.basename(m).startswith("edge_newer_")]
+    if not newer:
+        return ["no edge_newer_* models were generated"]
+    for idx, model in newer:
+        why = unknown_fields_kept(model, os.path.join(tool_work, f"{idx:04d}", "inline.onnx"))
+        if why:
+            failures.append(f"FAIL {model}: plain save: {why}")
+        if onnxc:
+            out = os.path.join(tool_work, f"{idx:04d}", "convert.onnx")
+            proc = run_onnxc(onnxc, "convert", model, "-o", out)
+            why = (f"onnxc convert exited {proc.returncode}: {proc.stderr.strip()}" if proc.returncode != 0
+                   else unknown_fields_kept(model, out))
+            if why:
+                failures.append(f"FAIL {model}: onnxc convert: {why}")
+    print(f"{len(newer) - len({f.split(':')[0] for f in failures})}/{len(newer)} models with fields newer than "
+          f"onnx 1.12 written back byte for byte" + ("" if onnxc else " (onnxc convert not tried: no --onnxc)"))
+    return failures
+
+
+def check_sparse_run(edge_models, onnxc):
+    """The model whose node reads a sparse initializer: onnxc check accepts it, onnxc run refuses it cleanly."""
+    model = next((m for m in edge_models if os.path.basename(m) == "edge_sparse_initializer.onnx"), None)
+    if not model:
+        return ["FAIL edge_sparse_initializer.onnx was not generated"]
+    failures = []
+    proc = run_onnxc(onnxc, "check", model)
+    if proc.returncode != 0:
+        failures.append(f"FAIL {model}: onnxc check exited {proc.returncode}: {proc.stderr.strip()}")
+    proc = run_onnxc(onnxc, "run", model)
+    err = proc.stderr.strip().splitlines()
+    # exit 2 is "bad input or unsupported"; a signal (negative) or 1 (kernel failure) is a bug
+    if proc.returncode != 2 or len(err) != 1 or not err[0].startswith("onnxc: ") or "'sw'" not in err[0]:
+        failures.append(f"FAIL {model}: onnxc run should refuse it with exit 2 and one line naming 'sw'; "
+                        f"got exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
+    else:
+        print(f"onnxc run on a sparse initializer: {err[0]}")
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tool", required=True)
@@ -165,6 +241,7 @@ def main():
     ap.add_argument("--node-dir", required=True)
     ap.add_argument("--models-dir")
     ap.add_argument("--edge-generator", help="script writing hand-built edge-case models into a folder")
+    ap.add_argument("--onnxc", help="the onnxc binary: also check `onnxc convert` and `onnxc run` on edge models")
     args = ap.parse_args()
 
     node_models = sorted(glob.glob(os.path.join(args.node_dir, "*", "model.onnx")))
@@ -178,6 +255,12 @@ def main():
         subprocess.run([sys.executable, args.edge_generator, src], check=True)
         edge = sorted(glob.glob(os.path.join(src, "*.onnx")))
         ok = run_suite(args.tool, edge, os.path.join(args.work, "edge"), "edge-case models") and ok
+        extra = check_newer_fields(os.path.join(args.work, "edge"), edge, args.onnxc)
+        if args.onnxc:
+            extra += check_sparse_run(edge, args.onnxc)
+        for f in extra:
+            print(f)
+        ok = ok and not extra
     if args.models_dir:
         own = sorted(glob.glob(os.path.join(args.models_dir, "*.onnx")))
         if own:

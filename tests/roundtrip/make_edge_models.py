@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Hand-built ONNX models that exercise what the node tests do not: every TensorProto storage form, every attribute
 kind, proto2 presence of empty strings, opaque types, sparse initializers, functions, training info, metadata,
-IR 3 initializers listed as inputs, unsorted nodes and nested subgraphs with outer-scope references.
+IR 3 initializers listed as inputs, unsorted nodes and nested subgraphs with outer-scope references, and fields
+newer than the onnx 1.12 schema onnxc compiles (written as raw protobuf bytes with the numbers of a newer
+onnx.proto, so python's onnx 1.12 keeps them as unknown fields).
 Written with onnx.helper (an independent writer) into the folder given on the command line."""
 import os
 import sys
@@ -179,11 +181,164 @@ def unsorted_nested_model():
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
+# ---- raw protobuf wire format, for fields onnx 1.12 does not know
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def tag(number, wire):
+    return varint(number << 3 | wire)
+
+
+def f_varint(number, value):
+    return tag(number, 0) + varint(value)
+
+
+def f_bytes(number, payload):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return tag(number, 2) + varint(len(payload)) + payload
+
+
+def f_fixed32(number, value):
+    return tag(number, 5) + value.to_bytes(4, "little")
+
+
+def f_fixed64(number, value):
+    return tag(number, 1) + value.to_bytes(8, "little")
+
+
+def entry(key, value):
+    """A StringStringEntryProto: key = 1, value = 2."""
+    return f_bytes(1, key) + f_bytes(2, value)
+
+
+def metadata(number, pairs):
+    """A repeated StringStringEntryProto field (metadata_props)."""
+    return b"".join(f_bytes(number, entry(k, v)) for k, v in pairs)
+
+
+def add_unknown(msg, raw):
+    """Append fields to msg; python's onnx 1.12 keeps those it does not know as unknown fields."""
+    msg.MergeFromString(raw)
+    assert msg.SerializeToString().endswith(raw), "the fields were expected to be unknown to onnx 1.12"
+
+
+# Field numbers of a newer onnx.proto (onnx 1.16+/IR 10, IR 11), all unknown to onnx 1.12:
+MODEL_CONFIGURATION = 26          # ModelProto.configuration: repeated DeviceConfigurationProto
+GRAPH_METADATA = 16               # GraphProto.metadata_props
+NODE_OVERLOAD = 8                 # NodeProto.overload
+NODE_METADATA = 9                 # NodeProto.metadata_props
+NODE_DEVICE_CONFIGURATIONS = 10   # NodeProto.device_configurations: repeated NodeDeviceConfigurationProto
+VALUE_INFO_METADATA = 4           # ValueInfoProto.metadata_props
+TENSOR_METADATA = 16              # TensorProto.metadata_props
+FUNCTION_VALUE_INFO = 12          # FunctionProto.value_info
+FUNCTION_OVERLOAD = 13            # FunctionProto.overload
+FUNCTION_METADATA = 14            # FunctionProto.metadata_props
+# No ONNX version defines these: a vendor's extension fields, one per wire type.
+VENDOR = 1000
+
+
+def vendor_fields():
+    return (f_varint(VENDOR, 2 ** 64 - 1) + f_fixed64(VENDOR + 1, 0x0123456789ABCDEF) +
+            f_fixed32(VENDOR + 2, 0xDEADBEEF) + f_bytes(VENDOR + 3, b""))
+
+
+def newer_fields_model():
+    """Every message kind onnxc flattens into its IR carries fields it does not know; the file must come back
+    byte for byte."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
+    add_unknown(x, metadata(VALUE_INFO_METADATA, [("role", "image")]))
+    add_unknown(x.type, f_varint(VENDOR, 1))
+    add_unknown(x.type.tensor_type, f_bytes(VENDOR, "tensor-type ext"))
+    add_unknown(x.type.tensor_type.shape, f_fixed32(VENDOR, 7))
+    add_unknown(x.type.tensor_type.shape.dim[0], f_varint(VENDOR, 300))
+    c = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])
+    add_unknown(y, metadata(VALUE_INFO_METADATA, [("role", "logits")]))
+    w = numpy_helper.from_array(np.array([1.0, -2.0, 0.5], np.float32), "w")
+    add_unknown(w, metadata(TENSOR_METADATA, [("quantized", "no"), ("source", "layer1.weight")]))
+    w_typed = helper.make_tensor("w_typed", TensorProto.INT64, [2], [3, -4])
+    add_unknown(w_typed, metadata(TENSOR_METADATA, [("k", "v")]) + vendor_fields())
+
+    add = helper.make_node("Add", ["x", "w"], ["a"], name="add")
+    add_unknown(add, f_bytes(NODE_OVERLOAD, "v2") + metadata(NODE_METADATA, [("pkg.torch.stack", "layer1/add")]) +
+                f_bytes(NODE_DEVICE_CONFIGURATIONS, f_bytes(1, "cfg0") + f_varint(3, 1)))
+    const = helper.make_node("Constant", [], ["k"], name="const",
+                             value=numpy_helper.from_array(np.array([2.0], np.float32), "k_value"))
+    add_unknown(const.attribute[0], vendor_fields())
+    add_unknown(const.attribute[0].t, metadata(TENSOR_METADATA, [("folded", "yes")]))
+    add_unknown(const, metadata(NODE_METADATA, [("origin", "constant")]))
+    then_node = helper.make_node("Mul", ["a", "k"], ["then_y"], name="then_mul")
+    add_unknown(then_node, metadata(NODE_METADATA, [("branch", "then")]))
+    then_g = helper.make_graph([then_node], "then", [], [helper.make_tensor_value_info("then_y", TensorProto.FLOAT,
+                                                                                       ["N", 3])])
+    add_unknown(then_g, metadata(GRAPH_METADATA, [("graph", "then")]))
+    else_g = helper.make_graph([helper.make_node("Identity", ["a"], ["else_y"])], "else", [],
+                               [helper.make_tensor_value_info("else_y", TensorProto.FLOAT, ["N", 3])])
+    add_unknown(else_g.output[0], metadata(VALUE_INFO_METADATA, [("branch", "else")]))
+    if_node = helper.make_node("If", ["c"], ["y"], name="if", then_branch=then_g, else_branch=else_g)
+    add_unknown(if_node.attribute[0], f_varint(VENDOR, 5))
+    call = helper.make_node("Twice", ["a"], ["t"], domain="test.fn", name="call")
+    add_unknown(call, f_bytes(NODE_OVERLOAD, "fast"))
+    a_info = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 3])
+    add_unknown(a_info, metadata(VALUE_INFO_METADATA, [("stage", "1")]))
+    g = helper.make_graph([add, const, if_node, call], "newer_fields", [x, c],
+                          [y, helper.make_tensor_value_info("t", TensorProto.FLOAT, ["N", 3])], [w, w_typed],
+                          value_info=[a_info])
+    add_unknown(g, metadata(GRAPH_METADATA, [("graph", "main")]))
+
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("test.fn", 1)],
+                          producer_name="edge-maker")
+    add_unknown(m.opset_import[0], f_varint(VENDOR, 42))
+    fn = helper.make_function("test.fn", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                              [helper.make_opsetid("", 13)])
+    add_unknown(fn, f_bytes(FUNCTION_VALUE_INFO, helper.make_tensor_value_info("b", TensorProto.FLOAT, None)
+                            .SerializeToString()) +
+                f_bytes(FUNCTION_OVERLOAD, "fast") + metadata(FUNCTION_METADATA, [("fn", "meta")]))
+    m.functions.append(fn)
+    # DeviceConfigurationProto: name = 1, num_devices = 2, device = 3
+    add_unknown(m, f_bytes(MODEL_CONFIGURATION, f_bytes(1, "cfg0") + f_varint(2, 2) + f_bytes(3, "cpu:0") +
+                           f_bytes(3, "cpu:1")) + vendor_fields())
+    return m
+
+
+def newer_ir_model():
+    """What a newer exporter writes: IR version 10 (onnx 1.16), node metadata and overloads. onnx 1.12's checker
+    refuses the IR version, so only the round trip is checked."""
+    m = newer_fields_model()
+    m.ir_version = 10
+    m.opset_import[0].version = 21
+    return m
+
+
+def sparse_initializer_model():
+    """A node reads a sparse initializer: loads, round-trips and passes the checker; onnxc does not run it."""
+    sw = helper.make_sparse_tensor(helper.make_tensor("sw", TensorProto.FLOAT, [2], [5.0, -1.0]),
+                                   helper.make_tensor("sw_idx", TensorProto.INT64, [2], [0, 3]), [4])
+    g = helper.make_graph([helper.make_node("Add", ["x", "sw"], ["y"], name="add_sparse")], "sparse",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
+    g.sparse_initializer.append(sw)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for name, fn in [("storage", storage_model), ("attributes", attribute_model), ("metadata", metadata_model),
-                     ("ir3", ir3_model), ("unsorted_nested", unsorted_nested_model)]:
+                     ("ir3", ir3_model), ("unsorted_nested", unsorted_nested_model),
+                     ("newer_fields", newer_fields_model), ("newer_ir", newer_ir_model),
+                     ("sparse_initializer", sparse_initializer_model)]:
         onnx.save(fn(), os.path.join(out, f"edge_{name}.onnx"))
 
 
