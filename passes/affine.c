@@ -9,8 +9,7 @@
 
 #include "kutil.h"
 
-static bool why_set(char *why, size_t cap, const char *fmt, ...) OC_PRINTF(3, 4);
-static bool why_set(char *why, size_t cap, const char *fmt, ...)
+bool oc_why(char *why, size_t cap, const char *fmt, ...)
 {
     if (why && cap) {
         va_list ap;
@@ -56,7 +55,7 @@ oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, cons
 {
     onnxc_tensor *nt = NULL;
     if (onnxc_tensor_create(dtype, rank, dims, &nt) != ONNXC_OK) {
-        why_set(why, cap, "%s", onnxc_last_error());
+        oc_why(why, cap, "%s", onnxc_last_error());
         return NULL;
     }
     int64_t n = onnxc_tensor_numel(nt);
@@ -73,35 +72,57 @@ oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, cons
         case ONNXC_FLOAT16:
             /* 65504 is float16's largest finite value: beyond it the folded weight would be inf. */
             if (!isfinite(x) || fabs(x) > 65504.0)
-                ok = why_set(why, cap, "folded value %g does not fit float16", x);
+                ok = oc_why(why, cap, "folded value %g does not fit float16", x);
             else
                 ((uint16_t *)nt->data)[i] = oc_float_to_half((float)x);
             break;
         case ONNXC_BFLOAT16:
             if (!isfinite(x) || !isfinite((float)x))
-                ok = why_set(why, cap, "folded value %g does not fit bfloat16", x);
+                ok = oc_why(why, cap, "folded value %g does not fit bfloat16", x);
             else
                 ((uint16_t *)nt->data)[i] = oc_float_to_bf16((float)x);
             break;
         default:
-            ok = why_set(why, cap, "dtype %s cannot hold a folded value", onnxc_dtype_name(dtype));
+            ok = oc_why(why, cap, "dtype %s cannot hold a folded value", onnxc_dtype_name(dtype));
         }
     }
     if (!ok) {
         onnxc_tensor_free(nt);
         return NULL;
     }
-    oc_tensor *t = oc_calloc(1, sizeof *t);
-    if (!t) {
-        onnxc_tensor_free(nt);
-        why_set(why, cap, "out of memory");
+    oc_tensor *t = oc_tensor_adopt(nt);
+    if (!t)
+        oc_why(why, cap, "out of memory");
+    return t;
+}
+
+oc_tensor *oc_tensor_adopt(onnxc_tensor *t)
+{
+    oc_tensor *w = oc_calloc(1, sizeof *w);
+    if (!w) {
+        onnxc_tensor_free(t);
         return NULL;
     }
-    t->t = *nt;
-    oc_free(nt);
-    t->storage = OC_STORE_RAW;
-    t->has_data_type = true;
-    return t;
+    w->t = *t;
+    oc_free(t);
+    w->storage = OC_STORE_RAW;
+    w->has_data_type = true;
+    return w;
+}
+
+oc_value *oc_add_const(oc_graph *g, const char *base, int32_t dtype, int rank, const int64_t *dims,
+                       const void *data)
+{
+    onnxc_tensor *t = NULL;
+    if (onnxc_tensor_create(dtype, rank, dims, &t) != ONNXC_OK)
+        return NULL;
+    if (t->nbytes)
+        memcpy(t->data, data, t->nbytes);
+    oc_tensor *w = oc_tensor_adopt(t);
+    oc_value *v = w ? oc_graph_add_initializer(g, base, w) : NULL;
+    if (!v)
+        oc_tensor_free(w);
+    return v;
 }
 
 onnxc_status oc_set_constant_input(oc_graph *g, oc_node *n, int slot, oc_tensor *t, const char *base)
@@ -129,26 +150,26 @@ int64_t oc_affine_channels(const oc_node *p, char *why, size_t cap)
     oc_node_label(p, lbl, sizeof lbl);
     const oc_tensor *w = p->n_inputs > 1 ? oc_value_constant(p->inputs[1]) : NULL;
     if (!w)
-        return why_set(why, cap, "%s weight is not a constant", lbl), -1;
+        return oc_why(why, cap, "%s weight is not a constant", lbl), -1;
     const onnxc_tensor *t = &w->t;
     if (is_op(p, "Conv") || is_op(p, "ConvTranspose")) {
         if (t->rank < 3)
-            return why_set(why, cap, "%s weight has rank %d", lbl, (int)t->rank), -1;
+            return oc_why(why, cap, "%s weight has rank %d", lbl, (int)t->rank), -1;
         if (is_op(p, "Conv"))
             return t->dims[0];
         int64_t m, grp = oc_attr_int(p, "group", 1);
         if (grp < 1 || !oc_mul_i64(t->dims[1], grp, &m))
-            return why_set(why, cap, "%s has a bad group count", lbl), -1;
+            return oc_why(why, cap, "%s has a bad group count", lbl), -1;
         return m;
     }
     if (is_op(p, "Gemm") || is_op(p, "MatMul")) {
         if (t->rank != 2)
-            return why_set(why, cap, "%s weight has rank %d, expected 2", lbl, (int)t->rank), -1;
+            return oc_why(why, cap, "%s weight has rank %d, expected 2", lbl, (int)t->rank), -1;
         if (is_op(p, "Gemm") && oc_attr_int(p, "transB", 0))
             return t->dims[0];
         return t->dims[1];
     }
-    return why_set(why, cap, "%s is not a Conv, ConvTranspose, Gemm or MatMul", lbl), -1;
+    return oc_why(why, cap, "%s is not a Conv, ConvTranspose, Gemm or MatMul", lbl), -1;
 }
 
 bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap)
@@ -156,12 +177,12 @@ bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap)
     char lbl[200], olbl[200];
     oc_node_label(p, lbl, sizeof lbl);
     if (!(is_op(p, "Conv") || is_op(p, "ConvTranspose") || is_op(p, "Gemm") || is_op(p, "MatMul")))
-        return why_set(why, cap, "%s is not a Conv, ConvTranspose, Gemm or MatMul", lbl);
+        return oc_why(why, cap, "%s is not a Conv, ConvTranspose, Gemm or MatMul", lbl);
     const oc_value *y = p->n_outputs > 0 ? p->outputs[0] : NULL;
     if (!y)
-        return why_set(why, cap, "%s has no output", lbl);
+        return oc_why(why, cap, "%s has no output", lbl);
     if (y->flags & OC_V_OUTPUT)
-        return why_set(why, cap, "%s output '%s' is a graph output", lbl, y->name);
+        return oc_why(why, cap, "%s output '%s' is a graph output", lbl, y->name);
     if (y->n_uses != 1) {
         /* name every consumer so the user sees which one blocks the fold */
         char list[400] = "";
@@ -169,24 +190,24 @@ bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap)
         for (int u = 0; u < y->n_uses && u < 4 && off < sizeof list; u++)
             off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", u ? ", " : "",
                                     oc_node_label(y->uses[u].node, olbl, sizeof olbl));
-        return why_set(why, cap, "%s output '%s' has %d consumers (%s%s)", lbl, y->name, y->n_uses, list,
-                       y->n_uses > 4 ? ", ..." : "");
+        return oc_why(why, cap, "%s output '%s' has %d consumers (%s%s)", lbl, y->name, y->n_uses, list,
+                      y->n_uses > 4 ? ", ..." : "");
     }
     if (p->n_inputs < 2 || !oc_value_is_constant(p->inputs[1]))
-        return why_set(why, cap, "%s weight is not a constant", lbl);
+        return oc_why(why, cap, "%s weight is not a constant", lbl);
     if (p->n_inputs > 2 && p->inputs[2] && !oc_value_is_constant(p->inputs[2]))
-        return why_set(why, cap, "%s bias '%s' is not a constant", lbl, p->inputs[2]->name);
+        return oc_why(why, cap, "%s bias '%s' is not a constant", lbl, p->inputs[2]->name);
     const oc_tensor *w = oc_value_constant(p->inputs[1]);
     if (w->t.dtype != ONNXC_FLOAT && w->t.dtype != ONNXC_DOUBLE && w->t.dtype != ONNXC_FLOAT16 &&
         w->t.dtype != ONNXC_BFLOAT16)
-        return why_set(why, cap, "%s weight has type %s", lbl, onnxc_dtype_name(w->t.dtype));
+        return oc_why(why, cap, "%s weight has type %s", lbl, onnxc_dtype_name(w->t.dtype));
     if (is_op(p, "MatMul")) {
         /* only a rank-2 product has its channels on the weight's last axis and fits Gemm */
         int rank = p->inputs[0] ? oc_value_rank(p->inputs[0]) : -1;
         if (rank != 2)
-            return why_set(why, cap, rank < 0 ? "%s input rank is unknown (need rank 2 to become Gemm)"
-                                              : "%s input has rank %d (need rank 2 to become Gemm)",
-                           lbl, rank);
+            return oc_why(why, cap, rank < 0 ? "%s input rank is unknown (need rank 2 to become Gemm)"
+                                             : "%s input has rank %d (need rank 2 to become Gemm)",
+                          lbl, rank);
     }
     return oc_affine_channels(p, why, cap) >= 0;
 }
@@ -199,8 +220,8 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
     if (pc < 0)
         return false;
     if (pc != C)
-        return why_set(why, cap, "%s has %lld output channels, the affine map has %lld", lbl, (long long)pc,
-                       (long long)C);
+        return oc_why(why, cap, "%s has %lld output channels, the affine map has %lld", lbl, (long long)pc,
+                      (long long)C);
     const oc_tensor *wc = oc_value_constant(p->inputs[1]);
     const onnxc_tensor *w = &wc->t;
     int64_t wn = onnxc_tensor_numel(w);
@@ -210,7 +231,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
     oc_tensor *nw = NULL, *nb = NULL;
     bool ok = false;
     if (!wv || !bv) {
-        why_set(why, cap, "out of memory");
+        oc_why(why, cap, "out of memory");
         goto out;
     }
     oc_tensor_to_f64(wc, wv);
@@ -227,8 +248,8 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
          * output channel group*(M/group) + j. */
         int64_t grp = oc_attr_int(p, "group", 1), cin = w->dims[0], mg = w->dims[1];
         if (grp < 1 || cin % grp) {
-            why_set(why, cap, "%s: %lld input channels do not split into %lld groups", lbl, (long long)cin,
-                    (long long)grp);
+            oc_why(why, cap, "%s: %lld input channels do not split into %lld groups", lbl, (long long)cin,
+                   (long long)grp);
             goto out;
         }
         int64_t per = wn / (cin * mg), cin_g = cin / grp;
@@ -258,7 +279,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
             double *braw = oc_malloc((size_t)(bn ? bn : 1) * sizeof *braw);
             if (!braw || !oc_tensor_to_f64(bc, braw)) {
                 oc_free(braw);
-                why_set(why, cap, "%s bias has type %s", lbl, onnxc_dtype_name(b->dtype));
+                oc_why(why, cap, "%s bias has type %s", lbl, onnxc_dtype_name(b->dtype));
                 goto out;
             }
             /* C broadcasts to [M, N]: keep a per-row C as [M, N], otherwise make it [N] */
@@ -266,7 +287,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
             int64_t ncols = b->rank >= 1 ? b->dims[b->rank - 1] : 1;
             if (ncols != 1 && ncols != C) {
                 oc_free(braw);
-                why_set(why, cap, "%s bias shape does not broadcast to %lld columns", lbl, (long long)C);
+                oc_why(why, cap, "%s bias shape does not broadcast to %lld columns", lbl, (long long)C);
                 goto out;
             }
             cv = oc_malloc((size_t)(m_rows * C) * sizeof *cv);
@@ -293,7 +314,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
     } else {
         if (bc) {
             if (bc->t.rank != 1 || bc->t.dims[0] != C || !oc_tensor_to_f64(bc, bv)) {
-                why_set(why, cap, "%s bias is not a float vector of %lld", lbl, (long long)C);
+                oc_why(why, cap, "%s bias is not a float vector of %lld", lbl, (long long)C);
                 goto out;
             }
         }
@@ -316,7 +337,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
     snprintf(base, sizeof base, "%s_folded", p->inputs[1]->name);
     if (oc_set_constant_input(g, p, 1, nw, base) != ONNXC_OK) {
         nw = NULL;
-        why_set(why, cap, "%s", onnxc_last_error());
+        oc_why(why, cap, "%s", onnxc_last_error());
         goto out;
     }
     nw = NULL;
@@ -327,7 +348,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
     if (bc) {
         if (oc_set_constant_input(g, p, 2, nb, base) != ONNXC_OK) {
             nb = NULL;
-            why_set(why, cap, "%s", onnxc_last_error());
+            oc_why(why, cap, "%s", onnxc_last_error());
             goto out;
         }
     } else {
@@ -336,7 +357,7 @@ bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, i
             if (!v)
                 oc_tensor_free(nb);
             nb = NULL;
-            why_set(why, cap, "out of memory");
+            oc_why(why, cap, "out of memory");
             goto out;
         }
     }

@@ -8,6 +8,10 @@
 
 #include "ir.h"
 
+/* Write a printf-style reason into why (when why is non-NULL and cap > 0) and return false: the failure path
+ * of the fold predicates here and in bn_match.c. */
+bool oc_why(char *why, size_t cap, const char *fmt, ...) OC_PRINTF(3, 4);
+
 /* Output channel count of producer p from its constant weight, or -1 (why says what is wrong). Conv: W[0];
  * ConvTranspose: W[1]*group; Gemm: N; MatMul: W[1] of a rank-2 constant weight. */
 int64_t oc_affine_channels(const oc_node *p, char *why, size_t cap);
@@ -27,6 +31,14 @@ bool oc_tensor_to_f64(const oc_tensor *c, double *out);
 
 /* Store doubles into a new tensor of dtype with the given shape; NULL on overflow for 16-bit floats (why set). */
 oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, const double *v, char *why, size_t cap);
+
+/* An IR tensor taking over t's shape and data (t itself is freed). NULL when out of memory; t is freed then too. */
+oc_tensor *oc_tensor_adopt(onnxc_tensor *t);
+
+/* A new initializer of g, named from base, holding a copy of data (dtype, rank, dims). NULL when out of memory
+ * or the shape is invalid. */
+oc_value *oc_add_const(oc_graph *g, const char *base, int32_t dtype, int rank, const int64_t *dims,
+                       const void *data);
 
 /* Replace the value of constant input slot of node n with tensor t: in place when n is the only user of an
  * initializer, else as a fresh initializer named from the old one. Takes ownership of t. */

@@ -5,9 +5,7 @@
 
 #include "pass.h"
 
-/* True when some subgraph (If/Loop/Scan body) refers to name from an enclosing scope: such values must keep
- * their name and producer. */
-static bool name_in_subgraphs(const oc_graph *g, const char *name)
+bool oc_name_in_subgraphs(const oc_graph *g, const char *name)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const oc_node *n = g->nodes[i];
@@ -15,15 +13,12 @@ static bool name_in_subgraphs(const oc_graph *g, const char *name)
             continue;
         for (int a = 0; a < n->n_attrs; a++) {
             const oc_attr *at = &n->attrs[a];
-            const oc_graph *subs[1] = {at->g};
             for (size_t k = 0; k < 1 + at->n_graphs; k++) {
-                const oc_graph *sg = k == 0 ? subs[0] : at->graphs[k - 1];
+                const oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
                 if (!sg)
                     continue;
                 const oc_value *v = oc_graph_find(sg, name);
-                if (v && (v->flags & OC_V_OUTER))
-                    return true;
-                if (name_in_subgraphs(sg, name))
+                if ((v && (v->flags & OC_V_OUTER)) || oc_name_in_subgraphs(sg, name))
                     return true;
             }
         }
@@ -65,7 +60,7 @@ static bool dropout_is_identity(const oc_graph *g, const oc_node *n, char *why, 
 static bool bypass(oc_graph *g, oc_node *n, char *why, size_t cap)
 {
     oc_value *x = n->inputs[0], *y = n->outputs[0];
-    if (name_in_subgraphs(g, y->name)) {
+    if (oc_name_in_subgraphs(g, y->name)) {
         snprintf(why, cap, "a subgraph refers to '%s'", y->name);
         return false;
     }
@@ -76,7 +71,7 @@ static bool bypass(oc_graph *g, oc_node *n, char *why, size_t cap)
     }
     /* y is a graph output: its name must stay, so x's producer takes it over */
     oc_node *p = x->producer;
-    if (!p || (x->flags & (OC_V_OUTPUT | OC_V_INPUT)) || x->n_uses != 1 || name_in_subgraphs(g, x->name)) {
+    if (!p || (x->flags & (OC_V_OUTPUT | OC_V_INPUT)) || x->n_uses != 1 || oc_name_in_subgraphs(g, x->name)) {
         snprintf(why, cap, "its output '%s' is a graph output and its input '%s' cannot take its name", y->name,
                  x->name);
         return false;
@@ -134,7 +129,7 @@ static onnxc_status cleanup_run(oc_graph *g, oc_pass_ctx *ctx)
         bool used = false;
         for (int o = 0; o < n->n_outputs && !used; o++) {
             const oc_value *v = n->outputs[o];
-            used = v && (v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || name_in_subgraphs(g, v->name));
+            used = v && (v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || oc_name_in_subgraphs(g, v->name));
         }
         if (used)
             continue;
@@ -149,7 +144,7 @@ static onnxc_status cleanup_run(oc_graph *g, oc_pass_ctx *ctx)
     bool allowed = false;
     for (int i = 0; i < g->n_initializers; i++) {
         oc_value *v = g->initializers[i];
-        if (!v->init || v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || name_in_subgraphs(g, v->name))
+        if (!v->init || v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || oc_name_in_subgraphs(g, v->name))
             continue;
         if (!allowed && !(allowed = oc_pass_may_rewrite(ctx)))
             return ONNXC_OK;

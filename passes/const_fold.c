@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affine.h"
 #include "kernel.h"
 #include "pass.h"
 
@@ -17,17 +18,6 @@ static bool has_subgraph(const oc_node *n)
         if (n->attrs[a].g || n->attrs[a].n_graphs)
             return true;
     return false;
-}
-
-static oc_tensor *wrap(onnxc_tensor *t)
-{
-    oc_tensor *w = oc_calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
-    w->t = *t;
-    w->storage = OC_STORE_RAW;
-    w->has_data_type = true;
-    return w;
 }
 
 /* Shape (start/end since Shape-15) or Size of a value with a fully static declared shape. */
@@ -72,12 +62,7 @@ static oc_tensor *static_shape_of(const oc_node *n, int64_t opset)
         for (int64_t i = 0; i < len; i++)
             ((int64_t *)t->data)[i] = dims[start + i];
     }
-    oc_tensor *w = wrap(t);
-    if (!w)
-        onnxc_tensor_free(t);
-    else
-        oc_free(t);
-    return w;
+    return oc_tensor_adopt(t);
 }
 
 /* Run node n's kernel on its constant inputs; outs[] gets one tensor per output (NULL for omitted outputs). */
@@ -160,13 +145,8 @@ static bool evaluate(const oc_node *n, const oc_kernel *k, int64_t opset, oc_ten
         if (!made[o])
             continue;
         if (ok) {
-            outs[o] = wrap(made[o]);
-            if (outs[o])
-                oc_free(made[o]);
-            else {
-                onnxc_tensor_free(made[o]);
-                ok = false;
-            }
+            outs[o] = oc_tensor_adopt(made[o]);
+            ok = outs[o] != NULL;
         } else {
             onnxc_tensor_free(made[o]);
         }

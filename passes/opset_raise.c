@@ -204,7 +204,7 @@ static bool rule_ok(const rule *r, const oc_node *n, char *why, size_t cap)
     case RULE_RATIO: {
         const oc_attr *a = oc_node_attr(n, "ratio");
         if (a && input_present(n, 1))
-            return set_why(why, cap, n, "has both attribute ratio and input ratio%s", NULL, NULL);
+            return set_why(why, cap, n, "has both attribute ratio and input ratio%s", "", NULL);
         return true;
     }
     case RULE_SOFTMAX: {
@@ -298,28 +298,6 @@ bool oc_opset_raise_check(const onnxc_model *m, int64_t to, oc_opset_ignore_fn i
 
 /* ------------------------------------------------------------------------------------------------ apply */
 
-static oc_value *add_tensor(oc_graph *g, const char *base, int32_t dtype, int rank, const int64_t *dims,
-                            const void *data)
-{
-    onnxc_tensor *t = NULL;
-    if (onnxc_tensor_create(dtype, rank, dims, &t) != ONNXC_OK)
-        return NULL;
-    if (t->nbytes)
-        memcpy(t->data, data, t->nbytes);
-    oc_tensor *w = oc_calloc(1, sizeof *w);
-    if (!w) {
-        onnxc_tensor_free(t);
-        return NULL;
-    }
-    w->t = *t;
-    oc_free(t);
-    w->has_data_type = true;
-    oc_value *v = oc_graph_add_initializer(g, base, w);
-    if (!v)
-        oc_tensor_free(w);
-    return v;
-}
-
 static onnxc_status attr_to_input(oc_graph *g, oc_node *n, const char *name, int slot, bool scalar)
 {
     const oc_attr *a = oc_node_attr(n, name);
@@ -337,14 +315,14 @@ static onnxc_status attr_to_input(oc_graph *g, oc_node *n, const char *name, int
         double d = a->f;
         float f = a->f;
         uint16_t h = oc_float_to_half(f);
-        v = add_tensor(g, base, dt, 0, NULL, dt == ONNXC_DOUBLE ? (const void *)&d
-                                              : dt == ONNXC_FLOAT16 ? (const void *)&h : (const void *)&f);
+        v = oc_add_const(g, base, dt, 0, NULL, dt == ONNXC_DOUBLE ? (const void *)&d
+                                                : dt == ONNXC_FLOAT16 ? (const void *)&h : (const void *)&f);
     } else if (a->type == OC_ATTR_INT) {
         int64_t one = 1;
-        v = add_tensor(g, base, ONNXC_INT64, 1, &one, &a->i); /* TopK-10's k is a 1-element tensor */
+        v = oc_add_const(g, base, ONNXC_INT64, 1, &one, &a->i); /* TopK-10's k is a 1-element tensor */
     } else {
         int64_t cnt = (int64_t)a->n_ints;
-        v = add_tensor(g, base, ONNXC_INT64, 1, &cnt, a->ints);
+        v = oc_add_const(g, base, ONNXC_INT64, 1, &cnt, a->ints);
     }
     if (!v)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
@@ -378,7 +356,7 @@ static onnxc_status rule_apply(oc_graph *g, const rule *r, oc_node *n, bool *cha
         char base[300];
         snprintf(base, sizeof base, "%s_ratio", n->name && *n->name ? n->name : "Dropout");
         float f = a->f;
-        oc_value *v = add_tensor(g, base, ONNXC_FLOAT, 0, NULL, &f);
+        oc_value *v = oc_add_const(g, base, ONNXC_FLOAT, 0, NULL, &f);
         if (!v)
             return oc_err(ONNXC_E_NOMEM, "out of memory");
         if ((st = oc_node_set_input(n, 1, v)) == ONNXC_OK)

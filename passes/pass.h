@@ -69,6 +69,10 @@ void oc_report_warning(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...)
  * ONNXC_E_INVALID with the first problem. */
 onnxc_status oc_graph_verify(const oc_graph *g);
 
+/* True when some subgraph (If/Loop/Scan body) within g refers to name from an enclosing scope: such values must
+ * keep their name and producer. (In cleanup.c.) */
+bool oc_name_in_subgraphs(const oc_graph *g, const char *name);
+
 /* Registered passes, NULL-terminated. */
 extern const oc_pass *const oc_passes[];
 const oc_pass *oc_pass_find(const char *name);

@@ -62,28 +62,6 @@ static int64_t largest_divisor_at_most(int64_t c, int64_t g)
     return 1;
 }
 
-/* True when some subgraph (If/Loop/Scan body) refers to name from an enclosing scope. */
-static bool name_in_subgraphs(const oc_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_nodes; i++) {
-        const oc_node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int a = 0; a < n->n_attrs; a++) {
-            const oc_attr *at = &n->attrs[a];
-            for (size_t k = 0; k < 1 + at->n_graphs; k++) {
-                const oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
-                if (!sg)
-                    continue;
-                const oc_value *v = oc_graph_find(sg, name);
-                if ((v && (v->flags & OC_V_OUTER)) || name_in_subgraphs(sg, name))
-                    return true;
-            }
-        }
-    }
-    return false;
-}
-
 /* BatchNormalization nodes inside subgraphs: reported, not swapped. */
 static void report_nested(oc_pass_ctx *ctx, const oc_graph *g, const oc_node *owner, int *count)
 {
@@ -240,20 +218,8 @@ static oc_value *add_f64(oc_graph *g, const char *name, int32_t dt, int rank, co
 
 static oc_value *add_i64(oc_graph *g, const char *name, int n, const int64_t *vals)
 {
-    onnxc_tensor *t = NULL;
     int64_t d = n;
-    if (onnxc_tensor_create(ONNXC_INT64, 1, &d, &t) != ONNXC_OK)
-        return NULL;
-    memcpy(t->data, vals, (size_t)n * sizeof *vals);
-    oc_tensor *w = oc_calloc(1, sizeof *w);
-    if (!w) {
-        onnxc_tensor_free(t);
-        return NULL;
-    }
-    w->t = *t;
-    oc_free(t);
-    w->has_data_type = true;
-    return add_tensor(g, name, w);
+    return oc_add_const(g, name, ONNXC_INT64, 1, &d, vals);
 }
 
 /* A shared constant of the decomposition: the shape [0, n, -1], ones[n] or zeros[n]. */
@@ -425,7 +391,7 @@ static int64_t drop_orphans(oc_graph *g, oc_value *const *params, int n)
     bool ir3 = g->model && g->model->has_ir_version && g->model->ir_version <= 3;
     for (int i = 0; i < n; i++) {
         oc_value *v = params[i];
-        if (!v || v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || name_in_subgraphs(g, v->name))
+        if (!v || v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || oc_name_in_subgraphs(g, v->name))
             continue;
         if (v->init) {
             /* IR >= 4: an initializer listed as an input is the user's to override; keep it */

@@ -73,6 +73,69 @@ void oc_strides(int rank, const int64_t *dims, int64_t *strides)
     }
 }
 
+int64_t oc_dims_prod(const int64_t *d, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; i++)
+        p *= d[i];
+    return p;
+}
+
+onnxc_status oc_kset_shape(const oc_kctx *c, onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims)
+{
+    onnxc_status st = oc_set_shape(t, dtype, rank, dims);
+    if (st != ONNXC_OK) {
+        char lbl[256];
+        return oc_err_prefix(st, "node %s", oc_node_label(c->node, lbl, sizeof lbl));
+    }
+    return ONNXC_OK;
+}
+
+onnxc_status oc_kmove_size(const oc_kctx *c, int32_t dtype, size_t *es)
+{
+    if (dtype == ONNXC_STRING)
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "string tensors are not supported");
+    size_t s = onnxc_dtype_size(dtype);
+    if (s == 0)
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "element type %s is not supported", onnxc_dtype_name(dtype));
+    *es = s;
+    return ONNXC_OK;
+}
+
+void oc_fill_elems(void *dst, const void *v, int64_t n, size_t es)
+{
+    switch (es) {
+    case 1:
+        memset(dst, *(const uint8_t *)v, (size_t)n);
+        break;
+    case 2: {
+        uint16_t x, *d = dst;
+        memcpy(&x, v, 2);
+        for (int64_t i = 0; i < n; i++)
+            d[i] = x;
+        break;
+    }
+    case 4: {
+        uint32_t x, *d = dst;
+        memcpy(&x, v, 4);
+        for (int64_t i = 0; i < n; i++)
+            d[i] = x;
+        break;
+    }
+    case 8: {
+        uint64_t x, *d = dst;
+        memcpy(&x, v, 8);
+        for (int64_t i = 0; i < n; i++)
+            d[i] = x;
+        break;
+    }
+    default:
+        for (int64_t i = 0; i < n; i++)
+            memcpy((char *)dst + (size_t)i * es, v, es);
+        break;
+    }
+}
+
 void oc_broadcast_strides(const onnxc_tensor *t, int rank, const int64_t *dims, int64_t *strides)
 {
     (void)dims; /* the output dims are implied: broadcast_shapes already checked compatibility */

@@ -22,6 +22,19 @@ void oc_broadcast_strides(const onnxc_tensor *t, int rank, const int64_t *dims, 
 /* Contiguous row-major strides of a shape. */
 void oc_strides(int rank, const int64_t *dims, int64_t *strides);
 
+/* Product of d[from..to), the dims of an already checked shape (no overflow check). */
+int64_t oc_dims_prod(const int64_t *d, int from, int to);
+
+/* oc_set_shape for an output of node c: the error message names the node. */
+onnxc_status oc_kset_shape(const oc_kctx *c, onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims);
+
+/* Element size of a dtype that kernels moving raw bytes (shape ops, Pad) can handle: string tensors need deep
+ * copies the planned arena cannot hold, so they and unknown types get ONNXC_E_UNSUPPORTED naming the node. */
+onnxc_status oc_kmove_size(const oc_kctx *c, int32_t dtype, size_t *es);
+
+/* Fill n elements of es bytes at dst with copies of the element at v. */
+void oc_fill_elems(void *dst, const void *v, int64_t n, size_t es);
+
 /* Generic element access (slow path): value i of t as double / int64; set value i from double / int64. */
 double oc_get_f64(const onnxc_tensor *t, int64_t i);
 int64_t oc_get_i64(const onnxc_tensor *t, int64_t i);

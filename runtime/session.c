@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,20 @@ static void oc_session_mark_needed(onnxc_session *s)
     }
 }
 
+/* OpenBLAS's pthread build starts its worker threads when it loads, and they spin (sched_yield) for a while
+ * whenever they have been idle briefly: stop them, since every BLAS call we make runs on the calling thread.
+ * blas_thread_shutdown_ is an exported symbol of that build (absent elsewhere: then the weak reference is
+ * NULL); a later multi-threaded BLAS call would start the threads again. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static void oc_blas_single_thread(void)
+{
+    static atomic_flag done = ATOMIC_FLAG_INIT;
+    openblas_set_num_threads(1);
+    if (!atomic_flag_test_and_set(&done) && blas_thread_shutdown_)
+        blas_thread_shutdown_();
+}
+
 onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out)
 {
     *out = NULL;
@@ -208,7 +223,7 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     /* One pool: our kernels split work across the session's workers and call OpenBLAS inside them, so
      * OpenBLAS's own threads would only compete with ours (and spin while they wait). */
-    openblas_set_num_threads(1);
+    oc_blas_single_thread();
     *out = s;
     return ONNXC_OK;
 }
@@ -565,6 +580,9 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
                 return oc_err(ONNXC_E_UNSUPPORTED, "node %s: uses outer-scope value '%s'",
                               oc_node_label(nd, lbl, sizeof lbl), v->name);
             oc_rvalue *r = &s->rv[v->id];
+            if (!r->t.dtype && !r->known && !r->is_input && !v->producer && (v->flags & OC_V_SPARSE))
+                return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' is a sparse initializer, which onnxc does "
+                              "not run", oc_node_label(nd, lbl, sizeof lbl), v->name);
             if (!r->t.dtype && !r->known && !r->is_input && !v->producer)
                 return oc_err(ONNXC_E_INVALID, "node %s: input '%s' has no producer and is not a graph input or "
                               "initializer", oc_node_label(nd, lbl, sizeof lbl), v->name);
@@ -593,7 +611,10 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         c->n_out = nd->n_outputs;
         c->in = sn->in;
         c->out = sn->out;
-        c->threads = s->threads;
+        /* One pool: kernels parallelise through c->pool (oc_pool_run). An OpenMP region would start GOMP's own
+         * threads, which spin after every region and fight the pool's workers for the cores, so OpenMP loops
+         * in kernels run on one thread. */
+        c->threads = 1;
         c->pool = s->pool;
         c->const_inputs = 0;
         for (int j = 0; j < nd->n_inputs && j < 32; j++) {
@@ -687,6 +708,9 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
     }
     for (int i = 0; i < g->n_outputs; i++) {
         oc_rvalue *r = &s->rv[g->outputs[i].value->id];
+        if (!r->t.dtype && (g->outputs[i].value->flags & OC_V_SPARSE))
+            return oc_err(ONNXC_E_UNSUPPORTED, "graph output '%s' is a sparse initializer, which onnxc does not run",
+                          g->outputs[i].value->name);
         if (!r->t.dtype)
             return oc_err(ONNXC_E_INVALID, "graph output '%s' is not produced by any node, input or initializer",
                           g->outputs[i].value->name);

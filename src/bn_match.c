@@ -4,7 +4,6 @@
 
 #include "affine.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,18 +14,6 @@ bool oc_is_batchnorm(const oc_node *n)
     return n && !n->dead && is_default_domain(n->domain) && strcmp(n->op_type, "BatchNormalization") == 0;
 }
 
-static bool fail(char *why, size_t cap, const char *fmt, ...) OC_PRINTF(3, 4);
-static bool fail(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
-
 static bool is_float_type(int32_t dt)
 {
     return dt == ONNXC_FLOAT || dt == ONNXC_DOUBLE || dt == ONNXC_FLOAT16 || dt == ONNXC_BFLOAT16;
@@ -35,19 +22,19 @@ static bool is_float_type(int32_t dt)
 bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap)
 {
     if (!oc_is_batchnorm(bn))
-        return fail(why, cap, "not a BatchNormalization node");
+        return oc_why(why, cap, "not a BatchNormalization node");
     if (bn->n_inputs < 5 || !bn->inputs[0])
-        return fail(why, cap, "fewer than 5 inputs");
+        return oc_why(why, cap, "fewer than 5 inputs");
     /* BatchNormalization-14 added training_mode; in training mode it uses batch statistics. */
     if (oc_attr_int(bn, "training_mode", 0) != 0)
-        return fail(why, cap, "training_mode is 1");
+        return oc_why(why, cap, "training_mode is 1");
     /* BatchNormalization-9 dropped spatial; spatial=0 before it means per-activation statistics. */
     if (oc_attr_int(bn, "spatial", 1) == 0)
-        return fail(why, cap, "spatial is 0 (per-activation statistics)");
+        return oc_why(why, cap, "spatial is 0 (per-activation statistics)");
     for (int i = 1; i < bn->n_outputs; i++) {
         const oc_value *o = bn->outputs[i];
         if (o && (o->n_uses > 0 || (o->flags & OC_V_OUTPUT)))
-            return fail(why, cap, "its running-statistics output '%s' is used", o->name);
+            return oc_why(why, cap, "its running-statistics output '%s' is used", o->name);
     }
 
     static const char *const param_names[4] = {"scale", "B", "mean", "var"};
@@ -55,19 +42,19 @@ bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap)
     for (int i = 1; i <= 4; i++) {
         const oc_value *v = bn->inputs[i];
         if (!v)
-            return fail(why, cap, "input %s is missing", param_names[i - 1]);
+            return oc_why(why, cap, "input %s is missing", param_names[i - 1]);
         const oc_tensor *c = oc_value_constant(v);
         if (!c)
-            return fail(why, cap, "%s '%s' is not a constant", param_names[i - 1], v->name);
+            return oc_why(why, cap, "%s '%s' is not a constant", param_names[i - 1], v->name);
         if (!is_float_type(c->t.dtype))
-            return fail(why, cap, "%s '%s' has type %s", param_names[i - 1], v->name, onnxc_dtype_name(c->t.dtype));
+            return oc_why(why, cap, "%s '%s' has type %s", param_names[i - 1], v->name, onnxc_dtype_name(c->t.dtype));
         if (c->t.rank != 1)
-            return fail(why, cap, "%s '%s' has rank %d, expected 1", param_names[i - 1], v->name, (int)c->t.rank);
+            return oc_why(why, cap, "%s '%s' has rank %d, expected 1", param_names[i - 1], v->name, (int)c->t.rank);
         if (channels < 0)
             channels = c->t.dims[0];
         else if (c->t.dims[0] != channels)
-            return fail(why, cap, "%s '%s' has %lld elements, scale has %lld", param_names[i - 1], v->name,
-                        (long long)c->t.dims[0], (long long)channels);
+            return oc_why(why, cap, "%s '%s' has %lld elements, scale has %lld", param_names[i - 1], v->name,
+                          (long long)c->t.dims[0], (long long)channels);
     }
 
     (void)channels;
@@ -84,11 +71,11 @@ bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap
     const oc_value *x = bn->inputs[0];
     oc_node *p = x->producer;
     if (!p || p->dead)
-        return fail(why, cap, "input '%s' is not produced by a node", x->name);
+        return oc_why(why, cap, "input '%s' is not produced by a node", x->name);
     char lbl[200];
     oc_node_label(p, lbl, sizeof lbl);
     if (x->producer_slot != 0)
-        return fail(why, cap, "input '%s' is not the first output of %s", x->name, lbl);
+        return oc_why(why, cap, "input '%s' is not the first output of %s", x->name, lbl);
     /* the same producer conditions as every other affine fold (passes/affine.c) */
     if (!oc_affine_target_ok(p, why, cap))
         return false;
@@ -96,8 +83,8 @@ bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap
     if (pc < 0)
         return false;
     if (pc != channels)
-        return fail(why, cap, "%s has %lld output channels, BatchNormalization has %lld", lbl, (long long)pc,
-                    (long long)channels);
+        return oc_why(why, cap, "%s has %lld output channels, BatchNormalization has %lld", lbl, (long long)pc,
+                      (long long)channels);
     if (producer)
         *producer = p;
     return true;

@@ -344,6 +344,23 @@ static onnxc_status check_declarations(checker *c, const oc_graph *g, const char
 
 /* ---------------------------------------------------------------- order and cycles */
 
+/* The edge to node `to` from the node of g producing v, when a subgraph refers to v (NULL: nothing). */
+static onnxc_status outer_edge(const oc_value *v, const oc_graph *g, const ptrmap *pos, int to, edge **edges,
+                               int *n_edges, int *cap_edges)
+{
+    const oc_value *r = v ? resolve(v) : NULL;
+    if (!r || r->graph != g || !r->producer || r->producer->dead)
+        return ONNXC_OK;
+    int from = ptrmap_get(pos, r->producer);
+    if (from < 0)
+        return ONNXC_OK;
+    onnxc_status st = oc_grow((void **)edges, cap_edges, *n_edges + 1, sizeof **edges);
+    if (st != ONNXC_OK)
+        return st;
+    (*edges)[(*n_edges)++] = (edge){from, to, r, true};
+    return ONNXC_OK;
+}
+
 /* Values of graph g (produced by a node of g) that the subgraph sub, or subgraphs within it, refers to. */
 static onnxc_status outer_edges(const oc_graph *sub, const oc_graph *g, const ptrmap *pos, int to, edge **edges,
                                 int *n_edges, int *cap_edges, int depth)
@@ -355,16 +372,9 @@ static onnxc_status outer_edges(const oc_graph *sub, const oc_graph *g, const pt
         if (n->dead)
             continue;
         for (int s = 0; s < n->n_inputs; s++) {
-            const oc_value *r = n->inputs[s] ? resolve(n->inputs[s]) : NULL;
-            if (!r || r->graph != g || !r->producer || r->producer->dead)
-                continue;
-            int from = ptrmap_get(pos, r->producer);
-            if (from < 0)
-                continue;
-            onnxc_status st = oc_grow((void **)edges, cap_edges, *n_edges + 1, sizeof **edges);
+            onnxc_status st = outer_edge(n->inputs[s], g, pos, to, edges, n_edges, cap_edges);
             if (st != ONNXC_OK)
                 return st;
-            (*edges)[(*n_edges)++] = (edge){from, to, r, true};
         }
         for (int a = 0; a < n->n_attrs; a++) {
             const oc_attr *at = &n->attrs[a];
@@ -378,16 +388,9 @@ static onnxc_status outer_edges(const oc_graph *sub, const oc_graph *g, const pt
         }
     }
     for (int i = 0; i < sub->n_outputs; i++) {
-        const oc_value *r = sub->outputs[i].value ? resolve(sub->outputs[i].value) : NULL;
-        if (!r || r->graph != g || !r->producer || r->producer->dead)
-            continue;
-        int from = ptrmap_get(pos, r->producer);
-        if (from < 0)
-            continue;
-        onnxc_status st = oc_grow((void **)edges, cap_edges, *n_edges + 1, sizeof **edges);
+        onnxc_status st = outer_edge(sub->outputs[i].value, g, pos, to, edges, n_edges, cap_edges);
         if (st != ONNXC_OK)
             return st;
-        (*edges)[(*n_edges)++] = (edge){from, to, r, true};
     }
     return ONNXC_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "compare.h"
 #include "ir.h"
+#include "json.h"
 #include "kutil.h"
 #include "session_internal.h"
 #include "util.h"
@@ -409,8 +410,7 @@ void onnxc_compare_options_init(onnxc_compare_options *o)
     o->nmse = ONNXC_COMPARE_NMSE;
 }
 
-/* "1x3x32x32", "Nx3x32x32", "scalar", "unknown" for a declared shape. */
-static void declared_text(const onnxc_io_info *info, char *buf, size_t cap)
+void oc_declared_text(const onnxc_io_info *info, char *buf, size_t cap)
 {
     if (info->rank < 0) {
         snprintf(buf, cap, "unknown");
@@ -479,8 +479,8 @@ static onnxc_status check_inputs(onnxc_comparison *c)
                 for (int d = 0; same && ix.rank >= 0 && iy.rank >= 0 && d < ix.rank; d++)
                     same = ix.dims[d] < 0 || iy.dims[d] < 0 || ix.dims[d] == iy.dims[d];
                 if (!same) {
-                    declared_text(&ix, ta, sizeof ta);
-                    declared_text(&iy, tb, sizeof tb);
+                    oc_declared_text(&ix, ta, sizeof ta);
+                    oc_declared_text(&iy, tb, sizeof tb);
                     return oc_err(ONNXC_E_INVALID, "input '%s' differs in shape: %s declares %s, %s declares %s",
                                   ix.name, lbl[0], ta, lbl[1], tb);
                 }
@@ -943,18 +943,6 @@ void onnxc_compare_free(onnxc_comparison *c)
 
 /* ---------------------------------------------------------------- report */
 
-static void shape_text(const int64_t *dims, int rank, char *buf, size_t cap)
-{
-    if (rank == 0) {
-        snprintf(buf, cap, "scalar");
-        return;
-    }
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < rank && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)dims[i]);
-}
-
 /* Why an entry is not within tolerance, in a few words. */
 static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e, char *buf, size_t cap)
 {
@@ -965,8 +953,8 @@ static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e,
             snprintf(buf, cap, "type differs: %s in A, %s in B", onnxc_dtype_name(e->dtype_a),
                      onnxc_dtype_name(e->dtype_b));
         else {
-            shape_text(e->dims_a, e->rank_a, sa, sizeof sa);
-            shape_text(e->dims_b, e->rank_b, sb, sizeof sb);
+            oc_dims_str(e->dims_a, e->rank_a, sa, sizeof sa);
+            oc_dims_str(e->dims_b, e->rank_b, sb, sizeof sb);
             snprintf(buf, cap, "shape differs: %s in A, %s in B", sa, sb);
         }
         return;
@@ -986,11 +974,11 @@ static void print_row(FILE *f, const onnxc_compare_entry *e, int wname, int wop)
     const onnxc_metrics *m = &e->metrics;
     char shape[128], fails[64];
     if (m->comparable || e->rank_a == e->rank_b)
-        shape_text(e->dims_b, e->rank_b, shape, sizeof shape);
+        oc_dims_str(e->dims_b, e->rank_b, shape, sizeof shape);
     if (!m->comparable) {
         char a[64], b[64];
-        shape_text(e->dims_a, e->rank_a, a, sizeof a);
-        shape_text(e->dims_b, e->rank_b, b, sizeof b);
+        oc_dims_str(e->dims_a, e->rank_a, a, sizeof a);
+        oc_dims_str(e->dims_b, e->rank_b, b, sizeof b);
         snprintf(shape, sizeof shape, "%s|%s", a, b);
         fprintf(f, "  %-*s ", wname, e->name);
         if (wop)
@@ -1125,23 +1113,8 @@ static void print_human(const onnxc_comparison *c, FILE *f)
                "drift is expected after output-changing rewrites such as swap-norm)\n");
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
+/* The report writes a missing string as "". */
+static void json_str(FILE *f, const char *s) { oc_json_str(f, s ? s : ""); }
 
 static void json_num(FILE *f, double v)
 {

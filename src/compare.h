@@ -23,4 +23,8 @@ int oc_session_num_nodes(const onnxc_session *s);
 /* Median of v[0..n) (mean of the two middle values when n is even), 0 for n == 0; reorders v. */
 double oc_median(double *v, int64_t n);
 
+/* Text of a declared shape: "1x3x32x32", "Nx3x32x32" (symbolic dims by name, "?" when unnamed), "scalar",
+ * "unknown" (no shape). */
+void oc_declared_text(const onnxc_io_info *info, char *buf, size_t cap);
+
 #endif

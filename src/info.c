@@ -6,6 +6,7 @@
 
 #include "bn_match.h"
 #include "ir.h"
+#include "json.h"
 
 typedef struct op_count {
     const char *domain; /* NULL for the default domain */
@@ -124,73 +125,6 @@ static int cmp_ops(const void *pa, const void *pb)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Write s as a JSON string: quotes, backslashes and control characters escaped, invalid UTF-8 replaced by
- * U+FFFD so the output always parses. */
-static void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    while (*p) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-            p++;
-        } else if (c < 0x20) {
-            switch (c) {
-            case '\n': fputs("\\n", f); break;
-            case '\r': fputs("\\r", f); break;
-            case '\t': fputs("\\t", f); break;
-            case '\b': fputs("\\b", f); break;
-            case '\f': fputs("\\f", f); break;
-            default: fprintf(f, "\\u%04x", c); break;
-            }
-            p++;
-        } else if (c < 0x80) {
-            fputc(c, f);
-            p++;
-        } else {
-            /* Length of a well-formed UTF-8 sequence starting here, or 0. */
-            int len = 0;
-            uint32_t cp = 0;
-            if (c >= 0xC2 && c <= 0xDF) {
-                len = 2;
-                cp = c & 0x1F;
-            } else if (c >= 0xE0 && c <= 0xEF) {
-                len = 3;
-                cp = c & 0x0F;
-            } else if (c >= 0xF0 && c <= 0xF4) {
-                len = 4;
-                cp = c & 0x07;
-            }
-            for (int k = 1; k < len; k++) {
-                if ((p[k] & 0xC0) != 0x80) {
-                    len = 0;
-                    break;
-                }
-                cp = (cp << 6) | (p[k] & 0x3F);
-            }
-            /* reject overlong forms, surrogates and code points past U+10FFFF */
-            if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-                len = 0;
-            if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))
-                len = 0;
-            if (len) {
-                fwrite(p, 1, (size_t)len, f);
-                p += len;
-            } else {
-                fputs("\\ufffd", f);
-                p++;
-            }
-        }
-    }
-    fputc('"', f);
-}
-
 static const char *type_name(const oc_type *ty)
 {
     if (ty->kind == OC_TYPE_OPAQUE)
@@ -203,9 +137,9 @@ static const char *type_name(const oc_type *ty)
 static void json_vinfo(FILE *f, const oc_vinfo *vi)
 {
     fputs("{\"name\": ", f);
-    json_str(f, vi->value->name);
+    oc_json_str(f, vi->value->name);
     fputs(", \"dtype\": ", f);
-    json_str(f, type_name(&vi->type));
+    oc_json_str(f, type_name(&vi->type));
     fputs(", \"shape\": ", f);
     if (vi->type.kind != OC_TYPE_TENSOR || vi->type.rank < 0) {
         fputs("null", f);
@@ -218,7 +152,7 @@ static void json_vinfo(FILE *f, const oc_vinfo *vi)
             if (dim->has_value)
                 fprintf(f, "%lld", (long long)dim->value);
             else if (dim->param)
-                json_str(f, dim->param);
+                oc_json_str(f, dim->param);
             else
                 fputs("null", f);
         }
@@ -233,7 +167,7 @@ static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
 {
     const oc_graph *g = m->graph;
     fputs("{\"file\": ", f);
-    json_str(f, m->path);
+    oc_json_str(f, m->path);
     fputs(", \"ir_version\": ", f);
     if (m->has_ir_version)
         fprintf(f, "%lld", (long long)m->ir_version);
@@ -242,22 +176,22 @@ static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
     fputs(", \"opset_import\": [", f);
     for (int i = 0; i < m->n_opsets; i++) {
         fputs(i ? ", {\"domain\": " : "{\"domain\": ", f);
-        json_str(f, m->opsets[i].domain ? m->opsets[i].domain : "");
+        oc_json_str(f, m->opsets[i].domain ? m->opsets[i].domain : "");
         fprintf(f, ", \"version\": %lld}", (long long)m->opsets[i].version);
     }
     fputs("], \"producer_name\": ", f);
-    json_str(f, m->producer_name);
+    oc_json_str(f, m->producer_name);
     fputs(", \"producer_version\": ", f);
-    json_str(f, m->producer_version);
+    oc_json_str(f, m->producer_version);
     fputs(", \"domain\": ", f);
-    json_str(f, m->domain);
+    oc_json_str(f, m->domain);
     fputs(", \"model_version\": ", f);
     if (m->has_model_version)
         fprintf(f, "%lld", (long long)m->model_version);
     else
         fputs("null", f);
     fputs(", \"graph_name\": ", f);
-    json_str(f, g->name);
+    oc_json_str(f, g->name);
     fputs(", \"inputs\": [", f);
     int k = 0;
     for (int i = 0; i < g->n_inputs; i++) {
@@ -283,7 +217,7 @@ static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
             snprintf(key, sizeof key, "%s", s->ops[i].op_type);
         if (i)
             fputs(", ", f);
-        json_str(f, key);
+        oc_json_str(f, key);
         fprintf(f, ": %ld", s->ops[i].count);
     }
     fprintf(f,

@@ -126,8 +126,10 @@ void oc_tensor_free(oc_tensor *t)
     for (size_t i = 0; i < t->n_external; i++) {
         oc_free(t->external[i].key);
         oc_free(t->external[i].value);
+        oc_free(t->external[i].unknown.data);
     }
     oc_free(t->external);
+    oc_free(t->segment_unknown.data);
     oc_free(t->unknown.data);
     oc_free(t);
 }
@@ -321,6 +323,7 @@ void onnxc_model_free(onnxc_model *m)
     for (int i = 0; i < m->n_metadata; i++) {
         oc_free(m->metadata[i].key);
         oc_free(m->metadata[i].value);
+        oc_free(m->metadata[i].unknown.data);
     }
     oc_free(m->metadata);
     oc_graph_free(m->graph);

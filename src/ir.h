@@ -23,6 +23,7 @@ typedef struct oc_bytes {
 typedef struct oc_kv {
     char *key;
     char *value;
+    oc_bytes unknown; /* of the StringStringEntryProto */
 } oc_kv;
 
 /* Where a TensorProto held its data, so a round trip writes it back the same way. */
@@ -46,6 +47,7 @@ typedef struct oc_tensor {
     bool has_segment;
     int64_t segment_begin, segment_end;
     bool has_segment_begin, has_segment_end;
+    oc_bytes segment_unknown; /* of the TensorProto.Segment */
     oc_bytes unknown;
 } oc_tensor;
 

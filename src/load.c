@@ -93,6 +93,49 @@ static int pb_depth_scan(const uint8_t *p, const uint8_t *end, const ProtobufCMe
     return 0;
 }
 
+/* True when msg or a message inside it has an unknown field protobuf does not allow: protobuf-c reads an
+ * over-long tag varint such as 0x82 0x00 as field number 0, and takes numbers past 2^29 - 1, where protobuf
+ * (and python's onnx) refuse the message. Such fields could not be written back as read. Nesting was bounded by
+ * pb_depth_scan before protobuf-c parsed it, so the recursion is too. */
+static bool pb_bad_unknown(const ProtobufCMessage *msg)
+{
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *f = &msg->unknown_fields[i];
+        if (f->tag == 0 || f->tag > 0x1fffffffu ||
+            (f->wire_type != PROTOBUF_C_WIRE_TYPE_VARINT && f->wire_type != PROTOBUF_C_WIRE_TYPE_64BIT &&
+             f->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->wire_type != PROTOBUF_C_WIRE_TYPE_32BIT))
+            return true;
+    }
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const char *base = (const char *)msg;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n;
+            ProtobufCMessage **arr;
+            memcpy(&n, base + f->quantifier_offset, sizeof n);
+            memcpy(&arr, base + f->offset, sizeof arr);
+            for (size_t k = 0; k < n; k++)
+                if (arr[k] && pb_bad_unknown(arr[k]))
+                    return true;
+            continue;
+        }
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which; /* the oneof's case: its members share one slot */
+            memcpy(&which, base + f->quantifier_offset, sizeof which);
+            if (which != f->id)
+                continue;
+        }
+        ProtobufCMessage *sub;
+        memcpy(&sub, base + f->offset, sizeof sub);
+        if (sub && pb_bad_unknown(sub))
+            return true;
+    }
+    return false;
+}
+
 ProtobufCMessage *oc_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, bool *too_deep)
 {
     *too_deep = false;
@@ -100,7 +143,12 @@ ProtobufCMessage *oc_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_
         *too_deep = true;
         return NULL;
     }
-    return protobuf_c_message_unpack(d, &oc_pb_allocator, len, data);
+    ProtobufCMessage *msg = protobuf_c_message_unpack(d, &oc_pb_allocator, len, data);
+    if (msg && pb_bad_unknown(msg)) {
+        protobuf_c_message_free_unpacked(msg, &oc_pb_allocator);
+        return NULL;
+    }
+    return msg;
 }
 
 /* Pack a sub-message the IR keeps opaque. data is never NULL on success, so presence survives even when the
@@ -346,6 +394,8 @@ onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const
         t->segment_begin = tp->segment->begin;
         t->has_segment_end = tp->segment->has_end;
         t->segment_end = tp->segment->end;
+        if ((st = keep_unknown(&tp->segment->base, &t->segment_unknown)) != ONNXC_OK)
+            goto fail;
     }
     if (tp->n_external_data) {
         t->external = oc_calloc(tp->n_external_data, sizeof *t->external);
@@ -356,7 +406,8 @@ onnxc_status oc_tensor_from_proto(Onnx__TensorProto *tp, const char *what, const
         t->n_external = tp->n_external_data;
         for (size_t i = 0; i < tp->n_external_data; i++)
             if ((st = dup_str(&t->external[i].key, tp->external_data[i]->key)) != ONNXC_OK ||
-                (st = dup_str(&t->external[i].value, tp->external_data[i]->value)) != ONNXC_OK)
+                (st = dup_str(&t->external[i].value, tp->external_data[i]->value)) != ONNXC_OK ||
+                (st = keep_unknown(&tp->external_data[i]->base, &t->external[i].unknown)) != ONNXC_OK)
                 goto fail;
     }
     t->has_data_location = tp->has_data_location;
@@ -798,8 +849,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
             return oc_err(ONNXC_E_NOMEM, "out of memory");
         /* onnx.proto: a name is unique across initializer and sparse_initializer */
         if (v->flags & (OC_V_INITIALIZER | OC_V_SPARSE))
-            return oc_err(ONNXC_E_INVALID, "%s: sparse initializer '%s' is listed twice%s", gl, sp->values->name,
-                          (v->flags & OC_V_INITIALIZER) ? " (also a dense initializer)" : "");
+            return oc_err(ONNXC_E_INVALID, "%s: sparse initializer '%s' %s", gl, sp->values->name,
+                          (v->flags & OC_V_INITIALIZER) ? "has the name of an initializer" : "is listed twice");
         v->flags |= OC_V_SPARSE;
     }
 
@@ -972,7 +1023,8 @@ static onnxc_status load_model(oc_loader *L, Onnx__ModelProto *mp)
     for (size_t i = 0; i < mp->n_metadata_props; i++) {
         m->n_metadata++;
         if ((st = dup_str(&m->metadata[i].key, mp->metadata_props[i]->key)) ||
-            (st = dup_str(&m->metadata[i].value, mp->metadata_props[i]->value)))
+            (st = dup_str(&m->metadata[i].value, mp->metadata_props[i]->value)) ||
+            (st = keep_unknown(&mp->metadata_props[i]->base, &m->metadata[i].unknown)))
             return st;
     }
     if (mp->n_functions) {

@@ -21,7 +21,8 @@ extern ProtobufCAllocator oc_pb_allocator;
 
 /* Unpack a message with oc_pb_allocator after checking its nesting depth (protobuf-c recurses without a limit,
  * so a crafted file could exhaust the stack). NULL with *too_deep set when the bytes nest too deeply,
- * NULL otherwise when protobuf-c rejects them. */
+ * NULL otherwise when protobuf-c rejects them or they hold an unknown field protobuf does not allow (number 0 or
+ * past 2^29 - 1, which protobuf-c lets through). */
 ProtobufCMessage *oc_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len, bool *too_deep);
 
 /* Read a whole regular file into an oc_malloc'd buffer (messages name path). */

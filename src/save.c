@@ -227,6 +227,8 @@ onnxc_status oc_tensor_to_proto(const oc_tensor *t, Onnx__TensorProto *tp, oc_ar
         seg->begin = t->segment_begin;
         seg->has_end = t->has_segment_end;
         seg->end = t->segment_end;
+        if ((st = put_unknown(a, &seg->base, &t->segment_unknown, what)) != ONNXC_OK)
+            return st;
         tp->segment = seg;
     }
     if (t->storage != OC_STORE_EXTERNAL) {
@@ -244,6 +246,8 @@ onnxc_status oc_tensor_to_proto(const oc_tensor *t, Onnx__TensorProto *tp, oc_ar
                 onnx__string_string_entry_proto__init(e);
                 e->key = t->external[i].key;
                 e->value = t->external[i].value;
+                if ((st = put_unknown(a, &e->base, &t->external[i].unknown, what)) != ONNXC_OK)
+                    return st;
                 tp->external_data[i] = e;
             }
             tp->n_external_data = t->n_external;
@@ -927,6 +931,8 @@ static onnxc_status save_model(oc_saver *S, const onnxc_model *m, Onnx__ModelPro
             onnx__string_string_entry_proto__init(e);
             e->key = m->metadata[i].key;
             e->value = m->metadata[i].value;
+            if ((st = put_unknown(&S->arena, &e->base, &m->metadata[i].unknown, "metadata_props")) != ONNXC_OK)
+                return st;
             mp->metadata_props[i] = e;
         }
         mp->n_metadata_props = (size_t)m->n_metadata;

@@ -7,10 +7,13 @@
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
+#include "winograd.h"
 #include "window.h"
 
 typedef enum conv_algo {
     CONV_IM2COL,    /* general case: each B block unfolded from the input patch by patch */
+    CONV_IMPLICIT,  /* 1-D and 2-D: GEMM reading B straight from a padded, stride-phase-split input copy */
+    CONV_WINOGRAD,  /* 2-D 3 x 3, stride 1, no dilation, enough channels: Winograd F(2x2, 3x3) */
     CONV_POINTWISE, /* 1x1 kernel, stride 1, no padding: B is the input itself, copied a block at a time */
     CONV_DEPTHWISE  /* one input channel per group: direct loops, GEMM would have depth k_vol only */
 } conv_algo;
@@ -32,6 +35,26 @@ typedef struct conv_plan {
      * phases (element i * stride + q of a padded row at phase q, index i), so every tap reads contiguously */
     bool dw_padded;
     int64_t dw_rows, dw_phase_len, dw_row_len, dw_acc_len;
+    int64_t dw_lo[8], dw_hi[8]; /* per column phase q: entries [lo, hi) come from the input row */
+    /* implicit GEMM: the input copied zero-padded and split by stride phases (phase (a, b) holds padded rows
+     * r * sh + a and columns c * sw + b, hq x wq of them), so output position (oh, ow) seen through tap (kh, kw)
+     * sits at a fixed offset from oh * wq + ow: B row k is a contiguous run of the copy (np = ho * wq padded
+     * positions; a tile never crosses an output row). */
+    int64_t sh, sw, hq, wq, chan_stride, np;
+    uint8_t *phase_used;    /* sh * sw flags: phases some tap reads (a 1 x 1 stride-2 kernel reads one of 4) */
+    bool subsample;         /* 1 x 1, unpadded, strided: phase (0, 0) is the compact subsampled input, which the
+                             * pointwise path then multiplies (block copies read it row by row, TLB-friendly) */
+    bool compact;           /* narrow outputs: B gathered once from the phase copy into [depth][ldcb] rows (all
+                             * positions contiguous), then tiles of 16 positions regardless of output rows */
+    int64_t ldcb, cbuf_floats;
+    int64_t *koff_c;        /* k * ldcb */
+    int64_t *koff;          /* per k of a group: offset of B row k from the group's first channel */
+    bool pw_direct;         /* pointwise on a small plane (<= 256 positions): B read in place through koff (the
+                             * whole input is a few hundred KiB, so no block copies, and items split only the
+                             * channels without each copying B again); a last partial column tile is copied */
+    int64_t *tail_koff;     /* k * 16 within a depth block, for that copied tile */
+    int64_t xph_floats;     /* scratch floats of the copy */
+    oc_wino *wino;          /* Winograd: one plan per group */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -110,6 +133,8 @@ static onnxc_status conv_make_plan(const oc_kctx *c, conv_plan *p)
         p->algo = CONV_DEPTHWISE;
     else if (unit)
         p->algo = CONV_POINTWISE;
+    else if (w->k[0] == 1 && w->in[0] == 1 && w->out[0] == 1)
+        p->algo = CONV_IMPLICIT;
     else
         p->algo = CONV_IM2COL;
     int64_t depth;
@@ -145,6 +170,14 @@ static void conv_release(void *state)
         for (int64_t g = 0; g < p->group; g++)
             oc_packed_a_free(&p->packed[g]);
     oc_free(p->packed);
+    oc_free(p->koff);
+    oc_free(p->tail_koff);
+    oc_free(p->phase_used);
+    oc_free(p->koff_c);
+    if (p->wino)
+        for (int64_t g = 0; g < p->group; g++)
+            oc_wino_free(&p->wino[g]);
+    oc_free(p->wino);
     oc_free(p);
 }
 
@@ -160,10 +193,10 @@ static int conv_slots(const oc_kctx *c)
 
 /* Cut the output of a GEMM algorithm into work items: column chunks sized so a B block (kc x nc) stays in L2
  * beside an A block of mc rows, then cut finer until every thread has several items to claim. */
-static void conv_plan_items(conv_plan *p, int slots)
+static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
 {
     const int64_t kc = p->packed[0].kc > 0 ? p->packed[0].kc : 1;
-    const int64_t ov = p->w.out_vol, mg = p->mg;
+    const int64_t mg = p->mg;
     int64_t nc = (96 * 1024 / (int64_t)sizeof(float) / kc) / OC_GEMM_NR * OC_GEMM_NR;
     if (nc < OC_GEMM_NR)
         nc = OC_GEMM_NR;
@@ -217,10 +250,21 @@ static onnxc_status conv_dw_prepare(oc_kctx *c, conv_plan *p)
     int64_t phase = ceil_div(wp, s);
     if (phase < acc + max_off)
         phase = acc + max_off;
-    phase = ceil_div(phase, 8) * 8;
     const int64_t rows = w->pad0[1] + w->in[1] + w->pad1[1];
-    if (phase * s * rows + acc > (1 << 18))
+    if (s > 8 || phase * s * rows + acc > (1 << 18))
         return ONNXC_OK;
+    for (int64_t q = 0; q < s; q++) {
+        /* phase q holds padded positions idx * s + q, input element idx * s + q - pad */
+        const int64_t pl = w->pad0[2], in2 = w->in[2];
+        int64_t lo = q >= pl ? 0 : ceil_div(pl - q, s);
+        int64_t hi = in2 - 1 + pl - q < 0 ? 0 : (in2 - 1 + pl - q) / s + 1;
+        if (hi > phase)
+            hi = phase;
+        if (lo > hi)
+            lo = hi;
+        p->dw_lo[q] = lo;
+        p->dw_hi[q] = hi;
+    }
     p->dw_padded = true;
     p->dw_rows = rows;
     p->dw_phase_len = phase;
@@ -228,6 +272,117 @@ static onnxc_status conv_dw_prepare(oc_kctx *c, conv_plan *p)
     p->dw_acc_len = acc;
     p->work_floats = ceil_div(rows * p->dw_row_len + acc, 16) * 16;
     c->scratch_size = (size_t)p->work_floats * sizeof(float) * (size_t)conv_slots(c);
+    return ONNXC_OK;
+}
+
+/* Geometry of the implicit GEMM, its offset table and its scratch (phase buffer + C), one image at a time. */
+static onnxc_status conv_implicit_prepare(oc_kctx *c, conv_plan *p, int slots)
+{
+    const oc_window *w = &p->w;
+    const int64_t hp = w->pad0[1] + w->in[1] + w->pad1[1], wp = w->pad0[2] + w->in[2] + w->pad1[2];
+    p->sh = w->stride[1];
+    p->sw = w->stride[2];
+    p->hq = ceil_div(hp, p->sh);
+    p->wq = ceil_div(wp, p->sw);
+    int64_t t;
+    if (!oc_mul_i64(p->sh * p->sw, p->hq, &t) || !oc_mul_i64(t, p->wq, &p->chan_stride) ||
+        !oc_mul_i64(w->out[1], p->wq, &p->np))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution buffer size overflows");
+    const int64_t depth = p->cg * w->k_vol;
+    p->koff = oc_calloc((size_t)depth + 1, sizeof *p->koff);
+    if (!p->koff)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+    p->phase_used = oc_calloc((size_t)(p->sh * p->sw), 1);
+    if (!p->phase_used)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+    int64_t max_off = 0;
+    for (int64_t k = 0; k < depth; k++) {
+        const int64_t ci = k / w->k_vol, kk = k % w->k_vol, kh = kk / w->k[2], kw = kk % w->k[2];
+        const int64_t th = kh * w->dil[1], tw = kw * w->dil[2];
+        p->phase_used[(th % p->sh) * p->sw + tw % p->sw] = 1;
+        p->koff[k] = ci * p->chan_stride + ((th % p->sh) * p->sw + tw % p->sw) * p->hq * p->wq +
+                     (th / p->sh) * p->wq + tw / p->sw;
+        if (p->koff[k] > max_off)
+            max_off = p->koff[k];
+    }
+    /* the last group's furthest B row is read up to the last output row's last tile, 16 columns wide */
+    int64_t xph = p->c_in * p->chan_stride,
+            reach = (p->group - 1) * p->cg * p->chan_stride + max_off + p->np + OC_GEMM_NR;
+    if (reach > xph)
+        xph = reach;
+    p->xph_floats = ceil_div(xph, 16) * 16;
+    /* items are blocks of whole output rows (nc of them) x blocks of channels */
+    conv_plan_items(p, slots, w->out_vol);
+    const int64_t o1 = w->out[1], want = slots > 1 ? 4 * (int64_t)slots : 1;
+    int64_t rows = p->nc / w->out[2];
+    rows = rows < 1 ? 1 : rows > o1 ? o1 : rows;
+    while (rows > 1 && ceil_div(o1, rows) * p->n_mblocks < want)
+        rows = ceil_div(rows, 2);
+    p->nc = rows;
+    p->n_chunks = ceil_div(o1, rows);
+    p->work_floats = 0;
+    p->subsample = w->k_vol == 1 && w->pad0[1] == 0 && w->pad0[2] == 0 && w->pad1[1] == 0 && w->pad1[2] == 0 &&
+                   p->wq == w->out[2] && p->hq == w->out[1];
+    if (p->subsample) {
+        /* column chunks of the pointwise path, and its per-thread block buffers after the phase buffer */
+        conv_plan_items(p, slots, w->out_vol);
+    } else if (w->out[2] < 16 && depth * w->out_vol <= (1 << 22)) {
+        /* rows narrower than a tile: gather the compact B after the phase buffer */
+        p->compact = true;
+        conv_plan_items(p, slots, w->out_vol);
+        p->nc = ceil_div(p->nc, OC_GEMM_NR) * OC_GEMM_NR;
+        p->n_chunks = ceil_div(w->out_vol, p->nc);
+        p->work_floats = 0;
+        p->ldcb = oc_gemm_ldb(w->out_vol);
+        p->koff_c = oc_calloc((size_t)depth + 1, sizeof *p->koff_c);
+        if (!p->koff_c)
+            return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+        for (int64_t k = 0; k < depth; k++)
+            p->koff_c[k] = k * p->ldcb;
+        if (!oc_mul_i64(p->group * depth, p->ldcb, &p->cbuf_floats))
+            return oc_kerr(c, ONNXC_E_NOMEM, "convolution buffer size overflows");
+        p->xph_floats += p->cbuf_floats; /* one scratch region: the phase copy, then the gathered B */
+    }
+    int64_t total;
+    if (!oc_mul_i64(p->work_floats, slots, &total) || !oc_mul_i64(p->xph_floats + total, (int64_t)sizeof(float),
+                                                                  &total))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution buffer size overflows");
+    c->scratch_size = (size_t)total;
+    return ONNXC_OK;
+}
+
+/* Winograd F(2x2, 3x3) pays where the transforms are cheap next to the products: 3 x 3, stride 1, undilated
+ * 2-D convolutions with at least 16 input and output channels per group, and at least 64 output positions
+ * (below that, its 16/9 larger weights make a 7 x 7 layer weight-bandwidth bound; measured in ResNet's
+ * last stage, the gathered direct product is as fast or faster). */
+static bool conv_wino_ok(const conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    return oc_wino_available() && p->algo == CONV_IMPLICIT && w->out_vol >= 64 && w->k[1] == 3 && w->k[2] == 3 &&
+           w->stride[1] == 1 &&
+           w->stride[2] == 1 && w->dil[1] == 1 && w->dil[2] == 1 && p->cg >= 16 && p->mg >= 16 &&
+           w->in[2] < (1 << 30) && w->out[2] < (1 << 30);
+}
+
+static onnxc_status conv_wino_prepare(oc_kctx *c, conv_plan *p, int slots)
+{
+    const oc_window *w = &p->w;
+    p->wino = oc_calloc((size_t)p->group, sizeof *p->wino);
+    if (!p->wino)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+    for (int64_t g = 0; g < p->group; g++) {
+        onnxc_status st = oc_wino_plan(&p->wino[g], p->cg, p->mg, w->in[1], w->in[2], w->pad0[1], w->pad1[1],
+                                       w->pad0[2], w->pad1[2], slots);
+        if (st != ONNXC_OK)
+            return oc_kerr(c, st, "%s", onnxc_last_error());
+        if (p->packed_const)
+            oc_wino_set_weights(&p->wino[g], (const float *)c->in[1]->data + g * p->mg * p->cg * 9);
+    }
+    int64_t bytes;
+    if (!oc_mul_i64(p->wino[0].work_floats * (int64_t)sizeof(float), slots, &bytes))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution buffer size overflows");
+    c->scratch_size = (size_t)bytes;
+    p->algo = CONV_WINOGRAD;
     return ONNXC_OK;
 }
 
@@ -246,6 +401,10 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return conv_dw_prepare(c, p);
     const onnxc_tensor *W = c->in[1];
     const int64_t depth = p->cg * p->w.k_vol;
+    if (conv_wino_ok(p)) {
+        p->packed_const = ((c->const_inputs >> 1) & 1u) && W->data;
+        return conv_wino_prepare(c, p, conv_slots(c));
+    }
     p->packed = oc_calloc((size_t)p->group, sizeof *p->packed);
     if (!p->packed)
         return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the packed weights");
@@ -259,7 +418,24 @@ static onnxc_status conv_prepare(oc_kctx *c)
             oc_pack_a_fill((const float *)W->data + g * p->mg * depth, depth, &p->packed[g]);
     }
     const int slots = conv_slots(c);
-    conv_plan_items(p, slots);
+    if (p->algo == CONV_IMPLICIT)
+        return conv_implicit_prepare(c, p, slots);
+    conv_plan_items(p, slots, p->w.out_vol);
+    if (p->algo == CONV_POINTWISE && p->w.out_vol <= 256) {
+        /* small planes: B in place (block copies measured faster only for large planes, where a panel's rows lie
+         * a page or more apart) */
+        const int64_t kc = p->packed[0].kc > 0 ? p->packed[0].kc : 1;
+        p->pw_direct = true;
+        p->koff = oc_calloc((size_t)depth + 1, sizeof *p->koff);
+        p->tail_koff = oc_calloc((size_t)kc + 1, sizeof *p->tail_koff);
+        if (!p->koff || !p->tail_koff)
+            return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
+        for (int64_t k = 0; k < depth; k++)
+            p->koff[k] = k * p->w.in_vol;
+        for (int64_t k = 0; k < kc; k++)
+            p->tail_koff[k] = k * OC_GEMM_NR;
+        p->work_floats = ceil_div(kc * OC_GEMM_NR, 16) * 16;
+    }
     int64_t bytes;
     if (!oc_mul_i64(p->work_floats * (int64_t)sizeof(float), slots, &bytes))
         return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
@@ -283,7 +459,8 @@ static inline void tap_range(int64_t off, int64_t s, int64_t n, int64_t n_out, i
 /* Where the B blocks of one image and group come from. */
 typedef struct conv_fill {
     const oc_window *w;
-    const float *x;   /* the group's first input channel */
+    const float *x;      /* the group's first input channel */
+    int64_t row_stride;  /* pointwise: floats from one channel to the next */
 } conv_fill;
 
 static void zero_tail(float *row, int64_t nc)
@@ -297,10 +474,9 @@ static void zero_tail(float *row, int64_t nc)
 static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
 {
     const conv_fill *f = vctx;
-    const int64_t in_vol = f->w->in_vol;
     for (int64_t r = 0; r < kcb; r++) {
         float *d = dst + r * ldb;
-        memcpy(d, f->x + (k0 + r) * in_vol + n0, (size_t)nc * sizeof *d);
+        memcpy(d, f->x + (k0 + r) * f->row_stride + n0, (size_t)nc * sizeof *d);
         zero_tail(d, nc);
     }
 }
@@ -368,6 +544,235 @@ typedef struct conv_job {
     int64_t dw_per_item; /* depthwise: planes per item */
 } conv_job;
 
+/* Phase split of one input channel for the implicit GEMM. */
+static void conv_phase_item(void *arg, int64_t ci, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t in1 = w->in[1], in2 = w->in[2], pt = w->pad0[1], pl = w->pad0[2];
+    const float *src = j->x + ci * w->in_vol;
+    float *dst = j->work + ci * p->chan_stride;
+    for (int64_t a = 0; a < p->sh; a++) {
+        for (int64_t b = 0; b < p->sw; b++) {
+            float *plane = dst + (a * p->sw + b) * p->hq * p->wq;
+            if (!p->phase_used[a * p->sw + b]) {
+                /* no tap reads it, but the masked-off lanes of a used plane's last tile may read up to 15
+                 * floats on: keep those finite */
+                memset(plane, 0, (size_t)(p->hq * p->wq < OC_GEMM_NR ? p->hq * p->wq : OC_GEMM_NR) * sizeof *plane);
+                continue;
+            }
+            /* columns c' whose input column c' * sw + b - pl lies in [0, in2) */
+            int64_t lo = b >= pl ? 0 : ceil_div(pl - b, p->sw);
+            int64_t hi = in2 - 1 + pl - b < 0 ? 0 : (in2 - 1 + pl - b) / p->sw + 1;
+            if (hi > p->wq)
+                hi = p->wq;
+            if (lo > hi)
+                lo = hi;
+            for (int64_t r = 0; r < p->hq; r++) {
+                float *row = plane + r * p->wq;
+                const int64_t ih = r * p->sh + a - pt;
+                if (ih < 0 || ih >= in1) {
+                    memset(row, 0, (size_t)p->wq * sizeof *row);
+                    continue;
+                }
+                const float *sr = src + ih * in2 + (lo * p->sw + b - pl);
+                memset(row, 0, (size_t)lo * sizeof *row);
+                if (p->sw == 1) {
+                    memcpy(row + lo, sr, (size_t)(hi - lo) * sizeof *row);
+                } else if (p->sw == 2) {
+                    for (int64_t i = 0; i < hi - lo; i++) /* a constant stride GCC vectorises */
+                        row[lo + i] = sr[2 * i];
+                } else {
+                    for (int64_t i = 0; i < hi - lo; i++)
+                        row[lo + i] = sr[i * p->sw];
+                }
+                memset(row + hi, 0, (size_t)(p->wq - hi) * sizeof *row);
+            }
+        }
+    }
+}
+
+/* One block of output rows x output channels of the implicit GEMM: tiles of up to 16 positions of one output
+ * row (the last one masked) and up to 6 channels, written to the output with their epilogue. */
+static void conv_implicit_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    const int64_t oh0 = chunk * p->nc, oh1 = oh0 + p->nc < w->out[1] ? oh0 + p->nc : w->out[1];
+    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
+    const int64_t wo = w->out[2], wq = p->wq, ov = w->out_vol;
+    const oc_packed_a *a = &p->packed[g];
+    const float *xg = j->work + g * p->cg * p->chan_stride;
+    const float *bias = j->bias ? j->bias + g * p->mg : NULL;
+    float *yg = j->y + g * p->mg * ov;
+    const float *rg = j->res ? j->res + g * p->mg * ov : NULL;
+    for (int64_t blk = 0; blk < a->nkb; blk++) {
+        const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
+        const bool first = blk == 0, last = blk == a->nkb - 1;
+        const float *ab = a->data + k0 * a->mp * OC_GEMM_MR;
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            for (int64_t ow = 0; ow < wo; ow += OC_GEMM_NR) {
+                const int cols = (int)(wo - ow < OC_GEMM_NR ? wo - ow : OC_GEMM_NR);
+                const float *bp = xg + oh * wq + ow;
+                for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
+                    const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
+                    const int64_t off = r0 * ov + oh * wo + ow;
+                    oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, bp, p->koff + k0, yg + off,
+                                      ov, rows, cols, first, last, bias && first ? bias + r0 : NULL,
+                                      rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
+                }
+            }
+        }
+    }
+}
+
+static void conv_wino_item(void *arg, int64_t item, int slot)
+{
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t per = oc_wino_items(&p->wino[0]);
+    const int64_t it = item % per, g = item / per % p->group, n = item / per / p->group;
+    const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
+    oc_wino_item(&p->wino[g], it, j->x + (n * p->c_in + g * p->cg) * w->in_vol, j->y + yoff,
+                 j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, j->clamp, j->lo, j->hi,
+                 j->work + (int64_t)slot * p->wino[0].work_floats);
+}
+
+/* Subsampled 1 x 1: the pointwise product of one image over the compact phase plane (0, 0). */
+static void conv_subsample_item(void *arg, int64_t item, int slot)
+{
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride};
+    const int64_t yoff = g * p->mg * w->out_vol;
+    oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
+                      j->lo, j->hi};
+    const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
+    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
+    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill_pointwise, &f, j->y + yoff, w->out_vol, &ep,
+                   j->work + p->xph_floats + (int64_t)slot * p->work_floats);
+}
+
+/* Gather rows of the compact B (item: a block of 64 rows of one group's depth x groups) from the phase copy:
+ * row k holds, for every output position in order, the value tap k sees; zeros up to a whole panel. */
+static void conv_gather_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t depth = p->cg * w->k_vol, wo = w->out[2], wq = p->wq, nv = w->out_vol;
+    const int64_t per = 64, blocks = ceil_div(depth, per);
+    const int64_t g = item / blocks, k0 = item % blocks * per, k1 = k0 + per < depth ? k0 + per : depth;
+    const float *xg = j->work + g * p->cg * p->chan_stride;
+    float *cb = j->work + (p->xph_floats - p->cbuf_floats) + g * depth * p->ldcb;
+    const int64_t pad_end = ceil_div(nv, OC_GEMM_NR) * OC_GEMM_NR;
+    for (int64_t k = k0; k < k1; k++) {
+        const float *src = xg + p->koff[k];
+        float *dst = cb + k * p->ldcb;
+        for (int64_t oh = 0; oh < w->out[1]; oh++)
+            for (int64_t ow = 0; ow < wo; ow++)
+                dst[oh * wo + ow] = src[oh * wq + ow];
+        for (int64_t q = nv; q < pad_end; q++)
+            dst[q] = 0.0f;
+    }
+}
+
+/* Tiles of 16 output positions x 6 channels over the gathered B, written with their epilogue. */
+static void conv_compact_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    const int64_t ov = w->out_vol, depth = p->cg * w->k_vol;
+    const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < ov ? n0 + p->nc : ov;
+    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
+    const oc_packed_a *a = &p->packed[g];
+    const float *cb = j->work + (p->xph_floats - p->cbuf_floats) + g * depth * p->ldcb;
+    const float *bias = j->bias ? j->bias + g * p->mg : NULL;
+    float *yg = j->y + g * p->mg * ov;
+    const float *rg = j->res ? j->res + g * p->mg * ov : NULL;
+    for (int64_t blk = 0; blk < a->nkb; blk++) {
+        const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
+        const bool first = blk == 0, last = blk == a->nkb - 1;
+        const float *ab = a->data + k0 * a->mp * OC_GEMM_MR;
+        for (int64_t jp = n0; jp < n1; jp += OC_GEMM_NR) {
+            const int cols = (int)(n1 - jp < OC_GEMM_NR ? n1 - jp : OC_GEMM_NR);
+            for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
+                const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
+                const int64_t off = r0 * ov + jp;
+                oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, cb + jp, p->koff_c + k0,
+                                  yg + off, ov, rows, cols, first, last, bias && first ? bias + r0 : NULL,
+                                  rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
+            }
+        }
+    }
+}
+
+/* Pointwise in place: tiles of up to 16 output positions x 6 channels reading B rows straight from the input
+ * channels; a tile that would read past the input's end (the last, partial one) reads a zero-padded copy. */
+static void conv_pw_direct_item(void *arg, int64_t item, int slot)
+{
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    const int64_t chunk = item % p->n_chunks;
+    item /= p->n_chunks;
+    const int64_t g = item % p->group, n = item / p->group;
+    const int64_t ov = w->out_vol;
+    const float *xg = j->x + (n * p->c_in + g * p->cg) * w->in_vol;
+    const int64_t yoff = (n * p->m + g * p->mg) * ov;
+    float *yg = j->y + yoff;
+    const float *rg = j->res ? j->res + yoff : NULL;
+    const float *bias = j->bias ? j->bias + g * p->mg : NULL;
+    const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < ov ? n0 + p->nc : ov;
+    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
+    const oc_packed_a *a = &p->packed[g];
+    float *tail = j->work + (int64_t)slot * p->work_floats;
+    for (int64_t blk = 0; blk < a->nkb; blk++) {
+        const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
+        const bool first = blk == 0, last = blk == a->nkb - 1;
+        const float *ab = a->data + k0 * a->mp * OC_GEMM_MR;
+        for (int64_t jp = n0; jp < n1; jp += OC_GEMM_NR) {
+            const int cols = (int)(n1 - jp < OC_GEMM_NR ? n1 - jp : OC_GEMM_NR);
+            const float *bp = xg + jp;
+            const int64_t *koff = p->koff + k0;
+            if (jp + OC_GEMM_NR > ov) {
+                for (int64_t r = 0; r < kcb; r++)
+                    for (int q = 0; q < OC_GEMM_NR; q++)
+                        tail[r * OC_GEMM_NR + q] = q < cols ? xg[(k0 + r) * w->in_vol + jp + q] : 0.0f;
+                bp = tail;
+                koff = p->tail_koff;
+            }
+            for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
+                const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
+                const int64_t off = r0 * ov + jp;
+                oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, bp, koff, yg + off, ov, rows,
+                                  cols, first, last, bias && first ? bias + r0 : NULL, rg ? rg + off : NULL, ov,
+                                  j->clamp, j->lo, j->hi);
+            }
+        }
+    }
+}
+
 static void conv_gemm_item(void *arg, int64_t item, int slot)
 {
     const conv_job *j = arg;
@@ -378,7 +783,7 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     const int64_t chunk = item % p->n_chunks;
     item /= p->n_chunks;
     const int64_t g = item % p->group, n = item / p->group;
-    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol};
+    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol};
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
@@ -413,13 +818,289 @@ static void dw_pad_plane(const conv_plan *p, const float *xp, float *buf)
             memset(row + pl + in2, 0, (size_t)(phase - pl - in2) * sizeof *row);
             continue;
         }
-        memset(row, 0, (size_t)p->dw_row_len * sizeof *row);
-        for (int64_t i = 0; i < in2; i++) {
-            const int64_t t = i + pl; /* position in the padded row */
-            row[(t % s) * phase + t / s] = src[i];
+        for (int64_t q = 0; q < s; q++) {
+            /* phase q holds padded positions idx * s + q, input element idx * s + q - pl: those in [lo, hi) */
+            float *dst = row + q * phase;
+            const int64_t lo = p->dw_lo[q], hi = p->dw_hi[q];
+            for (int64_t idx = 0; idx < lo; idx++)
+                dst[idx] = 0.0f;
+            const float *sq = src + (lo * s + q - pl);
+            if (s == 2) {
+                for (int64_t idx = 0; idx < hi - lo; idx++) /* a constant stride GCC vectorises */
+                    dst[lo + idx] = sq[2 * idx];
+            } else {
+                for (int64_t idx = 0; idx < hi - lo; idx++)
+                    dst[lo + idx] = sq[idx * s];
+            }
+            for (int64_t idx = hi; idx < phase; idx++)
+                dst[idx] = 0.0f;
         }
     }
 }
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* All output rows of one padded plane, 8 outputs per vector; tap t of output row oh, outputs i.. reads
+ * buf + oh * row_step + off[t] + i. The 3 x 3 case keeps its nine weights in registers. */
+static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt, float bias, float *yp,
+                          const float *rp, bool clamp, float lo, float hi)
+{
+    const oc_window *w = &p->w;
+    const int64_t o1 = w->out[1], o2 = w->out[2], s = w->stride[2], phase = p->dw_phase_len;
+    const int64_t ntaps = w->k[1] * w->k[2], row_step = w->stride[1] * p->dw_row_len;
+    int64_t off[64];
+    if (ntaps > 64)
+        return;
+    for (int64_t kh = 0; kh < w->k[1]; kh++)
+        for (int64_t kw = 0; kw < w->k[2]; kw++) {
+            const int64_t tw = kw * w->dil[2];
+            off[kh * w->k[2] + kw] = kh * w->dil[1] * p->dw_row_len + (tw % s) * phase + tw / s;
+        }
+    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const int64_t rem = o2 % 8;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    if (w->k[1] == 3 && w->k[2] == 3) {
+        /* 3 x 3: three row pointers and three tap offsets in registers, nine weights in registers */
+        const __m256 w00 = _mm256_broadcast_ss(wt + 0), w01 = _mm256_broadcast_ss(wt + 1), w02 = _mm256_broadcast_ss(wt + 2);
+        const __m256 w10 = _mm256_broadcast_ss(wt + 3), w11 = _mm256_broadcast_ss(wt + 4), w12 = _mm256_broadcast_ss(wt + 5);
+        const __m256 w20 = _mm256_broadcast_ss(wt + 6), w21 = _mm256_broadcast_ss(wt + 7), w22 = _mm256_broadcast_ss(wt + 8);
+        const int64_t d = w->dil[2], o0 = 0, o1t = (d % s) * phase + d / s, o2t = (2 * d % s) * phase + 2 * d / s;
+        const int64_t rstep = w->dil[1] * p->dw_row_len;
+        for (int64_t oh = 0; oh < o1; oh++) {
+            const float *r0 = buf + oh * row_step, *r1 = r0 + rstep, *r2 = r1 + rstep;
+            float *yr = yp + oh * o2;
+            const float *rr = rp ? rp + oh * o2 : NULL;
+            for (int64_t i = 0; i < o2; i += 8) {
+                __m256 a0 = _mm256_mul_ps(w00, _mm256_loadu_ps(r0 + o0 + i));
+                __m256 a1 = _mm256_mul_ps(w10, _mm256_loadu_ps(r1 + o0 + i));
+                __m256 a2 = _mm256_fmadd_ps(w20, _mm256_loadu_ps(r2 + o0 + i), vb);
+                a0 = _mm256_fmadd_ps(w01, _mm256_loadu_ps(r0 + o1t + i), a0);
+                a1 = _mm256_fmadd_ps(w11, _mm256_loadu_ps(r1 + o1t + i), a1);
+                a2 = _mm256_fmadd_ps(w21, _mm256_loadu_ps(r2 + o1t + i), a2);
+                a0 = _mm256_fmadd_ps(w02, _mm256_loadu_ps(r0 + o2t + i), a0);
+                a1 = _mm256_fmadd_ps(w12, _mm256_loadu_ps(r1 + o2t + i), a1);
+                a2 = _mm256_fmadd_ps(w22, _mm256_loadu_ps(r2 + o2t + i), a2);
+                __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+                const bool whole = i + 8 <= o2;
+                if (rr)
+                    acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
+                if (clamp)
+                    acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+                if (whole)
+                    _mm256_storeu_ps(yr + i, acc);
+                else
+                    _mm256_maskstore_ps(yr + i, tail, acc);
+            }
+        }
+        return;
+    }
+    __m256 wv9[9];
+    if (ntaps == 9)
+        for (int t = 0; t < 9; t++)
+            wv9[t] = _mm256_broadcast_ss(wt + t);
+    for (int64_t oh = 0; oh < o1; oh++) {
+        const float *base = buf + oh * row_step;
+        float *yr = yp + oh * o2;
+        const float *rr = rp ? rp + oh * o2 : NULL;
+        for (int64_t i = 0; i < o2; i += 8) {
+            __m256 acc = vb;
+            if (ntaps == 9) {
+                const float *b = base + i;
+                acc = _mm256_fmadd_ps(wv9[0], _mm256_loadu_ps(b + off[0]), acc);
+                acc = _mm256_fmadd_ps(wv9[1], _mm256_loadu_ps(b + off[1]), acc);
+                acc = _mm256_fmadd_ps(wv9[2], _mm256_loadu_ps(b + off[2]), acc);
+                acc = _mm256_fmadd_ps(wv9[3], _mm256_loadu_ps(b + off[3]), acc);
+                acc = _mm256_fmadd_ps(wv9[4], _mm256_loadu_ps(b + off[4]), acc);
+                acc = _mm256_fmadd_ps(wv9[5], _mm256_loadu_ps(b + off[5]), acc);
+                acc = _mm256_fmadd_ps(wv9[6], _mm256_loadu_ps(b + off[6]), acc);
+                acc = _mm256_fmadd_ps(wv9[7], _mm256_loadu_ps(b + off[7]), acc);
+                acc = _mm256_fmadd_ps(wv9[8], _mm256_loadu_ps(b + off[8]), acc);
+            } else {
+                for (int64_t t = 0; t < ntaps; t++)
+                    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(wt + t), _mm256_loadu_ps(base + off[t] + i), acc);
+            }
+            const bool whole = i + 8 <= o2;
+            if (rr)
+                acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
+            if (clamp) /* max(lo, x), min(hi, x) keep a NaN x, as Relu and Clip do */
+                acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+            if (whole)
+                _mm256_storeu_ps(yr + i, acc);
+            else
+                _mm256_maskstore_ps(yr + i, tail, acc);
+        }
+    }
+}
+
+/* Even and odd elements of the 16 floats a:b, in order. */
+static inline __m256 even8(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+}
+
+static inline __m256 odd8(__m256 a, __m256 b)
+{
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+
+/* Lanes of eight columns from c that lie in [0, n). */
+static inline __m256i cols_in_row(int64_t c, int64_t n)
+{
+    const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32((int)c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(-1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx));
+}
+
+/* One kernel row's three taps for 8 outputs: stride 1 reads columns c.. c + 9, stride 2 columns c.. c + 17
+ * (deinterleaved in registers). LOAD(r, c, mask). */
+#define DW3_ROW(ACC, S, LOAD, W0, W1, W2)                                                                   \
+    do {                                                                                                    \
+        if ((S) == 1) {                                                                                     \
+            ACC = _mm256_fmadd_ps(W0, LOAD(xr + c, m0), ACC);                                               \
+            ACC = _mm256_fmadd_ps(W1, LOAD(xr + c + 1, m1), ACC);                                           \
+            ACC = _mm256_fmadd_ps(W2, LOAD(xr + c + 2, m2), ACC);                                           \
+        } else {                                                                                            \
+            const __m256 a = LOAD(xr + c, m0), b = LOAD(xr + c + 8, m1);                                    \
+            const __m256 a2 = LOAD(xr + c + 2, m2), b2 = LOAD(xr + c + 10, m3);                             \
+            ACC = _mm256_fmadd_ps(W0, even8(a, b), ACC);                                                    \
+            ACC = _mm256_fmadd_ps(W1, odd8(a, b), ACC);                                                     \
+            ACC = _mm256_fmadd_ps(W2, even8(a2, b2), ACC);                                                  \
+        }                                                                                                   \
+    } while (0)
+#define DW3_PLAIN(ptr, m) _mm256_loadu_ps(ptr)
+/* masked lanes are not read, so the address may lie before the row */
+#define DW3_EDGE(ptr, m) _mm256_maskload_ps(ptr, m)
+
+/* One strip of 8 outputs (from ow) of one output row oh. */
+static inline void dw3x3_strip(const oc_window *w, const float *xp, const __m256 *wv, float bias, float *yp,
+                               const float *rp, bool clamp, float lo, float hi, int64_t oh, int64_t ow,
+                               bool inside, const __m256i *m)
+{
+    const int64_t in1 = w->in[1], in2 = w->in[2], o2 = w->out[2];
+    const int64_t s = w->stride[2], c = ow * s - w->pad0[2];
+    const int64_t ih0 = oh * w->stride[1] - w->pad0[1];
+    const __m256i m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
+    /* one accumulator per kernel row: three independent FMA chains */
+    __m256 acc = _mm256_set1_ps(bias), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps();
+    const float *xr;
+    if (inside) {
+        /* the strip reads inside the row: plain loads */
+        if (ih0 >= 0 && ih0 < in1 && (xr = xp + ih0 * in2))
+            DW3_ROW(acc, s, DW3_PLAIN, wv[0], wv[1], wv[2]);
+        if (ih0 + 1 >= 0 && ih0 + 1 < in1 && (xr = xp + (ih0 + 1) * in2))
+            DW3_ROW(acc1, s, DW3_PLAIN, wv[3], wv[4], wv[5]);
+        if (ih0 + 2 >= 0 && ih0 + 2 < in1 && (xr = xp + (ih0 + 2) * in2))
+            DW3_ROW(acc2, s, DW3_PLAIN, wv[6], wv[7], wv[8]);
+    } else {
+        if (ih0 >= 0 && ih0 < in1 && (xr = xp + ih0 * in2))
+            DW3_ROW(acc, s, DW3_EDGE, wv[0], wv[1], wv[2]);
+        if (ih0 + 1 >= 0 && ih0 + 1 < in1 && (xr = xp + (ih0 + 1) * in2))
+            DW3_ROW(acc1, s, DW3_EDGE, wv[3], wv[4], wv[5]);
+        if (ih0 + 2 >= 0 && ih0 + 2 < in1 && (xr = xp + (ih0 + 2) * in2))
+            DW3_ROW(acc2, s, DW3_EDGE, wv[6], wv[7], wv[8]);
+    }
+    acc = _mm256_add_ps(_mm256_add_ps(acc, acc1), acc2);
+    const bool whole = ow + 8 <= o2;
+    float *yr = yp + oh * o2 + ow;
+    if (rp) {
+        const float *rr = rp + oh * o2 + ow;
+        acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr) : _mm256_maskload_ps(rr, m[5]));
+    }
+    if (clamp) /* max(lo, x), min(hi, x) keep a NaN x, as Relu and Clip do */
+        acc = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), acc));
+    if (whole)
+        _mm256_storeu_ps(yr, acc);
+    else
+        _mm256_maskstore_ps(yr, m[5], acc);
+}
+
+/* Whether every load of the strip from ow lies inside the row. */
+static inline bool dw3x3_inside(const oc_window *w, int64_t ow)
+{
+    const int64_t c = ow * w->stride[2] - w->pad0[2];
+    return c >= 0 && c + (w->stride[2] == 1 ? 10 : 18) <= w->in[2];
+}
+
+/* Masks of the strip from ow: m[0..3] the lanes of its loads that lie in the row, m[5] the lanes of its
+ * outputs (m[4] unused). */
+static inline void dw3x3_masks(const oc_window *w, int64_t ow, __m256i *m)
+{
+    const int64_t in2 = w->in[2], s = w->stride[2], c = ow * s - w->pad0[2];
+    if (s == 1) {
+        m[0] = cols_in_row(c, in2);
+        m[1] = cols_in_row(c + 1, in2);
+        m[2] = cols_in_row(c + 2, in2);
+        m[3] = m[2];
+    } else {
+        m[0] = cols_in_row(c, in2);
+        m[1] = cols_in_row(c + 8, in2);
+        m[2] = cols_in_row(c + 2, in2);
+        m[3] = cols_in_row(c + 10, in2);
+    }
+    m[4] = m[0];
+    m[5] = cols_in_row(ow, w->out[2]);
+}
+
+/* 3 x 3 depthwise, stride 1 or 2, no dilation, straight from the input plane: strips of 8 outputs, rows in the
+ * padding skipped, columns in it read as zeros through masked loads (only in the strips at the row ends),
+ * stride-2 taps deinterleaved in registers. Narrow planes go strip by strip (masks made once per strip), wide
+ * ones row by row (in memory order). */
+static void dw3x3_plane_avx2(const oc_window *w, const float *xp, const float *wt, float bias, float *yp,
+                             const float *rp, bool clamp, float lo, float hi)
+{
+    const int64_t o1 = w->out[1], o2 = w->out[2];
+    __m256 wv[9];
+    for (int t = 0; t < 9; t++)
+        wv[t] = _mm256_broadcast_ss(wt + t);
+    __m256i m[6];
+    if (o2 <= 16) {
+        for (int64_t ow = 0; ow < o2; ow += 8) {
+            dw3x3_masks(w, ow, m);
+            const bool inside = dw3x3_inside(w, ow);
+            for (int64_t oh = 0; oh < o1; oh++)
+                dw3x3_strip(w, xp, wv, bias, yp, rp, clamp, lo, hi, oh, ow, inside, m);
+        }
+        return;
+    }
+    /* the strips at the row ends need masks; the masks of the first and the last strip serve every row */
+    __m256i mf[6], ml[6];
+    const int64_t last = (o2 - 1) / 8 * 8;
+    dw3x3_masks(w, 0, mf);
+    dw3x3_masks(w, last, ml);
+    for (int64_t oh = 0; oh < o1; oh++)
+        for (int64_t ow = 0; ow < o2; ow += 8) {
+            const bool inside = dw3x3_inside(w, ow) && ow + 8 <= o2;
+            if (inside || ow == 0 || ow == last) {
+                dw3x3_strip(w, xp, wv, bias, yp, rp, clamp, lo, hi, oh, ow, inside, ow == 0 ? mf : ml);
+            } else {
+                dw3x3_masks(w, ow, m);
+                dw3x3_strip(w, xp, wv, bias, yp, rp, clamp, lo, hi, oh, ow, false, m);
+            }
+        }
+}
+
+static bool dw3x3_direct_ok(const oc_window *w)
+{
+    return w->k[0] == 1 && w->in[0] == 1 && w->out[0] == 1 && w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 &&
+           w->dil[2] == 1 && (w->stride[2] == 1 || w->stride[2] == 2) && w->stride[1] <= 2 && w->in[2] < (1 << 30) - 64;
+}
+
+static void conv_dw3x3_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t planes = p->n * p->m;
+    const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
+    for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
+        const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
+        dw3x3_plane_avx2(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
+                         j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
+    }
+}
+#endif
 
 /* Depthwise over padded planes: an output row sums, over kernel rows and taps, a weight times a contiguous
  * run of a phase row; 3-tap rows in one pass, others tap by tap. */
@@ -445,6 +1126,12 @@ static void conv_dw_padded_item(void *arg, int64_t item, int slot)
         float *yp = j->y + pm * w->out_vol;
         const float *rp = j->res ? j->res + pm * w->out_vol : NULL;
         const float bias = j->bias ? j->bias[m] : 0.0f;
+#if defined(__AVX2__) && defined(__FMA__)
+        if (k1 * k2 <= 64) {
+            dw_plane_avx2(p, buf, wp, bias, yp, rp, j->clamp, j->lo, j->hi);
+            continue;
+        }
+#endif
         for (int64_t oh = 0; oh < o1; oh++) {
             for (int64_t i = 0; i < acc_len; i++)
                 acc[i] = bias;
@@ -578,6 +1265,15 @@ static onnxc_status conv_run(oc_kctx *c)
         const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;
         /* items of at least ~16k multiply-adds, so claiming costs little */
         j.dw_per_item = per_plane >= 16384 ? 1 : 16384 / (per_plane > 0 ? per_plane : 1);
+#if defined(__AVX2__) && defined(__FMA__)
+        /* narrow planes and stride 2 straight from the input (a padded, phase-split copy would cost more
+         * than the taps); wide stride-1 planes through the padded copy, whose loads need no masks (measured
+         * faster there) */
+        if (dw3x3_direct_ok(w) && (w->out[2] <= 16 || w->stride[2] == 2 || !p->dw_padded)) {
+            oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw3x3_item, &j);
+            return ONNXC_OK;
+        }
+#endif
         if (p->dw_padded) {
             if ((size_t)conv_slots(c) * (size_t)p->work_floats * sizeof(float) > c->scratch_size) {
                 if (c->scratch_size < (size_t)p->work_floats * sizeof(float))
@@ -591,10 +1287,51 @@ static onnxc_status conv_run(oc_kctx *c)
         oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw_item, &j);
         return ONNXC_OK;
     }
+    if (p->algo == CONV_WINOGRAD) {
+        if (!p->packed_const)
+            for (int64_t g = 0; g < p->group; g++)
+                oc_wino_set_weights(&p->wino[g], j.wt + g * p->mg * p->cg * 9);
+        const int slots = conv_slots(c);
+        const size_t need = (size_t)p->wino[0].work_floats * sizeof(float);
+        if (!c->scratch || c->scratch_size < need)
+            return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+        if ((size_t)slots * need > c->scratch_size)
+            pool = NULL;
+        j.work = c->scratch;
+        oc_pool_run(pool, p->n * p->group * oc_wino_items(&p->wino[0]), conv_wino_item, &j);
+        return ONNXC_OK;
+    }
     if (!p->packed_const) {
         const int64_t depth = p->cg * w->k_vol;
         for (int64_t g = 0; g < p->group; g++)
             oc_pack_a_fill(j.wt + g * p->mg * depth, depth, &p->packed[g]);
+    }
+    if (p->algo == CONV_IMPLICIT) {
+        const int slots = conv_slots(c);
+        if (!c->scratch || c->scratch_size < (size_t)(p->xph_floats + p->work_floats) * sizeof(float))
+            return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+        if ((size_t)(p->xph_floats + slots * p->work_floats) * sizeof(float) > c->scratch_size)
+            pool = NULL; /* the pool grew after prepare sized the work buffers: run on the caller alone */
+        j.work = c->scratch;
+        /* reads of the last group's garbage columns may reach past the channels: keep that tail finite */
+        memset(j.work + p->c_in * p->chan_stride, 0,
+               (size_t)(p->xph_floats - p->cbuf_floats - p->c_in * p->chan_stride) * sizeof(float));
+        const float *x0 = j.x, *r0 = j.res;
+        float *y0 = j.y;
+        for (int64_t n = 0; n < p->n; n++) {
+            j.x = x0 + n * p->c_in * w->in_vol;
+            j.y = y0 + n * p->m * w->out_vol;
+            j.res = r0 ? r0 + n * p->m * w->out_vol : NULL;
+            oc_pool_run(pool, p->c_in, conv_phase_item, &j);
+            if (p->compact) {
+                oc_pool_run(pool, p->group * ceil_div(p->cg * w->k_vol, 64), conv_gather_item, &j);
+                oc_pool_run(pool, p->group * p->n_chunks * p->n_mblocks, conv_compact_item, &j);
+                continue;
+            }
+            oc_pool_run(pool, p->group * p->n_chunks * p->n_mblocks,
+                        p->subsample ? conv_subsample_item : conv_implicit_item, &j);
+        }
+        return ONNXC_OK;
     }
     const int slots = conv_slots(c);
     if ((size_t)slots * (size_t)p->work_floats * sizeof(float) > c->scratch_size) {
@@ -606,7 +1343,8 @@ static onnxc_status conv_run(oc_kctx *c)
     if (p->work_floats > 0 && !c->scratch)
         return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing for the convolution");
     j.work = c->scratch;
-    oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks, conv_gemm_item, &j);
+    oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks,
+                p->pw_direct ? conv_pw_direct_item : conv_gemm_item, &j);
     return ONNXC_OK;
 }
 

@@ -98,6 +98,21 @@ int64_t oc_gemm_ldb(int64_t nc);
 /* Floats of work memory oc_gemm_packed needs for a B block of nc columns. */
 int64_t oc_gemm_work_floats(const oc_packed_a *a, int64_t nc);
 
+/* Implicit GEMM: B is not stored; row k of it starts at b + koff[k] (columns contiguous from there, readable up
+ * to the next multiple of OC_GEMM_NR). C rows [m0, m1) x columns [n0, n1) of a C that is padded to whole tiles
+ * (m1 and n1 rounded up to OC_GEMM_MR and OC_GEMM_NR must be addressable) receive A B + bias[row] (bias may be
+ * NULL); m0 and n0 are multiples of the tile sizes, m1 of OC_GEMM_MR, n1 of 8 (a last panel of 8 columns is
+ * computed as such). */
+void oc_gemm_packed_koff(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *b,
+                         const int64_t *koff, float *c, int64_t ldc, const float *bias);
+
+/* One tile of that product, rows <= OC_GEMM_MR x cols <= OC_GEMM_NR (nothing outside them is read or written
+ * in c, bias or res; B is read a whole panel wide): a is a packed panel of depth kc, c = (first ? bias : c)
+ * + a . b, then on the last block + res (row stride ldr) and clamp to [lo, hi]. */
+void oc_gemm_tile_koff(int64_t kc, const float *a, const float *b, const int64_t *koff, float *c, int64_t ldc,
+                       int rows, int cols, bool first, bool last, const float *bias, const float *res, int64_t ldr,
+                       bool clamp, float lo, float hi);
+
 /* C rows [m0, m1) x columns [n0, n1) = A B, then the epilogue; c and ep->res address row 0, column 0. m0 is a
  * multiple of OC_GEMM_MR. work: oc_gemm_work_floats(a, n1 - n0) floats, 64-byte aligned. */
 void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,

@@ -157,6 +157,19 @@ static onnxc_status nm_check_float(const oc_kctx *c, const onnxc_tensor *t, cons
     return ONNXC_OK;
 }
 
+/* Inputs 0..n-1 are present and of a float type; names[i] names input i in the messages. */
+static onnxc_status nm_need_float_inputs(const oc_kctx *c, int n, const char *const *names)
+{
+    for (int i = 0; i < n; i++) {
+        if (!c->in[i])
+            return oc_kerr(c, ONNXC_E_INVALID, "input %s is missing", names[i]);
+        onnxc_status st = nm_check_float(c, c->in[i], names[i]);
+        if (st != ONNXC_OK)
+            return st;
+    }
+    return ONNXC_OK;
+}
+
 /* Optional input i: NULL when omitted or past the inputs given. */
 static onnxc_tensor *nm_in(const oc_kctx *c, int i)
 {
@@ -241,15 +254,11 @@ static onnxc_status nm_bn_infer(oc_kctx *c)
     if (c->n_in < 5)
         return oc_kerr(c, ONNXC_E_INVALID, "BatchNormalization needs 5 inputs (X, scale, B, mean, var), got %d",
                        c->n_in);
-    for (int i = 0; i < 5; i++) {
-        if (!c->in[i])
-            return oc_kerr(c, ONNXC_E_INVALID, "input %s is missing", names[i]);
-        onnxc_status st = nm_check_float(c, c->in[i], names[i]);
-        if (st != ONNXC_OK)
-            return st;
-    }
+    onnxc_status st = nm_need_float_inputs(c, 5, names);
+    if (st != ONNXC_OK)
+        return st;
     nm_bn bn;
-    onnxc_status st = nm_bn_layout(c, &bn);
+    st = nm_bn_layout(c, &bn);
     if (st != ONNXC_OK)
         return st;
     for (int i = 1; i < 5; i++) {
@@ -363,13 +372,9 @@ static onnxc_status nm_in_infer(oc_kctx *c)
     if (c->n_in < 3)
         return oc_kerr(c, ONNXC_E_INVALID, "InstanceNormalization needs 3 inputs (input, scale, B), got %d",
                        c->n_in);
-    for (int i = 0; i < 3; i++) {
-        if (!c->in[i])
-            return oc_kerr(c, ONNXC_E_INVALID, "input %s is missing", names[i]);
-        onnxc_status st = nm_check_float(c, c->in[i], names[i]);
-        if (st != ONNXC_OK)
-            return st;
-    }
+    onnxc_status st = nm_need_float_inputs(c, 3, names);
+    if (st != ONNXC_OK)
+        return st;
     const onnxc_tensor *x = c->in[0];
     char buf[128];
     int64_t sp;
@@ -546,13 +551,9 @@ static onnxc_status nm_gn_infer(oc_kctx *c)
     static const char *const names[] = {"X", "scale", "bias"};
     if (c->n_in < 3)
         return oc_kerr(c, ONNXC_E_INVALID, "GroupNormalization needs 3 inputs (X, scale, bias), got %d", c->n_in);
-    for (int i = 0; i < 3; i++) {
-        if (!c->in[i])
-            return oc_kerr(c, ONNXC_E_INVALID, "input %s is missing", names[i]);
-        onnxc_status st = nm_check_float(c, c->in[i], names[i]);
-        if (st != ONNXC_OK)
-            return st;
-    }
+    onnxc_status st = nm_need_float_inputs(c, 3, names);
+    if (st != ONNXC_OK)
+        return st;
     const onnxc_tensor *x = c->in[0];
     char buf[128];
     int64_t sp;

@@ -150,10 +150,13 @@ DEFINE_MAXPOOL(maxpool_u8, uint8_t, uint8_t, IDENT, 0)
 
 #define FAST_ROW 4096
 
+#define FAST_PAD 64
+
 static bool pool_fast_ok(const oc_window *w)
 {
     return w->k[0] == 1 && w->out[0] == w->in[0] && w->stride[0] == 1 && w->pad0[0] == 0 && w->dil[1] == 1 &&
-           w->dil[2] == 1 && w->in[2] <= FAST_ROW;
+           w->dil[2] == 1 && w->in[2] <= FAST_ROW && w->pad0[2] <= FAST_PAD && w->pad1[2] <= FAST_PAD &&
+           w->k[2] <= FAST_PAD && (w->out[2] - 1) * w->stride[2] + w->k[2] <= FAST_ROW + 2 * FAST_PAD;
 }
 
 typedef struct pool_job {
@@ -169,9 +172,15 @@ static void maxpool_fast_item(void *arg, int64_t item, int slot)
     (void)slot;
     const pool_job *j = arg;
     const oc_window *w = j->w;
-    float row[FAST_ROW];
+    /* row: the input row's window maximum, -inf around it where the padding is; span: its running maximum
+     * over k2 positions, so output ow is span[ow * stride] */
+    float row[FAST_ROW + 2 * FAST_PAD], span[FAST_ROW + 2 * FAST_PAD];
     const int64_t in1 = w->in[1], in2 = w->in[2], o1 = w->out[1], o2 = w->out[2];
+    const int64_t pl = w->pad0[2], k2 = w->k[2], s2 = w->stride[2];
+    const int64_t n_span = (o2 - 1) * s2 + 1, n_row = n_span + k2 - 1;
     const int64_t p_end = (item + 1) * j->per_item < j->planes ? (item + 1) * j->per_item : j->planes;
+    for (int64_t i = 0; i < n_row; i++)
+        row[i] = -INFINITY;
     for (int64_t p = item * j->per_item; p < p_end; p++) {
         for (int64_t d = 0; d < w->out[0]; d++) {
             const float *xp = j->x + (p * w->in[0] + d) * in1 * in2;
@@ -185,24 +194,22 @@ static void maxpool_fast_item(void *arg, int64_t item, int slot)
                         yr[ow] = -INFINITY; /* the window lies wholly in padding */
                     continue;
                 }
-                memcpy(row, xp + (s1 + l1) * in2, (size_t)in2 * sizeof *row);
+                /* input columns that some window reads: [0, min(in2, n_row - pl)) */
+                const int64_t used = in2 < n_row - pl ? in2 : n_row - pl;
+                float *r = row + pl;
+                memcpy(r, xp + (s1 + l1) * in2, (size_t)used * sizeof *r);
                 for (int64_t t = l1 + 1; t < h1; t++) {
                     const float *xr = xp + (s1 + t) * in2;
-                    for (int64_t i = 0; i < in2; i++)
-                        row[i] = xr[i] > row[i] ? xr[i] : row[i];
+                    for (int64_t i = 0; i < used; i++)
+                        r[i] = xr[i] > r[i] ? xr[i] : r[i];
                 }
-                for (int64_t ow = 0; ow < o2; ow++) {
-                    int64_t s2 = ow * w->stride[2] - w->pad0[2], l2, h2;
-                    tap_span(s2, 1, w->k[2], in2, &l2, &h2);
-                    if (l2 >= h2) {
-                        yr[ow] = -INFINITY;
-                        continue;
-                    }
-                    float best = row[s2 + l2];
-                    for (int64_t t = l2 + 1; t < h2; t++)
-                        best = row[s2 + t] > best ? row[s2 + t] : best;
-                    yr[ow] = best;
-                }
+                for (int64_t i = 0; i < n_span; i++)
+                    span[i] = row[i];
+                for (int64_t t = 1; t < k2; t++)
+                    for (int64_t i = 0; i < n_span; i++)
+                        span[i] = row[i + t] > span[i] ? row[i + t] : span[i];
+                for (int64_t ow = 0; ow < o2; ow++)
+                    yr[ow] = span[ow * s2];
             }
         }
     }
@@ -443,7 +450,6 @@ static onnxc_status avgpool_run(oc_kctx *c)
         }                                                                                                  \
     }
 
-DEFINE_GLOBAL(global_f32, float, float, IDENT, IDENT)
 DEFINE_GLOBAL(global_f64, double, double, IDENT, IDENT)
 DEFINE_GLOBAL(global_f16, uint16_t, float, load_f16, store_f16)
 
@@ -475,6 +481,36 @@ static onnxc_status global_infer(oc_kctx *c)
     return oc_set_shape(c->out[0], X->dtype, X->rank, dims);
 }
 
+/* float planes through the session's pool, in items of at least ~32k elements (the arithmetic of DEFINE_GLOBAL
+ * for float) */
+typedef struct global_job {
+    const float *x;
+    float *y;
+    int64_t planes, vol, per_item;
+    bool is_max;
+} global_job;
+
+static void global_f32_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const global_job *j = arg;
+    const int64_t p_end = (item + 1) * j->per_item < j->planes ? (item + 1) * j->per_item : j->planes;
+    for (int64_t p = item * j->per_item; p < p_end; p++) {
+        const float *xp = j->x + p * j->vol;
+        float acc = xp[0];
+        if (j->is_max) {
+            for (int64_t i = 1; i < j->vol; i++)
+                if (xp[i] > acc)
+                    acc = xp[i];
+        } else {
+            for (int64_t i = 1; i < j->vol; i++)
+                acc += xp[i];
+            acc /= (float)j->vol;
+        }
+        j->y[p] = acc;
+    }
+}
+
 static onnxc_status global_run(oc_kctx *c, bool is_max)
 {
     if (!c->out[0])
@@ -486,9 +522,13 @@ static onnxc_status global_run(oc_kctx *c, bool is_max)
     const void *x = c->in[0]->data;
     void *y = c->out[0]->data;
     switch (c->in[0]->dtype) {
-    case ONNXC_FLOAT:
-        global_f32(x, y, planes, vol, is_max, oc_kthreads(c));
+    case ONNXC_FLOAT: {
+        if (vol < 1)
+            break;
+        global_job j = {x, y, planes, vol, vol >= 32768 ? 1 : 32768 / vol, is_max};
+        oc_pool_run(c->pool, (planes + j.per_item - 1) / j.per_item, global_f32_item, &j);
         break;
+    }
     case ONNXC_DOUBLE:
         global_f64(x, y, planes, vol, is_max, oc_kthreads(c));
         break;

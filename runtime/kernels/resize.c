@@ -21,26 +21,6 @@ static const onnxc_tensor *nonempty_in(const oc_kctx *c, int i)
     return t && onnxc_tensor_numel(t) > 0 ? t : NULL;
 }
 
-static onnxc_status elem_size(const oc_kctx *c, int32_t dtype, size_t *es)
-{
-    if (dtype == ONNXC_STRING)
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "string tensors are not supported");
-    *es = onnxc_dtype_size(dtype);
-    if (*es == 0)
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "element type %s is not supported", onnxc_dtype_name(dtype));
-    return ONNXC_OK;
-}
-
-static onnxc_status set_shape(const oc_kctx *c, onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims)
-{
-    onnxc_status st = oc_set_shape(t, dtype, rank, dims);
-    if (st != ONNXC_OK) {
-        char lbl[256];
-        return oc_err_prefix(st, "node %s", oc_node_label(c->node, lbl, sizeof lbl));
-    }
-    return ONNXC_OK;
-}
-
 /* Read the int32/int64 elements of input i (1-D) into v[0..max). */
 static onnxc_status read_ints(const oc_kctx *c, int i, const char *what, int64_t *v, int max, int *n)
 {
@@ -56,34 +36,6 @@ static onnxc_status read_ints(const oc_kctx *c, int i, const char *what, int64_t
         v[k] = oc_get_i64(t, k);
     *n = (int)cnt;
     return ONNXC_OK;
-}
-
-static int64_t prod(const int64_t *d, int from, int to)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= d[i];
-    return p;
-}
-
-static void fill_elems(void *dst, const void *v, int64_t n, size_t es)
-{
-    switch (es) {
-    case 1:
-        memset(dst, *(const uint8_t *)v, (size_t)n);
-        break;
-    case 4: {
-        uint32_t x, *d = dst;
-        memcpy(&x, v, 4);
-        for (int64_t i = 0; i < n; i++)
-            d[i] = x;
-        break;
-    }
-    default:
-        for (int64_t i = 0; i < n; i++)
-            memcpy((char *)dst + (size_t)i * es, v, es);
-        break;
-    }
 }
 
 /* ================================================================ Pad */
@@ -171,7 +123,7 @@ static onnxc_status pad_infer(oc_kctx *c)
     if (!opt_in(c, 0))
         return oc_kerr(c, ONNXC_E_INVALID, "missing input 'data'");
     size_t es;
-    onnxc_status st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = oc_kmove_size(c, c->in[0]->dtype, &es);
     if (st != ONNXC_OK)
         return st;
     int mode;
@@ -191,7 +143,7 @@ static onnxc_status pad_infer(oc_kctx *c)
         return oc_kerr(c, ONNXC_E_INVALID, "padded shape too large");
     if (!c->out[0])
         return ONNXC_OK;
-    return set_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, dims);
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, dims);
 }
 
 /* Source index (in the uncropped input) of output position o along an axis, or -1 for the constant. */
@@ -254,7 +206,7 @@ static onnxc_status pad_run(oc_kctx *c)
         p += dims[a];
     }
     oc_strides(r, x->dims, xs);
-    int64_t rows = prod(dims, 0, r - 1), n = dims[r - 1];
+    int64_t rows = oc_dims_prod(dims, 0, r - 1), n = dims[r - 1];
     const int64_t *ml = map[r - 1];
     const char *src = x->data;
     char *q = y->data;
@@ -267,7 +219,7 @@ static onnxc_status pad_run(oc_kctx *c)
             off += map[a][idx[a]] * xs[a];
         }
         if (constant) {
-            fill_elems(q, fv, n, es);
+            oc_fill_elems(q, fv, n, es);
         } else {
             /* runs of consecutive source indices are copied at once */
             for (int64_t o = 0; o < n;) {
@@ -553,7 +505,7 @@ static onnxc_status rs_infer_common(oc_kctx *c, bool upsample)
     if (!opt_in(c, 0))
         return oc_kerr(c, ONNXC_E_INVALID, "missing input 'X'");
     size_t es;
-    onnxc_status st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = oc_kmove_size(c, c->in[0]->dtype, &es);
     if (st != ONNXC_OK)
         return st;
     rs_plan p;
@@ -563,7 +515,7 @@ static onnxc_status rs_infer_common(oc_kctx *c, bool upsample)
     c->scratch_size = p.scratch;
     if (!c->out[0])
         return ONNXC_OK;
-    return set_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, p.out);
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, p.out);
 }
 
 static onnxc_status resize_infer(oc_kctx *c)
@@ -781,7 +733,7 @@ static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
     }
     int64_t *co_base = (int64_t *)sp;
     double *cw_base = (double *)(sp + (size_t)p.threads * (size_t)p.combos * sizeof(int64_t));
-    int64_t rows = prod(p.out, 0, r - 1), n = p.out[r - 1];
+    int64_t rows = oc_dims_prod(p.out, 0, r - 1), n = p.out[r - 1];
     const rs_axis *last = &ax[r - 1];
     int T = last->taps;
     bool nearest = true;
@@ -835,7 +787,7 @@ static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
         }
         char *q = (char *)y->data + (size_t)(row * n) * es;
         if (outside) {
-            fill_elems(q, ext, n, es);
+            oc_fill_elems(q, ext, n, es);
             continue;
         }
         if (nearest) {

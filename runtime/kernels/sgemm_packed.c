@@ -29,11 +29,13 @@ onnxc_status oc_pack_a_alloc(int64_t m, int64_t k, oc_packed_a *out)
     out->nkb = (k + OC_GEMM_KC - 1) / OC_GEMM_KC;
     out->kc = (k + out->nkb - 1) / out->nkb;
     int64_t total;
-    if (!oc_mul_i64(k, out->mp * MR, &total) || !oc_mul_i64(total, (int64_t)sizeof(float), &total))
+    /* + 8 floats: the narrow micro-kernel loads 8 floats from a panel's last 6 */
+    if (!oc_mul_i64(k, out->mp * MR, &total) || !oc_mul_i64(total + 8, (int64_t)sizeof(float), &total))
         return oc_err(ONNXC_E_NOMEM, "packed weights of %lld x %lld overflow", (long long)m, (long long)k);
     out->data = oc_malloc((size_t)total);
     if (!out->data)
         return oc_err(ONNXC_E_NOMEM, "out of memory packing %lld x %lld weights", (long long)m, (long long)k);
+    memset(out->data + k * out->mp * MR, 0, 8 * sizeof(float));
     return ONNXC_OK;
 }
 
@@ -91,135 +93,293 @@ int64_t oc_gemm_work_floats(const oc_packed_a *a, int64_t nc)
     return a->kc * oc_gemm_ldb(nc);
 }
 
-/* ---- micro-kernel: c[MR][NR] (row stride ldc) = (first ? bias : c) + a_panel . b_panel, then on the last
- * block + res, clamp. b rows are NR floats at stride ldb, 32-byte aligned. */
+/* ---- micro-kernels. One tile: rows x cols of C (rows <= MR, cols <= NR; rows and columns past them are
+ * neither read nor written) = (first ? bias : C) + a_panel . b_panel, then on the last depth block + res and
+ * clamp. B row k is b + k * ldb (a filled block, 32-byte aligned) or, when koff is set, b + koff[k]
+ * (unaligned); columns past cols are read but must be finite. ---- */
+
+typedef struct tile_args {
+    int rows, cols;
+    bool first, last;
+    const float *bias;   /* first block: bias[i] for row i < rows, or NULL */
+    const float *res;    /* last block: added, row stride ldr, or NULL */
+    int64_t ldr;
+    bool clamp;
+    float lo, hi;
+} tile_args;
 
 #ifdef OC_GEMM_AVX2
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
-static void ukr(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, float *restrict c,
-                int64_t ldc, bool first, bool last, const float *bias, const float *res, int64_t ldr, bool clamp,
-                float lo, float hi)
+static inline __m256i lanes_below(int n)
 {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __m256 ld8(const float *p, bool full, __m256i m)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+static inline void st8(float *p, __m256 v, bool full, __m256i m)
+{
+    if (full)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, m, v);
+}
+
+/* 16 columns: 12 accumulators (two vectors per row) */
+static void ukr16(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                  const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows;
+    const bool f0 = t->cols >= 8, f1 = t->cols >= 16;
+    const __m256i m0 = lanes_below(t->cols), m1 = lanes_below(t->cols - 8);
+    const __m256 zero = _mm256_setzero_ps();
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (!first) {
+    if (!t->first) {
 #define LOADC(i)                                                                                            \
-    c##i##0 = _mm256_loadu_ps(c + i * ldc);                                                                 \
-    c##i##1 = _mm256_loadu_ps(c + i * ldc + 8);
+    if (i < rows) {                                                                                         \
+        c##i##0 = ld8(c + i * ldc, f0, m0);                                                                 \
+        c##i##1 = ld8(c + i * ldc + 8, f1, m1);                                                             \
+    } else {                                                                                                \
+        c##i##0 = c##i##1 = zero;                                                                           \
+    }
         ROWS(LOADC)
-    } else if (bias) {
-#define BIASC(i) c##i##0 = c##i##1 = _mm256_broadcast_ss(bias + i);
+    } else if (t->bias) {
+#define BIASC(i) c##i##0 = c##i##1 = i < rows ? _mm256_broadcast_ss(t->bias + i) : zero;
         ROWS(BIASC)
     } else {
-#define ZEROC(i) c##i##0 = c##i##1 = _mm256_setzero_ps();
+#define ZEROC(i) c##i##0 = c##i##1 = zero;
         ROWS(ZEROC)
     }
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        __m256 av;
 #define STEP(i)                                                                                             \
     av = _mm256_broadcast_ss(a + i);                                                                        \
     c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                             \
     c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);
-        ROWS(STEP)
-        a += MR;
-        b += ldb;
+    if (koff) {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const float *bk = b + koff[k];
+            const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+            __m256 av;
+            ROWS(STEP)
+            a += MR;
+        }
+    } else {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+            __m256 av;
+            ROWS(STEP)
+            a += MR;
+            b += ldb;
+        }
     }
-    if (last && res) {
+    if (t->last && t->res) {
+        const float *res = t->res;
+        const int64_t ldr = t->ldr;
 #define ADDRES(i)                                                                                           \
-    c##i##0 = _mm256_add_ps(c##i##0, _mm256_loadu_ps(res + i * ldr));                                       \
-    c##i##1 = _mm256_add_ps(c##i##1, _mm256_loadu_ps(res + i * ldr + 8));
+    if (i < rows) {                                                                                         \
+        c##i##0 = _mm256_add_ps(c##i##0, ld8(res + i * ldr, f0, m0));                                       \
+        c##i##1 = _mm256_add_ps(c##i##1, ld8(res + i * ldr + 8, f1, m1));                                   \
+    }
         ROWS(ADDRES)
     }
-    if (last && clamp) {
+    if (t->last && t->clamp) {
         /* max(lo, x) and min(hi, x) return x when it is NaN (the second operand), as Relu and Clip do */
-        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        const __m256 vlo = _mm256_set1_ps(t->lo), vhi = _mm256_set1_ps(t->hi);
 #define CLAMP(i)                                                                                            \
     c##i##0 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, c##i##0));                                              \
     c##i##1 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, c##i##1));
         ROWS(CLAMP)
     }
 #define STOREC(i)                                                                                           \
-    _mm256_storeu_ps(c + i * ldc, c##i##0);                                                                 \
-    _mm256_storeu_ps(c + i * ldc + 8, c##i##1);
+    if (i < rows) {                                                                                         \
+        st8(c + i * ldc, c##i##0, f0, m0);                                                                  \
+        st8(c + i * ldc + 8, c##i##1, f1, m1);                                                              \
+    }
     ROWS(STOREC)
+}
+
+/* at most 8 columns: 6 accumulators */
+static void ukr8(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                 const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows;
+    const bool f0 = t->cols >= 8;
+    const __m256i m0 = lanes_below(t->cols);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 c00, c10, c20, c30, c40, c50;
+    if (!t->first) {
+#define LOADC8(i) c##i##0 = i < rows ? ld8(c + i * ldc, f0, m0) : zero;
+        ROWS(LOADC8)
+    } else if (t->bias) {
+#define BIASC8(i) c##i##0 = i < rows ? _mm256_broadcast_ss(t->bias + i) : zero;
+        ROWS(BIASC8)
+    } else {
+#define ZEROC8(i) c##i##0 = zero;
+        ROWS(ZEROC8)
+    }
+#define STEP8(i) c##i##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i), b0, c##i##0);
+    if (koff) {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m256 b0 = _mm256_loadu_ps(b + koff[k]);
+            ROWS(STEP8)
+            a += MR;
+        }
+    } else {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m256 b0 = _mm256_load_ps(b);
+            ROWS(STEP8)
+            a += MR;
+            b += ldb;
+        }
+    }
+    if (t->last && t->res) {
+        const float *res = t->res;
+        const int64_t ldr = t->ldr;
+#define ADDRES8(i)                                                                                          \
+    if (i < rows)                                                                                           \
+        c##i##0 = _mm256_add_ps(c##i##0, ld8(res + i * ldr, f0, m0));
+        ROWS(ADDRES8)
+    }
+    if (t->last && t->clamp) {
+        const __m256 vlo = _mm256_set1_ps(t->lo), vhi = _mm256_set1_ps(t->hi);
+#define CLAMP8(i) c##i##0 = _mm256_min_ps(vhi, _mm256_max_ps(vlo, c##i##0));
+        ROWS(CLAMP8)
+    }
+#define STOREC8(i)                                                                                          \
+    if (i < rows)                                                                                           \
+        st8(c + i * ldc, c##i##0, f0, m0);
+    ROWS(STOREC8)
+}
+
+/* At most 4 columns (the tail of 49 or 196 positions): vectors run down the panel's 6 rows (one 8-float load
+ * per k, two lanes unused), one accumulator per column, or per k phase when there are fewer columns, so
+ * enough independent FMA chains stay in flight. Costs about a twelfth of a 16-column tile per column. */
+static void ukr_narrow(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                       const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows, cols = t->cols;
+    const int chains = cols == 1 ? 4 : cols == 2 ? 2 : 1; /* k phases per column */
+    __m256 acc[4][4];
+    for (int u = 0; u < 4; u++)
+        for (int j = 0; j < 4; j++)
+            acc[u][j] = _mm256_setzero_ps();
+#define NB(k, j) _mm256_broadcast_ss((koff ? b + koff[k] : b + (k) * ldb) + (j))
+#define NA(k) _mm256_loadu_ps(a + (k) * MR) /* rows 0..5 of this k (the packing leaves slack) */
+    int64_t k = 0;
+    if (cols == 1) {
+        __m256 a0 = acc[0][0], a1 = acc[1][0], a2 = acc[2][0], a3 = acc[3][0];
+        for (; k + 4 <= kc; k += 4) {
+            a0 = _mm256_fmadd_ps(NA(k), NB(k, 0), a0);
+            a1 = _mm256_fmadd_ps(NA(k + 1), NB(k + 1, 0), a1);
+            a2 = _mm256_fmadd_ps(NA(k + 2), NB(k + 2, 0), a2);
+            a3 = _mm256_fmadd_ps(NA(k + 3), NB(k + 3, 0), a3);
+        }
+        for (; k < kc; k++)
+            a0 = _mm256_fmadd_ps(NA(k), NB(k, 0), a0);
+        acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
+    } else if (cols == 2) {
+        __m256 a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+        for (; k + 2 <= kc; k += 2) {
+            const __m256 x0 = NA(k), x1 = NA(k + 1);
+            a00 = _mm256_fmadd_ps(x0, NB(k, 0), a00);
+            a01 = _mm256_fmadd_ps(x0, NB(k, 1), a01);
+            a10 = _mm256_fmadd_ps(x1, NB(k + 1, 0), a10);
+            a11 = _mm256_fmadd_ps(x1, NB(k + 1, 1), a11);
+        }
+        for (; k < kc; k++) {
+            const __m256 x0 = NA(k);
+            a00 = _mm256_fmadd_ps(x0, NB(k, 0), a00);
+            a01 = _mm256_fmadd_ps(x0, NB(k, 1), a01);
+        }
+        acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
+    } else {
+        __m256 a0 = acc[0][0], a1 = acc[0][1], a2 = acc[0][2], a3 = acc[0][3];
+        for (; k < kc; k++) {
+            const __m256 x0 = NA(k);
+            a0 = _mm256_fmadd_ps(x0, NB(k, 0), a0);
+            a1 = _mm256_fmadd_ps(x0, NB(k, 1), a1);
+            a2 = _mm256_fmadd_ps(x0, NB(k, 2), a2);
+            if (cols == 4)
+                a3 = _mm256_fmadd_ps(x0, NB(k, 3), a3);
+        }
+        acc[0][0] = a0, acc[0][1] = a1, acc[0][2] = a2, acc[0][3] = a3;
+    }
+#undef NA
+#undef NB
+    float out[4][8];
+    for (int j = 0; j < cols; j++) {
+        __m256 v = acc[0][j];
+        for (int u = 1; u < chains; u++)
+            v = _mm256_add_ps(v, acc[u][j]);
+        _mm256_storeu_ps(out[j], v);
+    }
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = out[j][i] + (!t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f);
+            if (t->last && t->res)
+                v += t->res[i * t->ldr + j];
+            if (t->last && t->clamp) {
+                v = v < t->lo ? t->lo : v;
+                v = v > t->hi ? t->hi : v;
+            }
+            c[i * ldc + j] = v;
+        }
+}
+
+static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, const int64_t *koff, float *c,
+                     int64_t ldc, const tile_args *t)
+{
+    if (t->cols <= 4)
+        ukr_narrow(kc, a, b, ldb, koff, c, ldc, t);
+    else if (t->cols <= 8)
+        ukr8(kc, a, b, ldb, koff, c, ldc, t);
+    else
+        ukr16(kc, a, b, ldb, koff, c, ldc, t);
 }
 
 #else
 
-static void ukr(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, float *restrict c,
-                int64_t ldc, bool first, bool last, const float *bias, const float *res, int64_t ldr, bool clamp,
-                float lo, float hi)
+static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, const int64_t *koff, float *c,
+                     int64_t ldc, const tile_args *t)
 {
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++)
-            acc[i][j] = !first ? c[i * ldc + j] : bias ? bias[i] : 0.0f;
+            acc[i][j] = 0.0f;
+    for (int i = 0; i < t->rows; i++)
+        for (int j = 0; j < t->cols; j++)
+            acc[i][j] = !t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f;
     for (int64_t k = 0; k < kc; k++) {
+        const float *bk = koff ? b + koff[k] : b + k * ldb;
         for (int i = 0; i < MR; i++) {
             const float av = a[i];
-            for (int j = 0; j < NR; j++)
-                acc[i][j] += av * b[j];
+            for (int j = 0; j < t->cols; j++)
+                acc[i][j] += av * bk[j];
         }
         a += MR;
-        b += ldb;
     }
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++) {
+    for (int i = 0; i < t->rows; i++)
+        for (int j = 0; j < t->cols; j++) {
             float v = acc[i][j];
-            if (last && res)
-                v += res[i * ldr + j];
-            if (last && clamp) {
-                v = v < lo ? lo : v;
-                v = v > hi ? hi : v;
+            if (t->last && t->res)
+                v += t->res[i * t->ldr + j];
+            if (t->last && t->clamp) {
+                v = v < t->lo ? t->lo : v;
+                v = v > t->hi ? t->hi : v;
             }
             c[i * ldc + j] = v;
         }
 }
 
 #endif
-
-/* One tile of rows x cols <= MR x NR: straight to C when whole, else through a local tile. */
-static void tile(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t rows,
-                 int64_t cols, bool first, bool last, const float *bias, const oc_epilogue *ep, const float *res)
-{
-    if (rows == MR && cols == NR) {
-        ukr(kc, a, b, ldb, c, ldc, first, last, bias, res, ep->ldr, ep->clamp, ep->lo, ep->hi);
-        return;
-    }
-    _Alignas(64) float t[MR * NR];
-    float bb[MR];
-    if (!first) {
-        memset(t, 0, sizeof t);
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(t + r * NR, c + r * ldc, (size_t)cols * sizeof *t);
-    }
-    if (first && bias) {
-        memset(bb, 0, sizeof bb);
-        memcpy(bb, bias, (size_t)rows * sizeof *bb);
-    }
-    ukr(kc, a, b, ldb, t, NR, first, false, first && bias ? bb : NULL, NULL, 0, false, 0.0f, 0.0f);
-    for (int64_t r = 0; r < rows; r++) {
-        float *cr = c + r * ldc;
-        const float *tr = t + r * NR;
-        if (!last) {
-            memcpy(cr, tr, (size_t)cols * sizeof *cr);
-            continue;
-        }
-        for (int64_t j = 0; j < cols; j++) {
-            float v = tr[j];
-            if (res)
-                v += res[r * ep->ldr + j];
-            if (ep->clamp) {
-                v = v < ep->lo ? ep->lo : v;
-                v = v > ep->hi ? ep->hi : v;
-            }
-            cr[j] = v;
-        }
-    }
-}
 
 void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,
                     const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep, float *work)
@@ -245,21 +405,64 @@ void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, in
         return;
     }
     const int64_t ldb = oc_gemm_ldb(nc);
+    tile_args t = {0, 0, false, false, NULL, NULL, ep->ldr, ep->clamp, ep->lo, ep->hi};
     for (int64_t blk = 0; blk < a->nkb; blk++) {
         const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
-        const bool first = blk == 0, last = blk == a->nkb - 1;
+        t.first = blk == 0;
+        t.last = blk == a->nkb - 1;
         fill(fill_ctx, k0, kcb, n0, nc, work, ldb);
         const float *ab = a->data + k0 * a->mp * MR;
         for (int64_t jp = 0; jp < nc; jp += NR) {
-            const int64_t cols = nc - jp < NR ? nc - jp : NR;
+            t.cols = (int)(nc - jp < NR ? nc - jp : NR);
             for (int64_t r0 = m0; r0 < m1; r0 += MR) {
-                const int64_t rows = m1 - r0 < MR ? m1 - r0 : MR;
-                const float *res = ep->res ? ep->res + r0 * ep->ldr + n0 + jp : NULL;
-                tile(kcb, ab + (r0 / MR) * kcb * MR, work + jp, ldb, c + r0 * ldc + n0 + jp, ldc, rows, cols,
-                     first, last, ep->bias ? ep->bias + r0 : NULL, ep, res);
+                t.rows = (int)(m1 - r0 < MR ? m1 - r0 : MR);
+                t.bias = ep->bias ? ep->bias + r0 : NULL;
+                t.res = ep->res ? ep->res + r0 * ep->ldr + n0 + jp : NULL;
+                run_tile(kcb, ab + (r0 / MR) * kcb * MR, work + jp, ldb, NULL, c + r0 * ldc + n0 + jp, ldc, &t);
             }
         }
     }
+}
+
+void oc_gemm_packed_koff(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *b,
+                         const int64_t *koff, float *c, int64_t ldc, const float *bias)
+{
+    if (n1 <= n0 || m1 <= m0)
+        return;
+    if (a->nkb == 0) {
+        for (int64_t r = m0; r < m1; r++)
+            for (int64_t j = n0; j < n1; j++)
+                c[r * ldc + j] = bias && r < a->m ? bias[r] : 0.0f;
+        return;
+    }
+    _Alignas(32) float bb[MR];
+    tile_args t = {MR, 0, false, false, NULL, NULL, 0, false, 0.0f, 0.0f};
+    for (int64_t blk = 0; blk < a->nkb; blk++) {
+        const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
+        const float *ab = a->data + k0 * a->mp * MR;
+        t.first = blk == 0;
+        for (int64_t jp = n0; jp < n1; jp += NR) {
+            t.cols = (int)(n1 - jp < NR ? n1 - jp : NR);
+            for (int64_t r0 = m0; r0 < m1; r0 += MR) {
+                t.bias = NULL;
+                if (t.first && bias) {
+                    /* the bias of the panel's rows, zero past the last row */
+                    for (int64_t i = 0; i < MR; i++)
+                        bb[i] = r0 + i < a->m ? bias[r0 + i] : 0.0f;
+                    t.bias = bb;
+                }
+                run_tile(kcb, ab + (r0 / MR) * kcb * MR, b + jp, 0, koff + k0, c + r0 * ldc + jp, ldc, &t);
+            }
+        }
+    }
+}
+
+void oc_gemm_tile_koff(int64_t kc, const float *a, const float *b, const int64_t *koff, float *c, int64_t ldc,
+                       int rows, int cols, bool first, bool last, const float *bias, const float *res, int64_t ldr,
+                       bool clamp, float lo, float hi)
+{
+    const tile_args t = {rows, cols, first, last, bias, res, ldr, clamp, lo, hi};
+    run_tile(kc, a, b, 0, koff, c, ldc, &t);
 }
 
 /* ---- BLAS calls split across the pool ---- */

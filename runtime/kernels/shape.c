@@ -21,24 +21,26 @@ static onnxc_tensor *opt_out(const oc_kctx *c, int i)
     return i < c->n_out ? c->out[i] : NULL;
 }
 
-/* Element size of a dtype these kernels can move; strings need deep copies the planned arena cannot hold. */
-static onnxc_status elem_size(const oc_kctx *c, int32_t dtype, size_t *es)
-{
-    if (dtype == ONNXC_STRING)
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "string tensors are not supported");
-    size_t s = onnxc_dtype_size(dtype);
-    if (s == 0)
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "element type %s is not supported", onnxc_dtype_name(dtype));
-    *es = s;
-    return ONNXC_OK;
-}
-
-/* The first input must be present (required data input of every kernel here). */
+/* Required input i must be present. */
 static onnxc_status need_in(const oc_kctx *c, int i, const char *what)
 {
     if (!opt_in(c, i))
         return oc_kerr(c, ONNXC_E_INVALID, "missing required input %d (%s)", i, what);
     return ONNXC_OK;
+}
+
+/* The prologue of every infer here: the required inputs named in0, in1, in2 (NULL: none) are present, and
+ * input 0 has a type these kernels can move. */
+static onnxc_status need_inputs(const oc_kctx *c, const char *in0, const char *in1, const char *in2)
+{
+    const char *names[3] = {in0, in1, in2};
+    for (int i = 0; i < 3 && names[i]; i++) {
+        onnxc_status st = need_in(c, i, names[i]);
+        if (st != ONNXC_OK)
+            return st;
+    }
+    size_t es;
+    return oc_kmove_size(c, c->in[0]->dtype, &es);
 }
 
 static bool is_index_type(int32_t dtype)
@@ -82,14 +84,6 @@ static onnxc_status read_attr_ints(const oc_kctx *c, const char *name, int64_t *
         memcpy(v, a, cnt * sizeof *v);
     *n = (int)cnt;
     return ONNXC_OK;
-}
-
-static int64_t prod(const int64_t *d, int from, int to)
-{
-    int64_t p = 1;
-    for (int i = from; i < to; i++)
-        p *= d[i];
-    return p;
 }
 
 /* Copy n elements of es bytes spaced st elements apart in src to contiguous dst. */
@@ -167,7 +161,7 @@ static void copy_strided(void *dst, const void *src, int rank, const int64_t *di
         memcpy(dst, src, es);
         return;
     }
-    int64_t inner = d[r - 1], ist = s[r - 1], outer = prod(d, 0, r - 1), off = 0;
+    int64_t inner = d[r - 1], ist = s[r - 1], outer = oc_dims_prod(d, 0, r - 1), off = 0;
     char *q = dst;
     for (int64_t o = 0; o < outer; o++) {
         copy_row(q, (const char *)src + (ptrdiff_t)off * (ptrdiff_t)es, inner, ist, es);
@@ -191,33 +185,19 @@ static onnxc_status copy_run(oc_kctx *c)
     return ONNXC_OK;
 }
 
-/* oc_set_shape with the node named in the message. */
-static onnxc_status set_shape(const oc_kctx *c, onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims)
-{
-    onnxc_status st = oc_set_shape(t, dtype, rank, dims);
-    if (st != ONNXC_OK) {
-        char lbl[256];
-        return oc_err_prefix(st, "node %s", oc_node_label(c->node, lbl, sizeof lbl));
-    }
-    return ONNXC_OK;
-}
-
 /* Output 0 takes X's type with a new shape. */
 static onnxc_status set_out0(oc_kctx *c, int rank, const int64_t *dims)
 {
     if (!c->out[0])
         return ONNXC_OK;
-    return set_shape(c, c->out[0], c->in[0]->dtype, rank, dims);
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, rank, dims);
 }
 
 /* ---------------------------------------------------------------- Reshape */
 
 static onnxc_status reshape_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -283,10 +263,7 @@ static onnxc_status reshape_infer(oc_kctx *c)
 
 static onnxc_status flatten_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "input");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "input", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -297,7 +274,7 @@ static onnxc_status flatten_infer(oc_kctx *c)
     if (axis < 0 || axis > x->rank)
         return oc_kerr(c, ONNXC_E_INVALID, "axis %lld is out of range for rank %d",
                        (long long)oc_attr_int(c->node, "axis", 1), (int)x->rank);
-    int64_t dims[2] = {prod(x->dims, 0, (int)axis), prod(x->dims, (int)axis, x->rank)};
+    int64_t dims[2] = {oc_dims_prod(x->dims, 0, (int)axis), oc_dims_prod(x->dims, (int)axis, x->rank)};
     return set_out0(c, 2, dims);
 }
 
@@ -326,10 +303,7 @@ static onnxc_status transpose_perm(const oc_kctx *c, int rank, int *perm)
 
 static onnxc_status transpose_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -379,7 +353,7 @@ static void transpose_copy(void *dst, const void *src, int rank, const int64_t *
     int64_t os[MAXR], idx[MAXR] = {0};
     oc_strides(r, d, os);
     int64_t na = d[j], nb = d[r - 1], oa = os[j], sb = s[r - 1];
-    int64_t outer = prod(d, 0, r - 1) / na, soff = 0, doff = 0;
+    int64_t outer = oc_dims_prod(d, 0, r - 1) / na, soff = 0, doff = 0;
     for (int64_t o = 0; o < outer; o++) {
         switch (es) {
         case 1: TRANSPOSE_TILE(uint8_t); break;
@@ -435,10 +409,7 @@ static onnxc_status squeeze_axes(const oc_kctx *c, int64_t *axes, int *n, bool *
 
 static onnxc_status squeeze_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -471,10 +442,7 @@ static onnxc_status squeeze_infer(oc_kctx *c)
 
 static onnxc_status unsqueeze_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -527,7 +495,7 @@ static onnxc_status concat_infer(oc_kctx *c)
     }
     const onnxc_tensor *x = c->in[0];
     size_t es;
-    onnxc_status st = elem_size(c, x->dtype, &es);
+    onnxc_status st = oc_kmove_size(c, x->dtype, &es);
     if (st != ONNXC_OK)
         return st;
     if (x->rank == 0)
@@ -568,7 +536,7 @@ static onnxc_status concat_run(oc_kctx *c)
     if (st != ONNXC_OK)
         return st;
     size_t es = onnxc_dtype_size(y->dtype);
-    int64_t outer = prod(y->dims, 0, axis), inner = prod(y->dims, axis + 1, y->rank);
+    int64_t outer = oc_dims_prod(y->dims, 0, axis), inner = oc_dims_prod(y->dims, axis + 1, y->rank);
     size_t yrow = (size_t)(y->dims[axis] * inner) * es, off = 0;
     for (int i = 0; i < c->n_in; i++) {
         const onnxc_tensor *t = c->in[i];
@@ -627,10 +595,7 @@ static onnxc_status split_size(const oc_kctx *c, int k, int64_t dim, int64_t *si
 
 static onnxc_status split_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "input");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "input", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -652,7 +617,7 @@ static onnxc_status split_infer(oc_kctx *c)
             int64_t dims[MAXR];
             memcpy(dims, x->dims, sizeof dims);
             dims[axis] = sz;
-            st = set_shape(c, c->out[k], x->dtype, x->rank, dims);
+            st = oc_kset_shape(c, c->out[k], x->dtype, x->rank, dims);
             if (st != ONNXC_OK)
                 return st;
         }
@@ -671,7 +636,7 @@ static onnxc_status split_run(oc_kctx *c)
     if (st != ONNXC_OK)
         return st;
     size_t es = onnxc_dtype_size(x->dtype);
-    int64_t outer = prod(x->dims, 0, axis), inner = prod(x->dims, axis + 1, x->rank), off = 0;
+    int64_t outer = oc_dims_prod(x->dims, 0, axis), inner = oc_dims_prod(x->dims, axis + 1, x->rank), off = 0;
     size_t xrow = (size_t)(x->dims[axis] * inner) * es;
     for (int k = 0; k < c->n_out; k++) {
         int64_t sz = 0;
@@ -775,10 +740,7 @@ static onnxc_status slice_params(const oc_kctx *c, int64_t *start, int64_t *step
 
 static onnxc_status slice_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     int64_t start[MAXR], step[MAXR], dims[MAXR];
@@ -812,12 +774,7 @@ static onnxc_status slice_run(oc_kctx *c)
 
 static onnxc_status gather_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "indices");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", "indices", NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0], *ind = c->in[1];
@@ -855,6 +812,18 @@ static onnxc_status get_index(const oc_kctx *c, const onnxc_tensor *ind, int64_t
     return ONNXC_OK;
 }
 
+/* Check every index before anything is written, so a bad one leaves no half-written output. */
+static onnxc_status check_indices(const oc_kctx *c, const onnxc_tensor *ind, int64_t dim, int axis)
+{
+    int64_t n = onnxc_tensor_numel(ind), v;
+    for (int64_t i = 0; i < n; i++) {
+        onnxc_status st = get_index(c, ind, i, dim, axis, &v);
+        if (st != ONNXC_OK)
+            return st;
+    }
+    return ONNXC_OK;
+}
+
 static onnxc_status gather_run(oc_kctx *c)
 {
     const onnxc_tensor *x = c->in[0], *ind = c->in[1];
@@ -867,15 +836,11 @@ static onnxc_status gather_run(oc_kctx *c)
         return st;
     size_t es = onnxc_dtype_size(x->dtype);
     int64_t n = onnxc_tensor_numel(ind), dim = x->dims[axis];
-    int64_t outer = prod(x->dims, 0, axis), inner = prod(x->dims, axis + 1, x->rank);
+    int64_t outer = oc_dims_prod(x->dims, 0, axis), inner = oc_dims_prod(x->dims, axis + 1, x->rank);
     size_t blk = (size_t)inner * es;
-    /* indices are checked first so a bad one leaves no half-written output */
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v;
-        st = get_index(c, ind, i, dim, axis, &v);
-        if (st != ONNXC_OK)
-            return st;
-    }
+    st = check_indices(c, ind, dim, axis);
+    if (st != ONNXC_OK)
+        return st;
     if (blk == 0)
         return ONNXC_OK;
     char *q = y->data;
@@ -893,14 +858,37 @@ static onnxc_status gather_run(oc_kctx *c)
 
 /* ---------------------------------------------------------------- GatherElements */
 
+/* GatherElements/ScatterElements: the axis, and indices no larger than data on every other dim. */
+static onnxc_status elements_axis(const oc_kctx *c, const onnxc_tensor *x, const onnxc_tensor *ind, int *axis)
+{
+    onnxc_status st = oc_norm_axis(c, oc_attr_int(c->node, "axis", 0), x->rank, axis);
+    if (st != ONNXC_OK)
+        return st;
+    for (int i = 0; i < x->rank; i++)
+        if (i != *axis && ind->dims[i] > x->dims[i])
+            return oc_kerr(c, ONNXC_E_INVALID, "indices dim %d (%lld) exceeds the data dim (%lld)", i,
+                           (long long)ind->dims[i], (long long)x->dims[i]);
+    return ONNXC_OK;
+}
+
+/* GatherElements/ScatterElements walk the indices in order: step the odometer idx over the indices' shape and
+ * keep base, the data offset of idx with the axis coordinate left out (the index value supplies it). */
+static void elements_next(const onnxc_tensor *ind, int axis, const int64_t *xs, int64_t *idx, int64_t *base)
+{
+    for (int k = ind->rank - 1; k >= 0; k--) {
+        if (k != axis)
+            *base += xs[k];
+        if (++idx[k] < ind->dims[k])
+            break;
+        if (k != axis)
+            *base -= xs[k] * ind->dims[k];
+        idx[k] = 0;
+    }
+}
+
 static onnxc_status gather_elements_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "indices");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", "indices", NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0], *ind = c->in[1];
@@ -910,16 +898,12 @@ static onnxc_status gather_elements_infer(oc_kctx *c)
         return oc_kerr(c, ONNXC_E_INVALID, "data (rank %d) and indices (rank %d) must have the same rank >= 1",
                        (int)x->rank, (int)ind->rank);
     int axis;
-    st = oc_norm_axis(c, oc_attr_int(c->node, "axis", 0), x->rank, &axis);
+    st = elements_axis(c, x, ind, &axis);
     if (st != ONNXC_OK)
         return st;
-    for (int i = 0; i < x->rank; i++)
-        if (i != axis && ind->dims[i] > x->dims[i])
-            return oc_kerr(c, ONNXC_E_INVALID, "indices dim %d (%lld) exceeds the data dim (%lld)", i,
-                           (long long)ind->dims[i], (long long)x->dims[i]);
     if (!c->out[0])
         return ONNXC_OK;
-    return set_shape(c, c->out[0], x->dtype, ind->rank, ind->dims);
+    return oc_kset_shape(c, c->out[0], x->dtype, ind->rank, ind->dims);
 }
 
 static onnxc_status gather_elements_run(oc_kctx *c)
@@ -941,15 +925,7 @@ static onnxc_status gather_elements_run(oc_kctx *c)
         if (st != ONNXC_OK)
             return st;
         memcpy((char *)y->data + (size_t)i * es, (const char *)x->data + (size_t)(base + v * xs[axis]) * es, es);
-        for (int k = ind->rank - 1; k >= 0; k--) {
-            if (k != axis)
-                base += xs[k];
-            if (++idx[k] < ind->dims[k])
-                break;
-            if (k != axis)
-                base -= xs[k] * ind->dims[k];
-            idx[k] = 0;
-        }
+        elements_next(ind, axis, xs, idx, &base);
     }
     return ONNXC_OK;
 }
@@ -958,12 +934,7 @@ static onnxc_status gather_elements_run(oc_kctx *c)
 
 static onnxc_status gather_nd_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "indices");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", "indices", NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0], *ind = c->in[1];
@@ -1003,8 +974,8 @@ static onnxc_status gather_nd_run(oc_kctx *c)
     size_t es = onnxc_dtype_size(x->dtype);
     int64_t xs[MAXR];
     oc_strides(x->rank, x->dims, xs);
-    int64_t batches = prod(x->dims, 0, b), per_batch = prod(ind->dims, b, ind->rank - 1);
-    int64_t chunk = prod(x->dims, b + last, x->rank), bstride = prod(x->dims, b, x->rank);
+    int64_t batches = oc_dims_prod(x->dims, 0, b), per_batch = oc_dims_prod(ind->dims, b, ind->rank - 1);
+    int64_t chunk = oc_dims_prod(x->dims, b + last, x->rank), bstride = oc_dims_prod(x->dims, b, x->rank);
     const int64_t *iv = ind->data;
     char *q = y->data;
     for (int64_t bi = 0; bi < batches; bi++) {
@@ -1083,14 +1054,7 @@ static void scatter_apply(onnxc_tensor *y, int64_t i, const onnxc_tensor *u, int
 
 static onnxc_status scatter_elements_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "indices");
-    if (st == ONNXC_OK)
-        st = need_in(c, 2, "updates");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", "indices", "updates");
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0], *ind = c->in[1], *u = c->in[2];
@@ -1109,13 +1073,9 @@ static onnxc_status scatter_elements_infer(oc_kctx *c)
     if (!ok)
         return oc_kerr(c, ONNXC_E_INVALID, "data, indices and updates must have the same rank, and indices and "
                        "updates the same shape");
-    st = oc_norm_axis(c, oc_attr_int(c->node, "axis", 0), x->rank, &axis);
+    st = elements_axis(c, x, ind, &axis);
     if (st != ONNXC_OK)
         return st;
-    for (int i = 0; i < x->rank; i++)
-        if (i != axis && ind->dims[i] > x->dims[i])
-            return oc_kerr(c, ONNXC_E_INVALID, "indices dim %d (%lld) exceeds the data dim (%lld)", i,
-                           (long long)ind->dims[i], (long long)x->dims[i]);
     return set_out0(c, x->rank, x->dims);
 }
 
@@ -1133,12 +1093,9 @@ static onnxc_status scatter_elements_run(oc_kctx *c)
         return st;
     size_t es = onnxc_dtype_size(x->dtype);
     int64_t n = onnxc_tensor_numel(ind), xs[MAXR], idx[MAXR] = {0}, base = 0;
-    for (int64_t i = 0; i < n; i++) { /* check first: a bad index leaves no partial result */
-        int64_t v;
-        st = get_index(c, ind, i, x->dims[axis], axis, &v);
-        if (st != ONNXC_OK)
-            return st;
-    }
+    st = check_indices(c, ind, x->dims[axis], axis);
+    if (st != ONNXC_OK)
+        return st;
     if (y->nbytes)
         memcpy(y->data, x->data, y->nbytes);
     oc_strides(x->rank, x->dims, xs);
@@ -1146,29 +1103,14 @@ static onnxc_status scatter_elements_run(oc_kctx *c)
         int64_t v = 0;
         get_index(c, ind, i, x->dims[axis], axis, &v);
         scatter_apply(y, base + v * xs[axis], u, i, 1, red, es);
-        for (int k = ind->rank - 1; k >= 0; k--) {
-            if (k != axis)
-                base += xs[k];
-            if (++idx[k] < ind->dims[k])
-                break;
-            if (k != axis)
-                base -= xs[k] * ind->dims[k];
-            idx[k] = 0;
-        }
+        elements_next(ind, axis, xs, idx, &base);
     }
     return ONNXC_OK;
 }
 
 static onnxc_status scatter_nd_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "data");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "indices");
-    if (st == ONNXC_OK)
-        st = need_in(c, 2, "updates");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "data", "indices", "updates");
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0], *ind = c->in[1], *u = c->in[2];
@@ -1207,7 +1149,7 @@ static onnxc_status scatter_nd_run(oc_kctx *c)
         return st;
     size_t es = onnxc_dtype_size(x->dtype);
     int k = (int)ind->dims[ind->rank - 1];
-    int64_t xs[MAXR], n = prod(ind->dims, 0, ind->rank - 1), chunk = prod(x->dims, k, x->rank);
+    int64_t xs[MAXR], n = oc_dims_prod(ind->dims, 0, ind->rank - 1), chunk = oc_dims_prod(x->dims, k, x->rank);
     oc_strides(x->rank, x->dims, xs);
     const int64_t *iv = ind->data;
     for (int64_t t = 0; t < n * k; t++) {
@@ -1252,7 +1194,7 @@ static onnxc_status shape_infer(oc_kctx *c)
     int64_t b, e;
     shape_range(c, c->in[0]->rank, &b, &e);
     int64_t n = e - b;
-    return set_shape(c, c->out[0], ONNXC_INT64, 1, &n);
+    return oc_kset_shape(c, c->out[0], ONNXC_INT64, 1, &n);
 }
 
 static onnxc_status shape_run(oc_kctx *c)
@@ -1271,7 +1213,7 @@ static onnxc_status size_infer(oc_kctx *c)
     onnxc_status st = need_in(c, 0, "data");
     if (st != ONNXC_OK || !c->out[0])
         return st;
-    return set_shape(c, c->out[0], ONNXC_INT64, 0, NULL);
+    return oc_kset_shape(c, c->out[0], ONNXC_INT64, 0, NULL);
 }
 
 static onnxc_status size_run(oc_kctx *c)
@@ -1292,7 +1234,7 @@ static onnxc_status constant_value(const oc_kctx *c, int32_t *dtype, int *rank, 
     if ((a = oc_node_attr(n, "value")) && a->type == OC_ATTR_TENSOR && a->t) {
         const onnxc_tensor *t = &a->t->t;
         size_t es = 0;
-        onnxc_status st = elem_size(c, t->dtype, &es);
+        onnxc_status st = oc_kmove_size(c, t->dtype, &es);
         if (st != ONNXC_OK)
             return st;
         int64_t numel = onnxc_tensor_numel(t);
@@ -1352,7 +1294,7 @@ static onnxc_status constant_infer(oc_kctx *c)
     onnxc_status st = constant_value(c, &dtype, &rank, dims, &data, &nbytes);
     if (st != ONNXC_OK || !opt_out(c, 0))
         return st;
-    return set_shape(c, c->out[0], dtype, rank, dims);
+    return oc_kset_shape(c, c->out[0], dtype, rank, dims);
 }
 
 static onnxc_status constant_run(oc_kctx *c)
@@ -1386,7 +1328,7 @@ static onnxc_status cos_value(const oc_kctx *c, int32_t *dtype, const void **v, 
     if (a->type != OC_ATTR_TENSOR || !a->t)
         return oc_kerr(c, ONNXC_E_INVALID, "attribute 'value' must be a tensor");
     const onnxc_tensor *t = &a->t->t;
-    onnxc_status st = elem_size(c, t->dtype, es);
+    onnxc_status st = oc_kmove_size(c, t->dtype, es);
     if (st != ONNXC_OK)
         return st;
     if (onnxc_tensor_numel(t) != 1 || !t->data || t->nbytes < *es)
@@ -1416,41 +1358,7 @@ static onnxc_status cos_infer(oc_kctx *c)
     for (int i = 0; i < n; i++)
         if (dims[i] < 0)
             return oc_kerr(c, ONNXC_E_INVALID, "negative dim %lld in the shape", (long long)dims[i]);
-    return set_shape(c, c->out[0], dtype, n, dims);
-}
-
-static void fill_elems(void *dst, const void *v, int64_t n, size_t es)
-{
-    switch (es) {
-    case 1:
-        memset(dst, *(const uint8_t *)v, (size_t)n);
-        break;
-    case 2: {
-        uint16_t x, *d = dst;
-        memcpy(&x, v, 2);
-        for (int64_t i = 0; i < n; i++)
-            d[i] = x;
-        break;
-    }
-    case 4: {
-        uint32_t x, *d = dst;
-        memcpy(&x, v, 4);
-        for (int64_t i = 0; i < n; i++)
-            d[i] = x;
-        break;
-    }
-    case 8: {
-        uint64_t x, *d = dst;
-        memcpy(&x, v, 8);
-        for (int64_t i = 0; i < n; i++)
-            d[i] = x;
-        break;
-    }
-    default:
-        for (int64_t i = 0; i < n; i++)
-            memcpy((char *)dst + (size_t)i * es, v, es);
-        break;
-    }
+    return oc_kset_shape(c, c->out[0], dtype, n, dims);
 }
 
 static onnxc_status cos_run(oc_kctx *c)
@@ -1461,7 +1369,7 @@ static onnxc_status cos_run(oc_kctx *c)
     onnxc_status st = cos_value(c, &dtype, &v, &es);
     if (st != ONNXC_OK || !c->out[0])
         return st;
-    fill_elems(c->out[0]->data, v, onnxc_tensor_numel(c->out[0]), es);
+    oc_fill_elems(c->out[0]->data, v, onnxc_tensor_numel(c->out[0]), es);
     return ONNXC_OK;
 }
 
@@ -1469,10 +1377,7 @@ static onnxc_status cos_run(oc_kctx *c)
 
 static onnxc_status identity_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "input");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "input", NULL, NULL);
     if (st != ONNXC_OK)
         return st;
     return set_out0(c, c->in[0]->rank, c->in[0]->dims);
@@ -1486,7 +1391,7 @@ static onnxc_status dropout_infer(oc_kctx *c)
         return st;
     /* Dropout-10 made the mask bool; before it had the data's type. */
     int32_t mt = c->opset >= 10 ? ONNXC_BOOL : c->in[0]->dtype;
-    return set_shape(c, mask, mt, c->in[0]->rank, c->in[0]->dims);
+    return oc_kset_shape(c, mask, mt, c->in[0]->rank, c->in[0]->dims);
 }
 
 static onnxc_status dropout_run(oc_kctx *c)
@@ -1522,12 +1427,7 @@ static onnxc_status dropout_run(oc_kctx *c)
 
 static onnxc_status expand_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "input");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "shape");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "input", "shape", NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -1631,7 +1531,7 @@ static onnxc_status range_infer(oc_kctx *c)
         st = range_count(c, &n);
     if (st != ONNXC_OK || !c->out[0])
         return st;
-    return set_shape(c, c->out[0], c->in[0]->dtype, 1, &n);
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, 1, &n);
 }
 
 static onnxc_status range_run(oc_kctx *c)
@@ -1668,12 +1568,7 @@ static onnxc_status range_run(oc_kctx *c)
 
 static onnxc_status tile_infer(oc_kctx *c)
 {
-    size_t es;
-    onnxc_status st = need_in(c, 0, "input");
-    if (st == ONNXC_OK)
-        st = need_in(c, 1, "repeats");
-    if (st == ONNXC_OK)
-        st = elem_size(c, c->in[0]->dtype, &es);
+    onnxc_status st = need_inputs(c, "input", "repeats", NULL);
     if (st != ONNXC_OK)
         return st;
     const onnxc_tensor *x = c->in[0];
@@ -1709,7 +1604,7 @@ static onnxc_status tile_run(oc_kctx *c)
     int64_t ys[MAXR], idx[MAXR] = {0};
     oc_strides(r, m, ys);
     /* 1. each input row goes to the output block of the same index, repeated along the last axis */
-    int64_t rows = prod(n, 0, r - 1), len = n[r - 1], reps = m[r - 1] / len, off = 0;
+    int64_t rows = oc_dims_prod(n, 0, r - 1), len = n[r - 1], reps = m[r - 1] / len, off = 0;
     size_t rowb = (size_t)len * es;
     const char *src = x->data;
     char *dst = y->data;
@@ -1727,7 +1622,7 @@ static onnxc_status tile_run(oc_kctx *c)
     /* 2. from the innermost axis outwards, the filled slab out[prefix, 0:n[d], ...] is contiguous; copy it
      * to the other repeats of axis d */
     for (int d = r - 2; d >= 0; d--) {
-        int64_t slab = n[d] * ys[d], dreps = m[d] / n[d], pre = prod(n, 0, d);
+        int64_t slab = n[d] * ys[d], dreps = m[d] / n[d], pre = oc_dims_prod(n, 0, d);
         memset(idx, 0, sizeof idx);
         off = 0;
         for (int64_t o = 0; o < pre; o++) {

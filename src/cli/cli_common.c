@@ -1,5 +1,5 @@
 /* Helpers shared by the onnxc subcommands: messages on stderr, exit codes, option parsing, number parsing,
- * half-precision conversions for generated and printed data. */
+ * shapes and seeded data of generated inputs. */
 #include "cli_common.h"
 
 #include <errno.h>
@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "compare.h" /* oc_declared_text */
+#include "kutil.h"   /* IEEE half / bfloat16 conversions */
+#include "util.h"    /* oc_dims_str */
 
 /* Messages are one line: a newline in a name from a file must not split them. */
 static void print_line(const char *prefix, const char *fmt, va_list ap)
@@ -92,6 +96,40 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *na
     return 1;
 }
 
+int cli_model_args(const char *cmd, const char *usage, int argc, char **argv, const char *flag, int *flag_set,
+                   const char **path, int *rc)
+{
+    int opts_done = 0;
+    *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && a[0] == '-' && a[1]) {
+            if (cli_is_help(a)) {
+                fputs(usage, stdout);
+                *rc = CLI_EXIT_OK;
+                return 0;
+            } else if (flag && strcmp(a, flag) == 0) {
+                *flag_set = 1;
+            } else if (strcmp(a, "--") == 0) {
+                opts_done = 1;
+            } else {
+                *rc = cli_usage_error(cmd, "unknown option '%s'", a);
+                return 0;
+            }
+        } else if (!*path) {
+            *path = a;
+        } else {
+            *rc = cli_usage_error(cmd, "unexpected argument '%s'", a);
+            return 0;
+        }
+    }
+    if (!*path) {
+        *rc = cli_usage_error(cmd, "no model given");
+        return 0;
+    }
+    return 1;
+}
+
 int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     if (!s || !*s)
@@ -117,78 +155,6 @@ int cli_parse_u64(const char *s, uint64_t *out)
     *out = v;
     return 0;
 }
-
-static uint32_t float_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bits_float(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-uint16_t cli_float_to_half(float f)
-{
-    uint32_t x = float_bits(f);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t exp = (x >> 23) & 0xFFu;
-    uint32_t man = x & 0x7FFFFFu;
-    if (exp == 0xFF) /* Inf or NaN (keep NaN quiet) */
-        return (uint16_t)(sign | 0x7C00u | (man ? 0x200u : 0));
-    int32_t e = (int32_t)exp - 127 + 15;
-    if (e >= 31)
-        return (uint16_t)(sign | 0x7C00u);
-    if (e <= 0) {
-        if (e < -10)
-            return sign;
-        man |= 0x800000u;
-        uint32_t shift = (uint32_t)(14 - e);
-        uint32_t half = man >> shift;
-        uint32_t rem = man & ((1u << shift) - 1);
-        uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1)))
-            half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t half = ((uint32_t)e << 10) | (man >> 13);
-    uint32_t rem = man & 0x1FFFu;
-    if (rem > 0x1000u || (rem == 0x1000u && (half & 1)))
-        half++; /* may carry into the exponent, which rounds up to Inf correctly */
-    return (uint16_t)(sign | half);
-}
-
-float cli_half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1Fu;
-    uint32_t man = h & 0x3FFu;
-    if (exp == 0) {
-        if (man == 0)
-            return bits_float(sign);
-        /* subnormal: man * 2^-24 */
-        float v = (float)man * 5.9604644775390625e-8f;
-        return sign ? -v : v;
-    }
-    if (exp == 31)
-        return bits_float(sign | 0x7F800000u | (man << 13));
-    return bits_float(sign | ((exp - 15 + 127) << 23) | (man << 13));
-}
-
-uint16_t cli_float_to_bf16(float f)
-{
-    uint32_t x = float_bits(f);
-    if ((x & 0x7FFFFFFFu) > 0x7F800000u)
-        return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
-    x += 0x7FFFu + ((x >> 16) & 1u);
-    return (uint16_t)(x >> 16);
-}
-
-float cli_bf16_to_float(uint16_t h) { return bits_float((uint32_t)h << 16); }
 
 /* ---------------------------------------------------------------- files and messages */
 
@@ -337,37 +303,75 @@ void cli_dims_free(cli_dims *d)
     memset(d, 0, sizeof *d);
 }
 
-void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap)
+void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap) { oc_dims_str(dims, rank, buf, cap); }
+
+/* ---------------------------------------------------------------- --input files */
+
+int cli_given_parse(const char *cmd, const char *val, cli_given *g)
 {
-    if (rank == 0) {
-        snprintf(buf, cap, "scalar");
-        return;
+    const char *eq = strchr(val, '=');
+    g->file = eq ? eq + 1 : val;
+    if (eq == val)
+        return cli_usage_error(cmd, "--input %s: empty input name", val);
+    if (eq && !(g->name_buf = strndup(val, (size_t)(eq - val)))) {
+        cli_error("%s: out of memory", cmd);
+        return -1;
     }
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < rank && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)dims[i]);
+    g->name = g->name_buf;
+    if (!*g->file)
+        return cli_usage_error(cmd, "--input %s: no file", val);
+    return 0;
 }
 
-void cli_declared_text(const onnxc_io_info *info, char *buf, size_t cap)
+int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info *infos, int n_in, int plural)
 {
-    if (info->rank < 0) {
-        snprintf(buf, cap, "unknown");
-        return;
+    cli_given *g = &given[i];
+    char *pb_name = NULL;
+    onnxc_status st = onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
+    if (st != ONNXC_OK) {
+        free(pb_name);
+        return cli_fail(st);
     }
-    if (info->rank == 0) {
-        snprintf(buf, cap, "scalar");
-        return;
+    if (!g->name) {
+        if (pb_name && *pb_name) {
+            g->name_buf = pb_name;
+            g->name = pb_name;
+        } else {
+            free(pb_name);
+            if (n_in != 1)
+                return cli_usage_error(cmd, "--input %s: say which input it is (NAME=FILE); %s %d inputs", g->file,
+                                       plural ? "the models have" : "the model has", n_in);
+            g->name = infos[0].name;
+        }
     }
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < info->rank && k < cap; i++) {
-        if (info->dims[i] >= 0)
-            k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)info->dims[i]);
-        else
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "x" : "",
-                                  info->dim_params[i] && *info->dim_params[i] ? info->dim_params[i] : "?");
+    for (int j = 0; j < i; j++)
+        if (strcmp(given[j].name, g->name) == 0)
+            return cli_usage_error(cmd, "input '%s' given twice", g->name);
+    return 0;
+}
+
+int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *g, int plural)
+{
+    const onnxc_tensor *t = g->t;
+    char have[256], want[256];
+    if (info->dtype != ONNXC_UNDEFINED && t->dtype != info->dtype) {
+        cli_error("%s: input '%s': %s holds %s data, %s %s", cmd, info->name, g->file, onnxc_dtype_name(t->dtype),
+                  plural ? "the models take" : "the model expects", onnxc_dtype_name(info->dtype));
+        return -1;
     }
+    if (info->rank < 0)
+        return 0;
+    int ok = t->rank == info->rank;
+    for (int d = 0; ok && d < info->rank; d++)
+        ok = info->dims[d] < 0 || info->dims[d] == t->dims[d];
+    if (!ok) {
+        cli_dims_text(t->dims, t->rank, have, sizeof have);
+        oc_declared_text(info, want, sizeof want);
+        cli_error("%s: input '%s': %s has shape %s, %s %s", cmd, info->name, g->file, have,
+                  plural ? "the models expect" : "the model expects", want);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- seeded inputs */
@@ -394,8 +398,8 @@ static int fill_random(onnxc_tensor *t, uint64_t *st)
         switch (t->dtype) {
         case ONNXC_FLOAT: ((float *)t->data)[i] = rand_float(st); break;
         case ONNXC_DOUBLE: ((double *)t->data)[i] = rand_double(st); break;
-        case ONNXC_FLOAT16: ((uint16_t *)t->data)[i] = cli_float_to_half(rand_float(st)); break;
-        case ONNXC_BFLOAT16: ((uint16_t *)t->data)[i] = cli_float_to_bf16(rand_float(st)); break;
+        case ONNXC_FLOAT16: ((uint16_t *)t->data)[i] = oc_float_to_half(rand_float(st)); break;
+        case ONNXC_BFLOAT16: ((uint16_t *)t->data)[i] = oc_float_to_bf16(rand_float(st)); break;
         case ONNXC_COMPLEX64:
             ((float *)t->data)[2 * i] = rand_float(st);
             ((float *)t->data)[2 * i + 1] = rand_float(st);
@@ -424,7 +428,7 @@ onnxc_status cli_input_generate(const onnxc_io_info *info, const cli_dims *dims,
     *out = NULL;
     cli_msg[0] = 0;
     char want[256], have[256];
-    cli_declared_text(info, want, sizeof want);
+    oc_declared_text(info, want, sizeof want);
     if (info->dtype == ONNXC_UNDEFINED || info->dtype == ONNXC_STRING)
         return cli_set_error(ONNXC_E_ARG, "input '%s' has %s type: no data can be generated for it; give it from a file",
                              info->name, info->dtype == ONNXC_STRING ? "string" : "no declared tensor");

@@ -39,16 +39,16 @@ int cli_is_help(const char *arg);
  * value is missing. */
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
 
+/* The arguments of a command that takes one MODEL and at most one boolean option, flag (NULL: none), which
+ * sets *flag_set to 1. Returns 1 with *path set, or 0 with *rc the exit code after printing the usage
+ * (--help) or a usage error. */
+int cli_model_args(const char *cmd, const char *usage, int argc, char **argv, const char *flag, int *flag_set,
+                   const char **path, int *rc);
+
 /* Parse a whole decimal integer in [lo, hi]; 0 on success. */
 int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 /* Parse an unsigned 64-bit decimal or 0x-prefixed hex number; 0 on success. */
 int cli_parse_u64(const char *s, uint64_t *out);
-
-/* IEEE half / bfloat16 conversions (round to nearest even). */
-uint16_t cli_float_to_half(float f);
-float cli_half_to_float(uint16_t h);
-uint16_t cli_float_to_bf16(float f);
-float cli_bf16_to_float(uint16_t h);
 
 /* True when both paths name the same existing file (same device and inode). */
 int cli_same_file(const char *a, const char *b);
@@ -101,9 +101,28 @@ typedef struct cli_inputs {
 onnxc_status cli_inputs_generate(const onnxc_model *m, const cli_dims *dims, uint64_t seed, cli_inputs *in);
 void cli_inputs_free(cli_inputs *in);
 
-/* Text of a shape: "1x3x224x224", "scalar"; of a declared shape with symbols: "Nx3x224x224", "unknown". */
+/* Text of a shape: "1x3x224x224", "scalar" (oc_dims_str; oc_declared_text in compare.h gives that of a declared
+ * shape with symbols: "Nx3x224x224", "unknown"). */
 void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap);
-void cli_declared_text(const onnxc_io_info *info, char *buf, size_t cap);
+
+/* ---- input files given to run and compare as --input [NAME=]FILE ---- */
+typedef struct cli_given {
+    const char *name; /* points into name_buf, into the model, or NULL until resolved */
+    const char *file;
+    onnxc_tensor *t;
+    char *name_buf;
+} cli_given;
+
+/* Parse the value of --input into g: 0, CLI_EXIT_USAGE after a usage error for cmd, or -1 after "out of
+ * memory". */
+int cli_given_parse(const char *cmd, const char *val, cli_given *g);
+/* Read the file of given[i] and settle its name: NAME= as given, else the name the file stores, else the only
+ * input of infos[0..n_in). 0, or after a message the exit code: cli_fail's when the file cannot be read,
+ * CLI_EXIT_USAGE when the input cannot be named or given[0..i) already names it. plural as below. */
+int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info *infos, int n_in, int plural);
+/* Does g's tensor fit the declared input: its element type, rank and static dims? 0 if so, else -1 after an
+ * error naming the input and file; plural: the message speaks of "the models" (compare) not "the model". */
+int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *g, int plural);
 
 /* Subcommands: argv[0] is the command name. Each returns the process exit code. */
 int cmd_info(int argc, char **argv);

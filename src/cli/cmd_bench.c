@@ -52,6 +52,16 @@ static double rss_now(void)
     return ok ? (double)resident * (double)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/* CPU time of the whole process (user + system), ms. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
+}
+
 static double rss_peak(void)
 {
     struct rusage ru;
@@ -66,6 +76,7 @@ typedef struct node_prof {
     const oc_node *node;
     double ms;       /* summed over the profiled runs */
     double flops;    /* per run; 0 for ops without a FLOP count */
+    const char *output; /* name of the value the node leaves: its first output, or a fused chain's last */
 } node_prof;
 
 typedef struct profiler {
@@ -365,10 +376,16 @@ static int bench_main(bench_state *b, int argc, char **argv)
             node_prof *np = &b->prof.nodes[b->prof.n++];
             np->node = s->order[i];
             np->flops = node_flops(s, s->order[i]);
+            np->output = s->order[i]->n_outputs > 0 && s->order[i]->outputs[0] ? s->order[i]->outputs[0]->name : NULL;
+            for (int k = i + 1; k < s->n_order; k++)
+                if (s->nodes[k].fused && s->nodes[k].fuse_head == i && s->order[k]->n_outputs > 0 &&
+                    s->order[k]->outputs[0])
+                    np->output = s->order[k]->outputs[0]->name;
         }
         b->prof.active = true;
     }
     double total_ms = 0;
+    const double cpu0 = cpu_ms();
     for (int64_t i = 0; i < runs; i++) {
         t0 = now_ms();
         if ((st = onnxc_session_run(b->s, b->in.n, names, tensors)) != ONNXC_OK)
@@ -376,6 +393,7 @@ static int bench_main(bench_state *b, int argc, char **argv)
         b->lat[i] = now_ms() - t0;
         total_ms += b->lat[i];
     }
+    const double cpu_per_run = (cpu_ms() - cpu0) / (double)runs;
     if (profile)
         oc_session_set_hook(b->s, NULL, NULL, NULL);
     const double peak = rss_peak();
@@ -406,7 +424,7 @@ static int bench_main(bench_state *b, int argc, char **argv)
         printf(", \"first_run_ms\": %.3f", first_ms);
         printf(", \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"p90\": %.3f, \"mean\": %.3f, \"max\": %.3f}",
                lmin, lmed, lp90, lmean, lmax);
-        printf(", \"throughput_per_s\": %.3f", 1000.0 / lmed);
+        printf(", \"throughput_per_s\": %.3f, \"cpu_ms_per_run\": %.3f", 1000.0 / lmed, cpu_per_run);
         printf(", \"peak_rss_mb\": %.3f, \"base_rss_mb\": %.3f, \"arena_mb\": %.3f", peak / mb, base_rss / mb,
                arena / mb);
         if (profile) {
@@ -422,6 +440,22 @@ static int bench_main(bench_state *b, int argc, char **argv)
                     printf(", \"gflops\": %.3f", ms > 0 ? o->flops / (ms * 1e6) : 0);
                 printf("}");
             }
+            /* every node in plan order, with the value it leaves (a fused chain's last one) */
+            printf("], \"nodes\": [");
+            for (int i = 0; i < b->prof.n; i++) {
+                const node_prof *np = &b->prof.nodes[i];
+                double ms = np->ms / nr;
+                printf("%s{\"name\": ", i ? ", " : "");
+                json_str(np->node->name ? np->node->name : "");
+                printf(", \"op\": ");
+                json_str(np->node->op_type);
+                printf(", \"output\": ");
+                json_str(np->output ? np->output : "");
+                printf(", \"ms\": %.4f", ms);
+                if (np->flops > 0)
+                    printf(", \"gflops\": %.3f", ms > 0 ? np->flops / (ms * 1e6) : 0);
+                printf("}");
+            }
             printf("]");
         }
         printf("}\n");
@@ -435,7 +469,8 @@ static int bench_main(bench_state *b, int argc, char **argv)
     printf("first run        %.2f ms\n", first_ms);
     printf("latency          min %.3f  median %.3f  p90 %.3f  mean %.3f  max %.3f ms  (%d runs after %lld "
            "warm-up)\n", lmin, lmed, lp90, lmean, lmax, nr, (long long)warmup);
-    printf("throughput       %.2f runs/s (at the median)\n", 1000.0 / lmed);
+    printf("throughput       %.2f runs/s (at the median); CPU time %.3f ms per run (all threads)\n", 1000.0 / lmed,
+           cpu_per_run);
     printf("memory           peak RSS %.1f MB (%.1f MB above the %.1f MB before loading), arena %.1f MB\n",
            peak / mb, (peak - base_rss) / mb, base_rss / mb, arena / mb);
     if (!profile)
@@ -455,18 +490,25 @@ static int bench_main(bench_state *b, int argc, char **argv)
         qsort(b->prof.nodes, (size_t)b->prof.n, sizeof *b->prof.nodes, cmp_node_prof);
         int shown = (int)(top < b->prof.n ? top : b->prof.n);
         printf("\nslowest nodes\n");
-        printf("  %-32s %-16s %-20s %9s %7s %9s\n", "node", "op", "output", "ms", "share", "GFLOP/s");
+        printf("  %-40s %-16s %-18s %9s %7s %9s\n", "node", "op", "output", "ms", "share", "GFLOP/s");
         for (int i = 0; i < shown; i++) {
             const node_prof *np = &b->prof.nodes[i];
             char lbl[200], shp[64];
-            oc_node_label(np->node, lbl, sizeof lbl);
+            /* the end of a long name tells nodes apart (exporters prefix the module path) */
+            const char *name = np->node->name && *np->node->name ? np->node->name : NULL;
+            if (name) {
+                size_t len = strlen(name);
+                snprintf(lbl, sizeof lbl, "%s%s", len > 40 ? "..." : "", len > 40 ? name + len - 37 : name);
+            } else {
+                oc_node_label(np->node, lbl, sizeof lbl);
+            }
             const onnxc_tensor *y = node_out(b->s, np->node, 0);
             if (y)
                 cli_dims_text(y->dims, y->rank, shp, sizeof shp);
             else
                 snprintf(shp, sizeof shp, "-");
             double ms = np->ms / nr;
-            printf("  %-32.32s %-16.16s %-20.20s %9.3f %6.1f%%", lbl, np->node->op_type, shp, ms,
+            printf("  %-40.40s %-16.16s %-18.18s %9.3f %6.1f%%", lbl, np->node->op_type, shp, ms,
                    prof_total > 0 ? 100.0 * np->ms / prof_total : 0);
             if (np->flops > 0 && ms > 0)
                 printf(" %9.2f", np->flops / (ms * 1e6));

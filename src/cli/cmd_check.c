@@ -1,6 +1,5 @@
 /* onnxc check MODEL: structural validation through onnxc_model_check; exit 1 when problems are found. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli_common.h"
 
@@ -18,27 +17,10 @@ static const char usage[] =
 
 int cmd_check(int argc, char **argv)
 {
-    const char *path = NULL;
-    int opts_done = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && a[0] == '-' && a[1]) {
-            if (cli_is_help(a)) {
-                fputs(usage, stdout);
-                return CLI_EXIT_OK;
-            } else if (strcmp(a, "--") == 0) {
-                opts_done = 1;
-            } else {
-                return cli_usage_error("check", "unknown option '%s'", a);
-            }
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("check", "unexpected argument '%s'", a);
-        }
-    }
-    if (!path)
-        return cli_usage_error("check", "no model given");
+    const char *path;
+    int rc;
+    if (!cli_model_args("check", usage, argc, argv, NULL, NULL, &path, &rc))
+        return rc;
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(path, &m);
     if (st == ONNXC_E_INVALID || st == ONNXC_E_UNSUPPORTED) {

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "compare.h"
+#include "json.h"
+#include "kutil.h"
 
 static const char usage[] =
     "usage: onnxc compare A.onnx B.onnx [--input NAME=FILE]... [--shape NAME=DIMS]... [--samples N] [--seed S]\n"
@@ -54,13 +57,6 @@ static const char usage[] =
     "expected drift after swap-norm), 2 error (bad usage, models with different inputs or no outputs in common,\n"
     "an input file of the wrong type or shape, a model that does not run).\n";
 
-typedef struct given_input {
-    const char *name;
-    const char *file;
-    onnxc_tensor *t;
-    char *name_buf;
-} given_input;
-
 typedef struct range_opt {
     char *name;
     double lo, hi;
@@ -72,7 +68,7 @@ typedef struct cmp_state {
     onnxc_comparison *c;
     onnxc_io_info *infos; /* A's real inputs, with dims B declares static filled in */
     int n_in;
-    given_input *given;
+    cli_given *given;
     int n_given;
     range_opt *ranges;
     int n_ranges;
@@ -93,20 +89,6 @@ static int fail(onnxc_status st)
 {
     cli_fail(st);
     return CLI_EXIT_USAGE;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 /* ---------------------------------------------------------------- progress */
@@ -236,26 +218,13 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 }
 
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
-static int check_given(cmp_state *s, const onnxc_io_info *info, const given_input *g)
+static int check_given(cmp_state *s, const onnxc_io_info *info, const cli_given *g)
 {
     const onnxc_tensor *t = g->t;
-    char have[256], want[256];
-    if (info->dtype != ONNXC_UNDEFINED && t->dtype != info->dtype) {
-        cli_error("compare: input '%s': %s holds %s data, the models take %s", info->name, g->file,
-                  onnxc_dtype_name(t->dtype), onnxc_dtype_name(info->dtype));
+    if (cli_given_fits("compare", info, g, 1) != 0)
         return CLI_EXIT_USAGE;
-    }
     if (info->rank < 0)
         return 0;
-    int ok = t->rank == info->rank;
-    for (int d = 0; ok && d < info->rank; d++)
-        ok = info->dims[d] < 0 || info->dims[d] == t->dims[d];
-    if (!ok) {
-        cli_dims_text(t->dims, t->rank, have, sizeof have);
-        cli_declared_text(info, want, sizeof want);
-        cli_error("compare: input '%s': %s has shape %s, the models expect %s", info->name, g->file, have, want);
-        return CLI_EXIT_USAGE;
-    }
     const onnxc_model *ms[2] = {s->ma, s->mb};
     for (int m = 0; m < 2; m++) {
         int n = onnxc_model_num_inputs(ms[m]);
@@ -279,28 +248,10 @@ static int read_given(cmp_state *s)
 {
     char names[512];
     for (int i = 0; i < s->n_given; i++) {
-        given_input *g = &s->given[i];
-        char *pb_name = NULL;
-        onnxc_status st = onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
-        if (st != ONNXC_OK) {
-            free(pb_name);
-            return fail(st);
-        }
-        if (!g->name) {
-            if (pb_name && *pb_name) {
-                g->name_buf = pb_name;
-                g->name = pb_name;
-            } else {
-                free(pb_name);
-                if (s->n_in != 1)
-                    return cli_usage_error("compare", "--input %s: say which input it is (NAME=FILE); the models "
-                                           "have %d inputs", g->file, s->n_in);
-                g->name = s->infos[0].name;
-            }
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(s->given[j].name, g->name) == 0)
-                return cli_usage_error("compare", "input '%s' given twice", g->name);
+        const cli_given *g = &s->given[i];
+        /* a file that cannot be read is an error of the comparison (exit 2), like every failure here */
+        if (cli_given_read("compare", s->given, i, s->infos, s->n_in, 1) != 0)
+            return CLI_EXIT_USAGE;
         const onnxc_io_info *info = find_info(s, g->name);
         if (!info) {
             input_list(s, names, sizeof names);
@@ -315,7 +266,7 @@ static int read_given(cmp_state *s)
     return 0;
 }
 
-static const given_input *find_given(const cmp_state *s, const char *name)
+static const cli_given *find_given(const cmp_state *s, const char *name)
 {
     for (int i = 0; i < s->n_given; i++)
         if (strcmp(s->given[i].name, name) == 0)
@@ -392,12 +343,12 @@ static void apply_range(onnxc_tensor *t, const range_opt *r, uint64_t *rng)
         }
         case ONNXC_FLOAT16: {
             uint16_t *p = (uint16_t *)t->data + i;
-            *p = cli_float_to_half((float)(r->lo + ((double)cli_half_to_float(*p) + 1.0) * scale));
+            *p = oc_float_to_half((float)(r->lo + ((double)oc_half_to_float(*p) + 1.0) * scale));
             break;
         }
         case ONNXC_BFLOAT16: {
             uint16_t *p = (uint16_t *)t->data + i;
-            *p = cli_float_to_bf16((float)(r->lo + ((double)cli_bf16_to_float(*p) + 1.0) * scale));
+            *p = oc_float_to_bf16((float)(r->lo + ((double)oc_bf16_to_float(*p) + 1.0) * scale));
             break;
         }
         default: {
@@ -466,11 +417,11 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
     char d[256];
     for (int i = 0; i < s->n_in; i++) {
         const onnxc_io_info *info = &s->infos[i];
-        const given_input *g = find_given(s, info->name);
+        const cli_given *g = find_given(s, info->name);
         const range_opt *r = find_range(s, info->name);
         if (json) {
             fprintf(f, "%s{\"name\":", i ? "," : "");
-            json_str(f, info->name);
+            oc_json_str(f, info->name);
             fprintf(f, ",\"dtype\":\"%s\",\"source\":\"%s\",\"shape\":[", onnxc_dtype_name(info->dtype),
                     g ? "file" : "random");
             const int64_t *dims = g ? g->t->dims : s->gen_dims[i];
@@ -480,7 +431,7 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
             fprintf(f, "]");
             if (g) {
                 fprintf(f, ",\"file\":");
-                json_str(f, g->file);
+                oc_json_str(f, g->file);
             } else if (r) {
                 fprintf(f, ",\"range\":[%.17g,%.17g]", r->lo, r->hi);
             }
@@ -494,7 +445,7 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
             if (s->gen_rank && s->gen_rank[i] >= 0)
                 cli_dims_text(s->gen_dims[i], s->gen_rank[i], d, sizeof d);
             else
-                cli_declared_text(info, d, sizeof d);
+                oc_declared_text(info, d, sizeof d);
             fprintf(f, "input  %s: %s [%s] random", info->name, onnxc_dtype_name(info->dtype), d);
             if (r)
                 fprintf(f, is_int_type(info->dtype) ? " in [%.17g, %.17g]" : " in [%g, %g)", r->lo, r->hi);
@@ -637,20 +588,8 @@ static int compare_main(cmp_state *s, int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             s->json = 1;
         } else if ((k = cli_opt_value("compare", argc, argv, &i, "--input", &val)) != 0) {
-            if (k < 0)
+            if (k < 0 || cli_given_parse("compare", val, &s->given[s->n_given++]) != 0)
                 return CLI_EXIT_USAGE;
-            given_input *g = &s->given[s->n_given++];
-            const char *eq = strchr(val, '=');
-            g->file = eq ? eq + 1 : val;
-            if (eq == val)
-                return cli_usage_error("compare", "--input %s: empty input name", val);
-            if (eq && !(g->name_buf = strndup(val, (size_t)(eq - val)))) {
-                cli_error("compare: out of memory");
-                return CLI_EXIT_USAGE;
-            }
-            g->name = g->name_buf;
-            if (!*g->file)
-                return cli_usage_error("compare", "--input %s: no file", val);
         } else if ((k = cli_opt_value("compare", argc, argv, &i, "--shape", &val)) != 0) {
             if (k < 0 || cli_dims_add("compare", &s->dims, val) != 0)
                 return CLI_EXIT_USAGE;
@@ -732,9 +671,9 @@ static int compare_main(cmp_state *s, int argc, char **argv)
 
     if (s->json) {
         printf("{\"a\":");
-        json_str(stdout, s->path_a);
+        oc_json_str(stdout, s->path_a);
         printf(",\"b\":");
-        json_str(stdout, s->path_b);
+        oc_json_str(stdout, s->path_b);
         printf(",\"seed\":%llu,\"samples\":%d,\"inputs\":[", (unsigned long long)seed, s->samples);
         print_inputs(s, stdout, seed, 1);
         printf("],\"comparison\":");

@@ -1,6 +1,5 @@
 /* onnxc info MODEL [--json]: print the model summary from onnxc_model_print_info. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli_common.h"
 
@@ -18,29 +17,10 @@ static const char usage[] =
 
 int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    int json = 0, opts_done = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && a[0] == '-' && a[1]) {
-            if (cli_is_help(a)) {
-                fputs(usage, stdout);
-                return CLI_EXIT_OK;
-            } else if (strcmp(a, "--json") == 0) {
-                json = 1;
-            } else if (strcmp(a, "--") == 0) {
-                opts_done = 1;
-            } else {
-                return cli_usage_error("info", "unknown option '%s'", a);
-            }
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("info", "unexpected argument '%s'", a);
-        }
-    }
-    if (!path)
-        return cli_usage_error("info", "no model given");
+    const char *path;
+    int json = 0, rc;
+    if (!cli_model_args("info", usage, argc, argv, "--json", &json, &path, &rc))
+        return rc;
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(path, &m);
     if (st != ONNXC_OK)

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "cli_common.h"
+#include "kutil.h"
 
 static const char usage[] =
     "usage: onnxc run MODEL [--input NAME=FILE]... [--shape NAME=DIMS]... [--seed S] [--output-dir DIR]\n"
@@ -40,19 +41,12 @@ static const char usage[] =
     "exit status: 0 success, 1 the run failed in a kernel, 2 bad usage or bad input (missing file, wrong\n"
     "type or shape for an input, unsupported op...).\n";
 
-typedef struct given_input {
-    const char *name; /* points into name_buf, into the model, or NULL until resolved */
-    const char *file;
-    onnxc_tensor *t;
-    char *name_buf;
-} given_input;
-
 typedef struct run_state {
     onnxc_model *m;
     onnxc_session *s;
     onnxc_io_info *infos;
     int n_in;
-    given_input *given;
+    cli_given *given;
     int n_given;
     cli_dims dims;
     onnxc_tensor **generated;
@@ -72,26 +66,13 @@ typedef struct run_state {
 /* ---------------------------------------------------------------- inputs */
 
 /* A file's tensor against the declared input: element type, rank and static dims; binds symbolic dims. */
-static int check_given(run_state *r, const onnxc_io_info *info, const given_input *g)
+static int check_given(run_state *r, const onnxc_io_info *info, const cli_given *g)
 {
     const onnxc_tensor *t = g->t;
-    char have[256], want[256];
-    if (info->dtype != ONNXC_UNDEFINED && t->dtype != info->dtype) {
-        cli_error("run: input '%s': %s holds %s data, the model expects %s", info->name, g->file,
-                  onnxc_dtype_name(t->dtype), onnxc_dtype_name(info->dtype));
+    if (cli_given_fits("run", info, g, 0) != 0)
         return -1;
-    }
     if (info->rank < 0)
         return 0;
-    int ok = t->rank == info->rank;
-    for (int d = 0; ok && d < info->rank; d++)
-        ok = info->dims[d] < 0 || info->dims[d] == t->dims[d];
-    if (!ok) {
-        cli_dims_text(t->dims, t->rank, have, sizeof have);
-        cli_declared_text(info, want, sizeof want);
-        cli_error("run: input '%s': %s has shape %s, the model expects %s", info->name, g->file, have, want);
-        return -1;
-    }
     for (int d = 0; d < info->rank; d++)
         if (info->dims[d] < 0 && info->dim_params[d] && *info->dim_params[d] &&
             cli_dims_bind(&r->dims, info->dim_params[d], t->dims[d]) != 0) {
@@ -105,26 +86,9 @@ static int check_given(run_state *r, const onnxc_io_info *info, const given_inpu
 static int read_given(run_state *r)
 {
     for (int i = 0; i < r->n_given; i++) {
-        given_input *g = &r->given[i];
-        char *pb_name = NULL;
-        onnxc_status st = onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
-        if (st != ONNXC_OK)
-            return cli_fail(st);
-        if (!g->name) {
-            if (pb_name && *pb_name) {
-                g->name_buf = pb_name;
-                g->name = pb_name;
-            } else {
-                free(pb_name);
-                if (r->n_in != 1)
-                    return cli_usage_error("run", "--input %s: say which input it is (NAME=FILE); the model has %d inputs",
-                                           g->file, r->n_in);
-                g->name = r->infos[0].name;
-            }
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(r->given[j].name, g->name) == 0)
-                return cli_usage_error("run", "input '%s' given twice", g->name);
+        int k = cli_given_read("run", r->given, i, r->infos, r->n_in, 0);
+        if (k != 0)
+            return k;
     }
     /* A name that is not a real input may still be an input with an initializer as its default, which the
      * session lets a caller override; onnxc_session_run names it if the model has no such input at all. */
@@ -143,26 +107,6 @@ typedef struct out_stats {
     int64_t finite, nan, inf, n;
 } out_stats;
 
-static double element(const onnxc_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case ONNXC_FLOAT: return ((const float *)t->data)[i];
-    case ONNXC_DOUBLE: return ((const double *)t->data)[i];
-    case ONNXC_FLOAT16: return cli_half_to_float(((const uint16_t *)t->data)[i]);
-    case ONNXC_BFLOAT16: return cli_bf16_to_float(((const uint16_t *)t->data)[i]);
-    case ONNXC_BOOL: return ((const uint8_t *)t->data)[i] != 0;
-    case ONNXC_UINT8: return ((const uint8_t *)t->data)[i];
-    case ONNXC_INT8: return ((const int8_t *)t->data)[i];
-    case ONNXC_UINT16: return ((const uint16_t *)t->data)[i];
-    case ONNXC_INT16: return ((const int16_t *)t->data)[i];
-    case ONNXC_INT32: return ((const int32_t *)t->data)[i];
-    case ONNXC_UINT32: return ((const uint32_t *)t->data)[i];
-    case ONNXC_INT64: return (double)((const int64_t *)t->data)[i];
-    case ONNXC_UINT64: return (double)((const uint64_t *)t->data)[i];
-    default: return 0;
-    }
-}
-
 static void compute_stats(const onnxc_tensor *t, out_stats *s)
 {
     memset(s, 0, sizeof *s);
@@ -178,7 +122,7 @@ static void compute_stats(const onnxc_tensor *t, out_stats *s)
     s->min = INFINITY;
     s->max = -INFINITY;
     for (int64_t i = 0; i < s->n; i++) {
-        double v = element(t, i);
+        double v = oc_get_f64(t, i);
         if (isnan(v)) {
             s->nan++;
         } else if (isinf(v)) {
@@ -426,18 +370,8 @@ static int run_main(run_state *r, int argc, char **argv)
         } else if ((k = cli_opt_value("run", argc, argv, &i, "--input", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;
-            given_input *g = &r->given[r->n_given++];
-            const char *eq = strchr(val, '=');
-            g->file = eq ? eq + 1 : val;
-            if (eq == val)
-                return cli_usage_error("run", "--input %s: empty input name", val);
-            if (eq && !(g->name_buf = strndup(val, (size_t)(eq - val)))) {
-                cli_error("run: out of memory");
-                return CLI_EXIT_PROBLEMS;
-            }
-            g->name = g->name_buf;
-            if (!*g->file)
-                return cli_usage_error("run", "--input %s: no file", val);
+            if ((k = cli_given_parse("run", val, &r->given[r->n_given++])) != 0)
+                return k < 0 ? CLI_EXIT_PROBLEMS : k;
         } else if ((k = cli_opt_value("run", argc, argv, &i, "--shape", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;

@@ -3,13 +3,17 @@
 into a folder: generate_node_tests.py OUT_DIR. Runs under /usr/bin/python3 (Debian's onnx 1.12, opset 17)."""
 import os
 import sys
+import warnings
 
 import numpy as np
 
 # onnx 1.12's case files still use aliases numpy 1.24 removed.
-for alias, real in (("float", float), ("int", int), ("bool", bool), ("object", object)):
-    if not hasattr(np, alias):
-        setattr(np, alias, real)
+# (hasattr on a removed alias makes numpy print a FutureWarning; the check is deliberate, so it is silenced.)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    for alias, real in (("float", float), ("int", int), ("bool", bool), ("object", object)):
+        if not hasattr(np, alias):
+            setattr(np, alias, real)
 
 import onnx.backend.test.cmd_tools as cmd_tools  # noqa: E402
 

@@ -214,6 +214,38 @@ def check_newer_fields(tool_work, edge_models, onnxc):
     return failures
 
 
+def check_invalid_unknown(work, edge_models, onnxc):
+    """Unknown fields protobuf does not allow, which protobuf-c would let through: field number 0 written as an
+    over-long tag varint (0x82 0x00: wire type 2, number 0) and a number past 2^29 - 1. Python's onnx refuses
+    both; onnxc must too (exit 2, one line), rather than load a model it cannot write back."""
+    model = next((m for m in edge_models if os.path.basename(m) == "edge_newer_fields.onnx"), None)
+    if not model:
+        return ["FAIL edge_newer_fields.onnx was not generated"]
+    with open(model, "rb") as f:
+        good = f.read()
+    cases = {"field_zero": bytes([0x82, 0x00, 0x01, 0x41]),
+             "field_2_29": bytes([0x82, 0x80, 0x80, 0x80, 0x10, 0x01, 0x41])}  # (2^29 << 3) | 2
+    failures = []
+    for name, extra in cases.items():
+        path = os.path.join(work, f"invalid_{name}.onnx")
+        with open(path, "wb") as f:
+            f.write(good + extra)
+        try:
+            onnx.load_model_from_string(good + extra)
+            failures.append(f"FAIL {path}: python's onnx reads it, so the case tests nothing")
+            continue
+        except Exception:  # noqa: BLE001 - any refusal is the expected outcome
+            pass
+        proc = run_onnxc(onnxc, "check", path)
+        err = proc.stderr.strip().splitlines()
+        if proc.returncode != 2 or len(err) != 1 or path not in err[0]:
+            failures.append(f"FAIL {path}: onnxc check should refuse it with exit 2 and one line naming the file; "
+                            f"got exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
+    if not failures:
+        print(f"{len(cases)}/{len(cases)} models with unknown fields protobuf does not allow refused")
+    return failures
+
+
 def check_sparse_run(edge_models, onnxc):
     """The model whose node reads a sparse initializer: onnxc check accepts it, onnxc run refuses it cleanly."""
     model = next((m for m in edge_models if os.path.basename(m) == "edge_sparse_initializer.onnx"), None)
@@ -226,8 +258,9 @@ def check_sparse_run(edge_models, onnxc):
     proc = run_onnxc(onnxc, "run", model)
     err = proc.stderr.strip().splitlines()
     # exit 2 is "bad input or unsupported"; a signal (negative) or 1 (kernel failure) is a bug
-    if proc.returncode != 2 or len(err) != 1 or not err[0].startswith("onnxc: ") or "'sw'" not in err[0]:
-        failures.append(f"FAIL {model}: onnxc run should refuse it with exit 2 and one line naming 'sw'; "
+    if proc.returncode != 2 or len(err) != 1 or not err[0].startswith("onnxc: ") or "'sw'" not in err[0] \
+            or "sparse" not in err[0]:
+        failures.append(f"FAIL {model}: onnxc run should refuse it with exit 2 and one line naming 'sw' as sparse; "
                         f"got exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
     else:
         print(f"onnxc run on a sparse initializer: {err[0]}")
@@ -257,6 +290,7 @@ def main():
         ok = run_suite(args.tool, edge, os.path.join(args.work, "edge"), "edge-case models") and ok
         extra = check_newer_fields(os.path.join(args.work, "edge"), edge, args.onnxc)
         if args.onnxc:
+            extra += check_invalid_unknown(os.path.join(args.work, "edge"), edge, args.onnxc)
             extra += check_sparse_run(edge, args.onnxc)
         for f in extra:
             print(f)

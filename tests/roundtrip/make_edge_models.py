@@ -269,6 +269,13 @@ def newer_fields_model():
     add_unknown(w, metadata(TENSOR_METADATA, [("quantized", "no"), ("source", "layer1.weight")]))
     w_typed = helper.make_tensor("w_typed", TensorProto.INT64, [2], [3, -4])
     add_unknown(w_typed, metadata(TENSOR_METADATA, [("k", "v")]) + vendor_fields())
+    w_typed.segment.begin = 0
+    w_typed.segment.end = 2
+    add_unknown(w_typed.segment, f_varint(VENDOR, 9))
+    # an external_data entry on a tensor whose data is inline: inert, but kept
+    entry_kv = w_typed.external_data.add()
+    entry_kv.key, entry_kv.value = "checksum", "none"
+    add_unknown(entry_kv, f_bytes(VENDOR, "entry ext"))
 
     add = helper.make_node("Add", ["x", "w"], ["a"], name="add")
     add_unknown(add, f_bytes(NODE_OVERLOAD, "v2") + metadata(NODE_METADATA, [("pkg.torch.stack", "layer1/add")]) +
@@ -300,6 +307,8 @@ def newer_fields_model():
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("test.fn", 1)],
                           producer_name="edge-maker")
     add_unknown(m.opset_import[0], f_varint(VENDOR, 42))
+    helper.set_model_props(m, {"author": "onnxc tests"})
+    add_unknown(m.metadata_props[0], f_fixed32(VENDOR, 1))
     fn = helper.make_function("test.fn", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
                               [helper.make_opsetid("", 13)])
     add_unknown(fn, f_bytes(FUNCTION_VALUE_INFO, helper.make_tensor_value_info("b", TensorProto.FLOAT, None)

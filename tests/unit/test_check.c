@@ -368,7 +368,8 @@ static void test_model_level(void **state)
     oc_opset *o = oc_realloc(m->opsets, 2 * sizeof *o);
     assert_non_null(o);
     m->opsets = o;
-    m->opsets[1] = (oc_opset){oc_strdup("ai.onnx"), true, 13}; /* the default domain under its long name */
+    /* the default domain under its long name */
+    m->opsets[1] = (oc_opset){.domain = oc_strdup("ai.onnx"), .has_version = true, .version = 13};
     m->n_opsets = 2;
     int n;
     char *r = run_check(m, &n);

@@ -14,6 +14,8 @@
 #include "ir.h"
 #include "kutil.h"
 
+#include "kernel_case.h"
+
 /* ---- harness: one node, run through infer / prepare / run / release like the session does ---- */
 
 typedef struct kcase {
@@ -57,16 +59,7 @@ static void kc_free(kcase *kc)
 static void kc_input(kcase *kc, int i, int32_t dtype, int rank, const int64_t *dims, const void *data)
 {
     onnxc_tensor *t = &kc->in_t[i];
-    memset(t, 0, sizeof *t);
-    t->dtype = dtype;
-    t->rank = rank;
-    for (int d = 0; d < rank; d++)
-        t->dims[d] = dims[d];
-    t->data = (void *)data;
-    int64_t n = 1;
-    for (int d = 0; d < rank; d++)
-        n *= dims[d];
-    t->nbytes = (size_t)n * onnxc_dtype_size(dtype);
+    kt_tensor(t, dtype, rank, dims, data);
     kc->in[i] = data ? t : NULL;
     if (i + 1 > kc->n_in)
         kc->n_in = i + 1;
@@ -80,21 +73,6 @@ static void kc_ints(kcase *kc, const char *name, int n, const int64_t *v)
 static void kc_int(kcase *kc, const char *name, int64_t v)
 {
     assert_int_equal(oc_node_set_attr_int(kc->node, name, v), ONNXC_OK);
-}
-
-/* The IR has no string setter: make an int attribute and turn it into a string one. */
-static void kc_string(kcase *kc, const char *name, const char *v)
-{
-    kc_int(kc, name, 0);
-    oc_attr *a = (oc_attr *)oc_node_attr(kc->node, name);
-    assert_non_null(a);
-    a->type = OC_ATTR_STRING;
-    a->has_i = false;
-    a->has_s = true;
-    a->s.len = strlen(v);
-    a->s.data = oc_malloc(a->s.len + 1);
-    assert_non_null(a->s.data);
-    memcpy(a->s.data, v, a->s.len + 1);
 }
 
 static onnxc_status kc_run(kcase *kc)
@@ -371,7 +349,7 @@ static void test_conv_auto_pad(void **state)
         kc_init(&kc, "Conv");
         kc_input(&kc, 0, ONNXC_FLOAT, 3, dx, x);
         kc_input(&kc, 1, ONNXC_FLOAT, 3, dw, w);
-        kc_string(&kc, "auto_pad", modes[i]);
+        kt_string(kc.node, "auto_pad", modes[i]);
         assert_int_equal(kc_run(&kc), ONNXC_OK);
         expect_dims(kc.out[0], 3, dy);
         expect_f32(kc.out[0], want[i], 4, 1e-6);
@@ -384,7 +362,7 @@ static void test_conv_auto_pad(void **state)
     kc_init(&kc, "Conv");
     kc_input(&kc, 0, ONNXC_FLOAT, 3, dx5, x5);
     kc_input(&kc, 1, ONNXC_FLOAT, 3, dw, w);
-    kc_string(&kc, "auto_pad", "VALID");
+    kt_string(kc.node, "auto_pad", "VALID");
     kc_ints(&kc, "strides", 1, s2);
     assert_int_equal(kc_run(&kc), ONNXC_OK);
     expect_dims(kc.out[0], 3, dy2);
@@ -513,7 +491,7 @@ static void test_conv_errors(void **state)
     kc_init(&kc, "Conv");
     kc_input(&kc, 0, ONNXC_FLOAT, 4, dx, buf);
     kc_input(&kc, 1, ONNXC_FLOAT, 4, dw4, buf);
-    kc_string(&kc, "auto_pad", "SAME");
+    kt_string(kc.node, "auto_pad", "SAME");
     assert_int_equal(kc_run(&kc), ONNXC_E_INVALID);
     assert_non_null(strstr(onnxc_last_error(), "auto_pad"));
     kc_free(&kc);
@@ -571,7 +549,7 @@ static void test_convt_hand(void **state)
     kc_input(&kc, 0, ONNXC_FLOAT, 3, dx, x);
     kc_input(&kc, 1, ONNXC_FLOAT, 3, dw, w);
     kc_ints(&kc, "strides", 1, s);
-    kc_string(&kc, "auto_pad", "SAME_UPPER");
+    kt_string(kc.node, "auto_pad", "SAME_UPPER");
     assert_int_equal(kc_run(&kc), ONNXC_OK);
     expect_dims(kc.out[0], 3, dy4);
     float want_u[] = {1, 1, 3, 2};

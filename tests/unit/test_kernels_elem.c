@@ -14,6 +14,8 @@
 #include "ir.h"
 #include "kutil.h"
 
+#include "kernel_case.h"
+
 /* ---- harness: one node run through infer and run like the session does ---- */
 typedef struct kcase {
     onnxc_model *model;
@@ -55,16 +57,7 @@ static void kc_free(kcase *kc)
 static void kc_input(kcase *kc, int i, int32_t dtype, int rank, const int64_t *dims, const void *data)
 {
     onnxc_tensor *t = &kc->in_t[i];
-    memset(t, 0, sizeof *t);
-    t->dtype = dtype;
-    t->rank = rank;
-    int64_t n = 1;
-    for (int d = 0; d < rank; d++) {
-        t->dims[d] = dims[d];
-        n *= dims[d];
-    }
-    t->data = (void *)data;
-    t->nbytes = (size_t)n * onnxc_dtype_size(dtype);
+    kt_tensor(t, dtype, rank, dims, data);
     kc->in[i] = data ? t : NULL;
     if (i + 1 > kc->n_in)
         kc->n_in = i + 1;
@@ -83,21 +76,6 @@ static void kc_float(kcase *kc, const char *name, float v)
 static void kc_ints(kcase *kc, const char *name, int n, const int64_t *v)
 {
     assert_int_equal(oc_node_set_attr_ints(kc->node, name, v, (size_t)n), ONNXC_OK);
-}
-
-/* The IR has no string setter: make an int attribute and turn it into a string one. */
-static void kc_string(kcase *kc, const char *name, const char *v)
-{
-    kc_int(kc, name, 0);
-    oc_attr *a = (oc_attr *)oc_node_attr(kc->node, name);
-    assert_non_null(a);
-    a->type = OC_ATTR_STRING;
-    a->has_i = false;
-    a->has_s = true;
-    a->s.len = strlen(v);
-    a->s.data = oc_malloc(a->s.len + 1);
-    assert_non_null(a->s.data);
-    memcpy(a->s.data, v, a->s.len + 1);
 }
 
 static onnxc_status kc_run(kcase *kc, int threads)
@@ -278,7 +256,7 @@ static void test_bitshift(void **state)
     int64_t d[] = {3};
     kc_input(&kc, 0, ONNXC_UINT8, 1, d, a);
     kc_input(&kc, 1, ONNXC_UINT8, 1, d, b);
-    kc_string(&kc, "direction", "LEFT");
+    kt_string(kc.node, "direction", "LEFT");
     assert_int_equal(kc_run(&kc, 1), ONNXC_OK);
     const uint8_t *y = kc.out_t.data;
     assert_int_equal(y[0], 128);
@@ -478,7 +456,7 @@ static void test_cast(void **state)
     kc_init(&kc, "Cast", 1);
     int64_t lx[] = {0, -5, 1LL << 40};
     kc_input(&kc, 0, ONNXC_INT64, 1, d3, lx);
-    kc_string(&kc, "to", "BOOL");
+    kt_string(kc.node, "to", "BOOL");
     assert_int_equal(kc_run(&kc, 1), ONNXC_OK);
     assert_int_equal(kc.out_t.dtype, ONNXC_BOOL);
     const uint8_t *by = kc.out_t.data;

@@ -15,6 +15,8 @@
 #include "ir.h"
 #include "kutil.h"
 
+#include "kernel_case.h"
+
 /* ---- harness: one node through infer then run, as the session calls a kernel ---- */
 
 #define KMAX_IN 6
@@ -65,16 +67,7 @@ static void kc_free(kcase *kc)
 static void kc_input(kcase *kc, int i, int32_t dtype, int rank, const int64_t *dims, const void *data)
 {
     onnxc_tensor *t = &kc->in_t[i];
-    memset(t, 0, sizeof *t);
-    t->dtype = dtype;
-    t->rank = rank;
-    int64_t n = 1;
-    for (int d = 0; d < rank; d++) {
-        t->dims[d] = dims[d];
-        n *= dims[d];
-    }
-    t->data = (void *)data;
-    t->nbytes = (size_t)n * onnxc_dtype_size(dtype);
+    kt_tensor(t, dtype, rank, dims, data);
     kc->in[i] = t;
     if (i + 1 > kc->n_in)
         kc->n_in = i + 1;
@@ -113,30 +106,9 @@ static void kc_float(kcase *kc, const char *name, float v)
     assert_int_equal(oc_node_set_attr_float(kc->node, name, v), ONNXC_OK);
 }
 
-/* The IR has setters for ints and floats only: make an int attribute and retype it. */
-static oc_attr *kc_retype(kcase *kc, const char *name, int type)
-{
-    kc_int(kc, name, 0);
-    oc_attr *a = (oc_attr *)oc_node_attr(kc->node, name);
-    assert_non_null(a);
-    a->type = type;
-    a->has_i = false;
-    return a;
-}
-
-static void kc_string(kcase *kc, const char *name, const char *v)
-{
-    oc_attr *a = kc_retype(kc, name, OC_ATTR_STRING);
-    a->has_s = true;
-    a->s.len = strlen(v);
-    a->s.data = oc_malloc(a->s.len + 1);
-    assert_non_null(a->s.data);
-    memcpy(a->s.data, v, a->s.len + 1);
-}
-
 static void kc_floats(kcase *kc, const char *name, int n, const float *v)
 {
-    oc_attr *a = kc_retype(kc, name, OC_ATTR_FLOATS);
+    oc_attr *a = kt_retype(kc->node, name, OC_ATTR_FLOATS);
     a->floats = oc_malloc((size_t)n * sizeof(float));
     assert_non_null(a->floats);
     memcpy(a->floats, v, (size_t)n * sizeof(float));
@@ -145,18 +117,11 @@ static void kc_floats(kcase *kc, const char *name, int n, const float *v)
 
 static void kc_tensor_attr(kcase *kc, const char *name, int32_t dtype, int rank, const int64_t *dims, const void *v)
 {
-    oc_attr *a = kc_retype(kc, name, OC_ATTR_TENSOR);
+    oc_attr *a = kt_retype(kc->node, name, OC_ATTR_TENSOR);
     a->t = oc_calloc(1, sizeof *a->t);
     assert_non_null(a->t);
     onnxc_tensor *t = &a->t->t;
-    t->dtype = dtype;
-    t->rank = rank;
-    int64_t n = 1;
-    for (int d = 0; d < rank; d++) {
-        t->dims[d] = dims[d];
-        n *= dims[d];
-    }
-    t->nbytes = (size_t)n * onnxc_dtype_size(dtype);
+    kt_tensor(t, dtype, rank, dims, NULL);
     t->data = oc_malloc(t->nbytes ? t->nbytes : 1);
     assert_non_null(t->data);
     memcpy(t->data, v, t->nbytes);
@@ -575,7 +540,7 @@ static void test_scatter(void **state)
     const int64_t ind[] = {1, 1};
     int64_t d4[] = {4}, di[] = {2, 1}, du[] = {2};
     kc_init(&kc, "ScatterND", 16, 1);
-    kc_string(&kc, "reduction", "add");
+    kt_string(kc.node, "reduction", "add");
     kc_f32(&kc, 0, 1, d4, data);
     kc_input(&kc, 1, ONNXC_INT64, 2, di, ind);
     kc_f32(&kc, 2, 1, du, upd);
@@ -653,7 +618,7 @@ static void test_constant(void **state)
     kc_free(&kc);
 
     kc_init(&kc, "Constant", 13, 1);
-    kc_retype(&kc, "sparse_value", OC_ATTR_SPARSE_TENSOR);
+    kt_retype(kc.node, "sparse_value", OC_ATTR_SPARSE_TENSOR);
     assert_err(kc_run(&kc), ONNXC_E_UNSUPPORTED, "sparse");
     kc_free(&kc);
 }
@@ -788,7 +753,7 @@ static void pad_case(int64_t opset, const char *mode, int n, const float *x, int
     const float v = 9;
     kc_init(&kc, "Pad", opset, 1);
     if (mode)
-        kc_string(&kc, "mode", mode);
+        kt_string(kc.node, "mode", mode);
     kc_f32(&kc, 0, 1, d, x);
     kc_i64(&kc, 1, 2, pads);
     kc_input(&kc, 2, ONNXC_FLOAT, 0, NULL, &v);
@@ -828,7 +793,7 @@ static void test_pad(void **state)
     /* Pad-18 axes: pad only axis -1 of 2x1 by (1, 0) with edge */
     int64_t d21[] = {2, 1}, pads[] = {1, 0}, axes[] = {-1};
     kc_init(&kc, "Pad", 18, 1);
-    kc_string(&kc, "mode", "edge");
+    kt_string(kc.node, "mode", "edge");
     kc_f32(&kc, 0, 2, d21, x3);
     kc_i64(&kc, 1, 2, pads);
     kc_omit(&kc, 2);
@@ -843,7 +808,7 @@ static void test_pad(void **state)
     kc_f32(&kc, 0, 1, d3, x3);
     kc_i64(&kc, 1, 2, crop);
     assert_err(kc_run(&kc), ONNXC_E_INVALID, "crop");
-    kc_string(&kc, "mode", "reflect");
+    kt_string(kc.node, "mode", "reflect");
     kc_f32(&kc, 0, 1, d0, x3);
     kc_i64(&kc, 1, 2, grow);
     assert_err(kc_run(&kc), ONNXC_E_INVALID, "empty");
@@ -871,12 +836,12 @@ static void test_resize_linear_nearest(void **state)
     const float x2[] = {1, 2}, x3[] = {1, 2, 3};
     /* linear, half_pixel, 2 -> 4: x' = (x + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1] */
     kc_init(&kc, "Resize", 13, 1);
-    kc_string(&kc, "mode", "linear");
+    kt_string(kc.node, "mode", "linear");
     resize_1d(&kc, 2, x2, 4);
     assert_int_equal(kc_run(&kc), ONNXC_OK);
     assert_f32(kc.out[0], 4, (const float[]){1, 1.25f, 1.75f, 2});
     /* align_corners, 2 -> 3: x' = x * 1 / 2 */
-    kc_string(&kc, "coordinate_transformation_mode", "align_corners");
+    kt_string(kc.node, "coordinate_transformation_mode", "align_corners");
     resize_1d(&kc, 2, x2, 3);
     assert_int_equal(kc_run(&kc), ONNXC_OK);
     assert_f32(kc.out[0], 3, (const float[]){1, 1.5f, 2});
@@ -886,8 +851,8 @@ static void test_resize_linear_nearest(void **state)
     const float roi[] = {0.5f, 1.5f};
     int64_t d2[] = {2};
     kc_init(&kc, "Resize", 13, 1);
-    kc_string(&kc, "mode", "linear");
-    kc_string(&kc, "coordinate_transformation_mode", "tf_crop_and_resize");
+    kt_string(kc.node, "mode", "linear");
+    kt_string(kc.node, "coordinate_transformation_mode", "tf_crop_and_resize");
     kc_float(&kc, "extrapolation_value", 9);
     resize_1d(&kc, 3, x3, 3);
     kc_f32(&kc, 1, 1, d2, roi);
@@ -903,8 +868,8 @@ static void test_resize_linear_nearest(void **state)
               {"floor", {1, 2, 3}}, {"ceil", {2, 3, 3}}};
     for (size_t i = 0; i < sizeof nm / sizeof nm[0]; i++) {
         kc_init(&kc, "Resize", 13, 1);
-        kc_string(&kc, "coordinate_transformation_mode", "tf_half_pixel_for_nearest");
-        kc_string(&kc, "nearest_mode", nm[i].mode);
+        kt_string(kc.node, "coordinate_transformation_mode", "tf_half_pixel_for_nearest");
+        kt_string(kc.node, "nearest_mode", nm[i].mode);
         resize_1d(&kc, 3, x3, 3);
         assert_int_equal(kc_run(&kc), ONNXC_OK);
         assert_f32(kc.out[0], 3, nm[i].want);
@@ -915,8 +880,8 @@ static void test_resize_linear_nearest(void **state)
     const uint8_t u[] = {10, 21};
     int64_t du[] = {2}, sz[] = {3};
     kc_init(&kc, "Resize", 13, 1);
-    kc_string(&kc, "mode", "linear");
-    kc_string(&kc, "coordinate_transformation_mode", "align_corners");
+    kt_string(kc.node, "mode", "linear");
+    kt_string(kc.node, "coordinate_transformation_mode", "align_corners");
     kc_input(&kc, 0, ONNXC_UINT8, 1, du, u);
     kc_omit(&kc, 1);
     kc_omit(&kc, 2);
@@ -949,8 +914,8 @@ static void test_resize_cubic(void **state)
     int64_t d[] = {5}, d1[] = {1};
     kcase kc;
     kc_init(&kc, "Resize", 13, 1);
-    kc_string(&kc, "mode", "cubic");
-    kc_string(&kc, "coordinate_transformation_mode", "asymmetric");
+    kt_string(kc.node, "mode", "cubic");
+    kt_string(kc.node, "coordinate_transformation_mode", "asymmetric");
     kc_f32(&kc, 0, 1, d, x);
     kc_omit(&kc, 1);
     kc_f32(&kc, 2, 1, d1, scale);
@@ -975,7 +940,7 @@ static void test_resize_antialias(void **state)
     int64_t d[] = {1, 1, 4, 4}, d4[] = {4};
     kcase kc;
     kc_init(&kc, "Resize", 18, 1);
-    kc_string(&kc, "mode", "linear");
+    kt_string(kc.node, "mode", "linear");
     kc_int(&kc, "antialias", 1);
     kc_f32(&kc, 0, 4, d, x);
     kc_omit(&kc, 1);
@@ -1017,7 +982,7 @@ static void test_resize10_upsample(void **state)
     const float s2[] = {2};
     int64_t d2[] = {2}, d1[] = {1};
     kc_init(&kc, "Upsample", 9, 1);
-    kc_string(&kc, "mode", "linear");
+    kt_string(kc.node, "mode", "linear");
     kc_f32(&kc, 0, 1, d2, u);
     kc_f32(&kc, 1, 1, d1, s2);
     assert_int_equal(kc_run(&kc), ONNXC_OK);
