@@ -882,7 +882,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
                 a1 = _mm256_fmadd_ps(w12, _mm256_loadu_ps(r1 + o2t + i), a1);
                 a2 = _mm256_fmadd_ps(w22, _mm256_loadu_ps(r2 + o2t + i), a2);
                 __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
-                const bool whole = i + 8 <= o2;
+                const bool whole = oh * o2 + i + 8 <= o1 * o2; /* past the row end: see dw3x3_strip */
                 if (rr)
                     acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
                 if (clamp)
@@ -920,7 +920,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
                 for (int64_t t = 0; t < ntaps; t++)
                     acc = _mm256_fmadd_ps(_mm256_broadcast_ss(wt + t), _mm256_loadu_ps(base + off[t] + i), acc);
             }
-            const bool whole = i + 8 <= o2;
+            const bool whole = oh * o2 + i + 8 <= o1 * o2;
             if (rr)
                 acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
             if (clamp) /* max(lo, x), min(hi, x) keep a NaN x, as Relu and Clip do */
@@ -1001,7 +1001,10 @@ static inline void dw3x3_strip(const oc_window *w, const float *xp, const __m256
             DW3_ROW(acc2, s, DW3_EDGE, wv[6], wv[7], wv[8]);
     }
     acc = _mm256_add_ps(_mm256_add_ps(acc, acc1), acc2);
-    const bool whole = ow + 8 <= o2;
+    /* a strip that passes its row end stores a whole vector into the next row unless that passes the plane's
+     * end: the callers' order makes the next row's own stores come later and overwrite those lanes (a masked
+     * store costs several times a plain one on AMD cores) */
+    const bool whole = oh * o2 + ow + 8 <= w->out[1] * o2;
     float *yr = yp + oh * o2 + ow;
     if (rp) {
         const float *rr = rp + oh * o2 + ow;
@@ -1055,7 +1058,8 @@ static void dw3x3_plane_avx2(const oc_window *w, const float *xp, const float *w
         wv[t] = _mm256_broadcast_ss(wt + t);
     __m256i m[6];
     if (o2 <= 16) {
-        for (int64_t ow = 0; ow < o2; ow += 8) {
+        /* strips right to left, so that stores past a row's end are overwritten by the next row's own */
+        for (int64_t ow = (o2 - 1) / 8 * 8; ow >= 0; ow -= 8) {
             dw3x3_masks(w, ow, m);
             const bool inside = dw3x3_inside(w, ow);
             for (int64_t oh = 0; oh < o1; oh++)

@@ -349,6 +349,13 @@ static void test_conv_paths(void **state)
         {1, 8, 33, 40, 8, 8, 3, 1, 1, 1, false, true, false},
         {1, 6, 33, 41, 12, 6, 3, 2, 1, 1, false, false, true},
         {1, 4, 20, 24, 4, 4, 5, 1, 2, 1, false, true, true},
+        /* depthwise rows narrower than a vector, or ending inside one: whole-vector stores spill into the next
+         * row, which its own stores overwrite later, and only the plane's last stores are masked */
+        {1, 5, 14, 14, 5, 5, 3, 1, 1, 1, false, true, true},
+        {2, 3, 3, 3, 3, 3, 3, 1, 1, 1, false, true, true},
+        {1, 3, 2, 5, 3, 3, 3, 1, 1, 1, false, false, true},
+        {1, 4, 23, 9, 4, 4, 3, 2, 1, 1, false, true, true},
+        {1, 3, 6, 26, 3, 3, 3, 1, 1, 1, false, true, true},
         /* 3-D: the im2col path, and depthwise by direct loops */
         {1, 5, 6, 7, 9, 1, 3, 1, 1, 1, true, true, true},
         {1, 4, 6, 7, 4, 4, 3, 1, 1, 1, true, true, true},
