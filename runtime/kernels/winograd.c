@@ -67,7 +67,8 @@ onnxc_status oc_wino_plan(oc_wino *wz, int64_t c, int64_t m, int64_t h, int64_t 
     wz->n_mb = ceil_div(wz->mpad, wz->mc);
     wz->tblk = rows * wz->tw;
     /* B rows of a GEMM panel at an odd number of 64-byte lines apart spread over the L1 sets */
-    wz->ldv = ceil_div(wz->tblk, 16) * 16;
+    /* (+ 7: the input transform stores whole vectors of 8 tiles, see wino_input8) */
+    wz->ldv = ceil_div(wz->tblk + 7, 16) * 16;
     if ((wz->ldv / 16) % 2 == 0)
         wz->ldv += 16;
     wz->ldm = ceil_div(wz->tblk, 16) * 16;
@@ -189,26 +190,24 @@ static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t 
     }
     const int64_t plane = wz->c * wz->ldv;
     float *base = v + ci * wz->ldv + t;
-    const __m256i mask = lanes_below(n);
+    (void)n;
     for (int i = 0; i < 4; i++) {
         __m256 o[4];
         o[0] = _mm256_sub_ps(s[i][0], s[i][2]);
         o[1] = _mm256_add_ps(s[i][1], s[i][2]);
         o[2] = _mm256_sub_ps(s[i][2], s[i][1]);
         o[3] = _mm256_sub_ps(s[i][1], s[i][3]);
-        for (int j = 0; j < 4; j++) {
-            float *dst = base + (i * 4 + j) * plane;
-            if (n == 8)
-                _mm256_storeu_ps(dst, o[j]);
-            else
-                _mm256_maskstore_ps(dst, mask, o[j]);
-        }
+        /* whole vectors even for n < 8 tiles (a masked store costs several plain ones on AMD cores): the
+         * lanes past them are the next tile row's, stored later, or slack past the block's tiles (ldv leaves
+         * 7 columns of it; those the GEMM reads are zeroed after the transform) */
+        for (int j = 0; j < 4; j++)
+            _mm256_storeu_ps(base + (i * 4 + j) * plane, o[j]);
     }
 }
 
 /* Output tiles t..t+n (n <= 8) of tile row ty from tile tx0, channel mo: y rows 2 ty, 2 ty + 1. */
 static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, int64_t ty, int64_t tx0, float bias,
-                         float *yc, const float *rc, bool clamp, float lo, float hi)
+                         float *yc, const float *rc, bool clamp, float lo, float hi, int64_t spill_rows)
 {
     __m256 mm[4][4];
     for (int xi = 0; xi < 16; xi++)
@@ -237,11 +236,15 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
                 break;
             __m256 vv = out[h];
             const __m256i mask = lanes_below(left < 8 ? left : 8);
+            /* a vector past the row end goes whole into the next row when that row's first columns are stored
+             * later by the same caller (rows below spill_rows; row 2 ty + 1's first columns come after row
+             * 2 ty's last only when a tile row is one call): a masked store costs several plain ones on AMD */
+            const bool whole = left >= 8 || (oy + 1 < spill_rows && (i == 1 || wz->tw <= 8));
             if (rr)
-                vv = _mm256_add_ps(vv, left >= 8 ? _mm256_loadu_ps(rr + col) : _mm256_maskload_ps(rr + col, mask));
+                vv = _mm256_add_ps(vv, whole ? _mm256_loadu_ps(rr + col) : _mm256_maskload_ps(rr + col, mask));
             if (clamp) /* max(lo, x), min(hi, x) keep a NaN x, as Relu and Clip do */
                 vv = _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), vv));
-            if (left >= 8)
+            if (whole)
                 _mm256_storeu_ps(yr + col, vv);
             else
                 _mm256_maskstore_ps(yr + col, mask, vv);
@@ -280,8 +283,9 @@ static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t 
 }
 
 static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, int64_t ty, int64_t tx0, float bias,
-                         float *yc, const float *rc, bool clamp, float lo, float hi)
+                         float *yc, const float *rc, bool clamp, float lo, float hi, int64_t spill_rows)
 {
+    (void)spill_rows;
     for (int q = 0; q < 8 && tx0 + q < wz->tw; q++) {
         float mm[4][4], s[2][4];
         for (int xi = 0; xi < 16; xi++)
@@ -348,6 +352,6 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx0 = 0; tx0 < wz->tw; tx0 += 8)
                 wino_output8(wz, mbuf + mo * wz->ldm + (ty - ty0) * wz->tw + tx0, wz->mpad * wz->ldm, ty, tx0, b,
-                             yc, rc, clamp, lo, hi);
+                             yc, rc, clamp, lo, hi, 2 * ty1 < wz->ho ? 2 * ty1 : wz->ho);
     }
 }

@@ -341,6 +341,9 @@ static void test_conv_paths(void **state)
         {1, 16, 17, 19, 16, 1, 3, 1, 1, 1, false, true, true},
         {2, 32, 12, 30, 40, 1, 3, 1, 1, 1, false, false, false},
         {1, 20, 9, 9, 18, 1, 3, 1, 0, 1, false, true, false},
+        /* rows at most 16 wide: whole-vector stores past a row end (tile rows split between items when threaded) */
+        {1, 16, 14, 14, 16, 1, 3, 1, 1, 1, false, true, true},
+        {2, 24, 11, 13, 20, 1, 3, 1, 1, 1, false, true, true},
         /* grouped (not depthwise) and depthwise: narrow planes straight from the input, wide through the
          * padded copy; stride 2; a channel multiplier; a 5x5 kernel */
         {1, 32, 10, 12, 32, 2, 3, 1, 1, 1, false, true, true},
