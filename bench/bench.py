@@ -10,7 +10,7 @@ on the same seeded inputs, with the same thread count, in rounds that alternate 
 
 Usage: /usr/bin/python3 bench/bench.py [--threads N] [--rounds N] [--runs N] [--warmup N] [--models a,b]
                                        [--onnxc PATH] [--json FILE] [--readme]
---readme rewrites the table between the markers in bench/README.md. Figures only; nothing here fails on time."""
+--readme rewrites the table between the markers in bench/README.md and in the project README. Figures only; nothing here fails on time."""
 import argparse
 import datetime
 import json
@@ -99,7 +99,7 @@ def main():
     ap.add_argument("--models", default=",".join(m[0] for m in MODELS))
     ap.add_argument("--onnxc")
     ap.add_argument("--json", help="write all measurements to this file")
-    ap.add_argument("--readme", action="store_true", help="put the table into bench/README.md")
+    ap.add_argument("--readme", action="store_true", help="put the table into bench/README.md and README.md")
     a = ap.parse_args()
 
     onnxc = find_onnxc(a.onnxc)
@@ -182,16 +182,16 @@ def main():
             json.dump({"date": date, "machine": machine(), "threads": a.threads, "sgemm_peak": peak,
                        "ort_version": ort_version, "results": results}, f, indent=1)
     if a.readme:
-        readme = os.path.join(HERE, "README.md")
-        text = open(readme).read()
-        if BEGIN not in text or END not in text:
-            sys.exit("bench.py: %s lacks the table markers" % readme)
-        pre, rest = text.split(BEGIN, 1)
-        post = rest.split(END, 1)[1]
-        with open(readme + ".tmp", "w") as f:
-            f.write(pre + BEGIN + "\n" + table + END + post)
-        os.replace(readme + ".tmp", readme)
-
+        # bench/README.md, and the project README's copy of the table
+        for readme in (os.path.join(HERE, "README.md"), os.path.join(HERE, os.pardir, "README.md")):
+            text = open(readme).read()
+            if BEGIN not in text or END not in text:
+                sys.exit("bench.py: %s lacks the table markers" % readme)
+            pre, rest = text.split(BEGIN, 1)
+            post = rest.split(END, 1)[1]
+            with open(readme + ".tmp", "w") as f:
+                f.write(pre + BEGIN + "\n" + table + END + post)
+            os.replace(readme + ".tmp", readme)
 
 if __name__ == "__main__":
     main()

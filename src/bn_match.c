@@ -31,10 +31,17 @@ bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap)
     /* BatchNormalization-9 dropped spatial; spatial=0 before it means per-activation statistics. */
     if (oc_attr_int(bn, "spatial", 1) == 0)
         return oc_why(why, cap, "spatial is 0 (per-activation statistics)");
+    /* Before BatchNormalization-14, declaring the outputs past Y (running mean and variance, saved mean and
+     * variance) is what selects training mode, used or not: the node then normalizes with the batch's own
+     * statistics, as the executor (and ONNX Runtime) run it, so folding the running ones would change it. */
+    const int64_t opset = bn->graph && bn->graph->model ? oc_model_opset(bn->graph->model, bn->domain) : 0;
     for (int i = 1; i < bn->n_outputs; i++) {
         const oc_value *o = bn->outputs[i];
         if (o && (o->n_uses > 0 || (o->flags & OC_V_OUTPUT)))
             return oc_why(why, cap, "its running-statistics output '%s' is used", o->name);
+        if (o && opset < 14)
+            return oc_why(why, cap, "it declares output '%s', which before BatchNormalization-14 selects training "
+                          "mode (batch statistics), used or not", o->name);
     }
 
     static const char *const param_names[4] = {"scale", "B", "mean", "var"};

@@ -119,6 +119,16 @@ def main(out):
          [vi("x", [1, 3, 5, 5])], [vi("y", [1, 4, 3, 3])],
          [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + pa, opset=7, ir=3)
 
+    # 9b. opset-9 BN that declares its four statistics outputs, unused: by the spec that is training mode (batch
+    # statistics), so it must not fold; the same BN with those outputs left empty ("") is inference and folds
+    stats = ["bn.running_mean", "bn.running_var", "bn.saved_mean", "bn.saved_var"]
+    for name, extra in (("opset9_bn_stats_outputs", stats), ("opset9_bn_empty_outputs", ["", "", "", ""])):
+        bn9 = helper.make_node("BatchNormalization", ["c", "bn.scale", "bn.B", "bn.mean", "bn.var"], ["y"] + extra,
+                               name="bn")
+        save(out, name, [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"), bn9],
+             [vi("x", [2, 3, 5, 5])], [vi("y", [2, 4, 3, 3])],
+             [init("w", f32(4, 3, 3, 3)), init("b", f32(4))] + bn_params("bn", 4), opset=9)
+
     # 10. fp16 model: one BN with a large running variance (folds, weights shrink), and one whose tiny variance
     # would push the folded weight past float16's 65504 (must be skipped with a warning, not turned into inf)
     w16 = rng.uniform(-1, 1, (2, 3, 1, 1)).astype(np.float16)

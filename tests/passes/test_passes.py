@@ -188,6 +188,18 @@ def opset7_spatial1_folds_spatial0_does_not():
 
 
 @case
+def opset9_declared_statistics_outputs_mean_training():
+    m0, m1, r, s, d = optimize("opset9_bn_stats_outputs", shape=())
+    assert ops(m1) == {"Conv": 1, "BatchNormalization": 1}, ops(m1)
+    assert any("training" in e["message"] and "bn.running_mean" in e["message"] for e in events(r, "skipped")), \
+        events(r, "skipped")
+    same_outputs(s, d, shape_args=())
+    m0, m1, r, s, d = optimize("opset9_bn_empty_outputs", shape=())
+    assert ops(m1) == {"Conv": 1}, ops(m1)
+    same_outputs(s, d, shape_args=())
+
+
+@case
 def fp16_large_variance_folds_in_range():
     m0, m1, r, s, d = optimize("fp16_large_var")
     assert ops(m1) == {"Conv": 1}, ops(m1)
