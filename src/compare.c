@@ -138,10 +138,27 @@ onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b,
     for (int i = 0; i < a->rank; i++)
         if (a->dims[i] != b->dims[i])
             return ONNXC_OK;
-    if (!comparable_dtype(a->dtype))
-        return oc_err(ONNXC_E_UNSUPPORTED, "metrics: cannot compare %s tensors", onnxc_dtype_name(a->dtype));
     int64_t n;
     size_t need;
+    if (a->dtype == ONNXC_STRING) {
+        /* strings compare exactly: each unequal element fails; nmse 0 when all agree, else INFINITY */
+        if (a->rank < 0 || a->rank > ONNXC_MAX_RANK || !oc_numel(a->dims, a->rank, &n) ||
+            !oc_mul_size((size_t)n, sizeof(onnxc_string), &need))
+            return oc_err(ONNXC_E_ARG, "metrics: bad tensor shape");
+        if (need && (!a->data || !b->data || a->nbytes < need || b->nbytes < need))
+            return oc_err(ONNXC_E_ARG, "metrics: tensor holds fewer bytes than its shape needs");
+        const onnxc_string *sa = a->data, *sb = b->data;
+        out->comparable = 1;
+        out->n = out->n_finite = n;
+        for (int64_t i = 0; i < n; i++)
+            if (sa[i].len != sb[i].len || (sa[i].len && memcmp(sa[i].data, sb[i].data, sa[i].len) != 0))
+                out->n_fail++;
+        out->nmse = out->n_fail ? INFINITY : 0.0;
+        out->cosine = out->n_fail ? 0.0 : 1.0;
+        return ONNXC_OK;
+    }
+    if (!comparable_dtype(a->dtype))
+        return oc_err(ONNXC_E_UNSUPPORTED, "metrics: cannot compare %s tensors", onnxc_dtype_name(a->dtype));
     if (a->rank < 0 || a->rank > ONNXC_MAX_RANK || !oc_numel(a->dims, a->rank, &n) ||
         !oc_mul_size((size_t)n, onnxc_dtype_size(a->dtype), &need))
         return oc_err(ONNXC_E_ARG, "metrics: bad tensor shape");

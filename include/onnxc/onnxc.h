@@ -269,8 +269,8 @@ typedef struct onnxc_metrics {
 } onnxc_metrics;
 
 /** Compare b against the reference a with the given tolerances. Types or shapes that differ are not an error
- *  (out->comparable = 0); string and complex tensors are ONNXC_E_UNSUPPORTED. Uses 8 bytes per element of
- *  scratch (for the median). */
+ *  (out->comparable = 0); strings compare exactly (n_fail counts unequal elements, nmse is 0 or INFINITY);
+ *  complex tensors are ONNXC_E_UNSUPPORTED. Uses 8 bytes per element of scratch (for the median). */
 onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b, double atol, double rtol,
                                    onnxc_metrics *out);
 

@@ -254,9 +254,19 @@ static void test_types_and_shapes(void **state)
     onnxc_tensor te = vec(ONNXC_FLOAT, 1, d0, NULL, 0);
     assert_int_equal(onnxc_metrics_compute(&te, &te, 0, 0, &m), ONNXC_OK);
     assert_true(onnxc_metrics_within(&m, 0));
-    /* strings are not compared; bad arguments are refused */
-    onnxc_tensor tsa = vec(ONNXC_STRING, 1, d0, NULL, 0);
-    assert_int_equal(onnxc_metrics_compute(&tsa, &tsa, 0, 0, &m), ONNXC_E_UNSUPPORTED);
+    /* strings compare exactly, element by element; complex tensors are not compared */
+    onnxc_string sx[3] = {{1, "a"}, {2, "bc"}, {0, ""}}, sy[3] = {{1, "a"}, {2, "bd"}, {0, ""}};
+    int64_t ds[1] = {3};
+    onnxc_tensor tsx = vec(ONNXC_STRING, 1, ds, sx, sizeof sx), tsy = vec(ONNXC_STRING, 1, ds, sy, sizeof sy);
+    assert_int_equal(onnxc_metrics_compute(&tsx, &tsx, 0, 0, &m), ONNXC_OK);
+    assert_true(onnxc_metrics_within(&m, 0));
+    assert_int_equal(m.n, 3);
+    assert_int_equal(onnxc_metrics_compute(&tsx, &tsy, 0, 0, &m), ONNXC_OK);
+    assert_false(onnxc_metrics_within(&m, 1e30));
+    assert_int_equal(m.n_fail, 1);
+    onnxc_tensor tca = vec(ONNXC_COMPLEX64, 1, d0, NULL, 0);
+    assert_int_equal(onnxc_metrics_compute(&tca, &tca, 0, 0, &m), ONNXC_E_UNSUPPORTED);
+    /* bad arguments are refused */
     assert_int_equal(onnxc_metrics_compute(&a, &a, -1, 0, &m), ONNXC_E_ARG);
     assert_int_equal(onnxc_metrics_compute(&a, &a, NAN, 0, &m), ONNXC_E_ARG);
     onnxc_tensor short_data = a;
