@@ -417,7 +417,11 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
         r->passes_run[r->n_passes_run++] = oc_strdup(list[i]->name);
         st = list[i]->run(g, &ctx);
         if (st != ONNXC_OK) {
-            st = oc_err_prefix(st, "pass %s", list[i]->name);
+            /* name the pass, unless its message already starts with its name */
+            size_t nl = strlen(list[i]->name);
+            const char *msg = onnxc_last_error();
+            if (!(strncmp(msg, list[i]->name, nl) == 0 && msg[nl] == ':'))
+                st = oc_err_prefix(st, "pass %s", list[i]->name);
             break;
         }
         oc_graph_compact(g);

@@ -454,8 +454,6 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
         return oc_err(ONNXC_E_ARG, "swap-norm: the group count must be positive, not %d", o->groups);
     int64_t groups = o->groups > 0 ? o->groups : 32;
     int64_t opset = oc_model_opset(g->model, NULL);
-    if (opset <= 0)
-        return oc_err(ONNXC_E_INVALID, "swap-norm: the model imports no default-domain opset");
     swap_run sr = {.g = g};
     sr.op_form = !strcmp(form, "op") || (!strcmp(form, "auto") && opset >= OP_FORM_OPSET);
 
@@ -479,6 +477,11 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
     if (n_bn == 0) {
         oc_report_warning(ctx, NULL, "the model has no BatchNormalization%s: nothing to swap",
                           n_nested ? " in its main graph" : "");
+        goto out;
+    }
+    if (opset <= 0) {
+        st = oc_err(ONNXC_E_INVALID, "swap-norm: the model has BatchNormalization nodes but imports no default-domain "
+                    "opset");
         goto out;
     }
     if (!sr.op_form && opset < DECOMPOSED_MIN_OPSET) {

@@ -586,6 +586,20 @@ def cli_cases():
         assert "no BatchNormalization" in p.stderr and "nothing to swap" in p.stderr, p.stderr
         m0, m1 = onnx.load(src), onnx.load(dst)
         assert [n.op_type for n in m0.graph.node] == [n.op_type for n in m1.graph.node]
+        # a model that imports no default-domain opset at all (only a training domain) has no BN either
+        from onnx import helper, TensorProto
+        node = helper.make_node("Momentum", ["r", "t", "x", "g", "v"], ["x2", "v2"], domain="ai.onnx.preview.training",
+                                alpha=0.9, beta=0.1, mode="standard", norm_coefficient=0.0)
+        ins = [helper.make_tensor_value_info("r", TensorProto.FLOAT, []),
+               helper.make_tensor_value_info("t", TensorProto.INT64, [])] + \
+              [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in ("x", "g", "v")]
+        outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in ("x2", "v2")]
+        g = helper.make_graph([node], "momentum", ins, outs)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("ai.onnx.preview.training", 1)])
+        src = os.path.join(WORK, "training_only.onnx")
+        onnx.save(m, src)
+        p = run("swap-norm", src, "-o", os.path.join(WORK, "training_only.out.onnx"), check=False)
+        assert p.returncode == 0 and "no BatchNormalization" in p.stderr, (p.returncode, p.stderr)
 
     @case
     def bad_values():
