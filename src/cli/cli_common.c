@@ -461,6 +461,10 @@ onnxc_status cli_input_generate(const onnxc_io_info *info, const cli_dims *dims,
                 continue;
             if (!dims->strict) {
                 shape[d] = 1;
+                if (dims->note_default)
+                    fprintf(stderr, "onnxc: note: input '%s': dim %d%s%s%s is not fixed: generated as 1 (choose it "
+                            "with --shape %s=...)\n", info->name, d, p && *p ? " '" : "", p && *p ? p : "",
+                            p && *p ? "'" : "", p && *p ? p : info->name);
                 continue;
             }
             if (p && *p)

@@ -72,6 +72,7 @@ typedef struct cli_dims {
     int64_t *sym_values;
     int n_syms;
     int strict;            /* non-zero: a symbolic dim without a value is an error; zero: it becomes 1 */
+    int note_default;      /* non-zero: say on stderr when a symbolic or unknown dim becomes 1 */
 } cli_dims;
 
 /* Add "NAME=DIMS"; 0 on success, else a usage error for cmd has been printed. */

@@ -33,7 +33,7 @@ static const char usage[] =
     "  --dump-only NAMES   with --dump: only these comma-separated value names (each must be a node output)\n"
     "\n"
     "Inputs not given are generated with the declared type and shape (symbolic dims from --shape, or from an\n"
-    "input file that binds the same dim name). The generator is splitmix64 seeded with S; the generated\n"
+    "input file that binds the same dim name, else 1, with a note on stderr). The generator is splitmix64 seeded with S; the generated\n"
     "inputs are filled in model order, element by element: floating types uniform in [-1, 1)\n"
     "(float: (x >> 40) * 2^-23 - 1), integer types in [0, 10) (x % 10), bool x >> 63. String inputs must be\n"
     "given.\n"
@@ -351,7 +351,7 @@ static int run_main(run_state *r, int argc, char **argv)
     uint64_t seed = 0;
     int64_t threads = 0;
     int opts_done = 0, k;
-    r->dims.strict = 1; /* run refuses to guess a symbolic dim */
+    r->dims.note_default = 1; /* a symbolic dim not given becomes 1, as in compare and bench, and run says so */
     if (!(r->given = calloc((size_t)argc + 1, sizeof *r->given))) {
         cli_error("run: out of memory");
         return CLI_EXIT_PROBLEMS;
