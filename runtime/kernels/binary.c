@@ -463,7 +463,7 @@ static onnxc_status oc_var_infer(oc_kctx *c, oc_vkind k)
 {
     if (c->n_in < 1 || c->n_out < 1)
         return oc_kerr(c, ONNXC_E_INVALID, "needs at least one input and an output");
-    const onnxc_tensor *ts[64];
+    const onnxc_tensor *ts[64] = {0};
     if (c->n_in > 64)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "%d inputs; at most 64 are supported", c->n_in);
     for (int i = 0; i < c->n_in; i++) {
