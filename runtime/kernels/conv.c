@@ -49,10 +49,6 @@ typedef struct conv_plan {
     int64_t ldcb, cbuf_floats;
     int64_t *koff_c;        /* k * ldcb */
     int64_t *koff;          /* per k of a group: offset of B row k from the group's first channel */
-    bool pw_direct;         /* pointwise on a small plane (<= 256 positions): B read in place through koff (the
-                             * whole input is a few hundred KiB, so no block copies, and items split only the
-                             * channels without each copying B again); a last partial column tile is copied */
-    int64_t *tail_koff;     /* k * 16 within a depth block, for that copied tile */
     int64_t xph_floats;     /* scratch floats of the copy */
     oc_wino *wino;          /* Winograd: one plan per group */
 } conv_plan;
@@ -171,7 +167,6 @@ static void conv_release(void *state)
             oc_packed_a_free(&p->packed[g]);
     oc_free(p->packed);
     oc_free(p->koff);
-    oc_free(p->tail_koff);
     oc_free(p->phase_used);
     oc_free(p->koff_c);
     if (p->wino)
@@ -421,21 +416,6 @@ static onnxc_status conv_prepare(oc_kctx *c)
     if (p->algo == CONV_IMPLICIT)
         return conv_implicit_prepare(c, p, slots);
     conv_plan_items(p, slots, p->w.out_vol);
-    if (p->algo == CONV_POINTWISE && p->w.out_vol <= 256) {
-        /* small planes: B in place (block copies measured faster only for large planes, where a panel's rows lie
-         * a page or more apart) */
-        const int64_t kc = p->packed[0].kc > 0 ? p->packed[0].kc : 1;
-        p->pw_direct = true;
-        p->koff = oc_calloc((size_t)depth + 1, sizeof *p->koff);
-        p->tail_koff = oc_calloc((size_t)kc + 1, sizeof *p->tail_koff);
-        if (!p->koff || !p->tail_koff)
-            return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the convolution plan");
-        for (int64_t k = 0; k < depth; k++)
-            p->koff[k] = k * p->w.in_vol;
-        for (int64_t k = 0; k < kc; k++)
-            p->tail_koff[k] = k * OC_GEMM_NR;
-        p->work_floats = ceil_div(kc * OC_GEMM_NR, 16) * 16;
-    }
     int64_t bytes;
     if (!oc_mul_i64(p->work_floats * (int64_t)sizeof(float), slots, &bytes))
         return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
@@ -720,54 +700,6 @@ static void conv_compact_item(void *arg, int64_t item, int slot)
                 oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, cb + jp, p->koff_c + k0,
                                   yg + off, ov, rows, cols, first, last, bias && first ? bias + r0 : NULL,
                                   rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
-            }
-        }
-    }
-}
-
-/* Pointwise in place: tiles of up to 16 output positions x 6 channels reading B rows straight from the input
- * channels; a tile that would read past the input's end (the last, partial one) reads a zero-padded copy. */
-static void conv_pw_direct_item(void *arg, int64_t item, int slot)
-{
-    const conv_job *j = arg;
-    const conv_plan *p = j->p;
-    const oc_window *w = &p->w;
-    const int64_t mb = item % p->n_mblocks;
-    item /= p->n_mblocks;
-    const int64_t chunk = item % p->n_chunks;
-    item /= p->n_chunks;
-    const int64_t g = item % p->group, n = item / p->group;
-    const int64_t ov = w->out_vol;
-    const float *xg = j->x + (n * p->c_in + g * p->cg) * w->in_vol;
-    const int64_t yoff = (n * p->m + g * p->mg) * ov;
-    float *yg = j->y + yoff;
-    const float *rg = j->res ? j->res + yoff : NULL;
-    const float *bias = j->bias ? j->bias + g * p->mg : NULL;
-    const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < ov ? n0 + p->nc : ov;
-    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
-    const oc_packed_a *a = &p->packed[g];
-    float *tail = j->work + (int64_t)slot * p->work_floats;
-    for (int64_t blk = 0; blk < a->nkb; blk++) {
-        const int64_t k0 = blk * a->kc, kcb = a->k - k0 < a->kc ? a->k - k0 : a->kc;
-        const bool first = blk == 0, last = blk == a->nkb - 1;
-        const float *ab = a->data + k0 * a->mp * OC_GEMM_MR;
-        for (int64_t jp = n0; jp < n1; jp += OC_GEMM_NR) {
-            const int cols = (int)(n1 - jp < OC_GEMM_NR ? n1 - jp : OC_GEMM_NR);
-            const float *bp = xg + jp;
-            const int64_t *koff = p->koff + k0;
-            if (jp + OC_GEMM_NR > ov) {
-                for (int64_t r = 0; r < kcb; r++)
-                    for (int q = 0; q < OC_GEMM_NR; q++)
-                        tail[r * OC_GEMM_NR + q] = q < cols ? xg[(k0 + r) * w->in_vol + jp + q] : 0.0f;
-                bp = tail;
-                koff = p->tail_koff;
-            }
-            for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
-                const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
-                const int64_t off = r0 * ov + jp;
-                oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, bp, koff, yg + off, ov, rows,
-                                  cols, first, last, bias && first ? bias + r0 : NULL, rg ? rg + off : NULL, ov,
-                                  j->clamp, j->lo, j->hi);
             }
         }
     }
@@ -1347,8 +1279,7 @@ static onnxc_status conv_run(oc_kctx *c)
     if (p->work_floats > 0 && !c->scratch)
         return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing for the convolution");
     j.work = c->scratch;
-    oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks,
-                p->pw_direct ? conv_pw_direct_item : conv_gemm_item, &j);
+    oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks, conv_gemm_item, &j);
     return ONNXC_OK;
 }
 
