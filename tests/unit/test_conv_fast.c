@@ -334,6 +334,8 @@ static void test_conv_paths(void **state)
         {1, 3, 40, 37, 10, 1, 3, 2, 1, 1, false, false, true},
         {1, 8, 20, 35, 7, 1, 3, 1, 2, 2, false, true, true},
         {1, 3, 40, 40, 8, 1, 7, 2, 3, 1, false, false, false},
+        /* 2-D through block-wise im2col: rows at least a tile wide and a padded copy above 256 KiB */
+        {1, 40, 64, 64, 18, 1, 3, 2, 1, 1, false, true, true},
         /* gathered B for narrow outputs (< 16 wide), stride 2 and stride 1 below Winograd's size */
         {1, 40, 14, 14, 33, 1, 3, 2, 1, 1, false, true, true},
         {2, 20, 7, 7, 17, 1, 3, 1, 1, 1, false, false, true},
