@@ -165,14 +165,17 @@ def main():
             "on %d threads (%.1f on 1)." % (date, machine(), a.threads, a.rounds, a.runs, a.warmup, ort_version,
                                             peak["gflops_n"], a.threads, peak["gflops_1"]))
     lines = [
-        "| model | GFLOP | latency onnxc / ORT (ms, median) | ratio | session create onnxc / ORT (ms) | ratio | "
+        "| model | GFLOP | latency onnxc / ORT (ms, median) | ratio | best run onnxc / ORT (ms) | ratio | "
+        "session create onnxc / ORT (ms) | ratio | "
         "peak memory onnxc / ORT (MB) | ratio | GFLOP/s onnxc (% of sgemm peak) | GFLOP/s ORT |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append("| %s | %.2f | %.2f / %.2f | **%.2f** | %.0f / %.0f | **%.2f** | %.0f / %.0f | **%.2f** | "
-                     "%.1f (%.0f%%) | %.1f |" % (
-                         r["model"], r["gflop"], r["onnxc_ms"], r["ort_ms"], r["latency_ratio"], r["onnxc_create_ms"],
+        lines.append("| %s | %.2f | %.2f / %.2f | **%.2f** | %.2f / %.2f | %.2f | %.0f / %.0f | **%.2f** | %.0f / %.0f | "
+                     "**%.2f** | %.1f (%.0f%%) | %.1f |" % (
+                         r["model"], r["gflop"], r["onnxc_ms"], r["ort_ms"], r["latency_ratio"], r["onnxc_min_ms"],
+                         r["ort_min_ms"], r["onnxc_min_ms"] / r["ort_min_ms"] if r["ort_min_ms"] > 0 else 0.0,
+                         r["onnxc_create_ms"],
                          r["ort_create_ms"], r["create_ratio"], r["onnxc_mem_mb"], r["ort_mem_mb"], r["mem_ratio"],
                          r["onnxc_gflops"], 100.0 * r["onnxc_gflops"] / peak["gflops_n"], r["ort_gflops"]))
     table = head + "\n\n" + "\n".join(lines) + "\n"
