@@ -617,13 +617,9 @@ static void conv_implicit_item(void *arg, int64_t item, int slot)
             for (int64_t ow = 0; ow < wo; ow += OC_GEMM_NR) {
                 const int cols = (int)(wo - ow < OC_GEMM_NR ? wo - ow : OC_GEMM_NR);
                 const float *bp = xg + oh * wq + ow;
-                for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
-                    const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
-                    const int64_t off = r0 * ov + oh * wo + ow;
-                    oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, bp, p->koff + k0, yg + off,
-                                      ov, rows, cols, first, last, bias && first ? bias + r0 : NULL,
-                                      rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
-                }
+                const int64_t off = oh * wo + ow;
+                oc_gemm_rows_koff(kcb, ab, m0, m1, bp, p->koff + k0, yg + off, ov, cols, first, last, bias,
+                                  rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
             }
         }
     }
@@ -710,13 +706,8 @@ static void conv_compact_item(void *arg, int64_t item, int slot)
         const float *ab = a->data + k0 * a->mp * OC_GEMM_MR;
         for (int64_t jp = n0; jp < n1; jp += OC_GEMM_NR) {
             const int cols = (int)(n1 - jp < OC_GEMM_NR ? n1 - jp : OC_GEMM_NR);
-            for (int64_t r0 = m0; r0 < m1; r0 += OC_GEMM_MR) {
-                const int rows = (int)(m1 - r0 < OC_GEMM_MR ? m1 - r0 : OC_GEMM_MR);
-                const int64_t off = r0 * ov + jp;
-                oc_gemm_tile_koff(kcb, ab + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR, cb + jp, p->koff_c + k0,
-                                  yg + off, ov, rows, cols, first, last, bias && first ? bias + r0 : NULL,
-                                  rg ? rg + off : NULL, ov, j->clamp, j->lo, j->hi);
-            }
+            oc_gemm_rows_koff(kcb, ab, m0, m1, cb + jp, p->koff_c + k0, yg + jp, ov, cols, first, last, bias,
+                              rg ? rg + jp : NULL, ov, j->clamp, j->lo, j->hi);
         }
     }
 }

@@ -106,12 +106,13 @@ int64_t oc_gemm_work_floats(const oc_packed_a *a, int64_t nc);
 void oc_gemm_packed_koff(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *b,
                          const int64_t *koff, float *c, int64_t ldc, const float *bias);
 
-/* One tile of that product, rows <= OC_GEMM_MR x cols <= OC_GEMM_NR (nothing outside them is read or written
- * in c, bias or res; B is read a whole panel wide): a is a packed panel of depth kc, c = (first ? bias : c)
- * + a . b, then on the last block + res (row stride ldr) and clamp to [lo, hi]. */
-void oc_gemm_tile_koff(int64_t kc, const float *a, const float *b, const int64_t *koff, float *c, int64_t ldc,
-                       int rows, int cols, bool first, bool last, const float *bias, const float *res, int64_t ldr,
-                       bool clamp, float lo, float hi);
+/* The tiles of rows [m0, m1) (m0 a multiple of OC_GEMM_MR) x cols <= OC_GEMM_NR columns, one call for the whole
+ * column of tiles (a call per tile cost as much as a depth-27 tile itself): a is the depth block's first packed
+ * panel (panel r0 / OC_GEMM_MR at a + r0 * kc), c, bias and res address row 0 (bias used on the first block,
+ * res and the clamp on the last). */
+void oc_gemm_rows_koff(int64_t kc, const float *a, int64_t m0, int64_t m1, const float *b, const int64_t *koff,
+                       float *c, int64_t ldc, int cols, bool first, bool last, const float *bias, const float *res,
+                       int64_t ldr, bool clamp, float lo, float hi);
 
 /* C rows [m0, m1) x columns [n0, n1) = A B, then the epilogue; c and ep->res address row 0, column 0. m0 is a
  * multiple of OC_GEMM_MR. work: oc_gemm_work_floats(a, n1 - n0) floats, 64-byte aligned. */

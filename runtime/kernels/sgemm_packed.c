@@ -457,13 +457,19 @@ void oc_gemm_packed_koff(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n
     }
 }
 
-void oc_gemm_tile_koff(int64_t kc, const float *a, const float *b, const int64_t *koff, float *c, int64_t ldc,
-                       int rows, int cols, bool first, bool last, const float *bias, const float *res, int64_t ldr,
-                       bool clamp, float lo, float hi)
+void oc_gemm_rows_koff(int64_t kc, const float *a, int64_t m0, int64_t m1, const float *b, const int64_t *koff,
+                       float *c, int64_t ldc, int cols, bool first, bool last, const float *bias, const float *res,
+                       int64_t ldr, bool clamp, float lo, float hi)
 {
-    const tile_args t = {rows, cols, first, last, bias, res, ldr, clamp, lo, hi};
-    run_tile(kc, a, b, 0, koff, c, ldc, &t);
+    tile_args t = {MR, cols, first, last, NULL, NULL, ldr, clamp, lo, hi};
+    for (int64_t r0 = m0; r0 < m1; r0 += MR) {
+        t.rows = (int)(m1 - r0 < MR ? m1 - r0 : MR);
+        t.bias = first && bias ? bias + r0 : NULL;
+        t.res = res ? res + r0 * ldr : NULL;
+        run_tile(kc, a + r0 * kc, b, 0, koff, c + r0 * ldc, ldc, &t);
+    }
 }
+
 
 /* ---- BLAS calls split across the pool ---- */
 

@@ -141,7 +141,8 @@ static void test_packed_gemm(void **state)
         oc_epilogue ep = {bias, res, n, true, -0.5f, 2.0f};
         oc_gemm_packed(&pa, 0, m, 0, n, fill_rows, &src, c, n, &ep, work);
         expect_close(c, want, m * n, 1e-5, "oc_gemm_packed");
-        /* the same through B row offsets, tile by tile, B padded to whole panels */
+        /* the same through B row offsets, a column of tiles at a time (rows split at 6 so that both halves
+         * start on a panel), B padded to whole panels */
         const int64_t ldp = (n + 15) / 16 * 16 + 16;
         float *bp = calloc((size_t)(k * ldp), sizeof *bp);
         int64_t *koff = malloc((size_t)k * sizeof *koff);
@@ -152,16 +153,17 @@ static void test_packed_gemm(void **state)
         }
         for (int64_t blk = 0; blk < pa.nkb; blk++) {
             const int64_t k0 = blk * pa.kc, kcb = k - k0 < pa.kc ? k - k0 : pa.kc;
-            for (int64_t j0 = 0; j0 < n; j0 += OC_GEMM_NR)
-                for (int64_t r0 = 0; r0 < m; r0 += OC_GEMM_MR) {
-                    const int rows = (int)(m - r0 < OC_GEMM_MR ? m - r0 : OC_GEMM_MR);
-                    const int cols = (int)(n - j0 < OC_GEMM_NR ? n - j0 : OC_GEMM_NR);
-                    oc_gemm_tile_koff(kcb, pa.data + k0 * pa.mp * OC_GEMM_MR + (r0 / OC_GEMM_MR) * kcb * OC_GEMM_MR,
-                                      bp + j0, koff + k0, c2 + r0 * n + j0, n, rows, cols, blk == 0,
-                                      blk == pa.nkb - 1, bias + r0, res + r0 * n + j0, n, true, -0.5f, 2.0f);
-                }
+            for (int64_t j0 = 0; j0 < n; j0 += OC_GEMM_NR) {
+                const int cols = (int)(n - j0 < OC_GEMM_NR ? n - j0 : OC_GEMM_NR);
+                const int64_t split = m < OC_GEMM_MR ? m : OC_GEMM_MR;
+                const int64_t ranges[2][2] = {{0, split}, {split, m}};
+                for (int h = 0; h < 2; h++)
+                    oc_gemm_rows_koff(kcb, pa.data + k0 * pa.mp * OC_GEMM_MR, ranges[h][0], ranges[h][1], bp + j0,
+                                      koff + k0, c2 + j0, n, cols, blk == 0, blk == pa.nkb - 1, bias, res + j0, n,
+                                      true, -0.5f, 2.0f);
+            }
         }
-        expect_close(c2, want, m * n, 1e-5, "oc_gemm_tile_koff");
+        expect_close(c2, want, m * n, 1e-5, "oc_gemm_rows_koff");
         oc_packed_a_free(&pa);
         free(bp);
         free(koff);
