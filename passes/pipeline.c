@@ -390,10 +390,26 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
     onnxc_report *r = oc_calloc(1, sizeof *r);
     if (!r)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
-    oc_graph *g = m->graph;
-    oc_stats_collect(g, &r->before);
+    oc_stats_collect(m->graph, &r->before);
     oc_pass_ctx ctx = {.opts = opts, .report = r, .budget = opts->stop_after > 0 ? opts->stop_after : -1};
     onnxc_status st = ONNXC_OK;
+    /* Calls of model-local functions are inlined first, so the passes (and the executor for --verify) see real
+     * ops; an exact rewrite, reported like a pass. */
+    if (oc_model_calls_functions(m)) {
+        int calls = 0;
+        char note[400] = "";
+        ctx.pass_name = "inline-functions";
+        st = onnxc_model_inline_functions(m, &calls, note, sizeof note);
+        if (st == ONNXC_OK && calls > 0)
+            oc_report_changed(&ctx, NULL, "inlined %d call%s of model-local functions", calls, calls == 1 ? "" : "s");
+        if (st == ONNXC_OK && note[0])
+            oc_report_skipped(&ctx, NULL, "%s", note);
+        if (st != ONNXC_OK) {
+            onnxc_report_free(r);
+            return st;
+        }
+    }
+    oc_graph *g = m->graph;
     /* Debug builds check the IR after every pass; release builds when asked (tests set ONNXC_CHECK_PASSES=1). */
 #ifdef NDEBUG
     const char *env = getenv("ONNXC_CHECK_PASSES");

@@ -184,6 +184,16 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     onnxc_session *s = oc_calloc(1, sizeof *s);
     if (!s)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
+    if (oc_model_calls_functions(m)) {
+        /* run the functions' bodies: plan a copy with the calls inlined */
+        onnxc_status ist = oc_model_inlined_copy(m, &s->own_model);
+        if (ist != ONNXC_OK) {
+            oc_free(s);
+            return oc_err_prefix(ist, "session: inlining the model's functions");
+        }
+        if (s->own_model)
+            m = s->own_model;
+    }
     s->model = m;
     s->g = m->graph;
     s->threads = opts && opts->threads > 0 ? opts->threads : omp_get_num_procs();
@@ -891,6 +901,7 @@ void onnxc_session_free(onnxc_session *s)
     oc_free(s->nodes);
     oc_free(s->rv);
     oc_free(s->kern);
+    onnxc_model_free(s->own_model);
     oc_free(s->order);
     oc_free(s->outputs);
     oc_pool_free(s->pool);

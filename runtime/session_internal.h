@@ -42,6 +42,7 @@ typedef struct oc_snode {
 
 struct onnxc_session {
     const onnxc_model *model;
+    onnxc_model *own_model;   /* a copy with model-local function calls inlined, when the model has them */
     const oc_graph *g;
     int threads;
     struct oc_threadpool *pool;

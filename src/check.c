@@ -748,6 +748,18 @@ onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems)
         *n_problems = 0;
     if (!m || !m->graph)
         return oc_err(ONNXC_E_ARG, "onnxc_model_check: NULL model");
+    /* calls of model-local functions are checked as the executor runs them: inlined (on a copy) */
+    onnxc_model *inlined = NULL;
+    if (oc_model_calls_functions(m)) {
+        onnxc_status ist = oc_model_inlined_copy(m, &inlined);
+        if (ist != ONNXC_OK)
+            return oc_err_prefix(ist, "inlining the model's functions");
+        if (inlined) {
+            m = inlined;
+            if (f)
+                fprintf(f, "note: calls of model-local functions checked inlined\n");
+        }
+    }
     checker c;
     memset(&c, 0, sizeof c);
     c.m = m;
@@ -760,6 +772,7 @@ onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems)
     }
     oc_free(c.unsup);
     oc_free(c.missing);
+    onnxc_model_free(inlined);
     if (st != ONNXC_OK)
         return st;
     if (f && (fflush(f) != 0 || ferror(f)))

@@ -240,6 +240,12 @@ struct onnxc_model {
     oc_bytes unknown;         /* e.g. configuration (IR 11) */
 };
 
+/* ---- model-local functions (inline.c) ---- */
+/* True when a node of the main graph calls one of the model's functions. */
+bool oc_model_calls_functions(const onnxc_model *m);
+/* A copy of m with those calls inlined (see onnxc_model_inline_functions); *out NULL when none could be. */
+onnxc_status oc_model_inlined_copy(const onnxc_model *m, onnxc_model **out);
+
 /* ---- model and graph lifetime ---- */
 onnxc_model *oc_model_new(void);
 oc_graph *oc_graph_new(onnxc_model *m, oc_graph *parent);

@@ -125,6 +125,13 @@ typedef struct onnxc_save_options {
  *  Refuses to overwrite the file the model came from unless opts->allow_overwrite_input. opts may be NULL. */
 onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnxc_save_options *opts);
 
+/** Replace each node of the main graph that calls a model-local function (ModelProto.functions, matched by
+ *  domain and name) with a copy of the function's nodes, values renamed "<call name>/<name>"; calls inside the
+ *  copies are expanded too (16 levels at most). *count (may be NULL) gets the calls expanded; a call left as it
+ *  is (its function holds subgraphs or imports another default-domain opset) is described in note (may be NULL,
+ *  note_cap bytes). The functions stay in the model. Sessions inline on their own copy when needed. */
+onnxc_status onnxc_model_inline_functions(onnxc_model *m, int *count, char *note, size_t note_cap);
+
 /** Serialize the model to a malloc'd buffer (*data, *len); tensors stay inline. Free *data with free(). */
 onnxc_status onnxc_model_serialize(const onnxc_model *m, void **data, size_t *len);
 
