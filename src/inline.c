@@ -432,6 +432,29 @@ static void set_model(oc_graph *g, onnxc_model *m)
     }
 }
 
+/* m with its calls inlined, as a new model (*out NULL when no call was expanded). */
+static onnxc_status inlined_model(const onnxc_model *m, onnxc_model **out, int *count, char *note, size_t note_cap)
+{
+    *out = NULL;
+    *count = 0;
+    void *data = NULL;
+    size_t len = 0;
+    onnxc_status st = onnxc_model_serialize(m, &data, &len);
+    if (st != ONNXC_OK)
+        return st;
+    uint8_t *bytes = NULL;
+    size_t n_bytes = 0;
+    st = inline_bytes(data, len, &bytes, &n_bytes, count, note, note_cap);
+    oc_free(data);
+    if (st != ONNXC_OK || !bytes)
+        return st;
+    st = onnxc_model_load_buffer(bytes, n_bytes, m->dir, m->path ? m->path : "<inlined model>", out);
+    oc_free(bytes);
+    if (st != ONNXC_OK)
+        return oc_err_prefix(st, "after inlining %d function call%s", *count, *count == 1 ? "" : "s");
+    return ONNXC_OK;
+}
+
 onnxc_status onnxc_model_inline_functions(onnxc_model *m, int *count, char *note, size_t note_cap)
 {
     char dummy[1];
@@ -446,23 +469,12 @@ onnxc_status onnxc_model_inline_functions(onnxc_model *m, int *count, char *note
         return oc_err(ONNXC_E_ARG, "inline functions: no model");
     if (m->n_functions == 0)
         return ONNXC_OK;
-    void *data = NULL;
-    size_t len = 0;
-    onnxc_status st = onnxc_model_serialize(m, &data, &len);
-    if (st != ONNXC_OK)
-        return st;
-    uint8_t *out = NULL;
-    size_t out_len = 0;
-    int n = 0;
-    st = inline_bytes(data, len, &out, &out_len, &n, note, note_cap);
-    oc_free(data);
-    if (st != ONNXC_OK || !out)
-        return st;
     onnxc_model *fresh = NULL;
-    st = onnxc_model_load_buffer(out, out_len, m->dir, m->path ? m->path : "<inlined model>", &fresh);
-    oc_free(out);
-    if (st != ONNXC_OK)
-        return oc_err_prefix(st, "after inlining %d function call%s", n, n == 1 ? "" : "s");
+    int n = 0;
+    onnxc_status st = inlined_model(m, &fresh, &n, note, note_cap);
+    if (st != ONNXC_OK || !fresh)
+        return st;
+    /* the new main graph moves into m; fresh takes the old one away */
     oc_graph *old = m->graph;
     m->graph = fresh->graph;
     fresh->graph = old;
@@ -497,21 +509,7 @@ bool oc_model_calls_functions(const onnxc_model *m)
 
 onnxc_status oc_model_inlined_copy(const onnxc_model *m, onnxc_model **out)
 {
-    *out = NULL;
-    void *data = NULL;
-    size_t len = 0;
-    onnxc_status st = onnxc_model_serialize(m, &data, &len);
-    if (st != ONNXC_OK)
-        return st;
-    uint8_t *bytes = NULL;
-    size_t n_bytes = 0;
-    int n = 0;
     char note[400];
-    st = inline_bytes(data, len, &bytes, &n_bytes, &n, note, sizeof note);
-    oc_free(data);
-    if (st != ONNXC_OK || !bytes)
-        return st;
-    st = onnxc_model_load_buffer(bytes, n_bytes, m->dir, m->path ? m->path : "<inlined model>", out);
-    oc_free(bytes);
-    return st;
+    int n = 0;
+    return inlined_model(m, out, &n, note, sizeof note);
 }
