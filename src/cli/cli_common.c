@@ -526,3 +526,35 @@ void cli_inputs_free(cli_inputs *in)
     free(in->tensors);
     memset(in, 0, sizeof *in);
 }
+
+int cli_opt_external(const char *cmd, int argc, char **argv, int *i, int64_t *min_bytes)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--external-data=", 16) == 0) {
+        if (cli_parse_i64(a + 16, 0, INT64_MAX, min_bytes) != 0) {
+            cli_usage_error(cmd, "--external-data takes a byte count, not '%s'", a + 16);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(a, "--external-data") != 0)
+        return 0;
+    /* the threshold is optional: take the next argument only when it is a number */
+    *min_bytes = -1;
+    int64_t v;
+    if (*i + 1 < argc && cli_parse_i64(argv[*i + 1], 0, INT64_MAX, &v) == 0) {
+        *min_bytes = v;
+        (*i)++;
+    }
+    return 1;
+}
+
+void cli_save_options(onnxc_save_options *o, int external, int64_t min_bytes, const char *name)
+{
+    memset(o, 0, sizeof *o);
+    o->external_data = external;
+    /* the library reads 0 as "the default 1024"; on the command line an explicit 0 means every tensor */
+    if (external && min_bytes >= 0)
+        o->external_min_bytes = min_bytes == 0 ? 1 : (size_t)min_bytes;
+    o->external_name = name;
+}

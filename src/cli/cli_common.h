@@ -39,6 +39,14 @@ int cli_is_help(const char *arg);
  * value is missing. */
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
 
+/* "--external-data", "--external-data N" or "--external-data=N" at argv[*i]: 1 when it is one (*i moved past a
+ * count that follows; *min_bytes = the count, or -1 when none is given), 0 when argv[*i] is something else, -1
+ * after a usage error for cmd has been printed. */
+int cli_opt_external(const char *cmd, int argc, char **argv, int *i, int64_t *min_bytes);
+
+/* Save options for a command's --external-data: inline when !external; an explicit 0 means every tensor. */
+void cli_save_options(onnxc_save_options *o, int external, int64_t min_bytes, const char *name);
+
 /* The arguments of a command that takes one MODEL and at most one boolean option, flag (NULL: none), which
  * sets *flag_set to 1. Returns 1 with *path set, or 0 with *rc the exit code after printing the usage
  * (--help) or a usage error. */

@@ -48,18 +48,10 @@ int cmd_convert(int argc, char **argv)
                 if (r < 0)
                     return CLI_EXIT_USAGE;
                 ext_name = val;
-            } else if (strncmp(a, "--external-data=", 16) == 0) {
+            } else if ((r = cli_opt_external("convert", argc, argv, &i, &min_bytes)) != 0) {
+                if (r < 0)
+                    return CLI_EXIT_USAGE;
                 external = 1;
-                if (cli_parse_i64(a + 16, 0, INT64_MAX, &min_bytes) != 0)
-                    return cli_usage_error("convert", "--external-data takes a byte count, not '%s'", a + 16);
-            } else if (strcmp(a, "--external-data") == 0) {
-                external = 1;
-                /* the threshold is optional: take the next argument only when it is a number */
-                int64_t v;
-                if (i + 1 < argc && cli_parse_i64(argv[i + 1], 0, INT64_MAX, &v) == 0) {
-                    min_bytes = v;
-                    i++;
-                }
             } else {
                 return cli_usage_error("convert", "unknown option '%s'", a);
             }
@@ -85,12 +77,7 @@ int cmd_convert(int argc, char **argv)
     if (st != ONNXC_OK)
         return cli_fail(st);
     onnxc_save_options opts;
-    memset(&opts, 0, sizeof opts);
-    opts.external_data = external;
-    /* the library reads 0 as "the default 1024"; on the command line an explicit 0 means every tensor */
-    if (external && min_bytes >= 0)
-        opts.external_min_bytes = min_bytes == 0 ? 1 : (size_t)min_bytes;
-    opts.external_name = ext_name;
+    cli_save_options(&opts, external, min_bytes, ext_name);
     opts.allow_overwrite_input = force;
     st = onnxc_model_save(m, out, &opts);
     onnxc_model_free(m);

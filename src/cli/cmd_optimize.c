@@ -10,6 +10,7 @@
 static const char usage[] =
     "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify] [--force]\n"
     "                      [--json] [--stop-after N] [--keep-bn] [--shape DIM=VALUE]... [--seed S]\n"
+    "                      [--external-data [MIN_BYTES]]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is never\n"
     "touched). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
@@ -28,6 +29,8 @@ static const char usage[] =
     "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add)\n"
     "  --shape DIM=VALUE   value of a symbolic input dim for --verify (default 1), e.g. --shape N=2\n"
     "  --seed S            seed of the --verify inputs (default 0)\n"
+    "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
+    "                      beside it (for models near protobuf's 2 GB limit); without it, all inline\n"
     "\n"
     "exit status: 0 written (or dry run done), 1 --verify found a divergence (nothing written), 2 bad usage\n"
     "or bad input.\n";
@@ -97,7 +100,8 @@ out:
 int cmd_optimize(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *passes = NULL;
-    int dry = 0, do_verify = 0, force = 0, json = 0, keep_bn = 0;
+    int dry = 0, do_verify = 0, force = 0, json = 0, keep_bn = 0, external = 0;
+    int64_t ext_min = -1;
     int64_t stop_after = 0;
     uint64_t seed = 0;
     cli_dims dims = {0};
@@ -119,6 +123,10 @@ int cmd_optimize(int argc, char **argv)
             do_verify = 1;
         } else if (!strcmp(argv[i], "--force")) {
             force = 1;
+        } else if ((r = cli_opt_external("optimize", argc, argv, &i, &ext_min)) != 0) {
+            if (r < 0)
+                goto done;
+            external = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--keep-bn")) {
@@ -207,7 +215,9 @@ int cmd_optimize(int argc, char **argv)
             cli_warn("optimize: --verify found a divergence; writing anyway (--force)");
     }
     if (!dry) {
-        st = onnxc_model_save(m, out, NULL);
+        onnxc_save_options so;
+        cli_save_options(&so, external, ext_min, NULL);
+        st = onnxc_model_save(m, out, &so);
         if (st != ONNXC_OK) {
             rc = cli_fail(st);
             goto free_models;

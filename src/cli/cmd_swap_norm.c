@@ -8,6 +8,7 @@
 static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--dry-run] [--json]\n"
+    "                       [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
     "or two images per step. The new scale and bias start from the BN's gamma and beta, epsilon carries over;\n"
@@ -32,6 +33,8 @@ static const char usage[] =
     "                      beta, what PyTorch exports for nn.GroupNorm, valid from opset 6\n"
     "  --dry-run           print the report, write nothing\n"
     "  --json              print the report as JSON on stdout\n"
+    "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
+    "                      beside it; without it, all inline\n"
     "\n"
     "exit status: 0 written (also for a model without BatchNormalization: an unchanged copy), 1 nothing swapped\n"
     "(--only/--exclude matched no BN, or every selected BN was skipped; nothing written), 2 bad usage or bad\n"
@@ -40,7 +43,8 @@ static const char usage[] =
 int cmd_swap_norm(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *to = "group", *form = "auto", *only = NULL, *exclude = NULL;
-    int strict = 0, json = 0, dry = 0, groups_given = 0;
+    int strict = 0, json = 0, dry = 0, groups_given = 0, external = 0;
+    int64_t ext_min = -1;
     int64_t groups = 32;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -50,6 +54,10 @@ int cmd_swap_norm(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (!strcmp(argv[i], "--strict")) {
             strict = 1;
+        } else if ((r = cli_opt_external("swap-norm", argc, argv, &i, &ext_min)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            external = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--dry-run")) {
@@ -136,7 +144,9 @@ int cmd_swap_norm(int argc, char **argv)
                 after);
     }
     if (!dry) {
-        st = onnxc_model_save(m, out, NULL);
+        onnxc_save_options so;
+        cli_save_options(&so, external, ext_min, NULL);
+        st = onnxc_model_save(m, out, &so);
         if (st != ONNXC_OK) {
             rc = cli_fail(st);
             goto done;

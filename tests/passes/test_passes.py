@@ -14,6 +14,7 @@ import onnx
 from onnx import numpy_helper
 
 ONNXC, MODELS, WORK = sys.argv[1:4]
+REPO_MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
 os.environ["ONNXC_CHECK_PASSES"] = "1"  # verify the IR's consistency after every pass, in release builds too
 os.makedirs(WORK, exist_ok=True)
 failures = []
@@ -315,6 +316,19 @@ def bad_usage_is_refused_cleanly():
     assert open(src, "rb").read() == before, "the input model changed"
     leftovers = [f for f in os.listdir(MODELS) if ".tmp" in f]
     assert not leftovers, leftovers
+
+
+@case
+def external_data_output():
+    src = os.path.join(REPO_MODELS_DIR, "detector_small.onnx")
+    dst = os.path.join(WORK, "detector.ext.onnx")
+    run("optimize", src, "-o", dst, "--external-data", "100", "--verify")
+    assert os.path.exists(dst + ".data"), os.listdir(WORK)
+    raw = onnx.load(dst, load_external_data=False)
+    big = [t for t in raw.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    assert big and all(e.key != "location" or e.value == "detector.ext.onnx.data" for t in big for e in t.external_data)
+    onnx.checker.check_model(dst)  # by path, so the external data is checked too
+    same_outputs(src, dst)
 
 
 # The PyTorch-exported models (BN kept): after `onnxc optimize` no BatchNormalization is left, onnx.checker
