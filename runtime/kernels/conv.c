@@ -367,7 +367,7 @@ static onnxc_status conv_implicit_prepare(oc_kctx *c, conv_plan *p, int slots)
 static bool conv_wino_ok(const conv_plan *p)
 {
     const oc_window *w = &p->w;
-    /* 2-D (the implicit and im2col algorithms), one input and one output channel per group at least 16 */
+    /* 2-D (the implicit or im2col algorithm), 3 x 3, stride 1, at least 16 input and 16 output channels per group */
     return oc_wino_available() && (p->algo == CONV_IMPLICIT || p->algo == CONV_IM2COL) && w->k[0] == 1 &&
            w->in[0] == 1 && w->out[0] == 1 && w->out_vol >= 64 && w->k[1] == 3 && w->k[2] == 3 &&
            w->stride[1] == 1 &&
