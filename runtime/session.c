@@ -590,12 +590,13 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
                 return oc_err(ONNXC_E_UNSUPPORTED, "node %s: uses outer-scope value '%s'",
                               oc_node_label(nd, lbl, sizeof lbl), v->name);
             oc_rvalue *r = &s->rv[v->id];
-            if (!r->t.dtype && !r->known && !r->is_input && !v->producer && (v->flags & OC_V_SPARSE))
-                return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' is a sparse initializer, which onnxc does "
-                              "not run", oc_node_label(nd, lbl, sizeof lbl), v->name);
-            if (!r->t.dtype && !r->known && !r->is_input && !v->producer)
+            if (!r->t.dtype && !r->known && !r->is_input && !v->producer) {
+                if (v->flags & OC_V_SPARSE)
+                    return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' is a sparse initializer, which onnxc "
+                                  "does not run", oc_node_label(nd, lbl, sizeof lbl), v->name);
                 return oc_err(ONNXC_E_INVALID, "node %s: input '%s' has no producer and is not a graph input or "
                               "initializer", oc_node_label(nd, lbl, sizeof lbl), v->name);
+            }
             sn->in[j] = &r->t;
             bool shape_only = j < 32 && ((k->shape_only_inputs >> j) & 1u);
             if (!r->known && !shape_only)
@@ -718,12 +719,13 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
     }
     for (int i = 0; i < g->n_outputs; i++) {
         oc_rvalue *r = &s->rv[g->outputs[i].value->id];
-        if (!r->t.dtype && (g->outputs[i].value->flags & OC_V_SPARSE))
-            return oc_err(ONNXC_E_UNSUPPORTED, "graph output '%s' is a sparse initializer, which onnxc does not run",
-                          g->outputs[i].value->name);
-        if (!r->t.dtype)
+        if (!r->t.dtype) {
+            if (g->outputs[i].value->flags & OC_V_SPARSE)
+                return oc_err(ONNXC_E_UNSUPPORTED, "graph output '%s' is a sparse initializer, which onnxc does not "
+                              "run", g->outputs[i].value->name);
             return oc_err(ONNXC_E_INVALID, "graph output '%s' is not produced by any node, input or initializer",
                           g->outputs[i].value->name);
+        }
         r->last = s->n_order;
     }
     if (!s->plain_plan)

@@ -138,15 +138,17 @@ onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b,
     for (int i = 0; i < a->rank; i++)
         if (a->dims[i] != b->dims[i])
             return ONNXC_OK;
+    if (a->dtype != ONNXC_STRING && !comparable_dtype(a->dtype))
+        return oc_err(ONNXC_E_UNSUPPORTED, "metrics: cannot compare %s tensors", onnxc_dtype_name(a->dtype));
     int64_t n;
-    size_t need;
+    size_t need; /* (onnxc_dtype_size gives a string element's size for STRING) */
+    if (a->rank < 0 || a->rank > ONNXC_MAX_RANK || !oc_numel(a->dims, a->rank, &n) ||
+        !oc_mul_size((size_t)n, onnxc_dtype_size(a->dtype), &need))
+        return oc_err(ONNXC_E_ARG, "metrics: bad tensor shape");
+    if (need && (!a->data || !b->data || a->nbytes < need || b->nbytes < need))
+        return oc_err(ONNXC_E_ARG, "metrics: tensor holds fewer bytes than its shape needs");
     if (a->dtype == ONNXC_STRING) {
         /* strings compare exactly: each unequal element fails; nmse 0 when all agree, else INFINITY */
-        if (a->rank < 0 || a->rank > ONNXC_MAX_RANK || !oc_numel(a->dims, a->rank, &n) ||
-            !oc_mul_size((size_t)n, sizeof(onnxc_string), &need))
-            return oc_err(ONNXC_E_ARG, "metrics: bad tensor shape");
-        if (need && (!a->data || !b->data || a->nbytes < need || b->nbytes < need))
-            return oc_err(ONNXC_E_ARG, "metrics: tensor holds fewer bytes than its shape needs");
         const onnxc_string *sa = a->data, *sb = b->data;
         out->comparable = 1;
         out->n = out->n_finite = n;
@@ -157,13 +159,6 @@ onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b,
         out->cosine = out->n_fail ? 0.0 : 1.0;
         return ONNXC_OK;
     }
-    if (!comparable_dtype(a->dtype))
-        return oc_err(ONNXC_E_UNSUPPORTED, "metrics: cannot compare %s tensors", onnxc_dtype_name(a->dtype));
-    if (a->rank < 0 || a->rank > ONNXC_MAX_RANK || !oc_numel(a->dims, a->rank, &n) ||
-        !oc_mul_size((size_t)n, onnxc_dtype_size(a->dtype), &need))
-        return oc_err(ONNXC_E_ARG, "metrics: bad tensor shape");
-    if (need && (!a->data || !b->data || a->nbytes < need || b->nbytes < need))
-        return oc_err(ONNXC_E_ARG, "metrics: tensor holds fewer bytes than its shape needs");
     double *err = NULL;
     if (n > 0 && !(err = oc_malloc((size_t)n * sizeof *err)))
         return oc_err(ONNXC_E_NOMEM, "metrics: out of memory for %lld elements", (long long)n);

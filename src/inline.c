@@ -25,12 +25,12 @@
 
 typedef struct names {
     char **v;
-    size_t n, cap;
+    int n, cap;
 } names;
 
 static bool names_has(const names *s, const char *x)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++)
         if (strcmp(s->v[i], x) == 0)
             return true;
     return false;
@@ -41,37 +41,25 @@ static onnxc_status names_add(names *s, char *x)
 {
     if (!x || !*x)
         return ONNXC_OK;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        char **v = oc_realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return oc_err(ONNXC_E_NOMEM, "out of memory");
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = x;
-    return ONNXC_OK;
+    onnxc_status st = oc_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v);
+    if (st == ONNXC_OK)
+        s->v[s->n++] = x;
+    return st;
 }
 
 /* What we allocate while rebuilding, freed at the end. */
 typedef struct owned {
     void **p;
-    size_t n, cap;
+    int n, cap;
 } owned;
 
 static void *own(owned *o, void *p)
 {
     if (!p)
         return NULL;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 256;
-        void **v = oc_realloc(o->p, cap * sizeof *v);
-        if (!v) {
-            oc_free(p);
-            return NULL;
-        }
-        o->p = v;
-        o->cap = cap;
+    if (oc_grow((void **)&o->p, &o->cap, o->n + 1, sizeof *o->p) != ONNXC_OK) {
+        oc_free(p);
+        return NULL;
     }
     o->p[o->n++] = p;
     return p;
@@ -79,7 +67,7 @@ static void *own(owned *o, void *p)
 
 static void owned_free(owned *o)
 {
-    for (size_t i = 0; i < o->n; i++)
+    for (int i = 0; i < o->n; i++)
         oc_free(o->p[i]);
     oc_free(o->p);
 }
@@ -141,31 +129,34 @@ typedef struct inliner {
     Onnx__ModelProto *mp;
     names used;
     owned mem;
-    Onnx__NodeProto **nodes; /* the rebuilt list (ours) */
-    int *depth;              /* per node: how many expansions produced it */
-    size_t n, cap;
+    Onnx__NodeProto **nodes; /* the rebuilt main-graph node list (ours) */
+    int n, cap;
+    char *skipped;           /* why the first call that stays was not inlined */
+    size_t skipped_cap;
     int expanded;
     int counter;
 } inliner;
 
-static onnxc_status push(inliner *in, Onnx__NodeProto *n, int depth)
+static onnxc_status expand(inliner *in, const Onnx__NodeProto *c, const Onnx__FunctionProto *f, int depth);
+
+/* Append n to the rebuilt list, or, when it calls a function that can be inlined, its body in its place (in
+ * order, so the list stays topological). depth counts the expansions that produced n. */
+static onnxc_status emit(inliner *in, Onnx__NodeProto *n, int depth)
 {
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? 2 * in->cap : 64;
-        Onnx__NodeProto **v = oc_realloc(in->nodes, cap * sizeof *v);
-        if (!v)
-            return oc_err(ONNXC_E_NOMEM, "out of memory");
-        in->nodes = v;
-        int *d = oc_realloc(in->depth, cap * sizeof *d);
-        if (!d)
-            return oc_err(ONNXC_E_NOMEM, "out of memory");
-        in->depth = d;
-        in->cap = cap;
-    }
-    in->nodes[in->n] = n;
-    in->depth[in->n] = depth;
-    in->n++;
-    return ONNXC_OK;
+    const Onnx__FunctionProto *f = find_function(in->mp, n);
+    char why[300];
+    const char *no = f ? not_inlinable(in->mp, f, why, sizeof why) : NULL;
+    if (f && !no && depth >= OC_INLINE_MAX_DEPTH)
+        no = "calls nest deeper than 16 levels";
+    if (f && !no)
+        return expand(in, n, f, depth);
+    if (f && !in->skipped[0])
+        snprintf(in->skipped, in->skipped_cap, "call '%s' of function '%s' not inlined: %s", n->name ? n->name : "",
+                 f->name, no);
+    onnxc_status st = oc_grow((void **)&in->nodes, &in->cap, in->n + 1, sizeof *in->nodes);
+    if (st == ONNXC_OK)
+        in->nodes[in->n++] = n;
+    return st;
 }
 
 /* A fresh name "<prefix>/<base>" (then "_2", "_3", ...) not used in the graph. */
@@ -196,7 +187,7 @@ static char *map_name(rename_t *map, size_t n_map, const char *name)
     return NULL;
 }
 
-/* Expand call c of f, appending the copies (at depth + 1) to the list. */
+/* Expand call c of f: emit the copies of its nodes at depth + 1. */
 static onnxc_status expand(inliner *in, const Onnx__NodeProto *c, const Onnx__FunctionProto *f, int depth)
 {
     static char empty[] = "";
@@ -285,7 +276,7 @@ static onnxc_status expand(inliner *in, const Onnx__NodeProto *c, const Onnx__Fu
             n->attribute[na++] = copy;
         }
         n->n_attribute = na;
-        onnxc_status st = push(in, n, depth + 1);
+        onnxc_status st = emit(in, n, depth + 1);
         if (st != ONNXC_OK)
             return st;
     }
@@ -340,61 +331,13 @@ static onnxc_status inline_bytes(const uint8_t *data, size_t len, uint8_t **out,
         goto done;
     if ((st = collect_names(&in, g)) != ONNXC_OK)
         goto done;
+    in.skipped = skipped;
+    in.skipped_cap = cap;
     for (size_t i = 0; i < n_orig && st == ONNXC_OK; i++)
-        st = push(&in, orig[i], 0);
-    /* expand in place, in order: a call is replaced by its body, whose own calls come next */
-    Onnx__NodeProto **result = NULL;
-    size_t n_result = 0, cap_result = 0;
-    for (size_t i = 0; i < in.n && st == ONNXC_OK; i++) {
-        Onnx__NodeProto *n = in.nodes[i];
-        const Onnx__FunctionProto *f = find_function(mp, n);
-        char why[300];
-        const char *no = f ? not_inlinable(mp, f, why, sizeof why) : NULL;
-        if (f && !no && in.depth[i] >= OC_INLINE_MAX_DEPTH)
-            no = "calls nest deeper than 16 levels";
-        if (f && !no) {
-            /* the body goes right after the call, so the order stays topological */
-            size_t before = in.n;
-            if ((st = expand(&in, n, f, in.depth[i])) != ONNXC_OK)
-                break;
-            size_t added = in.n - before;
-            /* move the new nodes to just after position i */
-            Onnx__NodeProto **tmp = oc_malloc((added + 1) * sizeof *tmp);
-            int *tmpd = oc_malloc((added + 1) * sizeof *tmpd);
-            if (!tmp || !tmpd) {
-                oc_free(tmp);
-                oc_free(tmpd);
-                st = oc_err(ONNXC_E_NOMEM, "out of memory");
-                break;
-            }
-            memcpy(tmp, in.nodes + before, added * sizeof *tmp);
-            memcpy(tmpd, in.depth + before, added * sizeof *tmpd);
-            memmove(in.nodes + i + 1 + added, in.nodes + i + 1, (before - i - 1) * sizeof *in.nodes);
-            memmove(in.depth + i + 1 + added, in.depth + i + 1, (before - i - 1) * sizeof *in.depth);
-            memcpy(in.nodes + i + 1, tmp, added * sizeof *tmp);
-            memcpy(in.depth + i + 1, tmpd, added * sizeof *tmpd);
-            oc_free(tmp);
-            oc_free(tmpd);
-            continue; /* the call itself is dropped */
-        }
-        if (f && no && !skipped[0])
-            snprintf(skipped, cap, "call '%s' of function '%s' not inlined: %s", n->name ? n->name : "",
-                     f->name, no);
-        if (n_result == cap_result) {
-            size_t c2 = cap_result ? 2 * cap_result : 64;
-            Onnx__NodeProto **v = oc_realloc(result, c2 * sizeof *v);
-            if (!v) {
-                st = oc_err(ONNXC_E_NOMEM, "out of memory");
-                break;
-            }
-            result = v;
-            cap_result = c2;
-        }
-        result[n_result++] = n;
-    }
+        st = emit(&in, orig[i], 0);
     if (st == ONNXC_OK && in.expanded > 0) {
-        g->node = result;
-        g->n_node = n_result;
+        g->node = in.nodes;
+        g->n_node = (size_t)in.n;
         size_t size = protobuf_c_message_get_packed_size(&mp->base);
         uint8_t *buf = oc_malloc(size ? size : 1);
         if (!buf) {
@@ -407,12 +350,10 @@ static onnxc_status inline_bytes(const uint8_t *data, size_t len, uint8_t **out,
         g->node = orig;
         g->n_node = n_orig;
     }
-    oc_free(result);
 done:
     owned_free(&in.mem);
     oc_free(in.used.v);
     oc_free(in.nodes);
-    oc_free(in.depth);
     protobuf_c_message_free_unpacked(&mp->base, &oc_pb_allocator);
     return st;
 }
