@@ -200,8 +200,18 @@ static int conv_slots(const oc_kctx *c)
     return c->pool ? oc_pool_threads(c->pool) : 1;
 }
 
+/* Work items a GEMM convolution is cut into: four per thread for large products (a finer share for when one
+ * core is slowed), two below 32 M multiply-adds (MobileNet's layers), where four measured 3-4 % slower on the
+ * whole network (the extra items' B blocks and A re-reads cost more than the balance saved; ResNets' layers
+ * measured 2 % faster with four). Measured with both builds alternating in one process. */
+static int64_t conv_items_wanted(const conv_plan *p, int slots)
+{
+    const double macs = (double)p->n * (double)p->m * (double)p->cg * (double)p->w.k_vol * (double)p->w.out_vol;
+    return slots > 1 ? (macs >= 32e6 ? 4 : 2) * (int64_t)slots : 1;
+}
+
 /* Cut the output of a GEMM algorithm into work items: column chunks sized so a B block (kc x nc) stays in L2
- * beside an A block of mc rows, then cut finer until every thread has several items to claim. */
+ * beside an A block of mc rows, then cut finer until there are conv_items_wanted() items. */
 static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
 {
     const int64_t kc = p->packed[0].kc > 0 ? p->packed[0].kc : 1;
@@ -217,7 +227,7 @@ static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
     if (mc > mg)
         mc = mg > 0 ? ceil_div(mg, OC_GEMM_MR) * OC_GEMM_MR : OC_GEMM_MR;
     int64_t chunks = ov > 0 ? ceil_div(ov, nc) : 1, mblocks = mg > 0 ? ceil_div(mg, mc) : 1;
-    const int64_t outer = p->n * p->group, want = slots > 1 ? 4 * (int64_t)slots : 1;
+    const int64_t outer = p->n * p->group, want = conv_items_wanted(p, slots);
     while (outer * chunks * mblocks < want) {
         if (nc >= 4 * OC_GEMM_NR) {
             nc = ceil_div(ceil_div(nc, 2), OC_GEMM_NR) * OC_GEMM_NR;
@@ -322,7 +332,7 @@ static onnxc_status conv_implicit_prepare(oc_kctx *c, conv_plan *p, int slots)
     p->xph_floats = ceil_div(xph, 16) * 16;
     /* items are blocks of whole output rows (nc of them) x blocks of channels */
     conv_plan_items(p, slots, w->out_vol);
-    const int64_t o1 = w->out[1], want = slots > 1 ? 4 * (int64_t)slots : 1;
+    const int64_t o1 = w->out[1], want = conv_items_wanted(p, slots);
     int64_t rows = p->nc / w->out[2];
     rows = rows < 1 ? 1 : rows > o1 ? o1 : rows;
     while (rows > 1 && ceil_div(o1, rows) * p->n_mblocks < want)
@@ -872,17 +882,6 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
     }
 }
 
-/* Even and odd elements of the 16 floats a:b, in order. */
-static inline __m256 even8(__m256 a, __m256 b)
-{
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-}
-
-static inline __m256 odd8(__m256 a, __m256 b)
-{
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
-}
-
 /* Lanes of eight columns from c that lie in [0, n). */
 static inline __m256i cols_in_row(int64_t c, int64_t n)
 {
@@ -891,8 +890,9 @@ static inline __m256i cols_in_row(int64_t c, int64_t n)
                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx));
 }
 
-/* One kernel row's three taps for 8 outputs: stride 1 reads columns c.. c + 9, stride 2 columns c.. c + 17
- * (deinterleaved in registers). LOAD(r, c, mask). */
+/* One kernel row's three taps for 8 outputs: stride 1 reads columns c.. c + 9, stride 2 columns c.. c + 17,
+ * deinterleaved in registers within 128-bit lanes (one shuffle a tap), which leaves the 8 outputs in the order
+ * 0 1 4 5 2 3 6 7: the strip puts them back once at the end. LOAD(r, c, mask). */
 #define DW3_ROW(ACC, S, LOAD, W0, W1, W2)                                                                   \
     do {                                                                                                    \
         if ((S) == 1) {                                                                                     \
@@ -902,9 +902,9 @@ static inline __m256i cols_in_row(int64_t c, int64_t n)
         } else {                                                                                            \
             const __m256 a = LOAD(xr + c, m0), b = LOAD(xr + c + 8, m1);                                    \
             const __m256 a2 = LOAD(xr + c + 2, m2), b2 = LOAD(xr + c + 10, m3);                             \
-            ACC = _mm256_fmadd_ps(W0, even8(a, b), ACC);                                                    \
-            ACC = _mm256_fmadd_ps(W1, odd8(a, b), ACC);                                                     \
-            ACC = _mm256_fmadd_ps(W2, even8(a2, b2), ACC);                                                  \
+            ACC = _mm256_fmadd_ps(W0, _mm256_shuffle_ps(a, b, 0x88), ACC);                                  \
+            ACC = _mm256_fmadd_ps(W1, _mm256_shuffle_ps(a, b, 0xDD), ACC);                                  \
+            ACC = _mm256_fmadd_ps(W2, _mm256_shuffle_ps(a2, b2, 0x88), ACC);                                \
         }                                                                                                   \
     } while (0)
 #define DW3_PLAIN(ptr, m) _mm256_loadu_ps(ptr)
@@ -940,6 +940,8 @@ static inline void dw3x3_strip(const oc_window *w, const float *xp, const __m256
             DW3_ROW(acc2, s, DW3_EDGE, wv[6], wv[7], wv[8]);
     }
     acc = _mm256_add_ps(_mm256_add_ps(acc, acc1), acc2);
+    if (s == 2) /* the stride-2 taps were deinterleaved within 128-bit lanes only: 64-bit pairs 0 2 1 3 */
+        acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), 0xD8));
     /* a strip that passes its row end stores a whole vector into the next row unless that passes the plane's
      * end: the callers' order makes the next row's own stores come later and overwrite those lanes (a masked
      * store costs several times a plain one on AMD cores) */
@@ -1011,7 +1013,7 @@ static void dw3x3_plane_avx2(const oc_window *w, const float *xp, const float *w
     const int64_t last = (o2 - 1) / 8 * 8;
     dw3x3_masks(w, 0, mf);
     dw3x3_masks(w, last, ml);
-    for (int64_t oh = 0; oh < o1; oh++)
+    for (int64_t oh = 0; oh < o1; oh++) {
         for (int64_t ow = 0; ow < o2; ow += 8) {
             const bool inside = dw3x3_inside(w, ow) && ow + 8 <= o2;
             if (inside || ow == 0 || ow == last) {
@@ -1021,6 +1023,7 @@ static void dw3x3_plane_avx2(const oc_window *w, const float *xp, const float *w
                 dw3x3_strip(w, xp, wv, bias, yp, rp, clamp, lo, hi, oh, ow, false, m);
             }
         }
+    }
 }
 
 static bool dw3x3_direct_ok(const oc_window *w)
