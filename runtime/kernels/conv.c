@@ -600,6 +600,24 @@ static void conv_phase_item(void *arg, int64_t ci, int slot)
     }
 }
 
+/* A GEMM work item's place: its column chunk (or block of output rows), its outer index (group, or image x
+ * groups + group) and its output channels [m0, m1) of the group. Items count channel blocks fastest. */
+typedef struct item_pos {
+    int64_t chunk, outer, m0, m1;
+} item_pos;
+
+static item_pos conv_item_pos(const conv_plan *p, int64_t item)
+{
+    item_pos r;
+    const int64_t mb = item % p->n_mblocks;
+    item /= p->n_mblocks;
+    r.chunk = item % p->n_chunks;
+    r.outer = item / p->n_chunks;
+    r.m0 = mb * p->mc;
+    r.m1 = r.m0 + p->mc < p->mg ? r.m0 + p->mc : p->mg;
+    return r;
+}
+
 /* One block of output rows x output channels of the implicit GEMM: tiles of up to 16 positions of one output
  * row (the last one masked) and up to 6 channels, written to the output with their epilogue. */
 static void conv_implicit_item(void *arg, int64_t item, int slot)
@@ -608,11 +626,9 @@ static void conv_implicit_item(void *arg, int64_t item, int slot)
     const conv_job *j = arg;
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
-    const int64_t mb = item % p->n_mblocks;
-    item /= p->n_mblocks;
-    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    const item_pos ip = conv_item_pos(p, item);
+    const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
     const int64_t oh0 = chunk * p->nc, oh1 = oh0 + p->nc < w->out[1] ? oh0 + p->nc : w->out[1];
-    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
     const int64_t wo = w->out[2], wq = p->wq, ov = w->out_vol;
     const oc_packed_a *a = &p->packed[g];
     const float *xg = j->work + g * p->cg * p->chan_stride;
@@ -654,15 +670,13 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     const conv_job *j = arg;
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
-    const int64_t mb = item % p->n_mblocks;
-    item /= p->n_mblocks;
-    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    const item_pos ip = conv_item_pos(p, item);
+    const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
     conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride};
     const int64_t yoff = g * p->mg * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
     oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill_pointwise, &f, j->y + yoff, w->out_vol, &ep,
                    j->work + p->xph_floats + (int64_t)slot * p->work_floats);
 }
@@ -699,12 +713,10 @@ static void conv_compact_item(void *arg, int64_t item, int slot)
     const conv_job *j = arg;
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
-    const int64_t mb = item % p->n_mblocks;
-    item /= p->n_mblocks;
-    const int64_t chunk = item % p->n_chunks, g = item / p->n_chunks;
+    const item_pos ip = conv_item_pos(p, item);
+    const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
     const int64_t ov = w->out_vol, depth = p->cg * w->k_vol;
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < ov ? n0 + p->nc : ov;
-    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
     const oc_packed_a *a = &p->packed[g];
     const float *cb = j->work + (p->xph_floats - p->cbuf_floats) + g * depth * p->ldcb;
     const float *bias = j->bias ? j->bias + g * p->mg : NULL;
@@ -727,17 +739,13 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     const conv_job *j = arg;
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
-    const int64_t mb = item % p->n_mblocks;
-    item /= p->n_mblocks;
-    const int64_t chunk = item % p->n_chunks;
-    item /= p->n_chunks;
-    const int64_t g = item % p->group, n = item / p->group;
+    const item_pos ip = conv_item_pos(p, item);
+    const int64_t chunk = ip.chunk, g = ip.outer % p->group, n = ip.outer / p->group, m0 = ip.m0, m1 = ip.m1;
     conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol};
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    const int64_t m0 = mb * p->mc, m1 = m0 + p->mc < p->mg ? m0 + p->mc : p->mg;
     oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col, &f,
                    j->y + yoff, w->out_vol, &ep, j->work + (int64_t)slot * p->work_floats);
 }
