@@ -45,13 +45,34 @@ def run_json(cmd):
 
 
 def find_onnxc(arg):
+    """The binary to measure: --onnxc, else build/onnxc (the README's build). A build older than any source file
+    would measure code that is no longer there, so that is refused (the cause of a wrong table once)."""
     if arg:
         return arg
-    for d in ("build-perf", "build"):
-        p = os.path.join(ROOT, d, "onnxc")
-        if os.path.exists(p):
-            return p
-    sys.exit("bench.py: no onnxc binary found; build it or pass --onnxc")
+    exe = os.path.join(ROOT, "build", "onnxc")
+    if not os.path.exists(exe):
+        sys.exit("bench.py: no build/onnxc; build it (cmake --build build) or pass --onnxc")
+    built = os.path.getmtime(exe)
+    for top in ("src", "runtime", "passes", "include", "proto"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                src = os.path.join(dirpath, f)
+                if os.path.getmtime(src) > built:
+                    sys.exit("bench.py: build/onnxc is older than %s; rebuild (cmake --build build) or pass --onnxc"
+                             % os.path.relpath(src, ROOT))
+    return exe
+
+
+def revision():
+    """git revision of the working tree, with +dirty when it has uncommitted changes."""
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
 
 
 def sgemm_peak(threads):
@@ -67,7 +88,8 @@ def sgemm_peak(threads):
 
 def optimized(onnxc, name, src):
     dst = os.path.join(GEN, name + ".opt.onnx")
-    if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src):
+    # redone when the export or the optimizer is newer than the file
+    if not os.path.exists(dst) or os.path.getmtime(dst) < max(os.path.getmtime(src), os.path.getmtime(onnxc)):
         log("optimize %s" % name)
         subprocess.run([onnxc, "optimize", src, "-o", dst], check=True, capture_output=True)
     return dst
@@ -103,6 +125,8 @@ def main():
     a = ap.parse_args()
 
     onnxc = find_onnxc(a.onnxc)
+    rev = revision()
+    log("measuring %s (%s)" % (onnxc, rev))
     node = shutil.which("node")
     if not node or not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
         sys.exit("bench.py: needs node and bench/node_modules/onnxruntime-node "
@@ -160,9 +184,9 @@ def main():
         results.append(row)
 
     date = datetime.date.today().isoformat()
-    head = ("%s, %s; %d threads, batch 1, %d alternating rounds of %d timed runs (after %d warm-up) per model; "
+    head = ("%s, onnxc %s, %s; %d threads, batch 1, %d alternating rounds of %d timed runs (after %d warm-up) per model; "
             "ONNX Runtime %s (onnxruntime-node, CPU, all graph optimizations); OpenBLAS sgemm peak %.1f GFLOP/s "
-            "on %d threads (%.1f on 1)." % (date, machine(), a.threads, a.rounds, a.runs, a.warmup, ort_version,
+            "on %d threads (%.1f on 1)." % (date, rev, machine(), a.threads, a.rounds, a.runs, a.warmup, ort_version,
                                             peak["gflops_n"], a.threads, peak["gflops_1"]))
     lines = [
         "| model | GFLOP | latency onnxc / ORT (ms, median) | ratio | best run onnxc / ORT (ms) | ratio | "
@@ -182,7 +206,8 @@ def main():
     print(table)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"date": date, "machine": machine(), "threads": a.threads, "sgemm_peak": peak,
+            json.dump({"date": date, "revision": rev, "onnxc": onnxc, "machine": machine(), "threads": a.threads,
+                       "sgemm_peak": peak,
                        "ort_version": ort_version, "results": results}, f, indent=1)
     if a.readme:
         # bench/README.md, and the project README's copy of the table
