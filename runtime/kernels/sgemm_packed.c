@@ -381,6 +381,26 @@ static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, co
 
 #endif
 
+/* Products this shallow (one depth block) run a row panel at a time across the whole B block, so each tile row
+ * of C is written as one sequential stream per output row (6 at a time) instead of 6 x (rows / 6) interleaved
+ * ones; the B block is then re-read from L2 once per panel, which costs less than the scattered stores at this
+ * depth. MobileNetV2's 16->96 and 32->16 pointwise layers at 112 x 112 ran about 30 % faster; the whole network
+ * about 3 % faster on one thread, 1-2 % on two (both orders timed in one process; ResNet-50 unchanged within the
+ * noise). Deeper products keep the column-outer order, where B stays in L1 across the panels. */
+#define ROWS_FIRST_DEPTH 64
+
+/* One tile of oc_gemm_packed's block: rows r0.. of C (up to MR, not past m1) x columns jp.. (up to NR). */
+static inline void packed_tile(const float *ab, int64_t kcb, int64_t r0, int64_t m1, int64_t jp, int64_t nc,
+                               int64_t n0, const float *work, int64_t ldb, float *c, int64_t ldc,
+                               const oc_epilogue *ep, tile_args *t)
+{
+    t->cols = (int)(nc - jp < NR ? nc - jp : NR);
+    t->rows = (int)(m1 - r0 < MR ? m1 - r0 : MR);
+    t->bias = ep->bias ? ep->bias + r0 : NULL;
+    t->res = ep->res ? ep->res + r0 * ep->ldr + n0 + jp : NULL;
+    run_tile(kcb, ab + (r0 / MR) * kcb * MR, work + jp, ldb, NULL, c + r0 * ldc + n0 + jp, ldc, t);
+}
+
 void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,
                     const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep, float *work)
 {
@@ -412,14 +432,14 @@ void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, in
         t.last = blk == a->nkb - 1;
         fill(fill_ctx, k0, kcb, n0, nc, work, ldb);
         const float *ab = a->data + k0 * a->mp * MR;
-        for (int64_t jp = 0; jp < nc; jp += NR) {
-            t.cols = (int)(nc - jp < NR ? nc - jp : NR);
-            for (int64_t r0 = m0; r0 < m1; r0 += MR) {
-                t.rows = (int)(m1 - r0 < MR ? m1 - r0 : MR);
-                t.bias = ep->bias ? ep->bias + r0 : NULL;
-                t.res = ep->res ? ep->res + r0 * ep->ldr + n0 + jp : NULL;
-                run_tile(kcb, ab + (r0 / MR) * kcb * MR, work + jp, ldb, NULL, c + r0 * ldc + n0 + jp, ldc, &t);
-            }
+        if (a->nkb == 1 && kcb <= ROWS_FIRST_DEPTH) {
+            for (int64_t r0 = m0; r0 < m1; r0 += MR)
+                for (int64_t jp = 0; jp < nc; jp += NR)
+                    packed_tile(ab, kcb, r0, m1, jp, nc, n0, work, ldb, c, ldc, ep, &t);
+        } else {
+            for (int64_t jp = 0; jp < nc; jp += NR)
+                for (int64_t r0 = m0; r0 < m1; r0 += MR)
+                    packed_tile(ab, kcb, r0, m1, jp, nc, n0, work, ldb, c, ldc, ep, &t);
         }
     }
 }
