@@ -130,6 +130,39 @@ class MobileNetV2Like(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class InvertedResidualHid(nn.Module):
+    """InvertedResidual with an explicit hidden width and depthwise stride."""
+    def __init__(self, cin, hid, cout, stride):
+        super().__init__()
+        self.use_res = stride == 1 and cin == cout
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, hid, 1, bias=False), nn.BatchNorm2d(hid), nn.ReLU6(),
+            nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False), nn.BatchNorm2d(hid), nn.ReLU6(),
+            nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.use_res else y
+
+
+class MobileNetBlocked(nn.Module):
+    """Shapes for onnxc's blocked (NCHW8c) depthwise-separable path: a 30-wide plane, odd sizes, stride-2 and
+    stride-1 depthwise convs down to 2 x 2, hidden widths that are not multiples of 16 (40, 264: a last single
+    block of 8 channels, a projection depth not cut at a multiple of 8), positions not multiples of 6."""
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
+        self.blocks = nn.Sequential(
+            InvertedResidualHid(16, 40, 16, 1), InvertedResidualHid(16, 48, 24, 2), InvertedResidualHid(24, 144, 24, 1),
+            InvertedResidualHid(24, 264, 32, 2), InvertedResidualHid(32, 64, 40, 2), InvertedResidualHid(40, 80, 40, 2),
+            InvertedResidualHid(40, 80, 40, 1))
+        self.last = nn.Sequential(nn.Conv2d(40, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU6())
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        return self.fc(self.last(self.blocks(self.stem(x))).mean((2, 3)))
+
+
 class ConvTransposeDecoder(nn.Module):
     def __init__(self):
         super().__init__()
@@ -304,6 +337,8 @@ SPECS = [
      "grouped Conv (groups=4) and depthwise Conv, each followed by BN"),
     ("swapnorm_small", SwapNormSmall, (3, 16, 16), ["features", "embedding"], 13, [1, 2],
      "swap-norm truth: BN over 64, 48 (eps 1e-3), 16 channels and BatchNorm1d on [N, 64]; Conv biases kept"),
+    ("mobilenet_blocked", MobileNetBlocked, (3, 30, 30), ["logits"], 13, [1, 2],
+     "inverted residuals shaped for the blocked NCHW8c path: 30x30 to 2x2 planes, hidden widths 40 and 264"),
 ]
 
 

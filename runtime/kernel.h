@@ -34,7 +34,17 @@ typedef struct oc_kctx {
     const onnxc_tensor *fuse_res;
     bool fuse_clamp;
     float fuse_lo, fuse_hi;
+    /* Blocked layout NCHW8c: a 4-D float value [N, C, H, W] with C a multiple of 8 stored as [N][C/8][H][W][8]
+     * (same bytes). prepare sets the OC_BLK_* modes the kernel can run in; after fusion the planner may pick
+     * one, for values that only such kernels produce and read, and sets in_blocked / out_blocked (for in[0] and
+     * out[0]) before the first run. */
+    uint8_t blocked_modes;
+    bool in_blocked, out_blocked;
 } oc_kctx;
+
+#define OC_BLK_IN 1u   /* reads in[0] blocked, writes out[0] plain */
+#define OC_BLK_OUT 2u  /* reads in[0] plain, writes out[0] blocked (no fused residual) */
+#define OC_BLK_BOTH 4u /* reads in[0] and writes out[0] blocked (no fused residual) */
 
 typedef struct oc_kernel {
     const char *op_type;

@@ -484,6 +484,85 @@ static void oc_plan_fuse(onnxc_session *s)
     oc_free(pos);
 }
 
+/* May value id be stored blocked (NCHW8c)? A 4-D float run-time value with whole blocks of 8 channels that no
+ * one outside the kernels sees: not a graph output, not read at plan time. */
+static bool oc_blockable(const onnxc_session *s, int id)
+{
+    const oc_rvalue *r = &s->rv[id];
+    const oc_value *v = s->g->values[id];
+    return r->t.dtype == ONNXC_FLOAT && r->t.rank == 4 && r->t.dims[1] > 0 && r->t.dims[1] % 8 == 0 &&
+           !r->known && !r->is_input && !r->needed && !oc_is_graph_output(s->g, v);
+}
+
+/* Node position that reads value id through its input 0 only, running in a mode of `modes`, or -1. */
+static int oc_blocked_reader(const onnxc_session *s, const int *pos, const oc_use *u, uint8_t modes)
+{
+    const oc_node *cn = u->node;
+    const int ci = cn->graph == s->g ? oc_node_index(s->g, cn) : -1;
+    const int cp = ci >= 0 ? pos[ci] : -1;
+    if (cp < 0 || u->slot != 0 || s->nodes[cp].folded || s->nodes[cp].fused ||
+        !(s->nodes[cp].ctx.blocked_modes & modes))
+        return -1;
+    for (int j = 1; j < cn->n_inputs; j++)
+        if (cn->inputs[j] == cn->inputs[0])
+            return -1;
+    return cp;
+}
+
+/* Blocked layout between kernels that can use it (see oc_kctx): for a node that runs blocked in and out (a
+ * depthwise convolution), its input is stored blocked when its one writer can write it so (a pointwise
+ * convolution, with Relu/Clip fused), and its output when every reader can read it so. Values outside the
+ * kernels (graph outputs, per-node hooks: plain plans) stay NCHW. */
+static void oc_plan_blocked(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    int *pos = oc_calloc((size_t)g->n_nodes + 1, sizeof *pos), *writer = oc_calloc((size_t)s->n_rv + 1, sizeof *writer);
+    if (!pos || !writer) {
+        oc_free(pos);
+        oc_free(writer);
+        return; /* an optimisation: without memory for it, plan plainly */
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        pos[i] = -1;
+    for (int i = 0; i < s->n_order; i++) {
+        const int idx = oc_node_index(g, s->order[i]);
+        if (idx >= 0)
+            pos[idx] = i;
+    }
+    for (int i = 0; i < s->n_rv; i++)
+        writer[i] = -1;
+    for (int i = 0; i < s->n_order; i++) /* the node that writes each value: a fused chain's head writes its last */
+        if (!s->nodes[i].folded && !s->nodes[i].fused && s->nodes[i].out && s->nodes[i].out[0])
+            writer[(oc_rvalue *)(void *)((char *)s->nodes[i].out[0] - offsetof(oc_rvalue, t)) - s->rv] = i;
+    for (int d = 0; d < s->n_order; d++) {
+        oc_snode *dn = &s->nodes[d];
+        const oc_node *nd = s->order[d];
+        if (dn->folded || dn->fused || !(dn->ctx.blocked_modes & OC_BLK_BOTH) || dn->ctx.fuse_res ||
+            nd->n_inputs < 1 || !nd->inputs[0] || !dn->out[0])
+            continue;
+        const oc_value *a = nd->inputs[0];
+        const int ida = a->id, idd = (int)((oc_rvalue *)(void *)((char *)dn->out[0] - offsetof(oc_rvalue, t)) - s->rv);
+        const int w = writer[ida];
+        if (w < 0 || !oc_blockable(s, ida) || !oc_blockable(s, idd) || a->n_uses != 1 ||
+            !(s->nodes[w].ctx.blocked_modes & OC_BLK_OUT) || s->nodes[w].ctx.fuse_res || s->nodes[w].ctx.in_blocked)
+            continue;
+        const oc_value *dv = g->values[idd];
+        bool ok = dv->n_uses > 0;
+        for (int u = 0; ok && u < dv->n_uses; u++) {
+            const int r = oc_blocked_reader(s, pos, &dv->uses[u], OC_BLK_IN);
+            ok = r >= 0 && !s->nodes[r].ctx.out_blocked;
+        }
+        if (!ok || oc_blocked_reader(s, pos, &a->uses[0], OC_BLK_BOTH) != d)
+            continue;
+        s->nodes[w].ctx.out_blocked = true;
+        dn->ctx.in_blocked = dn->ctx.out_blocked = true;
+        for (int u = 0; u < dv->n_uses; u++)
+            s->nodes[oc_blocked_reader(s, pos, &dv->uses[u], OC_BLK_IN)].ctx.in_blocked = true;
+    }
+    oc_free(pos);
+    oc_free(writer);
+}
+
 /* Ops whose output is their first input's bytes under another shape. */
 static bool oc_alias_op(const oc_node *nd)
 {
@@ -697,8 +776,10 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         s->rv[i].last = -1;
         s->rv[i].alias = -1;
     }
-    if (!s->plain_plan)
+    if (!s->plain_plan) {
         oc_plan_fuse(s);
+        oc_plan_blocked(s);
+    }
     for (int i = 0; i < s->n_order; i++) {
         const oc_node *nd = s->order[i];
         const oc_snode *sn = &s->nodes[i];

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "blocked.h"
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
@@ -51,6 +52,7 @@ typedef struct conv_plan {
     int64_t *koff;          /* per k of a group: offset of B row k from the group's first channel */
     int64_t xph_floats;     /* scratch floats of the copy */
     oc_wino *wino;          /* Winograd: one plan per group */
+    float *blk_w;           /* weights repacked for the blocked kernels (see conv_blocked_prepare), or NULL */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -187,6 +189,7 @@ static void conv_release(void *state)
         for (int64_t g = 0; g < p->group; g++)
             oc_wino_free(&p->wino[g]);
     oc_free(p->wino);
+    oc_free(p->blk_w);
     oc_free(p);
 }
 
@@ -407,6 +410,39 @@ static onnxc_status conv_wino_prepare(oc_kctx *c, conv_plan *p, int slots)
     return ONNXC_OK;
 }
 
+/* The blocked-layout modes this convolution can run in (kernel.h): a 3 x 3 depthwise convolution (one channel
+ * per group, stride 1 or 2, padding 0 or 1) blocked in and out; a 2-D pointwise one reading plain and writing
+ * blocked, or reading blocked through the GEMM's B gather. Constant weights only (repacked here). */
+static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
+{
+#ifdef OC_BLK_KERNELS
+    const oc_window *w = &p->w;
+    const bool const_w = ((c->const_inputs >> 1) & 1u) && c->in[1]->data;
+    if (!const_w || w->nsp != 2 || c->in[0]->dtype != ONNXC_FLOAT)
+        return ONNXC_OK;
+    onnxc_status st = ONNXC_OK;
+    if (p->algo == CONV_DEPTHWISE) {
+        if (p->m == p->c_in && p->c_in % 8 == 0 && w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 &&
+            w->dil[2] == 1 && w->stride[1] <= 2 && w->stride[2] <= 2 && w->pad0[1] <= 1 && w->pad0[2] <= 1) {
+            st = oc_blk_dw_pack(c->in[1]->data, p->c_in, &p->blk_w);
+            c->blocked_modes = OC_BLK_BOTH;
+        }
+    } else if (p->algo == CONV_POINTWISE && p->group == 1) {
+        if (p->m % 8 == 0) {
+            st = oc_blk_pw_pack(c->in[1]->data, p->m, p->c_in, &p->blk_w);
+            c->blocked_modes |= OC_BLK_OUT;
+        }
+        if (p->c_in % 8 == 0)
+            c->blocked_modes |= OC_BLK_IN;
+    }
+    if (st != ONNXC_OK)
+        return oc_kerr(c, st, "%s", onnxc_last_error());
+#else
+    (void)c, (void)p;
+#endif
+    return ONNXC_OK;
+}
+
 static onnxc_status conv_prepare(oc_kctx *c)
 {
     conv_plan *p = oc_calloc(1, sizeof *p);
@@ -418,6 +454,9 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return st;
     c->scratch_size = 0;
     c->accepts_epilogue = true;
+    st = conv_blocked_prepare(c, p);
+    if (st != ONNXC_OK)
+        return st;
     if (p->algo == CONV_DEPTHWISE)
         return conv_dw_prepare(c, p);
     const onnxc_tensor *W = c->in[1];
@@ -487,6 +526,15 @@ static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0
     }
 }
 
+#ifdef OC_BLK_KERNELS
+/* Pointwise over a blocked input: rows of B gathered from the channel blocks. */
+static void fill_blocked(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    oc_blk_gather(f->x, f->w->in_vol, k0, kcb, n0, nc, dst, ldb);
+}
+#endif
+
 /* im2col of a block: row k = (channel, kd, kh, kw) holds, for each output position of the block, the input
  * value that position sees through that tap (0 in padding). Output positions are walked as runs along the
  * last spatial dim. */
@@ -548,6 +596,7 @@ typedef struct conv_job {
     bool clamp;
     float lo, hi;
     int64_t dw_per_item; /* depthwise: planes per item */
+    bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
 } conv_job;
 
 /* Phase split of one input channel for the implicit GEMM. */
@@ -746,7 +795,12 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col, &f,
+    oc_bfill_fn fill = p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col;
+#ifdef OC_BLK_KERNELS
+    if (j->in_blocked)
+        fill = fill_blocked;
+#endif
+    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill, &f,
                    j->y + yoff, w->out_vol, &ep, j->work + (int64_t)slot * p->work_floats);
 }
 
@@ -1215,6 +1269,19 @@ static onnxc_status conv_run(oc_kctx *c)
     j.lo = c->fuse_lo;
     j.hi = c->fuse_hi;
     oc_threadpool *pool = c->pool;
+#ifdef OC_BLK_KERNELS
+    if (c->out_blocked && p->algo == CONV_DEPTHWISE) {
+        const oc_blk_dw g = {p->n, p->c_in, w->in[1], w->in[2], w->out[1], w->out[2], w->stride[1], w->stride[2],
+                             w->pad0[1], w->pad0[2], w->stride[2] == 1 && w->out[2] > 16 && p->dw_padded ? 2 : 0};
+        oc_blk_dw_run(pool, &g, j.x, p->blk_w, j.bias, j.y, j.clamp, j.lo, j.hi);
+        return ONNXC_OK;
+    }
+    if (c->out_blocked) {
+        oc_blk_pw_run(pool, j.x, p->blk_w, j.bias, j.y, p->n, p->m, p->c_in, w->out_vol, j.clamp, j.lo, j.hi);
+        return ONNXC_OK;
+    }
+    j.in_blocked = c->in_blocked;
+#endif
     if (p->algo == CONV_DEPTHWISE) {
         const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;
         /* items of at least ~16k multiply-adds, so claiming costs little */

@@ -1,0 +1,299 @@
+/* Blocked-layout (NCHW8c) convolution kernels; see blocked.h. */
+#include <string.h>
+
+#include "blocked.h"
+#include "linalg.h"
+#include "threadpool.h"
+#include "util.h"
+
+#ifdef OC_BLK_KERNELS
+#include <immintrin.h>
+
+onnxc_status oc_blk_pw_pack(const float *w, int64_t m, int64_t k, float **out)
+{
+    float *p = oc_malloc((size_t)(m * k) * sizeof *p);
+    *out = p;
+    if (!p)
+        return oc_err(ONNXC_E_NOMEM, "out of memory packing %lld x %lld weights", (long long)m, (long long)k);
+    for (int64_t c0 = 0; c0 < m; c0 += 16) {
+        const int64_t nb = m - c0 >= 16 ? 16 : 8; /* channels in this unit */
+        float *u = p + c0 * k;
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = 0; j < nb; j++)
+                u[kk * nb + j] = w[(c0 + j) * k + kk];
+    }
+    return ONNXC_OK;
+}
+
+typedef struct pw_job {
+    const float *x, *packed, *bias;
+    float *y;
+    int64_t m, k, hw, chunk, n_chunks, units, per_group, n_groups;
+    bool clamp;
+    float lo, hi;
+} pw_job;
+
+static inline __m256 clampv(__m256 v, bool clamp, __m256 lo, __m256 hi)
+{
+    /* max(lo, v) and min(hi, v) return v when it is NaN, as Relu and Clip do */
+    return clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, v)) : v;
+}
+
+/* Positions q .. q + np (np <= 6) of one unit of 16 (two blocks, nb = 2) or 8 channels. x points at position
+ * q of channel 0; o0 / o1 at position q of the unit's blocks. */
+static inline __attribute__((always_inline)) void pw_tile(const float *x, int64_t hw, int64_t k, const float *u,
+                                                          int nb, int np, __m256 b0, __m256 b1, float *o0,
+                                                          float *o1, bool clamp, __m256 lo, __m256 hi)
+{
+    __m256 acc[6][2];
+    for (int r = 0; r < 6; r++) {
+        acc[r][0] = b0;
+        acc[r][1] = b1;
+    }
+    for (int64_t kk = 0; kk < k; kk++) {
+        const float *xk = x + kk * hw;
+        const __m256 w0 = _mm256_loadu_ps(u + kk * nb * 8), w1 = nb == 2 ? _mm256_loadu_ps(u + kk * 16 + 8) : w0;
+#pragma GCC unroll 6
+        for (int r = 0; r < 6; r++) {
+            if (r < np) {
+                const __m256 v = _mm256_broadcast_ss(xk + r);
+                acc[r][0] = _mm256_fmadd_ps(v, w0, acc[r][0]);
+                if (nb == 2)
+                    acc[r][1] = _mm256_fmadd_ps(v, w1, acc[r][1]);
+            }
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; r++) {
+        if (r < np) {
+            _mm256_storeu_ps(o0 + r * 8, clampv(acc[r][0], clamp, lo, hi));
+            if (nb == 2)
+                _mm256_storeu_ps(o1 + r * 8, clampv(acc[r][1], clamp, lo, hi));
+        }
+    }
+}
+
+/* One item: a chunk of positions of one image x a group of channel units. */
+static void pw_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const pw_job *j = arg;
+    const int64_t grp = item % j->n_groups, chunk = item / j->n_groups % j->n_chunks,
+                  img = item / j->n_groups / j->n_chunks;
+    const int64_t p0 = chunk * j->chunk, p1 = p0 + j->chunk < j->hw ? p0 + j->chunk : j->hw;
+    const int64_t u0 = grp * j->per_group, u1 = u0 + j->per_group < j->units ? u0 + j->per_group : j->units;
+    const float *x = j->x + img * j->k * j->hw;
+    float *y = j->y + img * j->m * j->hw;
+    const __m256 lo = _mm256_set1_ps(j->lo), hi = _mm256_set1_ps(j->hi), zero = _mm256_setzero_ps();
+    for (int64_t un = u0; un < u1; un++) {
+        const int64_t c0 = un * 16;
+        const int nb = j->m - c0 >= 16 ? 2 : 1;
+        const float *u = j->packed + c0 * j->k;
+        const __m256 b0 = j->bias ? _mm256_loadu_ps(j->bias + c0) : zero;
+        const __m256 b1 = j->bias && nb == 2 ? _mm256_loadu_ps(j->bias + c0 + 8) : zero;
+        float *o0 = y + c0 * j->hw, *o1 = o0 + 8 * j->hw;
+        int64_t p = p0;
+        if (nb == 2)
+            for (; p + 6 <= p1; p += 6)
+                pw_tile(x + p, j->hw, j->k, u, 2, 6, b0, b1, o0 + p * 8, o1 + p * 8, j->clamp, lo, hi);
+        else
+            for (; p + 6 <= p1; p += 6)
+                pw_tile(x + p, j->hw, j->k, u, 1, 6, b0, b1, o0 + p * 8, o1 + p * 8, j->clamp, lo, hi);
+        if (p < p1)
+            pw_tile(x + p, j->hw, j->k, u, nb, (int)(p1 - p), b0, b1, o0 + p * 8, o1 + p * 8, j->clamp, lo, hi);
+    }
+}
+
+void oc_blk_pw_run(struct oc_threadpool *pool, const float *x, const float *packed, const float *bias, float *y,
+                   int64_t n, int64_t m, int64_t k, int64_t hw, bool clamp, float lo, float hi)
+{
+    /* chunks of 192 positions (the input block, k x 192 floats, stays in L1 for small k), then channel units
+     * split until there are about four items per thread */
+    pw_job j = {x, packed, bias, y, m, k, hw, 192, 0, (m + 15) / 16, 0, 0, clamp, lo, hi};
+    j.n_chunks = (hw + j.chunk - 1) / j.chunk;
+    const int64_t want = 4 * (int64_t)oc_pool_threads(pool);
+    int64_t groups = (want + n * j.n_chunks - 1) / (n * j.n_chunks);
+    if (groups > j.units)
+        groups = j.units;
+    if (groups < 1)
+        groups = 1;
+    j.per_group = (j.units + groups - 1) / groups;
+    j.n_groups = (j.units + j.per_group - 1) / j.per_group;
+    oc_pool_run(pool, n * j.n_chunks * j.n_groups, pw_item, &j);
+}
+
+onnxc_status oc_blk_dw_pack(const float *w, int64_t c, float **out)
+{
+    float *p = oc_malloc((size_t)(c * 9) * sizeof *p);
+    *out = p;
+    if (!p)
+        return oc_err(ONNXC_E_NOMEM, "out of memory packing %lld depthwise weights", (long long)c);
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int t = 0; t < 9; t++)
+            p[(ch / 8 * 9 + t) * 8 + ch % 8] = w[ch * 9 + t];
+    return ONNXC_OK;
+}
+
+typedef struct dw_job {
+    const oc_blk_dw *g;
+    const float *x, *packed, *bias;
+    float *y;
+    int64_t rows_per, n_rblk;
+    bool clamp;
+    float lo, hi;
+} dw_job;
+
+/* One item: a block of output rows of one channel block of one image. */
+static void dw_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const dw_job *j = arg;
+    const oc_blk_dw *g = j->g;
+    const int64_t cbs = g->c / 8, rb = item % j->n_rblk, cb = item / j->n_rblk % cbs, img = item / j->n_rblk / cbs;
+    const int64_t oh0 = rb * j->rows_per, oh1 = oh0 + j->rows_per < g->ho ? oh0 + j->rows_per : g->ho;
+    const float *in = j->x + ((img * cbs + cb) * g->h * g->w) * 8;
+    float *out = j->y + ((img * cbs + cb) * g->ho * g->wo) * 8;
+    __m256 wt[9];
+    for (int t = 0; t < 9; t++)
+        wt[t] = _mm256_loadu_ps(j->packed + (cb * 9 + t) * 8);
+    const __m256 bias = j->bias ? _mm256_loadu_ps(j->bias + cb * 8) : _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(j->lo), hi = _mm256_set1_ps(j->hi);
+    const int64_t sw = g->sw, pl = g->pl, w = g->w;
+    /* output columns [owa, owb) read all three taps inside the row */
+    int64_t owa = pl > 0 ? 1 : 0, owb = w - 3 + pl >= 0 ? (w - 3 + pl) / sw + 1 : 0;
+    if (owb > g->wo)
+        owb = g->wo;
+    if (owb < owa)
+        owb = owa;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        const float *rows[3];
+        for (int kh = 0; kh < 3; kh++) {
+            const int64_t ih = oh * g->sh - g->pt + kh;
+            rows[kh] = ih >= 0 && ih < g->h ? in + ih * w * 8 : NULL;
+        }
+        float *orow = out + oh * g->wo * 8;
+        const bool fast = rows[0] && rows[1] && rows[2] && owb > owa;
+        if (fast) {
+            /* the row's inner columns: all nine taps inside, straight-line */
+            const __m256 bias0 = g->bias_row == 0 ? bias : zero, bias2 = g->bias_row == 2 ? bias : zero;
+            for (int64_t ow = owa; ow < owb; ow++) {
+                const float *s0 = rows[0] + (ow * sw - pl) * 8, *s1 = s0 + w * 8, *s2 = s1 + w * 8;
+                __m256 c0 = _mm256_fmadd_ps(_mm256_loadu_ps(s0), wt[0], bias0);
+                __m256 c1 = _mm256_mul_ps(_mm256_loadu_ps(s1), wt[3]);
+                __m256 c2 = _mm256_fmadd_ps(_mm256_loadu_ps(s2), wt[6], bias2);
+                c0 = _mm256_fmadd_ps(_mm256_loadu_ps(s0 + 8), wt[1], c0);
+                c1 = _mm256_fmadd_ps(_mm256_loadu_ps(s1 + 8), wt[4], c1);
+                c2 = _mm256_fmadd_ps(_mm256_loadu_ps(s2 + 8), wt[7], c2);
+                c0 = _mm256_fmadd_ps(_mm256_loadu_ps(s0 + 16), wt[2], c0);
+                c1 = _mm256_fmadd_ps(_mm256_loadu_ps(s1 + 16), wt[5], c1);
+                c2 = _mm256_fmadd_ps(_mm256_loadu_ps(s2 + 16), wt[8], c2);
+                const __m256 acc = _mm256_add_ps(_mm256_add_ps(c0, c1), c2);
+                _mm256_storeu_ps(orow + ow * 8, clampv(acc, j->clamp, lo, hi));
+            }
+        }
+        for (int64_t ow = 0; ow < g->wo; ow++) {
+            if (fast && ow == owa) {
+                ow = owb - 1; /* done above */
+                continue;
+            }
+            const int64_t iw0 = ow * sw - pl;
+            /* one chain per kernel row, the bias in chain g->bias_row, summed (0 + 1) + 2: the plain kernels'
+             * order, so both layouts give the same bits */
+            __m256 ch[3] = {zero, zero, zero};
+            ch[g->bias_row] = bias;
+            const bool inside = ow >= owa && ow < owb;
+            for (int kh = 0; kh < 3; kh++) {
+                if (!rows[kh])
+                    continue;
+                const __m256 *wk = wt + kh * 3;
+                if (inside) {
+                    const float *s = rows[kh] + iw0 * 8;
+                    ch[kh] = _mm256_fmadd_ps(_mm256_loadu_ps(s), wk[0], ch[kh]);
+                    ch[kh] = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), wk[1], ch[kh]);
+                    ch[kh] = _mm256_fmadd_ps(_mm256_loadu_ps(s + 16), wk[2], ch[kh]);
+                } else {
+                    for (int kw = 0; kw < 3; kw++)
+                        if (iw0 + kw >= 0 && iw0 + kw < w)
+                            ch[kh] = _mm256_fmadd_ps(_mm256_loadu_ps(rows[kh] + (iw0 + kw) * 8), wk[kw], ch[kh]);
+                }
+            }
+            const __m256 acc = _mm256_add_ps(_mm256_add_ps(ch[0], ch[1]), ch[2]);
+            _mm256_storeu_ps(orow + ow * 8, clampv(acc, j->clamp, lo, hi));
+        }
+    }
+}
+
+void oc_blk_dw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *x, const float *packed,
+                   const float *bias, float *y, bool clamp, float lo, float hi)
+{
+    /* items: channel blocks, cut into row blocks until there are about four per thread */
+    const int64_t planes = g->n * (g->c / 8), want = 4 * (int64_t)oc_pool_threads(pool);
+    int64_t n_rblk = (want + planes - 1) / planes;
+    if (n_rblk > g->ho)
+        n_rblk = g->ho;
+    if (n_rblk < 1)
+        n_rblk = 1;
+    dw_job j = {g, x, packed, bias, y, (g->ho + n_rblk - 1) / n_rblk, 0, clamp, lo, hi};
+    j.n_rblk = (g->ho + j.rows_per - 1) / j.rows_per;
+    oc_pool_run(pool, planes * j.n_rblk, dw_item, &j);
+}
+
+/* 8 x 8 transpose: row t of the result is lane t of v[0..7]. */
+static inline void transpose8(__m256 v[8])
+{
+    const __m256 a0 = _mm256_unpacklo_ps(v[0], v[1]), a1 = _mm256_unpackhi_ps(v[0], v[1]);
+    const __m256 a2 = _mm256_unpacklo_ps(v[2], v[3]), a3 = _mm256_unpackhi_ps(v[2], v[3]);
+    const __m256 a4 = _mm256_unpacklo_ps(v[4], v[5]), a5 = _mm256_unpackhi_ps(v[4], v[5]);
+    const __m256 a6 = _mm256_unpacklo_ps(v[6], v[7]), a7 = _mm256_unpackhi_ps(v[6], v[7]);
+    const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xee);
+    const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xee);
+    const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xee);
+    const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xee);
+    v[0] = _mm256_permute2f128_ps(b0, b4, 0x20);
+    v[1] = _mm256_permute2f128_ps(b1, b5, 0x20);
+    v[2] = _mm256_permute2f128_ps(b2, b6, 0x20);
+    v[3] = _mm256_permute2f128_ps(b3, b7, 0x20);
+    v[4] = _mm256_permute2f128_ps(b0, b4, 0x31);
+    v[5] = _mm256_permute2f128_ps(b1, b5, 0x31);
+    v[6] = _mm256_permute2f128_ps(b2, b6, 0x31);
+    v[7] = _mm256_permute2f128_ps(b3, b7, 0x31);
+}
+
+void oc_blk_gather(const float *x, int64_t hw, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst,
+                   int64_t ldb)
+{
+    const int64_t padded = (nc + OC_GEMM_NR - 1) / OC_GEMM_NR * OC_GEMM_NR;
+    int64_t r = 0;
+    /* whole channel blocks: 8 x 8 transposes */
+    for (; k0 % 8 == 0 && r + 8 <= kcb; r += 8) {
+        const float *src = x + (k0 + r) / 8 * hw * 8 + n0 * 8;
+        float *d = dst + r * ldb;
+        int64_t jc = 0;
+        for (; jc + 8 <= nc; jc += 8) {
+            __m256 v[8];
+            for (int t = 0; t < 8; t++)
+                v[t] = _mm256_loadu_ps(src + (jc + t) * 8);
+            transpose8(v);
+            for (int t = 0; t < 8; t++)
+                _mm256_storeu_ps(d + t * ldb + jc, v[t]);
+        }
+        for (int t = 0; t < 8; t++) {
+            for (int64_t q = jc; q < nc; q++)
+                d[t * ldb + q] = src[q * 8 + t];
+            for (int64_t q = nc; q < padded; q++)
+                d[t * ldb + q] = 0.0f;
+        }
+    }
+    for (; r < kcb; r++) {
+        const int64_t k = k0 + r;
+        const float *src = x + k / 8 * hw * 8 + n0 * 8 + k % 8;
+        float *d = dst + r * ldb;
+        for (int64_t q = 0; q < nc; q++)
+            d[q] = src[q * 8];
+        for (int64_t q = nc; q < padded; q++)
+            d[q] = 0.0f;
+    }
+}
+
+#endif
