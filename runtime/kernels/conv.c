@@ -412,7 +412,7 @@ static onnxc_status conv_wino_prepare(oc_kctx *c, conv_plan *p, int slots)
 
 /* The blocked-layout modes this convolution can run in (kernel.h): a 3 x 3 depthwise convolution (one channel
  * per group, stride 1 or 2, padding 0 or 1) blocked in and out; a 2-D pointwise one reading plain and writing
- * blocked, or reading blocked through the GEMM's B gather. Constant weights only (repacked here). */
+ * blocked, or reading blocked through the GEMM's B gather. Constant weights only. */
 static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
 {
 #ifdef OC_BLK_KERNELS
@@ -420,28 +420,39 @@ static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
     const bool const_w = ((c->const_inputs >> 1) & 1u) && c->in[1]->data;
     if (!const_w || w->nsp != 2 || c->in[0]->dtype != ONNXC_FLOAT)
         return ONNXC_OK;
-    onnxc_status st = ONNXC_OK;
     if (p->algo == CONV_DEPTHWISE) {
         if (p->m == p->c_in && p->c_in % 8 == 0 && w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 &&
-            w->dil[2] == 1 && w->stride[1] <= 2 && w->stride[2] <= 2 && w->pad0[1] <= 1 && w->pad0[2] <= 1) {
-            st = oc_blk_dw_pack(c->in[1]->data, p->c_in, &p->blk_w);
+            w->dil[2] == 1 && w->stride[1] <= 2 && w->stride[2] <= 2 && w->pad0[1] <= 1 && w->pad0[2] <= 1)
             c->blocked_modes = OC_BLK_BOTH;
-        }
     } else if (p->algo == CONV_POINTWISE && p->group == 1) {
-        if (p->m % 8 == 0) {
-            st = oc_blk_pw_pack(c->in[1]->data, p->m, p->c_in, &p->blk_w);
+        if (p->m % 8 == 0)
             c->blocked_modes |= OC_BLK_OUT;
-        }
         if (p->c_in % 8 == 0)
             c->blocked_modes |= OC_BLK_IN;
     }
-    if (st != ONNXC_OK)
-        return oc_kerr(c, st, "%s", onnxc_last_error());
 #else
     (void)c, (void)p;
 #endif
     return ONNXC_OK;
 }
+
+#ifdef OC_BLK_KERNELS
+/* The weights of a blocked mode, repacked at the first run in it (the planner picks modes after prepare; most
+ * convolutions that could run blocked never do, and their copies would only cost memory). A pointwise
+ * convolution writing blocked keeps that mode for the plan's life, so its GEMM panels are freed. */
+static onnxc_status conv_blocked_weights(oc_kctx *c, conv_plan *p)
+{
+    if (p->blk_w)
+        return ONNXC_OK;
+    const onnxc_status st = p->algo == CONV_DEPTHWISE ? oc_blk_dw_pack(c->in[1]->data, p->c_in, &p->blk_w)
+                                                      : oc_blk_pw_pack(c->in[1]->data, p->m, p->c_in, &p->blk_w);
+    if (st != ONNXC_OK)
+        return oc_kerr(c, st, "%s", onnxc_last_error());
+    if (p->packed)
+        oc_packed_a_free(&p->packed[0]); /* group 1 */
+    return ONNXC_OK;
+}
+#endif
 
 static onnxc_status conv_prepare(oc_kctx *c)
 {
@@ -1270,6 +1281,11 @@ static onnxc_status conv_run(oc_kctx *c)
     j.hi = c->fuse_hi;
     oc_threadpool *pool = c->pool;
 #ifdef OC_BLK_KERNELS
+    if (c->out_blocked) {
+        const onnxc_status st = conv_blocked_weights(c, p);
+        if (st != ONNXC_OK)
+            return st;
+    }
     if (c->out_blocked && p->algo == CONV_DEPTHWISE) {
         const oc_blk_dw g = {p->n, p->c_in, w->in[1], w->in[2], w->out[1], w->out[2], w->stride[1], w->stride[2],
                              w->pad0[1], w->pad0[2], w->stride[2] == 1 && w->out[2] > 16 && p->dw_padded ? 2 : 0};
