@@ -398,12 +398,13 @@ static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, fl
 /* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
  * tensor that is ready by then (a residual), then Relu or Clip with constant bounds. The user's graph is not
  * touched: the head's output pointer moves to the chain's last value and the other nodes are skipped. */
-static void oc_plan_fuse(onnxc_session *s)
+/* Position in the run order of each graph node (by oc_node_index; -1 for none), or NULL without memory. */
+static int *oc_node_positions(const onnxc_session *s)
 {
     const oc_graph *g = s->g;
     int *pos = oc_calloc((size_t)g->n_nodes + 1, sizeof *pos);
     if (!pos)
-        return; /* fusion is an optimisation: without memory for it, plan plainly */
+        return NULL;
     for (int i = 0; i < g->n_nodes; i++)
         pos[i] = -1;
     for (int i = 0; i < s->n_order; i++) {
@@ -411,6 +412,21 @@ static void oc_plan_fuse(onnxc_session *s)
         if (idx >= 0)
             pos[idx] = i;
     }
+    return pos;
+}
+
+/* The plan entry of a value from its tensor (a kernel's in/out pointers point into s->rv). */
+static oc_rvalue *oc_rv_of(const onnxc_tensor *t)
+{
+    return (oc_rvalue *)(void *)((char *)t - offsetof(oc_rvalue, t));
+}
+
+static void oc_plan_fuse(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    int *pos = oc_node_positions(s);
+    if (!pos)
+        return; /* fusion is an optimisation: without memory for it, plan plainly */
     for (int h = 0; h < s->n_order; h++) {
         oc_snode *head = &s->nodes[h];
         const oc_node *hn = s->order[h];
@@ -516,24 +532,17 @@ static int oc_blocked_reader(const onnxc_session *s, const int *pos, const oc_us
 static void oc_plan_blocked(onnxc_session *s)
 {
     const oc_graph *g = s->g;
-    int *pos = oc_calloc((size_t)g->n_nodes + 1, sizeof *pos), *writer = oc_calloc((size_t)s->n_rv + 1, sizeof *writer);
+    int *pos = oc_node_positions(s), *writer = oc_calloc((size_t)s->n_rv + 1, sizeof *writer);
     if (!pos || !writer) {
         oc_free(pos);
         oc_free(writer);
         return; /* an optimisation: without memory for it, plan plainly */
     }
-    for (int i = 0; i < g->n_nodes; i++)
-        pos[i] = -1;
-    for (int i = 0; i < s->n_order; i++) {
-        const int idx = oc_node_index(g, s->order[i]);
-        if (idx >= 0)
-            pos[idx] = i;
-    }
     for (int i = 0; i < s->n_rv; i++)
         writer[i] = -1;
     for (int i = 0; i < s->n_order; i++) /* the node that writes each value: a fused chain's head writes its last */
         if (!s->nodes[i].folded && !s->nodes[i].fused && s->nodes[i].out && s->nodes[i].out[0])
-            writer[(oc_rvalue *)(void *)((char *)s->nodes[i].out[0] - offsetof(oc_rvalue, t)) - s->rv] = i;
+            writer[oc_rv_of(s->nodes[i].out[0]) - s->rv] = i;
     for (int d = 0; d < s->n_order; d++) {
         oc_snode *dn = &s->nodes[d];
         const oc_node *nd = s->order[d];
@@ -541,7 +550,7 @@ static void oc_plan_blocked(onnxc_session *s)
             nd->n_inputs < 1 || !nd->inputs[0] || !dn->out[0])
             continue;
         const oc_value *a = nd->inputs[0];
-        const int ida = a->id, idd = (int)((oc_rvalue *)(void *)((char *)dn->out[0] - offsetof(oc_rvalue, t)) - s->rv);
+        const int ida = a->id, idd = (int)(oc_rv_of(dn->out[0]) - s->rv);
         const int w = writer[ida];
         if (w < 0 || !oc_blockable(s, ida) || !oc_blockable(s, idd) || a->n_uses != 1 ||
             !(s->nodes[w].ctx.blocked_modes & OC_BLK_OUT) || s->nodes[w].ctx.fuse_res || s->nodes[w].ctx.in_blocked)
@@ -793,7 +802,7 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
                     s->rv[nd->outputs[o]->id].first = i;
         if (!sn->fused && nd->n_outputs > 0 && nd->outputs[0] && sn->out[0] &&
             sn->out[0] != &s->rv[nd->outputs[0]->id].t)
-            ((oc_rvalue *)(void *)((char *)sn->out[0] - offsetof(oc_rvalue, t)))->first = i;
+            oc_rv_of(sn->out[0])->first = i;
         for (int j = 0; j < nd->n_inputs; j++)
             if (nd->inputs[j])
                 s->rv[nd->inputs[j]->id].last = i;
