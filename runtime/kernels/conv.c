@@ -52,7 +52,7 @@ typedef struct conv_plan {
     int64_t *koff;          /* per k of a group: offset of B row k from the group's first channel */
     int64_t xph_floats;     /* scratch floats of the copy */
     oc_wino *wino;          /* Winograd: one plan per group */
-    float *blk_w;           /* weights repacked for the blocked kernels (see conv_blocked_prepare), or NULL */
+    float *blk_w;           /* weights repacked for a blocked mode at its first run (conv_blocked_weights), or NULL */
 } conv_plan;
 
 /* ---- shared checks ---- */
