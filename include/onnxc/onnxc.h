@@ -11,6 +11,14 @@
 extern "C" {
 #endif
 
+/** Marks the library's public functions: the shared library is built with hidden visibility and exports
+ *  these (all named onnxc_*) and nothing else. */
+#if defined(__GNUC__) && defined(ONNXC_BUILDING)
+#define ONNXC_API __attribute__((visibility("default")))
+#else
+#define ONNXC_API
+#endif
+
 /** Library version string, "MAJOR.MINOR.PATCH". */
 #define ONNXC_VERSION "0.1.0"
 
@@ -30,10 +38,10 @@ typedef enum onnxc_status {
 } onnxc_status;
 
 /** Message describing the last failure on this thread (never NULL; "" when none). */
-const char *onnxc_last_error(void);
+ONNXC_API const char *onnxc_last_error(void);
 
 /** Short constant name of a status ("ok", "io", "parse", ...). */
-const char *onnxc_status_name(onnxc_status st);
+ONNXC_API const char *onnxc_status_name(onnxc_status st);
 
 /** Element types; the numbers are ONNX's TensorProto.DataType values. */
 typedef enum onnxc_dtype {
@@ -57,10 +65,10 @@ typedef enum onnxc_dtype {
 } onnxc_dtype;
 
 /** Size in bytes of one element of dtype (sizeof(onnxc_string) for STRING), 0 if unknown. */
-size_t onnxc_dtype_size(int32_t dtype);
+ONNXC_API size_t onnxc_dtype_size(int32_t dtype);
 
 /** Lower-case ONNX name of dtype ("float", "int64", ...), "undefined" if unknown. */
-const char *onnxc_dtype_name(int32_t dtype);
+ONNXC_API const char *onnxc_dtype_name(int32_t dtype);
 
 /** One element of a STRING tensor: bytes, not necessarily NUL-terminated (a NUL is kept after them). */
 typedef struct onnxc_string {
@@ -79,39 +87,39 @@ typedef struct onnxc_tensor {
 } onnxc_tensor;
 
 /** Number of elements (1 for a scalar). */
-int64_t onnxc_tensor_numel(const onnxc_tensor *t);
+ONNXC_API int64_t onnxc_tensor_numel(const onnxc_tensor *t);
 
 /** Allocate a zero-filled tensor of the given type and shape into *out; dims are checked (no negatives, no overflow). */
-onnxc_status onnxc_tensor_create(int32_t dtype, int32_t rank, const int64_t *dims, onnxc_tensor **out);
+ONNXC_API onnxc_status onnxc_tensor_create(int32_t dtype, int32_t rank, const int64_t *dims, onnxc_tensor **out);
 
 /** Deep copy of src into *out. */
-onnxc_status onnxc_tensor_clone(const onnxc_tensor *src, onnxc_tensor **out);
+ONNXC_API onnxc_status onnxc_tensor_clone(const onnxc_tensor *src, onnxc_tensor **out);
 
 /** Free a tensor made by this library (its data too when owned); NULL is fine. */
-void onnxc_tensor_free(onnxc_tensor *t);
+ONNXC_API void onnxc_tensor_free(onnxc_tensor *t);
 
 /** Read a tensor from a NumPy .npy file or an ONNX TensorProto .pb file (chosen by content). *name gets the
  *  TensorProto's name (malloc'd, may be NULL); pass name == NULL to ignore it. */
-onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name);
+ONNXC_API onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name);
 
 /** Write a tensor as a NumPy .npy file (atomically: temporary file, then rename). */
-onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path);
+ONNXC_API onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path);
 
 /** Write a tensor as an ONNX TensorProto .pb file with the given name (may be NULL), atomically. */
-onnxc_status onnxc_tensor_write_pb(const onnxc_tensor *t, const char *name, const char *path);
+ONNXC_API onnxc_status onnxc_tensor_write_pb(const onnxc_tensor *t, const char *name, const char *path);
 
 /** A loaded model; opaque. */
 typedef struct onnxc_model onnxc_model;
 
 /** Load an ONNX model from a file; external data is resolved against the file's folder. */
-onnxc_status onnxc_model_load(const char *path, onnxc_model **out);
+ONNXC_API onnxc_status onnxc_model_load(const char *path, onnxc_model **out);
 
 /** Load an ONNX model from bytes; base_dir (may be NULL) resolves external data, name is used in messages. */
-onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *base_dir, const char *name,
+ONNXC_API onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *base_dir, const char *name,
                                      onnxc_model **out);
 
 /** Free a model; NULL is fine. */
-void onnxc_model_free(onnxc_model *m);
+ONNXC_API void onnxc_model_free(onnxc_model *m);
 
 /** Options for onnxc_model_save. Zero-initialise, then set what you need. */
 typedef struct onnxc_save_options {
@@ -123,17 +131,17 @@ typedef struct onnxc_save_options {
 
 /** Write the model as ONNX to path: written to a temporary file in the same folder, then renamed.
  *  Refuses to overwrite the file the model came from unless opts->allow_overwrite_input. opts may be NULL. */
-onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnxc_save_options *opts);
+ONNXC_API onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnxc_save_options *opts);
 
 /** Replace each node of the main graph that calls a model-local function (ModelProto.functions, matched by
  *  domain and name) with a copy of the function's nodes, values renamed "<call name>/<name>"; calls inside the
  *  copies are expanded too (16 levels at most). *count (may be NULL) gets the calls expanded; a call left as it
  *  is (its function holds subgraphs or imports another default-domain opset) is described in note (may be NULL,
  *  note_cap bytes). The functions stay in the model. Sessions inline on their own copy when needed. */
-onnxc_status onnxc_model_inline_functions(onnxc_model *m, int *count, char *note, size_t note_cap);
+ONNXC_API onnxc_status onnxc_model_inline_functions(onnxc_model *m, int *count, char *note, size_t note_cap);
 
 /** Serialize the model to a malloc'd buffer (*data, *len); tensors stay inline. Free *data with free(). */
-onnxc_status onnxc_model_serialize(const onnxc_model *m, void **data, size_t *len);
+ONNXC_API onnxc_status onnxc_model_serialize(const onnxc_model *m, void **data, size_t *len);
 
 /** A graph input or output as seen from outside: name, element type and shape (dims < 0 are symbolic or unknown). */
 typedef struct onnxc_io_info {
@@ -145,21 +153,21 @@ typedef struct onnxc_io_info {
 } onnxc_io_info;
 
 /** Number of real graph inputs (initializers listed as inputs in IR <= 3 are not counted). */
-int onnxc_model_num_inputs(const onnxc_model *m);
+ONNXC_API int onnxc_model_num_inputs(const onnxc_model *m);
 /** Number of graph outputs. */
-int onnxc_model_num_outputs(const onnxc_model *m);
+ONNXC_API int onnxc_model_num_outputs(const onnxc_model *m);
 /** Fill *info for real input i (0-based); strings point into the model. */
-onnxc_status onnxc_model_input_info(const onnxc_model *m, int i, onnxc_io_info *info);
+ONNXC_API onnxc_status onnxc_model_input_info(const onnxc_model *m, int i, onnxc_io_info *info);
 /** Fill *info for output i (0-based); strings point into the model. */
-onnxc_status onnxc_model_output_info(const onnxc_model *m, int i, onnxc_io_info *info);
+ONNXC_API onnxc_status onnxc_model_output_info(const onnxc_model *m, int i, onnxc_io_info *info);
 
 /** Print a human summary of the model (versions, I/O, op histogram, parameters, BatchNormalization count) to f;
  *  json != 0 prints one JSON object instead. */
-onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json);
+ONNXC_API onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json);
 
 /** Structural validation. Each problem is printed as one line to f (may be NULL); *n_problems gets the count.
  *  Returns ONNXC_OK when the check itself ran, whatever it found. */
-onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems);
+ONNXC_API onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems);
 
 /** Options for a session. Zero-initialise, then set what you need. */
 typedef struct onnxc_session_options {
@@ -171,21 +179,21 @@ typedef struct onnxc_session onnxc_session;
 
 /** Plan a model for running: picks kernels (every unsupported op is listed in one error), prepacks weights.
  *  The model must outlive the session. opts may be NULL. */
-onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out);
+ONNXC_API onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out);
 
 /** Run with n inputs matched by name (names[i] for inputs[i]); every graph input must be given.
  *  Shapes are checked against the model; a new shape re-plans. Outputs stay valid until the next run or free. */
-onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs);
+ONNXC_API onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs);
 
 /** Number of outputs of the session's model. */
-int onnxc_session_num_outputs(const onnxc_session *s);
+ONNXC_API int onnxc_session_num_outputs(const onnxc_session *s);
 /** Name of output i. */
-const char *onnxc_session_output_name(const onnxc_session *s, int i);
+ONNXC_API const char *onnxc_session_output_name(const onnxc_session *s, int i);
 /** Output i of the last run (NULL before any run); owned by the session. */
-const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i);
+ONNXC_API const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i);
 
 /** Free a session; NULL is fine. */
-void onnxc_session_free(onnxc_session *s);
+ONNXC_API void onnxc_session_free(onnxc_session *s);
 
 /* ---- graph rewrites (passes) ---- */
 
@@ -209,24 +217,24 @@ typedef struct onnxc_optimize_options {
 
 /** Run passes over the model in place. *report (may be NULL) receives what was done; free it with
  *  onnxc_report_free. An unknown pass name is ONNXC_E_ARG and leaves the model untouched. */
-onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report);
+ONNXC_API onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report);
 
 /** Print a report: human lines, or one JSON object when json != 0. */
-void onnxc_report_print(const onnxc_report *r, FILE *f, int json);
+ONNXC_API void onnxc_report_print(const onnxc_report *r, FILE *f, int json);
 
 /** Number of rewrites the report records (0 when the pipeline changed nothing). */
-int onnxc_report_num_changes(const onnxc_report *r);
+ONNXC_API int onnxc_report_num_changes(const onnxc_report *r);
 
 /** Number of nodes of op type op in the main graph before the passes (after == 0) or after them (after != 0);
  *  0 for a NULL report. Lets a caller tell "nothing to do" from "nothing done" (e.g. swap-norm on a model
  *  without BatchNormalization). */
-int onnxc_report_op_count(const onnxc_report *r, const char *op, int after);
+ONNXC_API int onnxc_report_op_count(const onnxc_report *r, const char *op, int after);
 
 /** Free a report; NULL is fine. */
-void onnxc_report_free(onnxc_report *r);
+ONNXC_API void onnxc_report_free(onnxc_report *r);
 
 /** Print the registered passes (name, exact or output-changing, summary) to f, one per line. */
-void onnxc_list_passes(FILE *f);
+ONNXC_API void onnxc_list_passes(FILE *f);
 
 
 /* ---- comparison ---- */
@@ -238,11 +246,11 @@ typedef onnxc_status (*onnxc_observer)(void *user, const char *node_name, const 
                                        const char *value_name, const onnxc_tensor *value);
 
 /** onnxc_session_run, calling fn for every node output (see onnxc_observer). */
-onnxc_status onnxc_session_run_observed(onnxc_session *s, int n, const char *const *names,
+ONNXC_API onnxc_status onnxc_session_run_observed(onnxc_session *s, int n, const char *const *names,
                                         const onnxc_tensor *const *inputs, onnxc_observer fn, void *user);
 
 /** Non-zero when a node of the model's main graph produces a value called name. */
-int onnxc_model_produces(const onnxc_model *m, const char *name);
+ONNXC_API int onnxc_model_produces(const onnxc_model *m, const char *name);
 
 /** Default tolerances: an element passes when |b - a| <= atol + rtol * |a| (a = reference), an output when no
  *  element fails and its NMSE <= nmse. */
@@ -278,14 +286,14 @@ typedef struct onnxc_metrics {
 /** Compare b against the reference a with the given tolerances. Types or shapes that differ are not an error
  *  (out->comparable = 0); strings compare exactly (n_fail counts unequal elements, nmse is 0 or INFINITY);
  *  complex tensors are ONNXC_E_UNSUPPORTED. Uses 8 bytes per element of scratch (for the median). */
-onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b, double atol, double rtol,
+ONNXC_API onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b, double atol, double rtol,
                                    onnxc_metrics *out);
 
 /** Fold one sample's figures into *acc (a zeroed acc takes s as it is): counts add up, errors keep the worst. */
-void onnxc_metrics_merge(onnxc_metrics *acc, const onnxc_metrics *s);
+ONNXC_API void onnxc_metrics_merge(onnxc_metrics *acc, const onnxc_metrics *s);
 
 /** Non-zero when m is within tolerance: comparable, no failing element, nmse <= nmse_limit. */
-int onnxc_metrics_within(const onnxc_metrics *m, double nmse_limit);
+ONNXC_API int onnxc_metrics_within(const onnxc_metrics *m, double nmse_limit);
 
 /** Options for onnxc_compare_create. Set them with onnxc_compare_options_init, then change what you need. */
 typedef struct onnxc_compare_options {
@@ -303,7 +311,7 @@ typedef struct onnxc_compare_options {
 } onnxc_compare_options;
 
 /** Defaults: tolerances above, per_node off, threads 0, labels NULL, no progress callback. */
-void onnxc_compare_options_init(onnxc_compare_options *o);
+ONNXC_API void onnxc_compare_options_init(onnxc_compare_options *o);
 
 /** A comparison of model b against the reference a, accumulated over samples; opaque. */
 typedef struct onnxc_comparison onnxc_comparison;
@@ -316,11 +324,11 @@ typedef struct onnxc_comparison onnxc_comparison;
  *  $TMPDIR, else /tmp), then runs b and compares each shared value against a's copy as b produces it: memory
  *  holds the two sessions plus one copy of the largest shared value and the median scratch; the disk holds
  *  a's shared values of one sample. */
-onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, const onnxc_compare_options *opts,
+ONNXC_API onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, const onnxc_compare_options *opts,
                                   onnxc_comparison **out);
 
 /** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */
-onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
+ONNXC_API onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
                                const onnxc_tensor *const *inputs);
 
 /** One compared tensor: a graph output, or with per_node a value both graphs produce. */
@@ -339,34 +347,34 @@ typedef struct onnxc_compare_entry {
 } onnxc_compare_entry;
 
 /** Samples run so far. */
-int onnxc_compare_num_samples(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_num_samples(const onnxc_comparison *c);
 /** Number of matched outputs. */
-int onnxc_compare_num_outputs(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_num_outputs(const onnxc_comparison *c);
 /** Matched output i (in b's output order), NULL when out of range. */
-const onnxc_compare_entry *onnxc_compare_output(const onnxc_comparison *c, int i);
+ONNXC_API const onnxc_compare_entry *onnxc_compare_output(const onnxc_comparison *c, int i);
 /** Non-zero when outputs were matched by position because the models share no output name. */
-int onnxc_compare_by_position(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_by_position(const onnxc_comparison *c);
 /** Number of outputs of model a (side 0) or b (side 1) with no counterpart (not compared). */
-int onnxc_compare_num_unmatched(const onnxc_comparison *c, int side);
+ONNXC_API int onnxc_compare_num_unmatched(const onnxc_comparison *c, int side);
 /** Name of unmatched output i of side 0 (a) or 1 (b), NULL when out of range. */
-const char *onnxc_compare_unmatched(const onnxc_comparison *c, int side, int i);
+ONNXC_API const char *onnxc_compare_unmatched(const onnxc_comparison *c, int side, int i);
 /** per_node: number of shared values compared, in b's execution order. */
-int onnxc_compare_num_nodes(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_num_nodes(const onnxc_comparison *c);
 /** per_node: shared value i, NULL when out of range. */
-const onnxc_compare_entry *onnxc_compare_node(const onnxc_comparison *c, int i);
+ONNXC_API const onnxc_compare_entry *onnxc_compare_node(const onnxc_comparison *c, int i);
 /** per_node: index of the first shared value (in b's execution order) beyond tolerance, -1 if none. */
-int onnxc_compare_first_divergence(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_first_divergence(const onnxc_comparison *c);
 /** Non-zero when model a, the reference, produced NaN or Inf in a compared output. */
-int onnxc_compare_reference_nonfinite(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_reference_nonfinite(const onnxc_comparison *c);
 /** Non-zero when at least one sample ran and every matched output is within tolerance. */
-int onnxc_compare_within(const onnxc_comparison *c);
+ONNXC_API int onnxc_compare_within(const onnxc_comparison *c);
 
 /** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence
  *  and a verdict line; or one JSON object when json != 0 (non-finite figures are null). */
-void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
+ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
 
 /** Free a comparison and its sessions; NULL is fine. */
-void onnxc_compare_free(onnxc_comparison *c);
+ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 
 #ifdef __cplusplus
 }
