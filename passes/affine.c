@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kutil.h"
+#include "dtype.h"
 
 bool oc_why(char *why, size_t cap, const char *fmt, ...)
 {
@@ -94,20 +94,6 @@ oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, cons
     if (!t)
         oc_why(why, cap, "out of memory");
     return t;
-}
-
-oc_tensor *oc_tensor_adopt(onnxc_tensor *t)
-{
-    oc_tensor *w = oc_calloc(1, sizeof *w);
-    if (!w) {
-        onnxc_tensor_free(t);
-        return NULL;
-    }
-    w->t = *t;
-    oc_free(t);
-    w->storage = OC_STORE_RAW;
-    w->has_data_type = true;
-    return w;
 }
 
 oc_value *oc_add_const(oc_graph *g, const char *base, int32_t dtype, int rank, const int64_t *dims,

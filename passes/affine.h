@@ -32,8 +32,6 @@ bool oc_tensor_to_f64(const oc_tensor *c, double *out);
 /* Store doubles into a new tensor of dtype with the given shape; NULL on overflow for 16-bit floats (why set). */
 oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, const double *v, char *why, size_t cap);
 
-/* An IR tensor taking over t's shape and data (t itself is freed). NULL when out of memory; t is freed then too. */
-oc_tensor *oc_tensor_adopt(onnxc_tensor *t);
 
 /* A new initializer of g, named from base, holding a copy of data (dtype, rank, dims). NULL when out of memory
  * or the shape is invalid. */

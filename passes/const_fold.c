@@ -1,12 +1,12 @@
-/* const-fold: nodes whose inputs are all constant are computed once with the runtime's own kernels and replaced
- * by initializers; Shape/Size of a value whose declared shape is fully static become constants too. A symbolic
+/* const-fold: nodes whose inputs are all constant are computed once by the runtime's node evaluator (eval.h)
+ * and replaced by initializers; Shape/Size of a value whose declared shape is fully static become constants too. A symbolic
  * dim is never frozen: a Shape over it is left alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "affine.h"
-#include "kernel.h"
+#include "eval.h"
 #include "pass.h"
 
 /* Folding may not blow a model up: an output larger than this and than all the node's inputs is left alone. */
@@ -65,95 +65,6 @@ static oc_tensor *static_shape_of(const oc_node *n, int64_t opset)
     return oc_tensor_adopt(t);
 }
 
-/* Run node n's kernel on its constant inputs; outs[] gets one tensor per output (NULL for omitted outputs). */
-static bool evaluate(const oc_node *n, const oc_kernel *k, int64_t opset, oc_tensor **outs, char *why, size_t cap)
-{
-    onnxc_tensor *in[32] = {0}, *out[32] = {0}, meta[32];
-    size_t in_bytes = 0;
-    if (n->n_inputs > 32 || n->n_outputs > 32) {
-        snprintf(why, cap, "too many inputs or outputs");
-        return false;
-    }
-    memset(meta, 0, sizeof meta);
-    for (int j = 0; j < n->n_inputs; j++) {
-        const oc_tensor *c = n->inputs[j] ? oc_value_constant(n->inputs[j]) : NULL;
-        in[j] = c ? (onnxc_tensor *)&c->t : NULL;
-        if (c)
-            in_bytes += c->t.nbytes;
-    }
-    for (int o = 0; o < n->n_outputs; o++)
-        out[o] = n->outputs[o] ? &meta[o] : NULL;
-    oc_kctx c = {.node = n, .opset = opset, .n_in = n->n_inputs, .n_out = n->n_outputs, .in = in, .out = out,
-                 .threads = 1};
-    if (k->infer(&c) != ONNXC_OK) {
-        snprintf(why, cap, "%s", onnxc_last_error());
-        return false;
-    }
-    size_t out_bytes = 0;
-    for (int o = 0; o < n->n_outputs; o++)
-        if (out[o]) {
-            int64_t numel;
-            if (!oc_numel(out[o]->dims, out[o]->rank, &numel)) {
-                snprintf(why, cap, "bad output shape");
-                return false;
-            }
-            out[o]->nbytes = (size_t)numel * onnxc_dtype_size(out[o]->dtype);
-            out_bytes += out[o]->nbytes;
-        }
-    if (out_bytes > OC_FOLD_MAX_GROWTH_BYTES && out_bytes > in_bytes) {
-        snprintf(why, cap, "its %zu-byte result would grow the model", out_bytes);
-        return false;
-    }
-    bool ok = true;
-    onnxc_tensor *made[32] = {0};
-    for (int o = 0; o < n->n_outputs && ok; o++) {
-        if (!out[o])
-            continue;
-        if (out[o]->dtype == ONNXC_STRING) {
-            snprintf(why, cap, "string results are not folded");
-            ok = false;
-            break;
-        }
-        if (onnxc_tensor_create(out[o]->dtype, out[o]->rank, out[o]->dims, &made[o]) != ONNXC_OK) {
-            snprintf(why, cap, "%s", onnxc_last_error());
-            ok = false;
-            break;
-        }
-        out[o]->data = made[o]->data;
-    }
-    void *scratch = NULL;
-    if (ok && c.scratch_size) {
-        scratch = aligned_alloc(64, (c.scratch_size + 63) & ~(size_t)63);
-        if (!scratch) {
-            snprintf(why, cap, "out of memory");
-            ok = false;
-        }
-        c.scratch = scratch;
-    }
-    if (ok && k->prepare && k->prepare(&c) != ONNXC_OK) {
-        snprintf(why, cap, "%s", onnxc_last_error());
-        ok = false;
-    }
-    if (ok && k->run(&c) != ONNXC_OK) {
-        snprintf(why, cap, "%s", onnxc_last_error());
-        ok = false;
-    }
-    if (c.state && k->release)
-        k->release(c.state);
-    free(scratch);
-    for (int o = 0; o < n->n_outputs; o++) {
-        if (!made[o])
-            continue;
-        if (ok) {
-            outs[o] = oc_tensor_adopt(made[o]);
-            ok = outs[o] != NULL;
-        } else {
-            onnxc_tensor_free(made[o]);
-        }
-    }
-    return ok;
-}
-
 static onnxc_status const_fold_run(oc_graph *g, oc_pass_ctx *ctx)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -170,7 +81,6 @@ static onnxc_status const_fold_run(oc_graph *g, oc_pass_ctx *ctx)
             continue; /* a graph output keeps its producer */
         int64_t opset = oc_model_opset(g->model, NULL);
         oc_tensor *outs[32] = {0};
-        char why[400] = "";
         bool shape_op = (!strcmp(n->op_type, "Shape") || !strcmp(n->op_type, "Size")) && n->n_inputs == 1 &&
                         n->inputs[0];
         if (shape_op) {
@@ -184,13 +94,8 @@ static onnxc_status const_fold_run(oc_graph *g, oc_pass_ctx *ctx)
                     all_const = false;
             if (!all_const)
                 continue;
-            const oc_kernel *k = oc_kernel_find(n->domain, n->op_type, opset);
-            if (!k) {
-                oc_report_skipped(ctx, n, "not folded: no kernel for %s-%lld", n->op_type, (long long)opset);
-                continue;
-            }
-            if (!evaluate(n, k, opset, outs, why, sizeof why)) {
-                oc_report_skipped(ctx, n, "not folded: %s", why);
+            if (oc_eval_node(n, opset, OC_FOLD_MAX_GROWTH_BYTES, outs) != ONNXC_OK) {
+                oc_report_skipped(ctx, n, "not folded: %s", onnxc_last_error());
                 continue;
             }
         }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "affine.h"
-#include "kutil.h"
+#include "dtype.h"
 
 typedef enum {
     RULE_BLOCK,         /* the op changes meaning or disappears: refuse */

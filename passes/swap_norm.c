@@ -8,7 +8,7 @@
 
 #include "affine.h"
 #include "bn_match.h"
-#include "kutil.h"
+#include "dtype.h"
 #include "opset_raise.h"
 #include "pass.h"
 

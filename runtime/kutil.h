@@ -1,5 +1,5 @@
-/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, element access across dtypes,
- * half-precision conversions, vectorizable exp/sigmoid/tanh. Hot loops should not use the generic accessors. */
+/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, vectorizable exp/sigmoid/tanh
+ * (element access and half / bfloat16 conversions come from the core's dtype.h). */
 #ifndef ONNXC_KUTIL_H
 #define ONNXC_KUTIL_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "kernel.h"
 
 /* Set t's dtype and shape (rank dims) with checks; nbytes is computed. ONNXC_E_INVALID on bad dims. */
@@ -34,33 +35,6 @@ onnxc_status oc_kmove_size(const oc_kctx *c, int32_t dtype, size_t *es);
 
 /* Fill n elements of es bytes at dst with copies of the element at v. */
 void oc_fill_elems(void *dst, const void *v, int64_t n, size_t es);
-
-/* Generic element access (slow path): value i of t as double / int64; set value i from double / int64. */
-double oc_get_f64(const onnxc_tensor *t, int64_t i);
-int64_t oc_get_i64(const onnxc_tensor *t, int64_t i);
-void oc_set_f64(onnxc_tensor *t, int64_t i, double v);
-void oc_set_i64(onnxc_tensor *t, int64_t i, int64_t v);
-
-/* The same on raw data of a dtype (element i of data). Float to integer truncates toward zero; NaN gives 0 and
- * out-of-range values saturate (no undefined behaviour). Unknown dtypes read 0 and write nothing. */
-double oc_load_f64(int32_t dtype, const void *data, int64_t i);
-int64_t oc_load_i64(int32_t dtype, const void *data, int64_t i);
-void oc_store_f64(int32_t dtype, void *data, int64_t i, double v);
-void oc_store_i64(int32_t dtype, void *data, int64_t i, int64_t v);
-
-/* dtype classes: float (float, double, float16, bfloat16); integer (signed and unsigned, not bool). */
-bool oc_dtype_is_float(int32_t dtype);
-bool oc_dtype_is_int(int32_t dtype);
-bool oc_dtype_is_signed_int(int32_t dtype);
-
-/* IEEE half and bfloat16 conversions (round to nearest even). */
-float oc_half_to_float(uint16_t h);
-uint16_t oc_float_to_half(float f);
-float oc_bf16_to_float(uint16_t h);
-uint16_t oc_float_to_bf16(float f);
-/* double to half / bfloat16 with a single rounding (no double rounding through float). */
-uint16_t oc_double_to_half(double d);
-uint16_t oc_double_to_bf16(double d);
 
 /* ---- the broadcasting element walker: collapses an output and up to three broadcast inputs into the fewest
  * dims, then hands rows of contiguous output to a typed row loop (threads on big work) ---- */

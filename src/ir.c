@@ -923,3 +923,17 @@ const char *oc_node_label(const oc_node *n, char *buf, size_t cap)
         snprintf(buf, cap, "#%d (%s)", n->id, n->op_type);
     return buf;
 }
+
+oc_tensor *oc_tensor_adopt(onnxc_tensor *t)
+{
+    oc_tensor *w = oc_calloc(1, sizeof *w);
+    if (!w) {
+        onnxc_tensor_free(t);
+        return NULL;
+    }
+    w->t = *t;
+    oc_free(t);
+    w->storage = OC_STORE_RAW;
+    w->has_data_type = true;
+    return w;
+}

@@ -251,6 +251,8 @@ onnxc_model *oc_model_new(void);
 oc_graph *oc_graph_new(onnxc_model *m, oc_graph *parent);
 void oc_graph_free(oc_graph *g);
 void oc_tensor_free(oc_tensor *t);
+/* An IR tensor taking over t's shape and data (t itself is freed). NULL when out of memory; t is freed then too. */
+oc_tensor *oc_tensor_adopt(onnxc_tensor *t);
 oc_tensor *oc_tensor_clone(const oc_tensor *t);
 void oc_type_clear(oc_type *ty);
 onnxc_status oc_type_copy(oc_type *dst, const oc_type *src);

@@ -2,6 +2,8 @@
  * always parse, whatever bytes a model's names hold. */
 #include "json.h"
 
+#include "onnxc/onnxc.h"
+
 #include <stdint.h>
 
 void oc_json_str(FILE *f, const char *s)
@@ -68,3 +70,5 @@ void oc_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+void onnxc_json_write_string(FILE *f, const char *s) { oc_json_str(f, s); }

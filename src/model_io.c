@@ -1,6 +1,7 @@
 /* The model's inputs and outputs as seen by a caller: names, element types and declared shapes.
  * A graph input that has an initializer is not a "real" input: in IR <= 3 every initializer is listed in
  * graph.input, and in IR >= 4 such an input only overrides a default, so callers never have to feed it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ir.h"
@@ -70,4 +71,27 @@ onnxc_status onnxc_model_output_info(const onnxc_model *m, int i, onnxc_io_info 
     if (i < 0 || i >= m->graph->n_outputs)
         return oc_err(ONNXC_E_ARG, "output index %d out of range (the model has %d outputs)", i, m->graph->n_outputs);
     return fill_info(&m->graph->outputs[i], info);
+}
+
+void onnxc_io_info_shape_text(const onnxc_io_info *info, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    if (info->rank < 0) {
+        snprintf(buf, cap, "unknown");
+        return;
+    }
+    if (info->rank == 0) {
+        snprintf(buf, cap, "scalar");
+        return;
+    }
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < info->rank && k < cap; i++) {
+        if (info->dims[i] >= 0)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)info->dims[i]);
+        else
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "x" : "",
+                                  info->dim_params[i] && *info->dim_params[i] ? info->dim_params[i] : "?");
+    }
 }

@@ -171,3 +171,8 @@ const char *oc_dims_str(const int64_t *dims, int rank, char *buf, size_t cap)
         off += (size_t)snprintf(buf + off, cap - off, i ? "x%lld" : "%lld", (long long)dims[i]);
     return buf;
 }
+
+const char *onnxc_dims_text(const int64_t *dims, int rank, char *buf, size_t cap)
+{
+    return oc_dims_str(dims, rank, buf, cap);
+}

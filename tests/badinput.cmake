@@ -1,7 +1,7 @@
 # Bad-input corpus: make_bad_models.py writes broken models into the build folder at test time (fixture), then
 # test_badinput loads each and checks for a refusal with a one-line message naming the file and tensor or node.
 add_executable(test_badinput ${CMAKE_CURRENT_SOURCE_DIR}/badinput/test_badinput.c)
-target_include_directories(test_badinput PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/proto)
+target_include_directories(test_badinput PRIVATE ${ONNXC_INTERNAL_INCLUDES})
 target_compile_options(test_badinput PRIVATE ${ONNXC_WARN})
 target_link_libraries(test_badinput PRIVATE onnxc_static PkgConfig::CMOCKA)
 
@@ -17,7 +17,7 @@ set_tests_properties(badinput PROPERTIES FIXTURES_REQUIRED badinput_corpus TIMEO
 # Mutation test: seeded random damage to real models (hand-built edge cases and a few node tests with subgraphs,
 # strings and many attribute kinds); no crash, no leak, every refusal a one-line message.
 add_executable(mutate_load ${CMAKE_CURRENT_SOURCE_DIR}/badinput/mutate_load.c)
-target_include_directories(mutate_load PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_include_directories(mutate_load PRIVATE ${ONNXC_INTERNAL_INCLUDES})
 target_compile_options(mutate_load PRIVATE ${ONNXC_WARN})
 target_link_libraries(mutate_load PRIVATE onnxc_static)
 set(MUTATE_SRC ${CMAKE_BINARY_DIR}/badinput-mutate-src)

@@ -11,8 +11,7 @@ endforeach()
 # The swap under allocation failures (every k-th allocation fails in turn): statuses, never crashes, and a graph
 # that stays consistent.
 add_executable(test_swap_norm_oom ${CMAKE_CURRENT_SOURCE_DIR}/swapnorm/test_swap_norm_oom.c)
-target_include_directories(test_swap_norm_oom PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/runtime
-  ${CMAKE_SOURCE_DIR}/passes)
+target_include_directories(test_swap_norm_oom PRIVATE ${ONNXC_INTERNAL_INCLUDES})
 target_compile_options(test_swap_norm_oom PRIVATE ${ONNXC_WARN})
 target_link_libraries(test_swap_norm_oom PRIVATE onnxc_static PkgConfig::CMOCKA)
 add_test(NAME swapnorm_oom COMMAND test_swap_norm_oom ${CMAKE_SOURCE_DIR}/models)

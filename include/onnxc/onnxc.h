@@ -161,6 +161,31 @@ ONNXC_API onnxc_status onnxc_model_input_info(const onnxc_model *m, int i, onnxc
 /** Fill *info for output i (0-based); strings point into the model. */
 ONNXC_API onnxc_status onnxc_model_output_info(const onnxc_model *m, int i, onnxc_io_info *info);
 
+/** Text of a declared shape into buf (cap bytes, always terminated): "1x3x32x32", "Nx3x32x32" (symbolic dims by
+ *  name, "?" when unnamed), "scalar", or "unknown" when no shape is declared. */
+ONNXC_API void onnxc_io_info_shape_text(const onnxc_io_info *info, char *buf, size_t cap);
+
+/** Text of a concrete shape into buf (cap bytes, always terminated): "1x3x224x224", "scalar" for rank 0.
+ *  Returns buf. */
+ONNXC_API const char *onnxc_dims_text(const int64_t *dims, int rank, char *buf, size_t cap);
+
+/** Element i (row-major) of a numeric or bool tensor as a double (0 for strings, complex and unknown types). */
+ONNXC_API double onnxc_tensor_get_f64(const onnxc_tensor *t, int64_t i);
+
+/** IEEE 754 half precision to float, exactly. */
+ONNXC_API float onnxc_half_to_float(uint16_t h);
+/** float to IEEE 754 half precision, rounded to nearest even (overflow gives infinity, NaN stays NaN). */
+ONNXC_API uint16_t onnxc_float_to_half(float f);
+/** bfloat16 to float, exactly. */
+ONNXC_API float onnxc_bfloat16_to_float(uint16_t h);
+/** float to bfloat16, rounded to nearest even (NaN stays NaN). */
+ONNXC_API uint16_t onnxc_float_to_bfloat16(float f);
+
+/** Write s to f as a JSON string literal (null when s is NULL): quotes, backslashes and control characters
+ *  escaped, invalid UTF-8 replaced by U+FFFD, so the output always parses. The one JSON string writer that
+ *  every JSON report of the library uses. */
+ONNXC_API void onnxc_json_write_string(FILE *f, const char *s);
+
 /** Print a human summary of the model (versions, I/O, op histogram, parameters, BatchNormalization count) to f;
  *  json != 0 prints one JSON object instead. */
 ONNXC_API onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json);
@@ -192,8 +217,59 @@ ONNXC_API const char *onnxc_session_output_name(const onnxc_session *s, int i);
 /** Output i of the last run (NULL before any run); owned by the session. */
 ONNXC_API const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i);
 
+/** Plan the session for these inputs now (shapes, kernels' prepare, weight packing, the memory plan) without
+ *  running: what the first onnxc_session_run would do first. Nothing happens when the current plan fits them.
+ *  Same input rules as onnxc_session_run. */
+ONNXC_API onnxc_status onnxc_session_plan(onnxc_session *s, int n, const char *const *names,
+                                          const onnxc_tensor *const *inputs);
+
+/** Bytes of the current plan's activation arena plus kernel scratch (0 before planning or for NULL). */
+ONNXC_API size_t onnxc_session_arena_bytes(const onnxc_session *s);
+
+/** Threads the session runs on (its option, or the number of cores when that was 0); 0 for NULL. */
+ONNXC_API int onnxc_session_threads(const onnxc_session *s);
+
 /** Free a session; NULL is fine. */
 ONNXC_API void onnxc_session_free(onnxc_session *s);
+
+/* ---- profiling ---- */
+
+/** Per-node timing of a session's runs; opaque. Not for use from several threads at once. */
+typedef struct onnxc_profile onnxc_profile;
+
+/** One node the plan runs, in plan order: its names, the shape of its first output, its FLOP count per run and
+ *  the time summed over the profiled runs. Strings point into the session's model or the profile. */
+typedef struct onnxc_profile_node {
+    const char *name;     /**< node name, "" if unnamed */
+    const char *label;    /**< name, or "Op#index" for an unnamed node */
+    const char *op_type;  /**< op */
+    const char *output;   /**< the value it leaves: its first output, or the last value of a chain fused into it */
+    int32_t rank;         /**< rank of its first output (-1 when it has none) */
+    int64_t dims[ONNXC_MAX_RANK]; /**< shape of its first output */
+    double flops;         /**< per run: 2 x multiply-adds for Conv, ConvTranspose, Gemm and MatMul; 0 for others */
+    double ms;            /**< milliseconds summed over the runs since onnxc_profile_start */
+} onnxc_profile_node;
+
+/** Time every node of s's runs from now on (the plan keeps its fusions: a fused chain is timed as one node).
+ *  Attach before the session's first plan: attaching to a planned session re-plans at the next run. Timing
+ *  counts only between onnxc_profile_start and onnxc_profile_stop. */
+ONNXC_API onnxc_status onnxc_profile_attach(onnxc_session *s, onnxc_profile **out);
+
+/** Read the session's current plan into the node table (zeroed times) and start counting; the session must be
+ *  planned (onnxc_session_plan or a run). */
+ONNXC_API onnxc_status onnxc_profile_start(onnxc_profile *p);
+
+/** Stop counting; the table keeps its figures. */
+ONNXC_API void onnxc_profile_stop(onnxc_profile *p);
+
+/** Nodes in the table. */
+ONNXC_API int onnxc_profile_num_nodes(const onnxc_profile *p);
+
+/** Row i of the table, NULL when out of range. */
+ONNXC_API const onnxc_profile_node *onnxc_profile_get(const onnxc_profile *p, int i);
+
+/** Detach from the session and free; the session must still exist. NULL is fine. */
+ONNXC_API void onnxc_profile_free(onnxc_profile *p);
 
 /* ---- graph rewrites (passes) ---- */
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end tests of the onnxc command-line tool (info, check, convert, run and usage errors).
+"""End-to-end tests of the onnxc command-line tool (info, check, convert, run, bench and usage errors).
 
 Expected values come from python's onnx and numpy (counts, shapes, arrays) and from the ONNX node test data,
 never from onnxc itself. Run one group:  test_cli.py GROUP  with ONNXC (the binary), ONNXC_NODE_TEST_DIR,
@@ -762,7 +762,32 @@ class Run(unittest.TestCase):
             self.assertIn("output y: float [4] min 2 max 3 mean 2.5 (2 NaN, 0 Inf)", p.stdout)
 
 
-GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run}
+class Bench(unittest.TestCase):
+    def test_profile_json(self):
+        """bench --profile through the public profiling API: every node the plan runs, in order, with the
+        convolution's FLOP count from the model's shapes (2 x output elements x C_in x kh x kw)."""
+        rng = np.random.default_rng(0)
+        w = numpy_helper.from_array(rng.standard_normal((32, 16, 3, 3)).astype(np.float32), "w")
+        m = make_model([helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+                        helper.make_node("Sigmoid", ["c"], ["y"], name="act")],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 64, 64])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 64, 64])], inits=[w])
+        with tempfile.TemporaryDirectory() as d:
+            p = onnxc("bench", save(m, os.path.join(d, "m.onnx")), "--runs", "3", "--warmup", "1", "--profile",
+                      "--json", "--threads", "2", expect=0)
+        r = json.loads(p.stdout)
+        self.assertEqual(r["threads"], 2)
+        self.assertEqual([(n["name"], n["op"], n["output"]) for n in r["nodes"]],
+                         [("conv", "Conv", "c"), ("act", "Sigmoid", "y")])
+        self.assertAlmostEqual(r["gflop_per_run"], 2 * 32 * 64 * 64 * 16 * 3 * 3 * 1e-9, delta=1e-4)
+        self.assertEqual(sorted(o["op"] for o in r["profile"]), ["Conv", "Sigmoid"])
+        self.assertAlmostEqual(sum(o["share"] for o in r["profile"]), 1.0, delta=1e-3)
+        self.assertGreater(r["arena_mb"], 0)
+        p2 = onnxc("bench", os.devnull, "--profile", expect=2)
+        assert_one_line_error(self, p2, os.devnull)
+
+
+GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run, "bench": Bench}
 NEEDS_NODE_DATA = {"run"}
 
 if __name__ == "__main__":

@@ -9,9 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compare.h" /* oc_declared_text */
-#include "kutil.h"   /* IEEE half / bfloat16 conversions */
-#include "util.h"    /* oc_dims_str */
 
 /* Messages are one line: a newline in a name from a file must not split them. */
 static void print_line(const char *prefix, const char *fmt, va_list ap)
@@ -303,7 +300,7 @@ void cli_dims_free(cli_dims *d)
     memset(d, 0, sizeof *d);
 }
 
-void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap) { oc_dims_str(dims, rank, buf, cap); }
+void cli_dims_text(const int64_t *dims, int rank, char *buf, size_t cap) { onnxc_dims_text(dims, rank, buf, cap); }
 
 /* ---------------------------------------------------------------- --input files */
 
@@ -366,7 +363,7 @@ int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *
         ok = info->dims[d] < 0 || info->dims[d] == t->dims[d];
     if (!ok) {
         cli_dims_text(t->dims, t->rank, have, sizeof have);
-        oc_declared_text(info, want, sizeof want);
+        onnxc_io_info_shape_text(info, want, sizeof want);
         cli_error("%s: input '%s': %s has shape %s, %s %s", cmd, info->name, g->file, have,
                   plural ? "the models expect" : "the model expects", want);
         return -1;
@@ -398,8 +395,8 @@ static int fill_random(onnxc_tensor *t, uint64_t *st)
         switch (t->dtype) {
         case ONNXC_FLOAT: ((float *)t->data)[i] = rand_float(st); break;
         case ONNXC_DOUBLE: ((double *)t->data)[i] = rand_double(st); break;
-        case ONNXC_FLOAT16: ((uint16_t *)t->data)[i] = oc_float_to_half(rand_float(st)); break;
-        case ONNXC_BFLOAT16: ((uint16_t *)t->data)[i] = oc_float_to_bf16(rand_float(st)); break;
+        case ONNXC_FLOAT16: ((uint16_t *)t->data)[i] = onnxc_float_to_half(rand_float(st)); break;
+        case ONNXC_BFLOAT16: ((uint16_t *)t->data)[i] = onnxc_float_to_bfloat16(rand_float(st)); break;
         case ONNXC_COMPLEX64:
             ((float *)t->data)[2 * i] = rand_float(st);
             ((float *)t->data)[2 * i + 1] = rand_float(st);
@@ -428,7 +425,7 @@ onnxc_status cli_input_generate(const onnxc_io_info *info, const cli_dims *dims,
     *out = NULL;
     cli_msg[0] = 0;
     char want[256], have[256];
-    oc_declared_text(info, want, sizeof want);
+    onnxc_io_info_shape_text(info, want, sizeof want);
     if (info->dtype == ONNXC_UNDEFINED || info->dtype == ONNXC_STRING)
         return cli_set_error(ONNXC_E_ARG, "input '%s' has %s type: no data can be generated for it; give it from a file",
                              info->name, info->dtype == ONNXC_STRING ? "string" : "no declared tensor");

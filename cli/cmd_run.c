@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include "cli_common.h"
-#include "kutil.h"
 
 static const char usage[] =
     "usage: onnxc run MODEL [--input NAME=FILE]... [--shape NAME=DIMS]... [--seed S] [--output-dir DIR]\n"
@@ -122,7 +121,7 @@ static void compute_stats(const onnxc_tensor *t, out_stats *s)
     s->min = INFINITY;
     s->max = -INFINITY;
     for (int64_t i = 0; i < s->n; i++) {
-        double v = oc_get_f64(t, i);
+        double v = onnxc_tensor_get_f64(t, i);
         if (isnan(v)) {
             s->nan++;
         } else if (isinf(v)) {

@@ -1,4 +1,4 @@
-/* Comparison internals: the pieces of src/compare.c that the unit tests reach directly and that other library
+/* Comparison internals: the pieces of tools/compare.c that the unit tests reach directly and that other library
  * code may reuse (node-by-node observation of a session run, the median). The public API is in onnxc.h. */
 #ifndef ONNXC_COMPARE_H
 #define ONNXC_COMPARE_H
@@ -22,9 +22,5 @@ int oc_session_num_nodes(const onnxc_session *s);
 
 /* Median of v[0..n) (mean of the two middle values when n is even), 0 for n == 0; reorders v. */
 double oc_median(double *v, int64_t n);
-
-/* Text of a declared shape: "1x3x32x32", "Nx3x32x32" (symbolic dims by name, "?" when unnamed), "scalar",
- * "unknown" (no shape). */
-void oc_declared_text(const onnxc_io_info *info, char *buf, size_t cap);
 
 #endif

@@ -422,26 +422,6 @@ void onnxc_compare_options_init(onnxc_compare_options *o)
     o->nmse = ONNXC_COMPARE_NMSE;
 }
 
-void oc_declared_text(const onnxc_io_info *info, char *buf, size_t cap)
-{
-    if (info->rank < 0) {
-        snprintf(buf, cap, "unknown");
-        return;
-    }
-    if (info->rank == 0) {
-        snprintf(buf, cap, "scalar");
-        return;
-    }
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < info->rank && k < cap; i++) {
-        if (info->dims[i] >= 0)
-            k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? "x" : "", (long long)info->dims[i]);
-        else
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? "x" : "",
-                                  info->dim_params[i] && *info->dim_params[i] ? info->dim_params[i] : "?");
-    }
-}
 
 /* Comma-separated quoted names of m's inputs (side 0) or outputs (side 1) into buf. */
 static void io_names(const onnxc_model *m, int outputs, char *buf, size_t cap)
@@ -491,8 +471,8 @@ static onnxc_status check_inputs(onnxc_comparison *c)
                 for (int d = 0; same && ix.rank >= 0 && iy.rank >= 0 && d < ix.rank; d++)
                     same = ix.dims[d] < 0 || iy.dims[d] < 0 || ix.dims[d] == iy.dims[d];
                 if (!same) {
-                    oc_declared_text(&ix, ta, sizeof ta);
-                    oc_declared_text(&iy, tb, sizeof tb);
+                    onnxc_io_info_shape_text(&ix, ta, sizeof ta);
+                    onnxc_io_info_shape_text(&iy, tb, sizeof tb);
                     return oc_err(ONNXC_E_INVALID, "input '%s' differs in shape: %s declares %s, %s declares %s",
                                   ix.name, lbl[0], ta, lbl[1], tb);
                 }

@@ -8,9 +8,6 @@
 #include <unistd.h>
 
 #include "cli_common.h"
-#include "compare.h"
-#include "json.h"
-#include "kutil.h"
 
 static const char usage[] =
     "usage: onnxc compare A.onnx B.onnx [--input NAME=FILE]... [--shape NAME=DIMS]... [--samples N] [--seed S]\n"
@@ -343,12 +340,12 @@ static void apply_range(onnxc_tensor *t, const range_opt *r, uint64_t *rng)
         }
         case ONNXC_FLOAT16: {
             uint16_t *p = (uint16_t *)t->data + i;
-            *p = oc_float_to_half((float)(r->lo + ((double)oc_half_to_float(*p) + 1.0) * scale));
+            *p = onnxc_float_to_half((float)(r->lo + ((double)onnxc_half_to_float(*p) + 1.0) * scale));
             break;
         }
         case ONNXC_BFLOAT16: {
             uint16_t *p = (uint16_t *)t->data + i;
-            *p = oc_float_to_bf16((float)(r->lo + ((double)oc_bf16_to_float(*p) + 1.0) * scale));
+            *p = onnxc_float_to_bfloat16((float)(r->lo + ((double)onnxc_bfloat16_to_float(*p) + 1.0) * scale));
             break;
         }
         default: {
@@ -421,7 +418,7 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
         const range_opt *r = find_range(s, info->name);
         if (json) {
             fprintf(f, "%s{\"name\":", i ? "," : "");
-            oc_json_str(f, info->name);
+            onnxc_json_write_string(f, info->name);
             fprintf(f, ",\"dtype\":\"%s\",\"source\":\"%s\",\"shape\":[", onnxc_dtype_name(info->dtype),
                     g ? "file" : "random");
             const int64_t *dims = g ? g->t->dims : s->gen_dims[i];
@@ -431,7 +428,7 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
             fprintf(f, "]");
             if (g) {
                 fprintf(f, ",\"file\":");
-                oc_json_str(f, g->file);
+                onnxc_json_write_string(f, g->file);
             } else if (r) {
                 fprintf(f, ",\"range\":[%.17g,%.17g]", r->lo, r->hi);
             }
@@ -445,7 +442,7 @@ static void print_inputs(const cmp_state *s, FILE *f, uint64_t seed, int json)
             if (s->gen_rank && s->gen_rank[i] >= 0)
                 cli_dims_text(s->gen_dims[i], s->gen_rank[i], d, sizeof d);
             else
-                oc_declared_text(info, d, sizeof d);
+                onnxc_io_info_shape_text(info, d, sizeof d);
             fprintf(f, "input  %s: %s [%s] random", info->name, onnxc_dtype_name(info->dtype), d);
             if (r)
                 fprintf(f, is_int_type(info->dtype) ? " in [%.17g, %.17g]" : " in [%g, %g)", r->lo, r->hi);
@@ -671,9 +668,9 @@ static int compare_main(cmp_state *s, int argc, char **argv)
 
     if (s->json) {
         printf("{\"a\":");
-        oc_json_str(stdout, s->path_a);
+        onnxc_json_write_string(stdout, s->path_a);
         printf(",\"b\":");
-        oc_json_str(stdout, s->path_b);
+        onnxc_json_write_string(stdout, s->path_b);
         printf(",\"seed\":%llu,\"samples\":%d,\"inputs\":[", (unsigned long long)seed, s->samples);
         print_inputs(s, stdout, seed, 1);
         printf("],\"comparison\":");

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "cli_common.h"
-#include "session_internal.h"
 
 static const char usage[] =
     "usage: onnxc bench MODEL [--threads N] [--runs N] [--warmup N] [--shape NAME=DIMS]... [--seed S]\n"
@@ -72,100 +71,6 @@ static double rss_peak(void)
 
 /* ---------------------------------------------------------------- profile */
 
-typedef struct node_prof {
-    const oc_node *node;
-    double ms;       /* summed over the profiled runs */
-    double flops;    /* per run; 0 for ops without a FLOP count */
-    const char *output; /* name of the value the node leaves: its first output, or a fused chain's last */
-} node_prof;
-
-typedef struct profiler {
-    onnxc_session *s;
-    node_prof *nodes; /* in plan order */
-    int n;
-    int cursor;       /* the plan position the next node most likely has */
-    bool active;      /* timing the runs (not the warm-up) */
-    double t0;
-} profiler;
-
-static void prof_before(void *user, const oc_node *n)
-{
-    (void)n;
-    profiler *p = user;
-    p->t0 = now_ms();
-}
-
-static onnxc_status prof_after(void *user, const oc_node *n, const onnxc_tensor *const *outs)
-{
-    (void)outs;
-    profiler *p = user;
-    double dt = now_ms() - p->t0;
-    if (!p->active)
-        return ONNXC_OK;
-    /* nodes run in plan order, so the next one is almost always at the cursor */
-    for (int k = 0; k < p->n; k++) {
-        int i = (p->cursor + k) % p->n;
-        if (p->nodes[i].node == n) {
-            p->nodes[i].ms += dt;
-            p->cursor = (i + 1) % p->n;
-            break;
-        }
-    }
-    return ONNXC_OK;
-}
-
-static const onnxc_tensor *node_in(const onnxc_session *s, const oc_node *n, int j)
-{
-    if (j >= n->n_inputs || !n->inputs[j])
-        return NULL;
-    return &s->rv[n->inputs[j]->id].t;
-}
-
-static const onnxc_tensor *node_out(const onnxc_session *s, const oc_node *n, int j)
-{
-    if (j >= n->n_outputs || !n->outputs[j])
-        return NULL;
-    return &s->rv[n->outputs[j]->id].t;
-}
-
-static double numel(const onnxc_tensor *t)
-{
-    double v = 1;
-    for (int i = 0; i < t->rank; i++)
-        v *= (double)t->dims[i];
-    return v;
-}
-
-/* Multiply-adds count twice. */
-static double node_flops(const onnxc_session *s, const oc_node *n)
-{
-    const onnxc_tensor *x = node_in(s, n, 0), *w = node_in(s, n, 1), *y = node_out(s, n, 0);
-    if (!x || !w || !y || x->rank < 1 || w->rank < 1)
-        return 0;
-    const char *op = n->op_type;
-    if (strcmp(op, "Conv") == 0 && w->rank >= 2) {
-        /* every output element sums C/group x kernel taps */
-        double taps = 1;
-        for (int i = 1; i < w->rank; i++)
-            taps *= (double)w->dims[i];
-        return 2.0 * numel(y) * taps;
-    }
-    if (strcmp(op, "ConvTranspose") == 0 && w->rank >= 2) {
-        /* every input element scatters through C_out/group x kernel taps */
-        double taps = 1;
-        for (int i = 1; i < w->rank; i++)
-            taps *= (double)w->dims[i];
-        return 2.0 * numel(x) * taps;
-    }
-    if (strcmp(op, "Gemm") == 0 && x->rank == 2) {
-        double k = oc_attr_int(n, "transA", 0) ? (double)x->dims[0] : (double)x->dims[1];
-        return 2.0 * numel(y) * k;
-    }
-    if (strcmp(op, "MatMul") == 0)
-        return 2.0 * numel(y) * (double)x->dims[x->rank - 1];
-    return 0;
-}
-
 typedef struct op_row {
     const char *op;
     int nodes;
@@ -180,21 +85,21 @@ static int cmp_op_row(const void *a, const void *b)
 
 static int cmp_node_prof(const void *a, const void *b)
 {
-    double d = ((const node_prof *)b)->ms - ((const node_prof *)a)->ms;
+    double d = (*(const onnxc_profile_node *const *)b)->ms - (*(const onnxc_profile_node *const *)a)->ms;
     return d > 0 ? 1 : d < 0 ? -1 : 0;
 }
 
-/* Group node times by op type; rows sorted by time; returns the row count (rows has p->n entries). */
-static int prof_by_op(const profiler *p, op_row *rows)
+/* Group node times by op type; rows sorted by time; returns the row count (rows has one entry per node). */
+static int prof_by_op(const onnxc_profile *p, op_row *rows)
 {
     int n = 0;
-    for (int i = 0; i < p->n; i++) {
-        const node_prof *np = &p->nodes[i];
+    for (int i = 0; i < onnxc_profile_num_nodes(p); i++) {
+        const onnxc_profile_node *np = onnxc_profile_get(p, i);
         int r = 0;
-        while (r < n && strcmp(rows[r].op, np->node->op_type) != 0)
+        while (r < n && strcmp(rows[r].op, np->op_type) != 0)
             r++;
         if (r == n) {
-            rows[n].op = np->node->op_type;
+            rows[n].op = np->op_type;
             rows[n].nodes = 0;
             rows[n].ms = rows[n].flops = 0;
             n++;
@@ -207,20 +112,6 @@ static int prof_by_op(const profiler *p, op_row *rows)
     return n;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
 
 /* ---------------------------------------------------------------- the command */
 
@@ -247,14 +138,16 @@ typedef struct bench_state {
     cli_dims dims;
     cli_inputs in;
     double *lat;
-    profiler prof;
+    onnxc_profile *prof;
     op_row *rows;
+    const onnxc_profile_node **slow;
 } bench_state;
 
 static void bench_free(bench_state *b)
 {
     free(b->rows);
-    free(b->prof.nodes);
+    free(b->slow);
+    onnxc_profile_free(b->prof);
     free(b->lat);
     cli_inputs_free(&b->in);
     cli_dims_free(&b->dims);
@@ -343,13 +236,11 @@ static int bench_main(bench_state *b, int argc, char **argv)
     if ((st = onnxc_session_create(b->m, &so, &b->s)) != ONNXC_OK)
         return cli_fail(st);
     double create_ms = now_ms() - t0;
-    if (profile) {
-        /* hooks before planning (setting them later would re-plan); only timing, so keep the plan's fusions */
-        oc_session_set_hook(b->s, &b->prof, prof_before, prof_after);
-        oc_session_set_plain(b->s, false);
-    }
+    /* attached before planning: attaching later would re-plan */
+    if (profile && (st = onnxc_profile_attach(b->s, &b->prof)) != ONNXC_OK)
+        return cli_fail(st);
     t0 = now_ms();
-    if ((st = oc_session_plan(b->s, b->in.n, names, tensors)) != ONNXC_OK)
+    if ((st = onnxc_session_plan(b->s, b->in.n, names, tensors)) != ONNXC_OK)
         return cli_fail(st);
     double plan_ms = now_ms() - t0;
 
@@ -362,27 +253,15 @@ static int bench_main(bench_state *b, int argc, char **argv)
             first_ms = now_ms() - t0;
     }
     if (profile) {
-        const onnxc_session *s = b->s;
-        b->prof.s = b->s;
-        b->prof.nodes = calloc((size_t)s->n_order + 1, sizeof *b->prof.nodes);
-        b->rows = calloc((size_t)s->n_order + 1, sizeof *b->rows);
-        if (!b->prof.nodes || !b->rows) {
+        if ((st = onnxc_profile_start(b->prof)) != ONNXC_OK)
+            return cli_fail(st);
+        int n = onnxc_profile_num_nodes(b->prof);
+        b->rows = calloc((size_t)n + 1, sizeof *b->rows);
+        b->slow = calloc((size_t)n + 1, sizeof *b->slow);
+        if (!b->rows || !b->slow) {
             cli_error("bench: out of memory");
             return CLI_EXIT_PROBLEMS;
         }
-        for (int i = 0; i < s->n_order; i++) {
-            if (s->nodes[i].folded || s->nodes[i].fused || s->nodes[i].aliased)
-                continue;
-            node_prof *np = &b->prof.nodes[b->prof.n++];
-            np->node = s->order[i];
-            np->flops = node_flops(s, s->order[i]);
-            np->output = s->order[i]->n_outputs > 0 && s->order[i]->outputs[0] ? s->order[i]->outputs[0]->name : NULL;
-            for (int k = i + 1; k < s->n_order; k++)
-                if (s->nodes[k].fused && s->nodes[k].fuse_head == i && s->order[k]->n_outputs > 0 &&
-                    s->order[k]->outputs[0])
-                    np->output = s->order[k]->outputs[0]->name;
-        }
-        b->prof.active = true;
     }
     double total_ms = 0;
     const double cpu0 = cpu_ms();
@@ -394,21 +273,21 @@ static int bench_main(bench_state *b, int argc, char **argv)
         total_ms += b->lat[i];
     }
     const double cpu_per_run = (cpu_ms() - cpu0) / (double)runs;
-    if (profile)
-        oc_session_set_hook(b->s, NULL, NULL, NULL);
+    onnxc_profile_stop(b->prof);
     const double peak = rss_peak();
     const int nr = (int)runs;
     qsort(b->lat, (size_t)nr, sizeof *b->lat, cmp_double);
     const double lmin = b->lat[0], lmed = quantile(b->lat, nr, 0.5), lp90 = quantile(b->lat, nr, 0.9);
     const double lmean = total_ms / (double)nr, lmax = b->lat[nr - 1];
     const double session_ms = load_ms + create_ms + plan_ms;
-    const double arena = (double)oc_session_arena_bytes(b->s);
-    const int nthreads = b->s->threads;
+    const double arena = (double)onnxc_session_arena_bytes(b->s);
+    const int nthreads = onnxc_session_threads(b->s);
+    const int n_prof = profile ? onnxc_profile_num_nodes(b->prof) : 0;
     double total_flops = 0;
     if (profile)
-        for (int i = 0; i < b->prof.n; i++)
-            total_flops += b->prof.nodes[i].flops;
-    int n_rows = profile ? prof_by_op(&b->prof, b->rows) : 0;
+        for (int i = 0; i < n_prof; i++)
+            total_flops += onnxc_profile_get(b->prof, i)->flops;
+    int n_rows = profile ? prof_by_op(b->prof, b->rows) : 0;
     double prof_total = 0;
     for (int r = 0; r < n_rows; r++)
         prof_total += b->rows[r].ms;
@@ -416,7 +295,7 @@ static int bench_main(bench_state *b, int argc, char **argv)
     const double mb = 1048576.0;
     if (json) {
         printf("{\"model\": ");
-        json_str(path);
+        onnxc_json_write_string(stdout, path);
         printf(", \"threads\": %d, \"runs\": %d, \"warmup\": %lld, \"seed\": %llu", nthreads, nr,
                (long long)warmup, (unsigned long long)seed);
         printf(", \"session_create_ms\": %.3f, \"load_ms\": %.3f, \"create_ms\": %.3f, \"plan_ms\": %.3f",
@@ -433,7 +312,7 @@ static int bench_main(bench_state *b, int argc, char **argv)
                 const op_row *o = &b->rows[r];
                 double ms = o->ms / nr;
                 printf("%s{\"op\": ", r ? ", " : "");
-                json_str(o->op);
+                onnxc_json_write_string(stdout, o->op);
                 printf(", \"nodes\": %d, \"ms\": %.4f, \"share\": %.4f", o->nodes, ms,
                        prof_total > 0 ? o->ms / prof_total : 0);
                 if (o->flops > 0)
@@ -442,15 +321,15 @@ static int bench_main(bench_state *b, int argc, char **argv)
             }
             /* every node in plan order, with the value it leaves (a fused chain's last one) */
             printf("], \"nodes\": [");
-            for (int i = 0; i < b->prof.n; i++) {
-                const node_prof *np = &b->prof.nodes[i];
+            for (int i = 0; i < n_prof; i++) {
+                const onnxc_profile_node *np = onnxc_profile_get(b->prof, i);
                 double ms = np->ms / nr;
                 printf("%s{\"name\": ", i ? ", " : "");
-                json_str(np->node->name ? np->node->name : "");
+                onnxc_json_write_string(stdout, np->name);
                 printf(", \"op\": ");
-                json_str(np->node->op_type);
+                onnxc_json_write_string(stdout, np->op_type);
                 printf(", \"output\": ");
-                json_str(np->output ? np->output : "");
+                onnxc_json_write_string(stdout, np->output);
                 printf(", \"ms\": %.4f", ms);
                 if (np->flops > 0)
                     printf(", \"gflops\": %.3f", ms > 0 ? np->flops / (ms * 1e6) : 0);
@@ -485,30 +364,27 @@ static int bench_main(bench_state *b, int argc, char **argv)
             printf(" %9.2f", o->flops / (ms * 1e6));
         printf("\n");
     }
-    printf("  %-22s %6d %10.3f\n", "total", b->prof.n, prof_total / nr);
+    printf("  %-22s %6d %10.3f\n", "total", n_prof, prof_total / nr);
     if (top > 0) {
-        qsort(b->prof.nodes, (size_t)b->prof.n, sizeof *b->prof.nodes, cmp_node_prof);
-        int shown = (int)(top < b->prof.n ? top : b->prof.n);
+        for (int i = 0; i < n_prof; i++)
+            b->slow[i] = onnxc_profile_get(b->prof, i);
+        qsort(b->slow, (size_t)n_prof, sizeof *b->slow, cmp_node_prof);
+        int shown = (int)(top < n_prof ? top : n_prof);
         printf("\nslowest nodes\n");
         printf("  %-40s %-16s %-18s %9s %7s %9s\n", "node", "op", "output", "ms", "share", "GFLOP/s");
         for (int i = 0; i < shown; i++) {
-            const node_prof *np = &b->prof.nodes[i];
+            const onnxc_profile_node *np = b->slow[i];
             char lbl[200], shp[64];
             /* the end of a long name tells nodes apart (exporters prefix the module path) */
-            const char *name = np->node->name && *np->node->name ? np->node->name : NULL;
-            if (name) {
-                size_t len = strlen(name);
-                snprintf(lbl, sizeof lbl, "%s%s", len > 40 ? "..." : "", len > 40 ? name + len - 37 : name);
-            } else {
-                oc_node_label(np->node, lbl, sizeof lbl);
-            }
-            const onnxc_tensor *y = node_out(b->s, np->node, 0);
-            if (y)
-                cli_dims_text(y->dims, y->rank, shp, sizeof shp);
+            const char *name = *np->name ? np->name : np->label;
+            size_t len = strlen(name);
+            snprintf(lbl, sizeof lbl, "%s%s", len > 40 ? "..." : "", len > 40 ? name + len - 37 : name);
+            if (np->rank >= 0)
+                cli_dims_text(np->dims, np->rank, shp, sizeof shp);
             else
                 snprintf(shp, sizeof shp, "-");
             double ms = np->ms / nr;
-            printf("  %-40.40s %-16.16s %-18.18s %9.3f %6.1f%%", lbl, np->node->op_type, shp, ms,
+            printf("  %-40.40s %-16.16s %-18.18s %9.3f %6.1f%%", lbl, np->op_type, shp, ms,
                    prof_total > 0 ? 100.0 * np->ms / prof_total : 0);
             if (np->flops > 0 && ms > 0)
                 printf(" %9.2f", np->flops / (ms * 1e6));
