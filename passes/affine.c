@@ -20,9 +20,8 @@ bool oc_why(char *why, size_t cap, const char *fmt, ...)
     return false;
 }
 
-static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
-static bool is_op(const oc_node *n, const char *op) { return is_default_domain(n->domain) && !strcmp(n->op_type, op); }
+static bool is_op(const oc_node *n, const char *op) { return oc_domain_is_default(n->domain) && !strcmp(n->op_type, op); }
 
 bool oc_tensor_to_f64(const oc_tensor *c, double *out)
 {

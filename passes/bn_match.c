@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
 bool oc_is_batchnorm(const oc_node *n)
 {
-    return n && !n->dead && is_default_domain(n->domain) && strcmp(n->op_type, "BatchNormalization") == 0;
+    return n && !n->dead && oc_domain_is_default(n->domain) && strcmp(n->op_type, "BatchNormalization") == 0;
 }
 
 static bool is_float_type(int32_t dt)

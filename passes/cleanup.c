@@ -26,7 +26,6 @@ bool oc_name_in_subgraphs(const oc_graph *g, const char *name)
     return false;
 }
 
-static bool is_op(const oc_node *n, const char *op) { return (!n->domain || !*n->domain) && !strcmp(n->op_type, op); }
 
 /* Dropout is a copy at inference: Dropout-12+ when training_mode is absent or a constant false; before 7 only
  * with is_test=1 (is_test=0 asked for training behaviour); 7..11 always. The mask output must be unused. */
@@ -103,8 +102,8 @@ static onnxc_status cleanup_run(oc_graph *g, oc_pass_ctx *ctx)
         oc_node *n = g->nodes[i];
         if (n->dead || n->n_inputs < 1 || !n->inputs[0] || n->n_outputs < 1 || !n->outputs[0])
             continue;
-        bool identity = is_op(n, "Identity");
-        if (!identity && is_op(n, "Dropout")) {
+        bool identity = oc_node_is_op(n, "Identity");
+        if (!identity && oc_node_is_op(n, "Dropout")) {
             if (!dropout_is_identity(g, n, why, sizeof why)) {
                 oc_report_skipped(ctx, n, "kept: %s", why);
                 continue;

@@ -69,7 +69,7 @@ static onnxc_status const_fold_run(oc_graph *g, oc_pass_ctx *ctx)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         oc_node *n = g->nodes[i];
-        if (n->dead || (n->domain && *n->domain) || has_subgraph(n) || n->n_outputs < 1)
+        if (n->dead || !oc_domain_is_default(n->domain) || has_subgraph(n) || n->n_outputs < 1)
             continue;
         bool any_output = false, graph_output = false;
         for (int o = 0; o < n->n_outputs; o++)

@@ -22,7 +22,7 @@ static onnxc_status drop_bias_run(oc_graph *g, oc_pass_ctx *ctx)
             continue;
         oc_value *x = bn->inputs[0];
         oc_node *p = x->producer;
-        if (!p || p->dead || (p->domain && *p->domain) ||
+        if (!p || p->dead || !oc_domain_is_default(p->domain) ||
             (strcmp(p->op_type, "Conv") && strcmp(p->op_type, "ConvTranspose")))
             continue;
         if (p->n_inputs < 3 || !p->inputs[2])

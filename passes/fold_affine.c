@@ -50,7 +50,7 @@ static onnxc_status fold_affine_run(oc_graph *g, oc_pass_ctx *ctx)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         oc_node *n = g->nodes[i];
-        if (n->dead || (n->domain && *n->domain))
+        if (n->dead || !oc_domain_is_default(n->domain))
             continue;
         int op = !strcmp(n->op_type, "Mul") ? 0 : !strcmp(n->op_type, "Add") ? 1
                  : !strcmp(n->op_type, "Sub") ? 2 : !strcmp(n->op_type, "Div") ? 3 : -1;

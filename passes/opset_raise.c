@@ -97,7 +97,6 @@ static const rule rules[] = {
                                                        "opset 21"},
 };
 
-static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
 /* IR version an opset needs (onnx/helper.py VERSION_TABLE). */
 static int64_t ir_for_opset(int64_t opset)
@@ -128,7 +127,7 @@ int32_t oc_value_elem_type(const oc_value *v)
         if (c)
             return c->t.dtype;
         const oc_node *p = v->producer;
-        if (!p || !is_default_domain(p->domain) || p->n_inputs < 1 || v->producer_slot != 0)
+        if (!p || !oc_domain_is_default(p->domain) || p->n_inputs < 1 || v->producer_slot != 0)
             return ONNXC_UNDEFINED;
         bool same = false;
         for (int i = 0; same_type_ops[i] && !same; i++)
@@ -258,7 +257,7 @@ static bool check_graph(const oc_graph *g, const raise_ctx *rc, char *why, size_
                 if (at->graphs[k] && !check_graph(at->graphs[k], rc, why, cap))
                     return false;
         }
-        if (!is_default_domain(n->domain) || (rc->ignore && rc->ignore(n, rc->arg)))
+        if (!oc_domain_is_default(n->domain) || (rc->ignore && rc->ignore(n, rc->arg)))
             continue;
         for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++) {
             const rule *r = &rules[k];
@@ -427,7 +426,7 @@ static onnxc_status apply_graph(oc_graph *g, apply_ctx *ac)
                 if (at->graphs[k])
                     st = apply_graph(at->graphs[k], ac);
         }
-        if (st != ONNXC_OK || !is_default_domain(n->domain))
+        if (st != ONNXC_OK || !oc_domain_is_default(n->domain))
             continue;
         /* the rules' own op name outlives a rename */
         const char *op = NULL;
@@ -481,7 +480,7 @@ onnxc_status oc_opset_raise_apply(onnxc_model *m, int64_t to, int *n_rewritten, 
         g->n_inputs = k;
     }
     for (int i = 0; i < m->n_opsets; i++)
-        if (is_default_domain(m->opsets[i].domain)) {
+        if (oc_domain_is_default(m->opsets[i].domain)) {
             m->opsets[i].version = to;
             m->opsets[i].has_version = true;
         }

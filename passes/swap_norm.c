@@ -93,7 +93,7 @@ static int value_rank(const oc_value *v, int depth)
 {
     int r = oc_value_rank(v);
     const oc_node *p = v ? v->producer : NULL;
-    if (r >= 0 || !p || depth > 64 || (p->domain && *p->domain) || p->n_inputs < 1 || !p->inputs[0])
+    if (r >= 0 || !p || depth > 64 || !oc_domain_is_default(p->domain) || p->n_inputs < 1 || !p->inputs[0])
         return r;
     const char *op = p->op_type;
     if (!strcmp(op, "Transpose") || !strcmp(op, "Cast") || !strcmp(op, "Relu") || !strcmp(op, "Identity"))
@@ -418,7 +418,7 @@ static int64_t drop_orphans(oc_graph *g, oc_value *const *params, int n)
             oc_tensor_free(v->init);
             v->init = NULL;
         } else if (v->producer && !strcmp(v->producer->op_type, "Constant") && v->producer->n_outputs == 1 &&
-                   (!v->producer->domain || !*v->producer->domain)) {
+                   oc_domain_is_default(v->producer->domain)) {
             const oc_tensor *c = oc_value_constant(v);
             dropped += c ? onnxc_tensor_numel(&c->t) : 0;
             oc_remove_node(v->producer);

@@ -8,23 +8,11 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_unary, oc_kernels_reduce, oc_kernels_shape, oc_kernels_resize,
 };
 
-static int oc_domain_is_default(const char *d)
-{
-    return !d || !*d || strcmp(d, "ai.onnx") == 0;
-}
-
-static int oc_domain_eq(const char *a, const char *b)
-{
-    if (oc_domain_is_default(a) || oc_domain_is_default(b))
-        return oc_domain_is_default(a) && oc_domain_is_default(b);
-    return strcmp(a, b) == 0;
-}
-
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset)
 {
     for (size_t t = 0; t < sizeof oc_kernel_tables / sizeof oc_kernel_tables[0]; t++) {
         for (const oc_kernel *k = oc_kernel_tables[t]; k->op_type; k++) {
-            if (strcmp(k->op_type, op_type) != 0 || !oc_domain_eq(k->domain, domain))
+            if (strcmp(k->op_type, op_type) != 0 || !oc_domain_same(k->domain, domain))
                 continue;
             if (opset < k->since || (k->until && opset > k->until))
                 continue;
@@ -38,7 +26,7 @@ int oc_kernel_known_op(const char *domain, const char *op_type)
 {
     for (size_t t = 0; t < sizeof oc_kernel_tables / sizeof oc_kernel_tables[0]; t++)
         for (const oc_kernel *k = oc_kernel_tables[t]; k->op_type; k++)
-            if (strcmp(k->op_type, op_type) == 0 && oc_domain_eq(k->domain, domain))
+            if (strcmp(k->op_type, op_type) == 0 && oc_domain_same(k->domain, domain))
                 return 1;
     return 0;
 }

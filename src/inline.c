@@ -72,20 +72,11 @@ static void owned_free(owned *o)
     oc_free(o->p);
 }
 
-static bool same_domain(const char *a, const char *b)
-{
-    if (!a || !*a || strcmp(a, "ai.onnx") == 0)
-        a = "";
-    if (!b || !*b || strcmp(b, "ai.onnx") == 0)
-        b = "";
-    return strcmp(a, b) == 0;
-}
-
 static int64_t default_opset(Onnx__OperatorSetIdProto **ops, size_t n, bool *found)
 {
     *found = false;
     for (size_t i = 0; i < n; i++)
-        if (ops[i] && same_domain(ops[i]->domain, "")) {
+        if (ops[i] && oc_domain_same(ops[i]->domain, "")) {
             *found = true;
             return ops[i]->version;
         }
@@ -96,7 +87,7 @@ static Onnx__FunctionProto *find_function(Onnx__ModelProto *mp, const Onnx__Node
 {
     for (size_t i = 0; i < mp->n_functions; i++) {
         Onnx__FunctionProto *f = mp->functions[i];
-        if (f && f->name && n->op_type && strcmp(f->name, n->op_type) == 0 && same_domain(f->domain, n->domain))
+        if (f && f->name && n->op_type && strcmp(f->name, n->op_type) == 0 && oc_domain_same(f->domain, n->domain))
             return f;
     }
     return NULL;
@@ -441,7 +432,7 @@ bool oc_model_calls_functions(const onnxc_model *m)
             continue;
         for (int i = 0; i < m->graph->n_nodes && !calls; i++) {
             const oc_node *n = m->graph->nodes[i];
-            calls = !n->dead && fp->name && strcmp(n->op_type, fp->name) == 0 && same_domain(n->domain, fp->domain);
+            calls = !n->dead && fp->name && strcmp(n->op_type, fp->name) == 0 && oc_domain_same(n->domain, fp->domain);
         }
         protobuf_c_message_free_unpacked(&fp->base, &oc_pb_allocator);
     }

@@ -337,10 +337,10 @@ void onnxc_model_free(onnxc_model *m)
 
 int64_t oc_model_opset(const onnxc_model *m, const char *domain)
 {
-    bool want_default = !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
+    bool want_default = oc_domain_is_default(domain);
     for (int i = 0; i < m->n_opsets; i++) {
         const char *d = m->opsets[i].domain;
-        bool is_default = !d || !*d || strcmp(d, "ai.onnx") == 0;
+        bool is_default = oc_domain_is_default(d);
         if (want_default ? is_default : (d && strcmp(d, domain) == 0))
             return m->opsets[i].version;
     }
@@ -505,7 +505,7 @@ const oc_tensor *oc_value_constant(const oc_value *v)
                                                  v->graph->model->ir_version <= 3)))
         return v->init;
     if (v->producer && !v->producer->dead && strcmp(v->producer->op_type, "Constant") == 0 &&
-        (!v->producer->domain || !*v->producer->domain)) {
+        oc_domain_is_default(v->producer->domain)) {
         const oc_attr *a = oc_node_attr(v->producer, "value");
         if (a && a->t)
             return a->t;
@@ -936,4 +936,18 @@ oc_tensor *oc_tensor_adopt(onnxc_tensor *t)
     w->storage = OC_STORE_RAW;
     w->has_data_type = true;
     return w;
+}
+
+bool oc_domain_is_default(const char *domain) { return !domain || !*domain || strcmp(domain, "ai.onnx") == 0; }
+
+bool oc_domain_same(const char *a, const char *b)
+{
+    if (oc_domain_is_default(a) || oc_domain_is_default(b))
+        return oc_domain_is_default(a) && oc_domain_is_default(b);
+    return strcmp(a, b) == 0;
+}
+
+bool oc_node_is_op(const oc_node *n, const char *op)
+{
+    return strcmp(n->op_type, op) == 0 && oc_domain_is_default(n->domain);
 }

@@ -258,6 +258,16 @@ void oc_type_clear(oc_type *ty);
 onnxc_status oc_type_copy(oc_type *dst, const oc_type *src);
 void oc_attr_clear(oc_attr *a);
 
+/* The default ONNX operator domain: NULL, "" and "ai.onnx" all name it (the one test of that; ONNX allows both
+ * spellings in nodes and in opset_import). */
+bool oc_domain_is_default(const char *domain);
+
+/* a and b name the same domain (the default one however spelled). */
+bool oc_domain_same(const char *a, const char *b);
+
+/* n is op_type op of the default domain. */
+bool oc_node_is_op(const oc_node *n, const char *op);
+
 /* Opset version the model imports for a domain (NULL or "" or "ai.onnx" = default); 0 when not imported. */
 int64_t oc_model_opset(const onnxc_model *m, const char *domain);
 

@@ -133,12 +133,11 @@ static void problem(checker *c, const char *ctx, const char *fmt, ...)
     fprintf(c->f, "%s%s\n", ctx, line);
 }
 
-static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
 static bool same_domain(const char *a, const char *b)
 {
-    if (is_default_domain(a) || is_default_domain(b))
-        return is_default_domain(a) && is_default_domain(b);
+    if (oc_domain_is_default(a) || oc_domain_is_default(b))
+        return oc_domain_is_default(a) && oc_domain_is_default(b);
     return strcmp(a, b) == 0;
 }
 
@@ -173,7 +172,7 @@ static bool is_ancestor(const oc_graph *a, const oc_graph *g)
 
 static onnxc_status note_missing_domain(checker *c, const oc_node *n)
 {
-    const char *dom = is_default_domain(n->domain) ? NULL : n->domain;
+    const char *dom = oc_domain_is_default(n->domain) ? NULL : n->domain;
     for (int i = 0; i < c->n_missing; i++)
         if (same_domain(c->missing[i].domain, dom)) {
             c->missing[i].n_nodes++;
@@ -188,7 +187,7 @@ static onnxc_status note_missing_domain(checker *c, const oc_node *n)
 
 static onnxc_status note_unsupported(checker *c, const oc_node *n, int64_t opset, bool known)
 {
-    const char *dom = is_default_domain(n->domain) ? NULL : n->domain;
+    const char *dom = oc_domain_is_default(n->domain) ? NULL : n->domain;
     unsupported_op *u = NULL;
     for (int i = 0; i < c->n_unsup && !u; i++)
         if (same_domain(c->unsup[i].domain, dom) && strcmp(c->unsup[i].op_type, n->op_type) == 0 &&

@@ -28,11 +28,10 @@ typedef struct info_stats {
     long bn_foldable;
 } info_stats;
 
-static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
 static onnxc_status count_op(info_stats *s, const oc_node *n)
 {
-    const char *dom = is_default_domain(n->domain) ? NULL : n->domain;
+    const char *dom = oc_domain_is_default(n->domain) ? NULL : n->domain;
     for (int i = 0; i < s->n_ops; i++) {
         op_count *o = &s->ops[i];
         if (strcmp(o->op_type, n->op_type) == 0 && (dom ? o->domain && strcmp(o->domain, dom) == 0 : !o->domain)) {
