@@ -257,6 +257,15 @@ def identity_and_dropout_removed_then_folded():
 
 
 @case
+def ai_onnx_domain_is_the_default_domain():
+    src = os.path.join(MODELS, "ai_onnx_domain_chain.onnx")
+    dst = os.path.join(WORK, "ai_onnx_domain_chain.opt.onnx")
+    run("optimize", src, "-o", dst)
+    assert ops(onnx.load(dst)) == {"Conv": 1}, ops(onnx.load(dst))
+    same_outputs(src, dst)
+
+
+@case
 def conv1d_conv3d_depthwise():
     m0, m1, r, s, d = optimize("conv1d_conv3d_depthwise_bn")
     assert ops(m1) == {"Conv": 3}, ops(m1)
