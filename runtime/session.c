@@ -346,7 +346,7 @@ static size_t oc_meta_bytes(const onnxc_tensor *t)
 /* ---------------------------------------------------------------- plan-level fusion and aliasing */
 
 /* Index of a node in g->nodes (ids index it for a freshly loaded or compacted graph). */
-static int oc_node_index(const oc_graph *g, const oc_node *nd)
+static int oc_node_index_scan(const oc_graph *g, const oc_node *nd)
 {
     if (nd->id >= 0 && nd->id < g->n_nodes && g->nodes[nd->id] == nd)
         return nd->id;
@@ -398,7 +398,7 @@ static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, fl
 /* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
  * tensor that is ready by then (a residual), then Relu or Clip with constant bounds. The user's graph is not
  * touched: the head's output pointer moves to the chain's last value and the other nodes are skipped. */
-/* Position in the run order of each graph node (by oc_node_index; -1 for none), or NULL without memory. */
+/* Position in the run order of each graph node (by oc_node_index_scan; -1 for none), or NULL without memory. */
 static int *oc_node_positions(const onnxc_session *s)
 {
     const oc_graph *g = s->g;
@@ -408,7 +408,7 @@ static int *oc_node_positions(const onnxc_session *s)
     for (int i = 0; i < g->n_nodes; i++)
         pos[i] = -1;
     for (int i = 0; i < s->n_order; i++) {
-        int idx = oc_node_index(g, s->order[i]);
+        int idx = oc_node_index_scan(g, s->order[i]);
         if (idx >= 0)
             pos[idx] = i;
     }
@@ -440,7 +440,7 @@ static void oc_plan_fuse(onnxc_session *s)
             if (v->n_uses != 1 || oc_is_graph_output(g, v) || s->rv[v->id].needed)
                 break;
             const oc_node *cn = v->uses[0].node;
-            int ci = cn->graph == g ? oc_node_index(g, cn) : -1;
+            int ci = cn->graph == g ? oc_node_index_scan(g, cn) : -1;
             int cp = ci >= 0 ? pos[ci] : -1;
             if (cp <= h || s->nodes[cp].folded || s->nodes[cp].fused || cn->n_outputs < 1 || !cn->outputs[0])
                 break;
@@ -458,7 +458,7 @@ static void oc_plan_fuse(onnxc_session *s)
                 if (!ready && other->producer && other->producer->graph == g) {
                     /* a fused producer's value is written by its chain's head (an intermediate value of a
                      * chain has its one use inside the chain, so it cannot be this Add's input) */
-                    int oi = oc_node_index(g, other->producer);
+                    int oi = oc_node_index_scan(g, other->producer);
                     int op = oi >= 0 ? pos[oi] : -1;
                     if (op >= 0 && s->nodes[op].fused)
                         op = s->nodes[op].fuse_head;
@@ -514,7 +514,7 @@ static bool oc_blockable(const onnxc_session *s, int id)
 static int oc_blocked_reader(const onnxc_session *s, const int *pos, const oc_use *u, uint8_t modes)
 {
     const oc_node *cn = u->node;
-    const int ci = cn->graph == s->g ? oc_node_index(s->g, cn) : -1;
+    const int ci = cn->graph == s->g ? oc_node_index_scan(s->g, cn) : -1;
     const int cp = ci >= 0 ? pos[ci] : -1;
     if (cp < 0 || u->slot != 0 || s->nodes[cp].folded || s->nodes[cp].fused ||
         !(s->nodes[cp].ctx.blocked_modes & modes))
