@@ -306,6 +306,7 @@ static int bench_main(bench_state *b, int argc, char **argv)
         printf(", \"throughput_per_s\": %.3f, \"cpu_ms_per_run\": %.3f", 1000.0 / lmed, cpu_per_run);
         printf(", \"peak_rss_mb\": %.3f, \"base_rss_mb\": %.3f, \"arena_mb\": %.3f", peak / mb, base_rss / mb,
                arena / mb);
+        printf(", \"arena_bytes\": %zu", onnxc_session_arena_bytes(b->s));
         if (profile) {
             printf(", \"gflop_per_run\": %.4f, \"profile\": [", total_flops * 1e-9);
             for (int r = 0; r < n_rows; r++) {

@@ -14,6 +14,7 @@ typedef struct oc_rvalue {
     bool known;       /* data is available at plan time */
     bool is_static;   /* known from constants alone (does not depend on input values) */
     bool is_input;
+    bool is_output;   /* a graph output */
     void *owned;      /* plan-time result buffer */
     int first, last;  /* liveness in node positions */
     size_t offset;    /* arena offset */
@@ -49,6 +50,8 @@ struct onnxc_session {
     bool plain_plan;  /* no fusion or aliasing: every node runs and every value has memory (per-node hooks) */
     oc_node **order;
     int n_order;
+    oc_node_index nix; /* finds a node's index in g->nodes, */
+    int *pos;          /* which indexes its position in order */
     const oc_kernel **kern;
     oc_snode *nodes;
     oc_rvalue *rv;

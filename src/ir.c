@@ -720,62 +720,181 @@ void oc_graph_compact(oc_graph *g)
     oc_map_rebuild(g);
 }
 
-onnxc_status oc_graph_toposort(oc_graph *g)
+/* ---------------------------------------------------------------- node index and topological order */
+
+typedef struct oc_node_slot {
+    const oc_node *node;
+    int index;
+} oc_node_slot;
+
+static int oc_node_slot_cmp(const void *a, const void *b)
 {
-    int n = g->n_nodes;
+    const oc_node *x = ((const oc_node_slot *)a)->node, *y = ((const oc_node_slot *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+onnxc_status oc_node_index_init(oc_node_index *ix, const oc_graph *g)
+{
+    ix->g = g;
+    ix->sorted = NULL;
+    bool current = true;
+    for (int i = 0; i < g->n_nodes && current; i++)
+        current = g->nodes[i]->id == i;
+    if (current)
+        return ONNXC_OK;
+    ix->sorted = oc_calloc((size_t)g->n_nodes + 1, sizeof *ix->sorted);
+    if (!ix->sorted)
+        return oc_err(ONNXC_E_NOMEM, "out of memory indexing the graph's nodes");
+    for (int i = 0; i < g->n_nodes; i++)
+        ix->sorted[i] = (oc_node_slot){g->nodes[i], i};
+    qsort(ix->sorted, (size_t)g->n_nodes, sizeof *ix->sorted, oc_node_slot_cmp);
+    return ONNXC_OK;
+}
+
+int oc_node_index_of(const oc_node_index *ix, const oc_node *n)
+{
+    const oc_graph *g = ix->g;
+    if (!ix->sorted)
+        return n->id >= 0 && n->id < g->n_nodes && g->nodes[n->id] == n ? n->id : -1;
+    const oc_node_slot key = {n, 0};
+    const oc_node_slot *hit = bsearch(&key, ix->sorted, (size_t)g->n_nodes, sizeof key, oc_node_slot_cmp);
+    return hit ? hit->index : -1;
+}
+
+void oc_node_index_free(oc_node_index *ix)
+{
+    oc_free(ix->sorted);
+    ix->sorted = NULL;
+}
+
+/* The index of v's producer when it is a live node of g (an edge the order must respect), else -1. */
+static int oc_order_producer(const oc_node_index *ix, const oc_value *v)
+{
+    if (!v || !v->producer || v->producer->graph != ix->g || v->producer->dead)
+        return -1;
+    return oc_node_index_of(ix, v->producer);
+}
+
+/* Min-heap of node indices: Kahn's algorithm that always takes the earliest ready node of the file. */
+static void oc_heap_push(int *h, int *n, int x)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > x) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static int oc_heap_pop(int *h, int *n)
+{
+    int top = h[0], x = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= x)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0)
+        h[i] = x;
+    return top;
+}
+
+onnxc_status oc_graph_order(const oc_graph *g, int *order)
+{
+    const int n = g->n_nodes;
+    oc_node_index ix;
+    onnxc_status st = oc_node_index_init(&ix, g);
+    if (st != ONNXC_OK)
+        return st;
     int *indeg = oc_calloc((size_t)n + 1, sizeof *indeg);
-    oc_node **order = oc_calloc((size_t)n + 1, sizeof *order);
-    if (!indeg || !order) {
+    int *heap = oc_calloc((size_t)n + 1, sizeof *heap);
+    if (!indeg || !heap) {
         oc_free(indeg);
-        oc_free(order);
-        return oc_err(ONNXC_E_NOMEM, "out of memory sorting the graph");
+        oc_free(heap);
+        oc_node_index_free(&ix);
+        return oc_err(ONNXC_E_NOMEM, "out of memory ordering the graph");
     }
-    for (int i = 0; i < n; i++)
-        g->nodes[i]->id = i;
     for (int i = 0; i < n; i++) {
-        oc_node *nd = g->nodes[i];
-        for (int j = 0; j < nd->n_inputs; j++) {
-            oc_value *v = nd->inputs[j];
-            if (v && v->producer && v->producer->graph == g && !v->producer->dead)
+        const oc_node *nd = g->nodes[i];
+        for (int j = 0; j < nd->n_inputs; j++)
+            if (oc_order_producer(&ix, nd->inputs[j]) >= 0)
                 indeg[i]++;
-        }
     }
-    /* Kahn's algorithm, seeded in file order so an already sorted graph keeps its order. */
-    int head = 0, tail = 0;
+    int nh = 0, done = 0;
     for (int i = 0; i < n; i++)
         if (indeg[i] == 0)
-            order[tail++] = g->nodes[i];
-    while (head < tail) {
-        oc_node *nd = order[head++];
+            oc_heap_push(heap, &nh, i);
+    while (nh > 0) {
+        const int i = oc_heap_pop(heap, &nh);
+        const oc_node *nd = g->nodes[i];
+        order[done++] = i;
         for (int o = 0; o < nd->n_outputs; o++) {
-            oc_value *v = nd->outputs[o];
-            if (!v)
+            const oc_value *v = nd->outputs[o];
+            if (!v || oc_order_producer(&ix, v) != i)
                 continue;
+            /* one use per input slot, as counted above */
             for (int u = 0; u < v->n_uses; u++) {
-                oc_node *c = v->uses[u].node;
-                if (c->graph == g && --indeg[c->id] == 0)
-                    order[tail++] = c;
+                const oc_node *c = v->uses[u].node;
+                const int ci = c->graph == g ? oc_node_index_of(&ix, c) : -1;
+                if (ci >= 0 && --indeg[ci] == 0)
+                    oc_heap_push(heap, &nh, ci);
             }
         }
     }
-    if (tail < n) {
-        oc_node *bad = NULL;
-        for (int i = 0; i < n && !bad; i++)
-            if (indeg[i] > 0)
-                bad = g->nodes[i];
+    if (done < n) {
+        /* Every node left waits on a producer that is also left, so walking from one to such a producer must
+         * come back to a node already walked: that one is on a cycle (the first one left may only sit behind
+         * it). heap, now empty, records the step each node was walked at. */
+        int at = 0;
+        while (indeg[at] == 0)
+            at++;
+        for (int i = 0; i < n; i++)
+            heap[i] = -1;
+        for (int step = 0; heap[at] < 0; step++) {
+            heap[at] = step;
+            const oc_node *nd = g->nodes[at];
+            for (int j = 0; j < nd->n_inputs; j++) {
+                const int p = oc_order_producer(&ix, nd->inputs[j]);
+                if (p >= 0 && indeg[p] > 0) {
+                    at = p;
+                    break;
+                }
+            }
+        }
         char lbl[200];
-        oc_free(indeg);
-        oc_free(order);
-        return oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle through node %s", g->name ? g->name : "",
-                      oc_node_label(bad, lbl, sizeof lbl));
+        st = oc_err(ONNXC_E_INVALID, "graph '%s' has a cycle through node %s (%d of %d nodes cannot be ordered)",
+                    g->name ? g->name : "", oc_node_label(g->nodes[at], lbl, sizeof lbl), n - done, n);
     }
-    if (n > 0)
-        memcpy(g->nodes, order, (size_t)n * sizeof *order);
-    for (int i = 0; i < n; i++)
-        g->nodes[i]->id = i;
     oc_free(indeg);
+    oc_free(heap);
+    oc_node_index_free(&ix);
+    return st;
+}
+
+onnxc_status oc_graph_toposort(oc_graph *g)
+{
+    const int n = g->n_nodes;
+    int *order = oc_calloc((size_t)n + 1, sizeof *order);
+    oc_node **nodes = oc_calloc((size_t)n + 1, sizeof *nodes);
+    onnxc_status st = order && nodes ? oc_graph_order(g, order)
+                                     : oc_err(ONNXC_E_NOMEM, "out of memory sorting the graph");
+    if (st == ONNXC_OK) {
+        for (int i = 0; i < n; i++)
+            nodes[i] = g->nodes[order[i]];
+        for (int i = 0; i < n; i++) {
+            g->nodes[i] = nodes[i];
+            g->nodes[i]->id = i;
+        }
+    }
     oc_free(order);
-    return ONNXC_OK;
+    oc_free(nodes);
+    return st;
 }
 
 /* ---------------------------------------------------------------- attributes */

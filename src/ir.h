@@ -305,8 +305,22 @@ void oc_replace_all_uses(oc_value *from, oc_value *to);
 void oc_remove_node(oc_node *n);
 /* Free dead nodes and values no one refers to; renumber ids. */
 void oc_graph_compact(oc_graph *g);
-/* Move the nodes into a topological order. ONNXC_E_INVALID naming a node on a cycle if there is none. */
+/* A topological order of g's nodes, as n_nodes indices into g->nodes written to order, without changing the
+ * graph. Stable: the file's order wherever it is valid (Kahn's algorithm taking the earliest ready node), so a
+ * sorted graph keeps its order. ONNXC_E_INVALID naming a node on a cycle if there is no order. */
+onnxc_status oc_graph_order(const oc_graph *g, int *order);
+/* Move the nodes into oc_graph_order's order and renumber their ids; the graph is unchanged on error. */
 onnxc_status oc_graph_toposort(oc_graph *g);
+
+/* A node's index in g->nodes for code that may not renumber a (const) graph: the id while ids are current
+ * (load, insert and compact keep them so), else a binary search of a table sorted by address. */
+typedef struct oc_node_index {
+    const oc_graph *g;
+    struct oc_node_slot *sorted; /* NULL while the ids are current */
+} oc_node_index;
+onnxc_status oc_node_index_init(oc_node_index *ix, const oc_graph *g);
+int oc_node_index_of(const oc_node_index *ix, const oc_node *n); /* -1 when n is not one of g->nodes */
+void oc_node_index_free(oc_node_index *ix);
 
 /* ---- attributes ---- */
 const oc_attr *oc_node_attr(const oc_node *n, const char *name);

@@ -1,0 +1,24 @@
+/* Placement of buffers with known lifetimes in one arena, so that buffers never alive at the same time share
+ * memory; on its own (no session) so that it can be tested and measured by itself. */
+#ifndef ONNXC_MEMPLAN_H
+#define ONNXC_MEMPLAN_H
+
+#include <stddef.h>
+
+#include "onnxc/onnxc.h"
+
+typedef struct oc_mblock {
+    int first, last; /* alive from position first through position last (first <= last) */
+    size_t size;     /* bytes */
+    size_t offset;   /* set by oc_memplan_place */
+} oc_mblock;
+
+/* Give each of the n blocks an offset, a multiple of align (a power of two), so that no two blocks alive at a
+ * common position share a byte, their sizes rounded up to align; *arena gets the bytes the offsets span.
+ * Largest first (ties in index order), each at the lowest offset clear of the blocks placed before it that are
+ * alive with it (the order XNNPACK's memory planner uses). Those blocks are found through a search tree over the
+ * lifetimes, so the time is O(n log n) plus, per block, the placed blocks alive with it (a handful in a network,
+ * not all n). ONNXC_E_NOMEM when memory runs out or the arena would not fit a size_t. */
+onnxc_status oc_memplan_place(oc_mblock *b, int n, size_t align, size_t *arena);
+
+#endif

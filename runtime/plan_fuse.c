@@ -1,0 +1,210 @@
+/* Plan steps that change how nodes run without touching the user's graph: fusion of Add/Relu/Clip into a Conv's
+ * epilogue, the blocked (NCHW8c) layout between kernels that take it, and Reshape-like outputs aliased to their
+ * inputs. */
+#include <math.h>
+#include <string.h>
+
+#include "ir.h"
+#include "plan.h"
+
+static bool oc_same_shape(const onnxc_tensor *a, const onnxc_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+/* A plan-time float scalar input (Clip-11's min and max), or the default when omitted. */
+static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, float dflt, float *out)
+{
+    *out = dflt;
+    if (j >= nd->n_inputs || !nd->inputs[j])
+        return true;
+    const oc_rvalue *r = &s->rv[nd->inputs[j]->id];
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data)
+        return false;
+    int64_t n = 0;
+    if (!oc_numel(r->t.dims, r->t.rank, &n) || n != 1)
+        return false;
+    *out = *(const float *)r->t.data;
+    return true;
+}
+
+/* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
+ * tensor that is ready by then (a residual), then Relu or Clip with constant bounds. The user's graph is not
+ * touched: the head's output pointer moves to the chain's last value and the other nodes are skipped. */
+void oc_plan_fuse(onnxc_session *s)
+{
+    for (int h = 0; h < s->n_order; h++) {
+        oc_snode *head = &s->nodes[h];
+        const oc_node *hn = s->order[h];
+        if (head->folded || head->fused || !head->ctx.accepts_epilogue || hn->n_outputs < 1 || !hn->outputs[0] ||
+            !head->out[0] || head->out[0]->dtype != ONNXC_FLOAT)
+            continue;
+        const oc_value *v = hn->outputs[0];
+        const onnxc_tensor *shape = &s->rv[v->id].t;
+        bool have_res = false;
+        for (;;) {
+            if (v->n_uses != 1 || s->rv[v->id].is_output || s->rv[v->id].needed)
+                break;
+            const oc_node *cn = v->uses[0].node;
+            const int cp = oc_plan_pos(s, cn);
+            if (cp <= h || s->nodes[cp].folded || s->nodes[cp].fused || cn->n_outputs < 1 || !cn->outputs[0])
+                break;
+            const oc_value *cv = cn->outputs[0];
+            if (!oc_same_shape(&s->rv[cv->id].t, shape))
+                break;
+            bool last = false;
+            if (!have_res && oc_node_is_op(cn, "Add") && cn->n_inputs == 2 && cn->inputs[0] && cn->inputs[1]) {
+                const oc_value *other = cn->inputs[0] == v ? cn->inputs[1] : cn->inputs[0];
+                const oc_rvalue *ro = &s->rv[other->id];
+                if (other == v || !oc_same_shape(&ro->t, shape))
+                    break;
+                /* ready when the head runs: an input, a constant, or produced earlier */
+                bool ready = ro->known || ro->is_input;
+                if (!ready && other->producer) {
+                    /* a fused producer's value is written by its chain's head (an intermediate value of a
+                     * chain has its one use inside the chain, so it cannot be this Add's input) */
+                    int op = oc_plan_pos(s, other->producer);
+                    if (op >= 0 && s->nodes[op].fused)
+                        op = s->nodes[op].fuse_head;
+                    ready = op >= 0 && op < h;
+                }
+                if (!ready)
+                    break;
+                head->ctx.fuse_res = &ro->t;
+                have_res = true;
+            } else if (oc_node_is_op(cn, "Relu")) {
+                head->ctx.fuse_clamp = true;
+                head->ctx.fuse_lo = 0.0f;
+                head->ctx.fuse_hi = INFINITY;
+                last = true;
+            } else if (oc_node_is_op(cn, "Clip")) {
+                float lo, hi;
+                if (s->nodes[cp].ctx.opset < 11) {
+                    /* Clip-6: bounds are attributes */
+                    lo = oc_attr_float(cn, "min", -3.402823466e+38f);
+                    hi = oc_attr_float(cn, "max", 3.402823466e+38f);
+                } else if (!oc_const_scalar(s, cn, 1, -INFINITY, &lo) || !oc_const_scalar(s, cn, 2, INFINITY, &hi)) {
+                    break;
+                }
+                head->ctx.fuse_clamp = true;
+                head->ctx.fuse_lo = lo;
+                head->ctx.fuse_hi = hi;
+                last = true;
+            } else {
+                break;
+            }
+            s->nodes[cp].fused = true;
+            s->nodes[cp].fuse_head = h;
+            head->out[0] = &s->rv[cv->id].t;
+            v = cv;
+            if (last)
+                break;
+        }
+    }
+}
+
+/* May value id be stored blocked (NCHW8c)? A 4-D float run-time value with whole blocks of 8 channels that no
+ * one outside the kernels sees: not a graph output, not read at plan time. */
+static bool oc_blockable(const onnxc_session *s, int id)
+{
+    const oc_rvalue *r = &s->rv[id];
+    return r->t.dtype == ONNXC_FLOAT && r->t.rank == 4 && r->t.dims[1] > 0 && r->t.dims[1] % 8 == 0 &&
+           !r->known && !r->is_input && !r->needed && !r->is_output;
+}
+
+/* Node position that reads value id through its input 0 only, running in a mode of `modes`, or -1. */
+static int oc_blocked_reader(const onnxc_session *s, const oc_use *u, uint8_t modes)
+{
+    const oc_node *cn = u->node;
+    const int cp = oc_plan_pos(s, cn);
+    if (cp < 0 || u->slot != 0 || s->nodes[cp].folded || s->nodes[cp].fused ||
+        !(s->nodes[cp].ctx.blocked_modes & modes))
+        return -1;
+    for (int j = 1; j < cn->n_inputs; j++)
+        if (cn->inputs[j] == cn->inputs[0])
+            return -1;
+    return cp;
+}
+
+/* Blocked layout between kernels that can use it (see oc_kctx): for a node that runs blocked in and out (a
+ * depthwise convolution), its input is stored blocked when its one writer can write it so (a pointwise
+ * convolution, with Relu/Clip fused), and its output when every reader can read it so. Values outside the
+ * kernels (graph outputs, per-node hooks: plain plans) stay NCHW. */
+void oc_plan_blocked(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    int *writer = oc_calloc((size_t)s->n_rv + 1, sizeof *writer);
+    if (!writer)
+        return; /* an optimisation: without memory for it, plan plainly */
+    for (int i = 0; i < s->n_rv; i++)
+        writer[i] = -1;
+    for (int i = 0; i < s->n_order; i++) /* the node that writes each value: a fused chain's head writes its last */
+        if (!s->nodes[i].folded && !s->nodes[i].fused && s->nodes[i].out && s->nodes[i].out[0])
+            writer[oc_rv_of(s->nodes[i].out[0]) - s->rv] = i;
+    for (int d = 0; d < s->n_order; d++) {
+        oc_snode *dn = &s->nodes[d];
+        const oc_node *nd = s->order[d];
+        if (dn->folded || dn->fused || !(dn->ctx.blocked_modes & OC_BLK_BOTH) || dn->ctx.fuse_res ||
+            nd->n_inputs < 1 || !nd->inputs[0] || !dn->out[0])
+            continue;
+        const oc_value *a = nd->inputs[0];
+        const int ida = a->id, idd = (int)(oc_rv_of(dn->out[0]) - s->rv);
+        const int w = writer[ida];
+        if (w < 0 || !oc_blockable(s, ida) || !oc_blockable(s, idd) || a->n_uses != 1 ||
+            !(s->nodes[w].ctx.blocked_modes & OC_BLK_OUT) || s->nodes[w].ctx.fuse_res || s->nodes[w].ctx.in_blocked)
+            continue;
+        const oc_value *dv = g->values[idd];
+        bool ok = dv->n_uses > 0;
+        for (int u = 0; ok && u < dv->n_uses; u++) {
+            const int r = oc_blocked_reader(s, &dv->uses[u], OC_BLK_IN);
+            ok = r >= 0 && !s->nodes[r].ctx.out_blocked;
+        }
+        if (!ok || oc_blocked_reader(s, &a->uses[0], OC_BLK_BOTH) != d)
+            continue;
+        s->nodes[w].ctx.out_blocked = true;
+        dn->ctx.in_blocked = dn->ctx.out_blocked = true;
+        for (int u = 0; u < dv->n_uses; u++)
+            s->nodes[oc_blocked_reader(s, &dv->uses[u], OC_BLK_IN)].ctx.in_blocked = true;
+    }
+    oc_free(writer);
+}
+
+/* Ops whose output is their first input's bytes under another shape. */
+static bool oc_alias_op(const oc_node *nd)
+{
+    if (oc_node_is_op(nd, "Reshape") || oc_node_is_op(nd, "Flatten") || oc_node_is_op(nd, "Squeeze") ||
+        oc_node_is_op(nd, "Unsqueeze") || oc_node_is_op(nd, "Identity"))
+        return true;
+    /* inference Dropout: no training_mode input, no mask output */
+    return oc_node_is_op(nd, "Dropout") && nd->n_inputs <= 2 && (nd->n_outputs < 2 || !nd->outputs[1]);
+}
+
+/* Let a Reshape-like node's output share its input's memory: its run would only copy. The shared buffer
+ * lives as long as the longest-lived of them. Graph outputs keep their own memory. */
+void oc_plan_alias(onnxc_session *s)
+{
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *nd = s->order[i];
+        oc_snode *sn = &s->nodes[i];
+        if (sn->folded || sn->fused || !oc_alias_op(nd) || nd->n_inputs < 1 || !nd->inputs[0] ||
+            nd->n_outputs < 1 || !nd->outputs[0])
+            continue;
+        oc_rvalue *ro = &s->rv[nd->outputs[0]->id];
+        int root = nd->inputs[0]->id;
+        while (s->rv[root].alias >= 0)
+            root = s->rv[root].alias;
+        oc_rvalue *ri = &s->rv[root];
+        if (ri->known || ri->is_input || ri->first < 0 || ro->first != i || ro->is_output ||
+            ri->t.dtype != ro->t.dtype || ri->t.nbytes != ro->t.nbytes || ri->t.dtype == ONNXC_STRING)
+            continue;
+        ro->alias = root;
+        if (ro->last > ri->last)
+            ri->last = ro->last;
+        sn->aliased = true;
+    }
+}

@@ -1,0 +1,106 @@
+/* What a session fixes once at create, whatever the inputs: the run order (the graph's one topological sort),
+ * each node's kernel, and which values some kernel needs at plan time. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ir.h"
+#include "plan.h"
+
+onnxc_status oc_session_order(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    const int n = g->n_nodes;
+    onnxc_status st = oc_node_index_init(&s->nix, g);
+    if (st != ONNXC_OK)
+        return st;
+    int *idx = oc_calloc((size_t)n + 1, sizeof *idx);
+    s->order = oc_calloc((size_t)n + 1, sizeof *s->order);
+    s->pos = oc_calloc((size_t)n + 1, sizeof *s->pos);
+    if (!idx || !s->order || !s->pos) {
+        oc_free(idx);
+        return oc_err(ONNXC_E_NOMEM, "out of memory planning the session");
+    }
+    /* the session may not reorder the (const) model: take the order as indices */
+    st = oc_graph_order(g, idx);
+    if (st == ONNXC_OK) {
+        for (int k = 0; k < n; k++) {
+            s->order[k] = g->nodes[idx[k]];
+            s->pos[idx[k]] = k;
+        }
+        s->n_order = n;
+    }
+    oc_free(idx);
+    return st;
+}
+
+int oc_plan_pos(const onnxc_session *s, const oc_node *nd)
+{
+    if (nd->graph != s->g)
+        return -1;
+    const int i = oc_node_index_of(&s->nix, nd);
+    return i >= 0 ? s->pos[i] : -1;
+}
+
+onnxc_status oc_session_kernels(onnxc_session *s)
+{
+    s->kern = oc_calloc((size_t)s->n_order + 1, sizeof *s->kern);
+    if (!s->kern)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    char msg[900] = "";
+    size_t off = 0;
+    int missing = 0;
+    /* The ops already in the message, so each is listed once. An entry after the first takes at least 15
+     * characters, so the message is full before this is: checking these few, not every node before, keeps a
+     * graph of a million unsupported nodes linear. */
+    const char *listed[64];
+    int n_listed = 0;
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *nd = s->order[i];
+        int64_t opset = oc_model_opset(s->model, nd->domain);
+        s->kern[i] = oc_kernel_find(nd->domain, nd->op_type, opset);
+        if (s->kern[i])
+            continue;
+        missing++;
+        if (off >= sizeof msg - 1 || n_listed == (int)(sizeof listed / sizeof *listed))
+            continue;
+        bool seen = false;
+        for (int j = 0; j < n_listed && !seen; j++)
+            seen = strcmp(listed[j], nd->op_type) == 0;
+        if (seen)
+            continue;
+        listed[n_listed++] = nd->op_type;
+        char lbl[200];
+        const char *dom = nd->domain && *nd->domain ? nd->domain : NULL;
+        if (oc_kernel_known_op(nd->domain, nd->op_type))
+            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s%s%s-%lld (opset not supported, node %s)",
+                                    off ? ", " : "", dom ? dom : "", dom ? "." : "", nd->op_type,
+                                    (long long)opset, oc_node_label(nd, lbl, sizeof lbl));
+        else
+            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s%s%s (node %s)", off ? ", " : "",
+                                    dom ? dom : "", dom ? "." : "", nd->op_type, oc_node_label(nd, lbl, sizeof lbl));
+    }
+    if (missing)
+        return oc_err(ONNXC_E_UNSUPPORTED, "%d node%s with unsupported ops: %s", missing, missing > 1 ? "s" : "",
+                      msg);
+    return ONNXC_OK;
+}
+
+void oc_session_mark_needed(onnxc_session *s)
+{
+    for (int i = s->n_order - 1; i >= 0; i--) {
+        const oc_node *nd = s->order[i];
+        const oc_kernel *k = s->kern[i];
+        bool out_needed = false;
+        for (int o = 0; o < nd->n_outputs; o++)
+            if (nd->outputs[o] && s->rv[nd->outputs[o]->id].needed)
+                out_needed = true;
+        for (int j = 0; j < nd->n_inputs; j++) {
+            oc_value *v = nd->inputs[j];
+            if (!v || v->graph != s->g)
+                continue;
+            bool shape_only = j < 32 && ((k->shape_only_inputs >> j) & 1u);
+            if ((out_needed && !shape_only) || (j < 32 && (k->value_inputs >> j) & 1u))
+                s->rv[v->id].needed = true;
+        }
+    }
+}
