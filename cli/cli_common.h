@@ -133,6 +133,31 @@ int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info
  * error naming the input and file; plural: the message speaks of "the models" (compare) not "the model". */
 int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *g, int plural);
 
+/* ---- options of onnxc_optimize (cli_pass_options.c) ---- */
+
+/* A flag of a command that stands for an option: "--groups G" sets option to G; a flag with a value
+ * ("--keep-bn") takes no argument and sets option to value. */
+typedef struct cli_opt_flag {
+    const char *flag;
+    const char *option;
+    const char *value;
+} cli_opt_flag;
+
+typedef struct cli_pass_options {
+    onnxc_optimize_options *opts;
+    const cli_opt_flag *flags; /* the command's flags, ended by an entry with flag NULL */
+    const char *locked;        /* an option --set may not change (the command fixes it), or NULL */
+    int used[16];              /* flags (indices) given so far, for messages */
+    int n_used;
+} cli_pass_options;
+
+/* argv[*i] as one of po's flags or as --set NAME=VALUE: sets the option and returns 1; 0 when argv[*i] is
+ * something else; -1 after a usage error (the library's message with the names of options given by flags
+ * shown as those flags, e.g. "--groups takes a whole number from 1 to ..."). */
+int cli_pass_options_arg(const char *cmd, cli_pass_options *po, int argc, char **argv, int *i);
+/* msg with every option name that a flag of this run set replaced by that flag. */
+void cli_pass_options_message(const cli_pass_options *po, const char *msg, char *out, size_t cap);
+
 /* Subcommands: argv[0] is the command name. Each returns the process exit code. */
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);

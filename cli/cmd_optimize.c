@@ -9,8 +9,8 @@
 
 static const char usage[] =
     "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify] [--force]\n"
-    "                      [--json] [--stop-after N] [--keep-bn] [--shape DIM=VALUE]... [--seed S]\n"
-    "                      [--external-data [MIN_BYTES]]\n"
+    "                      [--json] [--stop-after N] [--keep-bn] [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
+    "                      [--seed S] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is never\n"
     "touched). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
@@ -19,14 +19,17 @@ static const char usage[] =
     "\n"
     "  -o, --output OUT    where to write the optimized model\n"
     "  --passes LIST       comma-separated passes to run instead of the default pipeline\n"
-    "  --list-passes       print the passes and exit\n"
+    "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           run the passes and print the report, write nothing\n"
     "  --verify            run the original and the result on seeded random inputs with onnxc's executor and\n"
     "                      refuse to write when an output diverges (normalized mean squared error above 1e-10\n"
     "                      for float32, 1e-5 for float16/bfloat16)\n"
     "  --force             write even when --verify finds a divergence\n"
     "  --stop-after N      apply only the first N rewrites (to find a bad rewrite by bisection)\n"
-    "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add)\n"
+    "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add);\n"
+    "                      the same as --set fold-bn.keep-bn=true\n"
+    "  --set NAME=VALUE    set any pass or pipeline option by name, e.g. --set swap-norm.groups=16 (see\n"
+    "                      --list-passes); --passes and --stop-after set 'passes' and 'stop-after'\n"
     "  --shape DIM=VALUE   value of a symbolic input dim for --verify (default 1), e.g. --shape N=2\n"
     "  --seed S            seed of the --verify inputs (default 0)\n"
     "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
@@ -97,26 +100,37 @@ out:
     return rc;
 }
 
+/* The flags that stand for options; their values are checked by the library's option tables. */
+static const cli_opt_flag optimize_flags[] = {
+    {"--passes", "passes", NULL},
+    {"--stop-after", "stop-after", NULL},
+    {"--keep-bn", "fold-bn.keep-bn", "true"},
+    {NULL, NULL, NULL},
+};
+
 int cmd_optimize(int argc, char **argv)
 {
-    const char *model = NULL, *out = NULL, *passes = NULL;
-    int dry = 0, do_verify = 0, force = 0, json = 0, keep_bn = 0, external = 0;
+    const char *model = NULL, *out = NULL;
+    int dry = 0, do_verify = 0, force = 0, json = 0, external = 0;
     int64_t ext_min = -1;
-    int64_t stop_after = 0;
     uint64_t seed = 0;
     cli_dims dims = {0};
     int rc = CLI_EXIT_USAGE;
+    cli_pass_options po = {.flags = optimize_flags};
+    onnxc_status st = onnxc_optimize_options_create(&po.opts);
+    if (st != ONNXC_OK)
+        return cli_fail(st);
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
         if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
-            cli_dims_free(&dims);
-            return CLI_EXIT_OK;
+            rc = CLI_EXIT_OK;
+            goto done;
         } else if (!strcmp(argv[i], "--list-passes")) {
             onnxc_list_passes(stdout);
-            cli_dims_free(&dims);
-            return CLI_EXIT_OK;
+            rc = CLI_EXIT_OK;
+            goto done;
         } else if (!strcmp(argv[i], "--dry-run")) {
             dry = 1;
         } else if (!strcmp(argv[i], "--verify")) {
@@ -129,24 +143,14 @@ int cmd_optimize(int argc, char **argv)
             external = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!strcmp(argv[i], "--keep-bn")) {
-            keep_bn = 1;
+        } else if ((r = cli_pass_options_arg("optimize", &po, argc, argv, &i)) != 0) {
+            if (r < 0)
+                goto done;
         } else if ((r = cli_opt_value("optimize", argc, argv, &i, "-o", &v)) != 0 ||
                    (r = cli_opt_value("optimize", argc, argv, &i, "--output", &v)) != 0) {
             if (r < 0)
                 goto done;
             out = v;
-        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--passes", &v)) != 0) {
-            if (r < 0)
-                goto done;
-            passes = v;
-        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--stop-after", &v)) != 0) {
-            if (r < 0)
-                goto done;
-            if (cli_parse_i64(v, 0, 1000000000, &stop_after) != 0) {
-                rc = cli_usage_error("optimize", "--stop-after takes a whole number, not '%s'", v);
-                goto done;
-            }
         } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--seed", &v)) != 0) {
             if (r < 0)
                 goto done;
@@ -181,7 +185,7 @@ int cmd_optimize(int argc, char **argv)
     }
 
     onnxc_model *m = NULL, *orig = NULL;
-    onnxc_status st = onnxc_model_load(model, &m);
+    st = onnxc_model_load(model, &m);
     if (st != ONNXC_OK) {
         rc = cli_fail(st);
         goto done;
@@ -191,9 +195,8 @@ int cmd_optimize(int argc, char **argv)
         onnxc_model_free(m);
         goto done;
     }
-    onnxc_optimize_options oo = {.passes = passes, .stop_after = (int)stop_after, .keep_bn = keep_bn};
     onnxc_report *rep = NULL;
-    st = onnxc_optimize(m, &oo, &rep);
+    st = onnxc_optimize(m, po.opts, &rep);
     if (rep)
         onnxc_report_print(rep, json ? stdout : stderr, json);
     onnxc_report_free(rep);
@@ -230,5 +233,6 @@ free_models:
     onnxc_model_free(orig);
 done:
     cli_dims_free(&dims);
+    onnxc_optimize_options_free(po.opts);
     return rc;
 }

@@ -5,10 +5,11 @@
 
 #include "cli_common.h"
 
+/* A printf format: the defaults (%s) come from the library's option table. */
 static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
-    "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--dry-run] [--json]\n"
-    "                       [--external-data [MIN_BYTES]]\n"
+    "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
+    "                       [--list-passes] [--dry-run] [--json] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
     "or two images per step. The new scale and bias start from the BN's gamma and beta, epsilon carries over;\n"
@@ -18,19 +19,22 @@ static const char usage[] =
     "why) goes to stderr, or as JSON to stdout with --json.\n"
     "\n"
     "  -o, --output OUT    where to write the result\n"
-    "  --to KIND           group (default): G groups of channels, like nn.GroupNorm(G, C);\n"
-    "                      instance: one group per channel (G = C); layer: one group (G = 1, statistics over\n"
-    "                      C and the spatial dims, scale and bias per channel)\n"
-    "  --groups G          group count for --to group (default 32). When G does not divide a layer's channel\n"
+    "  --to KIND           group: G groups of channels, like nn.GroupNorm(G, C); instance: one group per\n"
+    "                      channel (G = C); layer: one group (G = 1, statistics over C and the spatial dims,\n"
+    "                      scale and bias per channel). Default: %s\n"
+    "  --groups G          group count for --to group (default %s). When G does not divide a layer's channel\n"
     "                      count C, the largest divisor of C not above G is used and reported\n"
     "  --strict            make such a layer an error instead\n"
     "  --only REGEX        swap only BNs whose node name or output name matches (POSIX extended regex)\n"
     "  --exclude REGEX     leave BNs whose node name or output name matches\n"
-    "  --form FORM         auto (default): GroupNormalization-21 when the model's opset is 21 or more, else the\n"
+    "  --form FORM         auto: GroupNormalization-21 when the model's opset is 21 or more, else the\n"
     "                      decomposition; op: GroupNormalization-21, raising an older model's opset to 21 after\n"
     "                      checking that no other op changes meaning (it refuses with the reason otherwise);\n"
     "                      decomposed: Reshape [N,G,-1] -> InstanceNormalization -> Reshape -> Mul gamma -> Add\n"
-    "                      beta, what PyTorch exports for nn.GroupNorm, valid from opset 6\n"
+    "                      beta, what PyTorch exports for nn.GroupNorm, valid from opset 6. Default: %s\n"
+    "  --set NAME=VALUE    set an option by name: the flags above are swap-norm.to, .groups, .strict, .only,\n"
+    "                      .exclude and .form (see --list-passes)\n"
+    "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           print the report, write nothing\n"
     "  --json              print the report as JSON on stdout\n"
     "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
@@ -40,20 +44,32 @@ static const char usage[] =
     "(--only/--exclude matched no BN, or every selected BN was skipped; nothing written), 2 bad usage or bad\n"
     "input (including a layer --strict refuses and --form op on a model whose opset cannot be raised).\n";
 
-int cmd_swap_norm(int argc, char **argv)
+/* The flags that stand for options; their values are checked by the library's option tables. */
+static const cli_opt_flag swap_norm_flags[] = {
+    {"--to", "swap-norm.to", NULL},
+    {"--groups", "swap-norm.groups", NULL},
+    {"--strict", "swap-norm.strict", "true"},
+    {"--only", "swap-norm.only", NULL},
+    {"--exclude", "swap-norm.exclude", NULL},
+    {"--form", "swap-norm.form", NULL},
+    {NULL, NULL, NULL},
+};
+
+static int swap_norm(int argc, char **argv, cli_pass_options *po)
 {
-    const char *model = NULL, *out = NULL, *to = "group", *form = "auto", *only = NULL, *exclude = NULL;
-    int strict = 0, json = 0, dry = 0, groups_given = 0, external = 0;
+    const char *model = NULL, *out = NULL;
+    int json = 0, dry = 0, external = 0;
     int64_t ext_min = -1;
-    int64_t groups = 32;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
         if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
+            printf(usage, onnxc_optimize_get(NULL, "swap-norm.to"), onnxc_optimize_get(NULL, "swap-norm.groups"),
+                   onnxc_optimize_get(NULL, "swap-norm.form"));
             return CLI_EXIT_OK;
-        } else if (!strcmp(argv[i], "--strict")) {
-            strict = 1;
+        } else if (!strcmp(argv[i], "--list-passes")) {
+            onnxc_list_passes(stdout);
+            return CLI_EXIT_OK;
         } else if ((r = cli_opt_external("swap-norm", argc, argv, &i, &ext_min)) != 0) {
             if (r < 0)
                 return CLI_EXIT_USAGE;
@@ -62,37 +78,14 @@ int cmd_swap_norm(int argc, char **argv)
             json = 1;
         } else if (!strcmp(argv[i], "--dry-run")) {
             dry = 1;
+        } else if ((r = cli_pass_options_arg("swap-norm", po, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
         } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "-o", &v)) != 0 ||
                    (r = cli_opt_value("swap-norm", argc, argv, &i, "--output", &v)) != 0) {
             if (r < 0)
                 return CLI_EXIT_USAGE;
             out = v;
-        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--to", &v)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            if (strcmp(v, "group") && strcmp(v, "instance") && strcmp(v, "layer"))
-                return cli_usage_error("swap-norm", "--to takes group, instance or layer, not '%s'", v);
-            to = v;
-        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--form", &v)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            if (strcmp(v, "auto") && strcmp(v, "op") && strcmp(v, "decomposed"))
-                return cli_usage_error("swap-norm", "--form takes auto, op or decomposed, not '%s'", v);
-            form = v;
-        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--groups", &v)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            if (cli_parse_i64(v, 1, 1 << 30, &groups) != 0)
-                return cli_usage_error("swap-norm", "--groups takes a whole number from 1, not '%s'", v);
-            groups_given = 1;
-        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--only", &v)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            only = v;
-        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--exclude", &v)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            exclude = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("swap-norm", "unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -105,9 +98,6 @@ int cmd_swap_norm(int argc, char **argv)
         return cli_usage_error("swap-norm", "no model given");
     if (!out && !dry)
         return cli_usage_error("swap-norm", "no output given (-o OUT, or --dry-run)");
-    if (groups_given && strcmp(to, "group"))
-        return cli_usage_error("swap-norm", "--groups applies to --to group only (--to %s fixes the group count)",
-                               to);
     if (out && cli_same_file(model, out)) {
         cli_error("swap-norm: the output '%s' is the input model; choose another path", out);
         return CLI_EXIT_USAGE;
@@ -117,10 +107,8 @@ int cmd_swap_norm(int argc, char **argv)
     onnxc_status st = onnxc_model_load(model, &m);
     if (st != ONNXC_OK)
         return cli_fail(st);
-    onnxc_optimize_options oo = {.passes = "swap-norm", .swap_to = to, .swap_form = form, .only = only,
-                                 .exclude = exclude, .groups = (int)groups, .strict = strict};
     onnxc_report *rep = NULL;
-    st = onnxc_optimize(m, &oo, &rep);
+    st = onnxc_optimize(m, po->opts, &rep);
     if (rep)
         onnxc_report_print(rep, json ? stdout : stderr, json);
     int rc = CLI_EXIT_OK;
@@ -134,14 +122,15 @@ int cmd_swap_norm(int argc, char **argv)
         cli_warn("swap-norm: '%s' has no BatchNormalization in its main graph: nothing to swap%s", model,
                  dry ? "" : "; writing an unchanged copy");
     } else if (onnxc_report_num_changes(rep) == 0) {
+        int selecting = *onnxc_optimize_get(po->opts, "swap-norm.only") || *onnxc_optimize_get(po->opts, "swap-norm.exclude");
         cli_warn("swap-norm: none of the %d BatchNormalization nodes was swapped (%s; see the report); nothing "
-                 "written", before, only || exclude ? "--only/--exclude selected none, or only ones that cannot be "
+                 "written", before, selecting ? "--only/--exclude selected none, or only ones that cannot be "
                  "swapped" : "each one was skipped");
         rc = CLI_EXIT_PROBLEMS;
         goto done;
     } else if (!json) {
-        fprintf(stderr, "swapped %d of %d BatchNormalization nodes (%s); %d left\n", before - after, before, to,
-                after);
+        fprintf(stderr, "swapped %d of %d BatchNormalization nodes (%s); %d left\n", before - after, before,
+                onnxc_optimize_get(po->opts, "swap-norm.to"), after);
     }
     if (!dry) {
         onnxc_save_options so;
@@ -157,5 +146,17 @@ int cmd_swap_norm(int argc, char **argv)
 done:
     onnxc_report_free(rep);
     onnxc_model_free(m);
+    return rc;
+}
+
+int cmd_swap_norm(int argc, char **argv)
+{
+    /* the command is the swap-norm pass alone: "passes" is fixed before the arguments are read */
+    cli_pass_options po = {.flags = swap_norm_flags, .locked = "passes"};
+    onnxc_status st = onnxc_optimize_options_create(&po.opts);
+    if (st == ONNXC_OK)
+        st = onnxc_optimize_set(po.opts, "passes", "swap-norm");
+    int rc = st == ONNXC_OK ? swap_norm(argc, argv, &po) : cli_fail(st);
+    onnxc_optimize_options_free(po.opts);
     return rc;
 }

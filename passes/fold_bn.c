@@ -8,6 +8,8 @@
 #include "bn_match.h"
 #include "pass.h"
 
+enum { FB_KEEP_BN, FB_N_OPTIONS };
+
 /* s = scale / sqrt(var + eps), t = B - mean * s, in double. False (why set) when a parameter is unusable. */
 static bool bn_affine(const oc_node *bn, double **s_out, double **t_out, int64_t *c_out, char *why, size_t cap)
 {
@@ -173,7 +175,7 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
             oc_report_skipped(ctx, bn, "not folded: %s", why2);
             continue;
         }
-        if (ctx->opts->keep_bn) {
+        if (oc_pass_opt(ctx, FB_KEEP_BN)->b) {
             oc_report_skipped(ctx, bn, "not folded: %s (kept as BatchNormalization)", why);
             continue;
         }
@@ -196,10 +198,18 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
     return ONNXC_OK;
 }
 
+static const oc_opt_def fold_bn_options[] = {
+    [FB_KEEP_BN] = {.name = "fold-bn.keep-bn", .type = OC_OPT_BOOL, .dflt = "false",
+                    .help = "keep a BatchNormalization that has nothing to fold into (else it becomes Mul + Add)"},
+};
+_Static_assert(sizeof fold_bn_options / sizeof fold_bn_options[0] == FB_N_OPTIONS, "one entry per option");
+
 const oc_pass oc_pass_fold_bn = {
     .name = "fold-bn",
     .summary = "fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it; else Mul+Add",
     .exact = true,
     .in_default = true,
+    .options = fold_bn_options,
+    .n_options = FB_N_OPTIONS,
     .run = fold_bn_run,
 };

@@ -1,5 +1,5 @@
-/* The pass interface: a const descriptor per pass (name, summary, exact or output-changing, run), the report
- * passes write into, and the rewrite budget that --stop-after uses to bisect a bad rewrite. */
+/* The pass interface: a const descriptor per pass (name, summary, exact or output-changing, its options table,
+ * run), the report passes write into, and the rewrite budget that --stop-after uses to bisect a bad rewrite. */
 #ifndef ONNXC_PASS_H
 #define ONNXC_PASS_H
 
@@ -7,6 +7,7 @@
 
 #include "ir.h"
 #include "onnxc/onnxc.h"
+#include "options.h"
 
 typedef enum oc_event_kind {
     OC_EV_CHANGED = 0, /* a rewrite was made */
@@ -44,7 +45,7 @@ struct onnxc_report {
 /* What a pass gets besides the graph. */
 typedef struct oc_pass_ctx {
     const char *pass_name;
-    const onnxc_optimize_options *opts;
+    const oc_opt_slot *opts; /* the running pass's options, in the order of its table (see oc_pass_opt) */
     onnxc_report *report;
     int budget;      /* rewrites still allowed; < 0 = unlimited */
 } oc_pass_ctx;
@@ -54,8 +55,20 @@ typedef struct oc_pass {
     const char *summary;
     bool exact;         /* preserves outputs up to float rounding; false = changes them on purpose */
     bool in_default;    /* part of the default pipeline */
+    const oc_opt_def *options; /* its options (names "<pass>.<option>"); NULL when it has none */
+    int n_options;
+    /* Options that contradict each other (each valid alone): ONNXC_E_ARG naming them. Called with the values a
+     * set would leave, before it is accepted, so an options object never holds a contradiction. May be NULL. */
+    onnxc_status (*check_options)(const oc_opt_slot *opts);
     onnxc_status (*run)(oc_graph *g, oc_pass_ctx *ctx);
 } oc_pass;
+
+/* Value of option i (its index in the running pass's table). */
+static inline const oc_opt_value *oc_pass_opt(const oc_pass_ctx *ctx, int i) { return &ctx->opts[i].v; }
+
+/* The pipeline's own options (passes, stop-after, check-each), before every pass's in an options object. */
+extern const oc_opt_def oc_pipeline_options[];
+extern const int oc_n_pipeline_options;
 
 /* Ask before each rewrite: false when --stop-after's budget is spent (the pass must then stop rewriting). */
 bool oc_pass_may_rewrite(oc_pass_ctx *ctx);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "pass.h"
 
 const oc_pass *const oc_passes[] = {
@@ -26,11 +27,80 @@ const oc_pass *oc_pass_find(const char *name)
     return NULL;
 }
 
+/* Resolve a comma-separated list of pass names (blanks around a name ignored, empty names skipped) into list
+ * (room for OC_MAX_PIPELINE); ONNXC_E_ARG naming the option and the first unknown name. */
+#define OC_MAX_PIPELINE 64
+static onnxc_status resolve_passes(const char *option, const char *spec, const oc_pass **list, int *n_out)
+{
+    *n_out = 0;
+    char *buf = oc_strdup(spec);
+    if (!buf)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    onnxc_status st = ONNXC_OK;
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && st == ONNXC_OK; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = 0;
+        if (!*tok)
+            continue;
+        const oc_pass *p = oc_pass_find(tok);
+        if (!p) {
+            char known[512] = "";
+            size_t off = 0;
+            for (int i = 0; oc_passes[i] && off < sizeof known; i++)
+                off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "", oc_passes[i]->name);
+            st = oc_err(ONNXC_E_ARG, "%s: unknown pass '%s' (known: %s)", option, tok, known);
+        } else if (n >= OC_MAX_PIPELINE) {
+            st = oc_err(ONNXC_E_ARG, "%s: more than %d passes", option, OC_MAX_PIPELINE);
+        } else if (list) {
+            list[n++] = p;
+        } else {
+            n++;
+        }
+    }
+    oc_free(buf);
+    *n_out = n;
+    return st;
+}
+
+static onnxc_status check_pass_list(const char *name, const char *value)
+{
+    int n;
+    return resolve_passes(name, value, NULL, &n);
+}
+
+enum { PL_PASSES, PL_STOP_AFTER, PL_CHECK_EACH, PL_N_OPTIONS };
+
+const oc_opt_def oc_pipeline_options[] = {
+    [PL_PASSES] = {.name = "passes", .type = OC_OPT_STRING, .dflt = "", .check = check_pass_list,
+                   .help = "comma-separated passes to run, in this order; empty: the default pipeline"},
+    [PL_STOP_AFTER] = {.name = "stop-after", .type = OC_OPT_INT, .dflt = "0", .min = 0, .max = 1000000000,
+                       .help = "apply only the first N rewrites (to find a bad rewrite by bisection); 0: no limit"},
+    [PL_CHECK_EACH] = {.name = "check-each", .type = OC_OPT_BOOL, .dflt = "false",
+                       .help = "check the graph's consistency after every pass (debug builds always do; so does "
+                               "env ONNXC_CHECK_PASSES=1)"},
+};
+const int oc_n_pipeline_options = PL_N_OPTIONS;
+_Static_assert(sizeof oc_pipeline_options / sizeof oc_pipeline_options[0] == PL_N_OPTIONS,
+               "one table entry per pipeline option");
+
 void onnxc_list_passes(FILE *f)
 {
-    for (int i = 0; oc_passes[i]; i++)
+    for (int i = 0; oc_passes[i]; i++) {
         fprintf(f, "%-22s %-8s %s\n", oc_passes[i]->name, oc_passes[i]->exact ? "exact" : "changes",
                 oc_passes[i]->summary);
+        for (int k = 0; k < oc_passes[i]->n_options; k++)
+            oc_opt_print(f, &oc_passes[i]->options[k]);
+    }
+    fprintf(f, "\npipeline (default:");
+    for (int i = 0; oc_default_pipeline[i]; i++)
+        fprintf(f, "%s%s", i ? ", " : " ", oc_default_pipeline[i]);
+    fprintf(f, ")\n");
+    for (int k = 0; k < oc_n_pipeline_options; k++)
+        oc_opt_print(f, &oc_pipeline_options[k]);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -173,21 +243,6 @@ void onnxc_report_free(onnxc_report *r)
     oc_free(r);
 }
 
-static void oc_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int oc_stats_count(const oc_graph_stats *st, const char *op)
 {
     for (int i = 0; i < st->n_ops; i++)
@@ -206,7 +261,7 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
         fprintf(f, "{\"passes\": [");
         for (int i = 0; i < r->n_passes_run; i++) {
             fprintf(f, i ? ", " : "");
-            oc_json_str(f, r->passes_run[i]);
+            oc_json_str(f, r->passes_run[i] ? r->passes_run[i] : "");
         }
         fprintf(f, "], \"changes\": %d, \"stopped_by_budget\": %s, \"events\": [", r->n_changes,
                 r->budget_exhausted ? "true" : "false");
@@ -220,7 +275,7 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
             else
                 fprintf(f, "null");
             fprintf(f, ", \"message\": ");
-            oc_json_str(f, e->message);
+            oc_json_str(f, e->message ? e->message : "");
             fprintf(f, "}");
         }
         fprintf(f, "]");
@@ -345,53 +400,27 @@ onnxc_status oc_graph_verify(const oc_graph *g)
 
 /* ---------------------------------------------------------------- run */
 
-onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
+static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
 {
-    if (report_out)
-        *report_out = NULL;
-    if (!m || !m->graph)
-        return oc_err(ONNXC_E_ARG, "optimize: no model");
-    onnxc_optimize_options dflt = {0};
-    if (!opts)
-        opts = &dflt;
-
-    /* resolve the list first: an unknown name must leave the model untouched */
-    const oc_pass *list[64];
+    const oc_opt_slot *pl = oc_opts_of(opts, NULL);
+    /* resolve the list first: an unknown name must leave the model untouched (set refused it already; this is
+     * for an object filled some other way) */
+    const oc_pass *list[OC_MAX_PIPELINE];
     int n = 0;
-    if (!opts->passes || !*opts->passes) {
+    onnxc_status st0;
+    if (!*pl[PL_PASSES].v.text) {
         for (int i = 0; oc_default_pipeline[i]; i++)
             list[n++] = oc_pass_find(oc_default_pipeline[i]);
-    } else {
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%s", opts->passes);
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ')
-                tok++;
-            size_t len = strlen(tok);
-            while (len && tok[len - 1] == ' ')
-                tok[--len] = 0;
-            if (!*tok)
-                continue;
-            const oc_pass *p = oc_pass_find(tok);
-            if (!p) {
-                char known[512] = "";
-                size_t off = 0;
-                for (int i = 0; oc_passes[i] && off < sizeof known; i++)
-                    off += (size_t)snprintf(known + off, sizeof known - off, "%s%s", i ? ", " : "",
-                                            oc_passes[i]->name);
-                return oc_err(ONNXC_E_ARG, "unknown pass '%s' (known: %s)", tok, known);
-            }
-            if (n >= 63)
-                return oc_err(ONNXC_E_ARG, "too many passes");
-            list[n++] = p;
-        }
+    } else if ((st0 = resolve_passes(pl[PL_PASSES].def->name, pl[PL_PASSES].v.text, list, &n)) != ONNXC_OK) {
+        return st0;
     }
 
     onnxc_report *r = oc_calloc(1, sizeof *r);
     if (!r)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
     oc_stats_collect(m->graph, &r->before);
-    oc_pass_ctx ctx = {.opts = opts, .report = r, .budget = opts->stop_after > 0 ? opts->stop_after : -1};
+    int64_t stop_after = pl[PL_STOP_AFTER].v.i;
+    oc_pass_ctx ctx = {.report = r, .budget = stop_after > 0 ? (int)stop_after : -1};
     onnxc_status st = ONNXC_OK;
     /* Calls of model-local functions are inlined first, so the passes (and the executor for --verify) see real
      * ops; an exact rewrite, reported like a pass. */
@@ -413,7 +442,7 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
     /* Debug builds check the IR after every pass; release builds when asked (tests set ONNXC_CHECK_PASSES=1). */
 #ifdef NDEBUG
     const char *env = getenv("ONNXC_CHECK_PASSES");
-    bool check = opts->check_each != 0 || (env && *env && strcmp(env, "0") != 0);
+    bool check = pl[PL_CHECK_EACH].v.b || (env && *env && strcmp(env, "0") != 0);
 #else
     bool check = true;
 #endif
@@ -424,6 +453,7 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
     }
     for (int i = 0; i < n && st == ONNXC_OK; i++) {
         ctx.pass_name = list[i]->name;
+        ctx.opts = oc_opts_of(opts, list[i]);
         char **np = oc_realloc(r->passes_run, (size_t)(r->n_passes_run + 1) * sizeof *np);
         if (!np) {
             st = oc_err(ONNXC_E_NOMEM, "out of memory");
@@ -452,5 +482,21 @@ onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, 
         *report_out = r;
     else
         onnxc_report_free(r);
+    return st;
+}
+
+onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
+{
+    if (report_out)
+        *report_out = NULL;
+    if (!m || !m->graph)
+        return oc_err(ONNXC_E_ARG, "optimize: no model");
+    if (opts)
+        return optimize(m, opts, report_out);
+    onnxc_optimize_options *dflt = NULL;
+    onnxc_status st = onnxc_optimize_options_create(&dflt);
+    if (st == ONNXC_OK)
+        st = optimize(m, dflt, report_out);
+    onnxc_optimize_options_free(dflt);
     return st;
 }

@@ -436,36 +436,27 @@ static bool planned(const oc_node *n, void *arg)
     return false;
 }
 
-static const char *kind_text(const char *to)
+/* The options; their table is at the end of the file, with the descriptor. */
+enum { SN_TO, SN_GROUPS, SN_STRICT, SN_FORM, SN_ONLY, SN_EXCLUDE, SN_N_OPTIONS };
+enum { TO_GROUP, TO_INSTANCE, TO_LAYER };
+enum { FORM_AUTO, FORM_OP, FORM_DECOMPOSED };
+
+static const char *kind_text(int to)
 {
-    return !strcmp(to, "instance") ? "instance norm" : !strcmp(to, "layer") ? "layer norm" : "group norm";
+    return to == TO_INSTANCE ? "instance norm" : to == TO_LAYER ? "layer norm" : "group norm";
 }
 
 static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
 {
-    const onnxc_optimize_options *o = ctx->opts;
-    const char *to = o->swap_to && *o->swap_to ? o->swap_to : "group";
-    const char *form = o->swap_form && *o->swap_form ? o->swap_form : "auto";
-    if (strcmp(to, "group") && strcmp(to, "instance") && strcmp(to, "layer"))
-        return oc_err(ONNXC_E_ARG, "swap-norm: --to must be group, instance or layer, not '%s'", to);
-    if (strcmp(form, "auto") && strcmp(form, "op") && strcmp(form, "decomposed"))
-        return oc_err(ONNXC_E_ARG, "swap-norm: --form must be auto, op or decomposed, not '%s'", form);
-    if (o->groups < 0)
-        return oc_err(ONNXC_E_ARG, "swap-norm: the group count must be positive, not %d", o->groups);
-    int64_t groups = o->groups > 0 ? o->groups : 32;
+    int to = oc_pass_opt(ctx, SN_TO)->e, form = oc_pass_opt(ctx, SN_FORM)->e;
+    int64_t groups = oc_pass_opt(ctx, SN_GROUPS)->i;
+    bool strict = oc_pass_opt(ctx, SN_STRICT)->b;
+    /* the patterns were compiled when set */
+    const oc_opt_value *only = oc_pass_opt(ctx, SN_ONLY), *excl = oc_pass_opt(ctx, SN_EXCLUDE);
+    bool has_only = only->re != NULL, has_excl = excl->re != NULL;
     int64_t opset = oc_model_opset(g->model, NULL);
     swap_run sr = {.g = g};
-    sr.op_form = !strcmp(form, "op") || (!strcmp(form, "auto") && opset >= OP_FORM_OPSET);
-
-    regex_t only, excl;
-    bool has_only = o->only && *o->only, has_excl = o->exclude && *o->exclude;
-    if (has_only && regcomp(&only, o->only, REG_EXTENDED | REG_NOSUB) != 0)
-        return oc_err(ONNXC_E_ARG, "swap-norm: --only '%s' is not a valid regular expression", o->only);
-    if (has_excl && regcomp(&excl, o->exclude, REG_EXTENDED | REG_NOSUB) != 0) {
-        if (has_only)
-            regfree(&only);
-        return oc_err(ONNXC_E_ARG, "swap-norm: --exclude '%s' is not a valid regular expression", o->exclude);
-    }
+    sr.op_form = form == FORM_OP || (form == FORM_AUTO && opset >= OP_FORM_OPSET);
 
     int n_bn = 0, n_nested = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -501,13 +492,13 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
         oc_node *bn = g->nodes[i];
         if (!oc_is_batchnorm(bn))
             continue;
-        if (has_only && !matches(&only, bn)) {
+        if (has_only && !matches(only->re, bn)) {
             oc_report_skipped(ctx, bn, "not selected: neither its name nor its output matches --only '%s'",
-                              o->only);
+                              only->text);
             continue;
         }
-        if (has_excl && matches(&excl, bn)) {
-            oc_report_skipped(ctx, bn, "not selected: excluded by --exclude '%s'", o->exclude);
+        if (has_excl && matches(excl->re, bn)) {
+            oc_report_skipped(ctx, bn, "not selected: excluded by --exclude '%s'", excl->text);
             continue;
         }
         n_selected++;
@@ -517,12 +508,12 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
             oc_report_skipped(ctx, bn, "not swapped: %s", why);
             continue;
         }
-        int64_t want = !strcmp(to, "instance") ? it.C : !strcmp(to, "layer") ? 1 : groups;
+        int64_t want = to == TO_INSTANCE ? it.C : to == TO_LAYER ? 1 : groups;
         it.G = want;
         if (it.C % want != 0) {
             char lbl[200];
             it.G = largest_divisor_at_most(it.C, want);
-            if (o->strict) {
+            if (strict) {
                 st = oc_err(ONNXC_E_INVALID, "swap-norm: node %s has %lld channels, %s %lld groups (--strict; "
                             "without it %lld groups would be used)", oc_node_label(bn, lbl, sizeof lbl),
                             (long long)it.C, it.C < want ? "fewer than" : "which do not divide into",
@@ -609,17 +600,51 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
     }
 out:
     oc_free(items);
-    if (has_only)
-        regfree(&only);
-    if (has_excl)
-        regfree(&excl);
     return st;
 }
+
+/* A group count only means something for to=group: given with another kind it would be silently ignored. */
+static onnxc_status swap_norm_check_options(const oc_opt_slot *o)
+{
+    if (o[SN_GROUPS].v.set && o[SN_TO].v.e != TO_GROUP)
+        return oc_err(ONNXC_E_ARG, "%s applies to %s group only (%s %s fixes the group count)", o[SN_GROUPS].def->name,
+                      o[SN_TO].def->name, o[SN_TO].def->name, o[SN_TO].v.text);
+    return ONNXC_OK;
+}
+
+static const char *const to_choices[] = {[TO_GROUP] = "group", [TO_INSTANCE] = "instance", [TO_LAYER] = "layer",
+                                         NULL};
+static const char *const form_choices[] = {[FORM_AUTO] = "auto", [FORM_OP] = "op", [FORM_DECOMPOSED] = "decomposed",
+                                           NULL};
+
+static const oc_opt_def swap_norm_options[] = {
+    [SN_TO] = {.name = "swap-norm.to", .type = OC_OPT_ENUM, .dflt = "group", .choices = to_choices,
+               .help = "group: G groups of channels, like nn.GroupNorm(G, C); instance: one group per channel; "
+                       "layer: one group (statistics over C and the spatial dims)"},
+    /* 32: PyTorch's and the GroupNorm paper's usual choice */
+    [SN_GROUPS] = {.name = "swap-norm.groups", .type = OC_OPT_INT, .dflt = "32", .min = 1, .max = 1 << 30,
+                   .help = "group count G for to=group; a layer whose channel count G does not divide gets the "
+                           "largest divisor not above G (reported)"},
+    [SN_STRICT] = {.name = "swap-norm.strict", .type = OC_OPT_BOOL, .dflt = "false",
+                   .help = "a layer whose channel count the group count does not divide is an error, not a fallback"},
+    [SN_FORM] = {.name = "swap-norm.form", .type = OC_OPT_ENUM, .dflt = "auto", .choices = form_choices,
+                 .help = "auto: GroupNormalization-21 from opset 21, else decomposed; op: GroupNormalization-21 "
+                         "(raises the opset when no other op changes meaning); decomposed: Reshape/"
+                         "InstanceNormalization/Reshape/Mul/Add, opset 6 on"},
+    [SN_ONLY] = {.name = "swap-norm.only", .type = OC_OPT_REGEX, .dflt = "",
+                 .help = "swap only BNs whose node name or output name matches"},
+    [SN_EXCLUDE] = {.name = "swap-norm.exclude", .type = OC_OPT_REGEX, .dflt = "",
+                    .help = "leave BNs whose node name or output name matches"},
+};
+_Static_assert(sizeof swap_norm_options / sizeof swap_norm_options[0] == SN_N_OPTIONS, "one entry per option");
 
 const oc_pass oc_pass_swap_norm = {
     .name = "swap-norm",
     .summary = "replace BatchNormalization by group/instance/layer norm (changes outputs; for fine-tuning)",
     .exact = false,
     .in_default = false,
+    .options = swap_norm_options,
+    .n_options = SN_N_OPTIONS,
+    .check_options = swap_norm_check_options,
     .run = swap_norm_run,
 };

@@ -277,22 +277,37 @@ ONNXC_API void onnxc_profile_free(onnxc_profile *p);
  *  counts and parameter bytes before and after. Opaque. */
 typedef struct onnxc_report onnxc_report;
 
-/** Options for onnxc_optimize. Zero-initialise, then set what you need. */
-typedef struct onnxc_optimize_options {
-    const char *passes;   /**< comma-separated pass names; NULL or "" = the default pipeline (every exact pass) */
-    int stop_after;       /**< apply only the first N rewrites (for bisecting a bad rewrite); 0 = no limit */
-    int keep_bn;          /**< fold-bn: keep a BatchNormalization with nothing to fold into (else Mul + Add) */
-    int check_each;       /**< check graph consistency after every pass (debug builds always; also env ONNXC_CHECK_PASSES=1) */
-    int groups;           /**< swap-norm: number of groups (0 = 32) */
-    int strict;           /**< swap-norm: channel count not divisible by groups is an error, not a fallback */
-    const char *swap_to;  /**< swap-norm: "group" (default), "instance" or "layer" */
-    const char *swap_form; /**< swap-norm: "auto" (default), "op" (GroupNormalization-21) or "decomposed" */
-    const char *only;     /**< swap-norm: POSIX extended regex; only BNs whose node or output name matches */
-    const char *exclude;  /**< swap-norm: POSIX extended regex; BNs whose node or output name matches are left */
-} onnxc_optimize_options;
+/** Options of onnxc_optimize, set by name; opaque. The names are the pipeline's ("passes", "stop-after",
+ *  "check-each") and each pass's "<pass>.<option>" (e.g. "swap-norm.groups"); onnxc_list_passes prints them
+ *  all with their type, default and help. */
+typedef struct onnxc_optimize_options onnxc_optimize_options;
 
-/** Run passes over the model in place. *report (may be NULL) receives what was done; free it with
- *  onnxc_report_free. An unknown pass name is ONNXC_E_ARG and leaves the model untouched. */
+/** Make an options object holding every option's default; free it with onnxc_optimize_options_free. */
+ONNXC_API onnxc_status onnxc_optimize_options_create(onnxc_optimize_options **out);
+
+/** Free an options object; NULL is fine. */
+ONNXC_API void onnxc_optimize_options_free(onnxc_optimize_options *o);
+
+/** Set option name from text, parsed and checked by the option's declaration: bool true/false (also 1/0, yes/no,
+ *  on/off), a whole number or a number within the option's range, one of an enum's choices, a POSIX extended
+ *  regular expression (compiled now; "" = none), or a string ("passes": known pass names). ONNXC_E_ARG, with a
+ *  message naming the option, the value and what is accepted, for a bad value, for an unknown name (the message
+ *  gives the closest name or the known ones), or for a value that contradicts an option set before
+ *  ("swap-norm.groups" with "swap-norm.to" other than group); o is unchanged then. */
+ONNXC_API onnxc_status onnxc_optimize_set(onnxc_optimize_options *o, const char *name, const char *value);
+
+/** Value of option name as text ("true"/"false" for a bool, digits for an int): the default while it is not
+ *  set, and always the default when o is NULL. NULL for an unknown name. Valid until the option is set again or
+ *  o is freed. */
+ONNXC_API const char *onnxc_optimize_get(const onnxc_optimize_options *o, const char *name);
+
+/** Name of option i (0-based; the pipeline's, then each pass's in registry order), NULL past the last: to
+ *  enumerate them. */
+ONNXC_API const char *onnxc_optimize_option_name(int i);
+
+/** Run passes over the model in place, with the options in opts (NULL: every default, i.e. the default
+ *  pipeline). *report (may be NULL) receives what was done; free it with onnxc_report_free. opts is not
+ *  changed and may be used again. */
 ONNXC_API onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report);
 
 /** Print a report: human lines, or one JSON object when json != 0. */
@@ -309,7 +324,9 @@ ONNXC_API int onnxc_report_op_count(const onnxc_report *r, const char *op, int a
 /** Free a report; NULL is fine. */
 ONNXC_API void onnxc_report_free(onnxc_report *r);
 
-/** Print the registered passes (name, exact or output-changing, summary) to f, one per line. */
+/** Print the registered passes to f, one per line (name, exact or output-changing, summary), each followed by
+ *  its options (name, type and accepted values, default, help), then the default pipeline and the pipeline's
+ *  own options. */
 ONNXC_API void onnxc_list_passes(FILE *f);
 
 

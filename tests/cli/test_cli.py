@@ -285,10 +285,24 @@ class Usage(unittest.TestCase):
                 (("run", m, "--shape", "x=2xq"), "--shape"),
                 (("run", m, "--shape", "nosuch=2"), "nosuch"),
                 (("run", m, "--input", "nosuch.npy"), "nosuch.npy"),
+                (("optimize", m, "-o", os.path.join(d, "o.onnx"), "--set", "swap-norm.groups=0"),
+                 "swap-norm.groups takes a whole number from 1 to"),
+                (("optimize", m, "-o", os.path.join(d, "o.onnx"), "--set", "nosuch=1"), "unknown option 'nosuch'"),
+                (("swap-norm", m, "-o", os.path.join(d, "o.onnx"), "--form", "native"),
+                 "--form takes auto, op or decomposed, not 'native'"),
             ]
             for args, needle in cases:
                 p = onnxc(*args, expect=2)
                 assert_one_line_error(self, p, needle)
+
+    def test_list_passes(self):
+        # both commands print the same table: every pass, and swap-norm.groups with the documented default 32
+        p = onnxc("optimize", "--list-passes", expect=0)
+        self.assertEqual(onnxc("swap-norm", "--list-passes", expect=0).stdout, p.stdout)
+        rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip()}
+        self.assertIn("swap-norm", rows)
+        self.assertIn("default 32", rows["swap-norm.groups"])
+        self.assertIn("default false", rows["fold-bn.keep-bn"])
 
     def test_bad_files_are_exit_2(self):
         with tempfile.TemporaryDirectory() as d:

@@ -226,6 +226,24 @@ def main(out):
              [vi("x", xdims)], [vi("y", [None, 6])],
              [init("one", np.array(1, np.int64)), init("ax0", np.array([0], np.int64)),
               init("minus1", np.array([-1], np.int64))])
+    # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
+    # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
+    # continuation byte; same length as the placeholder so no length prefix changes.
+    save(out, "bn_name_invalid_utf8",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+          bn_node("bn", "c", "n"), helper.make_node("Add", ["c", "n"], ["y"], name="Add_7")],
+         [vi("x", [N, 4, 5, 5])], [vi("y", [N, 4, 5, 5])],
+         [init("w", f32(4, 4, 3, 3)), init("b", f32(4))] + bn_params("bn", 4))
+    path = os.path.join(out, "bn_name_invalid_utf8.onnx")
+    m = onnx.load(path)
+    next(n for n in m.graph.node if n.op_type == "BatchNormalization").name = "BNNAMEXX"
+    data = m.SerializeToString()
+    assert data.count(b"BNNAMEXX") == 1
+    with open(path, "wb") as f:
+        f.write(data.replace(b"BNNAMEXX", INVALID_UTF8_NAME))
+
+
+INVALID_UTF8_NAME = b"bn\xff\xfe\xc3(xx"
 
 if __name__ == "__main__":
     main(sys.argv[1])

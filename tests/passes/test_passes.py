@@ -13,6 +13,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+import make_models  # beside this script: the bytes it patched into bn_name_invalid_utf8.onnx
+
 ONNXC, MODELS, WORK = sys.argv[1:4]
 REPO_MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
 os.environ["ONNXC_CHECK_PASSES"] = "1"  # verify the IR's consistency after every pass, in release builds too
@@ -126,6 +128,65 @@ def conv_output_also_feeding_add_is_not_folded():
 def keep_bn_keeps_it():
     m0, m1, r, s, d = optimize("conv_fanout_add", "--keep-bn")
     assert ops(m1)["BatchNormalization"] == 1
+
+
+@case
+def set_by_name_is_the_flag():
+    # --set fold-bn.keep-bn=true is --keep-bn: the same file, byte for byte
+    _, m1, _, _, d = optimize("conv_fanout_add", "--set", "fold-bn.keep-bn=true")
+    assert ops(m1)["BatchNormalization"] == 1
+    by_name = open(d, "rb").read()
+    _, _, _, _, d = optimize("conv_fanout_add", "--keep-bn")
+    assert open(d, "rb").read() == by_name
+    # the pipeline's options by name too: passes and stop-after
+    m0, m1, r, s, d = optimize("conv1d_conv3d_depthwise_bn", "--set", "stop-after=1", "--set", "passes=fold-bn")
+    assert ops(m1)["BatchNormalization"] == 2 and r["changes"] == 1 and r["stopped_by_budget"]
+
+
+@case
+def list_passes_shows_options_and_defaults():
+    p = run("optimize", "--list-passes")
+    lines = p.stdout.splitlines()
+    for name in ("cleanup", "const-fold", "fold-bn", "fold-affine", "drop-bias-before-bn", "swap-norm"):
+        assert any(line.split()[:1] == [name] for line in lines), (name, p.stdout)
+    want = {"swap-norm.groups": "default 32", "swap-norm.to": "default group", "fold-bn.keep-bn": "default false",
+            "stop-after": "default 0"}
+    for name, dflt in want.items():
+        line = next((x for x in lines if x.split()[:1] == [name]), None)
+        assert line and dflt in line, (name, line)
+    assert "group|instance|layer" in next(x for x in lines if x.split()[:1] == ["swap-norm.to"])
+
+
+@case
+def bad_set_is_one_line_exit_2():
+    src = os.path.join(MODELS, "conv_nobias_bn.onnx")
+    out = os.path.join(WORK, "never.onnx")
+    for args, needles in (
+            (("--set", "swap-norm.groups=0"), ("swap-norm.groups takes a whole number from 1 to", "'0'")),
+            (("--set", "fold-bn.keep-bn=perhaps"), ("fold-bn.keep-bn takes true or false", "'perhaps'")),
+            (("--set", "swap-norm.to=batch"), ("group, instance or layer", "'batch'")),
+            (("--set", "swap-norm.only=(x"), ("swap-norm.only: '(x' is not a valid regular expression",)),
+            (("--set", "swap-norm.group=8"), ("unknown option 'swap-norm.group'", "did you mean 'swap-norm.groups'")),
+            (("--set", "fold-bn.keep-bn"), ("--set takes NAME=VALUE",)),
+            (("--stop-after", "-1"), ("--stop-after takes a whole number from 0",)),
+            (("--passes", "fold-bn,nope"), ("--passes: unknown pass 'nope'",))):
+        p = run("optimize", src, "-o", out, *args, check=False)
+        lines = p.stderr.splitlines()
+        assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("onnxc: optimize: "), (args, p.stderr)
+        assert all(n in lines[0] for n in needles), (args, needles, lines[0])
+        assert not os.path.exists(out)
+
+
+@case
+def json_report_with_invalid_utf8_name_parses():
+    src = os.path.join(MODELS, "bn_name_invalid_utf8.onnx")
+    p = subprocess.run([ONNXC, "optimize", src, "--dry-run", "--json"], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)  # bytes: decoded as strict UTF-8 first
+    # each byte that starts no valid sequence becomes U+FFFD, as Python's own "replace" decoding does
+    want = make_models.INVALID_UTF8_NAME.decode("utf-8", "replace")
+    assert want == "bn\ufffd\ufffd\ufffd(xx"
+    assert any(e["node"] and want in e["node"] for e in events(report)), events(report)
 
 
 @case

@@ -29,10 +29,15 @@ static void swap_until_success(const char *model, const char *form, const char *
     int failures = 0;
     for (size_t k = 1;; k++) {
         onnxc_model *m = load(model);
-        onnxc_optimize_options o = {.passes = "swap-norm", .swap_form = form, .swap_to = to};
+        /* the options are made before the failures start: only the swap itself is under test */
+        onnxc_optimize_options *o = NULL;
+        assert_int_equal(onnxc_optimize_options_create(&o), ONNXC_OK);
+        assert_int_equal(onnxc_optimize_set(o, "passes", "swap-norm"), ONNXC_OK);
+        assert_int_equal(onnxc_optimize_set(o, "swap-norm.form", form), ONNXC_OK);
+        assert_int_equal(onnxc_optimize_set(o, "swap-norm.to", to), ONNXC_OK);
         onnxc_report *r = NULL;
         oc_alloc_fail_after(k);
-        onnxc_status st = onnxc_optimize(m, &o, &r);
+        onnxc_status st = onnxc_optimize(m, o, &r);
         size_t used = oc_alloc_fail_after(0);
         /* whatever happened, the IR is consistent and can be written */
         assert_int_equal(oc_graph_verify(m->graph), ONNXC_OK);
@@ -50,6 +55,7 @@ static void swap_until_success(const char *model, const char *form, const char *
             assert_int_equal(onnxc_report_op_count(r, "BatchNormalization", 1), expect_bn_left);
         }
         onnxc_report_free(r);
+        onnxc_optimize_options_free(o);
         onnxc_model_free(m);
         if (done) {
             print_message("%s %s %s: %zu allocations, each failed once (%d runs returned ONNXC_E_NOMEM, the "

@@ -626,6 +626,38 @@ def cli_cases():
         assert "--to KIND" in p.stdout
 
     @case
+    def set_by_name_is_the_flag():
+        # --set swap-norm.NAME=VALUE is the flag: the same file byte for byte, with the groups the rule gives for 16
+        by_flag, _, _ = swap(resnet, "r.flag16.onnx", "--groups", "16", "--form", "decomposed", "--only", "l2")
+        by_name, _, _ = swap(resnet, "r.set16.onnx", "--set", "swap-norm.groups=16", "--set",
+                             "swap-norm.form=decomposed", "--set", "swap-norm.only=l2")
+        assert sha(by_flag) == sha(by_name)
+        m0, m1 = onnx.load(resnet), onnx.load(by_name)
+        assert sum(n.op_type == "BatchNormalization" for n in m1.graph.node) == 3  # the stem and l1's left
+        l2 = onnx.load(resnet)
+        del l2.graph.node[:]
+        l2.graph.node.extend(n for n in m0.graph.node if n.op_type != "BatchNormalization" or "/l2/" in n.name)
+        check_decomposed(l2, m1, "group", 16)
+
+    @case
+    def list_passes_and_bad_set():
+        p = run("swap-norm", "--list-passes")
+        line = next(x for x in p.stdout.splitlines() if x.split()[:1] == ["swap-norm.groups"])
+        assert "default 32" in line and "int 1.." in line, line
+        out = os.path.join(WORK, "bad.onnx")
+        for args, text in ((("--set", "swap-norm.to=batch"), "swap-norm.to takes group, instance or layer, not 'batch'"),
+                           (("--set", "swap-norm.groups=x"), "swap-norm.groups takes a whole number"),
+                           (("--set", "passes=fold-bn"), "--set passes is not accepted here"),
+                           (("--set", "swap-norm.groups=8", "--to", "layer"),
+                            "swap-norm.groups applies to --to group only (--to layer fixes the group count)"),
+                           (("--to", "instance", "--set", "swap-norm.groups=8"),
+                            "swap-norm.groups applies to --to group only")):
+            p = run("swap-norm", resnet, "-o", out, *args, check=False)
+            lines = p.stderr.splitlines()
+            assert p.returncode == 2 and len(lines) == 1 and text in lines[0], (args, p.returncode, p.stderr)
+            assert not os.path.exists(out)
+
+    @case
     def skipped_bns_say_why():
         # training_mode=1 with unused statistics outputs: swapped (the note says so); running_mean output used:
         # skipped; scale from a graph input: skipped. Every BN appears in the report.
