@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 #include "pass.h"
 
 const oc_pass *const oc_passes[] = {
@@ -249,6 +250,23 @@ static int oc_stats_count(const oc_graph_stats *st, const char *op)
         if (strcmp(st->op_names[i], op) == 0)
             return st->op_counts[i];
     return 0;
+}
+
+onnxc_status onnxc_report_json(const onnxc_report *r, char **json)
+{
+    if (!json || !r) {
+        if (json)
+            *json = NULL;
+        return oc_err(ONNXC_E_ARG, "onnxc_report_json: NULL argument");
+    }
+    oc_membuf b;
+    onnxc_status st = oc_membuf_open(&b);
+    if (st != ONNXC_OK) {
+        *json = NULL;
+        return st;
+    }
+    onnxc_report_print(r, b.f, 1);
+    return oc_membuf_take(&b, json);
 }
 
 static const char *const oc_event_names[] = {"changed", "skipped", "warning", "info"};

@@ -103,6 +103,33 @@ void *oc_realloc(void *p, size_t n)
 
 void oc_free(void *p) { free(p); }
 
+void onnxc_free(void *p) { free(p); }
+
+onnxc_status oc_membuf_open(oc_membuf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->f = oc_alloc_should_fail() ? NULL : open_memstream(&b->data, &b->len);
+    return b->f ? ONNXC_OK : oc_err(ONNXC_E_NOMEM, "out of memory opening a text buffer");
+}
+
+onnxc_status oc_membuf_take(oc_membuf *b, char **out)
+{
+    *out = NULL;
+    int bad = ferror(b->f);
+    if (fclose(b->f) != 0)
+        bad = 1;
+    b->f = NULL;
+    if (bad || !b->data) {
+        free(b->data);
+        b->data = NULL;
+        return oc_err(ONNXC_E_NOMEM, "out of memory writing a text buffer");
+    }
+    *out = b->data;
+    b->data = NULL;
+    return ONNXC_OK;
+}
+
 char *oc_strdup(const char *s)
 {
     if (!s)

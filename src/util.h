@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "onnxc/onnxc.h"
 
@@ -43,6 +44,18 @@ bool oc_numel(const int64_t *dims, int rank, int64_t *out);
 
 /* Grow a dynamic array *p of *cap elements of size elem so it holds at least need. */
 onnxc_status oc_grow(void **p, int *cap, int need, size_t elem);
+
+/* Text printed into memory: oc_membuf_open gives a FILE * to print to, oc_membuf_take closes it and hands over
+ * the text as one NUL-terminated malloc'd string (free with free() / onnxc_free). Lets a print function with a
+ * FILE * parameter also fill a buffer, so a text or JSON form is written by one function only. */
+typedef struct oc_membuf {
+    FILE *f;
+    char *data;
+    size_t len;
+} oc_membuf;
+onnxc_status oc_membuf_open(oc_membuf *b);
+/* Close b; *out gets the text (NULL and ONNXC_E_NOMEM when the stream could not be written). */
+onnxc_status oc_membuf_take(oc_membuf *b, char **out);
 
 /* Format dims as "1x3x224x224" ("scalar" for rank 0) into buf. */
 const char *oc_dims_str(const int64_t *dims, int rank, char *buf, size_t cap);

@@ -1232,3 +1232,20 @@ void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json)
     else
         print_human(c, f);
 }
+
+onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json)
+{
+    if (!json || !c) {
+        if (json)
+            *json = NULL;
+        return oc_err(ONNXC_E_ARG, "onnxc_compare_json: NULL argument");
+    }
+    oc_membuf b;
+    onnxc_status st = oc_membuf_open(&b);
+    if (st != ONNXC_OK) {
+        *json = NULL;
+        return st;
+    }
+    onnxc_compare_print(c, b.f, 1);
+    return oc_membuf_take(&b, json);
+}

@@ -7,6 +7,7 @@
 #include "bn_match.h"
 #include "ir.h"
 #include "json.h"
+#include "util.h"
 
 typedef struct op_count {
     const char *domain; /* NULL for the default domain */
@@ -325,5 +326,29 @@ onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json)
     oc_free(s.ops);
     if (fflush(f) != 0 || ferror(f))
         return oc_err(ONNXC_E_IO, "could not write the model summary");
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_model_info_json(const onnxc_model *m, char **json)
+{
+    if (!json)
+        return oc_err(ONNXC_E_ARG, "onnxc_model_info_json: NULL argument");
+    *json = NULL;
+    if (!m)
+        return oc_err(ONNXC_E_ARG, "onnxc_model_info_json: NULL argument");
+    oc_membuf b;
+    onnxc_status st = oc_membuf_open(&b);
+    if (st != ONNXC_OK)
+        return st;
+    st = onnxc_model_print_info(m, b.f, 1);
+    char *text = NULL;
+    onnxc_status st2 = oc_membuf_take(&b, &text);
+    if (st == ONNXC_OK)
+        st = st2;
+    if (st != ONNXC_OK) {
+        free(text);
+        return st;
+    }
+    *json = text;
     return ONNXC_OK;
 }

@@ -40,6 +40,10 @@ typedef enum onnxc_status {
 /** Message describing the last failure on this thread (never NULL; "" when none). */
 ONNXC_API const char *onnxc_last_error(void);
 
+/** Free memory the library handed over as a malloc'd buffer (the JSON strings, onnxc_model_serialize's bytes);
+ *  NULL is fine. For callers that cannot reach the C library's free() (other languages' bindings). */
+ONNXC_API void onnxc_free(void *p);
+
 /** Short constant name of a status ("ok", "io", "parse", ...). */
 ONNXC_API const char *onnxc_status_name(onnxc_status st);
 
@@ -190,6 +194,10 @@ ONNXC_API void onnxc_json_write_string(FILE *f, const char *s);
  *  json != 0 prints one JSON object instead. */
 ONNXC_API onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json);
 
+/** The summary of onnxc_model_print_info(m, f, 1) as one malloc'd NUL-terminated JSON string in *json (NULL
+ *  on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_model_info_json(const onnxc_model *m, char **json);
+
 /** Structural validation. Each problem is printed as one line to f (may be NULL); *n_problems gets the count.
  *  Returns ONNXC_OK when the check itself ran, whatever it found. */
 ONNXC_API onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems);
@@ -312,6 +320,10 @@ ONNXC_API onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_optio
 
 /** Print a report: human lines, or one JSON object when json != 0. */
 ONNXC_API void onnxc_report_print(const onnxc_report *r, FILE *f, int json);
+
+/** The report as onnxc_report_print(r, f, 1) prints it, as one malloc'd NUL-terminated JSON string in *json
+ *  (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_report_json(const onnxc_report *r, char **json);
 
 /** Number of rewrites the report records (0 when the pipeline changed nothing). */
 ONNXC_API int onnxc_report_num_changes(const onnxc_report *r);
@@ -465,6 +477,10 @@ ONNXC_API int onnxc_compare_within(const onnxc_comparison *c);
 /** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence
  *  and a verdict line; or one JSON object when json != 0 (non-finite figures are null). */
 ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
+
+/** The result as onnxc_compare_print(c, f, 1) prints it, as one malloc'd NUL-terminated JSON string in *json
+ *  (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json);
 
 /** Free a comparison and its sessions; NULL is fine. */
 ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
