@@ -181,6 +181,17 @@ static bool oc_plan_matches(const onnxc_session *s, int n, const char *const *na
     return true;
 }
 
+int onnxc_session_plan_fits(const onnxc_session *s, int n, const char *const *names,
+                            const onnxc_tensor *const *inputs)
+{
+    if (!s || n < 0 || (n > 0 && (!names || !inputs)))
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (!names[i] || !inputs[i])
+            return 0;
+    return oc_plan_matches(s, n, names, inputs) ? 1 : 0;
+}
+
 onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
 {
     if (!s || n < 0 || (n > 0 && (!names || !inputs)))

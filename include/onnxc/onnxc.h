@@ -231,6 +231,14 @@ ONNXC_API const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i
 ONNXC_API onnxc_status onnxc_session_plan(onnxc_session *s, int n, const char *const *names,
                                           const onnxc_tensor *const *inputs);
 
+/** Non-zero when a run with these inputs would use the current plan as it is (same input types and shapes, and
+ *  the same values for inputs that decide shapes). Only re-planning moves or frees the memory of the outputs:
+ *  while runs fit the plan, the outputs of a run stay at the same addresses and the next run overwrites them in
+ *  place (an output that is a graph input points at the caller's tensor of that run). 0 for bad arguments or an
+ *  unplanned session. */
+ONNXC_API int onnxc_session_plan_fits(const onnxc_session *s, int n, const char *const *names,
+                                      const onnxc_tensor *const *inputs);
+
 /** Bytes of the current plan's activation arena plus kernel scratch (0 before planning or for NULL). */
 ONNXC_API size_t onnxc_session_arena_bytes(const onnxc_session *s);
 
