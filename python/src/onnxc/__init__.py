@@ -277,7 +277,9 @@ class _Feed:
         self.ptrs = _ffi.new("const onnxc_tensor *[]", max(n, 1))
         self.bufs = []
         for i, (k, v) in enumerate(inputs.items()):
-            a = _np.ascontiguousarray(v)
+            a = _np.asarray(v)
+            if not a.flags.c_contiguous:  # (np.ascontiguousarray alone would make a 0-d array 1-d)
+                a = _np.ascontiguousarray(a)
             code = _ONNX_OF.get(a.dtype.newbyteorder("=") if a.dtype.byteorder == ">" else a.dtype)
             if code is None:
                 raise TypeError("%s: input '%s' has NumPy dtype %s, which onnxc cannot take" % (what, k, a.dtype))
