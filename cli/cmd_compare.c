@@ -215,7 +215,7 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 }
 
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
-static int check_given(cmp_state *s, const onnxc_io_info *info, const cli_given *g)
+static int check_given(cmp_state *s, const onnxc_io_info *info, cli_given *g)
 {
     const onnxc_tensor *t = g->t;
     if (cli_given_fits("compare", info, g, 1) != 0)
@@ -244,8 +244,11 @@ static int check_given(cmp_state *s, const onnxc_io_info *info, const cli_given 
 static int read_given(cmp_state *s)
 {
     char names[512];
+    int k0 = cli_given_expand("compare", &s->given, &s->n_given);
+    if (k0 != 0)
+        return k0;
     for (int i = 0; i < s->n_given; i++) {
-        const cli_given *g = &s->given[i];
+        cli_given *g = &s->given[i];
         /* a file that cannot be read is an error of the comparison (exit 2), like every failure here */
         if (cli_given_read("compare", s->given, i, s->infos, s->n_in, 1) != 0)
             return CLI_EXIT_USAGE;

@@ -65,7 +65,7 @@ typedef struct run_state {
 /* ---------------------------------------------------------------- inputs */
 
 /* A file's tensor against the declared input: element type, rank and static dims; binds symbolic dims. */
-static int check_given(run_state *r, const onnxc_io_info *info, const cli_given *g)
+static int check_given(run_state *r, const onnxc_io_info *info, cli_given *g)
 {
     const onnxc_tensor *t = g->t;
     if (cli_given_fits("run", info, g, 0) != 0)
@@ -82,15 +82,28 @@ static int check_given(run_state *r, const onnxc_io_info *info, const cli_given 
 }
 
 /* Read every --input file and name it; 0 or an exit code. */
-static int read_given(run_state *r)
+static int read_given(run_state *r, const char *path)
 {
+    int k = cli_given_expand("run", &r->given, &r->n_given);
+    if (k != 0)
+        return k;
     for (int i = 0; i < r->n_given; i++) {
-        int k = cli_given_read("run", r->given, i, r->infos, r->n_in, 0);
+        k = cli_given_read("run", r->given, i, r->infos, r->n_in, 0);
         if (k != 0)
             return k;
+        /* a name may also be an input whose initializer is its default (the session lets a caller override
+         * it); any other name is refused now, before anything is planned or generated */
+        if (!onnxc_model_accepts_input(r->m, r->given[i].name)) {
+            char names[1024];
+            size_t n = 0;
+            names[0] = 0;
+            for (int j = 0; j < r->n_in && n < sizeof names; j++)
+                n += (size_t)snprintf(names + n, sizeof names - n, "%s'%s'", j ? ", " : "", r->infos[j].name);
+            cli_error("run: --input %s: %s has no input '%s' (its inputs: %s)", r->given[i].file, path,
+                      r->given[i].name, r->n_in ? names : "none");
+            return CLI_EXIT_USAGE;
+        }
     }
-    /* A name that is not a real input may still be an input with an initializer as its default, which the
-     * session lets a caller override; onnxc_session_run names it if the model has no such input at all. */
     for (int i = 0; i < r->n_given; i++)
         for (int j = 0; j < r->n_in; j++)
             if (strcmp(r->infos[j].name, r->given[i].name) == 0 && check_given(r, &r->infos[j], &r->given[i]) != 0)
@@ -430,7 +443,7 @@ static int run_main(run_state *r, int argc, char **argv)
         if (!onnxc_model_produces(r->m, r->dump_only[i]))
             return cli_usage_error("run", "--dump-only: no node of %s produces a value named '%s'", path,
                                    r->dump_only[i]);
-    if ((k = read_given(r)) != 0)
+    if ((k = read_given(r, path)) != 0)
         return k;
     /* plan before generating anything, so an unsupported op is reported first */
     onnxc_session_options sopts;

@@ -98,9 +98,22 @@ ONNXC_API onnxc_status onnxc_tensor_clone(const onnxc_tensor *src, onnxc_tensor 
 /** Free a tensor made by this library (its data too when owned); NULL is fine. */
 ONNXC_API void onnxc_tensor_free(onnxc_tensor *t);
 
-/** Read a tensor from a NumPy .npy file or an ONNX TensorProto .pb file (chosen by content). *name gets the
+/** Read a tensor from a NumPy .npy file (C or Fortran order) or an ONNX TensorProto .pb file (chosen by content). *name gets the
  *  TensorProto's name (malloc'd, may be NULL); pass name == NULL to ignore it. */
 ONNXC_API onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name);
+
+/** Read every array of a NumPy .npz archive (numpy.savez: members "<name>.npy", stored; a member compressed by
+ *  numpy.savez_compressed is ONNXC_E_UNSUPPORTED): *n arrays, (*names)[i] the member's name without ".npy",
+ *  (*tensors)[i] its tensor (C or Fortran order, as onnxc_tensor_read). Free both with onnxc_npz_free. */
+ONNXC_API onnxc_status onnxc_npz_read(const char *path, int *n, char ***names, onnxc_tensor ***tensors);
+
+/** Free what onnxc_npz_read returned; NULLs are fine. */
+ONNXC_API void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors);
+
+/** A copy of numeric tensor src converted to dtype into *out: each element through double, stored rounded to
+ *  nearest (float16/bfloat16 to nearest even; integers truncated toward zero).
+ *  String, complex and undefined types are ONNXC_E_UNSUPPORTED. */
+ONNXC_API onnxc_status onnxc_tensor_cast(const onnxc_tensor *src, int32_t dtype, onnxc_tensor **out);
 
 /** Write a tensor as a NumPy .npy file (atomically: temporary file, then rename). */
 ONNXC_API onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path);
@@ -154,6 +167,9 @@ typedef struct onnxc_io_info {
 
 /** Number of real graph inputs (initializers listed as inputs in IR <= 3 are not counted). */
 ONNXC_API int onnxc_model_num_inputs(const onnxc_model *m);
+/** Non-zero when name is a graph input a run may be given: a real input, or an input whose initializer is
+ *  only its default. */
+ONNXC_API int onnxc_model_accepts_input(const onnxc_model *m, const char *name);
 /** Number of graph outputs. */
 ONNXC_API int onnxc_model_num_outputs(const onnxc_model *m);
 /** Fill *info for real input i (0-based); strings point into the model. */

@@ -90,6 +90,12 @@ def foldable_bns(model):
     for k, t in inits.items():
         if k not in input_names:
             consts[k] = t
+    # optimize folds constants before fold-bn: a PyTorch Linear's weight is Transpose(W), a constant then
+    for n in g.node:
+        if n.op_type == "Transpose" and n.domain in ("", "ai.onnx") and n.input[0] in consts:
+            perm = [helper.get_attribute_value(a) for a in n.attribute if a.name == "perm"]
+            arr = numpy_helper.to_array(consts[n.input[0]])
+            consts[n.output[0]] = numpy_helper.from_array(np.transpose(arr, perm[0] if perm else None), n.output[0])
     producer = {o: n for n in g.node for o in n.output if o}
     uses = collections.Counter(i for n in g.node for i in n.input if i)
     outputs = {o.name for o in g.output}
@@ -138,6 +144,19 @@ def foldable_bns(model):
         else:
             a = p.input[0]
             rank = declared_rank.get(a)
+            # the rank of an undeclared value follows from where it comes from (passes/affine.h): back through
+            # ops that keep the rank to a declaration, a constant, or a Gemm/Flatten (rank 2)
+            keeps = {"Relu", "Clip", "BatchNormalization", "Sigmoid", "LeakyRelu", "Identity", "MaxPool",
+                     "AveragePool", "HardSwish", "Tanh", "Dropout"}
+            while rank is None and a not in consts and a in producer:
+                q = producer[a]
+                if q.op_type in ("Gemm", "Flatten"):
+                    rank = 2
+                elif q.op_type in keeps and q.output[0] == a:
+                    a = q.input[0]
+                    rank = declared_rank.get(a)
+                else:
+                    break
             if rank is None and a in consts:
                 rank = len(consts[a].dims)
             pc = w.dims[1] if len(w.dims) == 2 and rank == 2 else None
@@ -359,7 +378,22 @@ class Info(unittest.TestCase):
             self.assertIn("N x 3 x 8 x 8", text)
             self.assertIn("ai.onnx 15", text)
             self.assertRegex(text, r"BatchNormalization\s+6\n")
-            self.assertIn("6 BatchNormalization nodes, 3 look foldable", text)
+            self.assertIn("6 BatchNormalization nodes, 3 foldable", text)
+
+    def test_foldable_count_is_what_optimize_folds(self):
+        # Linear + BatchNorm1d (PyTorch export: Gemm, and MatMul on Transpose(W)): info's count must be the
+        # number of BNs that optimize removes, counted on the optimized file with onnx
+        src = os.path.join(MODELS_DIR, "linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            onnxc("optimize", src, "-o", out, "--quiet", expect=0)
+            before = sum(n.op_type == "BatchNormalization" for n in onnx.load(src).graph.node)
+            after = sum(n.op_type == "BatchNormalization" for n in onnx.load(out).graph.node)
+            got = json.loads(onnxc("info", src, "--json", expect=0).stdout)
+            self.assertEqual(before, 2)
+            self.assertEqual(got["batchnorm"], {"count": 2, "foldable": before - after})
+            self.assertEqual(got["batchnorm"]["foldable"], 2)
+            self.assertEqual(foldable_bns(onnx.load(src)), 2)
 
     def test_ir3_initializers_listed_as_inputs(self):
         w = numpy_helper.from_array(f32((2, 2), 9), "w")
@@ -624,7 +658,7 @@ class Convert(unittest.TestCase):
 
 
 class Run(unittest.TestCase):
-    def run_node_test(self, name, use_npy=False):
+    def run_node_test(self, name, use_npy=False, form=None):
         d = node_test(name)
         m = onnx.load(os.path.join(d, "model.onnx"))
         init_names = {t.name for t in m.graph.initializer}
@@ -632,7 +666,24 @@ class Run(unittest.TestCase):
         data = os.path.join(d, "test_data_set_0")
         with tempfile.TemporaryDirectory() as tmp:
             args = ["run", os.path.join(d, "model.onnx"), "--output-dir", os.path.join(tmp, "out")]
+            arrays = {}
             for k, nm in enumerate(inputs):
+                t = TensorProto()
+                with open(os.path.join(data, "input_%d.pb" % k), "rb") as f:
+                    t.ParseFromString(f.read())
+                arrays[nm] = numpy_helper.to_array(t)
+            if form == "npz":  # one archive, one array per input name
+                np.savez(os.path.join(tmp, "in.npz"), **arrays)
+                args += ["--input", os.path.join(tmp, "in.npz")]
+            for k, nm in enumerate(inputs):
+                if form == "npz":
+                    break
+                if form in ("float64", "fortran"):
+                    a = arrays[nm].astype(np.float64) if form == "float64" else np.asfortranarray(arrays[nm])
+                    pb = os.path.join(tmp, "in%d.npy" % k)
+                    np.save(pb, a)
+                    args += ["--input", "%s=%s" % (nm, pb)]
+                    continue
                 pb = os.path.join(data, "input_%d.pb" % k)
                 if use_npy:
                     t = TensorProto()
@@ -660,6 +711,47 @@ class Run(unittest.TestCase):
 
     def test_relu_from_npy(self):
         self.run_node_test("test_relu", use_npy=True)
+
+    def test_float64_npy_is_cast_with_a_note(self):
+        p = self.run_node_test("test_conv_with_strides_padding", form="float64")
+        self.assertIn("float64", p.stderr)
+        self.assertIn("cast to float", p.stderr)
+
+    def test_fortran_order_npy(self):
+        p = self.run_node_test("test_conv_with_strides_padding", form="fortran")
+        self.assertNotIn("Fortran", p.stderr)
+        with tempfile.TemporaryDirectory() as tmp:  # a Fortran-order array reads back as numpy sees it
+            a = np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+            np.save(os.path.join(tmp, "f.npy"), a)
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3, 4]), os.path.join(tmp, "m.onnx"))
+            onnxc("run", m, "--input", "x=" + os.path.join(tmp, "f.npy"), "--output-dir", tmp, expect=0)
+            np.testing.assert_array_equal(np.load(os.path.join(tmp, "y.npy")), np.ascontiguousarray(a))
+
+    def test_npz_one_array_per_input(self):
+        self.run_node_test("test_add", form="npz")
+        with tempfile.TemporaryDirectory() as tmp:
+            np.savez_compressed(os.path.join(tmp, "c.npz"), x=np.zeros((2, 3), np.float32))
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(tmp, "m.onnx"))
+            p = onnxc("run", m, "--input", os.path.join(tmp, "c.npz"), expect=2)
+            assert_one_line_error(self, p, "c.npz", "savez")
+            np.savez(os.path.join(tmp, "w.npz"), nosuch=np.zeros((2, 3), np.float32))
+            p = onnxc("run", m, "--input", os.path.join(tmp, "w.npz"), expect=2)
+            assert_one_line_error(self, p, "nosuch", "'x'")
+            with open(os.path.join(tmp, "w.npz"), "rb") as f:
+                head = f.read()
+            with open(os.path.join(tmp, "cut.npz"), "wb") as f:
+                f.write(head[:len(head) // 2])
+            p = onnxc("run", m, "--input", os.path.join(tmp, "cut.npz"), expect=2)
+            assert_one_line_error(self, p, "cut.npz", "truncated")
+
+    def test_unknown_input_name_is_refused_first_with_the_valid_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(d, "m.onnx"))
+            np.save(os.path.join(d, "x.npy"), np.zeros((2, 3), dtype=np.float32))
+            p = onnxc("run", m, "--input", "foo=" + os.path.join(d, "x.npy"), expect=2)
+            assert_one_line_error(self, p, "'foo'", "its inputs: 'x'")
+            self.assertNotIn("session_run", p.stderr)
+            self.assertEqual(p.stdout, "")  # nothing generated or run before the refusal
 
     def test_more_node_tests(self):
         for name in ("test_add", "test_matmul_2d", "test_conv_with_strides_padding", "test_batchnorm_example",
