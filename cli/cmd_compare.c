@@ -22,8 +22,11 @@ static const char usage[] =
     "name; when the models share no output name, by position (said so). With several samples each figure is\n"
     "the worst sample's, counts are totals.\n"
     "\n"
-    "Pass/fail: an element passes when |B - A| <= atol + rtol*|A| (a NaN never passes, equal infinities do);\n"
-    "an output passes when no element fails AND its NMSE <= Z. Both criteria decide.\n"
+    "Pass/fail (\"equal within float rounding\", the same test as 'onnxc optimize --verify'): an element passes\n"
+    "when |B - A| <= atol + rtol*max(|A|, rms(A)), rms(A) being the root mean square of the output's reference\n"
+    "values (rounding scales with the output's magnitude, so an element near zero may move by rtol*rms); a NaN\n"
+    "never passes, equal infinities do. An output passes when no element fails AND its NMSE <= Z. A comparison\n"
+    "of zero elements (every output empty, e.g. --shape N=0) is not a pass: exit 2.\n"
     "\n"
     "  --input NAME=FILE   input NAME from a NumPy .npy or ONNX TensorProto .pb file (FILE alone: the name\n"
     "                      stored in the .pb, or the models' only input); the same tensor feeds every sample\n"
@@ -686,7 +689,15 @@ static int compare_main(cmp_state *s, int argc, char **argv)
     }
     fflush(stdout);
     warn_findings(s);
-    return onnxc_compare_within(s->c) ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+    if (onnxc_compare_num_elements(s->c) == 0) {
+        cli_error("compare: no element was compared (every output of the models is empty on these inputs%s): "
+                  "not a pass", s->dims.n_opts ? "; see --shape" : "");
+        return CLI_EXIT_USAGE;
+    }
+    int ok = onnxc_compare_within(s->c);
+    cli_summary("%s: %d output%s, %s", s->path_b, onnxc_compare_num_outputs(s->c),
+                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS");
+    return ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }
 
 int cmd_compare(int argc, char **argv)
