@@ -893,7 +893,109 @@ class Bench(unittest.TestCase):
         assert_one_line_error(self, p2, os.devnull)
 
 
-GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run, "bench": Bench}
+class Details(unittest.TestCase):
+    """CLI details of issue 18: output paths checked first, --force, --quiet, JSON of optimize/swap-norm/run/check."""
+
+    def model(self, name):
+        path = os.path.join(MODELS_DIR, name)
+        if not os.path.isfile(path):
+            self.skipTest("model %s is missing" % path)
+        return path
+
+    def test_output_path_refused_before_the_passes(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for cmd in (["optimize"], ["swap-norm", "--to", "instance"], ["convert"]):
+                for out, needle in ((os.path.join(d, "missing", "o.onnx"), "does not exist"), (d, "is a folder")):
+                    extra = {"optimize": ["--verify"], "swap-norm": ["--json"]}.get(cmd[0], [])
+                    p = onnxc(*cmd, src, "-o", out, *extra, expect=2)
+                    # one line, and no report: nothing ran
+                    assert_one_line_error(self, p, out, needle)
+                    self.assertEqual(p.stdout, "")
+            self.assertEqual(os.listdir(d), [])
+
+    def test_force_overwrites_the_input_for_every_writer(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for cmd in (["optimize"], ["swap-norm", "--to", "instance"], ["convert"]):
+                inp = os.path.join(d, "in.onnx")
+                with open(src, "rb") as f, open(inp, "wb") as g:
+                    g.write(f.read())
+                before = open(inp, "rb").read()
+                p = onnxc(*cmd, inp, "-o", inp, expect=2)
+                assert_one_line_error(self, p, "in.onnx", "--force")
+                self.assertEqual(open(inp, "rb").read(), before)
+                onnxc(*cmd, inp, "-o", inp, "--force", expect=0)
+                ops = [n.op_type for n in onnx.load(inp).graph.node]
+                if cmd[0] != "convert":
+                    self.assertNotIn("BatchNormalization", ops, cmd)
+                self.assertEqual(sorted(os.listdir(d)), ["in.onnx"])  # no temporary left behind
+
+    def test_quiet_is_one_summary_line_for_every_command(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            runs = [("info", src), ("check", src), ("convert", src, "-o", out), ("run", src),
+                    ("optimize", src, "-o", out, "--verify"), ("swap-norm", src, "-o", out, "--to", "instance"),
+                    ("compare", src, src), ("bench", src, "--runs", "2", "--warmup", "0")]
+            for args in runs:
+                for q in ("--quiet", "-q"):
+                    p = onnxc(*args, q, expect=0)
+                    self.assertEqual(p.stdout, "", args)
+                    lines = p.stderr.splitlines()
+                    self.assertEqual(len(lines), 1, (args, p.stderr))
+                    self.assertRegex(lines[0], r"^onnxc %s: .+ \(exit 0, \d+\.\d{3} s\)$" % args[0])
+            # errors still show, and the summary says the exit status
+            p = onnxc("optimize", src, "-o", os.path.join(d, "no", "o.onnx"), "-q", expect=2)
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 2, p.stderr)
+            self.assertIn("does not exist", lines[0])
+            self.assertRegex(lines[1], r"\(exit 2, ")
+            # --json still prints its object
+            j = json.loads(onnxc("info", src, "--json", "-q", expect=0).stdout)
+            self.assertEqual(j["batchnorm"]["count"], 2)
+
+    def test_optimize_json_with_verify(self):
+        src = self.model("linear_bn1d.onnx")
+        nodes = {n.name: n.op_type for n in onnx.load(src).graph.node}
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            j = json.loads(onnxc("optimize", src, "-o", out, "--verify", "--json", "--shape", "N=3", expect=0).stdout)
+            self.assertEqual(j["output"], out)
+            self.assertTrue(j["verify"]["passed"])
+            c = j["verify"]["comparison"]
+            self.assertTrue(c["within_tolerance"])
+            self.assertEqual([o["name"] for o in c["outputs"]], ["output"])
+            self.assertEqual(c["outputs"][0]["elements"], 3 * 8)
+            folded = [e for e in j["events"] if e["pass"] == "fold-bn"]
+            self.assertEqual(len(folded), 2)
+            for e in j["events"]:
+                if e["node_name"] is not None and e["node_name"] in nodes:
+                    self.assertEqual(e["op"], nodes[e["node_name"]], e)
+            self.assertEqual({e["node_name"] for e in folded}, {"/bn1/BatchNormalization", "/bn2/BatchNormalization"})
+            self.assertEqual({e["op"] for e in folded}, {"BatchNormalization"})
+            j = json.loads(onnxc("optimize", src, "--dry-run", "--json", expect=0).stdout)
+            self.assertIsNone(j["output"])
+            self.assertNotIn("verify", j)
+
+    def test_swap_norm_json_groups_and_channels(self):
+        src = self.model("swapnorm_small.onnx")
+        m = onnx.load(src)
+        inits = {t.name: t for t in m.graph.initializer}
+        channels = {n.name: inits[n.input[1]].dims[0] for n in m.graph.node if n.op_type == "BatchNormalization"}
+        j = json.loads(onnxc("swap-norm", src, "--dry-run", "--to", "group", "--groups", "4", "--json",
+                             expect=0).stdout)
+        swapped = [e for e in j["events"] if e["kind"] == "changed"]
+        self.assertEqual(len(swapped), len(channels))
+        for e in swapped:
+            c = channels[e["node_name"]]
+            self.assertEqual(e["channels"], c)
+            # the largest divisor of C not above 4 (documented fallback)
+            self.assertEqual(e["groups"], max(g for g in range(1, 5) if c % g == 0))
+
+
+GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run, "bench": Bench,
+          "details": Details}
 NEEDS_NODE_DATA = {"run"}
 
 if __name__ == "__main__":

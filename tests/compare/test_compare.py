@@ -115,6 +115,81 @@ class Figures:
         self.assertEqual(entry["failing"], want["failing"])
 
 
+# ---------------------------------------------------------------- "equal within float rounding"
+
+def large_logits_model(path):
+    """Gemm [N,512]x[512,1000] with large weights, then BatchNorm1d: logits of magnitude ~1e3, a few near zero;
+    folding the BN into the Gemm is exact up to float32 rounding, which is relative to the logits' scale."""
+    rs = np.random.RandomState(5)
+    w = (rs.uniform(-1, 1, (512, 1000)) * 300).astype(np.float32)
+    b = rs.uniform(-1, 1, 1000).astype(np.float32)
+    bn = [rs.uniform(0.5, 2, 1000), rs.uniform(-1, 1, 1000), rs.uniform(-5, 5, 1000), rs.uniform(0.5, 2, 1000)]
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")] + [
+        numpy_helper.from_array(a.astype(np.float32), n) for a, n in zip(bn, ("s", "t", "m", "v"))]
+    nodes = [helper.make_node("Gemm", ["x", "W", "B"], ["g"], name="fc"),
+             helper.make_node("BatchNormalization", ["g", "s", "t", "m", "v"], ["logits"], name="bn")]
+    m = make_model(nodes, [vi("x", ["N", 512])], [vi("logits", ["N", 1000])], inits)
+    onnx.save(m, path)
+    return path
+
+
+class Rounding(unittest.TestCase):
+    def test_exact_fold_is_equal_within_float_rounding(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = large_logits_model(os.path.join(d, "a.onnx"))
+            opt = os.path.join(d, "b.onnx")
+            onnxc("optimize", src, "-o", opt, "--verify", "--shape", "N=16", expect=0)
+            self.assertNotIn("BatchNormalization", [n.op_type for n in onnx.load(opt).graph.node])
+            ra = run_outputs(src, d, "ra", "--shape", "N=16")["logits"]
+            rb = run_outputs(opt, d, "rb", "--shape", "N=16")["logits"]
+            # the case of the issue: NMSE at rounding level, yet atol + rtol*|A| alone fails logits near zero
+            old_rule = int((~np.isclose(rb, ra, rtol=1e-4, atol=1e-5)).sum())
+            self.assertGreater(old_rule, 0, "the model no longer shows the problem; make the logits larger")
+            nmse = float(((rb.astype(np.float64) - ra) ** 2).sum() / (ra.astype(np.float64) ** 2).sum())
+            self.assertLess(nmse, 1e-12)
+            self.assertEqual(np_failing(ra, rb), 0)
+            j, _ = compare_json(src, opt, "--shape", "N=16", "--per-node", expect=0)
+            c = j["comparison"]
+            self.assertTrue(c["within_tolerance"])
+            self.assertEqual(c["outputs"][0]["failing"], 0)
+            self.assertIsNone(c["per_node"]["first_divergence"])  # the folded Gemm is not named
+            # the same pair, the same verdict, in optimize --verify's JSON
+            j2 = json.loads(onnxc("optimize", src, "-o", opt, "--verify", "--shape", "N=16", "--json",
+                                  expect=0).stdout)
+            self.assertTrue(j2["verify"]["passed"])
+            self.assertEqual(j2["verify"]["comparison"]["outputs"][0]["failing"], 0)
+
+    def test_a_real_change_still_differs_in_both(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = large_logits_model(os.path.join(d, "a.onnx"))
+            m = onnx.load(src)
+            for t in m.graph.initializer:
+                if t.name == "t":  # one BN bias moved by 1% of the logits' scale
+                    a = numpy_helper.to_array(t).copy()
+                    a[7] += 10.0
+                    t.CopyFrom(numpy_helper.from_array(a, "t"))
+            changed = os.path.join(d, "c.onnx")
+            onnx.save(m, changed)
+            ra = run_outputs(src, d, "ra", "--shape", "N=4")["logits"]
+            rc = run_outputs(changed, d, "rc", "--shape", "N=4")["logits"]
+            j, _ = compare_json(src, changed, "--shape", "N=4", expect=1)
+            self.assertEqual(j["comparison"]["outputs"][0]["failing"], np_failing(ra, rc))
+            self.assertGreater(np_failing(ra, rc), 0)
+
+    def test_empty_comparison_is_not_a_pass(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = large_logits_model(os.path.join(d, "a.onnx"))
+            p = onnxc("compare", src, src, "--shape", "N=0", expect=2)
+            self.assertIn("no element was compared", p.stderr)
+            self.assertIn("nothing compared", p.stdout)
+            j, _ = compare_json(src, src, "--shape", "N=0", expect=2)
+            self.assertFalse(j["comparison"]["within_tolerance"])
+            self.assertEqual(j["comparison"]["elements"], 0)
+            p = onnxc("optimize", src, "-o", os.path.join(d, "o.onnx"), "--verify", "--shape", "N=0", expect=2)
+            self.assertIn("compared no element", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "o.onnx")))
+
+
 # ---------------------------------------------------------------- an optimize result: within fp32 rounding
 
 class Optimize(unittest.TestCase, Figures):
@@ -587,7 +662,8 @@ class Options(unittest.TestCase, Figures):
             self.assertEqual(v["max_abs"], 0.0)
 
 
-GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options}
+GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options,
+          "rounding": Rounding}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
