@@ -491,8 +491,8 @@ class Check(unittest.TestCase):
             p = onnxc("check", save(m, os.path.join(d, "unk.onnx")), expect=1)
             lines = p.stdout.splitlines()
             self.assertIn("opset import missing for domain 'com.example', used by 1 node (first: 'z1' (Baz))", lines)
-            self.assertIn("unsupported: 3 ops: FooOp (2 nodes: 'f1','f2'), BarOp (1 node: 'b1'), "
-                          "com.example.Baz (1 node: 'z1')", lines)
+            self.assertIn("unsupported: 3 ops: FooOp-15 (2 nodes: 'f1','f2'), BarOp-15 (1 node: 'b1'), "
+                          "com.example.Baz (no opset imported for its domain; 1 node: 'z1')", lines)
             self.assertEqual(lines[-1], "%s: 2 problems" % os.path.join(d, "unk.onnx"))
 
     def test_unsupported_opset_of_a_known_op(self):
@@ -504,6 +504,41 @@ class Check(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             p = onnxc("check", save(m, os.path.join(d, "ln16.onnx")), expect=1)
             self.assertIn("unsupported: 1 op: LayerNormalization-16 (1 node: 'ln')", p.stdout.splitlines())
+
+    def test_same_unsupported_list_everywhere_subgraphs_included(self):
+        # an op in an If branch and two in the main graph: check, run, bench, compare and optimize --verify
+        # give the same list, each op with its opset (the ops are from no opset onnxc serves)
+        then_g = helper.make_graph([helper.make_node("DeepOp", ["x"], ["t"], name="deep")], "then_g", [],
+                                   [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])])
+        else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"], name="neg")], "else_g", [],
+                                   [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+        m = make_model([helper.make_node("FooOp", ["x"], ["a"], name="f1"),
+                        helper.make_node("If", ["c"], ["b"], name="iff", then_branch=then_g, else_branch=else_g),
+                        helper.make_node("Add", ["a", "b"], ["y"], name="add")],
+                       [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+                        helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+        # (onnxc runs no control flow yet: If is listed too, and the branch's op after it)
+        want = "unsupported: 3 ops: FooOp-15 (1 node: 'f1'), If-15 (1 node: 'iff'), DeepOp-15 (1 node: 'deep')"
+        with tempfile.TemporaryDirectory() as d:
+            path = save(m, os.path.join(d, "sub.onnx"))
+            p = onnxc("check", path, expect=1)
+            self.assertIn(want, p.stdout.splitlines())
+            for args in (("run", path), ("bench", path), ("compare", path, path),
+                         ("optimize", path, "-o", os.path.join(d, "o.onnx"), "--verify", "--quiet")):
+                p = onnxc(*args, expect=2)
+                self.assertTrue(p.stderr.splitlines()[0].startswith("onnxc: "), p.stderr)
+                self.assertIn(want, p.stderr.splitlines()[0], args)
+
+    def test_truncated_model_says_so(self):
+        src = os.path.join(MODELS_DIR, "resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            cut = os.path.join(d, "cut.onnx")
+            with open(src, "rb") as f, open(cut, "wb") as g:
+                g.write(f.read()[:3000])
+            for cmd in ("check", "info", "run"):
+                p = onnxc(cmd, cut, expect=2)
+                assert_one_line_error(self, p, "cut.onnx", "may be truncated")
 
     def structural(self, model, *needles):
         with tempfile.TemporaryDirectory() as d:
