@@ -292,7 +292,7 @@ class Usage(unittest.TestCase):
                 (("info", m, m), "unexpected argument"),
                 (("info", "--frobnicate", m), "unknown option '--frobnicate'"),
                 (("check",), "no model"),
-                (("check", m, "--json"), "unknown option"),
+                (("check", m, "--yaml"), "unknown option"),
                 (("convert", m), "-o"),
                 (("convert", m, "-o"), "needs a value"),
                 (("convert", m, "-o", os.path.join(d, "o.onnx"), "--external-data=lots"), "byte count"),
@@ -1012,6 +1012,43 @@ class Details(unittest.TestCase):
             j = json.loads(onnxc("optimize", src, "--dry-run", "--json", expect=0).stdout)
             self.assertIsNone(j["output"])
             self.assertNotIn("verify", j)
+
+    def test_run_json(self):
+        x = np.array([[-2.0, 0.5, 3.0], [1.0, -0.25, np.inf]], dtype=np.float32)
+        m = make_model([helper.make_node("Relu", ["x"], ["y"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+        with tempfile.TemporaryDirectory() as d:
+            path = save(m, os.path.join(d, "m.onnx"))
+            np.save(os.path.join(d, "x.npy"), x)
+            p = onnxc("run", path, "--input", "x=" + os.path.join(d, "x.npy"), "--json", "--output-dir", d, expect=0)
+            j = json.loads(p.stdout)
+            want = np.maximum(x, 0)
+            fin = want[np.isfinite(want)]
+            self.assertEqual(j["inputs"], [{"name": "x", "dtype": "float", "shape": [2, 3], "source": "file",
+                                            "file": os.path.join(d, "x.npy")}])
+            o = j["outputs"][0]
+            self.assertEqual((o["name"], o["dtype"], o["shape"], o["elements"], o["nan"], o["inf"]),
+                             ("y", "float", [2, 3], 6, 0, 1))
+            self.assertAlmostEqual(o["min"], float(fin.min()))
+            self.assertAlmostEqual(o["max"], float(fin.max()))
+            self.assertAlmostEqual(o["mean"], float(fin.mean()), places=6)
+            self.assertEqual(o["file"], os.path.join(d, "y.npy"))
+
+    def test_check_json(self):
+        src = self.model("linear_bn1d.onnx")
+        j = json.loads(onnxc("check", src, "--json", expect=0).stdout)
+        self.assertEqual(j, {"model": src, "ok": True, "problems": [], "notes": []})
+        m = make_model([helper.make_node("Relu", ["a"], ["y"], name="second"),
+                        helper.make_node("FooOp", ["x"], ["a"], name="first")],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+        with tempfile.TemporaryDirectory() as d:
+            p = onnxc("check", save(m, os.path.join(d, "bad.onnx")), "--json", expect=1)
+            j = json.loads(p.stdout)
+            self.assertFalse(j["ok"])
+            self.assertIn("unsupported: 1 op: FooOp-15 (1 node: 'first')", j["problems"])
+            self.assertEqual(len(j["problems"]), 2, j)  # the order problem and the unsupported op
 
     def test_swap_norm_json_groups_and_channels(self):
         src = self.model("swapnorm_small.onnx")
