@@ -10,6 +10,21 @@
 #include <sys/stat.h>
 
 
+int cli_quiet;
+FILE *cli_msg_stream; /* where errors and warnings go: stderr, or under --quiet the real stderr kept aside */
+
+static char summary[1024];
+
+void cli_summary(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(summary, sizeof summary, fmt, ap);
+    va_end(ap);
+}
+
+const char *cli_summary_text(void) { return summary; }
+
 /* Messages are one line: a newline in a name from a file must not split them. */
 static void print_line(const char *prefix, const char *fmt, va_list ap)
 {
@@ -18,7 +33,7 @@ static void print_line(const char *prefix, const char *fmt, va_list ap)
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    fprintf(stderr, "%s%s\n", prefix, msg);
+    fprintf(cli_msg_stream ? cli_msg_stream : stderr, "%s%s\n", prefix, msg);
 }
 
 void cli_error(const char *fmt, ...)
@@ -320,11 +335,96 @@ int cli_given_parse(const char *cmd, const char *val, cli_given *g)
     return 0;
 }
 
+/* A .npz file is a zip archive: "PK\3\4" first. */
+static int is_npz(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    unsigned char m[4] = {0};
+    int ok = f && fread(m, 1, 4, f) == 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+int cli_given_expand(const char *cmd, cli_given **given, int *n_given)
+{
+    for (int i = 0; i < *n_given; i++) {
+        cli_given *g = &(*given)[i];
+        if (g->t || !is_npz(g->file))
+            continue;
+        int n = 0;
+        char **names = NULL;
+        onnxc_tensor **ts = NULL;
+        onnxc_status st = onnxc_npz_read(g->file, &n, &names, &ts);
+        if (st != ONNXC_OK)
+            return cli_fail(st);
+        if (g->name) { /* NAME=FILE.npz: the member NAME, or the only one */
+            int k = -1;
+            for (int j = 0; j < n; j++)
+                if (strcmp(names[j], g->name) == 0)
+                    k = j;
+            if (k < 0 && n == 1)
+                k = 0;
+            if (k < 0) {
+                cli_error("%s: --input %s=%s: the archive has no array '%s' (it has %d)", cmd, g->name, g->file,
+                          g->name, n);
+                onnxc_npz_free(n, names, ts);
+                return CLI_EXIT_USAGE;
+            }
+            g->t = ts[k];
+            ts[k] = NULL;
+            onnxc_npz_free(n, names, ts);
+            continue;
+        }
+        cli_given *grown = realloc(*given, ((size_t)*n_given + (size_t)n + 1) * sizeof *grown);
+        if (!grown) {
+            onnxc_npz_free(n, names, ts);
+            cli_error("%s: out of memory", cmd);
+            return CLI_EXIT_USAGE;
+        }
+        *given = grown;
+        g = &grown[i];
+        const char *file = g->file;
+        memmove(&grown[i + n], &grown[i + 1], (size_t)(*n_given - i - 1) * sizeof *grown);
+        for (int j = 0; j < n; j++) {
+            memset(&grown[i + j], 0, sizeof *grown);
+            grown[i + j].file = file;
+            grown[i + j].name_buf = names[j];
+            grown[i + j].name = names[j];
+            grown[i + j].t = ts[j];
+            names[j] = NULL;
+            ts[j] = NULL;
+        }
+        *n_given += n - 1;
+        i += n - 1;
+        onnxc_npz_free(n, names, ts);
+    }
+    return 0;
+}
+
+int cli_given_cast(const char *cmd, const onnxc_io_info *info, cli_given *g)
+{
+    int32_t want = info->dtype;
+    if (g->t->dtype != ONNXC_DOUBLE ||
+        (want != ONNXC_FLOAT && want != ONNXC_FLOAT16 && want != ONNXC_BFLOAT16))
+        return 0;
+    onnxc_tensor *c = NULL;
+    onnxc_status st = onnxc_tensor_cast(g->t, want, &c);
+    if (st != ONNXC_OK)
+        return cli_fail(st);
+    if (!cli_quiet)
+        fprintf(stderr, "onnxc: note: %s: input '%s': %s holds float64 (NumPy's default); cast to %s\n", cmd, info->name,
+                g->file, onnxc_dtype_name(want));
+    onnxc_tensor_free(g->t);
+    g->t = c;
+    return 0;
+}
+
 int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info *infos, int n_in, int plural)
 {
     cli_given *g = &given[i];
     char *pb_name = NULL;
-    onnxc_status st = onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
+    onnxc_status st = g->t ? ONNXC_OK : onnxc_tensor_read(g->file, &g->t, g->name ? NULL : &pb_name);
     if (st != ONNXC_OK) {
         free(pb_name);
         return cli_fail(st);
@@ -347,8 +447,10 @@ int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info
     return 0;
 }
 
-int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *g, int plural)
+int cli_given_fits(const char *cmd, const onnxc_io_info *info, cli_given *g, int plural)
 {
+    if (cli_given_cast(cmd, info, g) != 0)
+        return -1;
     const onnxc_tensor *t = g->t;
     char have[256], want[256];
     if (info->dtype != ONNXC_UNDEFINED && t->dtype != info->dtype) {

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "onnxc/onnxc.h"
 
@@ -19,6 +20,16 @@ enum {
 #else
 #define CLI_PRINTF(a, b)
 #endif
+
+/* Set by --quiet (any command): notes, progress and reports are not printed; errors and warnings are, and
+ * main prints one summary line with the elapsed time. */
+extern int cli_quiet;
+/* Where cli_error and cli_warn write (NULL: stderr); main points it at the real stderr under --quiet. */
+extern FILE *cli_msg_stream;
+
+/* The summary --quiet prints for this command (after "onnxc CMD: "), e.g. "4 rewrites, wrote out.onnx". */
+void cli_summary(const char *fmt, ...) CLI_PRINTF(1, 2);
+const char *cli_summary_text(void);
 
 /* "onnxc: <message>" on one line on stderr. */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
@@ -131,7 +142,13 @@ int cli_given_parse(const char *cmd, const char *val, cli_given *g);
 int cli_given_read(const char *cmd, cli_given *given, int i, const onnxc_io_info *infos, int n_in, int plural);
 /* Does g's tensor fit the declared input: its element type, rank and static dims? 0 if so, else -1 after an
  * error naming the input and file; plural: the message speaks of "the models" (compare) not "the model". */
-int cli_given_fits(const char *cmd, const onnxc_io_info *info, const cli_given *g, int plural);
+int cli_given_fits(const char *cmd, const onnxc_io_info *info, cli_given *g, int plural);
+/* Replace each given .npz archive (told by content) by one given per array, named by the member's name; with
+ * NAME=FILE.npz, the member NAME (or the only one). *given is realloc'd. 0, or the exit code after a message. */
+int cli_given_expand(const char *cmd, cli_given **given, int *n_given);
+/* A float64 tensor for a float/float16/bfloat16 input is cast to that type, with a note on stderr (NumPy saves
+ * float64 by default). 0, or the exit code after a message. Called by cli_given_fits. */
+int cli_given_cast(const char *cmd, const onnxc_io_info *info, cli_given *g);
 
 /* ---- options of onnxc_optimize (cli_pass_options.c) ---- */
 

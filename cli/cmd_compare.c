@@ -22,8 +22,11 @@ static const char usage[] =
     "name; when the models share no output name, by position (said so). With several samples each figure is\n"
     "the worst sample's, counts are totals.\n"
     "\n"
-    "Pass/fail: an element passes when |B - A| <= atol + rtol*|A| (a NaN never passes, equal infinities do);\n"
-    "an output passes when no element fails AND its NMSE <= Z. Both criteria decide.\n"
+    "Pass/fail (\"equal within float rounding\", the same test as 'onnxc optimize --verify'): an element passes\n"
+    "when |B - A| <= atol + rtol*max(|A|, rms(A)), rms(A) being the root mean square of the output's reference\n"
+    "values (rounding scales with the output's magnitude, so an element near zero may move by rtol*rms); a NaN\n"
+    "never passes, equal infinities do. An output passes when no element fails AND its NMSE <= Z. A comparison\n"
+    "of zero elements (every output empty, e.g. --shape N=0) is not a pass: exit 2.\n"
     "\n"
     "  --input NAME=FILE   input NAME from a NumPy .npy or ONNX TensorProto .pb file (FILE alone: the name\n"
     "                      stored in the .pb, or the models' only input); the same tensor feeds every sample\n"
@@ -215,7 +218,7 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 }
 
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
-static int check_given(cmp_state *s, const onnxc_io_info *info, const cli_given *g)
+static int check_given(cmp_state *s, const onnxc_io_info *info, cli_given *g)
 {
     const onnxc_tensor *t = g->t;
     if (cli_given_fits("compare", info, g, 1) != 0)
@@ -244,8 +247,11 @@ static int check_given(cmp_state *s, const onnxc_io_info *info, const cli_given 
 static int read_given(cmp_state *s)
 {
     char names[512];
+    int k0 = cli_given_expand("compare", &s->given, &s->n_given);
+    if (k0 != 0)
+        return k0;
     for (int i = 0; i < s->n_given; i++) {
-        const cli_given *g = &s->given[i];
+        cli_given *g = &s->given[i];
         /* a file that cannot be read is an error of the comparison (exit 2), like every failure here */
         if (cli_given_read("compare", s->given, i, s->infos, s->n_in, 1) != 0)
             return CLI_EXIT_USAGE;
@@ -683,7 +689,15 @@ static int compare_main(cmp_state *s, int argc, char **argv)
     }
     fflush(stdout);
     warn_findings(s);
-    return onnxc_compare_within(s->c) ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+    if (onnxc_compare_num_elements(s->c) == 0) {
+        cli_error("compare: no element was compared (every output of the models is empty on these inputs%s): "
+                  "not a pass", s->dims.n_opts ? "; see --shape" : "");
+        return CLI_EXIT_USAGE;
+    }
+    int ok = onnxc_compare_within(s->c);
+    cli_summary("%s: %d output%s, %s", s->path_b, onnxc_compare_num_outputs(s->c),
+                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS");
+    return ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }
 
 int cmd_compare(int argc, char **argv)

@@ -17,7 +17,8 @@ static const char usage[] =
     "  -o, --output OUT          the file to write (required)\n"
     "  --external-data [N]       store tensors of at least N bytes (default 1024) in an external file beside OUT\n"
     "  --external-file NAME      name of that file (default: OUT's file name + \".data\")\n"
-    "  --force                   allow OUT to be MODEL itself\n"
+    "  --force                   allow OUT to be MODEL itself (the same flag for optimize and swap-norm)\n"
+    "  -q, --quiet               print nothing but errors, warnings and a one-line summary with the elapsed time\n"
     "\n"
     "exit status: 0 success, 2 bad usage, a model that cannot be loaded, or a file that cannot be written.\n";
 
@@ -67,11 +68,6 @@ int cmd_convert(int argc, char **argv)
         return cli_usage_error("convert", "no output given (-o OUT)");
     if (ext_name && !external)
         return cli_usage_error("convert", "--external-file needs --external-data");
-    if (!force && cli_same_file(in, out)) {
-        cli_error("convert: output '%s' is the input model; use --force to overwrite it", out);
-        return CLI_EXIT_USAGE;
-    }
-
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(in, &m);
     if (st != ONNXC_OK)
@@ -79,12 +75,16 @@ int cmd_convert(int argc, char **argv)
     onnxc_save_options opts;
     cli_save_options(&opts, external, min_bytes, ext_name);
     opts.allow_overwrite_input = force;
-    st = onnxc_model_save(m, out, &opts);
+    st = onnxc_model_check_output(m, out, &opts);
+    if (st == ONNXC_OK)
+        st = onnxc_model_save(m, out, &opts);
     onnxc_model_free(m);
     if (st != ONNXC_OK)
         return cli_fail(st);
     struct stat sb;
-    if (stat(out, &sb) == 0)
+    if (stat(out, &sb) == 0) {
         printf("wrote %s (%lld bytes)\n", out, (long long)sb.st_size);
+        cli_summary("wrote %s (%lld bytes)", out, (long long)sb.st_size);
+    }
     return CLI_EXIT_OK;
 }

@@ -8,23 +8,33 @@
 #include "cli_common.h"
 
 static const char usage[] =
-    "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify] [--force]\n"
+    "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify [--write-diverged]]\n"
+    "                      [--force] [-q]\n"
     "                      [--json] [--stop-after N] [--keep-bn] [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
     "                      [--seed S] [--external-data [MIN_BYTES]]\n"
     "\n"
-    "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is never\n"
-    "touched). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
+    "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is not\n"
+    "touched unless --force names it as OUT). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
     "drop-bias-before-bn, cleanup. The report (what changed, what was skipped and why, op counts and\n"
-    "parameter bytes before and after) goes to stderr, or as JSON to stdout with --json.\n"
+    "parameter bytes before and after) goes to stderr, or as JSON to stdout with --json: the report's object\n"
+    "(passes, changes, events with pass, kind, node (label), node_name, op, message; before/after) plus\n"
+    "\"output\" (the file written, null for --dry-run or when nothing was written) and, with --verify,\n"
+    "\"verify\": {\"passed\": bool, \"seed\": S, \"comparison\": the object of 'onnxc compare --json'}.\n"
+    "OUT is checked (its folder exists and is writable, it is not a folder, not MODEL without --force)\n"
+    "before any pass runs.\n"
     "\n"
     "  -o, --output OUT    where to write the optimized model\n"
     "  --passes LIST       comma-separated passes to run instead of the default pipeline\n"
     "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           run the passes and print the report, write nothing\n"
     "  --verify            run the original and the result on seeded random inputs with onnxc's executor and\n"
-    "                      refuse to write when an output diverges (normalized mean squared error above 1e-10\n"
-    "                      for float32, 1e-5 for float16/bfloat16)\n"
-    "  --force             write even when --verify finds a divergence\n"
+    "                      refuse to write unless every output is equal within float rounding, the test of\n"
+    "                      'onnxc compare' with its defaults (each element |B - A| <= 1e-5 + 1e-4*max(|A|,\n"
+    "                      rms(A)), NMSE <= 1e-7); its table goes to stderr (with --json, into the JSON)\n"
+    "  --write-diverged    with --verify: write even when an output diverges\n"
+    "  --force             allow OUT to be MODEL itself (as for convert and swap-norm: 'optimize m.onnx -o\n"
+    "                      m.onnx --force' replaces it, through a temporary file)\n"
+    "  -q, --quiet         print nothing but errors, warnings and a one-line summary with the elapsed time\n"
     "  --stop-after N      apply only the first N rewrites (to find a bad rewrite by bisection)\n"
     "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add);\n"
     "                      the same as --set fold-bn.keep-bn=true\n"
@@ -35,69 +45,74 @@ static const char usage[] =
     "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
     "                      beside it (for models near protobuf's 2 GB limit); without it, all inline\n"
     "\n"
-    "exit status: 0 written (or dry run done), 1 --verify found a divergence (nothing written), 2 bad usage\n"
-    "or bad input.\n";
+    "exit status: 0 written (or dry run done), 1 --verify found a divergence (nothing written unless\n"
+    "--write-diverged), 2 bad usage or bad input (an OUT that cannot be written, a model that does not load\n"
+    "or run).\n";
 
-/* NMSE of the optimized output b against the original a (onnxc_metrics_compute, the one implementation shared
- * with 'onnxc compare'); a type or shape mismatch, NaN/Inf where the other side differs, or any difference in
- * an integer or bool output counts as a divergence (returns INFINITY). */
-static double nmse(const onnxc_tensor *a, const onnxc_tensor *b)
-{
-    onnxc_metrics m;
-    if (onnxc_metrics_compute(a, b, 0, 0, &m) != ONNXC_OK || !m.comparable || m.n_nonfinite_mismatch)
-        return INFINITY;
-    int is_float = a->dtype == ONNXC_FLOAT || a->dtype == ONNXC_DOUBLE || a->dtype == ONNXC_FLOAT16 ||
-                   a->dtype == ONNXC_BFLOAT16;
-    if (!is_float && m.max_abs != 0)
-        return INFINITY;
-    return m.nmse;
-}
-
-/* Run both models on the same seeded inputs; 0 when every output agrees, 1 when one diverges, 2 on error. */
-static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dims *dims, uint64_t seed, int json)
+/* Run the original and the optimized model on the same seeded inputs through onnxc_compare, the one
+ * definition of "equal within float rounding" that 'onnxc compare' uses (onnxc.h, ONNXC_COMPARE_*).
+ * 0 when every output is within it, 1 when one is not, 2 on error; *out (freed by the caller) holds the
+ * comparison for printing. */
+static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dims *dims, uint64_t seed,
+                  onnxc_comparison **out)
 {
     cli_inputs in = {0};
-    onnxc_session *s1 = NULL, *s2 = NULL;
-    int rc = 2;
-    onnxc_status st = cli_inputs_generate(orig, dims, seed, &in);
-    if (st != ONNXC_OK) {
-        rc = cli_fail(st);
-        goto out;
-    }
-    onnxc_session_options so = {0};
-    if ((st = onnxc_session_create(orig, &so, &s1)) != ONNXC_OK ||
-        (st = onnxc_session_run(s1, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors)) != ONNXC_OK) {
-        cli_error("verify: the original model does not run: %s", onnxc_last_error());
-        goto out;
-    }
-    if ((st = onnxc_session_create(opt, &so, &s2)) != ONNXC_OK ||
-        (st = onnxc_session_run(s2, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors)) != ONNXC_OK) {
-        cli_error("verify: the optimized model does not run: %s", onnxc_last_error());
-        rc = 1;
-        goto out;
-    }
-    rc = 0;
-    int n = onnxc_session_num_outputs(s1);
-    if (n != onnxc_session_num_outputs(s2)) {
-        cli_error("verify: the optimized model has %d outputs, the original %d", onnxc_session_num_outputs(s2), n);
-        rc = 1;
-        goto out;
-    }
-    for (int i = 0; i < n; i++) {
-        const onnxc_tensor *a = onnxc_session_output(s2, i), *b = onnxc_session_output(s1, i);
-        double e = nmse(b, a);
-        double tol = b->dtype == ONNXC_FLOAT16 || b->dtype == ONNXC_BFLOAT16 ? 1e-5 : 1e-10;
-        int ok = e <= tol;
-        fprintf(json ? stderr : stderr, "verify: output '%s': nmse %.3g (limit %.0e) %s\n",
-                onnxc_session_output_name(s1, i), e, tol, ok ? "ok" : "DIVERGES");
-        if (!ok)
-            rc = 1;
-    }
-out:
-    onnxc_session_free(s1);
-    onnxc_session_free(s2);
+    onnxc_compare_options co;
+    onnxc_compare_options_init(&co);
+    co.label_a = "verify: the original model";
+    co.label_b = "verify: the optimized model";
+    onnxc_status st = onnxc_compare_create(orig, opt, &co, out);
+    if (st == ONNXC_OK)
+        st = cli_inputs_generate(orig, dims, seed, &in);
+    if (st == ONNXC_OK)
+        st = onnxc_compare_run(*out, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors);
     cli_inputs_free(&in);
-    return rc;
+    if (st != ONNXC_OK) {
+        cli_fail(st);
+        return 2;
+    }
+    if (onnxc_compare_num_elements(*out) == 0) {
+        cli_error("optimize: --verify compared no element (every output is empty on these inputs): not a proof; "
+                  "choose other --shape values");
+        return 2;
+    }
+    return onnxc_compare_within(*out) ? 0 : 1;
+}
+
+/* The report's JSON object with "output" and, with --verify, "verify" added before its closing brace. */
+static void print_json(const onnxc_report *rep, const char *written, int did_verify, int v, uint64_t seed,
+                       const onnxc_comparison *cmp)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        onnxc_report_print(rep, stdout, 1);
+        return;
+    }
+    onnxc_report_print(rep, mem, 1);
+    fclose(mem);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        len--;
+    if (len > 0 && buf[len - 1] == '}')
+        len--; /* the object stays open for the two keys below */
+    fwrite(buf, 1, len, stdout);
+    free(buf);
+    printf(", \"output\": ");
+    if (written)
+        onnxc_json_write_string(stdout, written);
+    else
+        printf("null");
+    if (did_verify) {
+        printf(", \"verify\": {\"passed\": %s, \"seed\": %llu, \"comparison\": ", v == 0 ? "true" : "false",
+               (unsigned long long)seed);
+        if (cmp && v != 2)
+            onnxc_compare_print(cmp, stdout, 1);
+        else
+            printf("null");
+        printf("}");
+    }
+    printf("}\n");
 }
 
 /* The flags that stand for options; their values are checked by the library's option tables. */
@@ -111,7 +126,7 @@ static const cli_opt_flag optimize_flags[] = {
 int cmd_optimize(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL;
-    int dry = 0, do_verify = 0, force = 0, json = 0, external = 0;
+    int dry = 0, do_verify = 0, force = 0, write_diverged = 0, json = 0, external = 0;
     int64_t ext_min = -1;
     uint64_t seed = 0;
     cli_dims dims = {0};
@@ -137,6 +152,8 @@ int cmd_optimize(int argc, char **argv)
             do_verify = 1;
         } else if (!strcmp(argv[i], "--force")) {
             force = 1;
+        } else if (!strcmp(argv[i], "--write-diverged")) {
+            write_diverged = 1;
         } else if ((r = cli_opt_external("optimize", argc, argv, &i, &ext_min)) != 0) {
             if (r < 0)
                 goto done;
@@ -179,56 +196,73 @@ int cmd_optimize(int argc, char **argv)
         rc = cli_usage_error("optimize", "no output given (-o OUT, or --dry-run)");
         goto done;
     }
-    if (out && cli_same_file(model, out)) {
-        cli_error("optimize: the output '%s' is the input model; choose another path", out);
+    if (write_diverged && !do_verify) {
+        rc = cli_usage_error("optimize", "--write-diverged needs --verify");
         goto done;
     }
 
     onnxc_model *m = NULL, *orig = NULL;
+    onnxc_report *rep = NULL;
+    onnxc_comparison *cmp = NULL;
+    int v = -1;
     st = onnxc_model_load(model, &m);
     if (st != ONNXC_OK) {
         rc = cli_fail(st);
         goto done;
     }
+    onnxc_save_options so;
+    cli_save_options(&so, external, ext_min, NULL);
+    so.allow_overwrite_input = force;
+    /* refuse an OUT that cannot be written now, not after every pass has run */
+    if (out && !dry && (st = onnxc_model_check_output(m, out, &so)) != ONNXC_OK) {
+        rc = cli_fail(st);
+        goto free_models;
+    }
     if (do_verify && (st = onnxc_model_load(model, &orig)) != ONNXC_OK) {
         rc = cli_fail(st);
-        onnxc_model_free(m);
-        goto done;
+        goto free_models;
     }
-    onnxc_report *rep = NULL;
     st = onnxc_optimize(m, po.opts, &rep);
-    if (rep)
-        onnxc_report_print(rep, json ? stdout : stderr, json);
-    onnxc_report_free(rep);
+    if (rep && !json)
+        onnxc_report_print(rep, stderr, 0);
     if (st != ONNXC_OK) {
+        if (json && rep)
+            onnxc_report_print(rep, stdout, 1);
         rc = cli_fail(st);
         goto free_models;
     }
     rc = CLI_EXIT_OK;
+    int written = 0;
     if (do_verify) {
-        int v = verify(orig, m, &dims, seed, json);
-        if (v != 0 && !(v == 1 && force)) {
-            if (v == 1)
-                cli_error("optimize: --verify: the optimized model diverges from the original; nothing written "
-                          "(--force writes it anyway)");
+        v = verify(orig, m, &dims, seed, &cmp);
+        if (cmp && !json && v != 2)
+            onnxc_compare_print(cmp, stderr, 0);
+        if (v == 1 && !write_diverged)
+            cli_error("optimize: --verify: the optimized model diverges from the original; nothing written "
+                      "(--write-diverged writes it anyway)");
+        else if (v == 1)
+            cli_warn("optimize: --verify found a divergence; writing anyway (--write-diverged)");
+        if (v != 0 && !(v == 1 && write_diverged))
             rc = v;
-            goto free_models;
-        }
-        if (v == 1)
-            cli_warn("optimize: --verify found a divergence; writing anyway (--force)");
     }
-    if (!dry) {
-        onnxc_save_options so;
-        cli_save_options(&so, external, ext_min, NULL);
+    if (!dry && rc == CLI_EXIT_OK) {
         st = onnxc_model_save(m, out, &so);
-        if (st != ONNXC_OK) {
+        if (st != ONNXC_OK)
             rc = cli_fail(st);
-            goto free_models;
-        }
-        if (!json)
+        else
+            written = 1;
+        if (written && !json)
             fprintf(stderr, "wrote %s\n", out);
     }
+    if (json && rep)
+        print_json(rep, written ? out : NULL, do_verify, v, seed, cmp);
+    cli_summary("%d rewrite%s, nodes %d -> %d%s%s%s", onnxc_report_num_changes(rep),
+                onnxc_report_num_changes(rep) == 1 ? "" : "s", onnxc_report_num_nodes(rep, 0), onnxc_report_num_nodes(rep, 1),
+                do_verify ? (v == 0 ? ", verified" : ", verify FAILED") : "", written ? ", wrote " : "",
+                written ? out : "");
 free_models:
+    onnxc_report_free(rep);
+    onnxc_compare_free(cmp);
     onnxc_model_free(m);
     onnxc_model_free(orig);
 done:

@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: onnxc run MODEL [--input NAME=FILE]... [--shape NAME=DIMS]... [--seed S] [--output-dir DIR]\n"
-    "                 [--threads N] [--dump DIR [--dump-only NAMES]]\n"
+    "                 [--threads N] [--dump DIR [--dump-only NAMES]] [--json] [-q]\n"
     "\n"
     "Run MODEL once and print, for each output, its type, shape, min/max/mean (over finite values) and how\n"
     "many NaN and Inf values it holds (a warning is printed when there are any).\n"
@@ -30,6 +30,16 @@ static const char usage[] =
     "                      plan computes ahead of time from constants) as DIR/<value name>.npy, file names made\n"
     "                      safe as for --output-dir; each is written the moment its node has run\n"
     "  --dump-only NAMES   with --dump: only these comma-separated value names (each must be a node output)\n"
+    "  --json              one JSON object on stdout instead of the lines: {\"model\", \"seed\", \"inputs\": [{name,\n"
+    "                      dtype, shape, source: file|random, file}], \"outputs\": [{name, dtype, shape, file\n"
+    "                      (with --output-dir), min, max, mean (finite values; null when none), elements, nan,\n"
+    "                      inf}], \"dumped\" (with --dump)}\n"
+    "  -q, --quiet         print nothing but errors, warnings and a one-line summary with the elapsed time\n"
+    "\n"
+    "An input file may be .npy (C or Fortran order; float64 is cast to a float/float16/bfloat16 input with a\n"
+    "note), .pb, or an .npz archive (numpy.savez: --input FILE.npz feeds each array to the input of its name;\n"
+    "NAME=FILE.npz takes that array). An input name the model does not have is refused first, listing its\n"
+    "inputs.\n"
     "\n"
     "Inputs not given are generated with the declared type and shape (symbolic dims from --shape, or from an\n"
     "input file that binds the same dim name, else 1, with a note on stderr). The generator is splitmix64 seeded with S; the generated\n"
@@ -60,12 +70,42 @@ typedef struct run_state {
     int n_dump_only;
     char **dumped;
     int n_dumped;
+    /* --json: the object is built here and printed only when the run succeeded */
+    FILE *jf;
+    char *jbuf;
+    size_t jlen;
 } run_state;
+
+/* One input or output as JSON into r->jf. */
+static void json_tensor(run_state *r, const char *name, const onnxc_tensor *t, const char *source, const char *file)
+{
+    FILE *f = r->jf;
+    fprintf(f, "{\"name\": ");
+    onnxc_json_write_string(f, name);
+    fprintf(f, ", \"dtype\": \"%s\", \"shape\": [", onnxc_dtype_name(t->dtype));
+    for (int d = 0; d < t->rank; d++)
+        fprintf(f, "%s%lld", d ? ", " : "", (long long)t->dims[d]);
+    fprintf(f, "]");
+    if (source)
+        fprintf(f, ", \"source\": \"%s\"", source);
+    if (file) {
+        fprintf(f, ", \"file\": ");
+        onnxc_json_write_string(f, file);
+    }
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fprintf(f, "null");
+}
 
 /* ---------------------------------------------------------------- inputs */
 
 /* A file's tensor against the declared input: element type, rank and static dims; binds symbolic dims. */
-static int check_given(run_state *r, const onnxc_io_info *info, const cli_given *g)
+static int check_given(run_state *r, const onnxc_io_info *info, cli_given *g)
 {
     const onnxc_tensor *t = g->t;
     if (cli_given_fits("run", info, g, 0) != 0)
@@ -82,15 +122,28 @@ static int check_given(run_state *r, const onnxc_io_info *info, const cli_given 
 }
 
 /* Read every --input file and name it; 0 or an exit code. */
-static int read_given(run_state *r)
+static int read_given(run_state *r, const char *path)
 {
+    int k = cli_given_expand("run", &r->given, &r->n_given);
+    if (k != 0)
+        return k;
     for (int i = 0; i < r->n_given; i++) {
-        int k = cli_given_read("run", r->given, i, r->infos, r->n_in, 0);
+        k = cli_given_read("run", r->given, i, r->infos, r->n_in, 0);
         if (k != 0)
             return k;
+        /* a name may also be an input whose initializer is its default (the session lets a caller override
+         * it); any other name is refused now, before anything is planned or generated */
+        if (!onnxc_model_accepts_input(r->m, r->given[i].name)) {
+            char names[1024];
+            size_t n = 0;
+            names[0] = 0;
+            for (int j = 0; j < r->n_in && n < sizeof names; j++)
+                n += (size_t)snprintf(names + n, sizeof names - n, "%s'%s'", j ? ", " : "", r->infos[j].name);
+            cli_error("run: --input %s: %s has no input '%s' (its inputs: %s)", r->given[i].file, path,
+                      r->given[i].name, r->n_in ? names : "none");
+            return CLI_EXIT_USAGE;
+        }
     }
-    /* A name that is not a real input may still be an input with an initializer as its default, which the
-     * session lets a caller override; onnxc_session_run names it if the model has no such input at all. */
     for (int i = 0; i < r->n_given; i++)
         for (int j = 0; j < r->n_in; j++)
             if (strcmp(r->infos[j].name, r->given[i].name) == 0 && check_given(r, &r->infos[j], &r->given[i]) != 0)
@@ -275,37 +328,68 @@ static int report_output(run_state *r, int i, const char *out_dir)
     cli_dims_text(t->dims, t->rank, d, sizeof d);
     out_stats s;
     compute_stats(t, &s);
-    printf("output %s: %s [%s]", name, onnxc_dtype_name(t->dtype), d);
+    FILE *tf = stdout;
+    if (r->jf) { /* the human line goes nowhere; the JSON entry below carries the same figures */
+        tf = fopen("/dev/null", "w");
+        if (!tf)
+            tf = stderr;
+    }
+    fprintf(tf, "output %s: %s [%s]", name, onnxc_dtype_name(t->dtype), d);
     if (!s.numeric)
-        printf(" (no statistics for %s)", onnxc_dtype_name(t->dtype));
+        fprintf(tf, " (no statistics for %s)", onnxc_dtype_name(t->dtype));
     else if (s.n == 0)
-        printf(" empty");
+        fprintf(tf, " empty");
     else if (s.finite == 0)
-        printf(" no finite values");
+        fprintf(tf, " no finite values");
     else
-        printf(" min %.6g max %.6g mean %.6g", s.min, s.max, s.sum / (double)s.finite);
+        fprintf(tf, " min %.6g max %.6g mean %.6g", s.min, s.max, s.sum / (double)s.finite);
     if (s.nan || s.inf)
-        printf(" (%lld NaN, %lld Inf)", (long long)s.nan, (long long)s.inf);
+        fprintf(tf, " (%lld NaN, %lld Inf)", (long long)s.nan, (long long)s.inf);
     int rc = 0;
+    char *written = NULL;
     if (out_dir) {
         char *file = NULL;
         if (output_path(r, out_dir, name, i, &file) != 0) {
-            printf("\n");
+            fprintf(tf, "\n");
             cli_error("run: out of memory");
             free(file);
+            if (tf != stdout && tf != stderr)
+                fclose(tf);
             return CLI_EXIT_PROBLEMS;
         }
         onnxc_status st = onnxc_tensor_write_npy(t, file);
         if (st == ONNXC_OK)
-            printf(" -> %s", file);
-        free(file);
+            fprintf(tf, " -> %s", file);
+        written = file;
         if (st != ONNXC_OK) {
-            printf("\n");
+            fprintf(tf, "\n");
             fflush(stdout);
+            free(written);
+            if (tf != stdout && tf != stderr)
+                fclose(tf);
             return cli_fail(st);
         }
     }
-    printf("\n");
+    fprintf(tf, "\n");
+    if (tf != stdout && tf != stderr)
+        fclose(tf);
+    if (r->jf) {
+        fprintf(r->jf, "%s", i ? ", " : "");
+        json_tensor(r, name, t, NULL, written);
+        if (s.numeric && s.finite) {
+            fprintf(r->jf, ", \"min\": ");
+            json_num(r->jf, s.min);
+            fprintf(r->jf, ", \"max\": ");
+            json_num(r->jf, s.max);
+            fprintf(r->jf, ", \"mean\": ");
+            json_num(r->jf, s.sum / (double)s.finite);
+        } else {
+            fprintf(r->jf, ", \"min\": null, \"max\": null, \"mean\": null");
+        }
+        fprintf(r->jf, ", \"elements\": %lld, \"nan\": %lld, \"inf\": %lld}", (long long)s.n, (long long)s.nan,
+                (long long)s.inf);
+    }
+    free(written);
     fflush(stdout);
     if (s.nan)
         cli_warn("output '%s' has %lld NaN value%s", name, (long long)s.nan, s.nan == 1 ? "" : "s");
@@ -318,6 +402,9 @@ static int report_output(run_state *r, int i, const char *out_dir)
 
 static void run_state_free(run_state *r)
 {
+    if (r->jf)
+        fclose(r->jf);
+    free(r->jbuf);
     for (int i = 0; i < r->n_given; i++) {
         onnxc_tensor_free(r->given[i].t);
         free(r->given[i].name_buf);
@@ -349,7 +436,7 @@ static int run_main(run_state *r, int argc, char **argv)
     const char *path = NULL, *out_dir = NULL, *dump_only = NULL;
     uint64_t seed = 0;
     int64_t threads = 0;
-    int opts_done = 0, k;
+    int opts_done = 0, k, json = 0;
     r->dims.note_default = 1; /* a symbolic dim not given becomes 1, as in compare and bench, and run says so */
     if (!(r->given = calloc((size_t)argc + 1, sizeof *r->given))) {
         cli_error("run: out of memory");
@@ -366,6 +453,8 @@ static int run_main(run_state *r, int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (strcmp(a, "--") == 0) {
             opts_done = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
         } else if ((k = cli_opt_value("run", argc, argv, &i, "--input", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;
@@ -430,7 +519,7 @@ static int run_main(run_state *r, int argc, char **argv)
         if (!onnxc_model_produces(r->m, r->dump_only[i]))
             return cli_usage_error("run", "--dump-only: no node of %s produces a value named '%s'", path,
                                    r->dump_only[i]);
-    if ((k = read_given(r)) != 0)
+    if ((k = read_given(r, path)) != 0)
         return k;
     /* plan before generating anything, so an unsupported op is reported first */
     onnxc_session_options sopts;
@@ -449,10 +538,24 @@ static int run_main(run_state *r, int argc, char **argv)
         return CLI_EXIT_PROBLEMS;
     }
     char d[256];
+    if (json) {
+        if (!(r->jf = open_memstream(&r->jbuf, &r->jlen))) {
+            cli_error("run: out of memory");
+            return CLI_EXIT_PROBLEMS;
+        }
+        fprintf(r->jf, "{\"model\": ");
+        onnxc_json_write_string(r->jf, path);
+        fprintf(r->jf, ", \"seed\": %llu, \"inputs\": [", (unsigned long long)seed);
+    }
     for (int i = 0; i < r->n_given; i++) {
         cli_dims_text(r->given[i].t->dims, r->given[i].t->rank, d, sizeof d);
-        printf("input  %s: %s [%s] from %s\n", r->given[i].name, onnxc_dtype_name(r->given[i].t->dtype), d,
-               r->given[i].file);
+        if (json) {
+            fprintf(r->jf, "%s", i ? ", " : "");
+            json_tensor(r, r->given[i].name, r->given[i].t, "file", r->given[i].file);
+            fprintf(r->jf, "}");
+        } else
+            printf("input  %s: %s [%s] from %s\n", r->given[i].name, onnxc_dtype_name(r->given[i].t->dtype), d,
+                   r->given[i].file);
         r->names[r->n_feed] = r->given[i].name;
         r->tensors[r->n_feed++] = r->given[i].t;
     }
@@ -469,8 +572,13 @@ static int run_main(run_state *r, int argc, char **argv)
             return cli_fail(st);
         r->generated[r->n_feed] = t;
         cli_dims_text(t->dims, t->rank, d, sizeof d);
-        printf("input  %s: %s [%s] random (seed %llu)\n", info->name, onnxc_dtype_name(t->dtype), d,
-               (unsigned long long)seed);
+        if (json) {
+            fprintf(r->jf, "%s", r->n_feed ? ", " : "");
+            json_tensor(r, info->name, t, "random", NULL);
+            fprintf(r->jf, "}");
+        } else
+            printf("input  %s: %s [%s] random (seed %llu)\n", info->name, onnxc_dtype_name(t->dtype), d,
+                   (unsigned long long)seed);
         r->names[r->n_feed] = info->name;
         r->tensors[r->n_feed++] = t;
     }
@@ -485,16 +593,28 @@ static int run_main(run_state *r, int argc, char **argv)
     }
     if (st != ONNXC_OK)
         return cli_fail(st);
-    if (r->dump_dir) {
+    if (r->dump_dir && !json) {
         printf("dumped %d value%s to %s\n", r->n_dumped, r->n_dumped == 1 ? "" : "s", r->dump_dir);
         fflush(stdout);
     }
     if (out_dir && ensure_dir(out_dir) != 0)
         return CLI_EXIT_USAGE;
+    if (json)
+        fprintf(r->jf, "], \"outputs\": [");
     int n_out = onnxc_session_num_outputs(r->s);
     for (int i = 0; i < n_out; i++)
         if ((k = report_output(r, i, out_dir)) != 0)
             return k;
+    if (json) {
+        fprintf(r->jf, "]");
+        if (r->dump_dir)
+            fprintf(r->jf, ", \"dumped\": %d", r->n_dumped);
+        fprintf(r->jf, "}\n");
+        fclose(r->jf);
+        r->jf = NULL;
+        fwrite(r->jbuf, 1, r->jlen, stdout);
+    }
+    cli_summary("%d output%s", n_out, n_out == 1 ? "" : "s");
     return CLI_EXIT_OK;
 }
 

@@ -9,13 +9,13 @@
 static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
-    "                       [--list-passes] [--dry-run] [--json] [--external-data [MIN_BYTES]]\n"
+    "                       [--list-passes] [--dry-run] [--json] [--force] [-q] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
     "or two images per step. The new scale and bias start from the BN's gamma and beta, epsilon carries over;\n"
     "the running mean and variance are dropped, so the outputs change (fine-tune before use; 'onnxc compare\n"
     "MODEL OUT' shows how far). Conv biases before a swapped BN are kept. OUT is written through a temporary\n"
-    "file; MODEL is never touched. The report (every BN: swapped to what, with how many groups, or skipped and\n"
+    "file; MODEL is not touched unless --force names it as OUT. OUT is checked before the pass runs. The report (every BN: swapped to what, with how many groups, or skipped and\n"
     "why) goes to stderr, or as JSON to stdout with --json.\n"
     "\n"
     "  -o, --output OUT    where to write the result\n"
@@ -36,7 +36,10 @@ static const char usage[] =
     "                      .exclude and .form (see --list-passes)\n"
     "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           print the report, write nothing\n"
-    "  --json              print the report as JSON on stdout\n"
+    "  --json              print the report as JSON on stdout; each swapped BN's event has \"groups\" and\n"
+    "                      \"channels\", every event \"node_name\" and \"op\"\n"
+    "  --force             allow OUT to be MODEL itself (as for convert and optimize)\n"
+    "  -q, --quiet         print nothing but errors, warnings and a one-line summary with the elapsed time\n"
     "  --external-data [N] store tensors of at least N bytes (default 1024) in OUT's file name + \".data\"\n"
     "                      beside it; without it, all inline\n"
     "\n"
@@ -58,7 +61,7 @@ static const cli_opt_flag swap_norm_flags[] = {
 static int swap_norm(int argc, char **argv, cli_pass_options *po)
 {
     const char *model = NULL, *out = NULL;
-    int json = 0, dry = 0, external = 0;
+    int json = 0, dry = 0, external = 0, force = 0;
     int64_t ext_min = -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -76,6 +79,8 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
             external = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else if (!strcmp(argv[i], "--dry-run")) {
             dry = 1;
         } else if ((r = cli_pass_options_arg("swap-norm", po, argc, argv, &i)) != 0) {
@@ -98,15 +103,18 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         return cli_usage_error("swap-norm", "no model given");
     if (!out && !dry)
         return cli_usage_error("swap-norm", "no output given (-o OUT, or --dry-run)");
-    if (out && cli_same_file(model, out)) {
-        cli_error("swap-norm: the output '%s' is the input model; choose another path", out);
-        return CLI_EXIT_USAGE;
-    }
-
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(model, &m);
     if (st != ONNXC_OK)
         return cli_fail(st);
+    onnxc_save_options so;
+    cli_save_options(&so, external, ext_min, NULL);
+    so.allow_overwrite_input = force;
+    /* an OUT that cannot be written is refused before the pass runs */
+    if (out && !dry && (st = onnxc_model_check_output(m, out, &so)) != ONNXC_OK) {
+        onnxc_model_free(m);
+        return cli_fail(st);
+    }
     onnxc_report *rep = NULL;
     st = onnxc_optimize(m, po->opts, &rep);
     if (rep)
@@ -132,9 +140,9 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         fprintf(stderr, "swapped %d of %d BatchNormalization nodes (%s); %d left\n", before - after, before,
                 onnxc_optimize_get(po->opts, "swap-norm.to"), after);
     }
+    cli_summary("swapped %d of %d BatchNormalization nodes%s%s", before - after, before, dry ? "" : ", wrote ",
+                dry ? "" : out);
     if (!dry) {
-        onnxc_save_options so;
-        cli_save_options(&so, external, ext_min, NULL);
         st = onnxc_model_save(m, out, &so);
         if (st != ONNXC_OK) {
             rc = cli_fail(st);

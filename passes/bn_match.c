@@ -3,8 +3,10 @@
 #include "bn_match.h"
 
 #include "affine.h"
+#include "pass.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -94,4 +96,31 @@ bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap
     if (producer)
         *producer = p;
     return true;
+}
+
+onnxc_status oc_bn_count_foldable(const onnxc_model *m, long *count)
+{
+    *count = 0;
+    void *bytes = NULL;
+    size_t len = 0;
+    onnxc_model *copy = NULL;
+    onnxc_optimize_options *o = NULL;
+    onnxc_report *r = NULL;
+    onnxc_status st = onnxc_model_serialize(m, &bytes, &len);
+    if (st == ONNXC_OK)
+        st = onnxc_model_load_buffer(bytes, len, m->dir, m->path ? m->path : "model", &copy);
+    free(bytes);
+    if (st == ONNXC_OK)
+        st = onnxc_optimize_options_create(&o);
+    /* keep-bn: a BN with nothing to fold into stays a BN, so every "changed" event of fold-bn is a fold */
+    if (st == ONNXC_OK && (st = onnxc_optimize_set(o, "passes", "cleanup,const-fold,fold-bn")) == ONNXC_OK &&
+        (st = onnxc_optimize_set(o, "fold-bn.keep-bn", "true")) == ONNXC_OK)
+        st = onnxc_optimize(copy, o, &r);
+    for (int i = 0; st == ONNXC_OK && r && i < r->n_events; i++)
+        if (r->events[i].kind == OC_EV_CHANGED && strcmp(r->events[i].pass, oc_pass_fold_bn.name) == 0)
+            (*count)++;
+    onnxc_report_free(r);
+    onnxc_optimize_options_free(o);
+    onnxc_model_free(copy);
+    return st;
 }

@@ -16,11 +16,21 @@ typedef enum oc_event_kind {
     OC_EV_INFO = 3
 } oc_event_kind;
 
+/* A figure attached to an event for machines (swap-norm: "groups", "channels"). */
+typedef struct oc_event_detail {
+    const char *key; /* a string literal */
+    int64_t value;
+} oc_event_detail;
+
 typedef struct oc_event {
     const char *pass;
     oc_event_kind kind;
-    char *node;     /* node name or label the event is about (may be NULL) */
+    char *node;      /* label of the node the event is about ("'bn1' (BatchNormalization)"; may be NULL) */
+    char *node_name; /* its name, "" when unnamed (NULL when no node) */
+    char *op_type;   /* its op (NULL when no node) */
     char *message;
+    oc_event_detail details[4];
+    int n_details;
 } oc_event;
 
 typedef struct oc_graph_stats {
@@ -77,6 +87,9 @@ bool oc_pass_may_rewrite(oc_pass_ctx *ctx);
 void oc_report_changed(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
 void oc_report_skipped(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
 void oc_report_warning(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...) OC_PRINTF(3, 4);
+
+/* Attach a figure to the last event the running pass recorded (at most 4 per event; more are dropped). */
+void oc_report_detail(oc_pass_ctx *ctx, const char *key, int64_t value);
 
 /* Consistency of the IR: edges both ways, topological order, no dangling values, unique producers.
  * ONNXC_E_INVALID with the first problem. */

@@ -128,14 +128,27 @@ static void oc_report_add(oc_pass_ctx *ctx, oc_event_kind kind, const oc_node *n
     oc_event *e = &r->events[r->n_events++];
     e->pass = ctx->pass_name;
     e->kind = kind;
-    e->node = NULL;
+    e->node = e->node_name = e->op_type = NULL;
+    e->n_details = 0;
     if (n) {
         char lbl[300];
         e->node = oc_strdup(oc_node_label(n, lbl, sizeof lbl));
+        e->node_name = oc_strdup(n->name ? n->name : "");
+        e->op_type = oc_strdup(n->op_type ? n->op_type : "");
     }
     e->message = oc_strdup(msg);
     if (kind == OC_EV_CHANGED)
         r->n_changes++;
+}
+
+void oc_report_detail(oc_pass_ctx *ctx, const char *key, int64_t value)
+{
+    onnxc_report *r = ctx->report;
+    if (!r || r->n_events == 0)
+        return;
+    oc_event *e = &r->events[r->n_events - 1];
+    if (e->n_details < (int)(sizeof e->details / sizeof e->details[0]))
+        e->details[e->n_details++] = (oc_event_detail){key, value};
 }
 
 void oc_report_changed(oc_pass_ctx *ctx, const oc_node *n, const char *fmt, ...)
@@ -220,6 +233,11 @@ static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
 
 int onnxc_report_num_changes(const onnxc_report *r) { return r ? r->n_changes : 0; }
 
+int onnxc_report_num_nodes(const onnxc_report *r, int after)
+{
+    return r ? (after ? r->after.n_nodes : r->before.n_nodes) : 0;
+}
+
 static int oc_stats_count(const oc_graph_stats *st, const char *op);
 
 int onnxc_report_op_count(const onnxc_report *r, const char *op, int after)
@@ -233,6 +251,8 @@ void onnxc_report_free(onnxc_report *r)
         return;
     for (int i = 0; i < r->n_events; i++) {
         oc_free(r->events[i].node);
+        oc_free(r->events[i].node_name);
+        oc_free(r->events[i].op_type);
         oc_free(r->events[i].message);
     }
     oc_free(r->events);
@@ -292,8 +312,23 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
                 oc_json_str(f, e->node);
             else
                 fprintf(f, "null");
+            fprintf(f, ", \"node_name\": ");
+            if (e->node_name)
+                oc_json_str(f, e->node_name);
+            else
+                fprintf(f, "null");
+            fprintf(f, ", \"op\": ");
+            if (e->op_type)
+                oc_json_str(f, e->op_type);
+            else
+                fprintf(f, "null");
             fprintf(f, ", \"message\": ");
             oc_json_str(f, e->message ? e->message : "");
+            for (int k = 0; k < e->n_details; k++) {
+                fprintf(f, ", ");
+                oc_json_str(f, e->details[k].key);
+                fprintf(f, ": %lld", (long long)e->details[k].value);
+            }
             fprintf(f, "}");
         }
         fprintf(f, "]");

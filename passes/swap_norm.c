@@ -581,6 +581,8 @@ static onnxc_status swap_norm_run(oc_graph *g, oc_pass_ctx *ctx)
                           sr.op_form ? "GroupNormalization-21" : "Reshape/InstanceNormalization/Reshape/Mul/Add",
                           kind_text(to), shape, (double)oc_attr_float(bn, "epsilon", 1e-5f),
                           training ? "; it ran in training mode (batch statistics), now per-sample statistics" : "");
+        oc_report_detail(ctx, "groups", it->G);
+        oc_report_detail(ctx, "channels", it->C);
     }
     if (n_swapped)
         oc_report_warning(ctx, NULL, "running mean and variance of %d swapped layer%s dropped: the outputs "

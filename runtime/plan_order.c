@@ -5,6 +5,7 @@
 
 #include "ir.h"
 #include "plan.h"
+#include "unsupported.h"
 
 onnxc_status oc_session_order(onnxc_session *s)
 {
@@ -46,42 +47,20 @@ onnxc_status oc_session_kernels(onnxc_session *s)
     s->kern = oc_calloc((size_t)s->n_order + 1, sizeof *s->kern);
     if (!s->kern)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
-    char msg[900] = "";
-    size_t off = 0;
     int missing = 0;
-    /* The ops already in the message, so each is listed once. An entry after the first takes at least 15
-     * characters, so the message is full before this is: checking these few, not every node before, keeps a
-     * graph of a million unsupported nodes linear. */
-    const char *listed[64];
-    int n_listed = 0;
     for (int i = 0; i < s->n_order; i++) {
         const oc_node *nd = s->order[i];
-        int64_t opset = oc_model_opset(s->model, nd->domain);
-        s->kern[i] = oc_kernel_find(nd->domain, nd->op_type, opset);
-        if (s->kern[i])
-            continue;
-        missing++;
-        if (off >= sizeof msg - 1 || n_listed == (int)(sizeof listed / sizeof *listed))
-            continue;
-        bool seen = false;
-        for (int j = 0; j < n_listed && !seen; j++)
-            seen = strcmp(listed[j], nd->op_type) == 0;
-        if (seen)
-            continue;
-        listed[n_listed++] = nd->op_type;
-        char lbl[200];
-        const char *dom = nd->domain && *nd->domain ? nd->domain : NULL;
-        if (oc_kernel_known_op(nd->domain, nd->op_type))
-            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s%s%s-%lld (opset not supported, node %s)",
-                                    off ? ", " : "", dom ? dom : "", dom ? "." : "", nd->op_type,
-                                    (long long)opset, oc_node_label(nd, lbl, sizeof lbl));
-        else
-            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s%s%s (node %s)", off ? ", " : "",
-                                    dom ? dom : "", dom ? "." : "", nd->op_type, oc_node_label(nd, lbl, sizeof lbl));
+        s->kern[i] = oc_kernel_find(nd->domain, nd->op_type, oc_model_opset(s->model, nd->domain));
+        missing += !s->kern[i];
     }
-    if (missing)
-        return oc_err(ONNXC_E_UNSUPPORTED, "%d node%s with unsupported ops: %s", missing, missing > 1 ? "s" : "",
-                      msg);
+    /* the list `onnxc check` prints, subgraphs included: a body's op is refused now, not when it first runs */
+    char msg[2048];
+    int n_ops = 0;
+    onnxc_status st = oc_unsupported_ops(s->model, &n_ops, msg, sizeof msg);
+    if (st != ONNXC_OK)
+        return st;
+    if (n_ops || missing)
+        return oc_err(ONNXC_E_UNSUPPORTED, "unsupported: %s", n_ops ? msg : "an op onnxc cannot run");
     return ONNXC_OK;
 }
 

@@ -1050,6 +1050,67 @@ static onnxc_status load_model(oc_loader *L, Onnx__ModelProto *mp)
     return load_graph(L, mp->graph, m->graph, 0);
 }
 
+/* True when the top-level protobuf fields, read by their wire format, run past the end of the bytes: a varint
+ * without its last byte, a length or fixed-size field longer than what is left. That is what a file cut short
+ * looks like; other garbage usually fails on a bad tag or wire type first. */
+static bool runs_past_end(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint64_t key = 0, v = 0;
+        int shift = 0;
+        for (;;) { /* the key */
+            if (i >= len)
+                return true;
+            key |= (uint64_t)(p[i] & 0x7f) << (shift < 63 ? shift : 63);
+            shift += 7;
+            if (!(p[i++] & 0x80))
+                break;
+            if (shift > 70)
+                return false;
+        }
+        switch (key & 7) {
+        case 0: /* varint */
+            for (shift = 0;; shift += 7) {
+                if (i >= len)
+                    return true;
+                if (!(p[i++] & 0x80))
+                    break;
+                if (shift > 70)
+                    return false;
+            }
+            break;
+        case 1: /* 64-bit */
+            if (len - i < 8)
+                return true;
+            i += 8;
+            break;
+        case 2: /* length-delimited */
+            for (shift = 0;; shift += 7) {
+                if (i >= len)
+                    return true;
+                v |= (uint64_t)(p[i] & 0x7f) << (shift < 63 ? shift : 63);
+                if (!(p[i++] & 0x80))
+                    break;
+                if (shift > 70)
+                    return false;
+            }
+            if (v > len - i)
+                return true;
+            i += (size_t)v;
+            break;
+        case 5: /* 32-bit */
+            if (len - i < 4)
+                return true;
+            i += 4;
+            break;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
 /* Parse and convert; path (may be NULL) and root->dir are stored in the model, label names it in messages.
  * owned (may be NULL) is the file buffer holding data: freed as soon as protobuf-c has copied what it needs, so a
  * big model is not held twice while the IR is built. */
@@ -1063,11 +1124,15 @@ static onnxc_status load_bytes(const uint8_t *data, size_t len, uint8_t *owned, 
     }
     bool too_deep;
     Onnx__ModelProto *mp = (Onnx__ModelProto *)oc_pb_unpack(&onnx__model_proto__descriptor, data, len, &too_deep);
+    const bool cut = !mp && !too_deep && runs_past_end(data, len);
     oc_free(owned);
     if (!mp) {
         if (too_deep)
             return oc_err(ONNXC_E_PARSE, "%s: not a valid ONNX model (messages nest deeper than %d levels)", label,
                           OC_MAX_MESSAGE_DEPTH);
+        if (cut)
+            return oc_err(ONNXC_E_PARSE, "%s: not a valid ONNX model: a field runs past the end of the file (%zu "
+                          "bytes); the file may be truncated (an interrupted download or copy?)", label, len);
         return oc_err(ONNXC_E_PARSE, "%s: not a valid ONNX model (protobuf parse failed)", label);
     }
     onnxc_model *m = oc_model_new();

@@ -18,6 +18,14 @@ int onnxc_model_num_inputs(const onnxc_model *m)
     return n;
 }
 
+int onnxc_model_accepts_input(const onnxc_model *m, const char *name)
+{
+    for (int i = 0; m && m->graph && name && i < m->graph->n_inputs; i++)
+        if (m->graph->inputs[i].value && strcmp(m->graph->inputs[i].value->name, name) == 0)
+            return 1;
+    return 0;
+}
+
 int onnxc_model_num_outputs(const onnxc_model *m)
 {
     return m && m->graph ? m->graph->n_outputs : 0;

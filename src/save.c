@@ -1032,6 +1032,31 @@ static bool is_input_file(const onnxc_model *m, const oc_graph *g, const char *p
     return false;
 }
 
+onnxc_status onnxc_model_check_output(const onnxc_model *m, const char *path, const onnxc_save_options *opts)
+{
+    if (!m || !m->graph || !path || !*path)
+        return oc_err(ONNXC_E_ARG, "onnxc_model_check_output: no model or no path");
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return oc_err(ONNXC_E_IO, "%s: is a folder; give a file name for the output", path);
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? oc_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : oc_strdup(".");
+    if (!dir)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    onnxc_status st = ONNXC_OK;
+    if (stat(dir, &sb) != 0)
+        st = oc_err(ONNXC_E_IO, "%s: folder '%s' does not exist", path, dir);
+    else if (!S_ISDIR(sb.st_mode))
+        st = oc_err(ONNXC_E_IO, "%s: '%s' is not a folder", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        st = oc_err(ONNXC_E_IO, "%s: folder '%s' is not writable", path, dir);
+    oc_free(dir);
+    if (st == ONNXC_OK && !(opts && opts->allow_overwrite_input) && is_input_file(m, m->graph, path, 0))
+        st = oc_err(ONNXC_E_ARG, "%s: refusing to overwrite the model's own input file (allow_overwrite_input; "
+                    "--force on the command line)", path);
+    return st;
+}
+
 onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnxc_save_options *opts)
 {
     if (!m || !path || !*path)

@@ -1,9 +1,10 @@
-/* Tensor files: NumPy .npy (format versions 1.0, 2.0, 3.0; C order) and ONNX TensorProto .pb, told apart by the
- * .npy magic. TensorProto decoding is the loader's own (oc_tensor_from_proto), so both read the same way. */
+/* Tensor files: NumPy .npy (format versions 1.0, 2.0, 3.0; C or Fortran order), NumPy .npz archives of them and
+ * ONNX TensorProto .pb, told apart by the .npy magic. TensorProto decoding is the loader's own (oc_tensor_from_proto), so both read the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "ir.h"
 #include "proto_tensor.h"
 
@@ -222,9 +223,6 @@ static onnxc_status read_npy(const uint8_t *buf, size_t len, const char *path, o
     onnxc_status st = parse_header((const char *)buf + hstart, hlen, &h, path);
     if (st != ONNXC_OK)
         return st;
-    if (h.fortran)
-        return oc_err(ONNXC_E_UNSUPPORTED, "%s: .npy array is in Fortran order; save it C-contiguous "
-                      "(numpy.ascontiguousarray)", path);
     int32_t dtype = ONNXC_UNDEFINED;
     bool swap = false;
     if ((st = descr_to_dtype(h.descr, &dtype, &swap, path)) != ONNXC_OK)
@@ -240,8 +238,25 @@ static onnxc_status read_npy(const uint8_t *buf, size_t len, const char *path, o
         onnxc_tensor_free(t);
         return st;
     }
-    if (t->nbytes)
+    if (t->nbytes && h.fortran && t->rank > 1) {
+        /* Fortran order: the first index varies fastest; walk the file in that order and place each element */
+        size_t es = onnxc_dtype_size(dtype);
+        int64_t n = onnxc_tensor_numel(t), idx[ONNXC_MAX_RANK] = {0}, stride[ONNXC_MAX_RANK];
+        stride[t->rank - 1] = 1;
+        for (int d = t->rank - 2; d >= 0; d--)
+            stride[d] = stride[d + 1] * t->dims[d + 1];
+        const uint8_t *src = buf + hstart + hlen;
+        for (int64_t f = 0; f < n; f++) {
+            int64_t off = 0;
+            for (int d = 0; d < t->rank; d++)
+                off += idx[d] * stride[d];
+            memcpy((uint8_t *)t->data + (size_t)off * es, src + (size_t)f * es, es);
+            for (int d = 0; d < t->rank && ++idx[d] == t->dims[d]; d++)
+                idx[d] = 0;
+        }
+    } else if (t->nbytes) {
         memcpy(t->data, buf + hstart + hlen, t->nbytes);
+    }
     if (swap) {
         size_t es = onnxc_dtype_size(dtype);
         byteswap(t->data, t->nbytes, dtype == ONNXC_COMPLEX64 || dtype == ONNXC_COMPLEX128 ? es / 2 : es);
@@ -311,6 +326,187 @@ onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name
         st = read_pb(buf, len, path, out, name);
     oc_free(buf);
     return st;
+}
+
+/* ---------------------------------------------------------------- .npz */
+
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors)
+{
+    for (int i = 0; i < n; i++) {
+        if (names)
+            oc_free(names[i]);
+        if (tensors)
+            onnxc_tensor_free(tensors[i]);
+    }
+    oc_free(names);
+    oc_free(tensors);
+}
+
+/* numpy.savez writes a zip archive through Python's zipfile: members "<name>.npy", stored (savez) or deflated
+ * (savez_compressed), sizes in the central directory or, past 4 GB or when forced, in its zip64 extra field. */
+onnxc_status onnxc_npz_read(const char *path, int *n_out, char ***names_out, onnxc_tensor ***tensors_out)
+{
+    if (!path || !n_out || !names_out || !tensors_out)
+        return oc_err(ONNXC_E_ARG, "onnxc_npz_read: NULL argument");
+    *n_out = 0;
+    *names_out = NULL;
+    *tensors_out = NULL;
+    uint8_t *buf;
+    size_t len;
+    onnxc_status st = oc_read_file(path, &buf, &len);
+    if (st != ONNXC_OK)
+        return st;
+    /* the end-of-central-directory record: the last 22 bytes, or earlier when a comment follows it */
+    size_t eocd = (size_t)-1;
+    for (size_t k = len >= 22 ? len - 22 : 0; len >= 22; k--) {
+        if (le32(buf + k) == 0x06054b50u) {
+            eocd = k;
+            break;
+        }
+        if (k == 0 || len - k > 22 + 65535)
+            break;
+    }
+    char **names = NULL;
+    onnxc_tensor **tensors = NULL;
+    int n = 0;
+    if (eocd == (size_t)-1) {
+        st = oc_err(ONNXC_E_PARSE, "%s: not a .npz archive (no zip directory; the file may be truncated)", path);
+        goto out;
+    }
+    uint64_t count = le16(buf + eocd + 10), cd = le32(buf + eocd + 16);
+    if ((count == 0xFFFF || cd == 0xFFFFFFFFu) && eocd >= 20 && le32(buf + eocd - 20) == 0x07064b50u) {
+        uint64_t z = le64(buf + eocd - 20 + 8); /* the zip64 end-of-central-directory record */
+        if (z > len - 56 || le32(buf + z) != 0x06064b50u) {
+            st = oc_err(ONNXC_E_PARSE, "%s: bad zip64 directory", path);
+            goto out;
+        }
+        count = le64(buf + z + 32);
+        cd = le64(buf + z + 48);
+    }
+    if (count > (uint64_t)(len / 46) + 1 || cd > len) {
+        st = oc_err(ONNXC_E_PARSE, "%s: zip directory runs past the end of the file (the file may be truncated)", path);
+        goto out;
+    }
+    if (!(names = oc_calloc((size_t)count + 1, sizeof *names)) ||
+        !(tensors = oc_calloc((size_t)count + 1, sizeof *tensors))) {
+        st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t p = (size_t)cd;
+    for (uint64_t e = 0; e < count; e++) {
+        if (p > len - 46 || le32(buf + p) != 0x02014b50u) {
+            st = oc_err(ONNXC_E_PARSE, "%s: bad zip directory entry %llu (the file may be truncated)", path,
+                        (unsigned long long)e);
+            goto out;
+        }
+        uint32_t method = le16(buf + p + 10), nlen = le16(buf + p + 28), xlen = le16(buf + p + 30),
+                 clen = le16(buf + p + 32);
+        uint64_t csize = le32(buf + p + 20), usize = le32(buf + p + 24), loff = le32(buf + p + 42);
+        if (p + 46 + (size_t)nlen + xlen + clen > len) {
+            st = oc_err(ONNXC_E_PARSE, "%s: zip directory entry %llu runs past the end of the file", path,
+                        (unsigned long long)e);
+            goto out;
+        }
+        const uint8_t *nm = buf + p + 46, *x = nm + nlen, *xend = x + xlen;
+        while (x + 4 <= xend) { /* zip64 extra: the 64-bit sizes and offset, each present when its field is ~0 */
+            uint32_t id = le16(x), sz = le16(x + 2);
+            const uint8_t *v = x + 4, *vend = v + sz;
+            if (vend > xend)
+                break;
+            if (id == 0x0001) {
+                if (usize == 0xFFFFFFFFu && v + 8 <= vend) {
+                    usize = le64(v);
+                    v += 8;
+                }
+                if (csize == 0xFFFFFFFFu && v + 8 <= vend) {
+                    csize = le64(v);
+                    v += 8;
+                }
+                if (loff == 0xFFFFFFFFu && v + 8 <= vend)
+                    loff = le64(v);
+            }
+            x = vend;
+        }
+        p += 46 + (size_t)nlen + xlen + clen;
+        char *name = oc_malloc((size_t)nlen + 1);
+        if (!name) {
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(name, nm, nlen);
+        name[nlen] = 0;
+        names[n] = name;
+        if (nlen > 4 && strcmp(name + nlen - 4, ".npy") == 0)
+            name[nlen - 4] = 0;
+        char what[600];
+        snprintf(what, sizeof what, "%s[%s]", path, name);
+        if (method != 0) {
+            st = oc_err(ONNXC_E_UNSUPPORTED, "%s: member compressed (zip method %u, numpy.savez_compressed); "
+                        "save it with numpy.savez", what, method);
+            goto out;
+        }
+        if (loff > len - 30 || le32(buf + loff) != 0x04034b50u) {
+            st = oc_err(ONNXC_E_PARSE, "%s: bad zip member header (the file may be truncated)", what);
+            goto out;
+        }
+        uint64_t data = loff + 30 + le16(buf + loff + 26) + le16(buf + loff + 28);
+        if (csize != usize || data > len || csize > len - data) {
+            st = oc_err(ONNXC_E_PARSE, "%s: member runs past the end of the archive (the file may be truncated)",
+                        what);
+            goto out;
+        }
+        const uint8_t *d = buf + data;
+        if (csize < sizeof npy_magic || memcmp(d, npy_magic, sizeof npy_magic) != 0) {
+            st = oc_err(ONNXC_E_PARSE, "%s: member is not a .npy array", what);
+            goto out;
+        }
+        n++;
+        if ((st = read_npy(d, (size_t)csize, what, &tensors[n - 1])) != ONNXC_OK)
+            goto out;
+    }
+    if (n == 0)
+        st = oc_err(ONNXC_E_INVALID, "%s: the archive holds no arrays", path);
+out:
+    oc_free(buf);
+    if (st != ONNXC_OK) {
+        onnxc_npz_free(n + (names && names[n] ? 1 : 0), names, tensors);
+        return st;
+    }
+    *n_out = n;
+    *names_out = names;
+    *tensors_out = tensors;
+    return ONNXC_OK;
+}
+
+/* ---------------------------------------------------------------- casting */
+
+onnxc_status onnxc_tensor_cast(const onnxc_tensor *src, int32_t dtype, onnxc_tensor **out)
+{
+    if (!src || !out)
+        return oc_err(ONNXC_E_ARG, "onnxc_tensor_cast: NULL argument");
+    *out = NULL;
+    static const int32_t bad[] = {ONNXC_STRING, ONNXC_COMPLEX64, ONNXC_COMPLEX128, ONNXC_UNDEFINED};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (src->dtype == bad[i] || dtype == bad[i] || !onnxc_dtype_size(src->dtype) || !onnxc_dtype_size(dtype))
+            return oc_err(ONNXC_E_UNSUPPORTED, "cannot cast %s to %s", onnxc_dtype_name(src->dtype),
+                          onnxc_dtype_name(dtype));
+    onnxc_tensor *t;
+    onnxc_status st = onnxc_tensor_create(dtype, src->rank, src->dims, &t);
+    if (st != ONNXC_OK)
+        return st;
+    int64_t n = onnxc_tensor_numel(src);
+    if (src->nbytes < (size_t)n * onnxc_dtype_size(src->dtype)) {
+        onnxc_tensor_free(t);
+        return oc_err(ONNXC_E_ARG, "onnxc_tensor_cast: tensor holds fewer bytes than its shape needs");
+    }
+    for (int64_t i = 0; i < n; i++)
+        oc_store_f64(dtype, t->data, i, oc_load_f64(src->dtype, src->data, i));
+    *out = t;
+    return ONNXC_OK;
 }
 
 /* ---------------------------------------------------------------- writing */

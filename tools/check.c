@@ -8,10 +8,10 @@
 
 #include "ir.h"
 #include "kernel.h"
+#include "unsupported.h"
 
 #define MAX_DEPTH 64          /* subgraph nesting cap: a crafted file must not exhaust the stack */
 #define MAX_ORDER_LINES 10    /* out-of-order uses listed per graph before summarising */
-#define MAX_NODES_LISTED 5    /* node names listed per unsupported op */
 
 /* ---------------------------------------------------------------- pointer -> int map */
 
@@ -84,15 +84,6 @@ static int ptrmap_get(const ptrmap *m, const void *key)
 
 /* ---------------------------------------------------------------- the checker */
 
-typedef struct unsupported_op {
-    const char *domain;  /* NULL: default */
-    const char *op_type;
-    int64_t opset;
-    bool known;          /* some kernel serves another opset of it */
-    int n_nodes;
-    const oc_node *nodes[MAX_NODES_LISTED];
-} unsupported_op;
-
 typedef struct missing_domain {
     const char *domain;  /* NULL: default */
     int n_nodes;
@@ -103,8 +94,6 @@ typedef struct checker {
     const onnxc_model *m;
     FILE *f;
     int n_problems;
-    unsupported_op *unsup;
-    int n_unsup, cap_unsup;
     missing_domain *missing;
     int n_missing, cap_missing;
 } checker;
@@ -182,31 +171,6 @@ static onnxc_status note_missing_domain(checker *c, const oc_node *n)
     if (st != ONNXC_OK)
         return st;
     c->missing[c->n_missing++] = (missing_domain){dom, 1, n};
-    return ONNXC_OK;
-}
-
-static onnxc_status note_unsupported(checker *c, const oc_node *n, int64_t opset, bool known)
-{
-    const char *dom = oc_domain_is_default(n->domain) ? NULL : n->domain;
-    unsupported_op *u = NULL;
-    for (int i = 0; i < c->n_unsup && !u; i++)
-        if (same_domain(c->unsup[i].domain, dom) && strcmp(c->unsup[i].op_type, n->op_type) == 0 &&
-            c->unsup[i].opset == opset)
-            u = &c->unsup[i];
-    if (!u) {
-        onnxc_status st = oc_grow((void **)&c->unsup, &c->cap_unsup, c->n_unsup + 1, sizeof *c->unsup);
-        if (st != ONNXC_OK)
-            return st;
-        u = &c->unsup[c->n_unsup++];
-        memset(u, 0, sizeof *u);
-        u->domain = dom;
-        u->op_type = n->op_type;
-        u->opset = opset;
-        u->known = known;
-    }
-    if (u->n_nodes < MAX_NODES_LISTED)
-        u->nodes[u->n_nodes] = n;
-    u->n_nodes++;
     return ONNXC_OK;
 }
 
@@ -531,17 +495,9 @@ static onnxc_status check_node_ops(checker *c, const oc_node *n, const char *ctx
         problem(c, ctx, "node %s has an empty op_type", label(n, a, sizeof a));
         return ONNXC_OK;
     }
-    int64_t opset = oc_model_opset(c->m, n->domain);
-    onnxc_status st;
-    if (opset <= 0) {
-        if ((st = note_missing_domain(c, n)) != ONNXC_OK)
-            return st;
-        if (!oc_kernel_known_op(n->domain, n->op_type))
-            return note_unsupported(c, n, 0, false);
-        return ONNXC_OK;
-    }
-    if (!oc_kernel_find(n->domain, n->op_type, opset))
-        return note_unsupported(c, n, opset, oc_kernel_known_op(n->domain, n->op_type) != 0);
+    /* ops without a kernel are listed by oc_unsupported_ops, the list session creation gives too */
+    if (oc_model_opset(c->m, n->domain) <= 0)
+        return note_missing_domain(c, n);
     return ONNXC_OK;
 }
 
@@ -708,37 +664,14 @@ static void report_missing(checker *c)
     }
 }
 
-static void report_unsupported(checker *c)
+static onnxc_status report_unsupported(checker *c)
 {
-    if (!c->n_unsup)
-        return;
     char line[4096];
-    size_t len = (size_t)snprintf(line, sizeof line, "unsupported: %d op%s: ", c->n_unsup, c->n_unsup == 1 ? "" : "s");
-    for (int i = 0; i < c->n_unsup && len < sizeof line; i++) {
-        const unsupported_op *u = &c->unsup[i];
-        char name[300];
-        if (u->known && u->opset > 0)
-            snprintf(name, sizeof name, "%s%s%s-%lld", u->domain ? u->domain : "", u->domain ? "." : "", u->op_type,
-                     (long long)u->opset);
-        else
-            snprintf(name, sizeof name, "%s%s%s", u->domain ? u->domain : "", u->domain ? "." : "", u->op_type);
-        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s (%d node%s: ", i ? ", " : "", name, u->n_nodes,
-                                u->n_nodes == 1 ? "" : "s");
-        int shown = u->n_nodes < MAX_NODES_LISTED ? u->n_nodes : MAX_NODES_LISTED;
-        for (int k = 0; k < shown && len < sizeof line; k++) {
-            const oc_node *nd = u->nodes[k];
-            if (nd->name && *nd->name)
-                len += (size_t)snprintf(line + len, sizeof line - len, "%s'%s'", k ? "," : "", nd->name);
-            else if (nd->graph && nd->graph->parent) /* unnamed in a subgraph: say which one */
-                len += (size_t)snprintf(line + len, sizeof line - len, "%s#%d in '%s'", k ? "," : "", nd->id,
-                                        nd->graph->name ? nd->graph->name : "");
-            else
-                len += (size_t)snprintf(line + len, sizeof line - len, "%s#%d", k ? "," : "", nd->id);
-        }
-        if (len < sizeof line)
-            len += (size_t)snprintf(line + len, sizeof line - len, "%s)", u->n_nodes > shown ? ",..." : "");
-    }
-    problem(c, "", "%s", line);
+    int n = 0;
+    onnxc_status st = oc_unsupported_ops(c->m, &n, line, sizeof line);
+    if (st == ONNXC_OK && n)
+        problem(c, "", "unsupported: %s", line);
+    return st;
 }
 
 onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems)
@@ -767,9 +700,8 @@ onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems)
     onnxc_status st = check_graph(&c, m->graph, "", 0);
     if (st == ONNXC_OK) {
         report_missing(&c);
-        report_unsupported(&c);
+        st = report_unsupported(&c);
     }
-    oc_free(c.unsup);
     oc_free(c.missing);
     onnxc_model_free(inlined);
     if (st != ONNXC_OK)

@@ -166,6 +166,19 @@ onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b,
     out->n = n;
     double sum_abs = 0, sum_d2 = 0, sum_a2 = 0, sum_b2 = 0, sum_ab = 0;
     int64_t k = 0;
+    /* The output's magnitude, its RMS over finite elements: float rounding in a sum of products is relative to
+     * the terms, not to the result, so an element near zero in an output of large values may round by
+     * rtol * RMS without anything being wrong (an exactly folded ResNet's logits). */
+    double rms_a2 = 0;
+    int64_t rms_n = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double x = oc_load_f64(a->dtype, a->data, i);
+        if (isfinite(x)) {
+            rms_a2 += x * x;
+            rms_n++;
+        }
+    }
+    const double rms = rms_n ? sqrt(rms_a2 / (double)rms_n) : 0.0;
     for (int64_t i = 0; i < n; i++) {
         double x = oc_load_f64(a->dtype, a->data, i), y = oc_load_f64(b->dtype, b->data, i);
         out->nan_a += isnan(x) != 0;
@@ -174,7 +187,7 @@ onnxc_status onnxc_metrics_compute(const onnxc_tensor *a, const onnxc_tensor *b,
         out->inf_b += isinf(y) != 0;
         if (isfinite(x) && isfinite(y)) {
             double d = fabs(y - x);
-            if (!(d <= atol + rtol * fabs(x)))
+            if (!(d <= atol + rtol * fmax(fabs(x), rms)))
                 out->n_fail++;
             if (d > out->max_abs)
                 out->max_abs = d;
@@ -900,9 +913,18 @@ int onnxc_compare_reference_nonfinite(const onnxc_comparison *c)
     return 0;
 }
 
+int64_t onnxc_compare_num_elements(const onnxc_comparison *c)
+{
+    int64_t n = 0;
+    for (int k = 0; c && k < c->n_out; k++)
+        n += c->out[k].metrics.n;
+    return n;
+}
+
 int onnxc_compare_within(const onnxc_comparison *c)
 {
-    if (!c || c->samples == 0 || c->n_out == 0)
+    /* zero elements compared (every output empty, e.g. --shape N=0) proves nothing: not a pass */
+    if (!c || c->samples == 0 || c->n_out == 0 || onnxc_compare_num_elements(c) == 0)
         return 0;
     for (int k = 0; k < c->n_out; k++)
         if (!c->out[k].within)
@@ -954,7 +976,7 @@ static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e,
     size_t k = (size_t)snprintf(buf, cap, "NMSE %.3g%s%.0e", m->nmse, m->nmse > c->o.nmse ? " > " : " <= ",
                                 c->o.nmse);
     if (k < cap)
-        k += (size_t)snprintf(buf + k, cap - k, ", %lld of %lld elements outside atol + rtol*|A|",
+        k += (size_t)snprintf(buf + k, cap - k, ", %lld of %lld elements outside atol + rtol*max(|A|, rms(A))",
                               (long long)m->n_fail, (long long)m->n);
     if (k < cap && m->n_nonfinite_mismatch)
         snprintf(buf + k, cap - k, " (%lld where NaN/Inf differ)", (long long)m->n_nonfinite_mismatch);
@@ -999,7 +1021,7 @@ static void print_header(FILE *f, int wname, const char *first, int wop)
 
 static void print_human(const onnxc_comparison *c, FILE *f)
 {
-    fprintf(f, "criterion: an element passes when |B - A| <= atol + rtol*|A| (atol %g, rtol %g; a NaN never "
+    fprintf(f, "criterion: an element passes when |B - A| <= atol + rtol*max(|A|, rms(A)) (atol %g, rtol %g; a NaN never "
                "passes); an output passes when no element fails and NMSE <= %g\n",
             c->o.atol, c->o.rtol, c->o.nmse);
     fprintf(f, "outputs (matched by %s; worst case over %d sample%s):\n",
@@ -1082,6 +1104,10 @@ static void print_human(const onnxc_comparison *c, FILE *f)
     fprintf(f, "\n");
     if (c->samples == 0) {
         fprintf(f, "result: nothing compared (no sample was run)\n");
+        return;
+    }
+    if (onnxc_compare_num_elements(c) == 0) {
+        fprintf(f, "result: nothing compared (every output is empty): not a pass\n");
         return;
     }
     if (onnxc_compare_within(c)) {
@@ -1185,7 +1211,7 @@ static void print_json(const onnxc_comparison *c, FILE *f)
     json_num(f, c->o.rtol);
     fputs(",\"nmse_limit\":", f);
     json_num(f, c->o.nmse);
-    fputs(",\"criterion\":\"an element passes when |B - A| <= atol + rtol*|A| (a NaN never passes); an output "
+    fputs(",\"criterion\":\"an element passes when |B - A| <= atol + rtol*max(|A|, rms(A)) (a NaN never passes); an output "
           "passes when no element fails and nmse <= nmse_limit\"",
           f);
     fprintf(f, ",\"matched_by\":\"%s\",\"outputs\":[", c->by_position ? "position" : "name");
@@ -1219,6 +1245,7 @@ static void print_json(const onnxc_comparison *c, FILE *f)
         }
         fputs("]}", f);
     }
+    fprintf(f, ",\"elements\":%lld", (long long)onnxc_compare_num_elements(c));
     fprintf(f, ",\"reference_nonfinite\":%s,\"within_tolerance\":%s}", onnxc_compare_reference_nonfinite(c) ? "true" : "false",
             onnxc_compare_within(c) ? "true" : "false");
 }

@@ -102,9 +102,22 @@ ONNXC_API onnxc_status onnxc_tensor_clone(const onnxc_tensor *src, onnxc_tensor 
 /** Free a tensor made by this library (its data too when owned); NULL is fine. */
 ONNXC_API void onnxc_tensor_free(onnxc_tensor *t);
 
-/** Read a tensor from a NumPy .npy file or an ONNX TensorProto .pb file (chosen by content). *name gets the
+/** Read a tensor from a NumPy .npy file (C or Fortran order) or an ONNX TensorProto .pb file (chosen by content). *name gets the
  *  TensorProto's name (malloc'd, may be NULL); pass name == NULL to ignore it. */
 ONNXC_API onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name);
+
+/** Read every array of a NumPy .npz archive (numpy.savez: members "<name>.npy", stored; a member compressed by
+ *  numpy.savez_compressed is ONNXC_E_UNSUPPORTED): *n arrays, (*names)[i] the member's name without ".npy",
+ *  (*tensors)[i] its tensor (C or Fortran order, as onnxc_tensor_read). Free both with onnxc_npz_free. */
+ONNXC_API onnxc_status onnxc_npz_read(const char *path, int *n, char ***names, onnxc_tensor ***tensors);
+
+/** Free what onnxc_npz_read returned; NULLs are fine. */
+ONNXC_API void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors);
+
+/** A copy of numeric tensor src converted to dtype into *out: each element through double, stored rounded to
+ *  nearest (float16/bfloat16 to nearest even; integers truncated toward zero).
+ *  String, complex and undefined types are ONNXC_E_UNSUPPORTED. */
+ONNXC_API onnxc_status onnxc_tensor_cast(const onnxc_tensor *src, int32_t dtype, onnxc_tensor **out);
 
 /** Write a tensor as a NumPy .npy file (atomically: temporary file, then rename). */
 ONNXC_API onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path);
@@ -137,6 +150,12 @@ typedef struct onnxc_save_options {
  *  Refuses to overwrite the file the model came from unless opts->allow_overwrite_input. opts may be NULL. */
 ONNXC_API onnxc_status onnxc_model_save(const onnxc_model *m, const char *path, const onnxc_save_options *opts);
 
+/** Would onnxc_model_save(m, path, opts) be refused before writing? ONNXC_E_IO when path is a folder or its
+ *  folder is missing or not writable, ONNXC_E_ARG when path is the model's own file (or one of its external
+ *  data files) and opts->allow_overwrite_input is 0; ONNXC_OK otherwise. For callers that do long work
+ *  (passes, verification) before saving: ask first. opts may be NULL. */
+ONNXC_API onnxc_status onnxc_model_check_output(const onnxc_model *m, const char *path, const onnxc_save_options *opts);
+
 /** Replace each node of the main graph that calls a model-local function (ModelProto.functions, matched by
  *  domain and name) with a copy of the function's nodes, values renamed "<call name>/<name>"; calls inside the
  *  copies are expanded too (16 levels at most). *count (may be NULL) gets the calls expanded; a call left as it
@@ -158,6 +177,9 @@ typedef struct onnxc_io_info {
 
 /** Number of real graph inputs (initializers listed as inputs in IR <= 3 are not counted). */
 ONNXC_API int onnxc_model_num_inputs(const onnxc_model *m);
+/** Non-zero when name is a graph input a run may be given: a real input, or an input whose initializer is
+ *  only its default. */
+ONNXC_API int onnxc_model_accepts_input(const onnxc_model *m, const char *name);
 /** Number of graph outputs. */
 ONNXC_API int onnxc_model_num_outputs(const onnxc_model *m);
 /** Fill *info for real input i (0-based); strings point into the model. */
@@ -336,6 +358,9 @@ ONNXC_API onnxc_status onnxc_report_json(const onnxc_report *r, char **json);
 /** Number of rewrites the report records (0 when the pipeline changed nothing). */
 ONNXC_API int onnxc_report_num_changes(const onnxc_report *r);
 
+/** Number of nodes of the main graph before the passes (after == 0) or after them; 0 for a NULL report. */
+ONNXC_API int onnxc_report_num_nodes(const onnxc_report *r, int after);
+
 /** Number of nodes of op type op in the main graph before the passes (after == 0) or after them (after != 0);
  *  0 for a NULL report. Lets a caller tell "nothing to do" from "nothing done" (e.g. swap-norm on a model
  *  without BatchNormalization). */
@@ -365,8 +390,11 @@ ONNXC_API onnxc_status onnxc_session_run_observed(onnxc_session *s, int n, const
 /** Non-zero when a node of the model's main graph produces a value called name. */
 ONNXC_API int onnxc_model_produces(const onnxc_model *m, const char *name);
 
-/** Default tolerances: an element passes when |b - a| <= atol + rtol * |a| (a = reference), an output when no
- *  element fails and its NMSE <= nmse. */
+/** "Equal within float rounding", the one definition that onnxc compare and onnxc optimize --verify use:
+ *  an element passes when |b - a| <= atol + rtol * max(|a|, rms(a)), where a is the reference and rms(a) the
+ *  root mean square of the output's finite reference values (rounding in a sum of products scales with the
+ *  output's magnitude, not with the one element's, so a logit near zero may move by rtol * rms); an output
+ *  passes when no element fails and its NMSE <= nmse. Defaults below. */
 #define ONNXC_COMPARE_ATOL 1e-5
 #define ONNXC_COMPARE_RTOL 1e-4
 #define ONNXC_COMPARE_NMSE 1e-7
@@ -379,8 +407,8 @@ typedef struct onnxc_metrics {
     int samples;               /**< number of comparisons merged into these figures */
     int64_t n;                 /**< elements compared */
     int64_t n_finite;          /**< elements finite in both */
-    int64_t n_fail;            /**< elements failing |b - a| <= atol + rtol*|a|; a NaN never passes, equal
-                                    infinities pass */
+    int64_t n_fail;            /**< elements failing |b - a| <= atol + rtol*max(|a|, rms(a)) (see above); a NaN
+                                    never passes, equal infinities pass */
     int64_t n_nonfinite_mismatch; /**< elements where a and b are not both finite and not the same NaN/Inf */
     int64_t nan_a, nan_b;      /**< NaN count in a and in b */
     int64_t inf_a, inf_b;      /**< Inf count in a and in b */
@@ -479,7 +507,10 @@ ONNXC_API const onnxc_compare_entry *onnxc_compare_node(const onnxc_comparison *
 ONNXC_API int onnxc_compare_first_divergence(const onnxc_comparison *c);
 /** Non-zero when model a, the reference, produced NaN or Inf in a compared output. */
 ONNXC_API int onnxc_compare_reference_nonfinite(const onnxc_comparison *c);
-/** Non-zero when at least one sample ran and every matched output is within tolerance. */
+/** Elements compared over every matched output and sample (0: nothing was compared, e.g. empty outputs). */
+ONNXC_API int64_t onnxc_compare_num_elements(const onnxc_comparison *c);
+/** Non-zero when at least one sample ran, at least one element was compared (an empty comparison is not a
+ *  pass) and every matched output is within tolerance. */
 ONNXC_API int onnxc_compare_within(const onnxc_comparison *c);
 
 /** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence

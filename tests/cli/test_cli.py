@@ -90,6 +90,12 @@ def foldable_bns(model):
     for k, t in inits.items():
         if k not in input_names:
             consts[k] = t
+    # optimize folds constants before fold-bn: a PyTorch Linear's weight is Transpose(W), a constant then
+    for n in g.node:
+        if n.op_type == "Transpose" and n.domain in ("", "ai.onnx") and n.input[0] in consts:
+            perm = [helper.get_attribute_value(a) for a in n.attribute if a.name == "perm"]
+            arr = numpy_helper.to_array(consts[n.input[0]])
+            consts[n.output[0]] = numpy_helper.from_array(np.transpose(arr, perm[0] if perm else None), n.output[0])
     producer = {o: n for n in g.node for o in n.output if o}
     uses = collections.Counter(i for n in g.node for i in n.input if i)
     outputs = {o.name for o in g.output}
@@ -138,6 +144,19 @@ def foldable_bns(model):
         else:
             a = p.input[0]
             rank = declared_rank.get(a)
+            # the rank of an undeclared value follows from where it comes from (passes/affine.h): back through
+            # ops that keep the rank to a declaration, a constant, or a Gemm/Flatten (rank 2)
+            keeps = {"Relu", "Clip", "BatchNormalization", "Sigmoid", "LeakyRelu", "Identity", "MaxPool",
+                     "AveragePool", "HardSwish", "Tanh", "Dropout"}
+            while rank is None and a not in consts and a in producer:
+                q = producer[a]
+                if q.op_type in ("Gemm", "Flatten"):
+                    rank = 2
+                elif q.op_type in keeps and q.output[0] == a:
+                    a = q.input[0]
+                    rank = declared_rank.get(a)
+                else:
+                    break
             if rank is None and a in consts:
                 rank = len(consts[a].dims)
             pc = w.dims[1] if len(w.dims) == 2 and rank == 2 else None
@@ -273,7 +292,7 @@ class Usage(unittest.TestCase):
                 (("info", m, m), "unexpected argument"),
                 (("info", "--frobnicate", m), "unknown option '--frobnicate'"),
                 (("check",), "no model"),
-                (("check", m, "--json"), "unknown option"),
+                (("check", m, "--yaml"), "unknown option"),
                 (("convert", m), "-o"),
                 (("convert", m, "-o"), "needs a value"),
                 (("convert", m, "-o", os.path.join(d, "o.onnx"), "--external-data=lots"), "byte count"),
@@ -359,7 +378,22 @@ class Info(unittest.TestCase):
             self.assertIn("N x 3 x 8 x 8", text)
             self.assertIn("ai.onnx 15", text)
             self.assertRegex(text, r"BatchNormalization\s+6\n")
-            self.assertIn("6 BatchNormalization nodes, 3 look foldable", text)
+            self.assertIn("6 BatchNormalization nodes, 3 foldable", text)
+
+    def test_foldable_count_is_what_optimize_folds(self):
+        # Linear + BatchNorm1d (PyTorch export: Gemm, and MatMul on Transpose(W)): info's count must be the
+        # number of BNs that optimize removes, counted on the optimized file with onnx
+        src = os.path.join(MODELS_DIR, "linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            onnxc("optimize", src, "-o", out, "--quiet", expect=0)
+            before = sum(n.op_type == "BatchNormalization" for n in onnx.load(src).graph.node)
+            after = sum(n.op_type == "BatchNormalization" for n in onnx.load(out).graph.node)
+            got = json.loads(onnxc("info", src, "--json", expect=0).stdout)
+            self.assertEqual(before, 2)
+            self.assertEqual(got["batchnorm"], {"count": 2, "foldable": before - after})
+            self.assertEqual(got["batchnorm"]["foldable"], 2)
+            self.assertEqual(foldable_bns(onnx.load(src)), 2)
 
     def test_ir3_initializers_listed_as_inputs(self):
         w = numpy_helper.from_array(f32((2, 2), 9), "w")
@@ -457,8 +491,8 @@ class Check(unittest.TestCase):
             p = onnxc("check", save(m, os.path.join(d, "unk.onnx")), expect=1)
             lines = p.stdout.splitlines()
             self.assertIn("opset import missing for domain 'com.example', used by 1 node (first: 'z1' (Baz))", lines)
-            self.assertIn("unsupported: 3 ops: FooOp (2 nodes: 'f1','f2'), BarOp (1 node: 'b1'), "
-                          "com.example.Baz (1 node: 'z1')", lines)
+            self.assertIn("unsupported: 3 ops: FooOp-15 (2 nodes: 'f1','f2'), BarOp-15 (1 node: 'b1'), "
+                          "com.example.Baz (no opset imported for its domain; 1 node: 'z1')", lines)
             self.assertEqual(lines[-1], "%s: 2 problems" % os.path.join(d, "unk.onnx"))
 
     def test_unsupported_opset_of_a_known_op(self):
@@ -470,6 +504,41 @@ class Check(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             p = onnxc("check", save(m, os.path.join(d, "ln16.onnx")), expect=1)
             self.assertIn("unsupported: 1 op: LayerNormalization-16 (1 node: 'ln')", p.stdout.splitlines())
+
+    def test_same_unsupported_list_everywhere_subgraphs_included(self):
+        # an op in an If branch and two in the main graph: check, run, bench, compare and optimize --verify
+        # give the same list, each op with its opset (the ops are from no opset onnxc serves)
+        then_g = helper.make_graph([helper.make_node("DeepOp", ["x"], ["t"], name="deep")], "then_g", [],
+                                   [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])])
+        else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"], name="neg")], "else_g", [],
+                                   [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+        m = make_model([helper.make_node("FooOp", ["x"], ["a"], name="f1"),
+                        helper.make_node("If", ["c"], ["b"], name="iff", then_branch=then_g, else_branch=else_g),
+                        helper.make_node("Add", ["a", "b"], ["y"], name="add")],
+                       [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+                        helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+        # (onnxc runs no control flow yet: If is listed too, and the branch's op after it)
+        want = "unsupported: 3 ops: FooOp-15 (1 node: 'f1'), If-15 (1 node: 'iff'), DeepOp-15 (1 node: 'deep')"
+        with tempfile.TemporaryDirectory() as d:
+            path = save(m, os.path.join(d, "sub.onnx"))
+            p = onnxc("check", path, expect=1)
+            self.assertIn(want, p.stdout.splitlines())
+            for args in (("run", path), ("bench", path), ("compare", path, path),
+                         ("optimize", path, "-o", os.path.join(d, "o.onnx"), "--verify", "--quiet")):
+                p = onnxc(*args, expect=2)
+                self.assertTrue(p.stderr.splitlines()[0].startswith("onnxc: "), p.stderr)
+                self.assertIn(want, p.stderr.splitlines()[0], args)
+
+    def test_truncated_model_says_so(self):
+        src = os.path.join(MODELS_DIR, "resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            cut = os.path.join(d, "cut.onnx")
+            with open(src, "rb") as f, open(cut, "wb") as g:
+                g.write(f.read()[:3000])
+            for cmd in ("check", "info", "run"):
+                p = onnxc(cmd, cut, expect=2)
+                assert_one_line_error(self, p, "cut.onnx", "may be truncated")
 
     def structural(self, model, *needles):
         with tempfile.TemporaryDirectory() as d:
@@ -624,7 +693,7 @@ class Convert(unittest.TestCase):
 
 
 class Run(unittest.TestCase):
-    def run_node_test(self, name, use_npy=False):
+    def run_node_test(self, name, use_npy=False, form=None):
         d = node_test(name)
         m = onnx.load(os.path.join(d, "model.onnx"))
         init_names = {t.name for t in m.graph.initializer}
@@ -632,7 +701,24 @@ class Run(unittest.TestCase):
         data = os.path.join(d, "test_data_set_0")
         with tempfile.TemporaryDirectory() as tmp:
             args = ["run", os.path.join(d, "model.onnx"), "--output-dir", os.path.join(tmp, "out")]
+            arrays = {}
             for k, nm in enumerate(inputs):
+                t = TensorProto()
+                with open(os.path.join(data, "input_%d.pb" % k), "rb") as f:
+                    t.ParseFromString(f.read())
+                arrays[nm] = numpy_helper.to_array(t)
+            if form == "npz":  # one archive, one array per input name
+                np.savez(os.path.join(tmp, "in.npz"), **arrays)
+                args += ["--input", os.path.join(tmp, "in.npz")]
+            for k, nm in enumerate(inputs):
+                if form == "npz":
+                    break
+                if form in ("float64", "fortran"):
+                    a = arrays[nm].astype(np.float64) if form == "float64" else np.asfortranarray(arrays[nm])
+                    pb = os.path.join(tmp, "in%d.npy" % k)
+                    np.save(pb, a)
+                    args += ["--input", "%s=%s" % (nm, pb)]
+                    continue
                 pb = os.path.join(data, "input_%d.pb" % k)
                 if use_npy:
                     t = TensorProto()
@@ -660,6 +746,47 @@ class Run(unittest.TestCase):
 
     def test_relu_from_npy(self):
         self.run_node_test("test_relu", use_npy=True)
+
+    def test_float64_npy_is_cast_with_a_note(self):
+        p = self.run_node_test("test_conv_with_strides_padding", form="float64")
+        self.assertIn("float64", p.stderr)
+        self.assertIn("cast to float", p.stderr)
+
+    def test_fortran_order_npy(self):
+        p = self.run_node_test("test_conv_with_strides_padding", form="fortran")
+        self.assertNotIn("Fortran", p.stderr)
+        with tempfile.TemporaryDirectory() as tmp:  # a Fortran-order array reads back as numpy sees it
+            a = np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+            np.save(os.path.join(tmp, "f.npy"), a)
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3, 4]), os.path.join(tmp, "m.onnx"))
+            onnxc("run", m, "--input", "x=" + os.path.join(tmp, "f.npy"), "--output-dir", tmp, expect=0)
+            np.testing.assert_array_equal(np.load(os.path.join(tmp, "y.npy")), np.ascontiguousarray(a))
+
+    def test_npz_one_array_per_input(self):
+        self.run_node_test("test_add", form="npz")
+        with tempfile.TemporaryDirectory() as tmp:
+            np.savez_compressed(os.path.join(tmp, "c.npz"), x=np.zeros((2, 3), np.float32))
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(tmp, "m.onnx"))
+            p = onnxc("run", m, "--input", os.path.join(tmp, "c.npz"), expect=2)
+            assert_one_line_error(self, p, "c.npz", "savez")
+            np.savez(os.path.join(tmp, "w.npz"), nosuch=np.zeros((2, 3), np.float32))
+            p = onnxc("run", m, "--input", os.path.join(tmp, "w.npz"), expect=2)
+            assert_one_line_error(self, p, "nosuch", "'x'")
+            with open(os.path.join(tmp, "w.npz"), "rb") as f:
+                head = f.read()
+            with open(os.path.join(tmp, "cut.npz"), "wb") as f:
+                f.write(head[:len(head) // 2])
+            p = onnxc("run", m, "--input", os.path.join(tmp, "cut.npz"), expect=2)
+            assert_one_line_error(self, p, "cut.npz", "truncated")
+
+    def test_unknown_input_name_is_refused_first_with_the_valid_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(d, "m.onnx"))
+            np.save(os.path.join(d, "x.npy"), np.zeros((2, 3), dtype=np.float32))
+            p = onnxc("run", m, "--input", "foo=" + os.path.join(d, "x.npy"), expect=2)
+            assert_one_line_error(self, p, "'foo'", "its inputs: 'x'")
+            self.assertNotIn("session_run", p.stderr)
+            self.assertEqual(p.stdout, "")  # nothing generated or run before the refusal
 
     def test_more_node_tests(self):
         for name in ("test_add", "test_matmul_2d", "test_conv_with_strides_padding", "test_batchnorm_example",
@@ -801,7 +928,146 @@ class Bench(unittest.TestCase):
         assert_one_line_error(self, p2, os.devnull)
 
 
-GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run, "bench": Bench}
+class Details(unittest.TestCase):
+    """CLI details of issue 18: output paths checked first, --force, --quiet, JSON of optimize/swap-norm/run/check."""
+
+    def model(self, name):
+        path = os.path.join(MODELS_DIR, name)
+        if not os.path.isfile(path):
+            self.skipTest("model %s is missing" % path)
+        return path
+
+    def test_output_path_refused_before_the_passes(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for cmd in (["optimize"], ["swap-norm", "--to", "instance"], ["convert"]):
+                for out, needle in ((os.path.join(d, "missing", "o.onnx"), "does not exist"), (d, "is a folder")):
+                    extra = {"optimize": ["--verify"], "swap-norm": ["--json"]}.get(cmd[0], [])
+                    p = onnxc(*cmd, src, "-o", out, *extra, expect=2)
+                    # one line, and no report: nothing ran
+                    assert_one_line_error(self, p, out, needle)
+                    self.assertEqual(p.stdout, "")
+            self.assertEqual(os.listdir(d), [])
+
+    def test_force_overwrites_the_input_for_every_writer(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for cmd in (["optimize"], ["swap-norm", "--to", "instance"], ["convert"]):
+                inp = os.path.join(d, "in.onnx")
+                with open(src, "rb") as f, open(inp, "wb") as g:
+                    g.write(f.read())
+                before = open(inp, "rb").read()
+                p = onnxc(*cmd, inp, "-o", inp, expect=2)
+                assert_one_line_error(self, p, "in.onnx", "--force")
+                self.assertEqual(open(inp, "rb").read(), before)
+                onnxc(*cmd, inp, "-o", inp, "--force", expect=0)
+                ops = [n.op_type for n in onnx.load(inp).graph.node]
+                if cmd[0] != "convert":
+                    self.assertNotIn("BatchNormalization", ops, cmd)
+                self.assertEqual(sorted(os.listdir(d)), ["in.onnx"])  # no temporary left behind
+
+    def test_quiet_is_one_summary_line_for_every_command(self):
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            runs = [("info", src), ("check", src), ("convert", src, "-o", out), ("run", src),
+                    ("optimize", src, "-o", out, "--verify"), ("swap-norm", src, "-o", out, "--to", "instance"),
+                    ("compare", src, src), ("bench", src, "--runs", "2", "--warmup", "0")]
+            for args in runs:
+                for q in ("--quiet", "-q"):
+                    p = onnxc(*args, q, expect=0)
+                    self.assertEqual(p.stdout, "", args)
+                    lines = p.stderr.splitlines()
+                    self.assertEqual(len(lines), 1, (args, p.stderr))
+                    self.assertRegex(lines[0], r"^onnxc %s: .+ \(exit 0, \d+\.\d{3} s\)$" % args[0])
+            # errors still show, and the summary says the exit status
+            p = onnxc("optimize", src, "-o", os.path.join(d, "no", "o.onnx"), "-q", expect=2)
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 2, p.stderr)
+            self.assertIn("does not exist", lines[0])
+            self.assertRegex(lines[1], r"\(exit 2, ")
+            # --json still prints its object
+            j = json.loads(onnxc("info", src, "--json", "-q", expect=0).stdout)
+            self.assertEqual(j["batchnorm"]["count"], 2)
+
+    def test_optimize_json_with_verify(self):
+        src = self.model("linear_bn1d.onnx")
+        nodes = {n.name: n.op_type for n in onnx.load(src).graph.node}
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            j = json.loads(onnxc("optimize", src, "-o", out, "--verify", "--json", "--shape", "N=3", expect=0).stdout)
+            self.assertEqual(j["output"], out)
+            self.assertTrue(j["verify"]["passed"])
+            c = j["verify"]["comparison"]
+            self.assertTrue(c["within_tolerance"])
+            self.assertEqual([o["name"] for o in c["outputs"]], ["output"])
+            self.assertEqual(c["outputs"][0]["elements"], 3 * 8)
+            folded = [e for e in j["events"] if e["pass"] == "fold-bn"]
+            self.assertEqual(len(folded), 2)
+            for e in j["events"]:
+                if e["node_name"] is not None and e["node_name"] in nodes:
+                    self.assertEqual(e["op"], nodes[e["node_name"]], e)
+            self.assertEqual({e["node_name"] for e in folded}, {"/bn1/BatchNormalization", "/bn2/BatchNormalization"})
+            self.assertEqual({e["op"] for e in folded}, {"BatchNormalization"})
+            j = json.loads(onnxc("optimize", src, "--dry-run", "--json", expect=0).stdout)
+            self.assertIsNone(j["output"])
+            self.assertNotIn("verify", j)
+
+    def test_run_json(self):
+        x = np.array([[-2.0, 0.5, 3.0], [1.0, -0.25, np.inf]], dtype=np.float32)
+        m = make_model([helper.make_node("Relu", ["x"], ["y"])],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+        with tempfile.TemporaryDirectory() as d:
+            path = save(m, os.path.join(d, "m.onnx"))
+            np.save(os.path.join(d, "x.npy"), x)
+            p = onnxc("run", path, "--input", "x=" + os.path.join(d, "x.npy"), "--json", "--output-dir", d, expect=0)
+            j = json.loads(p.stdout)
+            want = np.maximum(x, 0)
+            fin = want[np.isfinite(want)]
+            self.assertEqual(j["inputs"], [{"name": "x", "dtype": "float", "shape": [2, 3], "source": "file",
+                                            "file": os.path.join(d, "x.npy")}])
+            o = j["outputs"][0]
+            self.assertEqual((o["name"], o["dtype"], o["shape"], o["elements"], o["nan"], o["inf"]),
+                             ("y", "float", [2, 3], 6, 0, 1))
+            self.assertAlmostEqual(o["min"], float(fin.min()))
+            self.assertAlmostEqual(o["max"], float(fin.max()))
+            self.assertAlmostEqual(o["mean"], float(fin.mean()), places=6)
+            self.assertEqual(o["file"], os.path.join(d, "y.npy"))
+
+    def test_check_json(self):
+        src = self.model("linear_bn1d.onnx")
+        j = json.loads(onnxc("check", src, "--json", expect=0).stdout)
+        self.assertEqual(j, {"model": src, "ok": True, "problems": [], "notes": []})
+        m = make_model([helper.make_node("Relu", ["a"], ["y"], name="second"),
+                        helper.make_node("FooOp", ["x"], ["a"], name="first")],
+                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+        with tempfile.TemporaryDirectory() as d:
+            p = onnxc("check", save(m, os.path.join(d, "bad.onnx")), "--json", expect=1)
+            j = json.loads(p.stdout)
+            self.assertFalse(j["ok"])
+            self.assertIn("unsupported: 1 op: FooOp-15 (1 node: 'first')", j["problems"])
+            self.assertEqual(len(j["problems"]), 2, j)  # the order problem and the unsupported op
+
+    def test_swap_norm_json_groups_and_channels(self):
+        src = self.model("swapnorm_small.onnx")
+        m = onnx.load(src)
+        inits = {t.name: t for t in m.graph.initializer}
+        channels = {n.name: inits[n.input[1]].dims[0] for n in m.graph.node if n.op_type == "BatchNormalization"}
+        j = json.loads(onnxc("swap-norm", src, "--dry-run", "--to", "group", "--groups", "4", "--json",
+                             expect=0).stdout)
+        swapped = [e for e in j["events"] if e["kind"] == "changed"]
+        self.assertEqual(len(swapped), len(channels))
+        for e in swapped:
+            c = channels[e["node_name"]]
+            self.assertEqual(e["channels"], c)
+            # the largest divisor of C not above 4 (documented fallback)
+            self.assertEqual(e["groups"], max(g for g in range(1, 5) if c % g == 0))
+
+
+GROUPS = {"usage": Usage, "info": Info, "check": Check, "convert": Convert, "run": Run, "bench": Bench,
+          "details": Details}
 NEEDS_NODE_DATA = {"run"}
 
 if __name__ == "__main__":

@@ -617,7 +617,7 @@ def cli_cases():
         p = run("swap-norm", resnet, check=False)
         assert p.returncode == 2 and "no output given" in p.stderr
         p = run("swap-norm", resnet, "-o", resnet, check=False)
-        assert p.returncode == 2 and "is the input model" in p.stderr
+        assert p.returncode == 2 and "refusing to overwrite the model's own input file" in p.stderr and "--force" in p.stderr
         p = run("swap-norm", resnet, "-o", os.path.join(WORK, "no", "such", "dir", "x.onnx"), check=False)
         assert p.returncode == 2 and "onnxc:" in p.stderr, p.stderr
         p = run("swap-norm", os.path.join(WORK, "missing.onnx"), "-o", out, check=False)

@@ -321,7 +321,7 @@ static void test_unsupported_ops_in_one_line(void **state)
     add_node(g, "NoSuchOpA", NULL, NULL, LIST("c_out"), LIST("d_out")); /* unnamed: node #5 */
     int n;
     char *r = run_check(m, &n);
-    assert_string_equal(r, "unsupported: 2 ops: NoSuchOpA (3 nodes: 'a','c',#5), NoSuchOpB (1 node: 'b')\n");
+    assert_string_equal(r, "unsupported: 2 ops: NoSuchOpA-13 (3 nodes: 'a','c',#5), NoSuchOpB-13 (1 node: 'b')\n");
     assert_int_equal(n, 1);
     free(r);
     onnxc_model_free(m);
@@ -354,7 +354,7 @@ static void test_missing_opset_for_domain(void **state)
     int n;
     char *r = run_check(m, &n);
     assert_has(r, "opset import missing for domain 'com.example', used by 2 nodes (first: 'f1' (Foo))\n");
-    assert_has(r, "unsupported: 1 op: com.example.Foo (2 nodes: 'f1','f2')\n");
+    assert_has(r, "unsupported: 1 op: com.example.Foo (no opset imported for its domain; 2 nodes: 'f1','f2')\n");
     assert_int_equal(n, 2);
     free(r);
     onnxc_model_free(m);
@@ -431,7 +431,7 @@ static void test_subgraphs(void **state)
     /* If itself is reported as well when the runtime has no kernel for it */
     int if_supported = oc_kernel_find(NULL, "If", 13) != NULL;
     if (!if_supported)
-        assert_has(r, "unsupported: 1 op: If (1 node: 'if1')\n");
+        assert_has(r, "unsupported: 1 op: If-13 (1 node: 'if1')\n");
     assert_int_equal(n, if_supported ? 2 : 3);
     free(r);
     onnxc_model_free(m);
