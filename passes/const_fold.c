@@ -83,8 +83,7 @@ static bool evaluate(const oc_node *n, const oc_kernel *k, int64_t opset, oc_ten
     }
     for (int o = 0; o < n->n_outputs; o++)
         out[o] = n->outputs[o] ? &meta[o] : NULL;
-    oc_kctx c = {.node = n, .opset = opset, .n_in = n->n_inputs, .n_out = n->n_outputs, .in = in, .out = out,
-                 .threads = 1};
+    oc_kctx c = {.node = n, .opset = opset, .n_in = n->n_inputs, .n_out = n->n_outputs, .in = in, .out = out};
     if (k->infer(&c) != ONNXC_OK) {
         snprintf(why, cap, "%s", onnxc_last_error());
         return false;

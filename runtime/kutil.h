@@ -1,5 +1,6 @@
-/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, element access across dtypes,
- * half-precision conversions, vectorizable exp/sigmoid/tanh. Hot loops should not use the generic accessors. */
+/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, splitting a loop over the
+ * session's pool, element access across dtypes, half-precision conversions, vectorizable exp/sigmoid/tanh.
+ * Hot loops should not use the generic accessors. */
 #ifndef ONNXC_KUTIL_H
 #define ONNXC_KUTIL_H
 
@@ -62,13 +63,30 @@ uint16_t oc_float_to_bf16(float f);
 uint16_t oc_double_to_half(double d);
 uint16_t oc_double_to_bf16(double d);
 
+/* ---- splitting a loop over the session's pool ---- */
+
+/* Below about this many elements of work a loop runs on the caller: handing items to the pool's workers costs
+ * microseconds, which such a loop does not win back. */
+#define OC_PAR_MIN 32768
+
+/* Chunks per thread a split loop is cut into: items are claimed one at a time, so a thread the OS delays or a
+ * chunk that costs more than others only shifts the remaining chunks to the other threads. */
+#define OC_PAR_CHUNKS 4
+
+/* A split loop's body: items [lo, hi), run by thread slot (0 = the caller, < oc_pool_threads) for per-thread
+ * scratch. */
+typedef void (*oc_range_fn)(void *arg, int64_t lo, int64_t hi, int slot);
+
+/* Run fn over items [0, n) that are independent of each other (each writes its own outputs), about work
+ * elements in all: on the caller when the pool is NULL or has one thread, n < 2 or work < OC_PAR_MIN, else
+ * cut into contiguous chunks (OC_PAR_CHUNKS per thread, at most one per item) that the pool's threads claim.
+ * What an item computes never depends on the cut, so the output does not depend on the thread count. */
+void oc_par_for(struct oc_threadpool *pool, int64_t n, int64_t work, oc_range_fn fn, void *arg);
+
 /* ---- the broadcasting element walker: collapses an output and up to three broadcast inputs into the fewest
- * dims, then hands rows of contiguous output to a typed row loop (threads on big work) ---- */
+ * dims, then hands rows of contiguous output to a typed row loop (split over the pool on big work) ---- */
 
 #define OC_WALK_MAXIN 3
-
-/* Below this many output elements a kernel runs single-threaded: thread start-up costs more than it saves. */
-#define OC_PAR_MIN 65536
 
 /* A row loop: writes n contiguous outputs at o from inputs in[k] read with element strides st[k] (0 when the
  * input is broadcast along the row). ctx is whatever the op needs (attributes, dtypes). */
@@ -84,9 +102,10 @@ typedef struct oc_walk {
 /* Prepare a walk of out (already shaped) over n inputs broadcast to it. */
 void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor *const *in);
 
-/* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]. */
+/* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]; rows (or
+ * blocks of a long row) are split over pool (NULL: all on the caller). */
 void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
-                 oc_row_fn f, const void *ctx, int threads);
+                 oc_row_fn f, const void *ctx, struct oc_threadpool *pool);
 
 /* ---- vectorizable float32 transcendental helpers (GCC vectorizes loops that call them) ----
  * Selects go through oc_selectf, a bitwise blend of two already computed values: written as a ?: GCC sinks the

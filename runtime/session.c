@@ -4,12 +4,12 @@
  * re-plans. */
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ir.h"
 #include "kernel.h"
@@ -196,7 +196,7 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     s->model = m;
     s->g = m->graph;
-    s->threads = opts && opts->threads > 0 ? opts->threads : omp_get_num_procs();
+    s->threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s->threads < 1)
         s->threads = 1;
     onnxc_status st = oc_session_order(s);
@@ -710,10 +710,6 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
         c->n_out = nd->n_outputs;
         c->in = sn->in;
         c->out = sn->out;
-        /* One pool: kernels parallelise through c->pool (oc_pool_run). An OpenMP region would start GOMP's own
-         * threads, which spin after every region and fight the pool's workers for the cores, so OpenMP loops
-         * in kernels run on one thread. */
-        c->threads = 1;
         c->pool = s->pool;
         c->const_inputs = 0;
         for (int j = 0; j < nd->n_inputs && j < 32; j++) {
