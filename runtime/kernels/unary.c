@@ -100,7 +100,7 @@ OC_UN_FLOAT(hsig, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)),
             fmax(0.0, fmin(1.0, (double)p->alpha * x + (double)p->beta)))
 OC_UN_FLOAT(hswish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)), x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
 OC_UN_FLOAT(tanh, oc_fast_tanhf(x), tanh(x))
-OC_UN_FLOAT(erf, erff(x), erf(x))
+OC_UN_FLOAT(erf, oc_fast_erff(x), erf(x))
 OC_UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
 OC_UN_FLOAT(exp, expf(x), exp(x))
 OC_UN_FLOAT(log, logf(x), log(x))
