@@ -2,6 +2,9 @@
 """Export the benchmark CNNs from torchvision with random weights into bench/models-gen/ (git-ignored): ResNet-18,
 MobileNetV2 and ResNet-50, batch 1 x 3 x 224 x 224, opset 13. BatchNormalization is kept
 (training=TrainingMode.PRESERVE, no constant folding), as a user's export looks before `onnxc optimize`.
+Also convnext_s56, a normalization-heavy ConvNeXt-style stack (opset 17, so LayerNorm exports as
+LayerNormalization): a 4 x 4 stride-4 stem to 56 x 56, then blocks of depthwise 7 x 7 conv, LayerNorm over
+channels (channels-last, between Transposes), pointwise MLP with GELU, layer scale and a residual Add.
 Usage: /usr/bin/python3 bench/gen_models.py [OUT_DIR]   (existing files are kept)"""
 import os
 import sys
@@ -10,11 +13,58 @@ import torch
 import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ChannelsLastNorm(torch.nn.Module):
+    """LayerNorm over the channels of an N x C x H x W tensor, the way ConvNeXt writes it (permute, norm,
+    permute back)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x):
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(torch.nn.Module):
+    """ConvNeXt's block: depthwise 7 x 7, then channels-last LayerNorm, Linear 4x, GELU, Linear back, layer
+    scale, residual."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dw = torch.nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
+        self.pw1 = torch.nn.Linear(dim, 4 * dim)
+        self.act = torch.nn.GELU()
+        self.pw2 = torch.nn.Linear(4 * dim, dim)
+        self.gamma = torch.nn.Parameter(torch.rand(dim) * 0.5 + 0.25)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.pw2(self.act(self.pw1(self.norm(y)))) * self.gamma
+        return x + y.permute(0, 3, 1, 2)
+
+
+def convnext_s56(weights=None):
+    """ConvNeXt-T's first stage at 56 x 56 (96 channels, 3 blocks) and a small head."""
+    del weights
+    dim = 96
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, dim, 4, stride=4), ChannelsLastNorm(dim),
+        *[ConvNeXtBlock(dim) for _ in range(3)],
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.LayerNorm(dim, eps=1e-6),
+        torch.nn.Linear(dim, 1000))
+
+
 MODELS = {
     "resnet18": torchvision.models.resnet18,
     "mobilenet_v2": torchvision.models.mobilenet_v2,
     "resnet50": torchvision.models.resnet50,
+    "convnext_s56": convnext_s56,
 }
+# LayerNormalization entered ONNX in opset 17; the torchvision CNNs stay at 13 as before
+OPSET = {"convnext_s56": 17}
 
 
 def randomize_bn(model, gen):
@@ -37,7 +87,7 @@ def export(name, path):
     model.eval()
     x = torch.randn(1, 3, 224, 224)
     tmp = path + ".tmp"
-    torch.onnx.export(model, x, tmp, opset_version=13, input_names=["input"], output_names=["logits"],
+    torch.onnx.export(model, x, tmp, opset_version=OPSET.get(name, 13), input_names=["input"], output_names=["logits"],
                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
     os.replace(tmp, path)
 

@@ -22,7 +22,6 @@ typedef struct oc_kctx {
     void *state;            /* whatever prepare stored; released by kernel->release */
     size_t scratch_size;    /* infer may request scratch memory (bytes) */
     void *scratch;          /* at run time: scratch_size bytes, 64-byte aligned, shared by all nodes */
-    int threads;            /* OpenMP threads the kernel may use (sessions set 1: they parallelise through pool) */
     /* ---- appended for the executor's speed; a kernel that ignores these fields stays correct ---- */
     uint32_t const_inputs;       /* bit i: input i holds the same data for the life of the plan (an initializer
                                   * or computed from initializers), so prepare may pack it */

@@ -1,6 +1,8 @@
-/* Helpers shared by kernels: shape setting with checks, numpy broadcasting and the broadcast walker, axis
+/* Helpers shared by kernels: shape setting with checks, numpy broadcasting and the broadcast walker, splitting
+ * a loop over the session's pool, axis
  * normalisation and node-labelled errors. */
 #include "kutil.h"
+#include "threadpool.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -152,7 +154,6 @@ void oc_broadcast_strides(const onnxc_tensor *t, int rank, const int64_t *dims, 
     }
 }
 
-
 void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor *const *in)
 {
     int64_t st[OC_WALK_MAXIN][ONNXC_MAX_RANK];
@@ -191,39 +192,55 @@ void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor
     }
 }
 
-void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
-                 oc_row_fn f, const void *ctx, int threads)
+typedef struct oc_par_job {
+    oc_range_fn fn;
+    void *arg;
+    int64_t n, chunk;
+} oc_par_job;
+
+static void oc_par_item(void *arg, int64_t item, int slot)
 {
-    int r = w->rank;
-    int64_t inner = w->dims[r - 1];
-    int64_t outer = 1;
-    for (int d = 0; d < r - 1; d++)
-        outer *= w->dims[d];
-    int64_t total = outer * inner; /* the output's element count, checked when it was shaped */
-    if (total == 0)
+    const oc_par_job *j = arg;
+    int64_t lo = item * j->chunk, hi = lo + j->chunk < j->n ? lo + j->chunk : j->n;
+    j->fn(j->arg, lo, hi, slot);
+}
+
+void oc_par_for(struct oc_threadpool *pool, int64_t n, int64_t work, oc_range_fn fn, void *arg)
+{
+    if (n <= 0)
         return;
-    size_t oes = onnxc_dtype_size(out_dtype);
-    size_t ies[OC_WALK_MAXIN];
-    for (int k = 0; k < w->n; k++)
-        ies[k] = onnxc_dtype_size(in_dtype[k]);
-    int nt = threads > 1 && total >= OC_PAR_MIN ? threads : 1;
-    /* With few rows, split rows into blocks so every thread gets work. */
-    int64_t blk = inner;
-    if (nt > 1 && outer < 4 * (int64_t)nt) {
-        int64_t parts = 4 * (int64_t)nt / outer + 1;
-        blk = (inner + parts - 1) / parts;
-        blk = (blk + 63) / 64 * 64;
-        if (blk < 4096)
-            blk = 4096;
-        if (blk > inner)
-            blk = inner;
+    int threads = oc_pool_threads(pool);
+    if (threads <= 1 || n < 2 || work < OC_PAR_MIN) {
+        fn(arg, 0, n, 0);
+        return;
     }
-    int64_t nb = (inner + blk - 1) / blk;
-    int64_t tasks = outer * nb;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t o = t / nb, b0 = (t % nb) * blk;
-        int64_t len = inner - b0 < blk ? inner - b0 : blk;
+    int64_t want = (int64_t)OC_PAR_CHUNKS * threads;
+    if (want > n)
+        want = n;
+    oc_par_job j = {fn, arg, n, (n + want - 1) / want};
+    oc_pool_run(pool, (n + j.chunk - 1) / j.chunk, oc_par_item, &j);
+}
+
+/* A walk cut into tasks: task t is block t % nb (of blk elements) of output row t / nb. */
+typedef struct oc_walk_job {
+    const oc_walk *w;
+    void *out;
+    const void *const *in;
+    oc_row_fn f;
+    const void *ctx;
+    size_t oes, ies[OC_WALK_MAXIN];
+    int64_t inner, blk, nb;
+} oc_walk_job;
+
+static void oc_walk_tasks(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const oc_walk_job *j = arg;
+    const oc_walk *w = j->w;
+    const int r = w->rank;
+    for (int64_t t = lo; t < hi; t++) {
+        int64_t o = t / j->nb, b0 = (t % j->nb) * j->blk;
+        int64_t len = j->inner - b0 < j->blk ? j->inner - b0 : j->blk;
         int64_t off[OC_WALK_MAXIN] = {0};
         int64_t rem = o;
         for (int d = r - 2; d >= 0; d--) {
@@ -236,10 +253,41 @@ void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *con
         int64_t ist[OC_WALK_MAXIN];
         for (int k = 0; k < w->n; k++) {
             ist[k] = w->st[k][r - 1];
-            ptr[k] = (const char *)in[k] + (size_t)(off[k] + b0 * ist[k]) * ies[k];
+            ptr[k] = (const char *)j->in[k] + (size_t)(off[k] + b0 * ist[k]) * j->ies[k];
         }
-        f((char *)out + (size_t)(o * inner + b0) * oes, ptr, ist, len, ctx);
+        j->f((char *)j->out + (size_t)(o * j->inner + b0) * j->oes, ptr, ist, len, j->ctx);
     }
+}
+
+void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
+                 oc_row_fn f, const void *ctx, struct oc_threadpool *pool)
+{
+    int r = w->rank;
+    int64_t inner = w->dims[r - 1];
+    int64_t outer = 1;
+    for (int d = 0; d < r - 1; d++)
+        outer *= w->dims[d];
+    int64_t total = outer * inner; /* the output's element count, checked when it was shaped */
+    if (total == 0)
+        return;
+    oc_walk_job j = {.w = w, .out = out, .in = in, .f = f, .ctx = ctx, .oes = onnxc_dtype_size(out_dtype),
+                     .inner = inner, .blk = inner};
+    for (int k = 0; k < w->n; k++)
+        j.ies[k] = onnxc_dtype_size(in_dtype[k]);
+    int threads = total >= OC_PAR_MIN ? oc_pool_threads(pool) : 1;
+    /* With fewer rows than chunks, cut rows into blocks (of whole cache lines, not too short for the row loop's
+     * vector body) so every thread gets its share. A block computes each of its elements as the whole row
+     * would: row loops are elementwise. */
+    if (threads > 1 && outer < (int64_t)OC_PAR_CHUNKS * threads) {
+        int64_t parts = (int64_t)OC_PAR_CHUNKS * threads / outer + 1;
+        int64_t blk = (inner + parts - 1) / parts;
+        blk = (blk + 63) / 64 * 64;
+        if (blk < 4096)
+            blk = 4096;
+        j.blk = blk < inner ? blk : inner;
+    }
+    j.nb = (inner + j.blk - 1) / j.blk;
+    oc_par_for(pool, outer * j.nb, total, oc_walk_tasks, &j);
 }
 
 onnxc_status oc_norm_axis(const oc_kctx *c, int64_t axis, int rank, int *out)

@@ -1,5 +1,6 @@
-/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, vectorizable exp/sigmoid/tanh
- * (element access and half / bfloat16 conversions come from the core's dtype.h). */
+/* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, splitting a loop over the
+ * session's pool, vectorizable exp/sigmoid/tanh (element access and half / bfloat16 conversions come from
+ * the core's dtype.h; hot loops should not use those generic accessors). */
 #ifndef ONNXC_KUTIL_H
 #define ONNXC_KUTIL_H
 
@@ -36,13 +37,30 @@ onnxc_status oc_kmove_size(const oc_kctx *c, int32_t dtype, size_t *es);
 /* Fill n elements of es bytes at dst with copies of the element at v. */
 void oc_fill_elems(void *dst, const void *v, int64_t n, size_t es);
 
+/* ---- splitting a loop over the session's pool ---- */
+
+/* Below about this many elements of work a loop runs on the caller: handing items to the pool's workers costs
+ * microseconds, which such a loop does not win back. */
+#define OC_PAR_MIN 32768
+
+/* Chunks per thread a split loop is cut into: items are claimed one at a time, so a thread the OS delays or a
+ * chunk that costs more than others only shifts the remaining chunks to the other threads. */
+#define OC_PAR_CHUNKS 4
+
+/* A split loop's body: items [lo, hi), run by thread slot (0 = the caller, < oc_pool_threads) for per-thread
+ * scratch. */
+typedef void (*oc_range_fn)(void *arg, int64_t lo, int64_t hi, int slot);
+
+/* Run fn over items [0, n) that are independent of each other (each writes its own outputs), about work
+ * elements in all: on the caller when the pool is NULL or has one thread, n < 2 or work < OC_PAR_MIN, else
+ * cut into contiguous chunks (OC_PAR_CHUNKS per thread, at most one per item) that the pool's threads claim.
+ * What an item computes never depends on the cut, so the output does not depend on the thread count. */
+void oc_par_for(struct oc_threadpool *pool, int64_t n, int64_t work, oc_range_fn fn, void *arg);
+
 /* ---- the broadcasting element walker: collapses an output and up to three broadcast inputs into the fewest
- * dims, then hands rows of contiguous output to a typed row loop (threads on big work) ---- */
+ * dims, then hands rows of contiguous output to a typed row loop (split over the pool on big work) ---- */
 
 #define OC_WALK_MAXIN 3
-
-/* Below this many output elements a kernel runs single-threaded: thread start-up costs more than it saves. */
-#define OC_PAR_MIN 65536
 
 /* A row loop: writes n contiguous outputs at o from inputs in[k] read with element strides st[k] (0 when the
  * input is broadcast along the row). ctx is whatever the op needs (attributes, dtypes). */
@@ -58,9 +76,10 @@ typedef struct oc_walk {
 /* Prepare a walk of out (already shaped) over n inputs broadcast to it. */
 void oc_walk_init(oc_walk *w, const onnxc_tensor *out, int n, const onnxc_tensor *const *in);
 
-/* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]. */
+/* Run f over every row of the walk: out data of out_dtype, input k's data in[k] of dtype in_dtype[k]; rows (or
+ * blocks of a long row) are split over pool (NULL: all on the caller). */
 void oc_walk_run(const oc_walk *w, void *out, int32_t out_dtype, const void *const *in, const int32_t *in_dtype,
-                 oc_row_fn f, const void *ctx, int threads);
+                 oc_row_fn f, const void *ctx, struct oc_threadpool *pool);
 
 /* ---- vectorizable float32 transcendental helpers (GCC vectorizes loops that call them) ----
  * Selects go through oc_selectf, a bitwise blend of two already computed values: written as a ?: GCC sinks the
@@ -132,6 +151,32 @@ static inline float oc_fast_tanhf(float x)
     float big = oc_selectf(x < 0, -t, t);
     big = oc_selectf(x != x, x, big);
     return oc_selectf(a < 0.0625f, small, big);
+}
+
+/* erf(x) within 4.3e-7 absolute (the largest error near |x| = 3.6; relative error is as small near 0, where
+ * erf(x) ~ 2x / sqrt(pi)), as a rational function of x on [-4, 4], outside which float erf is +-1 within
+ * 1.6e-8: Eigen's fast erf for float. libm's erff branches on the range of x and GCC cannot vectorize a loop
+ * calling it, which made Erf (GELU's core in exported transformers and ConvNeXt) the slowest op of such models.
+ * NaN stays NaN. */
+static inline float oc_fast_erff(float x)
+{
+    float xc = oc_selectf(x >= -4.0f, x, -4.0f);
+    xc = oc_selectf(xc <= 4.0f, xc, 4.0f);
+    float x2 = xc * xc;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * xc;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return oc_selectf(x != x, x, p / q);
 }
 
 /* Normalise an axis attribute against rank (negative counts from the end). ONNXC_E_INVALID naming the node

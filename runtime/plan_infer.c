@@ -191,10 +191,6 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         c->n_out = nd->n_outputs;
         c->in = sn->in;
         c->out = sn->out;
-        /* One pool: kernels parallelise through c->pool (oc_pool_run). An OpenMP region would start GOMP's own
-         * threads, which spin after every region and fight the pool's workers for the cores, so OpenMP loops
-         * in kernels run on one thread. */
-        c->threads = 1;
         c->pool = s->pool;
         c->const_inputs = 0;
         for (int j = 0; j < nd->n_inputs && j < 32; j++) {

@@ -2,11 +2,11 @@
  * plan.h), run with no allocation, free. A run whose inputs change a planned shape (or a value the plan
  * depended on) re-plans. */
 #include <cblas.h>
-#include <omp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ir.h"
 #include "kernel.h"
@@ -60,7 +60,7 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     s->model = m;
     s->g = m->graph;
-    s->threads = opts && opts->threads > 0 ? opts->threads : omp_get_num_procs();
+    s->threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s->threads < 1)
         s->threads = 1;
     onnxc_status st = oc_session_order(s);

@@ -226,7 +226,13 @@ ONNXC_API onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_p
 
 /** Options for a session. Zero-initialise, then set what you need. */
 typedef struct onnxc_session_options {
-    int threads;   /**< worker threads for our kernels and OpenBLAS; 0 = number of cores */
+    /** Threads the session computes on, the calling thread included: every kernel that has work to split
+     *  (convolution, GEMM, pooling, normalizations, reductions, elementwise and broadcast ops, softmax, resize,
+     *  shape copies) splits it over one pool of threads - 1 workers the session owns; 0 = number of online
+     *  cores. GEMMs that go to OpenBLAS are split by that same pool and each part runs single-threaded, so
+     *  OpenBLAS never adds threads: creating a session sets OpenBLAS's process-wide thread count to 1 (OpenBLAS
+     *  has only that one global setting), which other OpenBLAS users in the process also see. */
+    int threads;
 } onnxc_session_options;
 
 /** A prepared model ready to run; opaque. */

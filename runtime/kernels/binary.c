@@ -374,13 +374,13 @@ static void oc_bin_apply(const oc_kctx *c, const oc_binop *op, onnxc_tensor *out
     if (a->dtype == b->dtype && a->dtype > 0 && a->dtype < OC_NDT)
         f = op->tab[a->dtype];
     if (f) {
-        oc_walk_run(&w, out->data, out->dtype, data, dts, f, NULL, c->threads);
+        oc_walk_run(&w, out->data, out->dtype, data, dts, f, NULL, c->pool);
         return;
     }
     oc_gen_ctx g = {a->dtype, b->dtype, out->dtype, op->fd, NULL};
     if (op->kind == OC_BK_POW && oc_dtype_is_int(a->dtype) && oc_dtype_is_int(b->dtype))
         g.fi = oc_i_pow;
-    oc_walk_run(&w, out->data, out->dtype, data, dts, oc_gen_row, &g, c->threads);
+    oc_walk_run(&w, out->data, out->dtype, data, dts, oc_gen_row, &g, c->pool);
 }
 
 static onnxc_status oc_bin_run(oc_kctx *c, const oc_binop *op)
@@ -597,7 +597,7 @@ static onnxc_status oc_run_where(oc_kctx *c)
     }
     oc_walk w;
     oc_walk_init(&w, c->out[0], 3, ts);
-    oc_walk_run(&w, c->out[0]->data, c->out[0]->dtype, data, dts, f, NULL, c->threads);
+    oc_walk_run(&w, c->out[0]->data, c->out[0]->dtype, data, dts, f, NULL, c->pool);
     return ONNXC_OK;
 }
 

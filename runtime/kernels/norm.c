@@ -1,5 +1,6 @@
 /* Normalization kernels: BatchNormalization (opsets 1-15, inference and training), InstanceNormalization,
- * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double, in two passes. */
+ * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double, in two passes; work is
+ * split over the session's pool by whole rows, channels or groups, so no sum depends on the thread count. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -8,8 +9,47 @@
 #include "kernel.h"
 #include "kutil.h"
 
-/* Below this many elements a node runs on one thread: spawning a team costs more than it saves. */
-#define NM_PAR_MIN 32768
+/* Partial sums a float segment's statistics keep: a single running double sum is bound by the add latency and
+ * cannot be vectorized (reordering it is not allowed), NM_LANES independent ones are as fast as the loads.
+ * Element i always goes to lane i % NM_LANES of its segment and the lanes are combined in one fixed order, so
+ * the result depends on the data alone. */
+#define NM_LANES 8
+
+/* The lanes combined pairwise, in a fixed order. */
+static inline double nm_lanes_total(const double *acc)
+{
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Sum of len floats, in double. */
+static double nm_sum_f32(const float *p, int64_t len)
+{
+    double acc[NM_LANES] = {0};
+    int64_t i = 0;
+    for (; i + NM_LANES <= len; i += NM_LANES)
+        for (int l = 0; l < NM_LANES; l++)
+            acc[l] += p[i + l];
+    for (int l = 0; i < len; i++, l++)
+        acc[l] += p[i];
+    return nm_lanes_total(acc);
+}
+
+/* Sum of (p[i] - m)^2 over len floats, in double. */
+static double nm_sqdev_f32(const float *p, int64_t len, double m)
+{
+    double acc[NM_LANES] = {0};
+    int64_t i = 0;
+    for (; i + NM_LANES <= len; i += NM_LANES)
+        for (int l = 0; l < NM_LANES; l++) {
+            double d = p[i + l] - m;
+            acc[l] += d * d;
+        }
+    for (int l = 0; i < len; i++, l++) {
+        double d = p[i] - m;
+        acc[l] += d * d;
+    }
+    return nm_lanes_total(acc);
+}
 
 static bool nm_is_float(int32_t dt)
 {
@@ -64,9 +104,7 @@ static void nm_stats(const void *x, int32_t dt, int64_t off, int64_t nseg, int64
     for (int64_t k = 0; k < nseg; k++) {
         int64_t o = off + k * stride;
         if (dt == ONNXC_FLOAT) {
-            const float *p = (const float *)x + o;
-            for (int64_t i = 0; i < len; i++)
-                s += p[i];
+            s += nm_sum_f32((const float *)x + o, len);
         } else if (dt == ONNXC_DOUBLE) {
             const double *p = (const double *)x + o;
             for (int64_t i = 0; i < len; i++)
@@ -81,11 +119,7 @@ static void nm_stats(const void *x, int32_t dt, int64_t off, int64_t nseg, int64
     for (int64_t k = 0; k < nseg; k++) {
         int64_t o = off + k * stride;
         if (dt == ONNXC_FLOAT) {
-            const float *p = (const float *)x + o;
-            for (int64_t i = 0; i < len; i++) {
-                double d = p[i] - m;
-                q += d * d;
-            }
+            q += nm_sqdev_f32((const float *)x + o, len, m);
         } else if (dt == ONNXC_DOUBLE) {
             const double *p = (const double *)x + o;
             for (int64_t i = 0; i < len; i++) {
@@ -291,6 +325,43 @@ static onnxc_status nm_bn_infer(oc_kctx *c)
     return ONNXC_OK;
 }
 
+/* BatchNormalization's split loops: batch statistics per parameter, then the folded affine per plane (or,
+ * spatial=0, per sample). */
+typedef struct nm_bn_job {
+    const nm_bn *bn;
+    const onnxc_tensor *x;
+    onnxc_tensor *y;
+    const double *a, *b;
+    double *bmean, *bvar;
+} nm_bn_job;
+
+static void nm_bn_stats_items(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_bn_job *j = arg;
+    const nm_bn *bn = j->bn;
+    int64_t stride = bn->ch * bn->sp;
+    for (int64_t k = lo; k < hi; k++) {
+        if (bn->spatial)
+            nm_stats(j->x->data, j->x->dtype, k * bn->sp, bn->n, stride, bn->sp, &j->bmean[k], &j->bvar[k]);
+        else
+            nm_stats(j->x->data, j->x->dtype, k, bn->n, stride, 1, &j->bmean[k], &j->bvar[k]);
+    }
+}
+
+static void nm_bn_apply_items(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_bn_job *j = arg;
+    const nm_bn *bn = j->bn;
+    for (int64_t i = lo; i < hi; i++) {
+        if (bn->spatial)
+            nm_affine(j->x->data, j->y->data, j->x->dtype, i * bn->sp, bn->sp, j->a[i % bn->ch], j->b[i % bn->ch]);
+        else /* one parameter per activation: the folded a, b act as a per-element scale and bias */
+            nm_affine_vec(j->x->data, j->y->data, j->x->dtype, i * bn->p, bn->p, 0.0, 1.0, j->a, j->b);
+    }
+}
+
 static onnxc_status nm_bn_run(oc_kctx *c)
 {
     nm_bn bn;
@@ -299,28 +370,20 @@ static onnxc_status nm_bn_run(oc_kctx *c)
         return st;
     const onnxc_tensor *x = c->in[0];
     onnxc_tensor *y = nm_out(c, 0);
-    const int32_t dt = x->dtype;
     const int64_t p = bn.p, n = bn.n, ch = bn.ch, sp = bn.sp;
     double eps = oc_attr_float(c->node, "epsilon", 1e-5f);
     double momentum = oc_attr_float(c->node, "momentum", 0.9f);
     double *a = (double *)c->scratch, *b = a + p;
     double *bmean = NULL, *bvar = NULL;
     int64_t total = n * ch * sp;
-    int nt = total >= NM_PAR_MIN ? c->threads : 1;
+    nm_bn_job job = {&bn, x, y, a, b, NULL, NULL};
 
     if (bn.training) {
         /* Batch statistics (population variance, as the ONNX reference's x.var()): per channel over N and
          * the spatial dims, or with spatial=0 per activation over N alone. */
-        bmean = b + p;
-        bvar = bmean + p;
-        int64_t stride = ch * sp;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-        for (int64_t j = 0; j < p; j++) {
-            if (bn.spatial)
-                nm_stats(x->data, dt, j * sp, n, stride, sp, &bmean[j], &bvar[j]);
-            else
-                nm_stats(x->data, dt, j, n, stride, 1, &bmean[j], &bvar[j]);
-        }
+        job.bmean = bmean = b + p;
+        job.bvar = bvar = bmean + p;
+        oc_par_for(c->pool, p, 2 * total, nm_bn_stats_items, &job);
     }
     const onnxc_tensor *ts = c->in[1], *tb = c->in[2], *tm = c->in[3], *tv = c->in[4];
     for (int64_t j = 0; j < p; j++) {
@@ -330,18 +393,8 @@ static onnxc_status nm_bn_run(oc_kctx *c)
         a[j] = nm_ld(ts->data, ts->dtype, j) * inv;
         b[j] = nm_ld(tb->data, tb->dtype, j) - mean * a[j];
     }
-    if (y) {
-        if (bn.spatial) {
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-            for (int64_t nc = 0; nc < n * ch; nc++)
-                nm_affine(x->data, y->data, dt, nc * sp, sp, a[nc % ch], b[nc % ch]);
-        } else {
-            /* one parameter per activation: the folded a, b act as a per-element scale and bias */
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-            for (int64_t i = 0; i < n; i++)
-                nm_affine_vec(x->data, y->data, dt, i * p, p, 0.0, 1.0, a, b);
-        }
-    }
+    if (y)
+        oc_par_for(c->pool, bn.spatial ? n * ch : n, total, nm_bn_apply_items, &job);
     if (bn.training) {
         /* ONNX momentum weighs the old value: running = running * momentum + batch * (1 - momentum)
          * (PyTorch's momentum is the complement). */
@@ -393,24 +446,38 @@ static onnxc_status nm_in_infer(oc_kctx *c)
     return oc_set_shape(c->out[0], x->dtype, x->rank, x->dims);
 }
 
+/* InstanceNormalization's split loop: planes [lo, hi), each normalized on its own. */
+typedef struct nm_in_job {
+    const onnxc_tensor *x, *ts, *tb;
+    onnxc_tensor *y;
+    int64_t ch, sp;
+    double eps;
+} nm_in_job;
+
+static void nm_in_planes(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_in_job *j = arg;
+    const onnxc_tensor *x = j->x;
+    for (int64_t nc = lo; nc < hi; nc++) {
+        double mean, var;
+        int64_t k = nc % j->ch;
+        nm_stats(x->data, x->dtype, nc * j->sp, 1, 0, j->sp, &mean, &var);
+        double a = nm_ld(j->ts->data, j->ts->dtype, k) / sqrt(var + j->eps);
+        nm_affine(x->data, j->y->data, x->dtype, nc * j->sp, j->sp, a, nm_ld(j->tb->data, j->tb->dtype, k) - mean * a);
+    }
+}
+
 static onnxc_status nm_in_run(oc_kctx *c)
 {
-    const onnxc_tensor *x = c->in[0], *ts = c->in[1], *tb = c->in[2];
+    const onnxc_tensor *x = c->in[0];
     onnxc_tensor *y = nm_out(c, 0);
     if (!y)
         return ONNXC_OK;
     int64_t n = x->dims[0], ch = x->dims[1], sp = 1;
     nm_span(x, 2, x->rank, &sp);
-    double eps = oc_attr_float(c->node, "epsilon", 1e-5f);
-    int nt = n * ch * sp >= NM_PAR_MIN ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
-    for (int64_t nc = 0; nc < n * ch; nc++) {
-        double mean, var;
-        int64_t k = nc % ch;
-        nm_stats(x->data, x->dtype, nc * sp, 1, 0, sp, &mean, &var);
-        double a = nm_ld(ts->data, ts->dtype, k) / sqrt(var + eps);
-        nm_affine(x->data, y->data, x->dtype, nc * sp, sp, a, nm_ld(tb->data, tb->dtype, k) - mean * a);
-    }
+    nm_in_job j = {x, c->in[1], c->in[2], y, ch, sp, oc_attr_float(c->node, "epsilon", 1e-5f)};
+    oc_par_for(c->pool, n * ch, 3 * n * ch * sp, nm_in_planes, &j);
     return ONNXC_OK;
 }
 
@@ -510,6 +577,33 @@ static void nm_expand(const onnxc_tensor *t, int rank, const int64_t *dims, int6
     }
 }
 
+/* LayerNormalization's split loop: rows [lo, hi) of len elements, with Mean and InvStdDev when asked for. */
+typedef struct nm_ln_job {
+    const onnxc_tensor *x;
+    onnxc_tensor *y, *om, *oi;
+    const double *s, *b;
+    int64_t len;
+    double eps;
+} nm_ln_job;
+
+static void nm_ln_rows(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_ln_job *j = arg;
+    const onnxc_tensor *x = j->x;
+    for (int64_t r = lo; r < hi; r++) {
+        double mean, var;
+        nm_stats(x->data, x->dtype, r * j->len, 1, 0, j->len, &mean, &var);
+        double inv = 1.0 / sqrt(var + j->eps);
+        if (j->y)
+            nm_affine_vec(x->data, j->y->data, x->dtype, r * j->len, j->len, mean, inv, j->s, j->b);
+        if (j->om)
+            nm_st(j->om->data, j->om->dtype, r, mean);
+        if (j->oi)
+            nm_st(j->oi->data, j->oi->dtype, r, inv);
+    }
+}
+
 static onnxc_status nm_ln_run(oc_kctx *c)
 {
     const onnxc_tensor *x = c->in[0];
@@ -524,20 +618,8 @@ static onnxc_status nm_ln_run(oc_kctx *c)
     double *s = (double *)c->scratch, *b = s + len;
     nm_expand(c->in[1], x->rank - axis, x->dims + axis, len, s, 1.0);
     nm_expand(nm_in(c, 2), x->rank - axis, x->dims + axis, len, b, 0.0);
-    onnxc_tensor *y = nm_out(c, 0), *om = nm_out(c, 1), *oi = nm_out(c, 2);
-    int nt = rows * len >= NM_PAR_MIN && rows > 1 ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        double mean, var;
-        nm_stats(x->data, x->dtype, r * len, 1, 0, len, &mean, &var);
-        double inv = 1.0 / sqrt(var + eps);
-        if (y)
-            nm_affine_vec(x->data, y->data, x->dtype, r * len, len, mean, inv, s, b);
-        if (om)
-            nm_st(om->data, om->dtype, r, mean);
-        if (oi)
-            nm_st(oi->data, oi->dtype, r, inv);
-    }
+    nm_ln_job j = {x, nm_out(c, 0), nm_out(c, 1), nm_out(c, 2), s, b, len, eps};
+    oc_par_for(c->pool, rows, 3 * rows * len, nm_ln_rows, &j);
     return ONNXC_OK;
 }
 
@@ -580,37 +662,67 @@ static onnxc_status nm_gn_infer(oc_kctx *c)
                            (long long)want,
                            nm_gn_per_channel(c) ? "" : " (per-channel values need opset 21)");
     }
+    /* each (sample, group)'s mean and 1 / stddev, computed before the channels are normalized */
+    int64_t ng;
+    if (!oc_mul_i64(x->dims[0], g, &ng) || !nm_scratch_doubles(c, 2 * ng))
+        return oc_kerr(c, ONNXC_E_NOMEM, "scratch size overflows");
     if (!c->out[0])
         return ONNXC_OK;
     return oc_set_shape(c->out[0], x->dtype, x->rank, x->dims);
 }
 
+/* GroupNormalization's split loops: statistics per (sample, group), then each (sample, channel) plane
+ * normalized with its group's; two loops so the planes, many more than the groups, balance the threads. */
+typedef struct nm_gn_job {
+    const onnxc_tensor *x, *ts, *tb;
+    onnxc_tensor *y;
+    int64_t g, ch, cg, sp;
+    bool per_channel;
+    double eps;
+    double *mean, *inv; /* [n * g] */
+} nm_gn_job;
+
+static void nm_gn_stats_items(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_gn_job *j = arg;
+    const int64_t glen = j->cg * j->sp;
+    for (int64_t ng = lo; ng < hi; ng++) {
+        double var;
+        nm_stats(j->x->data, j->x->dtype, ng * glen, 1, 0, glen, &j->mean[ng], &var);
+        j->inv[ng] = 1.0 / sqrt(var + j->eps);
+    }
+}
+
+static void nm_gn_apply_items(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const nm_gn_job *j = arg;
+    for (int64_t nc = lo; nc < hi; nc++) {
+        int64_t k = nc % j->ch, ng = nc / j->ch * j->g + k / j->cg;
+        int64_t pi = j->per_channel ? k : k / j->cg;
+        double a = nm_ld(j->ts->data, j->ts->dtype, pi) * j->inv[ng];
+        nm_affine(j->x->data, j->y->data, j->x->dtype, nc * j->sp, j->sp, a,
+                  nm_ld(j->tb->data, j->tb->dtype, pi) - j->mean[ng] * a);
+    }
+}
+
 static onnxc_status nm_gn_run(oc_kctx *c)
 {
-    const onnxc_tensor *x = c->in[0], *ts = c->in[1], *tb = c->in[2];
+    const onnxc_tensor *x = c->in[0];
     onnxc_tensor *y = nm_out(c, 0);
     if (!y)
         return ONNXC_OK;
     int64_t n = x->dims[0], ch = x->dims[1], sp = 1;
     nm_span(x, 2, x->rank, &sp);
     int64_t g = oc_attr_int(c->node, "num_groups", 1);
-    int64_t cg = ch / g, glen = cg * sp;
-    bool per_channel = nm_gn_per_channel(c);
-    double eps = oc_attr_float(c->node, "epsilon", 1e-5f);
-    int nt = n * ch * sp >= NM_PAR_MIN ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
-    for (int64_t ng = 0; ng < n * g; ng++) {
-        double mean, var;
-        int64_t gi = ng % g;
-        nm_stats(x->data, x->dtype, ng * glen, 1, 0, glen, &mean, &var);
-        double inv = 1.0 / sqrt(var + eps);
-        for (int64_t k = 0; k < cg; k++) {
-            int64_t pi = per_channel ? gi * cg + k : gi;
-            double a = nm_ld(ts->data, ts->dtype, pi) * inv;
-            nm_affine(x->data, y->data, x->dtype, ng * glen + k * sp, sp, a,
-                      nm_ld(tb->data, tb->dtype, pi) - mean * a);
-        }
-    }
+    if ((size_t)(2 * n * g) * sizeof(double) > c->scratch_size)
+        return oc_kerr(c, ONNXC_E_RUNTIME, "scratch memory smaller than planned");
+    nm_gn_job j = {x, c->in[1], c->in[2], y, g, ch, ch / g, sp, nm_gn_per_channel(c),
+                   oc_attr_float(c->node, "epsilon", 1e-5f), (double *)c->scratch, (double *)c->scratch + n * g};
+    int64_t total = n * ch * sp;
+    oc_par_for(c->pool, n * g, 2 * total, nm_gn_stats_items, &j);
+    oc_par_for(c->pool, n * ch, total, nm_gn_apply_items, &j);
     return ONNXC_OK;
 }
 

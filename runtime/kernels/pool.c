@@ -86,16 +86,34 @@ static inline float load_f16(uint16_t v)
 
 #define IDENT(v) (v)
 
+/* The generic loops' arguments: each runs planes [lo, hi) of the input (oc_par_for splits over planes, which
+ * are independent). */
+typedef struct pool_gen_job {
+    const oc_window *w;
+    const void *x;
+    void *y;
+    int64_t *ind;      /* MaxPool's Indices, or NULL */
+    int64_t vol;       /* global pools: elements per plane */
+    bool col_major;    /* MaxPool storage_order = 1 */
+    bool include_pad;  /* AveragePool count_include_pad */
+    bool is_max;       /* global pools */
+} pool_gen_job;
+
 /* Max over each window; ties keep the first element in row-major order. Indices are flat positions in X
  * (N and C included); with storage_order = 1 the spatial part is column-major (MaxPool-8). A window lying wholly
  * in padding gives the lowest value and index -1. */
 #define DEFINE_MAXPOOL(NAME, T, CT, LOAD, LOWEST)                                                          \
-    static void NAME(const oc_window *w, const T *x, T *y, int64_t *ind, int64_t planes, bool col_major,   \
-                     int threads)                                                                          \
+    static void NAME(void *arg, int64_t lo, int64_t hi, int slot)                                          \
     {                                                                                                      \
+        (void)slot;                                                                                        \
+        const pool_gen_job *j = arg;                                                                       \
+        const oc_window *w = j->w;                                                                         \
+        const T *x = j->x;                                                                                 \
+        T *y = j->y;                                                                                       \
+        int64_t *ind = j->ind;                                                                             \
+        const bool col_major = j->col_major;                                                               \
         const int64_t in0 = w->in[0], in1 = w->in[1], in2 = w->in[2];                                      \
-        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * w->out_vol > 16384)") \
-        for (int64_t p = 0; p < planes; p++) {                                                             \
+        for (int64_t p = lo; p < hi; p++) {                                                                \
             const T *xp = x + p * w->in_vol;                                                               \
             int64_t oi = p * w->out_vol;                                                                   \
             for (int64_t od = 0; od < w->out[0]; od++) {                                                   \
@@ -315,23 +333,16 @@ static onnxc_status maxpool_run(oc_kctx *c)
             return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
         y = ybuf;
     }
+    pool_gen_job j = {.w = &g.w, .x = x, .y = y, .ind = ind, .col_major = col_major};
+    oc_range_fn fn;
     switch (c->in[0]->dtype) {
-    case ONNXC_FLOAT:
-        maxpool_f32(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
-        break;
-    case ONNXC_DOUBLE:
-        maxpool_f64(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
-        break;
-    case ONNXC_FLOAT16:
-        maxpool_f16(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
-        break;
-    case ONNXC_INT8:
-        maxpool_i8(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
-        break;
-    default:
-        maxpool_u8(&g.w, x, y, ind, g.planes, col_major, oc_kthreads(c));
-        break;
+    case ONNXC_FLOAT: fn = maxpool_f32; break;
+    case ONNXC_DOUBLE: fn = maxpool_f64; break;
+    case ONNXC_FLOAT16: fn = maxpool_f16; break;
+    case ONNXC_INT8: fn = maxpool_i8; break;
+    default: fn = maxpool_u8; break;
     }
+    oc_par_for(c->pool, g.planes, g.planes * g.w.out_vol * g.w.k_vol, fn, &j);
     oc_free(ybuf);
     return ONNXC_OK;
 }
@@ -339,10 +350,15 @@ static onnxc_status maxpool_run(oc_kctx *c)
 /* Mean over each window. The divisor counts the taps inside X, or with count_include_pad the taps inside the
  * padded X (so a ceil_mode window hanging past the end padding is not charged for it, as in PyTorch). */
 #define DEFINE_AVGPOOL(NAME, T, ACC, LOAD, STORE)                                                          \
-    static void NAME(const oc_window *w, const T *x, T *y, int64_t planes, bool include_pad, int threads)  \
+    static void NAME(void *arg, int64_t lo, int64_t hi, int slot)                                          \
     {                                                                                                      \
-        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * w->out_vol > 16384)") \
-        for (int64_t p = 0; p < planes; p++) {                                                             \
+        (void)slot;                                                                                        \
+        const pool_gen_job *j = arg;                                                                       \
+        const oc_window *w = j->w;                                                                         \
+        const T *x = j->x;                                                                                 \
+        T *y = j->y;                                                                                       \
+        const bool include_pad = j->include_pad;                                                           \
+        for (int64_t p = lo; p < hi; p++) {                                                                \
             const T *xp = x + p * w->in_vol;                                                               \
             int64_t oi = p * w->out_vol;                                                                   \
             int64_t l[3], h[3], s[3], cnt[3];                                                              \
@@ -412,27 +428,25 @@ static onnxc_status avgpool_run(oc_kctx *c)
         pool_fast_run(c, &g, include_pad, avgpool_fast_item);
         return ONNXC_OK;
     }
-    switch (c->in[0]->dtype) {
-    case ONNXC_FLOAT:
-        avgpool_f32(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
-        break;
-    case ONNXC_DOUBLE:
-        avgpool_f64(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
-        break;
-    default:
-        avgpool_f16(&g.w, x, y, g.planes, include_pad, oc_kthreads(c));
-        break;
-    }
+    pool_gen_job j = {.w = &g.w, .x = x, .y = y, .include_pad = include_pad};
+    oc_range_fn fn = c->in[0]->dtype == ONNXC_FLOAT ? avgpool_f32 : c->in[0]->dtype == ONNXC_DOUBLE ? avgpool_f64
+                   : avgpool_f16;
+    oc_par_for(c->pool, g.planes, g.planes * g.w.out_vol * g.w.k_vol, fn, &j);
     return ONNXC_OK;
 }
 
 /* ---- GlobalAveragePool, GlobalMaxPool: one value per (n, c) plane ---- */
 
 #define DEFINE_GLOBAL(NAME, T, ACC, LOAD, STORE)                                                           \
-    static void NAME(const T *x, T *y, int64_t planes, int64_t vol, bool is_max, int threads)              \
+    static void NAME(void *arg, int64_t lo, int64_t hi, int slot)                                          \
     {                                                                                                      \
-        _Pragma("omp parallel for num_threads(threads) schedule(static) if (planes * vol > 32768)")        \
-        for (int64_t p = 0; p < planes; p++) {                                                             \
+        (void)slot;                                                                                        \
+        const pool_gen_job *j = arg;                                                                       \
+        const T *x = j->x;                                                                                 \
+        T *y = j->y;                                                                                       \
+        const int64_t vol = j->vol;                                                                        \
+        const bool is_max = j->is_max;                                                                     \
+        for (int64_t p = lo; p < hi; p++) {                                                                \
             const T *xp = x + p * vol;                                                                     \
             ACC acc = LOAD(xp[0]);                                                                         \
             if (is_max) {                                                                                  \
@@ -529,12 +543,11 @@ static onnxc_status global_run(oc_kctx *c, bool is_max)
         oc_pool_run(c->pool, (planes + j.per_item - 1) / j.per_item, global_f32_item, &j);
         break;
     }
-    case ONNXC_DOUBLE:
-        global_f64(x, y, planes, vol, is_max, oc_kthreads(c));
+    default: {
+        pool_gen_job j = {.x = x, .y = y, .vol = vol, .is_max = is_max};
+        oc_par_for(c->pool, planes, planes * vol, c->in[0]->dtype == ONNXC_DOUBLE ? global_f64 : global_f16, &j);
         break;
-    default:
-        global_f16(x, y, planes, vol, is_max, oc_kthreads(c));
-        break;
+    }
     }
     return ONNXC_OK;
 }

@@ -181,6 +181,30 @@ static void oc_sm_row_gen(oc_smkind k, int32_t dt, const void *x, void *y, int64
     }
 }
 
+/* Rows [lo, hi) of a Softmax-family node: row r is position r % inner of block r / inner, its len elements
+ * inner apart. */
+typedef struct oc_sm_job {
+    oc_smkind k;
+    const onnxc_tensor *x;
+    onnxc_tensor *y;
+    oc_smshape s;
+} oc_sm_job;
+
+static void oc_sm_rows(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const oc_sm_job *j = arg;
+    const onnxc_tensor *x = j->x;
+    for (int64_t r = lo; r < hi; r++) {
+        int64_t o = r / j->s.inner, i = r % j->s.inner;
+        int64_t base = o * j->s.len * j->s.inner + i;
+        if (x->dtype == ONNXC_FLOAT)
+            oc_sm_row_f32(j->k, (const float *)x->data + base, (float *)j->y->data + base, j->s.len, j->s.inner);
+        else
+            oc_sm_row_gen(j->k, x->dtype, x->data, j->y->data, base, j->s.len, j->s.inner);
+    }
+}
+
 static onnxc_status oc_sm_run(oc_kctx *c, oc_smkind k)
 {
     const onnxc_tensor *x = c->in[0];
@@ -194,16 +218,9 @@ static onnxc_status oc_sm_run(oc_kctx *c, oc_smkind k)
     int64_t rows = s.outer * s.inner;
     if (rows == 0 || s.len == 0)
         return ONNXC_OK;
-    int nt = c->threads > 1 && rows * s.len >= OC_PAR_MIN && rows > 1 ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t o = r / s.inner, j = r % s.inner;
-        int64_t base = o * s.len * s.inner + j;
-        if (x->dtype == ONNXC_FLOAT)
-            oc_sm_row_f32(k, (const float *)x->data + base, (float *)y->data + base, s.len, s.inner);
-        else
-            oc_sm_row_gen(k, x->dtype, x->data, y->data, base, s.len, s.inner);
-    }
+    /* exp and log make an element cost several of a copy */
+    oc_sm_job j = {k, x, y, s};
+    oc_par_for(c->pool, rows, 4 * rows * s.len, oc_sm_rows, &j);
     return ONNXC_OK;
 }
 
@@ -461,6 +478,60 @@ static void oc_red_init(oc_rkind k, int32_t dt, oc_racc *a)
     }
 }
 
+/* Outputs [lo, hi) of a Reduce* node; each folds its own elements in the same order whoever runs it. */
+typedef struct oc_red_job {
+    oc_rkind k;
+    const onnxc_tensor *x;
+    onnxc_tensor *y;
+    const oc_rplan *p;
+    int last_red;
+    bool ints;
+} oc_red_job;
+
+static void oc_red_outputs(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const oc_red_job *j = arg;
+    const oc_rkind k = j->k;
+    const oc_rplan *p = j->p;
+    const int32_t dt = j->x->dtype;
+    const bool ints = j->ints;
+    for (int64_t o = lo; o < hi; o++) {
+        int64_t base = oc_red_base(p, o);
+        oc_racc a;
+        if (k == OC_R_LOGSUMEXP) {
+            /* shift by the max so exp never overflows */
+            oc_red_init(OC_R_MAX, dt, &a);
+            oc_red_one(OC_R_MAX, dt, j->x->data, p, j->last_red, base, false, &a);
+            double m = isinf(a.s) ? 0 : a.s;
+            oc_red_init(k, dt, &a);
+            a.m = m;
+        } else {
+            oc_red_init(k, dt, &a);
+        }
+        oc_red_one(k, dt, j->x->data, p, j->last_red, base, ints, &a);
+        if (ints) {
+            int64_t v = a.is;
+            if (k == OC_R_MEAN)
+                v = p->nred ? a.is / p->nred : 0;
+            oc_store_i64(dt, j->y->data, o, v);
+            continue;
+        }
+        double v = a.s;
+        switch (k) {
+        case OC_R_MEAN: v = a.s / (double)p->nred; break;
+        case OC_R_L2: v = sqrt(a.s); break;
+        case OC_R_LOGSUM: v = log(a.s); break;
+        case OC_R_LOGSUMEXP: v = a.m + log(a.s); break;
+        default: break;
+        }
+        if (dt == ONNXC_FLOAT)
+            ((float *)j->y->data)[o] = (float)v;
+        else
+            oc_store_f64(dt, j->y->data, o, v);
+    }
+}
+
 static onnxc_status oc_red_run(oc_kctx *c, oc_rkind k, bool axes_input)
 {
     onnxc_tensor *y = c->out[0];
@@ -481,42 +552,9 @@ static onnxc_status oc_red_run(oc_kctx *c, oc_rkind k, bool axes_input)
     for (int g = 0; g < p.ng; g++)
         if (p.gred[g])
             last_red = g;
-    int nt = c->threads > 1 && p.nout > 1 && p.nout * p.nred >= OC_PAR_MIN ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t o = 0; o < p.nout; o++) {
-        int64_t base = oc_red_base(&p, o);
-        oc_racc a;
-        if (k == OC_R_LOGSUMEXP) {
-            /* shift by the max so exp never overflows */
-            oc_red_init(OC_R_MAX, dt, &a);
-            oc_red_one(OC_R_MAX, dt, x->data, &p, last_red, base, false, &a);
-            double m = isinf(a.s) ? 0 : a.s;
-            oc_red_init(k, dt, &a);
-            a.m = m;
-        } else {
-            oc_red_init(k, dt, &a);
-        }
-        oc_red_one(k, dt, x->data, &p, last_red, base, ints, &a);
-        if (ints) {
-            int64_t v = a.is;
-            if (k == OC_R_MEAN)
-                v = p.nred ? a.is / p.nred : 0;
-            oc_store_i64(dt, y->data, o, v);
-            continue;
-        }
-        double v = a.s;
-        switch (k) {
-        case OC_R_MEAN: v = a.s / (double)p.nred; break;
-        case OC_R_L2: v = sqrt(a.s); break;
-        case OC_R_LOGSUM: v = log(a.s); break;
-        case OC_R_LOGSUMEXP: v = a.m + log(a.s); break;
-        default: break;
-        }
-        if (dt == ONNXC_FLOAT)
-            ((float *)y->data)[o] = (float)v;
-        else
-            oc_store_f64(dt, y->data, o, v);
-    }
+    /* split over outputs only: one output's elements are folded by one thread, in one order */
+    oc_red_job j = {k, x, y, &p, last_red, ints};
+    oc_par_for(c->pool, p.nout, p.nout * p.nred, oc_red_outputs, &j);
     return ONNXC_OK;
 }
 
@@ -575,6 +613,51 @@ static onnxc_status oc_arg_infer(oc_kctx *c)
     return st == ONNXC_OK ? st : oc_kerr(c, st, "%s", onnxc_last_error());
 }
 
+/* Rows [lo, hi) of an ArgMax/ArgMin node: row r scans len elements inner apart from r's base. */
+typedef struct oc_arg_job {
+    const onnxc_tensor *x;
+    int64_t *out;
+    int64_t inner, len;
+    bool is_max, last;
+} oc_arg_job;
+
+static void oc_arg_rows(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const oc_arg_job *j = arg;
+    const int32_t dt = j->x->dtype;
+    const bool ints = oc_dtype_is_int(dt), is_max = j->is_max, last = j->last;
+    const int64_t inner = j->inner, len = j->len;
+    const void *x = j->x->data;
+    for (int64_t r = lo; r < hi; r++) {
+        int64_t o = r / inner, jj = r % inner;
+        int64_t base = o * len * inner + jj;
+        int64_t best_i = 0;
+        if (ints) {
+            int64_t best = oc_load_i64(dt, x, base);
+            for (int64_t i = 1; i < len; i++) {
+                int64_t v = oc_load_i64(dt, x, base + i * inner);
+                bool better = is_max ? (last ? v >= best : v > best) : (last ? v <= best : v < best);
+                if (better) {
+                    best = v;
+                    best_i = i;
+                }
+            }
+        } else {
+            double best = oc_load_f64(dt, x, base);
+            for (int64_t i = 1; i < len; i++) {
+                double v = oc_load_f64(dt, x, base + i * inner);
+                bool better = is_max ? (last ? v >= best : v > best) : (last ? v <= best : v < best);
+                if (better) {
+                    best = v;
+                    best_i = i;
+                }
+            }
+        }
+        j->out[r] = best_i;
+    }
+}
+
 static onnxc_status oc_arg_run(oc_kctx *c, bool is_max)
 {
     onnxc_tensor *y = c->out[0];
@@ -592,39 +675,9 @@ static onnxc_status oc_arg_run(oc_kctx *c, bool is_max)
         outer *= x->dims[i];
     for (int i = axis + 1; i < x->rank; i++)
         inner *= x->dims[i];
-    int32_t dt = x->dtype;
-    bool ints = oc_dtype_is_int(dt);
-    int64_t *out = y->data;
     int64_t rows = outer * inner;
-    int nt = c->threads > 1 && rows > 1 && rows * len >= OC_PAR_MIN ? c->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t o = r / inner, j = r % inner;
-        int64_t base = o * len * inner + j;
-        int64_t best_i = 0;
-        if (ints) {
-            int64_t best = oc_load_i64(dt, x->data, base);
-            for (int64_t i = 1; i < len; i++) {
-                int64_t v = oc_load_i64(dt, x->data, base + i * inner);
-                bool better = is_max ? (last ? v >= best : v > best) : (last ? v <= best : v < best);
-                if (better) {
-                    best = v;
-                    best_i = i;
-                }
-            }
-        } else {
-            double best = oc_load_f64(dt, x->data, base);
-            for (int64_t i = 1; i < len; i++) {
-                double v = oc_load_f64(dt, x->data, base + i * inner);
-                bool better = is_max ? (last ? v >= best : v > best) : (last ? v <= best : v < best);
-                if (better) {
-                    best = v;
-                    best_i = i;
-                }
-            }
-        }
-        out[r] = best_i;
-    }
+    oc_arg_job j = {x, y->data, inner, len, is_max, last};
+    oc_par_for(c->pool, rows, rows * len, oc_arg_rows, &j);
     return ONNXC_OK;
 }
 

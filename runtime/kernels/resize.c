@@ -1,11 +1,11 @@
 /* Pad (constant, reflect, edge, wrap; negative pads crop), Resize (nearest, N-linear, cubic with every coordinate
  * transformation mode, antialias, axes) and the older Upsample, which is Resize with asymmetric coordinates. */
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #include "kernel.h"
 #include "kutil.h"
+#include "threadpool.h"
 
 #define MAXR ONNXC_MAX_RANK
 
@@ -173,6 +173,63 @@ static int64_t pad_src(int mode, int64_t o, int64_t d, int64_t pb, int64_t pe)
     }
 }
 
+/* Pad's split loop: output rows [lo, hi) (every dim but the last), each from its source row or the fill. */
+typedef struct pad_job {
+    const int64_t *const *map; /* per axis: output index -> source index, < 0 for the fill */
+    const int64_t *xs, *dims;
+    int r;
+    size_t es;
+    const char *src;
+    char *dst;
+    const uint8_t *fv;
+} pad_job;
+
+static void pad_rows(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const pad_job *j = arg;
+    const int r = j->r;
+    const size_t es = j->es;
+    const int64_t n = j->dims[r - 1], *ml = j->map[r - 1];
+    int64_t idx[MAXR] = {0}, rem = lo;
+    for (int a = r - 2; a >= 0; a--) {
+        idx[a] = rem % j->dims[a];
+        rem /= j->dims[a];
+    }
+    char *q = j->dst + (size_t)(lo * n) * es;
+    for (int64_t row = lo; row < hi; row++, q += (size_t)n * es) {
+        int64_t off = 0;
+        bool constant = false;
+        for (int a = 0; a < r - 1; a++) {
+            if (j->map[a][idx[a]] < 0)
+                constant = true;
+            off += j->map[a][idx[a]] * j->xs[a];
+        }
+        if (constant) {
+            oc_fill_elems(q, j->fv, n, es);
+        } else {
+            /* runs of consecutive source indices are copied at once */
+            for (int64_t o = 0; o < n;) {
+                if (ml[o] < 0) {
+                    memcpy(q + (size_t)o * es, j->fv, es);
+                    o++;
+                    continue;
+                }
+                int64_t e = o + 1;
+                while (e < n && ml[e] == ml[e - 1] + 1)
+                    e++;
+                memcpy(q + (size_t)o * es, j->src + (size_t)(off + ml[o]) * es, (size_t)(e - o) * es);
+                o = e;
+            }
+        }
+        for (int k = r - 2; k >= 0; k--) {
+            if (++idx[k] < j->dims[k])
+                break;
+            idx[k] = 0;
+        }
+    }
+}
+
 static onnxc_status pad_run(oc_kctx *c)
 {
     const onnxc_tensor *x = c->in[0];
@@ -198,7 +255,7 @@ static onnxc_status pad_run(oc_kctx *c)
         memcpy(y->data, x->data, es);
         return ONNXC_OK;
     }
-    int64_t *map[MAXR], *p = c->scratch, xs[MAXR], idx[MAXR] = {0};
+    int64_t *map[MAXR], *p = c->scratch, xs[MAXR];
     for (int a = 0; a < r; a++) {
         map[a] = p;
         for (int64_t o = 0; o < dims[a]; o++)
@@ -207,40 +264,8 @@ static onnxc_status pad_run(oc_kctx *c)
     }
     oc_strides(r, x->dims, xs);
     int64_t rows = oc_dims_prod(dims, 0, r - 1), n = dims[r - 1];
-    const int64_t *ml = map[r - 1];
-    const char *src = x->data;
-    char *q = y->data;
-    for (int64_t row = 0; row < rows; row++, q += (size_t)n * es) {
-        int64_t off = 0;
-        bool constant = false;
-        for (int a = 0; a < r - 1; a++) {
-            if (map[a][idx[a]] < 0)
-                constant = true;
-            off += map[a][idx[a]] * xs[a];
-        }
-        if (constant) {
-            oc_fill_elems(q, fv, n, es);
-        } else {
-            /* runs of consecutive source indices are copied at once */
-            for (int64_t o = 0; o < n;) {
-                if (ml[o] < 0) {
-                    memcpy(q + (size_t)o * es, fv, es);
-                    o++;
-                    continue;
-                }
-                int64_t e = o + 1;
-                while (e < n && ml[e] == ml[e - 1] + 1)
-                    e++;
-                memcpy(q + (size_t)o * es, src + (size_t)(off + ml[o]) * es, (size_t)(e - o) * es);
-                o = e;
-            }
-        }
-        for (int k = r - 2; k >= 0; k--) {
-            if (++idx[k] < dims[k])
-                break;
-            idx[k] = 0;
-        }
-    }
+    pad_job j = {(const int64_t *const *)map, xs, dims, r, es, x->data, y->data, fv};
+    oc_par_for(c->pool, rows, rows * n, pad_rows, &j);
     return ONNXC_OK;
 }
 
@@ -264,7 +289,7 @@ typedef struct rs_plan {
     int taps[MAXR];   /* taps per output position along each axis */
     int64_t combos;   /* product of taps over every axis but the last */
     size_t scratch;   /* bytes of tables and per-thread combination buffers */
-    int threads;
+    int threads;      /* threads of the session's pool: one combination buffer each */
 } rs_plan;
 
 static onnxc_status rs_read_floats(const oc_kctx *c, const onnxc_tensor *t, const char *what, int n, double *v)
@@ -484,7 +509,7 @@ static onnxc_status rs_setup(const oc_kctx *c, bool upsample, bool need_roi, rs_
         }
     }
     /* scratch: per axis offsets (int64), weights (double) and outside flags; per thread a combination list */
-    p->threads = c->threads > 0 ? c->threads : 1;
+    p->threads = oc_pool_threads(c->pool);
     size_t bytes = 0, n;
     bool ok = true;
     for (int a = 0; a < r && ok; a++) {
@@ -698,67 +723,43 @@ static void rs_store(onnxc_tensor *y, int64_t i, double v)
     oc_set_f64(y, i, v);
 }
 
-static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
-{
-    const onnxc_tensor *x = c->in[0];
-    onnxc_tensor *y = c->out[0];
-    if (!y || y->nbytes == 0)
-        return ONNXC_OK;
-    rs_plan p;
-    onnxc_status st = rs_setup(c, upsample, true, &p);
-    if (st != ONNXC_OK)
-        return st;
-    if (p.scratch > c->scratch_size)
-        return oc_kerr(c, ONNXC_E_RUNTIME, "scratch memory smaller than planned");
-    int r = x->rank;
-    size_t es = onnxc_dtype_size(x->dtype);
-    if (r == 0) {
-        memcpy(y->data, x->data, es);
-        return ONNXC_OK;
-    }
-    /* tables */
-    rs_axis ax[MAXR];
-    int64_t xs[MAXR];
-    oc_strides(r, x->dims, xs);
-    char *sp = c->scratch;
-    for (int a = 0; a < r; a++) {
-        size_t n = (size_t)p.out[a] * (size_t)p.taps[a];
-        ax[a].off = (int64_t *)sp;
-        sp += n * sizeof(int64_t);
-        ax[a].w = (double *)sp;
-        sp += n * sizeof(double);
-        ax[a].outside = (uint8_t *)sp;
-        sp += ((size_t)p.out[a] + 8) & ~(size_t)7; /* within the out + 8 bytes rs_setup counted */
-        rs_table(&p, a, x->dims[a], xs[a], &ax[a]);
-    }
-    int64_t *co_base = (int64_t *)sp;
-    double *cw_base = (double *)(sp + (size_t)p.threads * (size_t)p.combos * sizeof(int64_t));
-    int64_t rows = oc_dims_prod(p.out, 0, r - 1), n = p.out[r - 1];
-    const rs_axis *last = &ax[r - 1];
-    int T = last->taps;
-    bool nearest = true;
-    for (int a = 0; a < r; a++)
-        if (ax[a].taps != 1)
-            nearest = false;
-    int32_t dt = x->dtype;
-    uint8_t ext[16] = {0};
-    {
-        onnxc_tensor tmp = {.dtype = dt, .data = ext, .nbytes = sizeof ext};
-        rs_store(&tmp, 0, p.extrapolation);
-    }
-    const char *src = x->data;
-    int nt = p.threads;
-    int64_t work = rows * n * (nearest ? 1 : 4);
+/* Resize's split loop: output rows [lo, hi) (every dim but the last). The taps of the outer axes a row needs
+ * are combined in the running thread's buffers (co, cw), then each output of the row sums its taps. */
+typedef struct rs_job {
+    const rs_plan *p;
+    const rs_axis *ax;
+    const onnxc_tensor *x;
+    onnxc_tensor *y;
+    int64_t *co_base;
+    double *cw_base;
+    const uint8_t *ext; /* extrapolation_value in the element type */
+    int64_t n;          /* outputs per row */
+    bool nearest;       /* one tap on every axis */
+} rs_job;
 
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && work > 32768)
-    for (int64_t row = 0; row < rows; row++) {
-        int tid = omp_get_thread_num();
-        int64_t *co = co_base + (size_t)tid * (size_t)p.combos;
-        double *cw = cw_base + (size_t)tid * (size_t)p.combos;
+static void rs_rows(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    const rs_job *jb = arg;
+    const rs_plan *p = jb->p;
+    const rs_axis *ax = jb->ax;
+    const onnxc_tensor *x = jb->x;
+    onnxc_tensor *y = jb->y;
+    const int r = x->rank;
+    const size_t es = onnxc_dtype_size(x->dtype);
+    const int32_t dt = x->dtype;
+    const char *src = x->data;
+    const uint8_t *ext = jb->ext;
+    const int64_t n = jb->n;
+    const bool nearest = jb->nearest;
+    const rs_axis *last = &ax[r - 1];
+    const int T = last->taps;
+    int64_t *co = jb->co_base + (size_t)slot * (size_t)p->combos;
+    double *cw = jb->cw_base + (size_t)slot * (size_t)p->combos;
+    for (int64_t row = lo; row < hi; row++) {
         int64_t idx[MAXR], rem = row;
         for (int a = r - 2; a >= 0; a--) {
-            idx[a] = rem % p.out[a];
-            rem /= p.out[a];
+            idx[a] = rem % p->out[a];
+            rem /= p->out[a];
         }
         bool outside = false;
         int64_t nc = 1;
@@ -809,7 +810,7 @@ static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
             float *o = (float *)q;
             for (int64_t i = 0; i < n; i++) {
                 if (last->outside[i]) {
-                    o[i] = (float)p.extrapolation;
+                    o[i] = (float)p->extrapolation;
                     continue;
                 }
                 const int64_t *lo = last->off + i * T;
@@ -858,6 +859,56 @@ static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
             rs_store(y, row * n + i, acc);
         }
     }
+}
+
+static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
+{
+    const onnxc_tensor *x = c->in[0];
+    onnxc_tensor *y = c->out[0];
+    if (!y || y->nbytes == 0)
+        return ONNXC_OK;
+    rs_plan p;
+    onnxc_status st = rs_setup(c, upsample, true, &p);
+    if (st != ONNXC_OK)
+        return st;
+    if (p.scratch > c->scratch_size)
+        return oc_kerr(c, ONNXC_E_RUNTIME, "scratch memory smaller than planned");
+    int r = x->rank;
+    size_t es = onnxc_dtype_size(x->dtype);
+    if (r == 0) {
+        memcpy(y->data, x->data, es);
+        return ONNXC_OK;
+    }
+    /* tables */
+    rs_axis ax[MAXR];
+    int64_t xs[MAXR];
+    oc_strides(r, x->dims, xs);
+    char *sp = c->scratch;
+    for (int a = 0; a < r; a++) {
+        size_t n = (size_t)p.out[a] * (size_t)p.taps[a];
+        ax[a].off = (int64_t *)sp;
+        sp += n * sizeof(int64_t);
+        ax[a].w = (double *)sp;
+        sp += n * sizeof(double);
+        ax[a].outside = (uint8_t *)sp;
+        sp += ((size_t)p.out[a] + 8) & ~(size_t)7; /* within the out + 8 bytes rs_setup counted */
+        rs_table(&p, a, x->dims[a], xs[a], &ax[a]);
+    }
+    int64_t *co_base = (int64_t *)sp;
+    double *cw_base = (double *)(sp + (size_t)p.threads * (size_t)p.combos * sizeof(int64_t));
+    int64_t rows = oc_dims_prod(p.out, 0, r - 1), n = p.out[r - 1];
+    bool nearest = true;
+    for (int a = 0; a < r; a++)
+        if (ax[a].taps != 1)
+            nearest = false;
+    int32_t dt = x->dtype;
+    uint8_t ext[16] = {0};
+    {
+        onnxc_tensor tmp = {.dtype = dt, .data = ext, .nbytes = sizeof ext};
+        rs_store(&tmp, 0, p.extrapolation);
+    }
+    rs_job job = {&p, ax, x, y, co_base, cw_base, ext, n, nearest};
+    oc_par_for(c->pool, rows, rows * n * (nearest ? 1 : 4), rs_rows, &job);
     return ONNXC_OK;
 }
 

@@ -148,12 +148,53 @@ static int merge_dims(int rank, const int64_t *dims, const int64_t *strides, int
     return r;
 }
 
-/* Copy the view of src with the given dims and element strides (0 broadcasts, negative walks backwards) into
- * contiguous dst. Row by row: the innermost dim goes through copy_row. */
-static void copy_strided(void *dst, const void *src, int rank, const int64_t *dims, const int64_t *strides,
-                         size_t es)
+/* Elements a split copy hands out at once when rows are few and long (64 KiB of floats), and the least
+ * bytes it splits at all: a copy is cheap per element, so it needs more of them than OC_PAR_MIN to win. */
+#define COPY_BLOCK 16384
+#define COPY_PAR_MIN_BYTES ((int64_t)OC_PAR_MIN * 8)
+
+/* Source element offset of row o of a merged view (every dim but the last). */
+static int64_t view_row_offset(int r, const int64_t *d, const int64_t *s, int64_t o)
 {
-    int64_t d[MAXR], s[MAXR], idx[MAXR] = {0};
+    int64_t off = 0;
+    for (int k = r - 2; k >= 0; k--) {
+        off += (o % d[k]) * s[k];
+        o /= d[k];
+    }
+    return off;
+}
+
+/* copy_strided's split loop: task t is block t % nb (of blk elements) of output row t / nb. */
+typedef struct strided_job {
+    char *dst;
+    const char *src;
+    int r;
+    const int64_t *d, *s;
+    int64_t inner, blk, nb;
+    size_t es;
+} strided_job;
+
+static void strided_tasks(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const strided_job *j = arg;
+    const int64_t ist = j->s[j->r - 1];
+    for (int64_t t = lo; t < hi; t++) {
+        int64_t o = t / j->nb, b0 = (t % j->nb) * j->blk;
+        int64_t len = j->inner - b0 < j->blk ? j->inner - b0 : j->blk;
+        int64_t off = view_row_offset(j->r, j->d, j->s, o) + b0 * ist;
+        copy_row(j->dst + (size_t)(o * j->inner + b0) * j->es, j->src + (ptrdiff_t)off * (ptrdiff_t)j->es, len,
+                 ist, j->es);
+    }
+}
+
+/* Copy the view of src with the given dims and element strides (0 broadcasts, negative walks backwards) into
+ * contiguous dst, split over pool by rows (by blocks of a row when rows are fewer than chunks): the innermost
+ * dim goes through copy_row. */
+static void copy_strided(struct oc_threadpool *pool, void *dst, const void *src, int rank, const int64_t *dims,
+                         const int64_t *strides, size_t es)
+{
+    int64_t d[MAXR], s[MAXR];
     int r = merge_dims(rank, dims, strides, d, s);
     if (r < 0)
         return;
@@ -161,19 +202,84 @@ static void copy_strided(void *dst, const void *src, int rank, const int64_t *di
         memcpy(dst, src, es);
         return;
     }
-    int64_t inner = d[r - 1], ist = s[r - 1], outer = oc_dims_prod(d, 0, r - 1), off = 0;
-    char *q = dst;
-    for (int64_t o = 0; o < outer; o++) {
-        copy_row(q, (const char *)src + (ptrdiff_t)off * (ptrdiff_t)es, inner, ist, es);
-        q += (size_t)inner * es;
-        for (int k = r - 2; k >= 0; k--) {
-            off += s[k];
-            if (++idx[k] < d[k])
-                break;
-            off -= s[k] * d[k];
-            idx[k] = 0;
-        }
+    int64_t inner = d[r - 1], outer = oc_dims_prod(d, 0, r - 1);
+    strided_job j = {dst, src, r, d, s, inner, inner, 1, es};
+    if (outer < 64 && inner > 2 * COPY_BLOCK)
+        j.blk = COPY_BLOCK;
+    j.nb = (inner + j.blk - 1) / j.blk;
+    int64_t bytes = outer * inner * (int64_t)es;
+    oc_par_for(pool, outer * j.nb, bytes >= COPY_PAR_MIN_BYTES ? bytes : 0, strided_tasks, &j);
+}
+
+/* Concat and Split copy parts: part p moves rows[p] bytes for each of outer rows, from src_p + o * src_step_p
+ * to dst_p + o * dst_step_p. A task is one block (up to COPY_BLOCK * 4 bytes) of one part's row, so a few
+ * large parts still split. */
+typedef struct parts_copy {
+    char *dst;
+    const char *src;
+    size_t row, dst_step, src_step;
+} parts_copy;
+
+typedef struct parts_job {
+    int n_parts;
+    int64_t outer, blocks_per_row; /* blocks of all parts for one o */
+    void (*part)(const void *ctx, int p, parts_copy *pc);
+    const void *ctx;
+} parts_job;
+
+#define PART_BLOCK_BYTES ((size_t)COPY_BLOCK * 4)
+
+static int64_t part_blocks(size_t row)
+{
+    return (int64_t)((row + PART_BLOCK_BYTES - 1) / PART_BLOCK_BYTES);
+}
+
+static void parts_tasks(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const parts_job *j = arg;
+    int64_t o = lo / j->blocks_per_row, b = lo % j->blocks_per_row;
+    int p = 0;
+    parts_copy pc;
+    j->part(j->ctx, p, &pc);
+    while (b >= part_blocks(pc.row)) {
+        b -= part_blocks(pc.row);
+        j->part(j->ctx, ++p, &pc);
     }
+    for (int64_t t = lo; t < hi; t++) {
+        size_t at = (size_t)b * PART_BLOCK_BYTES, len = pc.row - at < PART_BLOCK_BYTES ? pc.row - at : PART_BLOCK_BYTES;
+        memcpy(pc.dst + (size_t)o * pc.dst_step + at, pc.src + (size_t)o * pc.src_step + at, len);
+        /* next block: of this part's row, else the next part with bytes, else the next row's first */
+        if (++b < part_blocks(pc.row))
+            continue;
+        b = 0;
+        do {
+            if (++p == j->n_parts) {
+                p = 0;
+                o++;
+            }
+            if (t + 1 >= hi)
+                return;
+            j->part(j->ctx, p, &pc);
+        } while (pc.row == 0);
+    }
+}
+
+static void copy_parts(struct oc_threadpool *pool, int n_parts, int64_t outer,
+                       void (*part)(const void *ctx, int p, parts_copy *pc), const void *ctx)
+{
+    parts_job j = {n_parts, outer, 0, part, ctx};
+    size_t row_bytes = 0;
+    for (int p = 0; p < n_parts; p++) {
+        parts_copy pc;
+        part(ctx, p, &pc);
+        j.blocks_per_row += part_blocks(pc.row);
+        row_bytes += pc.row;
+    }
+    if (j.blocks_per_row == 0)
+        return;
+    int64_t bytes = outer * (int64_t)row_bytes;
+    oc_par_for(pool, outer * j.blocks_per_row, bytes >= COPY_PAR_MIN_BYTES ? bytes : 0, parts_tasks, &j);
 }
 
 static onnxc_status copy_run(oc_kctx *c)
@@ -320,22 +426,59 @@ static onnxc_status transpose_infer(oc_kctx *c)
 #define TILE 32
 
 /* Tiled copy for a transpose whose innermost output dim is not contiguous in the source: the plane made of
- * that dim and the source's contiguous dim j is copied in TILE x TILE blocks so both sides stay in cache. */
+ * that dim and the source's contiguous dim j is copied in TILE x TILE blocks so both sides stay in cache, one
+ * strip (rows a0 .. a0 + TILE of dim j) at a time. */
 #define TRANSPOSE_TILE(T)                                                                                     \
     do {                                                                                                      \
-        T *q = (T *)dst + doff;                                                                              \
-        const T *p = (const T *)src + soff;                                                                   \
-        for (int64_t a0 = 0; a0 < na; a0 += TILE)                                                             \
-            for (int64_t b0 = 0; b0 < nb; b0 += TILE) {                                                       \
-                int64_t a1 = a0 + TILE < na ? a0 + TILE : na, b1 = b0 + TILE < nb ? b0 + TILE : nb;           \
-                for (int64_t a = a0; a < a1; a++)                                                             \
-                    for (int64_t b = b0; b < b1; b++)                                                         \
-                        q[a * oa + b] = p[a + b * sb];                                                        \
-            }                                                                                                 \
+        T *q = (T *)j->dst + doff;                                                                           \
+        const T *p = (const T *)j->src + soff;                                                                \
+        int64_t a1 = a0 + TILE < na ? a0 + TILE : na;                                                         \
+        for (int64_t b0 = 0; b0 < nb; b0 += TILE) {                                                           \
+            int64_t b1 = b0 + TILE < nb ? b0 + TILE : nb;                                                     \
+            for (int64_t a = a0; a < a1; a++)                                                                 \
+                for (int64_t b = b0; b < b1; b++)                                                             \
+                    q[a * oa + b] = p[a + b * sb];                                                            \
+        }                                                                                                     \
     } while (0)
 
-static void transpose_copy(void *dst, const void *src, int rank, const int64_t *dims, const int64_t *strides,
-                           size_t es)
+/* transpose_copy's split loop: task t is the strip of TILE rows of dim j starting at a0 = (t % strips) *
+ * TILE, for outer position t / strips (an index over every dim but j and r-1). */
+typedef struct transpose_job {
+    char *dst;
+    const char *src;
+    int r, j;
+    const int64_t *d, *s, *os;
+    int64_t strips;
+    size_t es;
+} transpose_job;
+
+static void transpose_tasks(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const transpose_job *j = arg;
+    const int r = j->r;
+    const int64_t na = j->d[j->j], nb = j->d[r - 1], oa = j->os[j->j], sb = j->s[r - 1];
+    for (int64_t t = lo; t < hi; t++) {
+        int64_t o = t / j->strips, a0 = (t % j->strips) * TILE;
+        int64_t soff = 0, doff = 0;
+        for (int k = r - 2; k >= 0; k--) {
+            if (k == j->j)
+                continue;
+            soff += (o % j->d[k]) * j->s[k];
+            doff += (o % j->d[k]) * j->os[k];
+            o /= j->d[k];
+        }
+        switch (j->es) {
+        case 1: TRANSPOSE_TILE(uint8_t); break;
+        case 2: TRANSPOSE_TILE(uint16_t); break;
+        case 4: TRANSPOSE_TILE(uint32_t); break;
+        default: TRANSPOSE_TILE(uint64_t); break;
+        }
+    }
+}
+
+static void transpose_copy(struct oc_threadpool *pool, void *dst, const void *src, int rank, const int64_t *dims,
+                           const int64_t *strides, size_t es)
 {
     int64_t d[MAXR], s[MAXR];
     int r = merge_dims(rank, dims, strides, d, s);
@@ -346,33 +489,16 @@ static void transpose_copy(void *dst, const void *src, int rank, const int64_t *
         if (s[i] == 1)
             j = i;
     if (r < 2 || s[r - 1] == 1 || j < 0 || (es != 1 && es != 2 && es != 4 && es != 8)) {
-        copy_strided(dst, src, rank, dims, strides, es);
+        copy_strided(pool, dst, src, rank, dims, strides, es);
         return;
     }
-    /* output strides (contiguous), and an odometer over every dim but j and r-1 */
-    int64_t os[MAXR], idx[MAXR] = {0};
+    /* output strides (contiguous); tasks are strips of TILE rows of dim j for each outer position */
+    int64_t os[MAXR];
     oc_strides(r, d, os);
-    int64_t na = d[j], nb = d[r - 1], oa = os[j], sb = s[r - 1];
-    int64_t outer = oc_dims_prod(d, 0, r - 1) / na, soff = 0, doff = 0;
-    for (int64_t o = 0; o < outer; o++) {
-        switch (es) {
-        case 1: TRANSPOSE_TILE(uint8_t); break;
-        case 2: TRANSPOSE_TILE(uint16_t); break;
-        case 4: TRANSPOSE_TILE(uint32_t); break;
-        default: TRANSPOSE_TILE(uint64_t); break;
-        }
-        for (int k = r - 2; k >= 0; k--) {
-            if (k == j)
-                continue;
-            soff += s[k];
-            doff += os[k];
-            if (++idx[k] < d[k])
-                break;
-            soff -= s[k] * d[k];
-            doff -= os[k] * d[k];
-            idx[k] = 0;
-        }
-    }
+    int64_t outer = oc_dims_prod(d, 0, r - 1) / d[j], strips = (d[j] + TILE - 1) / TILE;
+    transpose_job job = {dst, src, r, j, d, s, os, strips, es};
+    int64_t bytes = oc_dims_prod(d, 0, r) * (int64_t)es;
+    oc_par_for(pool, outer * strips, bytes >= COPY_PAR_MIN_BYTES / 2 ? bytes : 0, transpose_tasks, &job);
 }
 
 static onnxc_status transpose_run(oc_kctx *c)
@@ -389,7 +515,7 @@ static onnxc_status transpose_run(oc_kctx *c)
     oc_strides(x->rank, x->dims, xs);
     for (int i = 0; i < x->rank; i++)
         s[i] = xs[perm[i]];
-    transpose_copy(y->data, x->data, y->rank, y->dims, s, onnxc_dtype_size(x->dtype));
+    transpose_copy(c->pool, y->data, x->data, y->rank, y->dims, s, onnxc_dtype_size(x->dtype));
     return ONNXC_OK;
 }
 
@@ -526,6 +652,41 @@ static onnxc_status concat_infer(oc_kctx *c)
     return set_out0(c, x->rank, dims);
 }
 
+/* Concat's parts: input p's rows go to the output rows at the bytes of the inputs before it. The offsets are
+ * prefix sums, kept in a table for the inputs that fit (CONCAT_PARTS) and summed for the rest. */
+#define CONCAT_PARTS 64
+
+typedef struct concat_parts {
+    const oc_kctx *c;
+    int axis;
+    int64_t inner;
+    size_t es, yrow;
+    size_t off[CONCAT_PARTS];
+} concat_parts;
+
+static size_t concat_row(const concat_parts *cp, int p)
+{
+    return (size_t)(cp->c->in[p]->dims[cp->axis] * cp->inner) * cp->es;
+}
+
+static void concat_part(const void *ctx, int p, parts_copy *pc)
+{
+    const concat_parts *cp = ctx;
+    size_t off = 0;
+    if (p < CONCAT_PARTS) {
+        off = cp->off[p];
+    } else {
+        off = cp->off[CONCAT_PARTS - 1] + concat_row(cp, CONCAT_PARTS - 1);
+        for (int i = CONCAT_PARTS; i < p; i++)
+            off += concat_row(cp, i);
+    }
+    pc->row = concat_row(cp, p);
+    pc->src = cp->c->in[p]->data;
+    pc->src_step = pc->row;
+    pc->dst = (char *)cp->c->out[0]->data + off;
+    pc->dst_step = cp->yrow;
+}
+
 static onnxc_status concat_run(oc_kctx *c)
 {
     onnxc_tensor *y = c->out[0];
@@ -535,20 +696,11 @@ static onnxc_status concat_run(oc_kctx *c)
     onnxc_status st = concat_axis(c, y->rank, &axis);
     if (st != ONNXC_OK)
         return st;
-    size_t es = onnxc_dtype_size(y->dtype);
-    int64_t outer = oc_dims_prod(y->dims, 0, axis), inner = oc_dims_prod(y->dims, axis + 1, y->rank);
-    size_t yrow = (size_t)(y->dims[axis] * inner) * es, off = 0;
-    for (int i = 0; i < c->n_in; i++) {
-        const onnxc_tensor *t = c->in[i];
-        size_t row = (size_t)(t->dims[axis] * inner) * es;
-        if (row) {
-            const char *src = t->data;
-            char *dst = (char *)y->data + off;
-            for (int64_t o = 0; o < outer; o++)
-                memcpy(dst + (size_t)o * yrow, src + (size_t)o * row, row);
-        }
-        off += row;
-    }
+    concat_parts cp = {c, axis, oc_dims_prod(y->dims, axis + 1, y->rank), onnxc_dtype_size(y->dtype), 0, {0}};
+    cp.yrow = (size_t)(y->dims[axis] * cp.inner) * cp.es;
+    for (int i = 1; i < c->n_in && i < CONCAT_PARTS; i++)
+        cp.off[i] = cp.off[i - 1] + concat_row(&cp, i - 1);
+    copy_parts(c->pool, c->n_in, oc_dims_prod(y->dims, 0, axis), concat_part, &cp);
     return ONNXC_OK;
 }
 
@@ -628,6 +780,26 @@ static onnxc_status split_infer(oc_kctx *c)
     return ONNXC_OK;
 }
 
+/* Split's parts: output p's rows come from the input rows at the elements of the outputs before it (sizes
+ * and offsets read once into the table; outputs not requested copy nothing). */
+typedef struct split_parts {
+    const oc_kctx *c;
+    const char *src;
+    size_t xrow;
+    size_t row[CONCAT_PARTS], off[CONCAT_PARTS];
+} split_parts;
+
+static void split_part(const void *ctx, int p, parts_copy *pc)
+{
+    const split_parts *sp = ctx;
+    onnxc_tensor *y = sp->c->out[p];
+    pc->row = y ? sp->row[p] : 0;
+    pc->src = sp->src + sp->off[p];
+    pc->src_step = sp->xrow;
+    pc->dst = y ? y->data : NULL;
+    pc->dst_step = pc->row;
+}
+
 static onnxc_status split_run(oc_kctx *c)
 {
     const onnxc_tensor *x = c->in[0];
@@ -638,6 +810,19 @@ static onnxc_status split_run(oc_kctx *c)
     size_t es = onnxc_dtype_size(x->dtype);
     int64_t outer = oc_dims_prod(x->dims, 0, axis), inner = oc_dims_prod(x->dims, axis + 1, x->rank), off = 0;
     size_t xrow = (size_t)(x->dims[axis] * inner) * es;
+    if (c->n_out <= CONCAT_PARTS) {
+        split_parts sp = {c, x->data, xrow, {0}, {0}};
+        for (int k = 0; k < c->n_out; k++) {
+            int64_t sz = 0;
+            if ((st = split_size(c, k, x->dims[axis], &sz)) != ONNXC_OK)
+                return st;
+            sp.off[k] = (size_t)(off * inner) * es;
+            sp.row[k] = (size_t)(sz * inner) * es;
+            off += sz;
+        }
+        copy_parts(c->pool, c->n_out, outer, split_part, &sp);
+        return ONNXC_OK;
+    }
     for (int k = 0; k < c->n_out; k++) {
         int64_t sz = 0;
         st = split_size(c, k, x->dims[axis], &sz);
@@ -766,7 +951,7 @@ static onnxc_status slice_run(oc_kctx *c)
         s[i] = step[i] * xs[i];
     }
     size_t es = onnxc_dtype_size(x->dtype);
-    copy_strided(y->data, (const char *)x->data + (size_t)off * es, x->rank, dims, s, es);
+    copy_strided(c->pool, y->data, (const char *)x->data + (size_t)off * es, x->rank, dims, s, es);
     return ONNXC_OK;
 }
 
@@ -1463,7 +1648,7 @@ static onnxc_status expand_run(oc_kctx *c)
         return ONNXC_OK;
     int64_t s[MAXR];
     oc_broadcast_strides(x, y->rank, y->dims, s);
-    copy_strided(y->data, x->data, y->rank, y->dims, s, onnxc_dtype_size(x->dtype));
+    copy_strided(c->pool, y->data, x->data, y->rank, y->dims, s, onnxc_dtype_size(x->dtype));
     return ONNXC_OK;
 }
 

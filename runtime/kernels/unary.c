@@ -100,7 +100,7 @@ OC_UN_FLOAT(hsig, fmaxf(0.0f, fminf(1.0f, p->alpha * x + p->beta)),
             fmax(0.0, fmin(1.0, (double)p->alpha * x + (double)p->beta)))
 OC_UN_FLOAT(hswish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)), x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
 OC_UN_FLOAT(tanh, oc_fast_tanhf(x), tanh(x))
-OC_UN_FLOAT(erf, erff(x), erf(x))
+OC_UN_FLOAT(erf, oc_fast_erff(x), erf(x))
 OC_UN_FLOAT(sqrt, sqrtf(x), sqrt(x))
 OC_UN_FLOAT(exp, expf(x), exp(x))
 OC_UN_FLOAT(log, logf(x), log(x))
@@ -236,22 +236,33 @@ static void oc_un_params(const oc_kctx *c, const oc_unop *op, oc_uparams *p)
     p->fd = op->fd;
 }
 
-/* Run a row loop over n elements, split across threads when there are many. */
-static void oc_un_apply(oc_row1 f, void *o, size_t oes, const void *x, size_t xes, int64_t n, const oc_uparams *p,
-                        int threads)
+/* Elements per item of a split unary loop: whole cache lines of output, long enough for the vector body. */
+#define OC_UN_BLOCK 4096
+
+typedef struct oc_un_job {
+    oc_row1 f;
+    void *o;
+    const void *x;
+    size_t oes, xes;
+    int64_t n;
+    const oc_uparams *p;
+} oc_un_job;
+
+static void oc_un_blocks(void *arg, int64_t lo, int64_t hi, int slot)
 {
-    if (threads <= 1 || n < OC_PAR_MIN) {
-        f(o, x, n, p);
-        return;
-    }
-    int64_t blk = (n + 4 * threads - 1) / (4 * threads);
-    blk = (blk + 63) / 64 * 64;
-    int64_t nb = (n + blk - 1) / blk;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t s = b * blk, len = n - s < blk ? n - s : blk;
-        f((char *)o + (size_t)s * oes, (const char *)x + (size_t)s * xes, len, p);
-    }
+    (void)slot;
+    const oc_un_job *j = arg;
+    int64_t s = lo * OC_UN_BLOCK, e = hi * OC_UN_BLOCK < j->n ? hi * OC_UN_BLOCK : j->n;
+    j->f((char *)j->o + (size_t)s * j->oes, (const char *)j->x + (size_t)s * j->xes, e - s, j->p);
+}
+
+/* Run a row loop over n elements, in blocks split over the pool when there are many (the row loops are
+ * elementwise, so a block computes what the whole row would). */
+static void oc_un_apply(oc_row1 f, void *o, size_t oes, const void *x, size_t xes, int64_t n, const oc_uparams *p,
+                        struct oc_threadpool *pool)
+{
+    oc_un_job j = {f, o, x, oes, xes, n, p};
+    oc_par_for(pool, (n + OC_UN_BLOCK - 1) / OC_UN_BLOCK, n, oc_un_blocks, &j);
 }
 
 static onnxc_status oc_un_infer(oc_kctx *c, const oc_unop *op)
@@ -278,7 +289,7 @@ static onnxc_status oc_un_exec(oc_kctx *c, const oc_unop *op, oc_uparams *p)
     if (!f)
         f = oc_u_generic;
     size_t es = onnxc_dtype_size(x->dtype);
-    oc_un_apply(f, y->data, es, x->data, es, onnxc_tensor_numel(x), p, c->threads);
+    oc_un_apply(f, y->data, es, x->data, es, onnxc_tensor_numel(x), p, c->pool);
     return ONNXC_OK;
 }
 
@@ -463,7 +474,7 @@ static onnxc_status oc_run_prelu(oc_kctx *c)
                 : dt == ONNXC_INT32 ? oc_prelu_i32 : dt == ONNXC_INT64 ? oc_prelu_i64 : oc_prelu_gen;
     oc_walk w;
     oc_walk_init(&w, y, 2, ts);
-    oc_walk_run(&w, y->data, dt, data, dts, f, &dt, c->threads);
+    oc_walk_run(&w, y->data, dt, data, dts, f, &dt, c->pool);
     return ONNXC_OK;
 }
 
@@ -738,7 +749,7 @@ static onnxc_status oc_cast_exec(oc_kctx *c)
     if (f) {
         oc_uparams p;
         memset(&p, 0, sizeof p);
-        oc_un_apply(f, y->data, onnxc_dtype_size(y->dtype), x->data, onnxc_dtype_size(x->dtype), n, &p, c->threads);
+        oc_un_apply(f, y->data, onnxc_dtype_size(y->dtype), x->data, onnxc_dtype_size(x->dtype), n, &p, c->pool);
         return ONNXC_OK;
     }
     oc_cast_gen g = {x->dtype, y->dtype};

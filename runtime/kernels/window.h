@@ -33,12 +33,6 @@ typedef struct oc_window {
     int64_t in_vol, out_vol, k_vol; /* products of in, out, k */
 } oc_window;
 
-/* OpenMP thread count for a kernel: c->threads, at least 1 (num_threads(0) is not allowed). */
-static inline int oc_kthreads(const oc_kctx *c)
-{
-    return c->threads > 0 ? c->threads : 1;
-}
-
 /* Read auto_pad into *ap (ONNXC_E_INVALID naming the node for an unknown value). */
 onnxc_status oc_window_auto_pad(const oc_kctx *c, oc_auto_pad *ap);
 

@@ -277,7 +277,6 @@ static void run_conv_case(const conv_case *cc, int threads, bool const_w)
     c.in = in;
     c.n_out = 1;
     c.out = out;
-    c.threads = 1;
     c.pool = pool;
     c.const_inputs = const_w ? 0x6u : 0u;
     assert_int_equal(kern->infer(&c), ONNXC_OK);

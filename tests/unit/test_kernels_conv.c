@@ -13,6 +13,7 @@
 
 #include "ir.h"
 #include "kutil.h"
+#include "threadpool.h"
 
 #include "kernel_case.h"
 
@@ -91,10 +92,15 @@ static onnxc_status kc_run(kcase *kc)
         memset(kc->out[i], 0, sizeof *kc->out[i]);
     }
     c.out = kc->out;
-    c.threads = 2;
+    /* a real pool, as a session's */
+    oc_threadpool *pool = NULL;
+    assert_int_equal(oc_pool_create(3, &pool), ONNXC_OK);
+    c.pool = pool;
     onnxc_status st = k->infer(&c);
-    if (st != ONNXC_OK)
+    if (st != ONNXC_OK) {
+        oc_pool_free(pool);
         return st;
+    }
     for (int i = 0; i < kc->n_out; i++) {
         onnxc_tensor *t = kc->out[i];
         int64_t n = onnxc_tensor_numel(t);
@@ -105,8 +111,10 @@ static onnxc_status kc_run(kcase *kc)
     }
     if (k->prepare) {
         st = k->prepare(&c);
-        if (st != ONNXC_OK)
+        if (st != ONNXC_OK) {
+            oc_pool_free(pool);
             return st;
+        }
     }
     void *scratch = NULL;
     if (c.scratch_size) {
@@ -119,6 +127,7 @@ static onnxc_status kc_run(kcase *kc)
     free(scratch);
     if (c.state && k->release)
         k->release(c.state);
+    oc_pool_free(pool);
     return st;
 }
 

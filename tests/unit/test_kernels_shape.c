@@ -14,6 +14,7 @@
 
 #include "ir.h"
 #include "kutil.h"
+#include "threadpool.h"
 
 #include "kernel_case.h"
 
@@ -146,10 +147,15 @@ static onnxc_status kc_run(kcase *kc)
         kc->out[i] = &kc->out_t[i];
     }
     c.out = kc->out;
-    c.threads = 2;
+    /* a real pool, as a session's */
+    oc_threadpool *pool = NULL;
+    assert_int_equal(oc_pool_create(3, &pool), ONNXC_OK);
+    c.pool = pool;
     onnxc_status st = k->infer(&c);
-    if (st != ONNXC_OK)
+    if (st != ONNXC_OK) {
+        oc_pool_free(pool);
         return st;
+    }
     for (int i = 0; i < kc->n_out; i++) {
         kc->out_t[i].data = calloc(1, kc->out_t[i].nbytes + 1);
         assert_non_null(kc->out_t[i].data);
@@ -161,7 +167,9 @@ static onnxc_status kc_run(kcase *kc)
         assert_non_null(kc->scratch);
         c.scratch = kc->scratch;
     }
-    return k->run(&c);
+    st = k->run(&c);
+    oc_pool_free(pool);
+    return st;
 }
 
 static void assert_dims(const onnxc_tensor *t, int rank, const int64_t *dims)

@@ -60,8 +60,7 @@ def _locate():
         deps = _pkg_config(["--cflags", "--libs", "libprotobuf-c", "openblas"])
         inc, libdirs, libs, other = _split_flags(deps)
         header = REPO / "include" / "onnxc" / "onnxc.h"
-        return header, [str(REPO / "include")] + inc, libdirs, libs + ["m", "pthread"], [str(static)], \
-            other + ["-fopenmp"]
+        return header, [str(REPO / "include")] + inc, libdirs, libs + ["m", "pthread"], [str(static)], other
     if os.environ.get("ONNXC_BUILD_DIR"):
         raise SystemExit("onnxc build: ONNXC_BUILD_DIR=%s has no libonnxc.a (build it first)" % build)
     inc, libdirs, libs, other = _split_flags(_pkg_config(["--cflags", "--libs", "onnxc"]))
