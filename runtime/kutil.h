@@ -1,5 +1,5 @@
 /* Helpers shared by kernels: shape checks, broadcasting and the broadcast walker, splitting a loop over the
- * session's pool, vectorizable exp/sigmoid/tanh (element access and half / bfloat16 conversions come from
+ * session's pool, vectorizable exp/sigmoid/tanh/erf (element access and half / bfloat16 conversions come from
  * the core's dtype.h; hot loops should not use those generic accessors). */
 #ifndef ONNXC_KUTIL_H
 #define ONNXC_KUTIL_H
