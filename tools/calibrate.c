@@ -25,7 +25,7 @@ typedef struct cal_layer {
     double eps;
     int pos;                 /* position of the layer's last node in B's session order */
     double *sums;            /* S_K per channel */
-    double *y;               /* the target of the current sample */
+    float *y;                /* the target of the current sample (float: what the models compute in) */
     int64_t y_n, y_dims[ONNXC_MAX_RANK];
     int y_rank;
     bool have_y, have_x, in_pass, done;
@@ -128,7 +128,7 @@ static onnxc_status accumulate(cal_layer *L, const onnxc_tensor *x)
                 double sn = 0, snn = 0, sy = 0, syy = 0, sny = 0;
                 int64_t o = base + c * S;
                 for (int64_t i = 0; i < S; i++) {
-                    double nv = (elem(x, f, o + i) - mean) * inv, y = L->y[o + i];
+                    double nv = (elem(x, f, o + i) - mean) * inv, y = (double)L->y[o + i];
                     sn += nv;
                     snn += nv * nv;
                     sy += y;
@@ -218,8 +218,11 @@ static onnxc_status observe_a(void *user, const oc_node *n, const oc_value *v, c
                 return r->err = oc_err(ONNXC_E_NOMEM, "out of memory");
             L->y_n = numel;
         }
-        for (int64_t k = 0; k < numel; k++)
-            L->y[k] = oc_get_f64(t, k);
+        if (t->dtype == ONNXC_FLOAT)
+            memcpy(L->y, t->data, (size_t)numel * sizeof *L->y);
+        else
+            for (int64_t k = 0; k < numel; k++)
+                L->y[k] = (float)oc_get_f64(t, k);
         L->y_rank = t->rank;
         memcpy(L->y_dims, t->dims, sizeof L->y_dims);
         L->have_y = true;
@@ -256,7 +259,7 @@ static onnxc_status run_until(onnxc_session *s, int n, const char *const *names,
 {
     r->stopped = false;
     r->err = ONNXC_OK;
-    onnxc_status st = r->want > r->got ? oc_run_observed(s, n, names, in, fn, r) : ONNXC_OK;
+    onnxc_status st = r->want > r->got ? oc_run_observed_kept(s, n, names, in, fn, r) : ONNXC_OK;
     if (r->stopped)
         return ONNXC_OK;
     if (st != ONNXC_OK)
@@ -533,6 +536,24 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         }
     if (st == ONNXC_OK)
         st = upstream(c, sb->g, dep);
+    /* the observed runs use the sessions' fast (fused) plans, keeping only the values the fit reads: each
+     * layer's target in the original, its input in the swapped model */
+    if (st == ONNXC_OK) {
+        const oc_value **kv = oc_calloc((size_t)n + 1, sizeof *kv);
+        if (!kv)
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        for (int i = 0; st == ONNXC_OK && i < n; i++)
+            kv[i] = c->layers[i].ya;
+        if (st == ONNXC_OK)
+            st = oc_session_keep_values(sa, kv, n);
+        int nk = 0;
+        for (int i = 0; st == ONNXC_OK && i < n; i++)
+            if (c->layers[i].xb->producer)
+                kv[nk++] = c->layers[i].xb;
+        if (st == ONNXC_OK)
+            st = oc_session_keep_values(sb, kv, nk);
+        oc_free(kv);
+    }
     for (int i = 0; i < n; i++) {
         const oc_value *x = c->layers[i].xb;
         c->layers[i].xb_input = -1;
