@@ -84,6 +84,8 @@ static void calib_progress(void *user, const onnxc_calib_progress *p)
     else if (p->phase == 0)
         fprintf(stderr, "\rcalibrating: layers %d-%d of %d, sample %d/%d   ", p->layer_first + 1,
                 p->layer_last + 1, p->n_layers, p->sample, p->n_samples);
+    else if (p->phase == 2)
+        fprintf(stderr, "\rcalibrating: the original's targets, sample %d/%d        ", p->sample, p->n_samples);
     else
         fprintf(stderr, "\rcalibrating: drift of the outputs, sample %d/%d        ", p->sample, p->n_samples);
     v->shown = 1;

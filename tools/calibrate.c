@@ -1,6 +1,7 @@
 /* Calibrated swap-norm: fit the per-channel scale and bias of each layer swap-norm made so that it reproduces the
  * original BatchNormalization's output on sample inputs (least squares per channel, sums in double), layer by
  * layer in execution order on the swapped model's own upstream activations; then the drift of every output. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@ typedef struct cal_layer {
     int64_t y_n, y_dims[ONNXC_MAX_RANK];
     int y_rank;
     bool have_y, have_x, in_pass, done;
+    int64_t *spill_off;      /* per sample: where its target starts in the spill file (floats), or NULL */
 } cal_layer;
 
 struct onnxc_calibration {
@@ -193,6 +195,8 @@ static void fit(cal_layer *L)
 typedef struct cal_run {
     cal_layer *layers;
     int n_layers;
+    FILE *spill;   /* the original's targets of every sample, written by its one run per sample */
+    int sample;
     int want, got; /* layers of the pass still to see in this run */
     bool stopped;  /* the observer stopped the run on purpose */
     onnxc_status err;
@@ -231,6 +235,60 @@ static onnxc_status observe_a(void *user, const oc_node *n, const oc_value *v, c
             return ONNXC_E_RUNTIME;
         }
     }
+    return ONNXC_OK;
+}
+
+/* The original's one run per sample: every layer's target appended to the spill file. */
+static onnxc_status observe_spill(void *user, const oc_node *n, const oc_value *v, const onnxc_tensor *t)
+{
+    (void)n;
+    cal_run *r = user;
+    for (int i = 0; i < r->n_layers; i++) {
+        cal_layer *L = &r->layers[i];
+        if (L->ya != v || L->have_y)
+            continue;
+        int64_t numel = onnxc_tensor_numel(t);
+        if (!oc_dtype_is_float(t->dtype) || (L->y_n && numel != L->y_n))
+            return r->err = oc_err(ONNXC_E_RUNTIME, "calibrate: layer %s: its output changed size between "
+                                   "samples", L->node);
+        L->y_n = numel;
+        L->y_rank = t->rank;
+        memcpy(L->y_dims, t->dims, sizeof L->y_dims);
+        off_t at = ftello(r->spill);
+        bool ok = at >= 0;
+        if (ok && t->dtype == ONNXC_FLOAT) {
+            ok = fwrite(t->data, sizeof(float), (size_t)numel, r->spill) == (size_t)numel;
+        } else {
+            for (int64_t k = 0; ok && k < numel; k++) {
+                float f = (float)oc_get_f64(t, k);
+                ok = fwrite(&f, sizeof f, 1, r->spill) == 1;
+            }
+        }
+        if (!ok)
+            return r->err = oc_err(ONNXC_E_IO, "calibrate: cannot write the targets to a temporary file (%s)",
+                                   strerror(errno));
+        L->spill_off[r->sample] = (int64_t)at;
+        L->have_y = true;
+        if (++r->got == r->want) {
+            r->stopped = true;
+            return ONNXC_E_RUNTIME;
+        }
+    }
+    return ONNXC_OK;
+}
+
+/* A pass layer's target of sample s back from the spill file into L->y. */
+static onnxc_status load_target(FILE *spill, cal_layer *L, int s)
+{
+    if (!L->y) {
+        L->y = oc_malloc((size_t)(L->y_n ? L->y_n : 1) * sizeof *L->y);
+        if (!L->y)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    if (fseeko(spill, (off_t)L->spill_off[s], SEEK_SET) != 0 ||
+        fread(L->y, sizeof *L->y, (size_t)L->y_n, spill) != (size_t)L->y_n)
+        return oc_err(ONNXC_E_IO, "calibrate: cannot read the targets back from the temporary file");
+    L->have_y = true;
     return ONNXC_OK;
 }
 
@@ -565,6 +623,28 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
                         c->layers[i].node, x->name);
     }
     cal_run r = {.layers = c->layers, .n_layers = n};
+    /* The targets depend on the original alone: run it once per sample with every layer observed and keep
+     * them in a temporary file (memory stays at one sample's activations), so each pass runs only the swapped
+     * model. Without a temporary file, each pass runs the original again. */
+    r.spill = st == ONNXC_OK && n > 0 ? tmpfile() : NULL;
+    for (int i = 0; r.spill && i < n; i++)
+        if (!(c->layers[i].spill_off = oc_calloc((size_t)n_samples, sizeof *c->layers[i].spill_off)))
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int s = 0; r.spill && s < n_samples && st == ONNXC_OK; s++) {
+        for (int j = 0; j < n; j++)
+            c->layers[j].have_y = false;
+        r.want = n;
+        r.got = 0;
+        r.sample = s;
+        r.stopped = false;
+        r.err = ONNXC_OK;
+        st = oc_run_observed_kept(sa, n_inputs, names, samples + (size_t)s * (size_t)n_inputs, observe_spill, &r);
+        if (r.stopped)
+            st = ONNXC_OK;
+        else if (st == ONNXC_OK && r.got != r.want)
+            st = oc_err(ONNXC_E_RUNTIME, "calibrate: a layer's value was not computed");
+        progress(opts, 2, 0, n - 1, n, s + 1, n_samples);
+    }
     int n_done = 0;
     while (st == ONNXC_OK && n_done < n) {
         /* one pass over the samples fits every layer that no unfitted layer feeds */
@@ -596,7 +676,13 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
                 c->layers[j].have_x = c->layers[j].have_y = false;
             r.want = want;
             r.got = 0;
-            st = run_until(sa, n_inputs, names, in, observe_a, &r);
+            if (r.spill) {
+                for (int j = 0; j < n && st == ONNXC_OK; j++)
+                    if (c->layers[j].in_pass)
+                        st = load_target(r.spill, &c->layers[j], s);
+            } else {
+                st = run_until(sa, n_inputs, names, in, observe_a, &r);
+            }
             if (st != ONNXC_OK)
                 break;
             r.got = 0;
@@ -631,6 +717,8 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
     oc_free(keep);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     c->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (r.spill)
+        fclose(r.spill);
 out:
     oc_free(dep);
     /* the output names point into sb's model, which is swapped: copy them before the session goes */
@@ -751,6 +839,7 @@ void onnxc_calibration_free(onnxc_calibration *c)
         oc_free(c->layers[i].output);
         oc_free(c->layers[i].sums);
         oc_free(c->layers[i].y);
+        oc_free(c->layers[i].spill_off);
     }
     oc_free(c->layers);
     for (int i = 0; i < c->n_outputs; i++)

@@ -471,9 +471,10 @@ ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 
 /* ---- calibrated swap-norm ---- */
 
-/** Where a calibration is: phase 0 fits layers first..last (0-based, execution order; layers with no swapped
- *  layer between them are fitted in one pass over the samples) of n_layers, phase 1 measures the final drift;
- *  sample is the number of samples done in this pass, of n_samples. */
+/** Where a calibration is: phase 2 (first) runs the original once per sample to record every layer's target,
+ *  phase 0 fits layers first..last (0-based, execution order; layers with no swapped layer between them are
+ *  fitted in one pass over the samples) of n_layers, phase 1 measures the final drift; sample is the number of
+ *  samples done in this pass, of n_samples. */
 typedef struct onnxc_calib_progress {
     int phase;
     int layer_first, layer_last, n_layers;
