@@ -175,6 +175,21 @@ int cli_pass_options_arg(const char *cmd, cli_pass_options *po, int argc, char *
 /* msg with every option name that a flag of this run set replaced by that flag. */
 void cli_pass_options_message(const cli_pass_options *po, const char *msg, char *out, size_t cap);
 
+/* ---- calibration samples of swap-norm --calibrate (cli_calib_data.c) ---- */
+typedef struct cli_calib {
+    int n_samples, n_inputs;
+    char **names;            /* n_inputs input names, in the model's order */
+    char **labels;           /* n_samples file paths (of the first input), NULL for generated samples */
+    onnxc_tensor **tensors;  /* n_samples x n_inputs, sample-major */
+} cli_calib;
+
+/* Samples from --calibrate values: one folder (one file per sample for a single-input model; one sub-folder
+ * per input name with matching file names for several), or NAME=DIR for each input. Files sorted by name. */
+onnxc_status cli_calib_read(const onnxc_model *m, int n_specs, const char *const *specs, cli_calib *c);
+/* n seeded samples: sample k is what 'onnxc run MODEL --seed k' generates. */
+onnxc_status cli_calib_random(const onnxc_model *m, int n, cli_calib *c);
+void cli_calib_free(cli_calib *c);
+
 /* Subcommands: argv[0] is the command name. Each returns the process exit code. */
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);

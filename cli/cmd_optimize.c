@@ -9,8 +9,8 @@
 
 static const char usage[] =
     "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify [--write-diverged]]\n"
-    "                      [--force] [-q]\n"
-    "                      [--json] [--stop-after N] [--keep-bn] [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
+    "                      [--force] [-q] [--json] [--stop-after N] [--keep-bn] [--eval-mode]\n"
+    "                      [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
     "                      [--seed S] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is not\n"
@@ -38,6 +38,12 @@ static const char usage[] =
     "  --stop-after N      apply only the first N rewrites (to find a bad rewrite by bisection)\n"
     "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add);\n"
     "                      the same as --set fold-bn.keep-bn=true\n"
+    "  --eval-mode         for a model exported in training mode (model.train() left on): run the eval-mode\n"
+    "                      pass first, so every BatchNormalization uses the running mean and variance it\n"
+    "                      carries instead of its batch's statistics and Dropout becomes Identity; then fold\n"
+    "                      as usual. The outputs change on purpose (to what the framework's eval mode gives).\n"
+    "                      Refused when the statistics outputs are used (a training graph) or the running\n"
+    "                      statistics are not constants. The same as --set eval-mode=true\n"
     "  --set NAME=VALUE    set any pass or pipeline option by name, e.g. --set swap-norm.groups=16 (see\n"
     "                      --list-passes); --passes and --stop-after set 'passes' and 'stop-after'\n"
     "  --shape DIM=VALUE   value of a symbolic input dim for --verify (default 1), e.g. --shape N=2\n"
@@ -120,6 +126,7 @@ static const cli_opt_flag optimize_flags[] = {
     {"--passes", "passes", NULL},
     {"--stop-after", "stop-after", NULL},
     {"--keep-bn", "fold-bn.keep-bn", "true"},
+    {"--eval-mode", "eval-mode", "true"},
     {NULL, NULL, NULL},
 };
 

@@ -1,7 +1,9 @@
 /* onnxc swap-norm MODEL -o OUT --to group|instance|layer: replace every selected BatchNormalization by a per-sample
  * normalizer (the swap-norm pass), report each BN's fate, and write the result for fine-tuning. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_common.h"
 
@@ -9,14 +11,16 @@
 static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
+    "                       [--calibrate DATA | --calibrate NAME=DIR... | --calibrate-random N] [--threads N]\n"
     "                       [--list-passes] [--dry-run] [--json] [--force] [-q] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
     "or two images per step. The new scale and bias start from the BN's gamma and beta, epsilon carries over;\n"
     "the running mean and variance are dropped, so the outputs change (fine-tune before use; 'onnxc compare\n"
     "MODEL OUT' shows how far). Conv biases before a swapped BN are kept. OUT is written through a temporary\n"
-    "file; MODEL is not touched unless --force names it as OUT. OUT is checked before the pass runs. The report (every BN: swapped to what, with how many groups, or skipped and\n"
-    "why) goes to stderr, or as JSON to stdout with --json.\n"
+    "file; MODEL is not touched unless --force names it as OUT. OUT is checked before the pass runs. The\n"
+    "report (every BN: swapped to what, with how many groups, or skipped and why) goes to stderr, or as JSON\n"
+    "to stdout with --json.\n"
     "\n"
     "  -o, --output OUT    where to write the result\n"
     "  --to KIND           group: G groups of channels, like nn.GroupNorm(G, C); instance: one group per\n"
@@ -34,6 +38,16 @@ static const char usage[] =
     "                      beta, what PyTorch exports for nn.GroupNorm, valid from opset 6. Default: %s\n"
     "  --set NAME=VALUE    set an option by name: the flags above are swap-norm.to, .groups, .strict, .only,\n"
     "                      .exclude and .form (see --list-passes)\n"
+    "  --calibrate DATA    fit each swapped layer's scale and bias by least squares so that it reproduces the\n"
+    "                      original BN's output on these samples, layer by layer in execution order, each on\n"
+    "                      the swapped model's own upstream activations; the model then starts fine-tuning\n"
+    "                      where the pretrained model was. DATA is a folder with one .npy or .pb file per\n"
+    "                      sample (single-input model) or one sub-folder per input name with matching file\n"
+    "                      names; or give --calibrate NAME=DIR for each input. The report adds the residual\n"
+    "                      of each layer before and after the fit and the drift of every output\n"
+    "  --calibrate-random N  the same on N seeded random inputs (sample k = 'onnxc run MODEL --seed k'): for\n"
+    "                      when there is no data; real samples of the task are much better\n"
+    "  --threads N         threads of the calibration's sessions (default: number of cores)\n"
     "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           print the report, write nothing\n"
     "  --json              print the report as JSON on stdout; each swapped BN's event has \"groups\" and\n"
@@ -58,8 +72,60 @@ static const cli_opt_flag swap_norm_flags[] = {
     {NULL, NULL, NULL},
 };
 
+/* "calibrating: layers 3-4 of 20, sample 5/16" on a terminal, redrawn in place. */
+typedef struct calib_view {
+    int tty, shown;
+} calib_view;
+
+static void calib_progress(void *user, const onnxc_calib_progress *p)
+{
+    calib_view *v = user;
+    if (!v->tty)
+        return;
+    if (p->phase == 0 && p->layer_first == p->layer_last)
+        fprintf(stderr, "\rcalibrating: layer %d of %d, sample %d/%d   ", p->layer_first + 1, p->n_layers,
+                p->sample, p->n_samples);
+    else if (p->phase == 0)
+        fprintf(stderr, "\rcalibrating: layers %d-%d of %d, sample %d/%d   ", p->layer_first + 1,
+                p->layer_last + 1, p->n_layers, p->sample, p->n_samples);
+    else if (p->phase == 2)
+        fprintf(stderr, "\rcalibrating: the original's targets, sample %d/%d        ", p->sample, p->n_samples);
+    else
+        fprintf(stderr, "\rcalibrating: drift of the outputs, sample %d/%d        ", p->sample, p->n_samples);
+    v->shown = 1;
+}
+
+/* Calibrate m (swapped from the file model) on the samples; the original is loaded again from the file. */
+static onnxc_status calibrate(const char *model, onnxc_model *m, int n_specs, const char *const *specs,
+                              int64_t n_random, int threads, onnxc_calibration **out)
+{
+    onnxc_model *orig = NULL;
+    cli_calib data = {0};
+    onnxc_status st = onnxc_model_load(model, &orig);
+    if (st == ONNXC_OK)
+        st = n_random > 0 ? cli_calib_random(orig, (int)n_random, &data)
+                          : cli_calib_read(orig, n_specs, specs, &data);
+    if (st == ONNXC_OK) {
+        calib_view view = {.tty = isatty(STDERR_FILENO)};
+        onnxc_calibrate_options co = {.threads = threads,
+                                      .sample_labels = (const char *const *)data.labels,
+                                      .progress = calib_progress,
+                                      .progress_user = &view};
+        st = onnxc_swap_norm_calibrate(orig, m, data.n_samples, data.n_inputs, (const char *const *)data.names,
+                                       (const onnxc_tensor *const *)data.tensors, &co, out);
+        if (view.shown)
+            fprintf(stderr, "\r%60s\r", "");
+    }
+    cli_calib_free(&data);
+    onnxc_model_free(orig);
+    return st;
+}
+
 static int swap_norm(int argc, char **argv, cli_pass_options *po)
 {
+    const char *calib_specs[64];
+    int n_specs = 0;
+    int64_t n_random = 0, threads = 0;
     const char *model = NULL, *out = NULL;
     int json = 0, dry = 0, external = 0, force = 0;
     int64_t ext_min = -1;
@@ -77,6 +143,22 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
             if (r < 0)
                 return CLI_EXIT_USAGE;
             external = 1;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--calibrate", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (n_specs == (int)(sizeof calib_specs / sizeof calib_specs[0]))
+                return cli_usage_error("swap-norm", "too many --calibrate values");
+            calib_specs[n_specs++] = v;
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--calibrate-random", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(v, 1, 1 << 20, &n_random) != 0)
+                return cli_usage_error("swap-norm", "--calibrate-random takes a sample count from 1, not '%s'", v);
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--threads", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(v, 0, 1024, &threads) != 0)
+                return cli_usage_error("swap-norm", "--threads takes a number from 0 to 1024, not '%s'", v);
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--force")) {
@@ -103,6 +185,9 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         return cli_usage_error("swap-norm", "no model given");
     if (!out && !dry)
         return cli_usage_error("swap-norm", "no output given (-o OUT, or --dry-run)");
+    if (n_specs && n_random)
+        return cli_usage_error("swap-norm", "give --calibrate or --calibrate-random, not both");
+
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(model, &m);
     if (st != ONNXC_OK)
@@ -116,10 +201,24 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         return cli_fail(st);
     }
     onnxc_report *rep = NULL;
+    onnxc_calibration *cal = NULL;
+    int calibrating = n_specs > 0 || n_random > 0;
     st = onnxc_optimize(m, po->opts, &rep);
+    if (rep && calibrating && json)
+        fputs("{\"swap\": ", stdout);
     if (rep)
         onnxc_report_print(rep, json ? stdout : stderr, json);
     int rc = CLI_EXIT_OK;
+    if (st == ONNXC_OK && calibrating && onnxc_report_num_changes(rep) > 0) {
+        st = calibrate(model, m, n_specs, calib_specs, n_random, (int)threads, &cal);
+    }
+    if (rep && calibrating && json)
+        fputs(cal ? ", \"calibration\": " : "}\n", stdout);
+    if (cal) {
+        onnxc_calibration_print(cal, json ? stdout : stderr, json);
+        if (json)
+            fputs("}\n", stdout);
+    }
     if (st != ONNXC_OK) {
         rc = cli_fail(st);
         goto done;
@@ -152,6 +251,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
             fprintf(stderr, "wrote %s\n", out);
     }
 done:
+    onnxc_calibration_free(cal);
     onnxc_report_free(rep);
     onnxc_model_free(m);
     return rc;

@@ -20,6 +20,36 @@ static bool is_float_type(int32_t dt)
     return dt == ONNXC_FLOAT || dt == ONNXC_DOUBLE || dt == ONNXC_FLOAT16 || dt == ONNXC_BFLOAT16;
 }
 
+bool oc_bn_is_training(const oc_node *bn, char *why, size_t cap)
+{
+    if (!oc_is_batchnorm(bn))
+        return false;
+    if (oc_attr_int(bn, "training_mode", 0) != 0)
+        return oc_why(why, cap, "training_mode is 1"), true;
+    const int64_t opset = bn->graph && bn->graph->model ? oc_model_opset(bn->graph->model, bn->domain) : 0;
+    if (opset < 14)
+        for (int i = 1; i < bn->n_outputs; i++)
+            if (bn->outputs[i])
+                return oc_why(why, cap, "it declares the statistics output '%s' (before BatchNormalization-14 that "
+                              "selects training mode)", bn->outputs[i]->name), true;
+    return false;
+}
+
+bool oc_dropout_is_training(const oc_node *n, char *why, size_t cap)
+{
+    if (!n || n->dead || !oc_domain_is_default(n->domain) || strcmp(n->op_type, "Dropout") != 0)
+        return false;
+    const int64_t opset = n->graph && n->graph->model ? oc_model_opset(n->graph->model, n->domain) : 0;
+    if (opset < 7 && oc_attr_int(n, "is_test", 0) == 0)
+        return oc_why(why, cap, "is_test is 0"), true;
+    if (n->n_inputs > 2 && n->inputs[2]) {
+        const oc_tensor *tm = oc_value_constant(n->inputs[2]);
+        if (tm && tm->t.dtype == ONNXC_BOOL && onnxc_tensor_numel(&tm->t) == 1 && *(const uint8_t *)tm->t.data)
+            return oc_why(why, cap, "training_mode is true"), true;
+    }
+    return false;
+}
+
 bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap)
 {
     if (!oc_is_batchnorm(bn))

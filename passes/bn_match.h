@@ -33,4 +33,12 @@ bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap
  * reports are counted, so `info` and `optimize` apply oc_bn_foldable to the same graph. */
 onnxc_status oc_bn_count_foldable(const onnxc_model *m, long *count);
 
+/* True when BatchNormalization bn normalizes with its batch's own statistics: training_mode=1
+ * (BatchNormalization-14/15), or, before -14, an output past Y declared. why gets which of the two. */
+bool oc_bn_is_training(const oc_node *bn, char *why, size_t cap);
+
+/* True when Dropout n drops at random: a constant true training_mode input (Dropout-12+) or is_test=0 (before
+ * Dropout-7). A training_mode that is not a constant is not counted (it is the caller's choice at run time). */
+bool oc_dropout_is_training(const oc_node *n, char *why, size_t cap);
+
 #endif

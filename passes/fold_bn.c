@@ -146,6 +146,12 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
         oc_node *p = NULL;
         double *s = NULL, *t = NULL;
         int64_t C = 0;
+        if (oc_bn_is_training(bn, why, sizeof why)) {
+            oc_report_skipped(ctx, bn, "not folded: %s, so it normalizes with each batch's statistics; if the model "
+                              "is meant for inference, the eval-mode pass (optimize --eval-mode) makes it use its "
+                              "running statistics", why);
+            continue;
+        }
         if (oc_bn_foldable(bn, &p, why, sizeof why)) {
             if (!bn_affine(bn, &s, &t, &C, why, sizeof why)) {
                 oc_report_skipped(ctx, bn, "not folded: %s", why);

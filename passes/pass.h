@@ -107,6 +107,7 @@ const oc_pass *oc_pass_find(const char *name);
 extern const oc_pass oc_pass_cleanup;
 extern const oc_pass oc_pass_const_fold;
 extern const oc_pass oc_pass_drop_bias;
+extern const oc_pass oc_pass_eval_mode;
 extern const oc_pass oc_pass_fold_bn;
 extern const oc_pass oc_pass_fold_affine;
 extern const oc_pass oc_pass_swap_norm;

@@ -10,7 +10,8 @@
 #include "pass.h"
 
 const oc_pass *const oc_passes[] = {
-    &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_swap_norm, NULL,
+    &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_eval_mode,
+    &oc_pass_swap_norm, NULL,
 };
 
 /* The default pipeline: every exact pass, in an order where each one sets up the next. cleanup first removes
@@ -73,7 +74,7 @@ static onnxc_status check_pass_list(const char *name, const char *value)
     return resolve_passes(name, value, NULL, &n);
 }
 
-enum { PL_PASSES, PL_STOP_AFTER, PL_CHECK_EACH, PL_N_OPTIONS };
+enum { PL_PASSES, PL_STOP_AFTER, PL_CHECK_EACH, PL_EVAL_MODE, PL_N_OPTIONS };
 
 const oc_opt_def oc_pipeline_options[] = {
     [PL_PASSES] = {.name = "passes", .type = OC_OPT_STRING, .dflt = "", .check = check_pass_list,
@@ -83,6 +84,9 @@ const oc_opt_def oc_pipeline_options[] = {
     [PL_CHECK_EACH] = {.name = "check-each", .type = OC_OPT_BOOL, .dflt = "false",
                        .help = "check the graph's consistency after every pass (debug builds always do; so does "
                                "env ONNXC_CHECK_PASSES=1)"},
+    [PL_EVAL_MODE] = {.name = "eval-mode", .type = OC_OPT_BOOL, .dflt = "false",
+                      .help = "run the eval-mode pass first (unless the list has it): a model exported in training "
+                              "mode gets inference BatchNormalization (running statistics) and no Dropout"},
 };
 const int oc_n_pipeline_options = PL_N_OPTIONS;
 _Static_assert(sizeof oc_pipeline_options / sizeof oc_pipeline_options[0] == PL_N_OPTIONS,
@@ -466,6 +470,18 @@ static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts,
             list[n++] = oc_pass_find(oc_default_pipeline[i]);
     } else if ((st0 = resolve_passes(pl[PL_PASSES].def->name, pl[PL_PASSES].v.text, list, &n)) != ONNXC_OK) {
         return st0;
+    }
+    if (pl[PL_EVAL_MODE].v.b) {
+        bool listed = false;
+        for (int i = 0; i < n; i++)
+            listed = listed || list[i] == &oc_pass_eval_mode;
+        if (!listed) {
+            if (n >= OC_MAX_PIPELINE)
+                return oc_err(ONNXC_E_ARG, "eval-mode: the pass list is full (%d passes)", OC_MAX_PIPELINE);
+            memmove(list + 1, list, (size_t)n * sizeof *list);
+            list[0] = &oc_pass_eval_mode;
+            n++;
+        }
     }
 
     onnxc_report *r = oc_calloc(1, sizeof *r);

@@ -131,6 +131,10 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
     /* graph outputs: the caller reads them, so fusion, layout and aliasing leave them alone */
     for (int i = 0; i < g->n_outputs; i++)
         s->rv[g->outputs[i].value->id].is_output = true;
+    /* so are the values an observer asked to see (they do not live to the end: memplan extends graph outputs) */
+    for (int i = 0; s->keep && i < g->n_values && i < s->n_rv; i++)
+        if (s->keep[i])
+            s->rv[i].is_output = true;
     return ONNXC_OK;
 }
 

@@ -282,6 +282,7 @@ void onnxc_session_free(onnxc_session *s)
     oc_free(s->pos);
     oc_node_index_free(&s->nix);
     oc_free(s->outputs);
+    oc_free(s->keep);
     oc_pool_free(s->pool);
     oc_free(s);
 }
@@ -294,6 +295,24 @@ void oc_session_set_hook(onnxc_session *s, void *user, void (*before)(void *, co
     s->hook_after = after;
     if (after)
         oc_session_set_plain(s, true);
+}
+
+onnxc_status oc_session_keep_values(onnxc_session *s, const oc_value *const *v, int n)
+{
+    oc_free(s->keep);
+    s->keep = NULL;
+    s->planned = false;
+    if (n <= 0)
+        return ONNXC_OK;
+    s->keep = oc_calloc((size_t)s->g->n_values + 1, 1);
+    if (!s->keep)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        if (!v[i] || v[i]->graph != s->g)
+            return oc_err(ONNXC_E_ARG, "keep_values: value %d is not of the session's graph", i);
+        s->keep[v[i]->id] = 1;
+    }
+    return ONNXC_OK;
 }
 
 void oc_session_set_plain(onnxc_session *s, bool plain)

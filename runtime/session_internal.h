@@ -14,7 +14,7 @@ typedef struct oc_rvalue {
     bool known;       /* data is available at plan time */
     bool is_static;   /* known from constants alone (does not depend on input values) */
     bool is_input;
-    bool is_output;   /* a graph output */
+    bool is_output;   /* a graph output, or a value kept for an observer (oc_session_keep_values) */
     void *owned;      /* plan-time result buffer */
     int first, last;  /* liveness in node positions */
     size_t offset;    /* arena offset */
@@ -69,6 +69,7 @@ struct onnxc_session {
     void *hook;
     void (*hook_before)(void *user, const oc_node *n);
     onnxc_status (*hook_after)(void *user, const oc_node *n, const onnxc_tensor *const *outs);
+    uint8_t *keep;    /* per value id of g: planned like a graph output (oc_session_keep_values), or NULL */
 };
 
 /* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run.
@@ -81,6 +82,12 @@ void oc_session_set_hook(onnxc_session *s, void *user, void (*before)(void *, co
  * to their inputs, so every node runs and every value is materialised (default false; a change re-plans at
  * the next run). A profiler that only times nodes turns this back off after setting its hook. */
 void oc_session_set_plain(onnxc_session *s, bool plain);
+
+/* Plan values v[0..n) of s->g like graph outputs: their producers run as nodes of their own and hand them, in
+ * NCHW and their own memory, to an after hook, even in a fused plan (unlike the others, which fusion, blocked
+ * layout and aliasing may hide). Replaces the previous set (n = 0 clears it); re-plans at the next run. So an
+ * observer that needs a few values can run on the fast plan (oc_run_observed_kept). */
+onnxc_status oc_session_keep_values(onnxc_session *s, const oc_value *const *v, int n);
 
 /* Plan for these inputs now (what the first onnxc_session_run would do: shapes, kernels' prepare, the
  * memory plan), without running; nothing happens when the current plan already fits them. */

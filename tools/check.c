@@ -9,6 +9,7 @@
 #include "ir.h"
 #include "kernel.h"
 #include "unsupported.h"
+#include "train_mode.h"
 
 #define MAX_DEPTH 64          /* subgraph nesting cap: a crafted file must not exhaust the stack */
 #define MAX_ORDER_LINES 10    /* out-of-order uses listed per graph before summarising */
@@ -701,6 +702,10 @@ onnxc_status onnxc_model_check(const onnxc_model *m, FILE *f, int *n_problems)
     if (st == ONNXC_OK) {
         report_missing(&c);
         st = report_unsupported(&c);
+        /* a warning, not a problem: the model is valid, its outputs are probably not what the user wants */
+        oc_train_mode tm;
+        oc_train_mode_scan(m->graph, &tm);
+        oc_train_mode_print(&tm, f);
     }
     oc_free(c.missing);
     onnxc_model_free(inlined);

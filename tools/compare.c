@@ -305,7 +305,12 @@ static onnxc_status report_node(oc_observe *o, int i)
     for (int k = 0; k < nd->n_outputs; k++) {
         if (!nd->outputs[k] || !sn->out || !sn->out[k])
             continue;
-        onnxc_status st = o->fn(o->user, nd, nd->outputs[k], sn->out[k]);
+        const oc_value *v = nd->outputs[k];
+        /* in a fused plan the head of a chain writes the chain's last value: report that one */
+        const oc_rvalue *r = (const oc_rvalue *)(const void *)sn->out[k];
+        if (k == 0 && sn->out[0] != &o->s->rv[v->id].t && r >= o->s->rv && r < o->s->rv + o->s->n_rv)
+            v = o->s->g->values[r - o->s->rv];
+        onnxc_status st = o->fn(o->user, nd, v, sn->out[k]);
         if (st != ONNXC_OK)
             return st;
     }
@@ -340,8 +345,8 @@ static onnxc_status observe_after(void *user, const oc_node *n, const onnxc_tens
     return st;
 }
 
-onnxc_status oc_run_observed(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs,
-                             oc_value_observer fn, void *user)
+static onnxc_status run_observed(onnxc_session *s, int n, const char *const *names,
+                                 const onnxc_tensor *const *inputs, oc_value_observer fn, void *user, bool plain)
 {
     if (!s || !fn)
         return oc_err(ONNXC_E_ARG, "run_observed: no session or observer");
@@ -349,12 +354,30 @@ onnxc_status oc_run_observed(onnxc_session *s, int n, const char *const *names, 
     void *old_user = s->hook;
     void (*old_before)(void *, const oc_node *) = s->hook_before;
     onnxc_status (*old_after)(void *, const oc_node *, const onnxc_tensor *const *) = s->hook_after;
-    oc_session_set_hook(s, &o, NULL, observe_after);
+    if (plain) {
+        oc_session_set_hook(s, &o, NULL, observe_after);
+    } else { /* the hook without making the plan plain */
+        s->hook = &o;
+        s->hook_before = NULL;
+        s->hook_after = observe_after;
+    }
     onnxc_status st = onnxc_session_run(s, n, names, inputs);
     oc_session_set_hook(s, old_user, old_before, old_after);
     if (st == ONNXC_OK)
         st = report_folded(&o, s->n_order);
     return st;
+}
+
+onnxc_status oc_run_observed(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs,
+                             oc_value_observer fn, void *user)
+{
+    return run_observed(s, n, names, inputs, fn, user, true);
+}
+
+onnxc_status oc_run_observed_kept(onnxc_session *s, int n, const char *const *names,
+                                  const onnxc_tensor *const *inputs, oc_value_observer fn, void *user)
+{
+    return run_observed(s, n, names, inputs, fn, user, false);
 }
 
 int oc_session_num_nodes(const onnxc_session *s) { return s ? s->n_order : 0; }

@@ -17,6 +17,11 @@ typedef onnxc_status (*oc_value_observer)(void *user, const oc_node *n, const oc
 onnxc_status oc_run_observed(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs,
                              oc_value_observer fn, void *user);
 
+/* oc_run_observed on the session's fused plan: fn sees only the outputs of nodes that run on their own, so
+ * the values it needs must have been kept (oc_session_keep_values). */
+onnxc_status oc_run_observed_kept(onnxc_session *s, int n, const char *const *names,
+                                  const onnxc_tensor *const *inputs, oc_value_observer fn, void *user);
+
 /* Number of nodes in a session's execution order (what oc_run_observed walks). */
 int oc_session_num_nodes(const onnxc_session *s);
 

@@ -8,6 +8,7 @@
 #include "ir.h"
 #include "json.h"
 #include "util.h"
+#include "train_mode.h"
 
 typedef struct op_count {
     const char *domain; /* NULL for the default domain */
@@ -161,7 +162,7 @@ static void json_vinfo(FILE *f, const oc_vinfo *vi)
 
 static bool listed_input(const oc_vinfo *vi) { return vi->value && !vi->value->init; }
 
-static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
+static void print_json(const onnxc_model *m, const info_stats *s, const oc_train_mode *tm, FILE *f)
 {
     const oc_graph *g = m->graph;
     fputs("{\"file\": ", f);
@@ -220,9 +221,10 @@ static void print_json(const onnxc_model *m, const info_stats *s, FILE *f)
     }
     fprintf(f,
             "}, \"parameters\": {\"float\": %lld, \"total\": %lld, \"bytes\": %lld, \"initializers\": %ld}, "
-            "\"batchnorm\": {\"count\": %ld, \"foldable\": %ld}}\n",
+            "\"batchnorm\": {\"count\": %ld, \"foldable\": %ld}, \"training_mode\": {\"batchnorm\": %d, "
+            "\"dropout\": %d, \"training_graph\": %s}}\n",
             (long long)s->params_float, (long long)s->params_total, (long long)s->param_bytes, s->initializers,
-            s->bn_count, s->bn_foldable);
+            s->bn_count, s->bn_foldable, tm->n_bn, tm->n_dropout, tm->stats_output ? "true" : "false");
 }
 
 /* ---------------------------------------------------------------- text */
@@ -325,10 +327,14 @@ onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json)
         s.bn_foldable = -1;
     if (s.n_ops > 1)
         qsort(s.ops, (size_t)s.n_ops, sizeof *s.ops, cmp_ops);
-    if (json)
-        print_json(m, &s, f);
-    else
+    oc_train_mode tm;
+    oc_train_mode_scan(m->graph, &tm);
+    if (json) {
+        print_json(m, &s, &tm, f);
+    } else {
         print_text(m, &s, f);
+        oc_train_mode_print(&tm, f);
+    }
     oc_free(s.ops);
     if (fflush(f) != 0 || ferror(f))
         return oc_err(ONNXC_E_IO, "could not write the model summary");

@@ -530,6 +530,76 @@ ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json
 /** Free a comparison and its sessions; NULL is fine. */
 ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 
+/* ---- calibrated swap-norm ---- */
+
+/** Where a calibration is: phase 2 (first) runs the original once per sample to record every layer's target,
+ *  phase 0 fits layers first..last (0-based, execution order; layers with no swapped layer between them are
+ *  fitted in one pass over the samples) of n_layers, phase 1 measures the final drift; sample is the number of
+ *  samples done in this pass, of n_samples. */
+typedef struct onnxc_calib_progress {
+    int phase;
+    int layer_first, layer_last, n_layers;
+    int sample, n_samples;
+} onnxc_calib_progress;
+
+/** Options of onnxc_swap_norm_calibrate. Zero-initialise, then set what you need. */
+typedef struct onnxc_calibrate_options {
+    int threads;                  /**< worker threads of both sessions; 0 = number of cores */
+    const char *const *sample_labels; /**< n_samples names used in messages (file names), or NULL: "sample i" */
+    void (*progress)(void *user, const onnxc_calib_progress *p); /**< after every sample of a pass; may be NULL */
+    void *progress_user;          /**< passed to progress */
+} onnxc_calibrate_options;
+
+/** One calibrated layer. Residuals are ||fit - target|| / ||target|| over every sample, position and channel,
+ *  where target is the original BatchNormalization's output on the sample and fit the swapped layer's output
+ *  with the layers before it already calibrated: before = with the carried gamma/beta, after = with the fit. */
+typedef struct onnxc_calib_layer {
+    const char *node;          /**< the original BatchNormalization's node label */
+    const char *output;        /**< its output value (the swapped layer's too) */
+    int64_t channels, groups;  /**< C and G of the swapped layer */
+    double residual_before, residual_after;
+    int64_t kept_channels;     /**< channels whose normalized value had no variance: gamma/beta kept */
+    int training_mode;         /**< the original BN ran in training mode (targets are its batch statistics) */
+} onnxc_calib_layer;
+
+/** One model output of the calibrated model against the original on the calibration samples. */
+typedef struct onnxc_calib_output {
+    const char *name;
+    onnxc_metrics metrics;     /**< merged over the samples (reference: the original) */
+} onnxc_calib_output;
+
+/** The result of a calibration; opaque. */
+typedef struct onnxc_calibration onnxc_calibration;
+
+/** Fit the scale and bias of every layer that swap-norm made in swapped (which must come from original by the
+ *  swap-norm pass, in either form, with any --only/--exclude: BatchNormalization outputs keep their names) so
+ *  that each reproduces the original BatchNormalization's output on the samples, by least squares per channel
+ *  on the layer's normalized value. Layers are fitted in execution order, each on the swapped model's own
+ *  upstream activations (earlier layers already fitted); sums are in double and the samples are streamed, so
+ *  memory is the two sessions plus one sample's activations of the layers being fitted and per-channel sums.
+ *  samples holds n_samples x n_inputs tensors, sample-major (samples[s * n_inputs + i] is input names[i] of
+ *  sample s); every real input of the model must be given with its declared type and static dims, else
+ *  ONNXC_E_ARG naming the sample and input, and swapped is unchanged. The new values are written into
+ *  swapped's initializers. *out (may be NULL) gets the per-layer residuals and the drift of every output;
+ *  free it with onnxc_calibration_free. opts may be NULL. Not for use on the same models from several threads. */
+ONNXC_API onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model *swapped, int n_samples,
+                                                 int n_inputs, const char *const *names,
+                                                 const onnxc_tensor *const *samples,
+                                                 const onnxc_calibrate_options *opts, onnxc_calibration **out);
+
+/** Number of calibrated layers (in execution order). */
+ONNXC_API int onnxc_calibration_num_layers(const onnxc_calibration *c);
+/** Layer i, NULL when out of range; strings owned by c. */
+ONNXC_API const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibration *c, int i);
+/** Number of model outputs compared for the drift. */
+ONNXC_API int onnxc_calibration_num_outputs(const onnxc_calibration *c);
+/** Output i, NULL when out of range; strings owned by c. */
+ONNXC_API const onnxc_calib_output *onnxc_calibration_output(const onnxc_calibration *c, int i);
+/** Print the per-layer table and the drift (human lines), or one JSON object when json != 0. */
+ONNXC_API void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json);
+/** Free a calibration result; NULL is fine. */
+ONNXC_API void onnxc_calibration_free(onnxc_calibration *c);
+
 #ifdef __cplusplus
 }
 #endif

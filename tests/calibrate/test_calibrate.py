@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""swap-norm --calibrate (issue 19) on models/shapes_cnn.onnx, a CNN trained in PyTorch (models/author_shapes_cnn.py)
+on a held-out test set, against independent truth:
+  accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer) on the 600
+             held-out test images (labels from the generator); prints the table, asserts that calibration
+             recovers what the naive group/layer swaps lose
+  torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
+             the same scale/bias (models/expected/shapes_cnn/logits_gn.npy); the decomposition gets the same fit;
+             --only calibrates the selected layer alone; --json parses
+  badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
+             NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
+usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+GROUP, ONNXC, MODELS, WORK = sys.argv[1:5]
+MODEL = os.path.join(MODELS, "shapes_cnn.onnx")
+CALIB = os.path.join(MODELS, "shapes_data", "calib")
+W = os.path.join(WORK, GROUP)
+shutil.rmtree(W, ignore_errors=True)
+os.makedirs(W)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    return subprocess.run([ONNXC] + list(args), capture_output=True, text=True)
+
+
+def logits(model, inp):
+    out = os.path.join(W, "out")
+    p = run("run", model, "--input", f"input={inp}", "--output-dir", out)
+    assert p.returncode == 0, p.stderr
+    return np.load(os.path.join(out, "logits.npy"))
+
+
+def swap(out, *extra):
+    p = run("swap-norm", MODEL, "-o", out, *extra)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+def params(path):
+    m = onnx.load(path)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    return {k: v.reshape(-1) for k, v in inits.items() if k.endswith(("_gn_scale", "_gn_bias", "_gamma", "_beta"))}
+
+
+if GROUP == "accuracy":
+    x = np.load(os.path.join(MODELS, "shapes_data", "test_images.npy")).astype(np.float32) / 255
+    y = np.load(os.path.join(MODELS, "shapes_data", "test_labels.npy"))
+    test = os.path.join(W, "test.npy")
+    np.save(test, x)
+    acc = {"original": (logits(MODEL, test).argmax(1) == y).mean()}
+    for to in ("group", "instance", "layer"):
+        for cal in (False, True):
+            out = os.path.join(W, f"{to}_{cal}.onnx")
+            swap(out, "--to", to, *(["--calibrate", CALIB] if cal else []))
+            acc[(to, cal)] = (logits(out, test).argmax(1) == y).mean()
+    print(f"| swap (GroupNorm: 32 groups) | naive | calibrated on 64 samples |  (original: {acc['original']:.3f}, "
+          f"{len(y)} test images)")
+    for to in ("group", "instance", "layer"):
+        print(f"| {to} | {acc[(to, False)]:.3f} | {acc[(to, True)]:.3f} |")
+    check(acc["original"] >= 0.95, "the trained model is accurate")
+    for to in ("group", "layer"):
+        check(acc[(to, False)] < acc["original"] - 0.3, f"naive {to} swap collapses")
+        check(acc[(to, True)] >= acc["original"] - 0.1, f"calibrated {to} swap recovers")
+        check(acc[(to, True)] > acc[(to, False)] + 0.3, f"calibration improves {to}")
+elif GROUP == "torch":
+    exp = os.path.join(MODELS, "expected", "shapes_cnn")
+    cal = os.path.join(W, "gn.onnx")
+    swap(cal, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--threads", "1")
+    want = np.load(os.path.join(exp, "logits_gn.npy"))
+    got = logits(cal, os.path.join(exp, "input.npy"))
+    nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
+    print(f"onnxc on the calibrated file vs PyTorch nn.GroupNorm with its scale/bias: NMSE {nmse:.3g}")
+    check(nmse <= 1e-10, "calibrated GroupNormalization-21 equals PyTorch's nn.GroupNorm")
+    # the original's outputs against PyTorch model.eval(): the test inputs are right
+    o = logits(MODEL, os.path.join(exp, "input.npy"))
+    want_o = np.load(os.path.join(exp, "logits.npy"))
+    check(((o - want_o) ** 2).sum() / (want_o ** 2).sum() <= 1e-10, "original equals PyTorch model.eval()")
+    dec = os.path.join(W, "dec.onnx")
+    swap(dec, "--to", "group", "--form", "decomposed", "--calibrate", CALIB, "--threads", "1")
+    po, pd = params(cal), params(dec)
+    for k in ("_gn_scale", "_gn_bias"):
+        a = np.concatenate([v for n, v in sorted(po.items()) if n.endswith(k)])
+        b = np.concatenate([v for n, v in sorted(pd.items()) if n.endswith("_gamma" if k == "_gn_scale" else "_beta")])
+        check(a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6), f"decomposed form gets the same fit {k}")
+    naive = os.path.join(W, "naive.onnx")
+    swap(naive, "--to", "group", "--form", "op")
+    pn = params(naive)
+    only = os.path.join(W, "only.onnx")
+    p = swap(only, "--to", "group", "--form", "op", "--only", "features.4", "--calibrate", CALIB, "--json")
+    j = json.loads(p.stdout)
+    check([l["output"] for l in j["calibration"]["layers"]] == ["/features/features.4/BatchNormalization_output_0"],
+          "--only: one layer calibrated")
+    check(all(l["residual_after"] <= l["residual_before"] for l in j["calibration"]["layers"]),
+          "residual does not grow")
+    check(sum(o.op_type == "BatchNormalization" for o in onnx.load(only).graph.node) == 2, "--only leaves 2 BNs")
+    pl = params(only)
+    check(any(not np.array_equal(pl[k], pn[k]) for k in pl), "--only: the selected layer changed")
+elif GROUP == "badinput":
+    out = os.path.join(W, "out.onnx")
+
+    def bad(what, *args, must=None):
+        p = run("swap-norm", MODEL, "-o", out, *args)
+        msg = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+        print(f"{what}: exit {p.returncode}: {msg}")
+        check(p.returncode == 2, f"{what}: exit 2")
+        check(not os.path.exists(out), f"{what}: nothing written")
+        if must:
+            check(must in msg, f"{what}: message names {must!r}")
+
+    bad("missing folder", "--calibrate", os.path.join(W, "nope"), must="nope")
+    os.makedirs(os.path.join(W, "empty"))
+    bad("empty folder", "--calibrate", os.path.join(W, "empty"), must="no sample")
+    d = os.path.join(W, "shape")
+    os.makedirs(d)
+    np.save(os.path.join(d, "a.npy"), np.zeros((1, 1, 16, 16), np.float32))
+    bad("wrong shape", "--calibrate", d, must="a.npy")
+    d = os.path.join(W, "dtype")
+    os.makedirs(d)
+    np.save(os.path.join(d, "a.npy"), np.zeros((1, 1, 32, 32), np.float64))
+    bad("wrong dtype", "--calibrate", d, must="double")
+    d = os.path.join(W, "names")
+    os.makedirs(os.path.join(d, "image"))
+    np.save(os.path.join(d, "image", "a.npy"), np.zeros((1, 1, 32, 32), np.float32))
+    bad("folder for an unknown input", "--calibrate", d, must="'image'")
+    bad("NAME=DIR with an unknown name", "--calibrate", "image=" + os.path.join(d, "image"), must="'image'")
+    bad("both flags", "--calibrate", CALIB, "--calibrate-random", "2")
+else:
+    sys.exit(f"unknown group {GROUP}")
+print("FAILED" if failures else "ok", GROUP)
+sys.exit(1 if failures else 0)

@@ -1,0 +1,849 @@
+/* Calibrated swap-norm: fit the per-channel scale and bias of each layer swap-norm made so that it reproduces the
+ * original BatchNormalization's output on sample inputs (least squares per channel, sums in double), layer by
+ * layer in execution order on the swapped model's own upstream activations; then the drift of every output. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "compare.h"
+#include "dtype.h"
+#include "ir.h"
+#include "session_internal.h"
+#include "util.h"
+
+/* Per channel: count, sum n, sum n^2, sum y, sum y^2, sum n*y (n: normalized value, y: target). */
+enum { S_CNT, S_N, S_NN, S_Y, S_YY, S_NY, S_K };
+
+typedef struct cal_layer {
+    onnxc_calib_layer pub;
+    char *node, *output;
+    const oc_value *ya;      /* the BN's output in A's session graph */
+    const oc_value *xb;      /* the layer's input in B's session graph */
+    int xb_input;            /* index of xb among the inputs given, -1 when a node computes it */
+    oc_tensor *par[2][2];    /* scale, bias: [0] in swapped's graph, [1] in B's session graph (may be the same) */
+    double eps;
+    int pos;                 /* position of the layer's last node in B's session order */
+    double *sums;            /* S_K per channel */
+    float *y;                /* the target of the current sample (float: what the models compute in) */
+    int64_t y_n, y_dims[ONNXC_MAX_RANK];
+    int y_rank;
+    bool have_y, have_x, in_pass, done;
+    int64_t *spill_off;      /* per sample: where its target starts in the spill file (floats), or NULL */
+} cal_layer;
+
+struct onnxc_calibration {
+    cal_layer *layers;
+    int n_layers;
+    onnxc_calib_output *outputs;
+    int n_outputs;
+    int n_samples, n_passes;
+    double seconds;
+};
+
+static bool is_op(const oc_node *n, const char *op)
+{
+    return n && oc_domain_is_default(n->domain) && !strcmp(n->op_type, op);
+}
+
+static oc_tensor *param_of(oc_value *v)
+{
+    return v && v->init && v->n_uses == 1 && !(v->flags & OC_V_OUTPUT) ? v->init : NULL;
+}
+
+/* From the value y back to x in g: the swapped layer's scale and bias initializers, its group count and
+ * epsilon. GroupNormalization-21, or the decomposition [Cast] Reshape InstanceNormalization Reshape Mul Add
+ * [Reshape] [Cast]. False when y is not made that way. */
+static bool find_layer(const oc_graph *g, const char *y, const char *x, oc_tensor **scale, oc_tensor **bias,
+                       int64_t *G, double *eps)
+{
+    const oc_value *v = oc_graph_find(g, y);
+    *scale = *bias = NULL;
+    *G = 0;
+    for (int step = 0; v && v->producer && step < 16; step++) {
+        const oc_node *n = v->producer;
+        if (n->n_inputs < 1 || !n->inputs[0])
+            return false;
+        if (is_op(n, "GroupNormalization") && n->n_inputs >= 3 && step == 0) {
+            *scale = param_of(n->inputs[1]);
+            *bias = param_of(n->inputs[2]);
+            *G = oc_attr_int(n, "num_groups", 0);
+            *eps = oc_attr_float(n, "epsilon", 1e-5f);
+        } else if (is_op(n, "Add") && n->n_inputs == 2 && !*bias) {
+            if (!(*bias = param_of(n->inputs[1])))
+                return false;
+        } else if (is_op(n, "Mul") && n->n_inputs == 2 && *bias && !*scale) {
+            if (!(*scale = param_of(n->inputs[1])))
+                return false;
+        } else if (is_op(n, "InstanceNormalization") && *scale && n->n_inputs >= 2) {
+            const oc_tensor *ones = oc_value_constant(n->inputs[1]);
+            *G = ones ? onnxc_tensor_numel(&ones->t) : 0;
+            *eps = oc_attr_float(n, "epsilon", 1e-5f);
+        } else if (!is_op(n, "Reshape") && !is_op(n, "Cast")) {
+            return false;
+        }
+        v = n->inputs[0];
+        if (!strcmp(v->name, x))
+            return *scale && *bias && *G > 0 && onnxc_tensor_numel(&(*scale)->t) == onnxc_tensor_numel(&(*bias)->t);
+    }
+    return false;
+}
+
+/* One element as double; f is t's data when t is float32 (the fast path), else NULL. */
+static inline double elem(const onnxc_tensor *t, const float *f, int64_t i)
+{
+    return f ? (double)f[i] : oc_load_f64(t->dtype, t->data, i);
+}
+
+static bool same_shape(const onnxc_tensor *t, int rank, const int64_t *dims)
+{
+    return t->rank == rank && !memcmp(t->dims, dims, (size_t)rank * sizeof *dims);
+}
+
+/* The layer's normalized value from its input x (per sample and group: mean and variance over the group's
+ * channels and positions, in double), paired with the stored target, into the per-channel sums. */
+static onnxc_status accumulate(cal_layer *L, const onnxc_tensor *x)
+{
+    int64_t C = L->pub.channels, G = L->pub.groups;
+    if (!same_shape(x, L->y_rank, L->y_dims) || x->rank < 2 || x->dims[1] != C || !oc_dtype_is_float(x->dtype)) {
+        char a[128], b[128];
+        return oc_err(ONNXC_E_RUNTIME, "calibrate: layer %s: input has shape %s, the original's output %s", L->node,
+                      onnxc_dims_text(x->dims, x->rank, a, sizeof a),
+                      onnxc_dims_text(L->y_dims, L->y_rank, b, sizeof b));
+    }
+    const float *f = x->dtype == ONNXC_FLOAT ? x->data : NULL;
+    int64_t N = x->dims[0], S = onnxc_tensor_numel(x) / (N * C > 0 ? N * C : 1), cpg = C / G;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t g = 0; g < G; g++) {
+            int64_t base = (n * C + g * cpg) * S, m = cpg * S;
+            double mean = 0, var = 0;
+            for (int64_t i = 0; i < m; i++)
+                mean += elem(x, f, base + i);
+            mean /= (double)(m ? m : 1);
+            for (int64_t i = 0; i < m; i++) {
+                double d = elem(x, f, base + i) - mean;
+                var += d * d;
+            }
+            double inv = 1.0 / sqrt(var / (double)(m ? m : 1) + L->eps);
+            for (int64_t c = 0; c < cpg; c++) {
+                double sn = 0, snn = 0, sy = 0, syy = 0, sny = 0;
+                int64_t o = base + c * S;
+                for (int64_t i = 0; i < S; i++) {
+                    double nv = (elem(x, f, o + i) - mean) * inv, y = (double)L->y[o + i];
+                    sn += nv;
+                    snn += nv * nv;
+                    sy += y;
+                    syy += y * y;
+                    sny += nv * y;
+                }
+                double *s = &L->sums[(g * cpg + c) * S_K];
+                s[S_CNT] += (double)S;
+                s[S_N] += sn;
+                s[S_NN] += snn;
+                s[S_Y] += sy;
+                s[S_YY] += syy;
+                s[S_NY] += sny;
+            }
+        }
+    L->have_x = true;
+    return ONNXC_OK;
+}
+
+/* Sum over one channel of (a n + b - y)^2 from its sums (clamped at 0 against rounding). */
+static double sse(const double *s, double a, double b)
+{
+    double e = a * a * s[S_NN] + 2 * a * b * s[S_N] + b * b * s[S_CNT] - 2 * a * s[S_NY] - 2 * b * s[S_Y] + s[S_YY];
+    return e > 0 ? e : 0;
+}
+
+/* Fit every channel of L from its sums and store the values in both copies of its scale and bias. */
+static void fit(cal_layer *L)
+{
+    double before = 0, after = 0, total = 0;
+    int64_t C = L->pub.channels;
+    L->pub.kept_channels = 0;
+    for (int64_t c = 0; c < C; c++) {
+        const double *s = &L->sums[c * S_K];
+        double a0 = oc_get_f64(&L->par[0][0]->t, c), b0 = oc_get_f64(&L->par[0][1]->t, c);
+        double cnt = s[S_CNT] > 0 ? s[S_CNT] : 1;
+        double mn = s[S_N] / cnt, my = s[S_Y] / cnt;
+        double vn = s[S_NN] / cnt - mn * mn, cov = s[S_NY] / cnt - mn * my;
+        double a = a0, b = b0;
+        /* a channel whose normalized value is constant (a single value per group, or a constant input) carries
+         * no information for a slope: it keeps gamma and beta */
+        if (vn > 1e-10 * (s[S_NN] / cnt) && vn > 1e-20) {
+            a = cov / vn;
+            b = my - a * mn;
+        } else {
+            L->pub.kept_channels++;
+        }
+        before += sse(s, a0, b0);
+        after += sse(s, a, b);
+        total += s[S_YY];
+        for (int k = 0; k < 2; k++) {
+            oc_set_f64(&L->par[0][k]->t, c, k ? b : a);
+            if (L->par[1][k] != L->par[0][k])
+                oc_set_f64(&L->par[1][k]->t, c, k ? b : a);
+        }
+    }
+    L->pub.residual_before = total > 0 ? sqrt(before / total) : 0;
+    L->pub.residual_after = total > 0 ? sqrt(after / total) : 0;
+    L->done = true;
+}
+
+typedef struct cal_run {
+    cal_layer *layers;
+    int n_layers;
+    FILE *spill;   /* the original's targets of every sample, written by its one run per sample */
+    int sample;
+    int want, got; /* layers of the pass still to see in this run */
+    bool stopped;  /* the observer stopped the run on purpose */
+    onnxc_status err;
+} cal_run;
+
+/* A's run: copy the targets of the layers in the pass, stop when all are in. */
+static onnxc_status observe_a(void *user, const oc_node *n, const oc_value *v, const onnxc_tensor *t)
+{
+    (void)n;
+    cal_run *r = user;
+    for (int i = 0; i < r->n_layers; i++) {
+        cal_layer *L = &r->layers[i];
+        if (!L->in_pass || L->ya != v || L->have_y)
+            continue;
+        int64_t numel = onnxc_tensor_numel(t);
+        if (numel != L->y_n || !oc_dtype_is_float(t->dtype)) {
+            if (L->y_n && numel != L->y_n)
+                return r->err = oc_err(ONNXC_E_RUNTIME, "calibrate: layer %s: its output changed size between "
+                                       "samples", L->node);
+            oc_free(L->y);
+            L->y = oc_malloc((size_t)(numel ? numel : 1) * sizeof *L->y);
+            if (!L->y)
+                return r->err = oc_err(ONNXC_E_NOMEM, "out of memory");
+            L->y_n = numel;
+        }
+        if (t->dtype == ONNXC_FLOAT)
+            memcpy(L->y, t->data, (size_t)numel * sizeof *L->y);
+        else
+            for (int64_t k = 0; k < numel; k++)
+                L->y[k] = (float)oc_get_f64(t, k);
+        L->y_rank = t->rank;
+        memcpy(L->y_dims, t->dims, sizeof L->y_dims);
+        L->have_y = true;
+        if (++r->got == r->want) {
+            r->stopped = true;
+            return ONNXC_E_RUNTIME;
+        }
+    }
+    return ONNXC_OK;
+}
+
+/* The original's one run per sample: every layer's target appended to the spill file. */
+static onnxc_status observe_spill(void *user, const oc_node *n, const oc_value *v, const onnxc_tensor *t)
+{
+    (void)n;
+    cal_run *r = user;
+    for (int i = 0; i < r->n_layers; i++) {
+        cal_layer *L = &r->layers[i];
+        if (L->ya != v || L->have_y)
+            continue;
+        int64_t numel = onnxc_tensor_numel(t);
+        if (!oc_dtype_is_float(t->dtype) || (L->y_n && numel != L->y_n))
+            return r->err = oc_err(ONNXC_E_RUNTIME, "calibrate: layer %s: its output changed size between "
+                                   "samples", L->node);
+        L->y_n = numel;
+        L->y_rank = t->rank;
+        memcpy(L->y_dims, t->dims, sizeof L->y_dims);
+        off_t at = ftello(r->spill);
+        bool ok = at >= 0;
+        if (ok && t->dtype == ONNXC_FLOAT) {
+            ok = fwrite(t->data, sizeof(float), (size_t)numel, r->spill) == (size_t)numel;
+        } else {
+            for (int64_t k = 0; ok && k < numel; k++) {
+                float f = (float)oc_get_f64(t, k);
+                ok = fwrite(&f, sizeof f, 1, r->spill) == 1;
+            }
+        }
+        if (!ok)
+            return r->err = oc_err(ONNXC_E_IO, "calibrate: cannot write the targets to a temporary file (%s)",
+                                   strerror(errno));
+        L->spill_off[r->sample] = (int64_t)at;
+        L->have_y = true;
+        if (++r->got == r->want) {
+            r->stopped = true;
+            return ONNXC_E_RUNTIME;
+        }
+    }
+    return ONNXC_OK;
+}
+
+/* A pass layer's target of sample s back from the spill file into L->y. */
+static onnxc_status load_target(FILE *spill, cal_layer *L, int s)
+{
+    if (!L->y) {
+        L->y = oc_malloc((size_t)(L->y_n ? L->y_n : 1) * sizeof *L->y);
+        if (!L->y)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    if (fseeko(spill, (off_t)L->spill_off[s], SEEK_SET) != 0 ||
+        fread(L->y, sizeof *L->y, (size_t)L->y_n, spill) != (size_t)L->y_n)
+        return oc_err(ONNXC_E_IO, "calibrate: cannot read the targets back from the temporary file");
+    L->have_y = true;
+    return ONNXC_OK;
+}
+
+/* B's run: each pass layer's input into its sums, stop when all are in. */
+static onnxc_status observe_b(void *user, const oc_node *n, const oc_value *v, const onnxc_tensor *t)
+{
+    (void)n;
+    cal_run *r = user;
+    for (int i = 0; i < r->n_layers; i++) {
+        cal_layer *L = &r->layers[i];
+        if (!L->in_pass || L->xb != v || L->have_x)
+            continue;
+        onnxc_status st = accumulate(L, t);
+        if (st != ONNXC_OK)
+            return r->err = st;
+        if (++r->got == r->want) {
+            r->stopped = true;
+            return ONNXC_E_RUNTIME;
+        }
+    }
+    return ONNXC_OK;
+}
+
+static onnxc_status run_until(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *in,
+                              oc_value_observer fn, cal_run *r)
+{
+    r->stopped = false;
+    r->err = ONNXC_OK;
+    onnxc_status st = r->want > r->got ? oc_run_observed_kept(s, n, names, in, fn, r) : ONNXC_OK;
+    if (r->stopped)
+        return ONNXC_OK;
+    if (st != ONNXC_OK)
+        return st;
+    return r->got == r->want ? ONNXC_OK : oc_err(ONNXC_E_RUNTIME, "calibrate: a layer's value was not computed");
+}
+
+/* Every real input of model m given once, each sample's tensors of the declared type and static dims. */
+static onnxc_status check_samples(const onnxc_model *m, int n_samples, int n_inputs, const char *const *names,
+                                  const onnxc_tensor *const *samples, const onnxc_calibrate_options *o)
+{
+    if (n_samples < 1 || !samples)
+        return oc_err(ONNXC_E_ARG, "calibrate: no calibration samples given");
+    int n_real = onnxc_model_num_inputs(m);
+    for (int i = 0; i < n_inputs; i++) {
+        int found = -1;
+        for (int k = 0; k < n_real; k++) {
+            onnxc_io_info info;
+            if (onnxc_model_input_info(m, k, &info) == ONNXC_OK && names[i] && !strcmp(info.name, names[i]))
+                found = k;
+        }
+        if (found < 0) {
+            char list[400] = "";
+            for (int k = 0; k < n_real; k++) {
+                onnxc_io_info info;
+                if (onnxc_model_input_info(m, k, &info) == ONNXC_OK)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", k ? ", " : "", info.name);
+            }
+            return oc_err(ONNXC_E_ARG, "calibrate: '%s' is not an input of the model (its inputs: %s)",
+                          names[i] ? names[i] : "(null)", list);
+        }
+        for (int k = 0; k < i; k++)
+            if (!strcmp(names[k], names[i]))
+                return oc_err(ONNXC_E_ARG, "calibrate: input '%s' given twice", names[i]);
+    }
+    for (int k = 0; k < n_real; k++) {
+        onnxc_io_info info;
+        onnxc_status st = onnxc_model_input_info(m, k, &info);
+        if (st != ONNXC_OK)
+            return st;
+        int idx = -1;
+        for (int i = 0; i < n_inputs; i++)
+            if (!strcmp(names[i], info.name))
+                idx = i;
+        if (idx < 0)
+            return oc_err(ONNXC_E_ARG, "calibrate: no calibration data for input '%s'", info.name);
+        for (int s = 0; s < n_samples; s++) {
+            const onnxc_tensor *t = samples[(size_t)s * (size_t)n_inputs + (size_t)idx];
+            char lbl[300], a[128], b[128];
+            if (o && o->sample_labels && o->sample_labels[s])
+                snprintf(lbl, sizeof lbl, "'%s'", o->sample_labels[s]);
+            else
+                snprintf(lbl, sizeof lbl, "sample %d", s);
+            if (!t)
+                return oc_err(ONNXC_E_ARG, "calibrate: %s: no tensor for input '%s'", lbl, info.name);
+            if (info.dtype && t->dtype != info.dtype)
+                return oc_err(ONNXC_E_ARG, "calibrate: %s for input '%s' is %s; the model declares %s", lbl,
+                              info.name, onnxc_dtype_name(t->dtype), onnxc_dtype_name(info.dtype));
+            bool fits = info.rank < 0 || t->rank == info.rank;
+            for (int d = 0; fits && info.rank > 0 && d < info.rank; d++)
+                fits = info.dims[d] < 0 || info.dims[d] == t->dims[d];
+            if (!fits) {
+                onnxc_io_info_shape_text(&info, b, sizeof b);
+                return oc_err(ONNXC_E_ARG, "calibrate: %s for input '%s' has shape %s; the model declares %s", lbl,
+                              info.name, onnxc_dims_text(t->dims, t->rank, a, sizeof a), b);
+            }
+        }
+    }
+    return ONNXC_OK;
+}
+
+static void progress(const onnxc_calibrate_options *o, int phase, int first, int last, int n_layers, int sample,
+                     int n_samples)
+{
+    if (o && o->progress) {
+        onnxc_calib_progress p = {phase, first, last, n_layers, sample, n_samples};
+        o->progress(o->progress_user, &p);
+    }
+}
+
+/* The swapped layers: every BN of the original whose output swapped makes with a normalizer, in B's order. */
+static onnxc_status find_layers(onnxc_calibration *c, const onnxc_model *original, onnxc_model *swapped,
+                                const onnxc_session *sa, const onnxc_session *sb)
+{
+    const oc_graph *ga = original->graph;
+    int n_bn = 0;
+    for (int i = 0; i < ga->n_nodes; i++)
+        n_bn += !ga->nodes[i]->dead && is_op(ga->nodes[i], "BatchNormalization");
+    c->layers = oc_calloc((size_t)n_bn + 1, sizeof *c->layers);
+    if (!c->layers)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = 0; i < ga->n_nodes; i++) {
+        const oc_node *bn = ga->nodes[i];
+        if (bn->dead || !is_op(bn, "BatchNormalization") || !bn->outputs[0] || !bn->inputs[0])
+            continue;
+        const char *y = bn->outputs[0]->name, *x = bn->inputs[0]->name;
+        cal_layer L = {0};
+        int64_t G = 0, G1 = 0;
+        double eps1 = 0;
+        if (!find_layer(swapped->graph, y, x, &L.par[0][0], &L.par[0][1], &G, &L.eps))
+            continue; /* not swapped (--only/--exclude, or skipped by the pass) */
+        if (!find_layer(sb->g, y, x, &L.par[1][0], &L.par[1][1], &G1, &eps1) || G1 != G)
+            return oc_err(ONNXC_E_INVALID, "calibrate: the session's copy of layer '%s' differs", y);
+        L.pub.channels = onnxc_tensor_numel(&L.par[0][0]->t);
+        L.pub.groups = G;
+        if (L.pub.channels % G)
+            return oc_err(ONNXC_E_INVALID, "calibrate: layer '%s' has %lld channels in %lld groups", y,
+                          (long long)L.pub.channels, (long long)G);
+        L.pub.training_mode = oc_attr_int(bn, "training_mode", 0) != 0;
+        char lbl[300];
+        L.node = oc_strdup(oc_node_label(bn, lbl, sizeof lbl));
+        L.output = oc_strdup(y);
+        L.sums = oc_calloc((size_t)L.pub.channels * S_K, sizeof *L.sums);
+        L.ya = oc_graph_find(sa->g, y);
+        L.xb = oc_graph_find(sb->g, x);
+        L.pos = -1;
+        for (int k = 0; k < sb->n_order && L.pos < 0; k++)
+            for (int o = 0; o < sb->order[k]->n_outputs; o++)
+                if (sb->order[k]->outputs[o] && !strcmp(sb->order[k]->outputs[o]->name, y))
+                    L.pos = k;
+        c->layers[c->n_layers++] = L;
+        if (!L.node || !L.output || !L.sums)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+        if (!L.ya || !L.xb || L.pos < 0)
+            return oc_err(ONNXC_E_INVALID, "calibrate: layer '%s' is not part of the sessions' plans", y);
+        L.pub.node = L.node;
+        L.pub.output = L.output;
+        c->layers[c->n_layers - 1].pub = L.pub;
+    }
+    /* execution order of the swapped model (insertion sort: a few hundred layers at most) */
+    for (int i = 1; i < c->n_layers; i++)
+        for (int k = i; k > 0 && c->layers[k - 1].pos > c->layers[k].pos; k--) {
+            cal_layer t = c->layers[k];
+            c->layers[k] = c->layers[k - 1];
+            c->layers[k - 1] = t;
+        }
+    return ONNXC_OK;
+}
+
+/* dep[j * n + i]: layer i lies upstream of layer j's input in g (so j must wait for i's fit). */
+static onnxc_status upstream(const onnxc_calibration *c, const oc_graph *g, unsigned char *dep)
+{
+    int n = c->n_layers;
+    int *layer_of = oc_malloc((size_t)g->n_values * sizeof *layer_of);
+    unsigned char *seen = oc_malloc((size_t)g->n_values);
+    const oc_value **stack = oc_malloc((size_t)g->n_values * sizeof *stack);
+    if (!layer_of || !seen || !stack) {
+        oc_free(layer_of);
+        oc_free(seen);
+        oc_free(stack);
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    for (int v = 0; v < g->n_values; v++)
+        layer_of[v] = -1;
+    for (int i = 0; i < n; i++) {
+        const oc_value *y = oc_graph_find(g, c->layers[i].output);
+        if (y && y->graph == g)
+            layer_of[y->id] = i;
+    }
+    for (int j = 0; j < n; j++) {
+        memset(seen, 0, (size_t)g->n_values);
+        int sp = 0;
+        const oc_value *x = c->layers[j].xb;
+        if (x->graph == g) {
+            stack[sp++] = x;
+            seen[x->id] = 1;
+        }
+        while (sp > 0) {
+            const oc_value *v = stack[--sp];
+            if (layer_of[v->id] >= 0)
+                dep[j * n + layer_of[v->id]] = 1;
+            const oc_node *p = v->producer;
+            for (int k = 0; p && k < p->n_inputs; k++) {
+                const oc_value *u = p->inputs[k];
+                if (u && u->graph == g && !seen[u->id]) {
+                    seen[u->id] = 1;
+                    stack[sp++] = u;
+                }
+            }
+        }
+    }
+    oc_free(layer_of);
+    oc_free(seen);
+    oc_free(stack);
+    return ONNXC_OK;
+}
+
+/* The drift of every output of B against A over the samples. */
+static onnxc_status drift(onnxc_calibration *c, onnxc_session *sa, onnxc_session *sb, int n_samples, int n_inputs,
+                          const char *const *names, const onnxc_tensor *const *samples,
+                          const onnxc_calibrate_options *o)
+{
+    int nb = onnxc_session_num_outputs(sb);
+    c->outputs = oc_calloc((size_t)nb + 1, sizeof *c->outputs);
+    if (!c->outputs)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int s = 0; s < n_samples; s++) {
+        const onnxc_tensor *const *in = samples + (size_t)s * (size_t)n_inputs;
+        onnxc_status st = onnxc_session_run(sa, n_inputs, names, in);
+        if (st == ONNXC_OK)
+            st = onnxc_session_run(sb, n_inputs, names, in);
+        if (st != ONNXC_OK)
+            return st;
+        c->n_outputs = 0;
+        for (int i = 0; i < nb; i++) {
+            const char *name = onnxc_session_output_name(sb, i);
+            for (int k = 0; k < onnxc_session_num_outputs(sa); k++) {
+                if (strcmp(onnxc_session_output_name(sa, k), name))
+                    continue;
+                onnxc_metrics m;
+                st = onnxc_metrics_compute(onnxc_session_output(sa, k), onnxc_session_output(sb, i),
+                                           ONNXC_COMPARE_ATOL, ONNXC_COMPARE_RTOL, &m);
+                if (st == ONNXC_E_UNSUPPORTED)
+                    break;
+                if (st != ONNXC_OK)
+                    return st;
+                onnxc_calib_output *co = &c->outputs[c->n_outputs++];
+                co->name = onnxc_session_output_name(sb, i);
+                onnxc_metrics_merge(&co->metrics, &m);
+                break;
+            }
+        }
+        progress(o, 1, c->n_layers, c->n_layers, c->n_layers, s + 1, n_samples);
+    }
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model *swapped, int n_samples,
+                                       int n_inputs, const char *const *names, const onnxc_tensor *const *samples,
+                                       const onnxc_calibrate_options *opts, onnxc_calibration **out)
+{
+    if (out)
+        *out = NULL;
+    if (!original || !swapped || (n_inputs > 0 && !names) || n_inputs < 0)
+        return oc_err(ONNXC_E_ARG, "calibrate: no model, or input names missing");
+    onnxc_status st = check_samples(original, n_samples, n_inputs, names, samples, opts);
+    if (st != ONNXC_OK)
+        return st;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    onnxc_session_options so = {.threads = opts ? opts->threads : 0};
+    onnxc_session *sa = NULL, *sb = NULL;
+    unsigned char *dep = NULL;
+    onnxc_calibration *c = oc_calloc(1, sizeof *c);
+    if (!c)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    c->n_samples = n_samples;
+    st = onnxc_session_create(original, &so, &sa);
+    if (st == ONNXC_OK)
+        st = onnxc_session_create(swapped, &so, &sb);
+    if (st == ONNXC_OK)
+        st = find_layers(c, original, swapped, sa, sb);
+    if (st != ONNXC_OK)
+        goto out;
+    int n = c->n_layers;
+    /* the values before any fit, so a failure leaves swapped as it was */
+    double **keep = oc_calloc((size_t)n * 2 + 1, sizeof *keep);
+    dep = oc_calloc((size_t)n * (size_t)n + 1, 1);
+    if (!keep || !dep) {
+        oc_free(keep);
+        st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n && st == ONNXC_OK; i++)
+        for (int k = 0; k < 2 && st == ONNXC_OK; k++) {
+            cal_layer *L = &c->layers[i];
+            keep[2 * i + k] = oc_malloc((size_t)L->pub.channels * sizeof **keep);
+            if (!keep[2 * i + k]) {
+                st = oc_err(ONNXC_E_NOMEM, "out of memory");
+                break;
+            }
+            for (int64_t ch = 0; ch < L->pub.channels; ch++)
+                keep[2 * i + k][ch] = oc_get_f64(&L->par[0][k]->t, ch);
+        }
+    if (st == ONNXC_OK)
+        st = upstream(c, sb->g, dep);
+    /* the observed runs use the sessions' fast (fused) plans, keeping only the values the fit reads: each
+     * layer's target in the original, its input in the swapped model */
+    if (st == ONNXC_OK) {
+        const oc_value **kv = oc_calloc((size_t)n + 1, sizeof *kv);
+        if (!kv)
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        for (int i = 0; st == ONNXC_OK && i < n; i++)
+            kv[i] = c->layers[i].ya;
+        if (st == ONNXC_OK)
+            st = oc_session_keep_values(sa, kv, n);
+        int nk = 0;
+        for (int i = 0; st == ONNXC_OK && i < n; i++)
+            if (c->layers[i].xb->producer)
+                kv[nk++] = c->layers[i].xb;
+        if (st == ONNXC_OK)
+            st = oc_session_keep_values(sb, kv, nk);
+        oc_free(kv);
+    }
+    for (int i = 0; i < n; i++) {
+        const oc_value *x = c->layers[i].xb;
+        c->layers[i].xb_input = -1;
+        for (int k = 0; k < n_inputs; k++)
+            if (!x->producer && !strcmp(x->name, names[k]))
+                c->layers[i].xb_input = k;
+        if (!x->producer && c->layers[i].xb_input < 0 && st == ONNXC_OK)
+            st = oc_err(ONNXC_E_UNSUPPORTED, "calibrate: layer %s: its input '%s' is a constant",
+                        c->layers[i].node, x->name);
+    }
+    cal_run r = {.layers = c->layers, .n_layers = n};
+    /* The targets depend on the original alone: run it once per sample with every layer observed and keep
+     * them in a temporary file (memory stays at one sample's activations), so each pass runs only the swapped
+     * model. Without a temporary file, each pass runs the original again. */
+    r.spill = st == ONNXC_OK && n > 0 ? tmpfile() : NULL;
+    for (int i = 0; r.spill && i < n; i++)
+        if (!(c->layers[i].spill_off = oc_calloc((size_t)n_samples, sizeof *c->layers[i].spill_off)))
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int s = 0; r.spill && s < n_samples && st == ONNXC_OK; s++) {
+        for (int j = 0; j < n; j++)
+            c->layers[j].have_y = false;
+        r.want = n;
+        r.got = 0;
+        r.sample = s;
+        r.stopped = false;
+        r.err = ONNXC_OK;
+        st = oc_run_observed_kept(sa, n_inputs, names, samples + (size_t)s * (size_t)n_inputs, observe_spill, &r);
+        if (r.stopped)
+            st = ONNXC_OK;
+        else if (st == ONNXC_OK && r.got != r.want)
+            st = oc_err(ONNXC_E_RUNTIME, "calibrate: a layer's value was not computed");
+        progress(opts, 2, 0, n - 1, n, s + 1, n_samples);
+    }
+    int n_done = 0;
+    while (st == ONNXC_OK && n_done < n) {
+        /* one pass over the samples fits every layer that no unfitted layer feeds */
+        int first = -1, last = -1, want = 0;
+        for (int j = 0; j < n; j++) {
+            cal_layer *L = &c->layers[j];
+            L->in_pass = false;
+            if (L->done)
+                continue;
+            bool ready = true;
+            for (int i = 0; i < n && ready; i++)
+                ready = !(i != j && !c->layers[i].done && dep[j * n + i]);
+            if (ready) {
+                L->in_pass = true;
+                want++;
+                if (first < 0)
+                    first = j;
+                last = j;
+            }
+        }
+        if (want == 0) {
+            st = oc_err(ONNXC_E_INVALID, "calibrate: the swapped layers feed each other in a cycle");
+            break;
+        }
+        c->n_passes++;
+        for (int s = 0; s < n_samples && st == ONNXC_OK; s++) {
+            const onnxc_tensor *const *in = samples + (size_t)s * (size_t)n_inputs;
+            for (int j = 0; j < n; j++)
+                c->layers[j].have_x = c->layers[j].have_y = false;
+            r.want = want;
+            r.got = 0;
+            if (r.spill) {
+                for (int j = 0; j < n && st == ONNXC_OK; j++)
+                    if (c->layers[j].in_pass)
+                        st = load_target(r.spill, &c->layers[j], s);
+            } else {
+                st = run_until(sa, n_inputs, names, in, observe_a, &r);
+            }
+            if (st != ONNXC_OK)
+                break;
+            r.got = 0;
+            for (int j = 0; j < n && st == ONNXC_OK; j++)
+                if (c->layers[j].in_pass && c->layers[j].xb_input >= 0) {
+                    st = accumulate(&c->layers[j], in[c->layers[j].xb_input]);
+                    r.got++;
+                }
+            if (st == ONNXC_OK)
+                st = run_until(sb, n_inputs, names, in, observe_b, &r);
+            progress(opts, 0, first, last, n, s + 1, n_samples);
+        }
+        for (int j = 0; j < n && st == ONNXC_OK; j++)
+            if (c->layers[j].in_pass) {
+                fit(&c->layers[j]);
+                n_done++;
+                oc_free(c->layers[j].y);
+                c->layers[j].y = NULL;
+                c->layers[j].y_n = 0;
+            }
+    }
+    if (st == ONNXC_OK)
+        st = drift(c, sa, sb, n_samples, n_inputs, names, samples, opts);
+    if (st != ONNXC_OK) {
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < 2 && keep[2 * i + k]; k++)
+                for (int64_t ch = 0; ch < c->layers[i].pub.channels; ch++)
+                    oc_set_f64(&c->layers[i].par[0][k]->t, ch, keep[2 * i + k][ch]);
+    }
+    for (int i = 0; i < 2 * n; i++)
+        oc_free(keep[i]);
+    oc_free(keep);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    c->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (r.spill)
+        fclose(r.spill);
+out:
+    oc_free(dep);
+    /* the output names point into sb's model, which is swapped: copy them before the session goes */
+    for (int i = 0; st == ONNXC_OK && i < c->n_outputs; i++) {
+        c->outputs[i].name = oc_strdup(c->outputs[i].name);
+        if (!c->outputs[i].name)
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    }
+    onnxc_session_free(sa);
+    onnxc_session_free(sb);
+    if (st != ONNXC_OK || !out) {
+        if (st != ONNXC_OK)
+            c->n_outputs = 0; /* names not copied */
+        onnxc_calibration_free(c);
+        return st;
+    }
+    for (int i = 0; i < c->n_layers; i++) {
+        oc_free(c->layers[i].sums);
+        c->layers[i].sums = NULL;
+    }
+    *out = c;
+    return ONNXC_OK;
+}
+
+int onnxc_calibration_num_layers(const onnxc_calibration *c) { return c ? c->n_layers : 0; }
+
+const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibration *c, int i)
+{
+    return c && i >= 0 && i < c->n_layers ? &c->layers[i].pub : NULL;
+}
+
+int onnxc_calibration_num_outputs(const onnxc_calibration *c) { return c ? c->n_outputs : 0; }
+
+const onnxc_calib_output *onnxc_calibration_output(const onnxc_calibration *c, int i)
+{
+    return c && i >= 0 && i < c->n_outputs ? &c->outputs[i] : NULL;
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
+{
+    if (!c || !f)
+        return;
+    if (json) {
+        fprintf(f, "{\"samples\": %d, \"passes\": %d, \"seconds\": ", c->n_samples, c->n_passes);
+        json_num(f, c->seconds);
+        fputs(", \"layers\": [", f);
+        for (int i = 0; i < c->n_layers; i++) {
+            const onnxc_calib_layer *L = &c->layers[i].pub;
+            fputs(i ? ", {\"node\": " : "{\"node\": ", f);
+            onnxc_json_write_string(f, L->node);
+            fputs(", \"output\": ", f);
+            onnxc_json_write_string(f, L->output);
+            fprintf(f, ", \"channels\": %lld, \"groups\": %lld, \"residual_before\": ", (long long)L->channels,
+                    (long long)L->groups);
+            json_num(f, L->residual_before);
+            fputs(", \"residual_after\": ", f);
+            json_num(f, L->residual_after);
+            fprintf(f, ", \"kept_channels\": %lld, \"training_mode\": %s}", (long long)L->kept_channels,
+                    L->training_mode ? "true" : "false");
+        }
+        fputs("], \"outputs\": [", f);
+        for (int i = 0; i < c->n_outputs; i++) {
+            const onnxc_metrics *m = &c->outputs[i].metrics;
+            fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+            onnxc_json_write_string(f, c->outputs[i].name);
+            fputs(", \"nmse\": ", f);
+            json_num(f, m->nmse);
+            fputs(", \"max_abs\": ", f);
+            json_num(f, m->max_abs);
+            fputs(", \"cosine\": ", f);
+            json_num(f, m->cosine);
+            fprintf(f, ", \"top1_rows\": %lld, \"top1_agree\": %lld}", (long long)m->top1_rows,
+                    (long long)m->top1_agree);
+        }
+        fputs("]}\n", f);
+        return;
+    }
+    fprintf(f, "calibration: %d layer%s on %d sample%s in %d pass%s over the samples (%.2f s)\n", c->n_layers,
+            c->n_layers == 1 ? "" : "s", c->n_samples, c->n_samples == 1 ? "" : "s", c->n_passes,
+            c->n_passes == 1 ? "" : "es", c->seconds);
+    fprintf(f, "  %-40s %6s %6s  %s\n", "layer", "C", "G", "residual before -> after");
+    for (int i = 0; i < c->n_layers; i++) {
+        const onnxc_calib_layer *L = &c->layers[i].pub;
+        fprintf(f, "  %-40s %6lld %6lld  %.4g -> %.4g", L->node, (long long)L->channels, (long long)L->groups,
+                L->residual_before, L->residual_after);
+        if (L->kept_channels)
+            fprintf(f, "  (warning: %lld channel%s without variance kept gamma/beta)", (long long)L->kept_channels,
+                    L->kept_channels == 1 ? "" : "s");
+        if (L->training_mode)
+            fputs("  (the original ran in training mode: fitted to its batch statistics on each sample)", f);
+        fputc('\n', f);
+    }
+    fprintf(f, "drift of the outputs against the original on the calibration samples:\n");
+    for (int i = 0; i < c->n_outputs; i++) {
+        const onnxc_metrics *m = &c->outputs[i].metrics;
+        fprintf(f, "  %s: NMSE %.3g, max abs %.3g, cosine %.6f", c->outputs[i].name, m->nmse, m->max_abs,
+                m->cosine);
+        if (m->top1_rows)
+            fprintf(f, ", top-1 agrees %lld of %lld", (long long)m->top1_agree, (long long)m->top1_rows);
+        fputc('\n', f);
+    }
+}
+
+void onnxc_calibration_free(onnxc_calibration *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n_layers; i++) {
+        oc_free(c->layers[i].node);
+        oc_free(c->layers[i].output);
+        oc_free(c->layers[i].sums);
+        oc_free(c->layers[i].y);
+        oc_free(c->layers[i].spill_off);
+    }
+    oc_free(c->layers);
+    for (int i = 0; i < c->n_outputs; i++)
+        oc_free((char *)c->outputs[i].name);
+    oc_free(c->outputs);
+    oc_free(c);
+}
