@@ -1,7 +1,7 @@
 # onnxc compare: tests/compare/test_compare.py drives the CLI on models it builds with python's onnx (a weight
 # scaled on purpose, a BatchNormalization swapped for the InstanceNormalization decomposition, mismatched
 # inputs/outputs) and checks the reported figures against numpy. The metrics' unit test is tests/unit/test_compare.c.
-foreach(group optimize weight swap badinput options rounding)
+foreach(group optimize weight swap badinput options rounding reference)
   add_test(NAME compare_${group}
     COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/compare/test_compare.py ${group})
   set_tests_properties(compare_${group} PROPERTIES

@@ -468,6 +468,20 @@ typedef struct onnxc_comparison onnxc_comparison;
 ONNXC_API onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, const onnxc_compare_options *opts,
                                   onnxc_comparison **out);
 
+/** Prepare a comparison of model b against saved outputs instead of a model a (Polygraphy's --load-outputs):
+ *  dir holds one file per output, NumPy .npy named "<output>.npy" or TensorProto .pb (matched by the tensor's
+ *  stored name, else by "<output>.pb"), e.g. written by PyTorch from the same inputs. Every file is read now;
+ *  an output of b with no file is ONNXC_E_INVALID listing the folder's files, a missing folder ONNXC_E_IO, two
+ *  files for one name ONNXC_E_INVALID; files for names b lacks are kept as unmatched outputs of side 0 (not
+ *  compared). A file whose type or shape differs from b's output is reported as not comparable. The
+ *  comparison takes one sample, onnxc_compare_run with the inputs the outputs were made from; per_node is
+ *  ONNXC_E_ARG. opts->label_a defaults to dir. b must outlive the comparison. */
+ONNXC_API onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir,
+                                            const onnxc_compare_options *opts, onnxc_comparison **out);
+
+/** The reference folder of a comparison made by onnxc_compare_create_reference, NULL for two models. */
+ONNXC_API const char *onnxc_compare_reference_dir(const onnxc_comparison *c);
+
 /** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */
 ONNXC_API onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
                                const onnxc_tensor *const *inputs);

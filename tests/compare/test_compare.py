@@ -656,14 +656,130 @@ class Options(unittest.TestCase, Figures):
         src = model_path("detector_small.onnx")
         p = onnxc("compare", src, src, "--json", "--per-node", expect=0)
         j = json.loads(p.stdout)  # raises on anything but one JSON document
-        self.assertEqual(set(j), {"a", "b", "seed", "samples", "inputs", "comparison"})
+        self.assertEqual(set(j), {"a", "b", "reference", "seed", "samples", "inputs", "comparison"})
+        self.assertFalse(j["reference"])
         self.assertEqual(j["inputs"][0]["shape"], [1, 3, 64, 64])
         for v in j["comparison"]["per_node"]["values"]:
             self.assertEqual(v["max_abs"], 0.0)
 
 
+# ---------------------------------------------------------------- --reference: saved outputs as A
+
+class Reference(unittest.TestCase, Figures):
+    """compare MODEL --reference DIR against the outputs PyTorch computed (models/expected), which are the
+    independent truth; the figures are checked against numpy on onnxc run's outputs for the same input."""
+
+    def setUp(self):
+        self.src = model_path("detector_small.onnx")
+        exp = os.path.join(MODELS_DIR, "expected", "detector_small")
+        self.x = os.path.join(exp, "input_0.npy")
+        # PyTorch's outputs, in the model's output order (models/MANIFEST.json)
+        self.torch = {"cls_logits": np.load(os.path.join(exp, "output_0.npy")),
+                      "box_regression": np.load(os.path.join(exp, "output_1.npy"))}
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def ref_dir(self, name="ref", outs=None, pb=("box_regression",)):
+        """outs as NAME.npy, those in pb as TensorProto .pb files named after the tensor's position."""
+        r = os.path.join(self.d, name)
+        os.makedirs(r)
+        for i, (k, v) in enumerate((outs or self.torch).items()):
+            if k in pb:
+                with open(os.path.join(r, "output_%d.pb" % i), "wb") as f:
+                    f.write(numpy_helper.from_array(v, k).SerializeToString())
+            else:
+                np.save(os.path.join(r, k + ".npy"), v)
+        return r
+
+    def test_pytorch_outputs(self):
+        r = self.ref_dir()
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertTrue(j["reference"])
+        self.assertEqual(j["a"], r)
+        c = j["comparison"]
+        self.assertEqual(c["reference"], r)
+        self.assertTrue(c["within_tolerance"])
+        got = run_outputs(self.src, self.d, "run", "--input", "input=" + self.x)
+        self.assertEqual({o["name"] for o in c["outputs"]}, set(self.torch))
+        for o in c["outputs"]:
+            self.assertEqual(o["shape_a"], list(self.torch[o["name"]].shape))
+            self.assert_figures(o, np_metrics(self.torch[o["name"]], got[o["name"]]))
+            self.assertLessEqual(o["nmse"], 1e-10)  # the models' own bar against PyTorch
+        p = onnxc("compare", self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertIn("saved reference outputs", p.stdout)
+        self.assertIn("result: B matches A within tolerance on all 2 outputs", p.stdout)
+
+    def test_perturbed_reference_differs(self):
+        outs = dict(self.torch)
+        cls = outs["cls_logits"].copy()
+        cls.flat[::97] *= 1.01
+        outs["cls_logits"] = cls
+        r = self.ref_dir(outs=outs)
+        j, _ = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        got = run_outputs(self.src, self.d, "run", "--input", "input=" + self.x)
+        by = {o["name"]: o for o in j["comparison"]["outputs"]}
+        want = np_metrics(cls, got["cls_logits"])
+        self.assertGreater(want["failing"], 0)
+        self.assert_figures(by["cls_logits"], want)
+        self.assertFalse(by["cls_logits"]["within_tolerance"])
+        self.assertTrue(by["box_regression"]["within_tolerance"])
+        self.assertFalse(j["comparison"]["within_tolerance"])
+
+    def test_file_for_an_unknown_name_is_a_note(self):
+        r = self.ref_dir()
+        np.save(os.path.join(r, "features.npy"), np.zeros(3, np.float32))
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertEqual(j["comparison"]["unmatched_a"], ["features"])
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("note", p.stderr)
+        self.assertIn("'features'", p.stderr)
+
+    def test_shape_and_dtype_mismatch_not_comparable(self):
+        outs = dict(self.torch)
+        outs["cls_logits"] = outs["cls_logits"][:, :14]
+        outs["box_regression"] = outs["box_regression"].astype(np.float64)
+        r = self.ref_dir(outs=outs, pb=())
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        by = {o["name"]: o for o in j["comparison"]["outputs"]}
+        self.assertFalse(by["cls_logits"]["comparable"])
+        self.assertEqual(by["cls_logits"]["shape_a"], [1, 14, 32, 32])
+        self.assertEqual(by["cls_logits"]["shape_b"], [1, 15, 32, 32])
+        self.assertFalse(by["box_regression"]["comparable"])
+        self.assertEqual((by["box_regression"]["dtype_a"], by["box_regression"]["dtype_b"]), ("double", "float"))
+        p = onnxc("compare", self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        self.assertIn("not comparable", p.stdout)
+
+    def test_bad_input(self):
+        x = "input=" + self.x
+        p = onnxc("compare", self.src, "--reference", os.path.join(self.d, "nope"), "--input", x, expect=2)
+        assert_one_line_error(self, p, os.path.join(self.d, "nope"), "reference folder")
+        r = self.ref_dir(outs={"cls_logits": self.torch["cls_logits"]})
+        open(os.path.join(r, "notes.txt"), "w").write("not a tensor")
+        p = onnxc("compare", self.src, "--reference", r, "--input", x, expect=2)
+        assert_one_line_error(self, p, r, "'box_regression'", "cls_logits.npy")
+        self.assertNotIn("notes.txt", p.stderr)
+        r2 = self.ref_dir("ref2")
+        p = onnxc("compare", self.src, "--reference", r2, expect=2)
+        assert_one_line_error(self, p, "--input", "'input'", r2)
+        np.save(os.path.join(r2, "box_regression.npy"), self.torch["box_regression"])
+        p = onnxc("compare", self.src, "--reference", r2, "--input", x, expect=2)
+        assert_one_line_error(self, p, "box_regression.npy", "output_1.pb", "'box_regression'")
+        with open(os.path.join(r2, "cls_logits.npy"), "wb") as f:
+            f.write(b"\x93NUMPY truncated")
+        os.remove(os.path.join(r2, "box_regression.npy"))
+        p = onnxc("compare", self.src, "--reference", r2, "--input", x, expect=2)
+        assert_one_line_error(self, p, "cls_logits.npy")
+        for extra, needle in ((["--per-node"], "--per-node"), (["--samples", "2"], "--samples"),
+                              (["--seed", "3"], "--seed"), ([self.src], "one model")):
+            p = onnxc("compare", self.src, "--reference", r, "--input", x, *extra, expect=2)
+            assert_one_line_error(self, p, needle)
+
+
 GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options,
-          "rounding": Rounding}
+          "rounding": Rounding, "reference": Reference}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
