@@ -45,6 +45,9 @@ static const char usage[] =
     "                      order, and name the first node whose output is beyond tolerance\n"
     "  --json              print one JSON object on stdout instead of the table\n"
     "  --threads N         worker threads (default: number of cores)\n"
+    "  --report FILE.html  also write the result as one self-contained HTML page (no script, nothing fetched):\n"
+    "                      the outputs' table and, with --per-node, each shared value's NMSE along B's\n"
+    "                      execution order on a log scale with the first divergence marked\n"
     "  --reference DIR     compare MODEL against saved outputs instead of a second model (as Polygraphy's\n"
     "                      --load-outputs): DIR holds one file per output, NAME.npy or a TensorProto .pb (matched\n"
     "                      by the name stored in it, else NAME.pb), e.g. written by PyTorch; DIR plays A. Give\n"
@@ -72,6 +75,7 @@ typedef struct range_opt {
 typedef struct cmp_state {
     const char *path_a, *path_b;
     const char *reference; /* --reference DIR: path_a is DIR, ma aliases mb */
+    const char *report;    /* --report FILE.html */
     onnxc_model *ma, *mb;
     onnxc_comparison *c;
     onnxc_io_info *infos; /* A's real inputs, with dims B declares static filled in */
@@ -620,6 +624,10 @@ static int compare_main(cmp_state *s, int argc, char **argv)
             if (cli_parse_u64(val, &seed) != 0)
                 return cli_usage_error("compare", "--seed takes a non-negative integer, not '%s'", val);
             seed_set = 1;
+        } else if ((k = cli_opt_value("compare", argc, argv, &i, "--report", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            s->report = val;
         } else if ((k = cli_opt_value("compare", argc, argv, &i, "--reference", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;
@@ -671,6 +679,10 @@ static int compare_main(cmp_state *s, int argc, char **argv)
             (st = onnxc_model_load(s->path_b, &s->mb)) != ONNXC_OK)
             return fail(st);
     }
+    /* the page's path is checked before anything runs (a folder that is missing or a folder as the path) */
+    if (s->report && ((st = onnxc_model_check_output(s->mb, s->report, NULL)) != ONNXC_OK ||
+                      (s->ma != s->mb && (st = onnxc_model_check_output(s->ma, s->report, NULL)) != ONNXC_OK)))
+        return fail(st);
     co.threads = (int)threads;
     co.label_a = s->path_a;
     co.label_b = s->path_b;
@@ -745,6 +757,8 @@ static int compare_main(cmp_state *s, int argc, char **argv)
         onnxc_compare_print(s->c, stdout, 0);
     }
     fflush(stdout);
+    if (s->report && (st = onnxc_compare_write_html(s->c, s->report)) != ONNXC_OK)
+        return fail(st);
     warn_findings(s);
     int incomparable = 0; /* an output of another type or shape is a finding (exit 1), not an empty run */
     for (int i = 0; i < onnxc_compare_num_outputs(s->c); i++)
@@ -755,8 +769,9 @@ static int compare_main(cmp_state *s, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     int ok = onnxc_compare_within(s->c);
-    cli_summary("%s: %d output%s, %s", s->path_b, onnxc_compare_num_outputs(s->c),
-                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS");
+    cli_summary("%s: %d output%s, %s%s%s", s->path_b, onnxc_compare_num_outputs(s->c),
+                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS",
+                s->report ? ", wrote " : "", s->report ? s->report : "");
     return ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }
 

@@ -880,6 +880,8 @@ onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *di
     return ONNXC_OK;
 }
 
+const onnxc_compare_options *oc_compare_options(const onnxc_comparison *c) { return c ? &c->o : NULL; }
+
 const char *onnxc_compare_reference_dir(const onnxc_comparison *c) { return c && c->reference ? c->ref_dir : NULL; }
 
 static void tick(onnxc_comparison *c)

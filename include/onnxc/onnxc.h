@@ -535,6 +535,17 @@ ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json)
  *  (NULL on failure); free it with onnxc_free. */
 ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json);
 
+/** The result as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the table of
+ *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict) and, with per_node, the NMSE of every shared
+ *  value along b's execution order on a log scale with the first divergence marked, and their table. Names are
+ *  HTML-escaped. Written to path through a temporary file beside it and a rename, so a failed write leaves no
+ *  partial page and an existing file untouched. */
+ONNXC_API onnxc_status onnxc_compare_write_html(const onnxc_comparison *c, const char *path);
+
+/** The page onnxc_compare_write_html writes, as one malloc'd NUL-terminated string in *html (NULL on failure);
+ *  free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_compare_html(const onnxc_comparison *c, char **html);
+
 /** Free a comparison and its sessions; NULL is fine. */
 ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 

@@ -7,12 +7,15 @@ reports are checked against numpy computed from the tensors onnxc run writes, an
 divergence against the one this script changed. Run one group:  test_compare.py GROUP  with ONNXC (the
 binary) and ONNXC_MODELS_DIR in the environment.
 """
+import html.parser
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 import numpy as np
 import onnx
@@ -778,12 +781,235 @@ class Reference(unittest.TestCase, Figures):
             assert_one_line_error(self, p, needle)
 
 
+# ---------------------------------------------------------------- --report FILE.html
+
+CHROMIUM = os.environ.get("ONNXC_CHROMIUM", "/usr/bin/chromium")  # Debian package chromium
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+SVG_SELF_CLOSED = {"line", "circle", "polyline", "path", "rect"}
+
+
+class PageParser(html.parser.HTMLParser):
+    """Well-formedness (every element closed, in order), the text of table cells by table id, the SVG's points and
+    whether anything could fetch a resource."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.problems = [], []
+        self.tables, self.table, self.row, self.cell = {}, None, None, None
+        self.points, self.divergence_lines, self.texts, self.svg_texts = [], 0, [], []
+        self.fetching = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k, v in attrs:
+            if k in ("src", "href", "srcset", "action", "xmlns") or (v and "://" in v):
+                self.fetching.append((tag, k, v))
+        if tag in ("script", "link", "img", "iframe", "object", "embed"):
+            self.fetching.append((tag, "", ""))
+        if tag == "table":
+            self.table = a.get("id", "")
+            self.tables[self.table] = []
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th"):
+            self.cell = ""
+        elif tag == "circle" and "point" in a.get("class", "").split():
+            self.points.append(a)
+        elif tag == "line" and a.get("class") == "divergence":
+            self.divergence_lines += 1
+        if tag not in VOID_TAGS:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID_TAGS:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append("</%s> closes %s" % (tag, self.stack[-1] if self.stack else "nothing"))
+            if tag in self.stack:
+                while self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+        if tag in ("td", "th"):
+            self.row.append(self.cell)
+            self.cell = None
+        elif tag == "tr":
+            self.tables[self.table].append(self.row)
+        elif tag == "table":
+            self.table = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+        if "svg" in self.stack:
+            self.svg_texts.append(data)
+        self.texts.append(data)
+
+    def parse_page(self, text):
+        self.feed(text)
+        self.close()
+        if self.stack:
+            self.problems.append("left open: %s" % self.stack)
+        return self
+
+
+def html_escaping_models(d):
+    """x * c -> 'v<&>"1' -> Relu -> a name made to break out of a table cell; B's c differs from A's."""
+    mid, out = 'v<&>"1\'', "out</td><script>alert(1)</script>"
+    for name, c in (("a.onnx", 2.0), ("b.onnx", 2.5)):
+        m = make_model([helper.make_node("Mul", ["x", "c"], [mid], name="mul<b>"),
+                        helper.make_node("Relu", [mid], [out], name="relu&")],
+                       [vi("x", [2, 3])], [vi(out, [2, 3])],
+                       [numpy_helper.from_array(np.full((1,), c, np.float32), "c")])
+        onnx.save(m, os.path.join(d, name))
+    return os.path.join(d, "a.onnx"), os.path.join(d, "b.onnx"), mid, out
+
+
+class Report(unittest.TestCase):
+    """The page onnxc compare --report writes, read with Python's html.parser (well-formed, escaped, nothing
+    fetched) and checked against the JSON of the same comparison."""
+
+    def check_page(self, path, j):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertTrue(text.startswith("<!DOCTYPE html>"))
+        page = PageParser().parse_page(text)
+        self.assertEqual(page.problems, [])
+        self.assertEqual(page.fetching, [])
+        self.assertNotIn("://", text)
+        self.assertNotIn("url(", text)
+        self.assertNotIn("@import", text)
+        c = j["comparison"]
+        rows = page.tables["outputs"]
+        self.assertEqual(rows[0][:3], ["output", "shape", "dtype"])
+        self.assertEqual(len(rows) - 1, len(c["outputs"]))
+        for row, o in zip(rows[1:], c["outputs"]):
+            self.assertEqual(row[0], o["name"])
+            self.assertEqual(row[1], "x".join(map(str, o["shape_b"])) if o["shape_b"] else "scalar")
+            self.assertEqual(row[2].split(" ")[0], o["dtype_b"])
+            if o["comparable"]:
+                self.assertEqual(row[3:6], ["%.3e" % o[k] for k in ("max_abs", "max_rel", "nmse")])
+                self.assertEqual(row[6], "%.9f" % o["cosine"])
+            self.assertEqual(row[-1], "ok" if o["within_tolerance"] else "DIFFERS")
+        if "per_node" in c:
+            values = c["per_node"]["values"]
+            self.assertEqual(len(page.points), len(values))
+            self.assertEqual(len(page.tables["per-node"]) - 1, len(values))
+            for row, v in zip(page.tables["per-node"][1:], values):
+                self.assertEqual(row[1], v["name"])
+                self.assertEqual(row[2], v["op"])
+            # points left to right in B's order; red exactly where a value is beyond tolerance
+            xs = [float(p["cx"]) for p in page.points]
+            self.assertEqual(xs, sorted(xs))
+            for p, v in zip(page.points, values):
+                self.assertEqual("differs" in p["class"].split(), not v["within_tolerance"])
+            first = c["per_node"]["first_divergence"]
+            self.assertEqual(page.divergence_lines, 1 if first else 0)
+            if first:
+                self.assertIn("first divergence: " + first["name"], "".join(page.svg_texts))
+        return page, text
+
+    def test_per_node_page(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, changed_value = Weight.changed_model(self, d)
+            report = os.path.join(d, "r.html")
+            j, p = compare_json(src, changed, "--per-node", "--report", report, expect=1)
+            self.assertEqual(j["comparison"]["per_node"]["first_divergence"]["name"], changed_value)
+            page, _ = self.check_page(report, j)
+            self.assertGreater(len(page.points), 10)
+            self.assertEqual([f for f in os.listdir(d) if f.startswith("r.html")], ["r.html"])  # no temp left
+
+    def test_names_are_escaped(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b, mid, out = html_escaping_models(d)
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(a, b, "--per-node", "--report", report, expect=1)
+            page, text = self.check_page(report, j)
+            self.assertNotIn("<script", text)
+            self.assertEqual([r[0] for r in page.tables["outputs"][1:]], [out])
+            self.assertEqual([r[1] for r in page.tables["per-node"][1:]], [mid, out])
+            self.assertEqual(len(page.points), 2)
+
+    def test_reference_page(self):
+        src = model_path("detector_small.onnx")
+        exp = os.path.join(MODELS_DIR, "expected", "detector_small")
+        with tempfile.TemporaryDirectory() as d:
+            r = os.path.join(d, "ref")
+            os.makedirs(r)
+            np.save(os.path.join(r, "cls_logits.npy"), np.load(os.path.join(exp, "output_0.npy")))
+            np.save(os.path.join(r, "box_regression.npy"), np.load(os.path.join(exp, "output_1.npy")))
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(src, "--reference", r, "--input", "input=" + os.path.join(exp, "input_0.npy"),
+                                "--report", report, expect=0)
+            page, text = self.check_page(report, j)
+            self.assertEqual(len(page.tables["outputs"]) - 1, 2)
+            self.assertEqual(page.points, [])
+            self.assertIn("saved outputs", text)
+
+    def test_bad_report_path(self):
+        src = model_path("detector_small.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for bad, needle in ((os.path.join(d, "no", "r.html"), "does not exist"), (d, "is a folder")):
+                p = onnxc("compare", src, src, "--report", bad, expect=2)
+                assert_one_line_error(self, p, bad, needle)
+            self.assertEqual(os.listdir(d), [])
+
+
+class ReportChromium(unittest.TestCase):
+    """The page as headless Chromium renders it: the DOM it builds has the table rows and one SVG point per
+    shared value, and the screenshot is a real image."""
+
+    def chromium(self, d, *args):
+        profile = tempfile.mkdtemp(dir=d)
+        p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--no-first-run",
+                            "--user-data-dir=" + profile] + list(args), capture_output=True, text=True,
+                           errors="replace", timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_renders(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, changed_value = Weight.changed_model(self, d)
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(src, changed, "--per-node", "--report", report, expect=1)
+            url = "file://" + urllib.request.pathname2url(report)
+            dom = self.chromium(d, "--dump-dom", url)
+            page = PageParser().parse_page(dom)
+            c = j["comparison"]
+            values = c["per_node"]["values"]
+            self.assertEqual([r[0] for r in page.tables["outputs"][1:]], [o["name"] for o in c["outputs"]])
+            self.assertEqual(len(page.tables["per-node"]) - 1, len(values))
+            self.assertEqual(len(page.points), len(values))
+            self.assertEqual(page.divergence_lines, 1)
+            self.assertIn("first divergence: " + changed_value, "".join(page.svg_texts))
+            self.assertEqual(page.fetching, [])
+            shot = os.path.join(d, "r.png")
+            self.chromium(d, "--screenshot=" + shot, "--window-size=1100,900", url)
+            with open(shot, "rb") as f:
+                png = f.read()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            w, h = struct.unpack(">II", png[16:24])
+            self.assertEqual((w, h), (1100, 900))
+
+
 GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options,
-          "rounding": Rounding, "reference": Reference}
+          "rounding": Rounding, "reference": Reference, "report": Report,
+          "report_chromium": ReportChromium}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
         sys.exit("usage: test_compare.py {%s}" % ",".join(GROUPS))
+    if sys.argv[1] == "report_chromium" and not os.access(CHROMIUM, os.X_OK):
+        print("%s is not installed (Debian package chromium): skipped" % CHROMIUM)
+        sys.exit(77)  # ctest's SKIP_RETURN_CODE
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(GROUPS[sys.argv[1]])
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)
