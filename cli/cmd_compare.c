@@ -232,9 +232,9 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
 static int check_given(cmp_state *s, const onnxc_io_info *info, cli_given *g)
 {
-    const onnxc_tensor *t = g->t;
     if (cli_given_fits("compare", info, g, 1) != 0)
         return CLI_EXIT_USAGE;
+    const onnxc_tensor *t = g->t; /* after cli_given_fits, which may replace g->t (a float64 file cast) */
     if (info->rank < 0)
         return 0;
     const onnxc_model *ms[2] = {s->ma, s->mb};
