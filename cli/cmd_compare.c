@@ -12,7 +12,9 @@
 static const char usage[] =
     "usage: onnxc compare A.onnx B.onnx [--input NAME=FILE]... [--shape NAME=DIMS]... [--samples N] [--seed S]\n"
     "                     [--range NAME=LO,HI]... [--atol X] [--rtol Y] [--nmse Z] [--per-node] [--json]\n"
-    "                     [--threads N]\n"
+    "                     [--threads N] [--report FILE.html]\n"
+    "       onnxc compare MODEL --reference DIR --input NAME=FILE... [--atol X] [--rtol Y] [--nmse Z] [--json]\n"
+    "                     [--threads N] [--report FILE.html]\n"
     "\n"
     "Run A (the reference) and B (e.g. A after 'onnxc optimize' or 'onnxc swap-norm') with onnxc's executor on\n"
     "the same inputs and report, for each output, how far B is from A: max abs error, max relative error\n"
@@ -43,6 +45,14 @@ static const char usage[] =
     "                      order, and name the first node whose output is beyond tolerance\n"
     "  --json              print one JSON object on stdout instead of the table\n"
     "  --threads N         worker threads (default: number of cores)\n"
+    "  --report FILE.html  also write the result as one self-contained HTML page (no script, nothing fetched):\n"
+    "                      the outputs' table and, with --per-node, each shared value's NMSE along B's\n"
+    "                      execution order on a log scale with the first divergence marked\n"
+    "  --reference DIR     compare MODEL against saved outputs instead of a second model (as Polygraphy's\n"
+    "                      --load-outputs): DIR holds one file per output, NAME.npy or a TensorProto .pb (matched\n"
+    "                      by the name stored in it, else NAME.pb), e.g. written by PyTorch; DIR plays A. Give\n"
+    "                      with --input every input the reference was computed from (no random inputs, one\n"
+    "                      sample, no --per-node); a file for a name MODEL lacks is noted and not compared\n"
     "\n"
     "Generated inputs use the generator of 'onnxc run': without --range, 'onnxc run A.onnx --seed S+k' sees\n"
     "the inputs of sample k. A float range maps those values affinely onto [LO, HI); an integer range draws\n"
@@ -64,6 +74,8 @@ typedef struct range_opt {
 
 typedef struct cmp_state {
     const char *path_a, *path_b;
+    const char *reference; /* --reference DIR: path_a is DIR, ma aliases mb */
+    const char *report;    /* --report FILE.html */
     onnxc_model *ma, *mb;
     onnxc_comparison *c;
     onnxc_io_info *infos; /* A's real inputs, with dims B declares static filled in */
@@ -220,10 +232,9 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
 static int check_given(cmp_state *s, const onnxc_io_info *info, cli_given *g)
 {
-    /* cli_given_fits may replace g->t (a float64 file cast to the model's type): read it afterwards */
     if (cli_given_fits("compare", info, g, 1) != 0)
         return CLI_EXIT_USAGE;
-    const onnxc_tensor *t = g->t;
+    const onnxc_tensor *t = g->t; /* after cli_given_fits, which may replace g->t (a float64 file cast) */
     if (info->rank < 0)
         return 0;
     const onnxc_model *ms[2] = {s->ma, s->mb};
@@ -469,7 +480,10 @@ static void warn_findings(const cmp_state *s)
     const onnxc_comparison *c = s->c;
     if (onnxc_compare_by_position(c))
         cli_warn("the models share no output name: outputs are matched by position");
-    for (int side = 0; side < 2; side++)
+    for (int i = 0; s->reference && i < onnxc_compare_num_unmatched(c, 0); i++)
+        fprintf(stderr, "onnxc: note: compare: %s holds '%s', which is not an output of %s: not compared\n",
+                s->reference, onnxc_compare_unmatched(c, 0, i), s->path_b);
+    for (int side = 0; !s->reference && side < 2; side++)
         for (int i = 0; i < onnxc_compare_num_unmatched(c, side); i++)
             cli_warn("output '%s' of %s has no counterpart in %s: not compared", onnxc_compare_unmatched(c, side, i),
                      side ? s->path_b : s->path_a, side ? s->path_a : s->path_b);
@@ -477,8 +491,8 @@ static void warn_findings(const cmp_state *s)
         const onnxc_compare_entry *e = onnxc_compare_output(c, k);
         if (e->metrics.nan_a || e->metrics.inf_a)
             cli_warn("the reference A itself produces %lld NaN and %lld Inf in output '%s' on these inputs; such "
-                     "elements never pass (choose inputs with --range or --input)",
-                     (long long)e->metrics.nan_a, (long long)e->metrics.inf_a, e->name_a);
+                     "elements never pass%s", (long long)e->metrics.nan_a, (long long)e->metrics.inf_a, e->name_a,
+                     s->reference ? "" : " (choose inputs with --range or --input)");
     }
 }
 
@@ -499,7 +513,8 @@ static void state_free(cmp_state *s)
     free(s->gen_dims);
     cli_dims_free(&s->dims);
     onnxc_compare_free(s->c);
-    onnxc_model_free(s->ma);
+    if (s->ma != s->mb)
+        onnxc_model_free(s->ma);
     onnxc_model_free(s->mb);
 }
 
@@ -564,7 +579,9 @@ static int compare_main(cmp_state *s, int argc, char **argv)
 {
     uint64_t seed = 0;
     int64_t samples = 1, threads = 0;
-    int opts_done = 0, k, samples_set = 0;
+    int opts_done = 0, k, samples_set = 0, seed_set = 0;
+    const char *paths[3] = {NULL, NULL, NULL};
+    int n_paths = 0;
     onnxc_compare_options co;
     onnxc_compare_options_init(&co);
     s->given = calloc((size_t)argc + 1, sizeof *s->given);
@@ -576,12 +593,10 @@ static int compare_main(cmp_state *s, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val;
         if (opts_done || a[0] != '-' || !a[1]) {
-            if (!s->path_a)
-                s->path_a = a;
-            else if (!s->path_b)
-                s->path_b = a;
-            else
-                return cli_usage_error("compare", "unexpected argument '%s' (compare takes two models)", a);
+            if (n_paths == 2)
+                return cli_usage_error("compare", "unexpected argument '%s' (compare takes two models, or one "
+                                       "with --reference)", a);
+            paths[n_paths++] = a;
         } else if (cli_is_help(a)) {
             fputs(usage, stdout);
             return CLI_EXIT_OK;
@@ -608,6 +623,15 @@ static int compare_main(cmp_state *s, int argc, char **argv)
                 return CLI_EXIT_USAGE;
             if (cli_parse_u64(val, &seed) != 0)
                 return cli_usage_error("compare", "--seed takes a non-negative integer, not '%s'", val);
+            seed_set = 1;
+        } else if ((k = cli_opt_value("compare", argc, argv, &i, "--report", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            s->report = val;
+        } else if ((k = cli_opt_value("compare", argc, argv, &i, "--reference", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            s->reference = val;
         } else if ((k = cli_opt_value("compare", argc, argv, &i, "--range", &val)) != 0) {
             if (k < 0 || parse_range(s, val) != 0)
                 return CLI_EXIT_USAGE;
@@ -629,22 +653,62 @@ static int compare_main(cmp_state *s, int argc, char **argv)
             return cli_usage_error("compare", "unknown option '%s'", a);
         }
     }
-    if (!s->path_a || !s->path_b)
-        return cli_usage_error("compare", "give two models: the reference A and the model B to compare with it");
-
     onnxc_status st;
-    if ((st = onnxc_model_load(s->path_a, &s->ma)) != ONNXC_OK || (st = onnxc_model_load(s->path_b, &s->mb)) != ONNXC_OK)
+    if (s->reference) {
+        if (n_paths != 1)
+            return cli_usage_error("compare", "with --reference give one model, the one whose outputs are compared "
+                                   "with the saved ones");
+        if (co.per_node)
+            return cli_usage_error("compare", "--per-node needs two models: saved outputs hold no intermediate "
+                                   "values");
+        if (samples_set || seed_set || s->n_ranges)
+            return cli_usage_error("compare", "--reference compares one sample, made from the inputs given with "
+                                   "--input: --samples, --seed and --range do not apply");
+        s->path_a = s->reference;
+        s->path_b = paths[0];
+        if ((st = onnxc_model_load(s->path_b, &s->mb)) != ONNXC_OK)
+            return fail(st);
+        s->ma = s->mb; /* the inputs are the model's own; check_dims and merge_inputs see it twice */
+    } else {
+        if (n_paths != 2)
+            return cli_usage_error("compare", "give two models: the reference A and the model B to compare with "
+                                   "it (or one model and --reference DIR)");
+        s->path_a = paths[0];
+        s->path_b = paths[1];
+        if ((st = onnxc_model_load(s->path_a, &s->ma)) != ONNXC_OK ||
+            (st = onnxc_model_load(s->path_b, &s->mb)) != ONNXC_OK)
+            return fail(st);
+    }
+    /* the page's path is checked before anything runs (a folder that is missing or a folder as the path) */
+    if (s->report && ((st = onnxc_model_check_output(s->mb, s->report, NULL)) != ONNXC_OK ||
+                      (s->ma != s->mb && (st = onnxc_model_check_output(s->ma, s->report, NULL)) != ONNXC_OK)))
         return fail(st);
     co.threads = (int)threads;
     co.label_a = s->path_a;
     co.label_b = s->path_b;
     co.progress = progress;
     co.progress_user = s;
-    if ((st = onnxc_compare_create(s->ma, s->mb, &co, &s->c)) != ONNXC_OK)
+    if (s->reference)
+        st = onnxc_compare_create_reference(s->mb, s->reference, &co, &s->c);
+    else
+        st = onnxc_compare_create(s->ma, s->mb, &co, &s->c);
+    if (st != ONNXC_OK)
         return fail(st);
     if ((k = check_dims(s)) != 0 || (k = merge_inputs(s)) != 0 || (k = read_given(s)) != 0 ||
         (k = check_ranges(s)) != 0)
         return k;
+    if (s->reference) {
+        char missing[512];
+        size_t len = 0;
+        missing[0] = 0;
+        for (int i = 0; i < s->n_in && len < sizeof missing; i++)
+            if (!find_given(s, s->infos[i].name))
+                len += (size_t)snprintf(missing + len, sizeof missing - len, "%s'%s'", len ? ", " : "",
+                                        s->infos[i].name);
+        if (len)
+            return cli_usage_error("compare", "--reference: give --input NAME=FILE for every input of %s, the "
+                                   "inputs %s was computed from (missing: %s)", s->path_b, s->reference, missing);
+    }
 
     s->gen_rank = malloc(((size_t)s->n_in + 1) * sizeof *s->gen_rank);
     s->gen_dims = calloc((size_t)s->n_in + 1, sizeof *s->gen_dims);
@@ -676,6 +740,7 @@ static int compare_main(cmp_state *s, int argc, char **argv)
     if (s->json) {
         printf("{\"a\":");
         onnxc_json_write_string(stdout, s->path_a);
+        printf(",\"reference\":%s", s->reference ? "true" : "false");
         printf(",\"b\":");
         onnxc_json_write_string(stdout, s->path_b);
         printf(",\"seed\":%llu,\"samples\":%d,\"inputs\":[", (unsigned long long)seed, s->samples);
@@ -684,20 +749,29 @@ static int compare_main(cmp_state *s, int argc, char **argv)
         onnxc_compare_print(s->c, stdout, 1);
         printf("}\n");
     } else {
-        printf("A: %s (reference)\nB: %s\n", s->path_a, s->path_b);
+        if (s->reference)
+            printf("A: %s (saved reference outputs)\nB: %s\n", s->path_a, s->path_b);
+        else
+            printf("A: %s (reference)\nB: %s\n", s->path_a, s->path_b);
         print_inputs(s, stdout, seed, 0);
         onnxc_compare_print(s->c, stdout, 0);
     }
     fflush(stdout);
+    if (s->report && (st = onnxc_compare_write_html(s->c, s->report)) != ONNXC_OK)
+        return fail(st);
     warn_findings(s);
-    if (onnxc_compare_num_elements(s->c) == 0) {
+    int incomparable = 0; /* an output of another type or shape is a finding (exit 1), not an empty run */
+    for (int i = 0; i < onnxc_compare_num_outputs(s->c); i++)
+        incomparable += !onnxc_compare_output(s->c, i)->metrics.comparable;
+    if (onnxc_compare_num_elements(s->c) == 0 && !incomparable) {
         cli_error("compare: no element was compared (every output of the models is empty on these inputs%s): "
                   "not a pass", s->dims.n_opts ? "; see --shape" : "");
         return CLI_EXIT_USAGE;
     }
     int ok = onnxc_compare_within(s->c);
-    cli_summary("%s: %d output%s, %s", s->path_b, onnxc_compare_num_outputs(s->c),
-                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS");
+    cli_summary("%s: %d output%s, %s%s%s", s->path_b, onnxc_compare_num_outputs(s->c),
+                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS",
+                s->report ? ", wrote " : "", s->report ? s->report : "");
     return ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }
 

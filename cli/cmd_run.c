@@ -107,10 +107,9 @@ static void json_num(FILE *f, double v)
 /* A file's tensor against the declared input: element type, rank and static dims; binds symbolic dims. */
 static int check_given(run_state *r, const onnxc_io_info *info, cli_given *g)
 {
-    /* cli_given_fits may replace g->t (a float64 file cast to the model's type): read it afterwards */
     if (cli_given_fits("run", info, g, 0) != 0)
         return -1;
-    const onnxc_tensor *t = g->t;
+    const onnxc_tensor *t = g->t; /* after cli_given_fits, which may replace g->t (a float64 file cast) */
     if (info->rank < 0)
         return 0;
     for (int d = 0; d < info->rank; d++)

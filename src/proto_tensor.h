@@ -28,13 +28,7 @@ ProtobufCMessage *oc_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_
 /* Read a whole regular file into an oc_malloc'd buffer (messages name path). */
 onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len);
 
-/* Write the concatenation of n pieces to path atomically: a temporary file beside it ("path.tmpXXXXXX"), fsync,
- * rename. On failure nothing is left behind and an existing file at path is untouched. */
-typedef struct oc_piece {
-    const void *data;
-    size_t len;
-} oc_piece;
-onnxc_status oc_write_file_atomic(const char *path, const oc_piece *pieces, size_t n);
+/* oc_write_file_atomic (the atomic write every output file goes through) is declared in util.h. */
 
 /* Decode a TensorProto into a new oc_tensor. what names the tensor in messages ("initializer 'w'");
  * root says where external data may be read from (NULL: external data is refused).

@@ -45,6 +45,15 @@ bool oc_numel(const int64_t *dims, int rank, int64_t *out);
 /* Grow a dynamic array *p of *cap elements of size elem so it holds at least need. */
 onnxc_status oc_grow(void **p, int *cap, int need, size_t elem);
 
+/* Write the concatenation of n pieces to path atomically: a temporary file beside it ("path.tmpXXXXXX"), fsync,
+ * rename. On failure nothing is left behind and an existing file at path is untouched. (Defined in save.c; declared here because
+ * writers outside the core, such as the HTML report, use it too.) */
+typedef struct oc_piece {
+    const void *data;
+    size_t len;
+} oc_piece;
+onnxc_status oc_write_file_atomic(const char *path, const oc_piece *pieces, size_t n);
+
 /* Text printed into memory: oc_membuf_open gives a FILE * to print to, oc_membuf_take closes it and hands over
  * the text as one NUL-terminated malloc'd string (free with free() / onnxc_free). Lets a print function with a
  * FILE * parameter also fill a buffer, so a text or JSON form is written by one function only. */

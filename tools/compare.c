@@ -1,11 +1,13 @@
 /* Comparison of a model under test (B) against a reference (A) on the same inputs: error metrics between two
  * tensors, node-by-node observation of a session run, and the comparison engine (outputs, and with per_node
  * every value both graphs produce under the same name) with its table and JSON report. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compare.h"
@@ -421,6 +423,14 @@ typedef struct oc_spill {
     size_t nbytes;
 } oc_spill;
 
+/* One saved output of a reference folder: its file name and the output name it stands for. */
+typedef struct oc_ref_file {
+    char *file; /* file name inside the folder */
+    char *key;  /* output name: a .pb's stored name, else the file name without .npy / .pb */
+    onnxc_tensor *t;
+    int used;
+} oc_ref_file;
+
 struct onnxc_comparison {
     const onnxc_model *ma, *mb;
     onnxc_session *sa, *sb;
@@ -446,6 +456,13 @@ struct onnxc_comparison {
     size_t buf_cap;
     /* progress of the current sample */
     int64_t done, total;
+    /* reference mode (onnxc_compare_create_reference): no model A; ref[k] is the saved tensor output k is
+     * compared with, read from ref_dir; refs holds every file read (the unmatched ones are notes) */
+    int reference;
+    char *ref_dir;
+    int n_refs;
+    oc_ref_file *refs;
+    int *ref_idx; /* refs index of output k */
 };
 
 void onnxc_compare_options_init(onnxc_compare_options *o)
@@ -711,6 +728,185 @@ onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, co
     return ONNXC_OK;
 }
 
+/* ---------------------------------------------------------------- reference folder */
+
+static int ref_cmp(const void *x, const void *y)
+{
+    return strcmp(((const oc_ref_file *)x)->file, ((const oc_ref_file *)y)->file);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+/* Every .npy and .pb file of dir, read and keyed by the output name it stands for, in file-name order. */
+static onnxc_status read_reference_dir(onnxc_comparison *c, const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return oc_err(ONNXC_E_IO, "%s: cannot open the reference folder: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return oc_err(ONNXC_E_IO, "%s: the reference is not a folder (give the folder holding one .npy or .pb "
+                      "per output)", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return oc_err(ONNXC_E_IO, "%s: cannot open the reference folder: %s", dir, strerror(errno));
+    onnxc_status st = ONNXC_OK;
+    int cap = 0;
+    struct dirent *de;
+    while (st == ONNXC_OK && (de = readdir(d)) != NULL) {
+        const char *fn = de->d_name;
+        size_t ext = has_suffix(fn, ".npy") ? 4 : has_suffix(fn, ".pb") ? 3 : 0;
+        if (!ext || fn[0] == '.')
+            continue;
+        if ((st = oc_grow((void **)&c->refs, &cap, c->n_refs + 1, sizeof *c->refs)) != ONNXC_OK)
+            break;
+        oc_ref_file *r = &c->refs[c->n_refs];
+        memset(r, 0, sizeof *r);
+        if (!(r->file = oc_strdup(fn)) || !(r->key = oc_strdup(fn))) {
+            oc_free(r->file);
+            st = oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+            break;
+        }
+        r->key[strlen(fn) - ext] = 0;
+        c->n_refs++;
+    }
+    closedir(d);
+    if (st != ONNXC_OK)
+        return st;
+    if (c->n_refs > 1)
+        qsort(c->refs, (size_t)c->n_refs, sizeof *c->refs, ref_cmp);
+    for (int i = 0; i < c->n_refs && st == ONNXC_OK; i++) {
+        oc_ref_file *r = &c->refs[i];
+        size_t len = strlen(dir) + strlen(r->file) + 2;
+        char *path = oc_malloc(len), *stored = NULL;
+        if (!path)
+            return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+        snprintf(path, len, "%s/%s", dir, r->file);
+        st = onnxc_tensor_read(path, &r->t, &stored);
+        oc_free(path);
+        /* a TensorProto names itself: an output called "/fc/Gemm_output_0" cannot be a file name */
+        if (st == ONNXC_OK && stored && *stored && has_suffix(r->file, ".pb")) {
+            char *k = oc_strdup(stored);
+            if (!k)
+                st = oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+            else {
+                oc_free(r->key);
+                r->key = k;
+            }
+        }
+        free(stored);
+    }
+    for (int i = 0; i < c->n_refs && st == ONNXC_OK; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->refs[i].key, c->refs[j].key) == 0)
+                return oc_err(ONNXC_E_INVALID, "%s: both %s and %s hold output '%s': keep one", dir,
+                              c->refs[j].file, c->refs[i].file, c->refs[i].key);
+    return st;
+}
+
+/* Each of B's outputs gets its file; files for names B lacks are noted (unmatched side 0). */
+static onnxc_status match_reference(onnxc_comparison *c)
+{
+    int nb = onnxc_model_num_outputs(c->mb);
+    c->out = oc_calloc((size_t)nb + 1, sizeof *c->out);
+    c->out_b = oc_calloc((size_t)nb + 1, sizeof *c->out_b);
+    c->ref_idx = oc_calloc((size_t)nb + 1, sizeof *c->ref_idx);
+    c->unmatched[0] = oc_calloc((size_t)c->n_refs + 1, sizeof *c->unmatched[0]);
+    c->unmatched[1] = oc_calloc(1, sizeof *c->unmatched[1]);
+    if (!c->out || !c->out_b || !c->ref_idx || !c->unmatched[0] || !c->unmatched[1])
+        return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    for (int j = 0; j < nb; j++) {
+        onnxc_io_info ib;
+        onnxc_status st = onnxc_model_output_info(c->mb, j, &ib);
+        if (st != ONNXC_OK)
+            return st;
+        int found = -1;
+        for (int i = 0; i < c->n_refs && found < 0; i++)
+            if (strcmp(c->refs[i].key, ib.name) == 0)
+                found = i;
+        if (found < 0) {
+            char have[1024];
+            size_t k = 0;
+            have[0] = 0;
+            for (int i = 0; i < c->n_refs && k < sizeof have; i++)
+                k += (size_t)snprintf(have + k, sizeof have - k, "%s%s", i ? ", " : "", c->refs[i].file);
+            if (c->n_refs == 0)
+                snprintf(have, sizeof have, "no .npy or .pb file");
+            return oc_err(ONNXC_E_INVALID, "%s: no reference for output '%s' of %s (want %s.npy, or a .pb holding "
+                          "a tensor named '%s'; the folder holds %s)", c->ref_dir, ib.name, c->label_b, ib.name,
+                          ib.name, have);
+        }
+        c->refs[found].used = 1;
+        c->out_b[c->n_out] = j;
+        c->ref_idx[c->n_out] = found;
+        c->out[c->n_out].name = ib.name;
+        c->out[c->n_out].name_a = c->refs[found].key;
+        c->n_out++;
+    }
+    if (c->n_out == 0)
+        return oc_err(ONNXC_E_INVALID, "%s: the model has no outputs to compare", c->label_b);
+    for (int i = 0; i < c->n_refs; i++)
+        if (!c->refs[i].used)
+            c->unmatched[0][c->n_unmatched[0]++] = c->refs[i].key;
+    return ONNXC_OK;
+}
+
+onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir, const onnxc_compare_options *opts,
+                                            onnxc_comparison **out)
+{
+    if (!out)
+        return oc_err(ONNXC_E_ARG, "compare: no output");
+    *out = NULL;
+    if (!b || !b->graph || !dir)
+        return oc_err(ONNXC_E_ARG, "compare: no model or no reference folder");
+    onnxc_compare_options o;
+    if (opts)
+        o = *opts;
+    else
+        onnxc_compare_options_init(&o);
+    if (!(o.atol >= 0) || !(o.rtol >= 0) || !(o.nmse >= 0))
+        return oc_err(ONNXC_E_ARG, "compare: tolerances must be non-negative (atol %g, rtol %g, nmse %g)", o.atol,
+                      o.rtol, o.nmse);
+    if (o.per_node)
+        return oc_err(ONNXC_E_ARG, "compare: per-node comparison needs two models; saved outputs have no "
+                      "intermediate values");
+    onnxc_comparison *c = oc_calloc(1, sizeof *c);
+    if (!c)
+        return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    c->fd = -1;
+    c->reference = 1;
+    c->mb = b;
+    c->o = o;
+    c->ref_dir = oc_strdup(dir);
+    c->label_a = oc_strdup(o.label_a ? o.label_a : dir);
+    c->label_b = oc_strdup(o.label_b ? o.label_b : "B");
+    c->o.label_a = c->label_a;
+    c->o.label_b = c->label_b;
+    onnxc_status st = ONNXC_OK;
+    if (!c->ref_dir || !c->label_a || !c->label_b)
+        st = oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    if (st == ONNXC_OK)
+        st = read_reference_dir(c, dir);
+    if (st == ONNXC_OK)
+        st = match_reference(c);
+    onnxc_session_options so = {.threads = o.threads};
+    if (st == ONNXC_OK && (st = onnxc_session_create(b, &so, &c->sb)) != ONNXC_OK)
+        oc_err_prefix(st, "%s", c->label_b);
+    if (st != ONNXC_OK) {
+        onnxc_compare_free(c);
+        return st;
+    }
+    *out = c;
+    return ONNXC_OK;
+}
+
+const onnxc_compare_options *oc_compare_options(const onnxc_comparison *c) { return c ? &c->o : NULL; }
+
+const char *onnxc_compare_reference_dir(const onnxc_comparison *c) { return c && c->reference ? c->ref_dir : NULL; }
+
 static void tick(onnxc_comparison *c)
 {
     c->done++;
@@ -835,11 +1031,40 @@ static onnxc_status observe_b(void *user, const oc_node *n, const oc_value *v, c
     return ONNXC_OK;
 }
 
+/* Reference mode: run B alone and compare its outputs with the saved ones. */
+static onnxc_status run_reference(onnxc_comparison *c, int n, const char *const *names,
+                                  const onnxc_tensor *const *inputs)
+{
+    if (c->samples > 0)
+        return oc_err(ONNXC_E_ARG, "compare: %s holds the outputs of one sample, which was compared already",
+                      c->ref_dir);
+    c->done = 0;
+    c->total = c->sb->n_order;
+    onnxc_status st = oc_run_observed(c->sb, n, names, inputs, observe_b, c);
+    if (st != ONNXC_OK)
+        return oc_err_prefix(st, "%s", c->label_b);
+    for (int k = 0; k < c->n_out; k++) {
+        const onnxc_tensor *ta = c->refs[c->ref_idx[k]].t;
+        const onnxc_tensor *tb = onnxc_session_output(c->sb, c->out_b[k]);
+        if (!tb)
+            return oc_err(ONNXC_E_RUNTIME, "compare: output '%s' is missing after the run", c->out[k].name);
+        onnxc_metrics m;
+        if ((st = onnxc_metrics_compute(ta, tb, c->o.atol, c->o.rtol, &m)) != ONNXC_OK)
+            return oc_err_prefix(st, "compare: output '%s' against %s/%s", c->out[k].name, c->ref_dir,
+                                 c->refs[c->ref_idx[k]].file);
+        entry_fold(c, &c->out[k], &m, ta, tb);
+    }
+    c->samples++;
+    return ONNXC_OK;
+}
+
 onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
                                const onnxc_tensor *const *inputs)
 {
     if (!c)
         return oc_err(ONNXC_E_ARG, "compare: no comparison");
+    if (c->reference)
+        return run_reference(c, n, names, inputs);
     c->done = 0;
     c->total = (int64_t)c->sa->n_order + c->sb->n_order;
     c->spill_end = 0;
@@ -975,6 +1200,14 @@ void onnxc_compare_free(onnxc_comparison *c)
     oc_free(c->buf);
     oc_free(c->label_a);
     oc_free(c->label_b);
+    for (int i = 0; i < c->n_refs; i++) {
+        oc_free(c->refs[i].file);
+        oc_free(c->refs[i].key);
+        onnxc_tensor_free(c->refs[i].t);
+    }
+    oc_free(c->refs);
+    oc_free(c->ref_idx);
+    oc_free(c->ref_dir);
     oc_free(c);
 }
 
@@ -987,12 +1220,12 @@ static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e,
     char sa[128], sb[128];
     if (!m->comparable) {
         if (e->dtype_a != e->dtype_b)
-            snprintf(buf, cap, "type differs: %s in A, %s in B", onnxc_dtype_name(e->dtype_a),
+            snprintf(buf, cap, "not comparable, type differs: %s in A, %s in B", onnxc_dtype_name(e->dtype_a),
                      onnxc_dtype_name(e->dtype_b));
         else {
             oc_dims_str(e->dims_a, e->rank_a, sa, sizeof sa);
             oc_dims_str(e->dims_b, e->rank_b, sb, sizeof sb);
-            snprintf(buf, cap, "shape differs: %s in A, %s in B", sa, sb);
+            snprintf(buf, cap, "not comparable, shape differs: %s in A, %s in B", sa, sb);
         }
         return;
     }
@@ -1021,7 +1254,7 @@ static void print_row(FILE *f, const onnxc_compare_entry *e, int wname, int wop)
         if (wop)
             fprintf(f, "%-*s ", wop, e->op_type ? e->op_type : "");
         fprintf(f, "%-14s %s\n", shape,
-                e->dtype_a != e->dtype_b ? "DIFFERS (type differs)" : "DIFFERS (shape differs)");
+                e->dtype_a != e->dtype_b ? "DIFFERS (not comparable: type differs)" : "DIFFERS (not comparable: shape differs)");
         return;
     }
     snprintf(fails, sizeof fails, "%lld/%lld", (long long)m->n_fail, (long long)m->n);
@@ -1047,9 +1280,12 @@ static void print_human(const onnxc_comparison *c, FILE *f)
     fprintf(f, "criterion: an element passes when |B - A| <= atol + rtol*max(|A|, rms(A)) (atol %g, rtol %g; a NaN never "
                "passes); an output passes when no element fails and NMSE <= %g\n",
             c->o.atol, c->o.rtol, c->o.nmse);
-    fprintf(f, "outputs (matched by %s; worst case over %d sample%s):\n",
-            c->by_position ? "position, the models share no output name" : "name", c->samples,
-            c->samples == 1 ? "" : "s");
+    if (c->reference)
+        fprintf(f, "outputs (A: the saved outputs in %s, matched by name):\n", c->ref_dir);
+    else
+        fprintf(f, "outputs (matched by %s; worst case over %d sample%s):\n",
+                c->by_position ? "position, the models share no output name" : "name", c->samples,
+                c->samples == 1 ? "" : "s");
     int wname = 6;
     for (int k = 0; k < c->n_out; k++)
         if ((int)strlen(c->out[k].name) > wname)
@@ -1076,9 +1312,14 @@ static void print_human(const onnxc_comparison *c, FILE *f)
         }
     }
     for (int side = 0; side < 2; side++)
-        for (int i = 0; i < c->n_unmatched[side]; i++)
-            fprintf(f, "  not compared: output '%s' of %s has no counterpart in %s\n", c->unmatched[side][i],
-                    side ? "B" : "A", side ? "A" : "B");
+        for (int i = 0; i < c->n_unmatched[side]; i++) {
+            if (c->reference)
+                fprintf(f, "  not compared: the reference holds '%s', which is not an output of B\n",
+                        c->unmatched[side][i]);
+            else
+                fprintf(f, "  not compared: output '%s' of %s has no counterpart in %s\n", c->unmatched[side][i],
+                        side ? "B" : "A", side ? "A" : "B");
+        }
 
     if (c->o.per_node) {
         int n = onnxc_compare_num_nodes(c);
@@ -1129,7 +1370,10 @@ static void print_human(const onnxc_comparison *c, FILE *f)
         fprintf(f, "result: nothing compared (no sample was run)\n");
         return;
     }
-    if (onnxc_compare_num_elements(c) == 0) {
+    int incomparable = 0;
+    for (int k = 0; k < c->n_out; k++)
+        incomparable += !c->out[k].metrics.comparable;
+    if (onnxc_compare_num_elements(c) == 0 && !incomparable) {
         fprintf(f, "result: nothing compared (every output is empty): not a pass\n");
         return;
     }
@@ -1237,7 +1481,12 @@ static void print_json(const onnxc_comparison *c, FILE *f)
     fputs(",\"criterion\":\"an element passes when |B - A| <= atol + rtol*max(|A|, rms(A)) (a NaN never passes); an output "
           "passes when no element fails and nmse <= nmse_limit\"",
           f);
-    fprintf(f, ",\"matched_by\":\"%s\",\"outputs\":[", c->by_position ? "position" : "name");
+    fprintf(f, ",\"matched_by\":\"%s\",\"reference\":", c->by_position ? "position" : "name");
+    if (c->reference)
+        json_str(f, c->ref_dir);
+    else
+        fputs("null", f);
+    fputs(",\"outputs\":[", f);
     for (int k = 0; k < c->n_out; k++) {
         if (k)
             fputc(',', f);

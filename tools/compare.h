@@ -28,4 +28,7 @@ int oc_session_num_nodes(const onnxc_session *s);
 /* Median of v[0..n) (mean of the two middle values when n is even), 0 for n == 0; reorders v. */
 double oc_median(double *v, int64_t n);
 
+/* The options a comparison runs with (tolerances; label_a / label_b point to the comparison's own copies). */
+const onnxc_compare_options *oc_compare_options(const onnxc_comparison *c);
+
 #endif

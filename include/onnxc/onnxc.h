@@ -474,6 +474,20 @@ typedef struct onnxc_comparison onnxc_comparison;
 ONNXC_API onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, const onnxc_compare_options *opts,
                                   onnxc_comparison **out);
 
+/** Prepare a comparison of model b against saved outputs instead of a model a (Polygraphy's --load-outputs):
+ *  dir holds one file per output, NumPy .npy named "<output>.npy" or TensorProto .pb (matched by the tensor's
+ *  stored name, else by "<output>.pb"), e.g. written by PyTorch from the same inputs. Every file is read now;
+ *  an output of b with no file is ONNXC_E_INVALID listing the folder's files, a missing folder ONNXC_E_IO, two
+ *  files for one name ONNXC_E_INVALID; files for names b lacks are kept as unmatched outputs of side 0 (not
+ *  compared). A file whose type or shape differs from b's output is reported as not comparable. The
+ *  comparison takes one sample, onnxc_compare_run with the inputs the outputs were made from; per_node is
+ *  ONNXC_E_ARG. opts->label_a defaults to dir. b must outlive the comparison. */
+ONNXC_API onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir,
+                                            const onnxc_compare_options *opts, onnxc_comparison **out);
+
+/** The reference folder of a comparison made by onnxc_compare_create_reference, NULL for two models. */
+ONNXC_API const char *onnxc_compare_reference_dir(const onnxc_comparison *c);
+
 /** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */
 ONNXC_API onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *names,
                                const onnxc_tensor *const *inputs);
@@ -526,6 +540,17 @@ ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json)
 /** The result as onnxc_compare_print(c, f, 1) prints it, as one malloc'd NUL-terminated JSON string in *json
  *  (NULL on failure); free it with onnxc_free. */
 ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json);
+
+/** The result as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the table of
+ *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict) and, with per_node, the NMSE of every shared
+ *  value along b's execution order on a log scale with the first divergence marked, and their table. Names are
+ *  HTML-escaped. Written to path through a temporary file beside it and a rename, so a failed write leaves no
+ *  partial page and an existing file untouched. */
+ONNXC_API onnxc_status onnxc_compare_write_html(const onnxc_comparison *c, const char *path);
+
+/** The page onnxc_compare_write_html writes, as one malloc'd NUL-terminated string in *html (NULL on failure);
+ *  free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_compare_html(const onnxc_comparison *c, char **html);
 
 /** Free a comparison and its sessions; NULL is fine. */
 ONNXC_API void onnxc_compare_free(onnxc_comparison *c);

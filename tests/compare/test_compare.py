@@ -7,12 +7,15 @@ reports are checked against numpy computed from the tensors onnxc run writes, an
 divergence against the one this script changed. Run one group:  test_compare.py GROUP  with ONNXC (the
 binary) and ONNXC_MODELS_DIR in the environment.
 """
+import html.parser
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 import numpy as np
 import onnx
@@ -656,18 +659,357 @@ class Options(unittest.TestCase, Figures):
         src = model_path("detector_small.onnx")
         p = onnxc("compare", src, src, "--json", "--per-node", expect=0)
         j = json.loads(p.stdout)  # raises on anything but one JSON document
-        self.assertEqual(set(j), {"a", "b", "seed", "samples", "inputs", "comparison"})
+        self.assertEqual(set(j), {"a", "b", "reference", "seed", "samples", "inputs", "comparison"})
+        self.assertFalse(j["reference"])
         self.assertEqual(j["inputs"][0]["shape"], [1, 3, 64, 64])
         for v in j["comparison"]["per_node"]["values"]:
             self.assertEqual(v["max_abs"], 0.0)
 
 
+# ---------------------------------------------------------------- --reference: saved outputs as A
+
+class Reference(unittest.TestCase, Figures):
+    """compare MODEL --reference DIR against the outputs PyTorch computed (models/expected), which are the
+    independent truth; the figures are checked against numpy on onnxc run's outputs for the same input."""
+
+    def setUp(self):
+        self.src = model_path("detector_small.onnx")
+        exp = os.path.join(MODELS_DIR, "expected", "detector_small")
+        self.x = os.path.join(exp, "input_0.npy")
+        # PyTorch's outputs, in the model's output order (models/MANIFEST.json)
+        self.torch = {"cls_logits": np.load(os.path.join(exp, "output_0.npy")),
+                      "box_regression": np.load(os.path.join(exp, "output_1.npy"))}
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def ref_dir(self, name="ref", outs=None, pb=("box_regression",)):
+        """outs as NAME.npy, those in pb as TensorProto .pb files named after the tensor's position."""
+        r = os.path.join(self.d, name)
+        os.makedirs(r)
+        for i, (k, v) in enumerate((outs or self.torch).items()):
+            if k in pb:
+                with open(os.path.join(r, "output_%d.pb" % i), "wb") as f:
+                    f.write(numpy_helper.from_array(v, k).SerializeToString())
+            else:
+                np.save(os.path.join(r, k + ".npy"), v)
+        return r
+
+    def test_pytorch_outputs(self):
+        r = self.ref_dir()
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertTrue(j["reference"])
+        self.assertEqual(j["a"], r)
+        c = j["comparison"]
+        self.assertEqual(c["reference"], r)
+        self.assertTrue(c["within_tolerance"])
+        got = run_outputs(self.src, self.d, "run", "--input", "input=" + self.x)
+        self.assertEqual({o["name"] for o in c["outputs"]}, set(self.torch))
+        for o in c["outputs"]:
+            self.assertEqual(o["shape_a"], list(self.torch[o["name"]].shape))
+            self.assert_figures(o, np_metrics(self.torch[o["name"]], got[o["name"]]))
+            self.assertLessEqual(o["nmse"], 1e-10)  # the models' own bar against PyTorch
+        p = onnxc("compare", self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertIn("saved reference outputs", p.stdout)
+        self.assertIn("result: B matches A within tolerance on all 2 outputs", p.stdout)
+
+    def test_perturbed_reference_differs(self):
+        outs = dict(self.torch)
+        cls = outs["cls_logits"].copy()
+        cls.flat[::97] *= 1.01
+        outs["cls_logits"] = cls
+        r = self.ref_dir(outs=outs)
+        j, _ = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        got = run_outputs(self.src, self.d, "run", "--input", "input=" + self.x)
+        by = {o["name"]: o for o in j["comparison"]["outputs"]}
+        want = np_metrics(cls, got["cls_logits"])
+        self.assertGreater(want["failing"], 0)
+        self.assert_figures(by["cls_logits"], want)
+        self.assertFalse(by["cls_logits"]["within_tolerance"])
+        self.assertTrue(by["box_regression"]["within_tolerance"])
+        self.assertFalse(j["comparison"]["within_tolerance"])
+
+    def test_file_for_an_unknown_name_is_a_note(self):
+        r = self.ref_dir()
+        np.save(os.path.join(r, "features.npy"), np.zeros(3, np.float32))
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=0)
+        self.assertEqual(j["comparison"]["unmatched_a"], ["features"])
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("note", p.stderr)
+        self.assertIn("'features'", p.stderr)
+
+    def test_shape_and_dtype_mismatch_not_comparable(self):
+        outs = dict(self.torch)
+        outs["cls_logits"] = outs["cls_logits"][:, :14]
+        outs["box_regression"] = outs["box_regression"].astype(np.float64)
+        r = self.ref_dir(outs=outs, pb=())
+        j, p = compare_json(self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        by = {o["name"]: o for o in j["comparison"]["outputs"]}
+        self.assertFalse(by["cls_logits"]["comparable"])
+        self.assertEqual(by["cls_logits"]["shape_a"], [1, 14, 32, 32])
+        self.assertEqual(by["cls_logits"]["shape_b"], [1, 15, 32, 32])
+        self.assertFalse(by["box_regression"]["comparable"])
+        self.assertEqual((by["box_regression"]["dtype_a"], by["box_regression"]["dtype_b"]), ("double", "float"))
+        p = onnxc("compare", self.src, "--reference", r, "--input", "input=" + self.x, expect=1)
+        self.assertIn("not comparable", p.stdout)
+
+    def test_bad_input(self):
+        x = "input=" + self.x
+        p = onnxc("compare", self.src, "--reference", os.path.join(self.d, "nope"), "--input", x, expect=2)
+        assert_one_line_error(self, p, os.path.join(self.d, "nope"), "reference folder")
+        r = self.ref_dir(outs={"cls_logits": self.torch["cls_logits"]})
+        open(os.path.join(r, "notes.txt"), "w").write("not a tensor")
+        p = onnxc("compare", self.src, "--reference", r, "--input", x, expect=2)
+        assert_one_line_error(self, p, r, "'box_regression'", "cls_logits.npy")
+        self.assertNotIn("notes.txt", p.stderr)
+        r2 = self.ref_dir("ref2")
+        p = onnxc("compare", self.src, "--reference", r2, expect=2)
+        assert_one_line_error(self, p, "--input", "'input'", r2)
+        np.save(os.path.join(r2, "box_regression.npy"), self.torch["box_regression"])
+        p = onnxc("compare", self.src, "--reference", r2, "--input", x, expect=2)
+        assert_one_line_error(self, p, "box_regression.npy", "output_1.pb", "'box_regression'")
+        with open(os.path.join(r2, "cls_logits.npy"), "wb") as f:
+            f.write(b"\x93NUMPY truncated")
+        os.remove(os.path.join(r2, "box_regression.npy"))
+        p = onnxc("compare", self.src, "--reference", r2, "--input", x, expect=2)
+        assert_one_line_error(self, p, "cls_logits.npy")
+        for extra, needle in ((["--per-node"], "--per-node"), (["--samples", "2"], "--samples"),
+                              (["--seed", "3"], "--seed"), ([self.src], "one model")):
+            p = onnxc("compare", self.src, "--reference", r, "--input", x, *extra, expect=2)
+            assert_one_line_error(self, p, needle)
+
+
+# ---------------------------------------------------------------- --report FILE.html
+
+CHROMIUM = os.environ.get("ONNXC_CHROMIUM", "/usr/bin/chromium")  # Debian package chromium
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+SVG_SELF_CLOSED = {"line", "circle", "polyline", "path", "rect"}
+
+
+class PageParser(html.parser.HTMLParser):
+    """Well-formedness (every element closed, in order), the text of table cells by table id, the SVG's points and
+    whether anything could fetch a resource."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.problems = [], []
+        self.tables, self.table, self.row, self.cell = {}, None, None, None
+        self.points, self.divergence_lines, self.texts, self.svg_texts = [], 0, [], []
+        self.fetching = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k, v in attrs:
+            if k in ("src", "href", "srcset", "action", "xmlns") or (v and "://" in v):
+                self.fetching.append((tag, k, v))
+        if tag in ("script", "link", "img", "iframe", "object", "embed"):
+            self.fetching.append((tag, "", ""))
+        if tag == "table":
+            self.table = a.get("id", "")
+            self.tables[self.table] = []
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th"):
+            self.cell = ""
+        elif tag == "circle" and "point" in a.get("class", "").split():
+            self.points.append(a)
+        elif tag == "line" and a.get("class") == "divergence":
+            self.divergence_lines += 1
+        if tag not in VOID_TAGS:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID_TAGS:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append("</%s> closes %s" % (tag, self.stack[-1] if self.stack else "nothing"))
+            if tag in self.stack:
+                while self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+        if tag in ("td", "th"):
+            self.row.append(self.cell)
+            self.cell = None
+        elif tag == "tr":
+            self.tables[self.table].append(self.row)
+        elif tag == "table":
+            self.table = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+        if "svg" in self.stack:
+            self.svg_texts.append(data)
+        self.texts.append(data)
+
+    def parse_page(self, text):
+        self.feed(text)
+        self.close()
+        if self.stack:
+            self.problems.append("left open: %s" % self.stack)
+        return self
+
+
+def html_escaping_models(d):
+    """x * c -> 'v<&>"1' -> Relu -> a name made to break out of a table cell; B's c differs from A's."""
+    mid, out = 'v<&>"1\'', "out</td><script>alert(1)</script>"
+    for name, c in (("a.onnx", 2.0), ("b.onnx", 2.5)):
+        m = make_model([helper.make_node("Mul", ["x", "c"], [mid], name="mul<b>"),
+                        helper.make_node("Relu", [mid], [out], name="relu&")],
+                       [vi("x", [2, 3])], [vi(out, [2, 3])],
+                       [numpy_helper.from_array(np.full((1,), c, np.float32), "c")])
+        onnx.save(m, os.path.join(d, name))
+    return os.path.join(d, "a.onnx"), os.path.join(d, "b.onnx"), mid, out
+
+
+class Report(unittest.TestCase):
+    """The page onnxc compare --report writes, read with Python's html.parser (well-formed, escaped, nothing
+    fetched) and checked against the JSON of the same comparison."""
+
+    def check_page(self, path, j):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertTrue(text.startswith("<!DOCTYPE html>"))
+        page = PageParser().parse_page(text)
+        self.assertEqual(page.problems, [])
+        self.assertEqual(page.fetching, [])
+        self.assertNotIn("://", text)
+        self.assertNotIn("url(", text)
+        self.assertNotIn("@import", text)
+        c = j["comparison"]
+        rows = page.tables["outputs"]
+        self.assertEqual(rows[0][:3], ["output", "shape", "dtype"])
+        self.assertEqual(len(rows) - 1, len(c["outputs"]))
+        for row, o in zip(rows[1:], c["outputs"]):
+            self.assertEqual(row[0], o["name"])
+            self.assertEqual(row[1], "x".join(map(str, o["shape_b"])) if o["shape_b"] else "scalar")
+            self.assertEqual(row[2].split(" ")[0], o["dtype_b"])
+            if o["comparable"]:
+                self.assertEqual(row[3:6], ["%.3e" % o[k] for k in ("max_abs", "max_rel", "nmse")])
+                self.assertEqual(row[6], "%.9f" % o["cosine"])
+            self.assertEqual(row[-1], "ok" if o["within_tolerance"] else "DIFFERS")
+        if "per_node" in c:
+            values = c["per_node"]["values"]
+            self.assertEqual(len(page.points), len(values))
+            self.assertEqual(len(page.tables["per-node"]) - 1, len(values))
+            for row, v in zip(page.tables["per-node"][1:], values):
+                self.assertEqual(row[1], v["name"])
+                self.assertEqual(row[2], v["op"])
+            # points left to right in B's order; red exactly where a value is beyond tolerance
+            xs = [float(p["cx"]) for p in page.points]
+            self.assertEqual(xs, sorted(xs))
+            for p, v in zip(page.points, values):
+                self.assertEqual("differs" in p["class"].split(), not v["within_tolerance"])
+            first = c["per_node"]["first_divergence"]
+            self.assertEqual(page.divergence_lines, 1 if first else 0)
+            if first:
+                self.assertIn("first divergence: " + first["name"], "".join(page.svg_texts))
+        return page, text
+
+    def test_per_node_page(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, changed_value = Weight.changed_model(self, d)
+            report = os.path.join(d, "r.html")
+            j, p = compare_json(src, changed, "--per-node", "--report", report, expect=1)
+            self.assertEqual(j["comparison"]["per_node"]["first_divergence"]["name"], changed_value)
+            page, _ = self.check_page(report, j)
+            self.assertGreater(len(page.points), 10)
+            self.assertEqual([f for f in os.listdir(d) if f.startswith("r.html")], ["r.html"])  # no temp left
+
+    def test_names_are_escaped(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b, mid, out = html_escaping_models(d)
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(a, b, "--per-node", "--report", report, expect=1)
+            page, text = self.check_page(report, j)
+            self.assertNotIn("<script", text)
+            self.assertEqual([r[0] for r in page.tables["outputs"][1:]], [out])
+            self.assertEqual([r[1] for r in page.tables["per-node"][1:]], [mid, out])
+            self.assertEqual(len(page.points), 2)
+
+    def test_reference_page(self):
+        src = model_path("detector_small.onnx")
+        exp = os.path.join(MODELS_DIR, "expected", "detector_small")
+        with tempfile.TemporaryDirectory() as d:
+            r = os.path.join(d, "ref")
+            os.makedirs(r)
+            np.save(os.path.join(r, "cls_logits.npy"), np.load(os.path.join(exp, "output_0.npy")))
+            np.save(os.path.join(r, "box_regression.npy"), np.load(os.path.join(exp, "output_1.npy")))
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(src, "--reference", r, "--input", "input=" + os.path.join(exp, "input_0.npy"),
+                                "--report", report, expect=0)
+            page, text = self.check_page(report, j)
+            self.assertEqual(len(page.tables["outputs"]) - 1, 2)
+            self.assertEqual(page.points, [])
+            self.assertIn("saved outputs", text)
+
+    def test_bad_report_path(self):
+        src = model_path("detector_small.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            for bad, needle in ((os.path.join(d, "no", "r.html"), "does not exist"), (d, "is a folder")):
+                p = onnxc("compare", src, src, "--report", bad, expect=2)
+                assert_one_line_error(self, p, bad, needle)
+            self.assertEqual(os.listdir(d), [])
+
+
+class ReportChromium(unittest.TestCase):
+    """The page as headless Chromium renders it: the DOM it builds has the table rows and one SVG point per
+    shared value, and the screenshot is a real image."""
+
+    def chromium(self, d, *args):
+        profile = tempfile.mkdtemp(dir=d)
+        p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--no-first-run",
+                            "--user-data-dir=" + profile] + list(args), capture_output=True, text=True,
+                           errors="replace", timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_renders(self):
+        src = model_path("resnet_like.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            changed, changed_value = Weight.changed_model(self, d)
+            report = os.path.join(d, "r.html")
+            j, _ = compare_json(src, changed, "--per-node", "--report", report, expect=1)
+            url = "file://" + urllib.request.pathname2url(report)
+            dom = self.chromium(d, "--dump-dom", url)
+            page = PageParser().parse_page(dom)
+            c = j["comparison"]
+            values = c["per_node"]["values"]
+            self.assertEqual([r[0] for r in page.tables["outputs"][1:]], [o["name"] for o in c["outputs"]])
+            self.assertEqual(len(page.tables["per-node"]) - 1, len(values))
+            self.assertEqual(len(page.points), len(values))
+            self.assertEqual(page.divergence_lines, 1)
+            self.assertIn("first divergence: " + changed_value, "".join(page.svg_texts))
+            self.assertEqual(page.fetching, [])
+            shot = os.path.join(d, "r.png")
+            self.chromium(d, "--screenshot=" + shot, "--window-size=1100,900", url)
+            with open(shot, "rb") as f:
+                png = f.read()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            w, h = struct.unpack(">II", png[16:24])
+            self.assertEqual((w, h), (1100, 900))
+
+
 GROUPS = {"optimize": Optimize, "weight": Weight, "swap": Swap, "badinput": BadInput, "options": Options,
-          "rounding": Rounding}
+          "rounding": Rounding, "reference": Reference, "report": Report,
+          "report_chromium": ReportChromium}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
         sys.exit("usage: test_compare.py {%s}" % ",".join(GROUPS))
+    if sys.argv[1] == "report_chromium" and not os.access(CHROMIUM, os.X_OK):
+        print("%s is not installed (Debian package chromium): skipped" % CHROMIUM)
+        sys.exit(77)  # ctest's SKIP_RETURN_CODE
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(GROUPS[sys.argv[1]])
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)
