@@ -187,7 +187,8 @@ int bench_callers(const onnxc_model *m, const bench_callers_args *a)
         printf("model            %s\n", a->path);
         printf("callers          %d threads calling at once, %ld timed runs each after %ld warm-up; sessions of %d "
                "threads\n", n, a->runs, a->warmup, threads);
-        printf("one session      %.2f runs/s  (onnxc_session_run_outputs from %d threads)\n", rate_shared, n);
+        printf("one session      %.2f runs/s  (onnxc_session_run_outputs from %d thread%s)\n", rate_shared, n,
+               n == 1 ? "" : "s");
         printf("%d session%s      %.2f runs/s  (one session per thread)\n", n, n == 1 ? " " : "s", rate_own);
         printf("outputs          %s\n", mis_shared + mis_own == 0 ? "every output bit-identical to a single-threaded run"
                                                                    : "DIFFER from a single-threaded run");
