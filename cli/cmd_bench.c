@@ -7,11 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_callers.h"
 #include "cli_common.h"
 
 static const char usage[] =
     "usage: onnxc bench MODEL [--threads N] [--runs N] [--warmup N] [--shape NAME=DIMS]... [--seed S]\n"
-    "                   [--json] [--profile] [--top N]\n"
+    "                   [--json] [--profile] [--top N] [--callers N]\n"
     "\n"
     "Load MODEL, create a session and plan it for seeded random inputs, run it --warmup times untimed, then\n"
     "--runs times timed, and print: session-create time (load + create + plan, split by phase), the first\n"
@@ -28,6 +29,10 @@ static const char usage[] =
     "  --profile           time every node during the timed runs and add a table per op type (time per run,\n"
     "                      share, GFLOP/s for Conv, ConvTranspose, Gemm and MatMul) and the slowest nodes\n"
     "  --top N             nodes in the --profile list of slowest nodes (default 15)\n"
+    "  --callers N         instead: one session run from N threads at once (onnxc_session_run_outputs), then N\n"
+    "                      separate sessions one per thread, each thread making --warmup then --runs runs; prints\n"
+    "                      both throughputs (runs per second over all callers) and checks every output of every\n"
+    "                      run bit for bit against a single-threaded run (exit 1 on any difference)\n"
     "\n"
     "Benchmarks print figures; they never fail on time. exit status: 0 success, 1 a run failed, 2 bad usage or\n"
     "bad input.\n";
@@ -158,7 +163,7 @@ static void bench_free(bench_state *b)
 static int bench_main(bench_state *b, int argc, char **argv)
 {
     const char *path = NULL, *val;
-    int64_t threads = 0, runs = 50, warmup = 5, top = 15;
+    int64_t threads = 0, runs = 50, warmup = 5, top = 15, callers = 0;
     uint64_t seed = 0;
     int json = 0, profile = 0, opts_done = 0, k;
     for (int i = 1; i < argc; i++) {
@@ -191,6 +196,11 @@ static int bench_main(bench_state *b, int argc, char **argv)
                 return CLI_EXIT_USAGE;
             if (cli_parse_i64(val, 0, 10000000, &warmup) != 0)
                 return cli_usage_error("bench", "--warmup takes a count from 0 to 10000000, not '%s'", val);
+        } else if ((k = cli_opt_value("bench", argc, argv, &i, "--callers", &val)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
+            if (cli_parse_i64(val, 1, 256, &callers) != 0)
+                return cli_usage_error("bench", "--callers takes a count from 1 to 256, not '%s'", val);
         } else if ((k = cli_opt_value("bench", argc, argv, &i, "--top", &val)) != 0) {
             if (k < 0)
                 return CLI_EXIT_USAGE;
@@ -212,6 +222,8 @@ static int bench_main(bench_state *b, int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("bench", "no model given");
+    if (callers && profile)
+        return cli_usage_error("bench", "--callers and --profile cannot be combined (a profile is for one thread)");
     if (!(b->lat = calloc((size_t)runs, sizeof *b->lat))) {
         cli_error("bench: out of memory");
         return CLI_EXIT_PROBLEMS;
@@ -228,6 +240,12 @@ static int bench_main(bench_state *b, int argc, char **argv)
         return cli_fail(st);
     const char *const *names = (const char *const *)b->in.names;
     const onnxc_tensor *const *tensors = (const onnxc_tensor *const *)b->in.tensors;
+    if (callers) {
+        bench_callers_args ca = {.path = path, .threads = (int)threads, .callers = (int)callers, .runs = (long)runs,
+                                 .warmup = (long)warmup, .json = json, .n_in = b->in.n, .names = names,
+                                 .inputs = tensors, .n_out = onnxc_model_num_outputs(b->m)};
+        return bench_callers(b->m, &ca);
+    }
 
     onnxc_session_options so;
     memset(&so, 0, sizeof so);

@@ -40,7 +40,9 @@ static void oc_blas_single_thread(void)
         blas_thread_shutdown_();
 }
 
-onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out)
+/* A session of m; pool NULL: its own pool of threads, else it borrows that pool (a spare run context). */
+static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_threadpool *pool,
+                                   onnxc_session **out)
 {
     *out = NULL;
     if (!m || !m->graph)
@@ -60,9 +62,7 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     s->model = m;
     s->g = m->graph;
-    s->threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (s->threads < 1)
-        s->threads = 1;
+    s->threads = threads;
     onnxc_status st = oc_session_order(s);
     if (st == ONNXC_OK)
         st = oc_session_kernels(s);
@@ -89,8 +89,23 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     }
     if (st == ONNXC_OK)
         oc_session_mark_needed(s);
-    if (st == ONNXC_OK)
-        st = oc_pool_create(s->threads, &s->pool);
+    if (st == ONNXC_OK) {
+        if (pool) {
+            s->pool = pool;
+            s->pool_borrowed = true;
+        } else {
+            st = oc_pool_create(s->threads, &s->pool);
+        }
+    }
+    if (st == ONNXC_OK) {
+        if (pthread_mutex_init(&s->ctx_mu, NULL) != 0)
+            st = oc_err(ONNXC_E_NOMEM, "session: cannot create its lock");
+        else if (pthread_cond_init(&s->ctx_cv, NULL) != 0) {
+            pthread_mutex_destroy(&s->ctx_mu);
+            st = oc_err(ONNXC_E_NOMEM, "session: cannot create its condition variable");
+        } else
+            s->ctx_sync = true;
+    }
     if (st != ONNXC_OK) {
         onnxc_session_free(s);
         return st;
@@ -100,6 +115,73 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     oc_blas_single_thread();
     *out = s;
     return ONNXC_OK;
+}
+
+onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return oc_err(ONNXC_E_ARG, "session: no output pointer");
+    int threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return oc_session_new(m, threads < 1 ? 1 : threads, NULL, out);
+}
+
+/* ---------------------------------------------------------------- run contexts */
+
+/* Wait until the session itself is free and take it (onnxc_session_run, plan, the tools' hooks). */
+static void oc_ctx_take_primary(onnxc_session *s)
+{
+    pthread_mutex_lock(&s->ctx_mu);
+    while (s->busy)
+        pthread_cond_wait(&s->ctx_cv, &s->ctx_mu);
+    s->busy = true;
+    pthread_mutex_unlock(&s->ctx_mu);
+}
+
+/* Any free context of s, the session itself first; a new spare when all are busy (never waits). */
+static onnxc_status oc_ctx_take_any(onnxc_session *s, onnxc_session **ctx)
+{
+    *ctx = NULL;
+    pthread_mutex_lock(&s->ctx_mu);
+    onnxc_session *c = !s->busy ? s : NULL;
+    for (int i = 0; !c && i < s->n_spares; i++)
+        if (!s->spares[i]->busy)
+            c = s->spares[i];
+    if (c)
+        c->busy = true;
+    pthread_mutex_unlock(&s->ctx_mu);
+    if (c) {
+        *ctx = c;
+        return ONNXC_OK;
+    }
+    /* planning the spare reads only the model (shared read-only), so it happens outside the lock */
+    onnxc_session *spare = NULL;
+    onnxc_status st = oc_session_new(s->model, s->threads, s->pool, &spare);
+    if (st != ONNXC_OK)
+        return oc_err_prefix(st, "session: a run context for a concurrent run");
+    spare->busy = true;
+    pthread_mutex_lock(&s->ctx_mu);
+    onnxc_session **grown = realloc(s->spares, (size_t)(s->n_spares + 1) * sizeof *grown);
+    if (grown) {
+        s->spares = grown;
+        s->spares[s->n_spares++] = spare;
+    }
+    pthread_mutex_unlock(&s->ctx_mu);
+    if (!grown) {
+        onnxc_session_free(spare);
+        return oc_err(ONNXC_E_NOMEM, "session: out of memory for a run context");
+    }
+    *ctx = spare;
+    return ONNXC_OK;
+}
+
+static void oc_ctx_give_back(onnxc_session *s, onnxc_session *ctx)
+{
+    pthread_mutex_lock(&s->ctx_mu);
+    ctx->busy = false;
+    pthread_cond_broadcast(&s->ctx_cv);
+    pthread_mutex_unlock(&s->ctx_mu);
 }
 
 /* ---------------------------------------------------------------- plan */
@@ -192,7 +274,8 @@ int onnxc_session_plan_fits(const onnxc_session *s, int n, const char *const *na
     return oc_plan_matches(s, n, names, inputs) ? 1 : 0;
 }
 
-onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+static onnxc_status oc_ctx_plan(onnxc_session *s, int n, const char *const *names,
+                                const onnxc_tensor *const *inputs)
 {
     if (!s || n < 0 || (n > 0 && (!names || !inputs)))
         return oc_err(ONNXC_E_ARG, "session_run: bad arguments");
@@ -218,9 +301,10 @@ onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, 
     return ONNXC_OK;
 }
 
-onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+/* One run on a context its caller holds. */
+static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
 {
-    onnxc_status st = oc_session_plan(s, n, names, inputs);
+    onnxc_status st = oc_ctx_plan(s, n, names, inputs);
     if (st != ONNXC_OK)
         return st;
     const oc_graph *g = s->g;
@@ -250,6 +334,50 @@ onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names
         s->outputs[i] = &s->rv[g->outputs[i].value->id].t;
     s->has_run = true;
     return ONNXC_OK;
+}
+
+onnxc_status oc_session_plan(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+{
+    if (!s)
+        return oc_err(ONNXC_E_ARG, "session_run: bad arguments");
+    oc_ctx_take_primary(s);
+    onnxc_status st = oc_ctx_plan(s, n, names, inputs);
+    oc_ctx_give_back(s, s);
+    return st;
+}
+
+onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs)
+{
+    if (!s)
+        return oc_err(ONNXC_E_ARG, "session_run: bad arguments");
+    oc_ctx_take_primary(s);
+    onnxc_status st = oc_ctx_run(s, n, names, inputs);
+    oc_ctx_give_back(s, s);
+    return st;
+}
+
+onnxc_status onnxc_session_run_outputs(onnxc_session *s, int n, const char *const *names,
+                                       const onnxc_tensor *const *inputs, int n_out, onnxc_tensor **outs)
+{
+    if (!s || !outs || n_out != s->g->n_outputs)
+        return oc_err(ONNXC_E_ARG, "session_run_outputs: bad arguments (outs must have room for the %d outputs)",
+                      s ? s->g->n_outputs : 0);
+    for (int i = 0; i < n_out; i++)
+        outs[i] = NULL;
+    onnxc_session *ctx = NULL;
+    onnxc_status st = oc_ctx_take_any(s, &ctx);
+    if (st != ONNXC_OK)
+        return st;
+    st = oc_ctx_run(ctx, n, names, inputs);
+    for (int i = 0; st == ONNXC_OK && i < n_out; i++)
+        st = onnxc_tensor_clone(ctx->outputs[i], &outs[i]);
+    oc_ctx_give_back(s, ctx);
+    if (st != ONNXC_OK)
+        for (int i = 0; i < n_out; i++) {
+            onnxc_tensor_free(outs[i]);
+            outs[i] = NULL;
+        }
+    return st;
 }
 
 int onnxc_session_num_outputs(const onnxc_session *s) { return s ? s->g->n_outputs : 0; }
@@ -283,7 +411,15 @@ void onnxc_session_free(onnxc_session *s)
     oc_node_index_free(&s->nix);
     oc_free(s->outputs);
     oc_free(s->keep);
-    oc_pool_free(s->pool);
+    for (int i = 0; i < s->n_spares; i++)
+        onnxc_session_free(s->spares[i]);
+    free(s->spares);
+    if (!s->pool_borrowed)
+        oc_pool_free(s->pool);
+    if (s->ctx_sync) {
+        pthread_cond_destroy(&s->ctx_cv);
+        pthread_mutex_destroy(&s->ctx_mu);
+    }
     oc_free(s);
 }
 

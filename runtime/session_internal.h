@@ -2,6 +2,7 @@
 #ifndef ONNXC_SESSION_INTERNAL_H
 #define ONNXC_SESSION_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "ir.h"
@@ -66,6 +67,16 @@ struct onnxc_session {
     size_t scratch_size;
     int n_outputs;
     const onnxc_tensor **outputs;
+    /* Run contexts. The session itself is the first; onnxc_session_run_outputs takes a free one and, when all
+     * are busy, plans a spare: a session of the same model with its own plan, arena, scratch and kernel state,
+     * sharing this session's pool. A context is only touched by the run that marked it busy. */
+    pthread_mutex_t ctx_mu;
+    pthread_cond_t ctx_cv;
+    bool ctx_sync;    /* ctx_mu and ctx_cv initialised */
+    bool busy;        /* a run (or plan) holds this context; guarded by the primary's ctx_mu */
+    struct onnxc_session **spares;
+    int n_spares;
+    bool pool_borrowed; /* a spare: pool is the primary's */
     void *hook;
     void (*hook_before)(void *user, const oc_node *n);
     onnxc_status (*hook_after)(void *user, const oc_node *n, const onnxc_tensor *const *outs);

@@ -42,6 +42,7 @@ struct oc_threadpool {
     _Atomic uint32_t gen;      /* generation of the latest job; workers wait for it to change */
     _Atomic int sleeping;
     _Atomic bool stop;
+    pthread_mutex_t submit; /* held by the one caller whose job the workers serve */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
@@ -129,7 +130,14 @@ onnxc_status oc_pool_create(int threads, oc_threadpool **out)
         oc_free(p);
         return oc_err(ONNXC_E_NOMEM, "out of memory for the thread pool");
     }
+    if (pthread_mutex_init(&p->submit, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        oc_free(p->workers);
+        oc_free(p);
+        return oc_err(ONNXC_E_NOMEM, "cannot create the thread pool's submission lock");
+    }
     if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->submit);
         pthread_mutex_destroy(&p->mu);
         oc_free(p->workers);
         oc_free(p);
@@ -163,6 +171,7 @@ void oc_pool_free(oc_threadpool *p)
             if (p->workers[i].started)
                 pthread_join(p->workers[i].thread, NULL);
         pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->submit);
         pthread_mutex_destroy(&p->mu);
         oc_free(p->workers);
     }
@@ -180,6 +189,13 @@ void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg)
         return;
     /* the ticket holds 32-bit item indices; a larger job (no kernel makes one) runs on the caller */
     if (!p || p->n_workers == 0 || n_items == 1 || n_items >= 0xffffffffll) {
+        for (int64_t i = 0; i < n_items; i++)
+            fn(arg, i, 0);
+        return;
+    }
+    /* another caller's job holds the workers (a second thread running a session that shares this pool, or an
+     * item calling back in): run every item here rather than wait, so no caller ever waits for another */
+    if (pthread_mutex_trylock(&p->submit) != 0) {
         for (int64_t i = 0; i < n_items; i++)
             fn(arg, i, 0);
         return;
@@ -211,4 +227,5 @@ void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg)
             spins = 0;
         }
     }
+    pthread_mutex_unlock(&p->submit);
 }

@@ -22,7 +22,8 @@ void oc_pool_free(oc_threadpool *p);
 int oc_pool_threads(const oc_threadpool *p);
 
 /* Run fn for every item and return when all are done. A NULL pool, one thread or one item runs them on the
- * caller. Not reentrant: an item must not call oc_pool_run on the same pool. */
+ * caller. Safe from several threads at once: one caller's job has the workers, and a caller that finds them
+ * taken (or an item calling back in) runs all its items itself, with slot 0, instead of waiting. */
 void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg);
 
 #endif

@@ -235,7 +235,17 @@ typedef struct onnxc_session_options {
     int threads;
 } onnxc_session_options;
 
-/** A prepared model ready to run; opaque. */
+/** A prepared model ready to run; opaque.
+ *
+ *  What may be shared between threads:
+ *  - a model, between any number of sessions on any threads, as long as nothing edits or frees it meanwhile
+ *    (sessions and the tools only read it; passes and onnxc_model_inline_functions edit it);
+ *  - a session, between threads, through onnxc_session_run_outputs only, and the read-only queries
+ *    (num_outputs, output_name, threads). onnxc_session_run, onnxc_session_plan, onnxc_session_output,
+ *    onnxc_session_plan_fits, onnxc_session_arena_bytes, profiling and the per-node comparison describe or use the
+ *    session's own context and are for one thread at a time; free only when no call is in flight;
+ *  - a tensor, between threads that only read it;
+ *  - not a report, a comparison or a profile: each belongs to one thread at a time. */
 typedef struct onnxc_session onnxc_session;
 
 /** Plan a model for running: picks kernels (every unsupported op is listed in one error), prepacks weights.
@@ -243,8 +253,25 @@ typedef struct onnxc_session onnxc_session;
 ONNXC_API onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_options *opts, onnxc_session **out);
 
 /** Run with n inputs matched by name (names[i] for inputs[i]); every graph input must be given.
- *  Shapes are checked against the model; a new shape re-plans. Outputs stay valid until the next run or free. */
+ *  Shapes are checked against the model; a new shape re-plans. Outputs stay valid until the next run or free.
+ *  For one thread at a time: a second thread's call waits until this one returns, but the outputs it leaves
+ *  (onnxc_session_output) are owned by the session and are overwritten by the next run, so they cannot be read
+ *  safely while another thread runs the session. From several threads use onnxc_session_run_outputs. */
 ONNXC_API onnxc_status onnxc_session_run(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *inputs);
+
+/** Run as onnxc_session_run does and hand the outputs to the caller: outs (room for n_out =
+ *  onnxc_session_num_outputs(s) pointers) gets caller-owned copies in output order, each freed with
+ *  onnxc_tensor_free (all NULL on failure). Safe to call on one session from any number of threads at once,
+ *  with outputs bit-identical to a single-threaded run: each concurrent run gets a run context of its own (plan,
+ *  activation arena, kernel scratch and state). The session keeps every context it has made and hands a free
+ *  one to the next call; when all are busy it makes a new one (it never waits for another run), so it holds
+ *  as many contexts as the most calls that were ever in flight at once, each as large as the session's own
+ *  plan (onnxc_session_arena_bytes, plus its own packed weights). A context plans (or re-plans, for new
+ *  shapes) only inside the run that holds it. Contexts share the session's worker pool: one run at a time
+ *  splits its work over the workers; a run that finds them busy computes on its calling thread alone.
+ *  The inputs are only read, and may be shared between concurrent calls. */
+ONNXC_API onnxc_status onnxc_session_run_outputs(onnxc_session *s, int n, const char *const *names,
+                                                 const onnxc_tensor *const *inputs, int n_out, onnxc_tensor **outs);
 
 /** Number of outputs of the session's model. */
 ONNXC_API int onnxc_session_num_outputs(const onnxc_session *s);

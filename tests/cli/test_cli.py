@@ -933,6 +933,24 @@ class Bench(unittest.TestCase):
         p2 = onnxc("bench", os.devnull, "--profile", expect=2)
         assert_one_line_error(self, p2, os.devnull)
 
+    def test_callers(self):
+        """bench --callers: one session from 3 threads and 3 sessions, every output checked bit for bit (a
+        difference would exit 1); --profile is one thread's and is refused beside it."""
+        path = os.path.join(MODELS_DIR, "detector_small.onnx")
+        p = onnxc("bench", path, "--callers", "3", "--runs", "8", "--warmup", "2", "--threads", "2",
+                  "--shape", "N=2", "--json", expect=0)
+        r = json.loads(p.stdout)
+        self.assertEqual((r["callers"], r["threads"], r["runs_per_caller"]), (3, 2, 8))
+        self.assertEqual(r["mismatched_outputs"], 0)
+        self.assertGreater(r["one_session_runs_per_s"], 0)
+        self.assertGreater(r["separate_sessions_runs_per_s"], 0)
+        p = onnxc("bench", path, "--callers", "2", "--runs", "3", "--warmup", "0", expect=0)
+        self.assertIn("every output bit-identical to a single-threaded run", p.stdout)
+        p = onnxc("bench", path, "--callers", "2", "--profile", expect=2)
+        assert_one_line_error(self, p, "--callers and --profile")
+        p = onnxc("bench", path, "--callers", "0", expect=2)
+        assert_one_line_error(self, p, "--callers takes a count")
+
 
 class Details(unittest.TestCase):
     """CLI details of issue 18: output paths checked first, --force, --quiet, JSON of optimize/swap-norm/run/check."""
