@@ -28,6 +28,12 @@ ProtobufCMessage *oc_pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_
 /* Read a whole regular file into an oc_malloc'd buffer (messages name path). */
 onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len);
 
+/* The readers of onnxc_tensor_read and onnxc_npz_read on bytes in memory (the fuzz targets use them); path only
+ * names the source in messages. buf is not freed (read_pb may edit it in place, hence not const). */
+onnxc_status oc_tensor_read_buffer(uint8_t *buf, size_t len, const char *path, onnxc_tensor **out, char **name);
+onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path, int *n, char ***names,
+                                onnxc_tensor ***tensors);
+
 /* Write the concatenation of n pieces to path atomically: a temporary file beside it ("path.tmpXXXXXX"), fsync,
  * rename. On failure nothing is left behind and an existing file at path is untouched. */
 typedef struct oc_piece {
