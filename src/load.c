@@ -896,7 +896,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
                 if (!v)
                     return oc_err(ONNXC_E_NOMEM, "out of memory");
                 if (v->flags & (OC_V_INPUT | OC_V_INITIALIZER | OC_V_SPARSE))
-                    return oc_err(ONNXC_E_INVALID, "%s: output '%s' is also a graph %s", what, name,
+                    return oc_err(ONNXC_E_INVALID, "node %s: output '%s' is also a graph %s",
+                                  oc_node_label(n, nl, sizeof nl), name,
                                   (v->flags & OC_V_INPUT)         ? "input"
                                   : (v->flags & OC_V_INITIALIZER) ? "initializer"
                                                                   : "sparse initializer");
