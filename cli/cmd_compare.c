@@ -220,9 +220,9 @@ static void input_list(const cmp_state *s, char *buf, size_t cap)
 /* A file's tensor against the declared input: type, rank, static dims; binds the symbols of both models. */
 static int check_given(cmp_state *s, const onnxc_io_info *info, cli_given *g)
 {
-    const onnxc_tensor *t = g->t;
     if (cli_given_fits("compare", info, g, 1) != 0)
         return CLI_EXIT_USAGE;
+    const onnxc_tensor *t = g->t; /* after the fit: a cast (float64 -> float) replaces and frees the file's tensor */
     if (info->rank < 0)
         return 0;
     const onnxc_model *ms[2] = {s->ma, s->mb};
