@@ -3,11 +3,13 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 
 int cli_quiet;
@@ -335,10 +337,20 @@ int cli_given_parse(const char *cmd, const char *val, cli_given *g)
     return 0;
 }
 
-/* A .npz file is a zip archive: "PK\3\4" first. */
+/* A .npz file is a zip archive: "PK\3\4" first. Anything but a regular file is left to the reader, which refuses
+ * it with the reason; opened without blocking, so a named pipe cannot hang the command here. */
 static int is_npz(const char *file)
 {
-    FILE *f = fopen(file, "rb");
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f)
+        close(fd);
     unsigned char m[4] = {0};
     int ok = f && fread(m, 1, 4, f) == 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4;
     if (f)

@@ -117,21 +117,22 @@ onnxc_status oc_external_read(const oc_ext_root *root, const oc_kv *entries, siz
         return oc_err(ONNXC_E_INVALID, "%s: external data location '%s' is too long", what, location);
     if (!realpath(joined, real_file))
         return oc_err(ONNXC_E_IO, "%s: external data file '%s': %s", what, location, strerror(errno));
+    /* ".", "sub/.." and a symlink to the folder name the folder itself, which is inside but is no file. */
+    if (strcmp(real_file, real_dir) == 0 || (root->real_model_dir && strcmp(real_file, root->real_model_dir) == 0))
+        return oc_err(ONNXC_E_INVALID, "%s: external data location '%s' names the model folder itself, not a file",
+                      what, location);
     /* A symlink inside the folder may point anywhere; what counts is where it resolves. */
     if (!path_inside(real_dir, real_file) &&
         !(root->real_model_dir && path_inside(root->real_model_dir, real_file)))
         return oc_err(ONNXC_E_INVALID, "%s: external data location '%s' resolves to '%s', outside the model folder",
                       what, location, real_file);
 
-    int fd = open(real_file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return oc_err(ONNXC_E_IO, "%s: external data file '%s': %s", what, location, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return oc_err(ONNXC_E_IO, "%s: external data '%s' is not a regular file", what, location);
-    }
-    int64_t fsize = (int64_t)sb.st_size;
+    char label[PATH_MAX + 512];
+    snprintf(label, sizeof label, "%s: external data file '%s'", what, location);
+    int fd;
+    int64_t fsize;
+    if ((st = oc_open_regular(real_file, label, &fd, &fsize)) != ONNXC_OK)
+        return st;
     if (offset > fsize) {
         close(fd);
         return oc_err(ONNXC_E_INVALID, "%s: external data offset %lld is past the end of '%s' (%lld bytes)", what,

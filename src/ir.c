@@ -71,7 +71,8 @@ static oc_value *oc_map_get(const oc_map *m, const char *name)
 
 static void oc_map_rebuild(oc_graph *g)
 {
-    memset(g->map.slots, 0, g->map.cap * sizeof *g->map.slots);
+    if (g->map.slots) /* a graph without values has no table yet, and memset(NULL, 0, 0) is undefined */
+        memset(g->map.slots, 0, g->map.cap * sizeof *g->map.slots);
     g->map.count = 0;
     for (int i = 0; i < g->n_values; i++)
         oc_map_put(&g->map, g->values[i]);

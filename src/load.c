@@ -507,6 +507,7 @@ fail:
 typedef struct oc_loader {
     onnxc_model *m;
     oc_ext_root root; /* where external data may be read from */
+    int elided;       /* subgraph levels left out of the current error message (see load_subgraph) */
 } oc_loader;
 
 static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, int depth);
@@ -718,9 +719,17 @@ static onnxc_status load_subgraph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *
     if (st != ONNXC_OK) {
         oc_graph_free(sg);
         /* Each level adds where it happened; past a few hundred characters the cause at the end would be cut off
-         * by the message buffer, so deep chains keep the innermost levels only. */
-        if (strlen(onnxc_last_error()) + strlen(what) < 600)
+         * by the message buffer, so a deep chain keeps its innermost levels and its outermost one, and says how
+         * many levels between them it leaves out. */
+        if (L->elided == 0 && (depth == 1 || strlen(onnxc_last_error()) + strlen(what) < 500))
             oc_err_prefix(st, "%s", what);
+        else if (depth > 1)
+            L->elided++;
+        else {
+            oc_err_prefix(st, "%s: ... %d nested subgraph level%s not shown ...", what, L->elided,
+                          L->elided == 1 ? "" : "s");
+            L->elided = 0;
+        }
         return st;
     }
     *out = sg;
@@ -867,9 +876,9 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
         if ((st = dup_str(&n->doc_string, np->doc_string)) != ONNXC_OK ||
             (st = keep_unknown(&np->base, &n->unknown)) != ONNXC_OK)
             return st;
-        oc_node_label(n, nl, sizeof nl);
-        snprintf(what, sizeof what, "node %s", nl);
-        if (np->n_attribute) {
+        if (np->n_attribute) { /* the label is only for the attributes' messages: most nodes of a long chain
+                                * have none, and one snprintf per node was a tenth of loading a 1M-node model */
+            snprintf(what, sizeof what, "node %s", oc_node_label(n, nl, sizeof nl));
             n->attrs = oc_calloc(np->n_attribute, sizeof *n->attrs);
             if (!n->attrs)
                 return oc_err(ONNXC_E_NOMEM, "out of memory");
@@ -887,7 +896,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
                 if (!v)
                     return oc_err(ONNXC_E_NOMEM, "out of memory");
                 if (v->flags & (OC_V_INPUT | OC_V_INITIALIZER | OC_V_SPARSE))
-                    return oc_err(ONNXC_E_INVALID, "%s: output '%s' is also a graph %s", what, name,
+                    return oc_err(ONNXC_E_INVALID, "node %s: output '%s' is also a graph %s",
+                                  oc_node_label(n, nl, sizeof nl), name,
                                   (v->flags & OC_V_INPUT)         ? "input"
                                   : (v->flags & OC_V_INITIALIZER) ? "initializer"
                                                                   : "sparse initializer");
@@ -922,6 +932,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
     for (size_t i = 0; i < gp->n_node; i++) {
         Onnx__NodeProto *np = gp->node[i];
         oc_node *n = g->nodes[i];
+        if (!np->n_attribute)
+            continue;
         snprintf(what, sizeof what, "%s: node %s", gl, oc_node_label(n, nl, sizeof nl));
         for (size_t k = 0; k < np->n_attribute; k++)
             if ((st = load_attr_graphs(L, np->attribute[k], &n->attrs[k], g, depth, what)) != ONNXC_OK)
@@ -1140,7 +1152,7 @@ static onnxc_status load_bytes(const uint8_t *data, size_t len, uint8_t *owned, 
     if (!m || dup_str(&m->path, path) != ONNXC_OK || dup_str(&m->dir, root->dir) != ONNXC_OK) {
         st = oc_err(ONNXC_E_NOMEM, "out of memory");
     } else {
-        oc_loader L = {m, *root};
+        oc_loader L = {m, *root, 0};
         st = load_model(&L, mp);
     }
     protobuf_c_message_free_unpacked(&mp->base, &oc_pb_allocator);
@@ -1156,24 +1168,16 @@ onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return oc_err(ONNXC_E_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
+    int fd;
+    int64_t fsize;
+    onnxc_status st = oc_open_regular(path, path, &fd, &fsize);
+    if (st != ONNXC_OK)
+        return st;
+    if ((uint64_t)fsize > (uint64_t)SIZE_MAX - 1) {
         close(fd);
-        return oc_err(ONNXC_E_IO, "%s: %s", path, strerror(e));
+        return oc_err(ONNXC_E_NOMEM, "%s: file too large (%lld bytes)", path, (long long)fsize);
     }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return oc_err(ONNXC_E_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX - 1) {
-        close(fd);
-        return oc_err(ONNXC_E_NOMEM, "%s: file too large (%lld bytes)", path, (long long)sb.st_size);
-    }
-    size_t n = (size_t)sb.st_size;
+    size_t n = (size_t)fsize;
     uint8_t *buf = oc_malloc(n ? n : 1);
     if (!buf) {
         close(fd);

@@ -30,6 +30,12 @@ onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len);
 
 /* oc_write_file_atomic (the atomic write every output file goes through) is declared in util.h. */
 
+/* The readers of onnxc_tensor_read and onnxc_npz_read on bytes in memory (the fuzz targets use them); path only
+ * names the source in messages. buf is not freed (read_pb may edit it in place, hence not const). */
+onnxc_status oc_tensor_read_buffer(uint8_t *buf, size_t len, const char *path, onnxc_tensor **out, char **name);
+onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path, int *n, char ***names,
+                                onnxc_tensor ***tensors);
+
 /* Decode a TensorProto into a new oc_tensor. what names the tensor in messages ("initializer 'w'");
  * root says where external data may be read from (NULL: external data is refused).
  * When steal is true, raw_data buffers are taken from tp (tp must come from oc_pb_unpack). */

@@ -306,6 +306,18 @@ static onnxc_status read_pb(uint8_t *buf, size_t len, const char *path, onnxc_te
     return ONNXC_OK;
 }
 
+onnxc_status oc_tensor_read_buffer(uint8_t *buf, size_t len, const char *path, onnxc_tensor **out, char **name)
+{
+    *out = NULL;
+    if (name)
+        *name = NULL;
+    if (len >= sizeof npy_magic && memcmp(buf, npy_magic, sizeof npy_magic) == 0)
+        return read_npy(buf, len, path, out);
+    if (len == 0)
+        return oc_err(ONNXC_E_PARSE, "%s: empty file, not a tensor", path);
+    return read_pb(buf, len, path, out, name);
+}
+
 onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name)
 {
     if (!out || !path)
@@ -318,12 +330,7 @@ onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name
     onnxc_status st = oc_read_file(path, &buf, &len);
     if (st != ONNXC_OK)
         return st;
-    if (len >= sizeof npy_magic && memcmp(buf, npy_magic, sizeof npy_magic) == 0)
-        st = read_npy(buf, len, path, out);
-    else if (len == 0)
-        st = oc_err(ONNXC_E_PARSE, "%s: empty file, not a tensor", path);
-    else
-        st = read_pb(buf, len, path, out, name);
+    st = oc_tensor_read_buffer(buf, len, path, out, name);
     oc_free(buf);
     return st;
 }
@@ -348,18 +355,13 @@ void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors)
 
 /* numpy.savez writes a zip archive through Python's zipfile: members "<name>.npy", stored (savez) or deflated
  * (savez_compressed), sizes in the central directory or, past 4 GB or when forced, in its zip64 extra field. */
-onnxc_status onnxc_npz_read(const char *path, int *n_out, char ***names_out, onnxc_tensor ***tensors_out)
+onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path, int *n_out, char ***names_out,
+                                onnxc_tensor ***tensors_out)
 {
-    if (!path || !n_out || !names_out || !tensors_out)
-        return oc_err(ONNXC_E_ARG, "onnxc_npz_read: NULL argument");
     *n_out = 0;
     *names_out = NULL;
     *tensors_out = NULL;
-    uint8_t *buf;
-    size_t len;
-    onnxc_status st = oc_read_file(path, &buf, &len);
-    if (st != ONNXC_OK)
-        return st;
+    onnxc_status st = ONNXC_OK;
     /* the end-of-central-directory record: the last 22 bytes, or earlier when a comment follows it */
     size_t eocd = (size_t)-1;
     for (size_t k = len >= 22 ? len - 22 : 0; len >= 22; k--) {
@@ -471,7 +473,6 @@ onnxc_status onnxc_npz_read(const char *path, int *n_out, char ***names_out, onn
     if (n == 0)
         st = oc_err(ONNXC_E_INVALID, "%s: the archive holds no arrays", path);
 out:
-    oc_free(buf);
     if (st != ONNXC_OK) {
         onnxc_npz_free(n + (names && names[n] ? 1 : 0), names, tensors);
         return st;
@@ -480,6 +481,23 @@ out:
     *names_out = names;
     *tensors_out = tensors;
     return ONNXC_OK;
+}
+
+onnxc_status onnxc_npz_read(const char *path, int *n_out, char ***names_out, onnxc_tensor ***tensors_out)
+{
+    if (!path || !n_out || !names_out || !tensors_out)
+        return oc_err(ONNXC_E_ARG, "onnxc_npz_read: NULL argument");
+    *n_out = 0;
+    *names_out = NULL;
+    *tensors_out = NULL;
+    uint8_t *buf;
+    size_t len;
+    onnxc_status st = oc_read_file(path, &buf, &len);
+    if (st != ONNXC_OK)
+        return st;
+    st = oc_npz_read_buffer(buf, len, path, n_out, names_out, tensors_out);
+    oc_free(buf);
+    return st;
 }
 
 /* ---------------------------------------------------------------- casting */

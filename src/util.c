@@ -1,10 +1,14 @@
 /* Error messages, allocation with a failure-injection hook, checked arithmetic and string helpers. */
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static _Thread_local char oc_errbuf[1024];
 
@@ -59,6 +63,52 @@ onnxc_status oc_err_prefix(onnxc_status st, const char *fmt, ...)
 }
 
 void oc_err_clear(void) { oc_errbuf[0] = 0; }
+
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a folder";
+    if (S_ISFIFO(m))
+        return "a named pipe (FIFO)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+onnxc_status oc_open_regular(const char *path, const char *label, int *fd_out, int64_t *size)
+{
+    *fd_out = -1;
+    *size = 0;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return oc_err(ONNXC_E_IO, "%s: %s", label, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return oc_err(ONNXC_E_IO, "%s: %s", label, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        const char *k = file_kind(sb.st_mode);
+        return k[0] == 'n' ? oc_err(ONNXC_E_IO, "%s: is not a regular file", label)
+                           : oc_err(ONNXC_E_IO, "%s: is %s, not a regular file", label, k);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return oc_err(ONNXC_E_IO, "%s: %s", label, strerror(e));
+    }
+    *fd_out = fd;
+    *size = (int64_t)sb.st_size;
+    return ONNXC_OK;
+}
 
 /* Failure injection for tests: when fail_at is non-zero, the allocation that makes count reach it fails. */
 static _Thread_local size_t alloc_count;

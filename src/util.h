@@ -31,6 +31,11 @@ void oc_free(void *p);
  * the last call. */
 size_t oc_alloc_fail_after(size_t n);
 
+/* Open path for reading when it is a regular file, without ever blocking: a named pipe or a device is opened with
+ * O_NONBLOCK, refused after fstat with what it is ("label: is a named pipe (FIFO), not a regular file"), and a
+ * regular file gets its blocking mode back. *size gets the file's size. label starts every message. */
+onnxc_status oc_open_regular(const char *path, const char *label, int *fd, int64_t *size);
+
 char *oc_strdup(const char *s);          /* NULL stays NULL */
 char *oc_strndup(const char *s, size_t n);
 

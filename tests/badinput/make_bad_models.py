@@ -2,7 +2,9 @@
 """Broken-model corpus for test_badinput: files onnxc must refuse with a one-line error and never crash on.
 Run at test time into a build folder: make_bad_models.py OUTDIR. Writes OUTDIR/manifest.tsv, one case a line:
   relative/path/model.onnx <TAB> stage <TAB> text the message must contain
-stage is "load" (onnxc_model_load must fail) or "toposort" (the file loads; sorting the graph must fail).
+stage is "load" (onnxc_model_load must fail), "toposort" (the file loads; sorting the graph must fail), "tensor"
+(onnxc_tensor_read and onnxc_npz_read must fail) or "optimize" (the file loads, optimizes and saves; what is wrong
+with it must not crash the passes: the sanitizer builds catch it; the text column is unused, "-").
 Models are built with onnx.helper (or raw bytes where the helper cannot express the damage)."""
 import os
 import random
@@ -87,6 +89,10 @@ add("no_graph", varint(1 << 3) + varint(8), "load", "no graph")  # ModelProto{ir
 d = case_dir("is_a_folder")
 os.makedirs(os.path.join(d, "model.onnx"), exist_ok=True)
 CASES.append(("is_a_folder/model.onnx", "load", "is_a_folder/model.onnx"))
+# a named pipe where a model should be: refused at once (opened without blocking), never waited on
+d = case_dir("model_is_fifo")
+os.mkfifo(os.path.join(d, "model.onnx"))
+CASES.append(("model_is_fifo/model.onnx", "load", "is a named pipe (FIFO), not a regular file"))
 add("missing_file_placeholder", good, "load", "missing_file_placeholder/model.onnx")
 os.remove(os.path.join(OUT, "missing_file_placeholder", "model.onnx"))
 
@@ -216,6 +222,11 @@ np.arange(4, dtype=np.float32).tofile(os.path.join(d, "w.bin"))
 external_case("ext_no_location", None)
 d = external_case("ext_location_is_folder", "adir")
 os.makedirs(os.path.join(d, "adir"), exist_ok=True)
+d = external_case("ext_fifo", "w.bin", expect="external data file 'w.bin': is a named pipe (FIFO), not a regular file")
+os.mkfifo(os.path.join(d, "w.bin"))
+external_case("ext_dot", ".", expect="external data location '.' names the model folder itself, not a file")
+d = external_case("ext_link_to_folder", "here", expect="'here' names the model folder itself")
+os.symlink(".", os.path.join(d, "here"))
 d = external_case("ext_string_tensor", "w.bin", dims=[1], dtype=TensorProto.STRING)
 np.arange(4, dtype=np.float32).tofile(os.path.join(d, "w.bin"))
 
@@ -319,7 +330,26 @@ if data:
 data = serialize_deep(nested_model(100))
 if data:
     add("subgraph_depth_100", data, "load", "subgraph_depth_100/model.onnx")
+# 33 levels: one past the limit. The message is too long for every level: it keeps the outermost and the innermost
+# ones and says how many it leaves out, instead of starting mid-way as if level 24 were the top
+data = serialize_deep(nested_model(33))
+if data:
+    add("subgraph_depth_33", data, "load",
+        "graph 'main': node 'if_0' (If) attribute 'then_branch': ... 25 nested subgraph levels not shown ...: "
+        "graph 'level_26'")
 add("subgraph_dangling", nested_model(3, leaf_input="not_anywhere"), "load", "'not_anywhere'")
+
+# ---- tensor files (what run/compare read as inputs)
+d = case_dir("tensor_fifo")
+os.mkfifo(os.path.join(d, "x.npy"))
+CASES.append(("tensor_fifo/x.npy", "tensor", "x.npy: is a named pipe (FIFO), not a regular file"))
+d = case_dir("tensor_folder")
+os.makedirs(os.path.join(d, "x.npy"), exist_ok=True)
+CASES.append(("tensor_folder/x.npy", "tensor", "x.npy: is a folder, not a regular file"))
+
+# ---- models that load but once upset a pass
+add("optimize_empty_graph", helper.make_model(helper.make_graph([], "empty", [], []), opset_imports=opset()),
+    "optimize", "-")
 
 with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
     for path, stage, expect in CASES:

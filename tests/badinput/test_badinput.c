@@ -20,7 +20,7 @@ typedef struct bad_case {
     char path[4096];   /* corpus-relative path of the model */
     char full[8192];
     char dir[8192];
-    char stage[32];    /* "load" or "toposort" */
+    char stage[32];    /* "load", "toposort", "tensor" or "optimize" */
     char expect[512];  /* text the message must contain */
 } bad_case;
 
@@ -56,7 +56,43 @@ static void run_case(void **state)
 {
     const bad_case *c = *state;
     onnxc_model *m = NULL;
-    onnxc_status st = onnxc_model_load(c->full, &m);
+    onnxc_status st;
+    if (strcmp(c->stage, "tensor") == 0) {
+        onnxc_tensor *t = NULL;
+        if (onnxc_tensor_read(c->full, &t, NULL) == ONNXC_OK) {
+            onnxc_tensor_free(t);
+            fail_msg("%s read as a tensor without error", c->path);
+        }
+        assert_good_message(onnxc_last_error(), c->expect, c->full);
+        int n = 0;
+        char **names = NULL;
+        onnxc_tensor **ts = NULL;
+        if (onnxc_npz_read(c->full, &n, &names, &ts) == ONNXC_OK) {
+            onnxc_npz_free(n, names, ts);
+            fail_msg("%s read as a .npz without error", c->path);
+        }
+        assert_good_message(onnxc_last_error(), c->expect, c->full);
+        return;
+    }
+    st = onnxc_model_load(c->full, &m);
+    if (strcmp(c->stage, "optimize") == 0) {
+        if (st != ONNXC_OK)
+            fail_msg("%s should load: %s", c->path, onnxc_last_error());
+        onnxc_optimize_options *o = NULL;
+        onnxc_report *r = NULL;
+        assert_int_equal(onnxc_optimize_options_create(&o), ONNXC_OK);
+        st = onnxc_optimize(m, o, &r);
+        onnxc_optimize_options_free(o);
+        if (st != ONNXC_OK)
+            fail_msg("%s: optimize failed: %s", c->path, onnxc_last_error());
+        onnxc_report_free(r);
+        void *bytes = NULL;
+        size_t len = 0;
+        assert_int_equal(onnxc_model_serialize(m, &bytes, &len), ONNXC_OK);
+        free(bytes);
+        onnxc_model_free(m);
+        return;
+    }
     if (strcmp(c->stage, "load") == 0) {
         if (st == ONNXC_OK)
             fail_msg("%s loaded without error", c->path);

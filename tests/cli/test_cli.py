@@ -973,6 +973,34 @@ class Details(unittest.TestCase):
                     self.assertEqual(p.stdout, "")
             self.assertEqual(os.listdir(d), [])
 
+    def test_named_pipes_are_refused_not_waited_on(self):
+        # a FIFO as the model, as an input file, and as a model's external data: every command refuses it at once
+        # (a blocking open would wait for a writer forever; the timeout turns that into a failure)
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            fifo_model, fifo_npy = os.path.join(d, "m.onnx"), os.path.join(d, "x.npy")
+            os.mkfifo(fifo_model)
+            os.mkfifo(fifo_npy)
+            t = onnx.TensorProto()
+            t.name, t.data_type, t.data_location = "w", TensorProto.FLOAT, TensorProto.EXTERNAL
+            t.dims.append(4)
+            e = t.external_data.add()
+            e.key, e.value = "location", "pipe.bin"
+            os.mkfifo(os.path.join(d, "pipe.bin"))
+            g = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "g", [],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [t])
+            ext_model = os.path.join(d, "ext.onnx")
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), ext_model)
+            fifo = "is a named pipe (FIFO), not a regular file"
+            for cmd in ("info", "check", "run", "bench"):
+                for model, needle in ((fifo_model, fifo_model), (ext_model, "external data file 'pipe.bin'")):
+                    p = subprocess.run([ONNXC, cmd, model], capture_output=True, text=True, timeout=20)
+                    self.assertEqual(p.returncode, 2, (cmd, model, p.stderr))
+                    assert_one_line_error(self, p, needle, fifo)
+            p = subprocess.run([ONNXC, "run", src, "--input", fifo_npy], capture_output=True, text=True, timeout=20)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            assert_one_line_error(self, p, fifo_npy, fifo)
+
     def test_force_overwrites_the_input_for_every_writer(self):
         src = self.model("linear_bn1d.onnx")
         with tempfile.TemporaryDirectory() as d:
