@@ -29,6 +29,10 @@ MODELS = [
     ("resnet18", os.path.join(GEN, "resnet18.onnx"), []),
     ("mobilenet_v2", os.path.join(GEN, "mobilenet_v2.onnx"), []),
     ("resnet50", os.path.join(GEN, "resnet50.onnx"), []),
+    ("mobilenet_v3_small", os.path.join(GEN, "mobilenet_v3_small.onnx"), []),
+    ("efficientnet_b0", os.path.join(GEN, "efficientnet_b0.onnx"), []),
+    ("mnasnet0_5", os.path.join(GEN, "mnasnet0_5.onnx"), []),
+    ("convnext_tiny", os.path.join(GEN, "convnext_tiny.onnx"), []),
     ("detector_small", os.path.join(ROOT, "models", "detector_small.onnx"), ["--shape", "N=1"]),
 ]
 BEGIN = "<!-- bench.py table begin -->"

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "act.h"
 #include "blocked.h"
 #include "kutil.h"
 #include "linalg.h"
@@ -1260,10 +1261,8 @@ static void conv_dw_item(void *arg, int64_t item, int slot)
     }
 }
 
-static onnxc_status conv_run(oc_kctx *c)
+static onnxc_status conv_run_fused(oc_kctx *c)
 {
-    if (!c->out[0])
-        return ONNXC_OK;
     conv_plan *p = c->state;
     if (!p)
         return oc_kerr(c, ONNXC_E_RUNTIME, "convolution run without prepare");
@@ -1382,6 +1381,19 @@ static onnxc_status conv_run(oc_kctx *c)
     j.work = c->scratch;
     oc_pool_run(pool, p->n * p->group * p->n_chunks * p->n_mblocks, conv_gemm_item, &j);
     return ONNXC_OK;
+}
+
+static onnxc_status conv_run(oc_kctx *c)
+{
+    if (!c->out[0])
+        return ONNXC_OK;
+    const onnxc_status st = conv_run_fused(c);
+    if (st == ONNXC_OK && c->fuse_act != OC_ACT_NONE) {
+        /* the activation the planner fused (a blocked output only for one that ignores the channel) */
+        const conv_plan *p = c->state;
+        oc_act_apply(c, c->out[0]->data, p->n * p->m, p->m, p->w.out_vol);
+    }
+    return st;
 }
 
 /* ---- ConvTranspose ---- */
