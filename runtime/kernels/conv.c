@@ -609,7 +609,21 @@ typedef struct conv_job {
     float lo, hi;
     int64_t dw_per_item; /* depthwise: planes per item */
     bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
+    const oc_kctx *c;    /* its fused activation (fuse_act), applied by each item to the block it wrote */
 } conv_job;
+
+/* The fused activation over rows x cols of the output at y (row stride ld), row r being output channel
+ * ch0 + r (for a per-channel PRelu slope), while the item's block is still in cache. */
+static void conv_act_block(const conv_job *j, int64_t ch0, float *y, int64_t rows, int64_t cols, int64_t ld)
+{
+    const oc_kctx *c = j->c;
+    if (!c || c->fuse_act == OC_ACT_NONE)
+        return;
+    for (int64_t r = 0; r < rows; r++) {
+        const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[ch0 + r] : c->fuse_slope[0];
+        oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, y + r * ld, cols);
+    }
+}
 
 /* Phase split of one input channel for the implicit GEMM. */
 static void conv_phase_item(void *arg, int64_t ci, int slot)
@@ -710,6 +724,7 @@ static void conv_implicit_item(void *arg, int64_t item, int slot)
             }
         }
     }
+    conv_act_block(j, g * p->mg + m0, yg + m0 * ov + oh0 * wo, m1 - m0, (oh1 - oh0) * wo, ov);
 }
 
 static void conv_wino_item(void *arg, int64_t item, int slot)
@@ -740,6 +755,7 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
     oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill_pointwise, &f, j->y + yoff, w->out_vol, &ep,
                    j->work + p->xph_floats + (int64_t)slot * p->work_floats);
+    conv_act_block(j, g * p->mg + m0, j->y + yoff + m0 * w->out_vol + n0, m1 - m0, n1 - n0, w->out_vol);
 }
 
 /* Gather rows of the compact B (item: a block of 64 rows of one group's depth x groups) from the phase copy:
@@ -793,6 +809,7 @@ static void conv_compact_item(void *arg, int64_t item, int slot)
                               rg ? rg + jp : NULL, ov, j->clamp, j->lo, j->hi);
         }
     }
+    conv_act_block(j, g * p->mg + m0, yg + m0 * ov + n0, m1 - m0, n1 - n0, ov);
 }
 
 static void conv_gemm_item(void *arg, int64_t item, int slot)
@@ -814,6 +831,7 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
 #endif
     oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill, &f,
                    j->y + yoff, w->out_vol, &ep, j->work + (int64_t)slot * p->work_floats);
+    conv_act_block(j, g * p->mg + m0, j->y + yoff + m0 * w->out_vol + n0, m1 - m0, n1 - n0, w->out_vol);
 }
 
 #ifdef __FMA__
@@ -1118,6 +1136,7 @@ static void conv_dw3x3_item(void *arg, int64_t item, int slot)
         const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
         dw3x3_plane_avx2(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
                          j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
+        conv_act_block(j, m, j->y + pm * w->out_vol, 1, w->out_vol, w->out_vol);
     }
 }
 #endif
@@ -1149,6 +1168,7 @@ static void conv_dw_padded_item(void *arg, int64_t item, int slot)
 #if defined(__AVX2__) && defined(__FMA__)
         if (k1 * k2 <= 64) {
             dw_plane_avx2(p, buf, wp, bias, yp, rp, j->clamp, j->lo, j->hi);
+            conv_act_block(j, m, yp, 1, w->out_vol, w->out_vol);
             continue;
         }
 #endif
@@ -1193,6 +1213,7 @@ static void conv_dw_padded_item(void *arg, int64_t item, int slot)
                 memcpy(yr, acc, (size_t)o2 * sizeof *yr);
             }
         }
+        conv_act_block(j, m, yp, 1, w->out_vol, w->out_vol);
     }
 }
 
@@ -1258,6 +1279,7 @@ static void conv_dw_item(void *arg, int64_t item, int slot)
                 }
             }
         }
+        conv_act_block(j, m, yp, 1, w->out_vol, w->out_vol);
     }
 }
 
@@ -1278,6 +1300,9 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     j.clamp = c->fuse_clamp;
     j.lo = c->fuse_lo;
     j.hi = c->fuse_hi;
+    /* the item paths apply a fused activation themselves; the blocked and Winograd paths leave it to conv_run */
+    const bool items_act = !c->out_blocked && p->algo != CONV_WINOGRAD;
+    j.c = items_act ? c : NULL;
     oc_threadpool *pool = c->pool;
 #ifdef OC_BLK_KERNELS
     if (c->out_blocked) {
@@ -1388,9 +1413,10 @@ static onnxc_status conv_run(oc_kctx *c)
     if (!c->out[0])
         return ONNXC_OK;
     const onnxc_status st = conv_run_fused(c);
-    if (st == ONNXC_OK && c->fuse_act != OC_ACT_NONE) {
-        /* the activation the planner fused (a blocked output only for one that ignores the channel) */
-        const conv_plan *p = c->state;
+    const conv_plan *p = c->state;
+    if (st == ONNXC_OK && c->fuse_act != OC_ACT_NONE && p && (c->out_blocked || p->algo == CONV_WINOGRAD)) {
+        /* the activation the planner fused, over the whole output (a blocked output only for one that ignores
+         * the channel) */
         oc_act_apply(c, c->out[0]->data, p->n * p->m, p->m, p->w.out_vol);
     }
     return st;
