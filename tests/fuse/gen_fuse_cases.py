@@ -2,7 +2,7 @@
 """Write the models test_plan_fuse runs: Conv followed by each activation pattern the plan fuses into the Conv
 epilogue (SiLU as Sigmoid + Mul, HardSwish-14, x * HardSigmoid(x), Sigmoid, HardSigmoid, LeakyRelu, PRelu with
 its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 planes, depthwise 5 x 5 stride 2,
-a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
+depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
 consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
 and weights. Channel counts are mostly not multiples of 8 (the vector width).
 Usage: gen_fuse_cases.py OUT_DIR  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
@@ -173,6 +173,25 @@ def main():
     m2 = g.node("Mul", [g2, s2], g.val[g2] * g.val[s2])
     c3 = g.conv(m2, 16, k=1)
     save("blocked_chain", g, [c3], 5, 0)
+
+    # depthwise 7 x 7 and 5 x 5 on planes wide enough for the 4-vector rows (and a tail), with residual and
+    # activations
+    g = G(arr(1, 9, 23, 45))
+    d = g.conv("x", 9, k=7, group=9)
+    a = g.node("Add", [d, "x"], g.val[d] + g.val["x"])
+    r = g.node("Relu", [a], torch.relu(g.val[a]))
+    save("dw7x7_residual_relu", g, [r], 2, 1)
+
+    g = G(arr(1, 10, 31, 75, scale=3.0))
+    d = g.conv("x", 10, k=5, stride=2, group=10)
+    h = g.node("HardSwish", [d], F.hardswish(g.val[d]))
+    save("dw5x5_s2_hardswish", g, [h], 1, 1, opset=14)
+
+    g = G(arr(1, 8, 20, 70))
+    d = g.conv("x", 8, k=7, stride=2, group=8)
+    s = g.node("Sigmoid", [d], sig(g.val[d]))
+    m = g.node("Mul", [s, d], g.val[d] * g.val[s])
+    save("dw7x7_s2_silu", g, [m], 2, 0)
 
     # not fused: the Sigmoid's output is also a graph output
     g = G(arr(1, 3, 6, 5))
