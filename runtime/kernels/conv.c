@@ -976,6 +976,35 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
         const float *base = buf + oh * row_step;
         float *yr = yp + oh * o2;
         const float *rr = rp ? rp + oh * o2 : NULL;
+        if (ntaps != 9 && o2 < 32 && oh + 4 <= o1) {
+            /* narrow planes (7 x 7, 14 x 14): four rows at once, for four independent FMA chains */
+            for (int64_t i = 0; i < o2; i += 8) {
+                __m256 a[4] = {vb, vb, vb, vb};
+                for (int64_t t = 0; t < ntaps; t++) {
+                    const __m256 wv = _mm256_broadcast_ss(wt + t);
+                    const float *q = base + off[t] + i;
+                    a[0] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q), a[0]);
+                    a[1] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q + row_step), a[1]);
+                    a[2] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q + 2 * row_step), a[2]);
+                    a[3] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q + 3 * row_step), a[3]);
+                }
+                for (int r = 0; r < 4; r++) {
+                    __m256 acc = a[r];
+                    const bool whole = (oh + r) * o2 + i + 8 <= o1 * o2;
+                    if (rr)
+                        acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + r * o2 + i)
+                                                       : _mm256_maskload_ps(rr + r * o2 + i, tail));
+                    if (clamp)
+                        acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+                    if (whole && i + 8 <= o2)
+                        _mm256_storeu_ps(yr + r * o2 + i, acc);
+                    else
+                        _mm256_maskstore_ps(yr + r * o2 + i, tail, acc);
+                }
+            }
+            oh += 3;
+            continue;
+        }
         for (int64_t i = 0; i < o2; i += 8) {
             __m256 acc = vb;
             if (ntaps == 9) {

@@ -193,6 +193,19 @@ def main():
     m = g.node("Mul", [s, d], g.val[d] * g.val[s])
     save("dw7x7_s2_silu", g, [m], 2, 0)
 
+    # narrow planes (rows four at a time, then the rest): 7 x 7 on 7 x 7 with a residual, 5 x 5 on 14 x 14
+    g = G(arr(1, 13, 7, 7))
+    d = g.conv("x", 13, k=7, group=13)
+    a = g.node("Add", ["x", d], g.val["x"] + g.val[d])
+    lr = g.node("LeakyRelu", [a], F.leaky_relu(g.val[a], 0.2), alpha=0.2)
+    save("dw7x7_plane7_residual_leakyrelu", g, [lr], 2, 1)
+
+    g = G(arr(2, 11, 14, 14))
+    d = g.conv("x", 11, k=5, group=11)
+    slope = arr(11, 1, 1, scale=0.5)
+    p = g.node("PRelu", [d, g.const(slope)], torch.where(g.val[d] < 0, g.val[d] * t64(slope), g.val[d]))
+    save("dw5x5_plane14_prelu_batch2", g, [p], 1, 1)
+
     # not fused: the Sigmoid's output is also a graph output
     g = G(arr(1, 3, 6, 5))
     c = g.conv("x", 7)
