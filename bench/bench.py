@@ -3,7 +3,8 @@
 session-create time and peak memory per model, as ratios onnxc / ONNX Runtime, plus each model's GFLOP/s against
 this machine's measured OpenBLAS sgemm peak.
 
-Models: ResNet-18, MobileNetV2 and ResNet-50 exported from torchvision with random weights (bench/gen_models.py,
+Models: ResNet-18, MobileNetV2, ResNet-50, MobileNetV3-Small, EfficientNet-B0, MnasNet-0.5 and ConvNeXt-Tiny exported
+from torchvision with random weights (bench/gen_models.py,
 cached in bench/models-gen/), and models/detector_small.onnx. Each is first rewritten with `onnxc optimize` (as a
 user would: it folds the BatchNormalization nodes the export kept), and both runtimes then run that same file,
 on the same seeded inputs, with the same thread count, in rounds that alternate which runtime goes first.
