@@ -3,7 +3,8 @@
 session-create time and peak memory per model, as ratios onnxc / ONNX Runtime, plus each model's GFLOP/s against
 this machine's measured OpenBLAS sgemm peak.
 
-Models: ResNet-18, MobileNetV2 and ResNet-50 exported from torchvision with random weights (bench/gen_models.py,
+Models: ResNet-18, MobileNetV2, ResNet-50, MobileNetV3-Small, EfficientNet-B0, MnasNet-0.5 and ConvNeXt-Tiny exported
+from torchvision with random weights (bench/gen_models.py,
 cached in bench/models-gen/), and models/detector_small.onnx. Each is first rewritten with `onnxc optimize` (as a
 user would: it folds the BatchNormalization nodes the export kept), and both runtimes then run that same file,
 on the same seeded inputs, with the same thread count, in rounds that alternate which runtime goes first.
@@ -29,6 +30,10 @@ MODELS = [
     ("resnet18", os.path.join(GEN, "resnet18.onnx"), []),
     ("mobilenet_v2", os.path.join(GEN, "mobilenet_v2.onnx"), []),
     ("resnet50", os.path.join(GEN, "resnet50.onnx"), []),
+    ("mobilenet_v3_small", os.path.join(GEN, "mobilenet_v3_small.onnx"), []),
+    ("efficientnet_b0", os.path.join(GEN, "efficientnet_b0.onnx"), []),
+    ("mnasnet0_5", os.path.join(GEN, "mnasnet0_5.onnx"), []),
+    ("convnext_tiny", os.path.join(GEN, "convnext_tiny.onnx"), []),
     ("detector_small", os.path.join(ROOT, "models", "detector_small.onnx"), ["--shape", "N=1"]),
 ]
 BEGIN = "<!-- bench.py table begin -->"

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Export the benchmark CNNs from torchvision with random weights into bench/models-gen/ (git-ignored): ResNet-18,
-MobileNetV2 and ResNet-50, batch 1 x 3 x 224 x 224, opset 13. BatchNormalization is kept
+MobileNetV2 and ResNet-50, MobileNetV3-Small, EfficientNet-B0, MnasNet-0.5 and ConvNeXt-Tiny, batch 1 x 3 x 224 x 224,
+opset 13 (ConvNeXt-Tiny 17). BatchNormalization is kept
 (training=TrainingMode.PRESERVE, no constant folding), as a user's export looks before `onnxc optimize`.
 Also convnext_s56, a normalization-heavy ConvNeXt-style stack (opset 17, so LayerNorm exports as
 LayerNormalization): a 4 x 4 stride-4 stem to 56 x 56, then blocks of depthwise 7 x 7 conv, LayerNorm over
@@ -62,9 +63,15 @@ MODELS = {
     "mobilenet_v2": torchvision.models.mobilenet_v2,
     "resnet50": torchvision.models.resnet50,
     "convnext_s56": convnext_s56,
+    # the families issue 14 measures: HardSwish/HardSigmoid and squeeze-excite (MobileNetV3), SiLU and 5 x 5
+    # depthwise (EfficientNet, MnasNet), 7 x 7 depthwise, LayerNorm and GELU on channels-last MatMul (ConvNeXt)
+    "mobilenet_v3_small": torchvision.models.mobilenet_v3_small,
+    "efficientnet_b0": torchvision.models.efficientnet_b0,
+    "mnasnet0_5": torchvision.models.mnasnet0_5,
+    "convnext_tiny": torchvision.models.convnext_tiny,
 }
 # LayerNormalization entered ONNX in opset 17; the torchvision CNNs stay at 13 as before
-OPSET = {"convnext_s56": 17}
+OPSET = {"convnext_s56": 17, "convnext_tiny": 17}
 
 
 def randomize_bn(model, gen):

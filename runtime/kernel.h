@@ -28,11 +28,18 @@ typedef struct oc_kctx {
     struct oc_threadpool *pool;  /* the session's workers (runtime/threadpool.h); NULL: run on the caller */
     /* A kernel whose prepare sets accepts_epilogue lets the planner fuse the nodes that follow it: out[0] then
      * receives clamp(result + fuse_res, fuse_lo, fuse_hi) (each part when set), the value of the last fused
-     * node (an Add of a same-shape tensor, then Relu or Clip). */
+     * node (an Add of a same-shape tensor, then Relu or Clip, or one of the activations of fuse_act). */
     bool accepts_epilogue;
     const onnxc_tensor *fuse_res;
     bool fuse_clamp;
     float fuse_lo, fuse_hi;
+    /* Then, when fuse_act is not OC_ACT_NONE, an activation of that value (the planner sets it only without
+     * fuse_clamp): out[0] = act(result + fuse_res), see kernels/act.h. fuse_slope: PRelu's slope, one per
+     * channel of out[0] (fuse_slope_n 1 or the channel count). */
+    int fuse_act;
+    float fuse_alpha, fuse_beta;
+    const float *fuse_slope;
+    int64_t fuse_slope_n;
     /* Blocked layout NCHW8c: a 4-D float value [N, C, H, W] with C a multiple of 8 stored as [N][C/8][H][W][8]
      * (same bytes). prepare sets the OC_BLK_* modes the kernel can run in; after fusion the planner may pick
      * one, for values that only such kernels produce and read, and sets in_blocked / out_blocked (for in[0] and
@@ -40,6 +47,18 @@ typedef struct oc_kctx {
     uint8_t blocked_modes;
     bool in_blocked, out_blocked;
 } oc_kctx;
+
+/* Activations a producing kernel applies to its output (kctx.fuse_act); alpha and beta as the ONNX op's. */
+enum {
+    OC_ACT_NONE = 0,
+    OC_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
+    OC_ACT_SILU,        /* x * sigmoid(x): Sigmoid and a Mul that share x */
+    OC_ACT_HARDSIGMOID, /* max(0, min(1, alpha * x + beta)) */
+    OC_ACT_HARDSWISH,   /* x * hardsigmoid(x): HardSigmoid and a Mul that share x */
+    OC_ACT_HARDSWISH14, /* HardSwish-14: x * max(0, min(1, x / 6 + 0.5)) */
+    OC_ACT_LEAKYRELU,   /* x < 0 ? alpha * x : x */
+    OC_ACT_PRELU,       /* x < 0 ? slope[channel] * x : x */
+};
 
 #define OC_BLK_IN 1u   /* reads in[0] blocked, writes out[0] plain */
 #define OC_BLK_OUT 2u  /* reads in[0] plain, writes out[0] blocked (no fused residual) */

@@ -43,7 +43,8 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
 /* plan_infer.c: every node's output types and shapes, its kernel's prepare, and evaluation at plan time of what
  * shapes need or constants alone decide; *scratch gets the largest scratch a node that runs later asks for. */
 onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch);
-/* plan_fuse.c: Add (a residual) and Relu/Clip into the epilogue of the node before them (a Conv). */
+/* plan_fuse.c: Add (a residual), Relu/Clip or an activation (SiLU, HardSwish, ...) into the epilogue of the
+ * node before them (a Conv). */
 void oc_plan_fuse(onnxc_session *s);
 /* plan_fuse.c: which values between kernels that can use it are stored blocked (NCHW8c). */
 void oc_plan_blocked(onnxc_session *s);

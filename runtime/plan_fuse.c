@@ -1,5 +1,5 @@
-/* Plan steps that change how nodes run without touching the user's graph: fusion of Add/Relu/Clip into a Conv's
- * epilogue, the blocked (NCHW8c) layout between kernels that take it, and Reshape-like outputs aliased to their
+/* Plan steps that change how nodes run without touching the user's graph: fusion of Add, Relu/Clip and the
+ * exporters' activation patterns into a Conv's epilogue, the blocked (NCHW8c) layout between kernels that take it, and Reshape-like outputs aliased to their
  * inputs. */
 #include <math.h>
 #include <string.h>
@@ -33,9 +33,80 @@ static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, fl
     return true;
 }
 
+/* May node cn at position cp join the chain of the head at h (runs later, not already taken)? */
+static bool oc_joinable(const onnxc_session *s, int h, const oc_node *cn, int cp)
+{
+    return cp > h && !s->nodes[cp].folded && !s->nodes[cp].fused && cn->n_outputs >= 1 && cn->outputs[0];
+}
+
+/* A value only the chain sees: not a graph output, not read at plan time, with exactly `uses` uses. */
+static bool oc_private(const onnxc_session *s, const oc_value *v, int uses)
+{
+    return v->n_uses == uses && !s->rv[v->id].is_output && !s->rv[v->id].needed;
+}
+
+/* The gated forms exporters write for SiLU and HardSwish (opset < 14): v's two uses are g = Sigmoid(v) or
+ * HardSigmoid(v), whose output only m reads, and m = Mul(v, g) in either order. On a match, *gate and *mul are
+ * their positions and *act, *alpha, *beta the activation. */
+static bool oc_match_gated(const onnxc_session *s, int h, const oc_value *v, const onnxc_tensor *shape, int *gate,
+                           int *mul, int *act, float *alpha, float *beta)
+{
+    if (!oc_private(s, v, 2))
+        return false;
+    for (int k = 0; k < 2; k++) {
+        const oc_node *gn = v->uses[k].node, *mn = v->uses[1 - k].node;
+        const int gp = oc_plan_pos(s, gn), mp = oc_plan_pos(s, mn);
+        const bool sig = oc_node_is_op(gn, "Sigmoid"), hsig = oc_node_is_op(gn, "HardSigmoid");
+        if ((!sig && !hsig) || !oc_node_is_op(mn, "Mul") || gn->n_inputs != 1 || mn->n_inputs != 2 ||
+            !oc_joinable(s, h, gn, gp) || !oc_joinable(s, h, mn, mp))
+            continue;
+        const oc_value *gv = gn->outputs[0];
+        if (!oc_private(s, gv, 1) || gv->uses[0].node != mn || !oc_same_shape(&s->rv[gv->id].t, shape) ||
+            !oc_same_shape(&s->rv[mn->outputs[0]->id].t, shape) ||
+            !((mn->inputs[0] == v && mn->inputs[1] == gv) || (mn->inputs[0] == gv && mn->inputs[1] == v)))
+            continue;
+        *gate = gp;
+        *mul = mp;
+        *act = sig ? OC_ACT_SILU : OC_ACT_HARDSWISH;
+        *alpha = sig ? 0.0f : oc_attr_float(gn, "alpha", 0.2f);
+        *beta = sig ? 0.0f : oc_attr_float(gn, "beta", 0.5f);
+        return true;
+    }
+    return false;
+}
+
+/* PRelu's slope when it is a plan-time float constant that varies along the channel axis (1) of x at most:
+ * its data and count (1 or the channel count). Slopes broadcast from the right (PRelu-7), so [C, 1, 1] is per
+ * channel of an N x C x H x W x, while [C] would be per column. */
+static bool oc_prelu_slope(const onnxc_session *s, const oc_node *cn, const onnxc_tensor *x, const float **data,
+                           int64_t *n)
+{
+    if (cn->n_inputs != 2 || !cn->inputs[1] || x->rank < 2)
+        return false;
+    const oc_rvalue *r = &s->rv[cn->inputs[1]->id];
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data || r->t.rank > x->rank)
+        return false;
+    int64_t count = 1;
+    for (int i = 0; i < r->t.rank; i++) {
+        const int64_t d = r->t.dims[i];
+        const int axis = x->rank - r->t.rank + i;
+        if (d == 1)
+            continue;
+        if (axis != 1 || d != x->dims[1])
+            return false;
+        count = d;
+    }
+    *data = r->t.data;
+    *n = count;
+    return true;
+}
+
 /* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
- * tensor that is ready by then (a residual), then Relu or Clip with constant bounds. The user's graph is not
- * touched: the head's output pointer moves to the chain's last value and the other nodes are skipped. */
+ * tensor that is ready by then (a residual), then Relu or Clip with constant bounds, or an activation (Sigmoid,
+ * HardSigmoid, HardSwish, LeakyRelu, PRelu with a per-channel slope, and the gated x * Sigmoid(x) and
+ * x * HardSigmoid(x)). The user's graph is not touched: the head's output pointer moves to the chain's last
+ * value and the other nodes are skipped. An intermediate value that is a graph output or has another use
+ * stops the chain before it. */
 void oc_plan_fuse(onnxc_session *s)
 {
     for (int h = 0; h < s->n_order; h++) {
@@ -48,6 +119,17 @@ void oc_plan_fuse(onnxc_session *s)
         const onnxc_tensor *shape = &s->rv[v->id].t;
         bool have_res = false;
         for (;;) {
+            int gp, mp, act;
+            float alpha, beta;
+            if (oc_match_gated(s, h, v, shape, &gp, &mp, &act, &alpha, &beta)) {
+                head->ctx.fuse_act = act;
+                head->ctx.fuse_alpha = alpha;
+                head->ctx.fuse_beta = beta;
+                s->nodes[gp].fused = s->nodes[mp].fused = true;
+                s->nodes[gp].fuse_head = s->nodes[mp].fuse_head = h;
+                head->out[0] = &s->rv[s->order[mp]->outputs[0]->id].t;
+                break;
+            }
             if (v->n_uses != 1 || s->rv[v->id].is_output || s->rv[v->id].needed)
                 break;
             const oc_node *cn = v->uses[0].node;
@@ -95,6 +177,31 @@ void oc_plan_fuse(onnxc_session *s)
                 head->ctx.fuse_lo = lo;
                 head->ctx.fuse_hi = hi;
                 last = true;
+            } else if (oc_node_is_op(cn, "Sigmoid") && cn->n_inputs == 1) {
+                head->ctx.fuse_act = OC_ACT_SIGMOID;
+                last = true;
+            } else if (oc_node_is_op(cn, "HardSigmoid") && cn->n_inputs == 1) {
+                head->ctx.fuse_act = OC_ACT_HARDSIGMOID;
+                head->ctx.fuse_alpha = oc_attr_float(cn, "alpha", 0.2f);
+                head->ctx.fuse_beta = oc_attr_float(cn, "beta", 0.5f);
+                last = true;
+            } else if (oc_node_is_op(cn, "HardSwish") && cn->n_inputs == 1) {
+                head->ctx.fuse_act = OC_ACT_HARDSWISH14;
+                head->ctx.fuse_beta = 0.5f;
+                last = true;
+            } else if (oc_node_is_op(cn, "LeakyRelu") && cn->n_inputs == 1) {
+                head->ctx.fuse_act = OC_ACT_LEAKYRELU;
+                head->ctx.fuse_alpha = oc_attr_float(cn, "alpha", 0.01f);
+                last = true;
+            } else if (oc_node_is_op(cn, "PRelu") && cn->inputs[0] == v) {
+                const float *slope;
+                int64_t n_slope;
+                if (!oc_prelu_slope(s, cn, shape, &slope, &n_slope))
+                    break;
+                head->ctx.fuse_act = OC_ACT_PRELU;
+                head->ctx.fuse_slope = slope;
+                head->ctx.fuse_slope_n = n_slope;
+                last = true;
             } else {
                 break;
             }
@@ -131,6 +238,12 @@ static int oc_blocked_reader(const onnxc_session *s, const oc_use *u, uint8_t mo
     return cp;
 }
 
+/* Does the node's fused epilogue depend on the channel (a PRelu slope per channel)? Such an output stays NCHW. */
+static bool oc_by_channel(const oc_snode *n)
+{
+    return n->ctx.fuse_act == OC_ACT_PRELU && n->ctx.fuse_slope_n > 1;
+}
+
 /* Blocked layout between kernels that can use it (see oc_kctx): for a node that runs blocked in and out (a
  * depthwise convolution), its input is stored blocked when its one writer can write it so (a pointwise
  * convolution, with Relu/Clip fused), and its output when every reader can read it so. Values outside the
@@ -149,14 +262,15 @@ void oc_plan_blocked(onnxc_session *s)
     for (int d = 0; d < s->n_order; d++) {
         oc_snode *dn = &s->nodes[d];
         const oc_node *nd = s->order[d];
-        if (dn->folded || dn->fused || !(dn->ctx.blocked_modes & OC_BLK_BOTH) || dn->ctx.fuse_res ||
+        if (dn->folded || dn->fused || !(dn->ctx.blocked_modes & OC_BLK_BOTH) || dn->ctx.fuse_res || oc_by_channel(dn) ||
             nd->n_inputs < 1 || !nd->inputs[0] || !dn->out[0])
             continue;
         const oc_value *a = nd->inputs[0];
         const int ida = a->id, idd = (int)(oc_rv_of(dn->out[0]) - s->rv);
         const int w = writer[ida];
         if (w < 0 || !oc_blockable(s, ida) || !oc_blockable(s, idd) || a->n_uses != 1 ||
-            !(s->nodes[w].ctx.blocked_modes & OC_BLK_OUT) || s->nodes[w].ctx.fuse_res || s->nodes[w].ctx.in_blocked)
+            !(s->nodes[w].ctx.blocked_modes & OC_BLK_OUT) || s->nodes[w].ctx.fuse_res || s->nodes[w].ctx.in_blocked ||
+            oc_by_channel(&s->nodes[w]))
             continue;
         const oc_value *dv = g->values[idd];
         bool ok = dv->n_uses > 0;

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Write the models test_plan_fuse runs: Conv followed by each activation pattern the plan fuses into the Conv
+epilogue (SiLU as Sigmoid + Mul, HardSwish-14, x * HardSigmoid(x), Sigmoid, HardSigmoid, LeakyRelu, PRelu with
+its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 planes, depthwise 5 x 5 stride 2,
+depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
+consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
+and weights. Channel counts are mostly not multiples of 8 (the vector width).
+Usage: gen_fuse_cases.py OUT_DIR  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
+one line per case: name, how many nodes the plan must fuse, 1 when the fused result must equal the unfused plan
+bit for bit (same float operations) or 0 when it is within the bound of the fused exp)."""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(1414)
+OUT = sys.argv[1]
+LINES = []
+
+
+def arr(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def t64(a):
+    return torch.from_numpy(np.asarray(a, np.float64))
+
+
+class G:
+    """A graph under construction: nodes, initializers and the torch float64 value of every tensor."""
+
+    def __init__(self, x):
+        self.nodes, self.inits, self.val, self.n = [], [], {"x": t64(x)}, 0
+        self.x = x
+
+    def name(self, p):
+        self.n += 1
+        return "%s%d" % (p, self.n)
+
+    def const(self, a):
+        nm = self.name("w")
+        self.inits.append(numpy_helper.from_array(a, nm))
+        self.val[nm] = t64(a)
+        return nm
+
+    def node(self, op, ins, value, **attrs):
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, ins, [out], **attrs))
+        self.val[out] = value
+        return out
+
+    def conv(self, x, cout, k=3, stride=1, group=1, bias=True):
+        cin = self.val[x].shape[1]
+        w = arr(cout, cin // group, k, k, scale=1.0 / np.sqrt(cin // group * k * k))
+        ins = [x, self.const(w)]
+        b = None
+        if bias:
+            b = arr(cout, scale=0.3)
+            ins.append(self.const(b))
+        v = F.conv2d(self.val[x], t64(w), t64(b) if bias else None, stride=stride, padding=k // 2, groups=group)
+        return self.node("Conv", ins, v, kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
+                         group=group)
+
+
+def sig(v):
+    return torch.sigmoid(v)
+
+
+def hsig(v, a, b):
+    return torch.clamp(a * v + b, 0.0, 1.0)
+
+
+def save(name, g, outs, fused, exact, opset=13):
+    def vi(n):
+        return helper.make_tensor_value_info(n, TensorProto.FLOAT, list(g.val[n].shape))
+    graph = helper.make_graph(g.nodes, name, [vi("x")], [vi(o) for o in outs], initializer=g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_fuse_cases")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, name + ".onnx"))
+    np.save(os.path.join(OUT, name + ".in.npy"), g.x)
+    for i, o in enumerate(outs):
+        np.save(os.path.join(OUT, "%s.out%d.npy" % (name, i)), g.val[o].numpy().astype(np.float32))
+    LINES.append("%s %d %d %d" % (name, len(outs), fused, exact))
+
+
+def silu_case(name, shape, cout, swap=False, k=3, stride=1, group=1):
+    g = G(arr(*shape))
+    c = g.conv("x", cout, k=k, stride=stride, group=group)
+    s = g.node("Sigmoid", [c], sig(g.val[c]))
+    m = g.node("Mul", [s, c] if swap else [c, s], g.val[c] * g.val[s])
+    save(name, g, [m], 2, 0)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    silu_case("silu", (1, 5, 9, 7), 13)
+    silu_case("silu_swapped_1x1_plane", (2, 6, 1, 1), 11, swap=True, k=1)
+    silu_case("silu_dw5x5_s2", (1, 12, 11, 13), 12, k=5, stride=2, group=12)
+
+    g = G(arr(1, 4, 8, 9, scale=3.0))
+    c = g.conv("x", 9)
+    s = g.node("HardSigmoid", [c], hsig(g.val[c], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+    m = g.node("Mul", [c, s], g.val[c] * g.val[s])
+    save("x_hardsigmoid_x", g, [m], 2, 1)
+
+    g = G(arr(1, 4, 8, 9, scale=3.0))
+    c = g.conv("x", 10)
+    h = g.node("HardSwish", [c], F.hardswish(g.val[c]))
+    save("hardswish14", g, [h], 1, 1, opset=14)
+
+    g = G(arr(1, 3, 7, 7, scale=3.0))
+    c = g.conv("x", 5)
+    h = g.node("HardSigmoid", [c], hsig(g.val[c], 0.2, 0.5))
+    save("hardsigmoid_default", g, [h], 1, 1)
+
+    g = G(arr(1, 3, 6, 5))
+    c = g.conv("x", 7)
+    h = g.node("Sigmoid", [c], sig(g.val[c]))
+    save("sigmoid", g, [h], 1, 0)
+
+    g = G(arr(1, 3, 6, 5))
+    c = g.conv("x", 7)
+    h = g.node("LeakyRelu", [c], F.leaky_relu(g.val[c], 0.1), alpha=0.1)
+    save("leakyrelu", g, [h], 1, 1)
+
+    for sname, sshape, fused in (("c11", (7, 1, 1), 1), ("1c11", (1, 7, 1, 1), 1), ("scalar", (1,), 1),
+                                 ("per_column", (5,), 0)):
+        g = G(arr(1, 3, 6, 5))
+        c = g.conv("x", 7)
+        slope = arr(*sshape, scale=0.5)
+        p = g.node("PRelu", [c, g.const(slope)], torch.where(g.val[c] < 0, g.val[c] * t64(slope), g.val[c]))
+        save("prelu_" + sname, g, [p], fused, 1)
+
+    # residual Add, then SiLU on the sum
+    g = G(arr(1, 6, 7, 7))
+    r = g.conv("x", 6)
+    c = g.conv(r, 6)
+    a = g.node("Add", [c, r], g.val[c] + g.val[r])
+    s = g.node("Sigmoid", [a], sig(g.val[a]))
+    m = g.node("Mul", [a, s], g.val[a] * g.val[s])
+    save("residual_silu", g, [m], 3, 0)
+
+    # squeeze-excite: GlobalAveragePool -> 1x1 Conv -> Relu -> 1x1 Conv -> HardSigmoid -> Mul by [N, C, 1, 1]
+    g = G(arr(1, 20, 6, 6))
+    x1 = g.conv("x", 20, k=1)
+    xs = g.node("Sigmoid", [x1], sig(g.val[x1]))
+    xa = g.node("Mul", [x1, xs], g.val[x1] * g.val[xs])
+    p = g.node("GlobalAveragePool", [xa], g.val[xa].mean(dim=(2, 3), keepdim=True))
+    c1 = g.conv(p, 5, k=1)
+    r1 = g.node("Relu", [c1], torch.relu(g.val[c1]))
+    c2 = g.conv(r1, 20, k=1)
+    h = g.node("HardSigmoid", [c2], hsig(g.val[c2], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+    m = g.node("Mul", [xa, h], g.val[xa] * g.val[h])
+    save("squeeze_excite", g, [m], 4, 0)
+
+    # a chain the blocked layout (16 channels) may take: pointwise -> PRelu per channel -> depthwise -> HardSwish
+    # pair -> pointwise
+    g = G(arr(1, 16, 10, 10))
+    c1 = g.conv("x", 16, k=1)
+    slope = arr(16, 1, 1, scale=0.5)
+    p1 = g.node("PRelu", [c1, g.const(slope)], torch.where(g.val[c1] < 0, g.val[c1] * t64(slope), g.val[c1]))
+    d = g.conv(p1, 16, k=3, group=16)
+    hs = g.node("HardSigmoid", [d], hsig(g.val[d], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+    hm = g.node("Mul", [hs, d], g.val[d] * g.val[hs])
+    c2 = g.conv(hm, 16, k=1)
+    g2 = g.conv(c2, 16, k=3, group=16)
+    s2 = g.node("Sigmoid", [g2], sig(g.val[g2]))
+    m2 = g.node("Mul", [g2, s2], g.val[g2] * g.val[s2])
+    c3 = g.conv(m2, 16, k=1)
+    save("blocked_chain", g, [c3], 5, 0)
+
+    # depthwise 7 x 7 and 5 x 5 on planes wide enough for the 4-vector rows (and a tail), with residual and
+    # activations
+    g = G(arr(1, 9, 23, 45))
+    d = g.conv("x", 9, k=7, group=9)
+    a = g.node("Add", [d, "x"], g.val[d] + g.val["x"])
+    r = g.node("Relu", [a], torch.relu(g.val[a]))
+    save("dw7x7_residual_relu", g, [r], 2, 1)
+
+    g = G(arr(1, 10, 31, 75, scale=3.0))
+    d = g.conv("x", 10, k=5, stride=2, group=10)
+    h = g.node("HardSwish", [d], F.hardswish(g.val[d]))
+    save("dw5x5_s2_hardswish", g, [h], 1, 1, opset=14)
+
+    g = G(arr(1, 8, 20, 70))
+    d = g.conv("x", 8, k=7, stride=2, group=8)
+    s = g.node("Sigmoid", [d], sig(g.val[d]))
+    m = g.node("Mul", [s, d], g.val[d] * g.val[s])
+    save("dw7x7_s2_silu", g, [m], 2, 0)
+
+    # narrow planes (rows four at a time, then the rest): 7 x 7 on 7 x 7 with a residual, 5 x 5 on 14 x 14
+    g = G(arr(1, 13, 7, 7))
+    d = g.conv("x", 13, k=7, group=13)
+    a = g.node("Add", ["x", d], g.val["x"] + g.val[d])
+    lr = g.node("LeakyRelu", [a], F.leaky_relu(g.val[a], 0.2), alpha=0.2)
+    save("dw7x7_plane7_residual_leakyrelu", g, [lr], 2, 1)
+
+    g = G(arr(2, 11, 14, 14))
+    d = g.conv("x", 11, k=5, group=11)
+    slope = arr(11, 1, 1, scale=0.5)
+    p = g.node("PRelu", [d, g.const(slope)], torch.where(g.val[d] < 0, g.val[d] * t64(slope), g.val[d]))
+    save("dw5x5_plane14_prelu_batch2", g, [p], 1, 1)
+
+    # not fused: the Sigmoid's output is also a graph output
+    g = G(arr(1, 3, 6, 5))
+    c = g.conv("x", 7)
+    s = g.node("Sigmoid", [c], sig(g.val[c]))
+    m = g.node("Mul", [c, s], g.val[c] * g.val[s])
+    save("silu_gate_is_output", g, [m, s], 0, 1)
+
+    # not fused: the Conv's output has a third consumer
+    g = G(arr(1, 3, 6, 5))
+    c = g.conv("x", 7)
+    s = g.node("Sigmoid", [c], sig(g.val[c]))
+    m = g.node("Mul", [c, s], g.val[c] * g.val[s])
+    a = g.node("Add", [m, c], g.val[m] + g.val[c])
+    save("silu_x_second_consumer", g, [a], 0, 1)
+
+    # not fused: the Conv's output is a graph output (the HardSwish after it runs on its own)
+    g = G(arr(1, 3, 6, 5, scale=3.0))
+    c = g.conv("x", 7)
+    h = g.node("HardSwish", [c], F.hardswish(g.val[c]))
+    save("conv_is_output", g, [h, c], 0, 1, opset=14)
+
+    with open(os.path.join(OUT, "manifest.txt"), "w") as f:
+        f.write("\n".join(LINES) + "\n")
+
+
+if __name__ == "__main__":
+    main()
