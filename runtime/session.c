@@ -50,6 +50,7 @@ static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_
     onnxc_session *s = oc_calloc(1, sizeof *s);
     if (!s)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
+    s->range_last = -1;
     if (oc_model_calls_functions(m)) {
         /* run the functions' bodies: plan a copy with the calls inlined */
         onnxc_status ist = oc_model_inlined_copy(m, &s->own_model);
@@ -315,8 +316,12 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
         if (t)
             s->rv[v->id].t.data = t->data;
     }
-    for (int i = 0; i < s->n_order; i++) {
+    int first = s->range_last >= 0 ? s->range_first : 0;
+    int last = s->range_last >= 0 && s->range_last < s->n_order ? s->range_last + 1 : s->n_order;
+    for (int i = first; i < last; i++) {
         oc_snode *sn = &s->nodes[i];
+        if (sn->fused && sn->fuse_head < first)
+            return oc_err(ONNXC_E_RUNTIME, "session: node %d of a partial run is fused into an earlier one", i);
         if (sn->folded || sn->fused || sn->aliased)
             continue;
         if (s->hook && s->hook_before)
@@ -449,6 +454,19 @@ onnxc_status oc_session_keep_values(onnxc_session *s, const oc_value *const *v, 
         s->keep[v[i]->id] = 1;
     }
     return ONNXC_OK;
+}
+
+void oc_session_set_range(onnxc_session *s, int first, int last)
+{
+    s->range_first = first > 0 ? first : 0;
+    s->range_last = last;
+}
+
+void *oc_session_value_data(onnxc_session *s, const oc_value *v)
+{
+    if (!s || !v || !s->planned || v->id < 0 || v->id >= s->n_rv || s->rv[v->id].known)
+        return NULL;
+    return s->rv[v->id].t.data;
 }
 
 void oc_session_set_plain(onnxc_session *s, bool plain)

@@ -81,6 +81,7 @@ struct onnxc_session {
     void (*hook_before)(void *user, const oc_node *n);
     onnxc_status (*hook_after)(void *user, const oc_node *n, const onnxc_tensor *const *outs);
     uint8_t *keep;    /* per value id of g: planned like a graph output (oc_session_keep_values), or NULL */
+    int range_first, range_last; /* oc_session_set_range: the run-order positions a run executes (last < 0: all) */
 };
 
 /* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run.
@@ -99,6 +100,15 @@ void oc_session_set_plain(onnxc_session *s, bool plain);
  * layout and aliasing may hide). Replaces the previous set (n = 0 clears it); re-plans at the next run. So an
  * observer that needs a few values can run on the fast plan (oc_run_observed_kept). */
 onnxc_status oc_session_keep_values(onnxc_session *s, const oc_value *const *v, int n);
+
+/* Make the following runs of s execute only the nodes at run-order positions [first, last] (last < 0: all, the
+ * default); the values they read from earlier positions must already hold what they should (the caller writes
+ * them into their planned memory, see oc_session_value_data; only kept values are sure to have memory of their
+ * own). For calibration, which re-runs a segment of the model after changing a layer's parameters. */
+void oc_session_set_range(onnxc_session *s, int first, int last);
+
+/* The planned memory of value v of s->g after oc_session_plan (NULL when it has none, or is a plan-time constant). */
+void *oc_session_value_data(onnxc_session *s, const oc_value *v);
 
 /* Plan for these inputs now (what the first onnxc_session_run would do: shapes, kernels' prepare, the
  * memory plan), without running; nothing happens when the current plan already fits them. */

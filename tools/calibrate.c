@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compare.h"
 #include "dtype.h"
 #include "ir.h"
+#include "plan.h"
 #include "session_internal.h"
 #include "util.h"
 
@@ -200,6 +202,13 @@ typedef struct cal_run {
     int want, got; /* layers of the pass still to see in this run */
     bool stopped;  /* the observer stopped the run on purpose */
     onnxc_status err;
+    /* segment runs of the swapped model (see run_segment) */
+    onnxc_session *sb;
+    const oc_value **save; /* the frontier to save when the run reaches position save_at */
+    int n_save, save_at;
+    bool saved;
+    FILE *save_to;
+    int64_t *save_off;     /* per sample: where its frontier starts in save_to */
 } cal_run;
 
 /* A's run: copy the targets of the layers in the pass, stop when all are in. */
@@ -310,6 +319,86 @@ static onnxc_status observe_b(void *user, const oc_node *n, const oc_value *v, c
         }
     }
     return ONNXC_OK;
+}
+
+/* The frontier values of this sample into r->save_to, from their planned memory. */
+static void save_frontier(cal_run *r)
+{
+    r->saved = true;
+    off_t at = ftello(r->save_to);
+    bool ok = at >= 0;
+    r->save_off[r->sample] = (int64_t)at;
+    for (int i = 0; ok && i < r->n_save; i++) {
+        const onnxc_tensor *t = &r->sb->rv[r->save[i]->id].t;
+        ok = t->data && fwrite(t->data, 1, t->nbytes, r->save_to) == t->nbytes;
+    }
+    if (!ok && r->err == ONNXC_OK)
+        r->err = oc_err(ONNXC_E_IO, "calibrate: cannot write activations to a temporary file (%s)", strerror(errno));
+}
+
+static void segment_before(void *user, const oc_node *n)
+{
+    cal_run *r = user;
+    if (r->n_save && !r->saved && oc_plan_pos(r->sb, n) >= r->save_at)
+        save_frontier(r);
+}
+
+/* B's segment run: each pass layer's input into its sums. */
+static onnxc_status segment_after(void *user, const oc_node *n, const onnxc_tensor *const *outs)
+{
+    cal_run *r = user;
+    for (int o = 0; o < n->n_outputs; o++)
+        for (int i = 0; n->outputs[o] && outs[o] && i < r->n_layers; i++) {
+            cal_layer *L = &r->layers[i];
+            if (!L->in_pass || L->xb != n->outputs[o] || L->have_x)
+                continue;
+            onnxc_status st = accumulate(L, outs[o]);
+            if (st != ONNXC_OK)
+                return r->err = st;
+            r->got++;
+        }
+    return ONNXC_OK;
+}
+
+/* One run of the swapped model over run-order positions [first, last] for this sample: the values it reads
+ * from before `first` (the frontier `restore`, saved by the previous pass at its `save_at`) are written back into
+ * their planned memory first, and the frontier at r->save_at is saved when the run gets there. So each pass
+ * runs only the part of the model its fit changed instead of everything from the input. */
+static onnxc_status run_segment(cal_run *r, int n, const char *const *names, const onnxc_tensor *const *in,
+                                int first, int last, const oc_value *const *restore, int n_restore, FILE *from,
+                                int64_t from_off)
+{
+    onnxc_session *s = r->sb;
+    r->err = ONNXC_OK;
+    r->saved = false;
+    onnxc_status st = oc_session_plan(s, n, names, in);
+    if (st != ONNXC_OK)
+        return st;
+    if (n_restore && fseeko(from, (off_t)from_off, SEEK_SET) != 0)
+        return oc_err(ONNXC_E_IO, "calibrate: cannot read activations back from a temporary file");
+    for (int i = 0; i < n_restore; i++) {
+        onnxc_tensor *t = &s->rv[restore[i]->id].t;
+        if (!t->data || fread(t->data, 1, t->nbytes, from) != t->nbytes)
+            return oc_err(ONNXC_E_IO, "calibrate: cannot read activations back from a temporary file");
+    }
+    if (r->n_save && fseeko(r->save_to, 0, SEEK_END) != 0)
+        return oc_err(ONNXC_E_IO, "calibrate: cannot write activations to a temporary file");
+    oc_session_set_range(s, first, last);
+    s->hook = r;
+    s->hook_before = segment_before;
+    s->hook_after = segment_after;
+    st = onnxc_session_run(s, n, names, in);
+    s->hook = NULL;
+    s->hook_before = NULL;
+    s->hook_after = NULL;
+    oc_session_set_range(s, 0, -1);
+    if (st == ONNXC_OK && r->n_save && !r->saved)
+        save_frontier(r);
+    if (st == ONNXC_OK)
+        st = r->err;
+    if (st != ONNXC_OK)
+        return st;
+    return r->got == r->want ? ONNXC_OK : oc_err(ONNXC_E_RUNTIME, "calibrate: a layer's value was not computed");
 }
 
 static onnxc_status run_until(onnxc_session *s, int n, const char *const *names, const onnxc_tensor *const *in,
@@ -594,6 +683,93 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         }
     if (st == ONNXC_OK)
         st = upstream(c, sb->g, dep);
+    /* The pass schedule (a layer's pass: one after the last of the layers upstream of it), and for each pass the
+     * run-order segment it runs: from where the previous pass's fitted layers start (nothing before changed) to
+     * the last input it fits; the values that cross from before a pass's start to it are saved per sample
+     * (a temporary file) by the previous pass and written back. Not with subgraphs (their reads of outer
+     * values are not node inputs), nor without temporary files: then every pass runs from the input. */
+    int n_sched = 0, *pass_of = NULL, *seg_p = NULL, *seg_e = NULL, *n_fr = NULL;
+    const oc_value ***fr = NULL;
+    FILE *fr_file[2] = {NULL, NULL};
+    int64_t *fr_off[2] = {NULL, NULL};
+    bool segments = st == ONNXC_OK && n > 0;
+    for (int k = 0; segments && k < sb->n_order; k++)
+        for (int a = 0; a < sb->order[k]->n_attrs; a++)
+            if (sb->order[k]->attrs[a].type == OC_ATTR_GRAPH || sb->order[k]->attrs[a].type == OC_ATTR_GRAPHS)
+                segments = false;
+    if (segments) {
+        st = oc_session_plan(sb, n_inputs, names, samples);
+        int nv = sb->g->n_values;
+        int *prod = oc_malloc((size_t)nv * sizeof *prod), *first_use = oc_malloc((size_t)nv * sizeof *first_use),
+            *last_use = oc_malloc((size_t)nv * sizeof *last_use);
+        pass_of = oc_calloc((size_t)n + 1, sizeof *pass_of);
+        seg_p = oc_calloc((size_t)n + 1, sizeof *seg_p);
+        seg_e = oc_calloc((size_t)n + 1, sizeof *seg_e);
+        n_fr = oc_calloc((size_t)n + 1, sizeof *n_fr);
+        fr = oc_calloc((size_t)n + 1, sizeof *fr);
+        fr_file[0] = tmpfile();
+        fr_file[1] = tmpfile();
+        fr_off[0] = oc_calloc((size_t)n_samples, sizeof *fr_off[0]);
+        fr_off[1] = oc_calloc((size_t)n_samples, sizeof *fr_off[1]);
+        if (st == ONNXC_OK && (!prod || !first_use || !last_use || !pass_of || !seg_p || !seg_e || !n_fr || !fr ||
+                               !fr_off[0] || !fr_off[1]))
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        segments = st == ONNXC_OK && fr_file[0] && fr_file[1];
+        for (int v = 0; segments && v < nv; v++)
+            prod[v] = first_use[v] = last_use[v] = -1;
+        for (int k = 0; segments && k < sb->n_order; k++) {
+            const oc_node *nd = sb->order[k];
+            for (int o = 0; o < nd->n_outputs; o++)
+                if (nd->outputs[o] && nd->outputs[o]->graph == sb->g)
+                    prod[nd->outputs[o]->id] = k;
+            for (int i = 0; i < nd->n_inputs; i++) {
+                const oc_value *u = nd->inputs[i];
+                if (u && u->graph == sb->g) {
+                    if (first_use[u->id] < 0)
+                        first_use[u->id] = k;
+                    last_use[u->id] = k;
+                }
+            }
+        }
+        for (int j = 0; segments && j < n; j++) {
+            for (int i = 0; i < j; i++)
+                if (dep[j * n + i] && pass_of[i] + 1 > pass_of[j])
+                    pass_of[j] = pass_of[i] + 1;
+            if (pass_of[j] + 1 > n_sched)
+                n_sched = pass_of[j] + 1;
+        }
+        for (int k = 0; segments && k < n_sched; k++) {
+            seg_p[k] = sb->n_order;
+            seg_e[k] = -1;
+            for (int j = 0; j < n; j++)
+                if (pass_of[j] == k) {
+                    const oc_value *x = c->layers[j].xb;
+                    if (first_use[x->id] >= 0 && first_use[x->id] < seg_p[k])
+                        seg_p[k] = first_use[x->id];
+                    if (prod[x->id] > seg_e[k])
+                        seg_e[k] = prod[x->id];
+                }
+            if (seg_e[k] < seg_p[k] - 1)
+                seg_e[k] = seg_p[k] - 1;
+            if (k > 0 && seg_p[k] <= seg_p[k - 1])
+                segments = false; /* not expected (a pass's layers come after one of the previous pass's) */
+        }
+        for (int k = 0; segments && k + 1 < n_sched; k++) {
+            fr[k] = oc_calloc((size_t)nv + 1, sizeof *fr[k]);
+            if (!fr[k]) {
+                st = oc_err(ONNXC_E_NOMEM, "out of memory");
+                segments = false;
+                break;
+            }
+            for (int v = 0; v < nv; v++)
+                if (prod[v] >= 0 && prod[v] < seg_p[k] && last_use[v] >= seg_p[k] && !sb->rv[v].known &&
+                    !sb->nodes[prod[v]].folded)
+                    fr[k][n_fr[k]++] = sb->g->values[v];
+        }
+        oc_free(prod);
+        oc_free(first_use);
+        oc_free(last_use);
+    }
     /* the observed runs use the sessions' fast (fused) plans, keeping only the values the fit reads: each
      * layer's target in the original, its input in the swapped model */
     if (st == ONNXC_OK) {
@@ -604,12 +780,21 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
             kv[i] = c->layers[i].ya;
         if (st == ONNXC_OK)
             st = oc_session_keep_values(sa, kv, n);
-        int nk = 0;
+        int nk = 0, nkv = n;
+        for (int k = 0; segments && k < n_sched; k++)
+            nkv += n_fr[k];
+        const oc_value **kb = oc_calloc((size_t)nkv + 1, sizeof *kb);
+        if (!kb && st == ONNXC_OK)
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
         for (int i = 0; st == ONNXC_OK && i < n; i++)
             if (c->layers[i].xb->producer)
-                kv[nk++] = c->layers[i].xb;
+                kb[nk++] = c->layers[i].xb;
+        for (int k = 0; st == ONNXC_OK && segments && k < n_sched; k++)
+            for (int i = 0; i < n_fr[k]; i++)
+                kb[nk++] = fr[k][i];
         if (st == ONNXC_OK)
-            st = oc_session_keep_values(sb, kv, nk);
+            st = oc_session_keep_values(sb, kb, nk);
+        oc_free(kb);
         oc_free(kv);
     }
     for (int i = 0; i < n; i++) {
@@ -670,6 +855,14 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
             break;
         }
         c->n_passes++;
+        for (int j = 0; segments && j < n; j++)
+            if (c->layers[j].in_pass != (pass_of[j] == c->n_passes - 1))
+                segments = false; /* the schedule is not this loop's: run from the input (not expected) */
+        if (segments) {
+            FILE *w = fr_file[(c->n_passes - 1) % 2];
+            if (fflush(w) != 0 || ftruncate(fileno(w), 0) != 0 || fseeko(w, 0, SEEK_SET) != 0)
+                st = oc_err(ONNXC_E_IO, "calibrate: cannot reuse a temporary file (%s)", strerror(errno));
+        }
         for (int s = 0; s < n_samples && st == ONNXC_OK; s++) {
             const onnxc_tensor *const *in = samples + (size_t)s * (size_t)n_inputs;
             for (int j = 0; j < n; j++)
@@ -691,8 +884,20 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
                     st = accumulate(&c->layers[j], in[c->layers[j].xb_input]);
                     r.got++;
                 }
-            if (st == ONNXC_OK)
+            if (st == ONNXC_OK && segments) {
+                int k = c->n_passes - 1;
+                r.sb = sb;
+                r.sample = s;
+                r.n_save = k + 1 < n_sched ? n_fr[k] : 0;
+                r.save = fr[k];
+                r.save_at = seg_p[k];
+                r.save_to = fr_file[k % 2];
+                r.save_off = fr_off[k % 2];
+                st = run_segment(&r, n_inputs, names, in, k ? seg_p[k - 1] : 0, seg_e[k], k ? fr[k - 1] : NULL,
+                                 k ? n_fr[k - 1] : 0, fr_file[(k + 1) % 2], fr_off[(k + 1) % 2][s]);
+            } else if (st == ONNXC_OK) {
                 st = run_until(sb, n_inputs, names, in, observe_b, &r);
+            }
             progress(opts, 0, first, last, n, s + 1, n_samples);
         }
         for (int j = 0; j < n && st == ONNXC_OK; j++)
@@ -703,6 +908,18 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
                 c->layers[j].y = NULL;
                 c->layers[j].y_n = 0;
             }
+    }
+    for (int k = 0; fr && k < n; k++)
+        oc_free(fr[k]);
+    oc_free(fr);
+    oc_free(pass_of);
+    oc_free(seg_p);
+    oc_free(seg_e);
+    oc_free(n_fr);
+    for (int k = 0; k < 2; k++) {
+        if (fr_file[k])
+            fclose(fr_file[k]);
+        oc_free(fr_off[k]);
     }
     if (st == ONNXC_OK)
         st = drift(c, sa, sb, n_samples, n_inputs, names, samples, opts);
