@@ -95,7 +95,20 @@ static inline float oc_softplus_f(float x)
 /* ---- ops ---- */
 OC_UN_FLOAT(relu, x > 0 ? x : 0.0f, x > 0 ? x : 0.0)
 OC_UN_INTS(relu, x > 0 ? x : 0)
-OC_UN_FLOAT(leaky, x < 0 ? p->alpha * x : x, x < 0 ? (double)p->alpha * x : x)
+/* LeakyRelu's float loop reads alpha once (through p the compiler must assume a store to o changes it, which
+ * kept the loop scalar) */
+static void oc_u_leaky_f32(void *o_, const void *x_, int64_t n, const oc_uparams *p)
+{
+    float *o = o_;
+    const float *xs = x_;
+    const float alpha = p->alpha;
+    for (int64_t i = 0; i < n; i++) {
+        float x = xs[i];
+        o[i] = oc_selectf(x < 0, alpha * x, x); /* a ?: gets a branch and stays scalar */
+    }
+}
+OC_ROW1(oc_u_leaky_f64, double, x < 0 ? (double)p->alpha * x : x)
+static double oc_ud_leaky(double x, const oc_uparams *p) { return x < 0 ? (double)p->alpha * x : x; }
 /* float32 through vmath's vector code (error bounds in vmath.h); the double forms are libm's. HardSigmoid and
  * HardSwish let NaN through (numpy.clip, as the ONNX reference does); fminf/fmaxf would not, and kept the loop
  * scalar with two library calls per element (half of a MobileNetV3-Small run). */
