@@ -9,7 +9,7 @@ cached in bench/models-gen/), and models/detector_small.onnx. Each is first rewr
 user would: it folds the BatchNormalization nodes the export kept), and both runtimes then run that same file,
 on the same seeded inputs, with the same thread count, in rounds that alternate which runtime goes first.
 
-Usage: /usr/bin/python3 bench/bench.py [--threads N] [--rounds N] [--runs N] [--warmup N] [--models a,b]
+Usage: /usr/bin/python3 bench/bench.py [--threads N] [--rounds N] [--runs N] [--warmup N] [--models a,b|all]
                                        [--onnxc PATH] [--json FILE] [--readme]
 --readme rewrites the table between the markers in bench/README.md and in the project README. Figures only; nothing here fails on time."""
 import argparse
@@ -36,6 +36,12 @@ MODELS = [
     ("convnext_tiny", os.path.join(GEN, "convnext_tiny.onnx"), []),
     ("detector_small", os.path.join(ROOT, "models", "detector_small.onnx"), ["--shape", "N=1"]),
 ]
+DEFAULT_MODELS = [m[0] for m in MODELS]
+# the rest of issue 14's zoo (bench/gen_models.py exports them): measured when named in --models (or --models all)
+ZOO = ["mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "mnasnet0_5", "densenet121",
+       "convnext_tiny", "regnet_y_400mf", "shufflenet_v2_x1_0", "googlenet", "vgg11_bn", "lraspp_mobilenet_v3_large",
+       "ssdlite_mobilenet_v3_backbone"]
+MODELS += [(name, os.path.join(GEN, name + ".onnx"), []) for name in ZOO]
 BEGIN = "<!-- bench.py table begin -->"
 END = "<!-- bench.py table end -->"
 
@@ -123,7 +129,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per model (default 5)")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per round (default 30)")
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--models", default=",".join(m[0] for m in MODELS))
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                    help="comma-separated names, or 'all' (default: the ResNets, MobileNetV2, detector_small; "
+                         "also: " + ",".join(ZOO) + ")")
     ap.add_argument("--onnxc")
     ap.add_argument("--json", help="write all measurements to this file")
     ap.add_argument("--readme", action="store_true", help="put the table into bench/README.md and README.md")
@@ -136,12 +144,15 @@ def main():
     if not node or not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
         sys.exit("bench.py: needs node and bench/node_modules/onnxruntime-node "
                  "(cd bench && npm install --ignore-scripts onnxruntime-node@1.30.0)")
-    subprocess.run([sys.executable, os.path.join(HERE, "gen_models.py"), GEN], check=True)
+    wanted = [m[0] for m in MODELS] if a.models == "all" else a.models.split(",")
+    # export only the generated models asked for (the whole zoo is several hundred MB)
+    gen = [name for name, src, _ in MODELS if name in wanted and os.path.dirname(src) == GEN]
+    if gen:
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_models.py"), GEN] + gen, check=True)
     ort_version = json.load(open(os.path.join(HERE, "node_modules", "onnxruntime-node", "package.json")))["version"]
     peak = sgemm_peak(a.threads)
     log("OpenBLAS sgemm peak: %.1f GFLOP/s (1 thread), %.1f (%d threads)" % (peak["gflops_1"], peak["gflops_n"],
                                                                              a.threads))
-    wanted = a.models.split(",")
     results = []
     for name, src, extra in MODELS:
         if name not in wanted:

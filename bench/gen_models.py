@@ -6,7 +6,9 @@ opset 13 (ConvNeXt-Tiny 17). BatchNormalization is kept
 Also convnext_s56, a normalization-heavy ConvNeXt-style stack (opset 17, so LayerNorm exports as
 LayerNormalization): a 4 x 4 stride-4 stem to 56 x 56, then blocks of depthwise 7 x 7 conv, LayerNorm over
 channels (channels-last, between Transposes), pointwise MLP with GELU, layer scale and a residual Add.
-Usage: /usr/bin/python3 bench/gen_models.py [OUT_DIR]   (existing files are kept)"""
+Also the rest of issue 14's zoo (MobileNetV3, EfficientNet-B0, SqueezeNet, MnasNet, DenseNet, ConvNeXt-T, RegNetY,
+ShuffleNetV2, GoogLeNet, VGG-11-BN, LR-ASPP and the SSDlite backbone + heads).
+Usage: /usr/bin/python3 bench/gen_models.py [OUT_DIR [NAME...]]   (existing files are kept; names: all of MODELS)"""
 import os
 import sys
 
@@ -47,6 +49,32 @@ class ConvNeXtBlock(torch.nn.Module):
         return x + y.permute(0, 3, 1, 2)
 
 
+class LogitsOnly(torch.nn.Module):
+    """A segmentation model's "out" map alone (torchvision returns a dict)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
+
+class SSDliteBackbone(torch.nn.Module):
+    """SSDlite320-MobileNetV3-Large's feature extractor and heads (the detector without anchor decoding and NMS),
+    on a 224 x 224 input like the rest: concatenated box regressions and class logits."""
+
+    def __init__(self):
+        super().__init__()
+        det = torchvision.models.detection.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
+        self.backbone = det.backbone
+        self.head = det.head
+
+    def forward(self, x):
+        out = self.head(list(self.backbone(x).values()))
+        return torch.cat([out["bbox_regression"], out["cls_logits"]], dim=2)
+
+
 def convnext_s56(weights=None):
     """ConvNeXt-T's first stage at 56 x 56 (96 channels, 3 blocks) and a small head."""
     del weights
@@ -64,11 +92,23 @@ MODELS = {
     "resnet50": torchvision.models.resnet50,
     "convnext_s56": convnext_s56,
     # the families issue 14 measures: HardSwish/HardSigmoid and squeeze-excite (MobileNetV3), SiLU and 5 x 5
-    # depthwise (EfficientNet, MnasNet), 7 x 7 depthwise, LayerNorm and GELU on channels-last MatMul (ConvNeXt)
+    # depthwise (EfficientNet, MnasNet), 7 x 7 depthwise, LayerNorm and GELU on channels-last MatMul (ConvNeXt),
+    # and the rest of the zoo beyond the three the executor was first tuned on
     "mobilenet_v3_small": torchvision.models.mobilenet_v3_small,
+    "mobilenet_v3_large": torchvision.models.mobilenet_v3_large,
     "efficientnet_b0": torchvision.models.efficientnet_b0,
+    "squeezenet1_1": torchvision.models.squeezenet1_1,
     "mnasnet0_5": torchvision.models.mnasnet0_5,
+    "densenet121": torchvision.models.densenet121,
     "convnext_tiny": torchvision.models.convnext_tiny,
+    "regnet_y_400mf": torchvision.models.regnet_y_400mf,
+    "shufflenet_v2_x1_0": torchvision.models.shufflenet_v2_x1_0,
+    "googlenet": lambda weights=None: torchvision.models.googlenet(weights=weights, aux_logits=False,
+                                                                   init_weights=True),
+    "vgg11_bn": torchvision.models.vgg11_bn,
+    "lraspp_mobilenet_v3_large": lambda weights=None: LogitsOnly(
+        torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=weights, weights_backbone=None)),
+    "ssdlite_mobilenet_v3_backbone": lambda weights=None: SSDliteBackbone(),
 }
 # LayerNormalization entered ONNX in opset 17; the torchvision CNNs stay at 13 as before
 OPSET = {"convnext_s56": 17, "convnext_tiny": 17}
@@ -102,7 +142,8 @@ def export(name, path):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models-gen")
     os.makedirs(out, exist_ok=True)
-    for name in MODELS:
+    names = sys.argv[2:] or list(MODELS)
+    for name in names:
         path = os.path.join(out, name + ".onnx")
         if os.path.exists(path):
             continue

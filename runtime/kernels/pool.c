@@ -504,25 +504,57 @@ typedef struct global_job {
     bool is_max;
 } global_job;
 
+/* Lanes of the float32 plane loops: independent partial results the compiler keeps in vector registers (four
+ * AVX2 vectors, eight SSE ones), so the loop runs at load speed instead of one add's latency per element. The
+ * lanes are combined in a fixed order: a plane's result does not depend on the thread count. */
+#define GLOBAL_LANES 32
+
+static double global_sum_f32(const float *x, int64_t n)
+{
+    float acc[GLOBAL_LANES] = {0};
+    int64_t i = 0;
+    for (; i + GLOBAL_LANES <= n; i += GLOBAL_LANES)
+        for (int k = 0; k < GLOBAL_LANES; k++)
+            acc[k] += x[i + k];
+    double s = 0;
+    for (int k = 0; k < GLOBAL_LANES; k++)
+        s += acc[k];
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+/* max with NaN propagated (numpy.max, the ONNX reference): a lane keeps the first NaN it meets */
+static float global_max_f32(const float *x, int64_t n)
+{
+    float acc[GLOBAL_LANES];
+    int64_t i = 0;
+    float m = x[0];
+    if (n >= GLOBAL_LANES) {
+        for (int k = 0; k < GLOBAL_LANES; k++)
+            acc[k] = x[k];
+        for (i = GLOBAL_LANES; i + GLOBAL_LANES <= n; i += GLOBAL_LANES)
+            for (int k = 0; k < GLOBAL_LANES; k++) {
+                float v = x[i + k];
+                acc[k] = (acc[k] != acc[k]) | (acc[k] > v) ? acc[k] : v;
+            }
+        m = acc[0];
+        for (int k = 1; k < GLOBAL_LANES; k++)
+            m = (m != m) | (m > acc[k]) ? m : acc[k];
+    }
+    for (; i < n; i++)
+        m = (m != m) | (m > x[i]) ? m : x[i];
+    return m;
+}
+
 static void global_f32_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
     const global_job *j = arg;
     const int64_t p_end = (item + 1) * j->per_item < j->planes ? (item + 1) * j->per_item : j->planes;
-    for (int64_t p = item * j->per_item; p < p_end; p++) {
-        const float *xp = j->x + p * j->vol;
-        float acc = xp[0];
-        if (j->is_max) {
-            for (int64_t i = 1; i < j->vol; i++)
-                if (xp[i] > acc)
-                    acc = xp[i];
-        } else {
-            for (int64_t i = 1; i < j->vol; i++)
-                acc += xp[i];
-            acc /= (float)j->vol;
-        }
-        j->y[p] = acc;
-    }
+    for (int64_t p = item * j->per_item; p < p_end; p++)
+        j->y[p] = j->is_max ? global_max_f32(j->x + p * j->vol, j->vol)
+                            : (float)(global_sum_f32(j->x + p * j->vol, j->vol) / (double)j->vol);
 }
 
 static onnxc_status global_run(oc_kctx *c, bool is_max)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kutil.h"
+#include "vmath.h"
 
 /* ---- Softmax, LogSoftmax, Hardmax ----
  * Before opset 13 the input is coerced to 2D at axis (default 1) and the op runs over the flattened trailing
@@ -121,7 +122,8 @@ static void oc_sm_row_f32(oc_smkind k, const float *x, float *y, int64_t len, in
     if (st == 1) {
         /* exp into y first so the exp loop vectorizes, then the sum */
         for (int64_t i = 0; i < len; i++)
-            y[i] = oc_fast_expf(x[i] - m);
+            y[i] = x[i] - m;
+        oc_vm_exp(y, y, len);
         sum = oc_row_sum_f32(y, len);
         if (k == OC_SM_SOFTMAX) {
             float inv = (float)(1.0 / sum);
@@ -355,12 +357,77 @@ typedef struct oc_racc {
     int64_t is;
 } oc_racc;
 
+/* Lanes of the contiguous float32 folds: independent partial results the compiler keeps in vector registers
+ * (sums in double, as the strided loop), combined in a fixed order, so a result does not depend on the thread
+ * count. */
+#define OC_RED_LANES 16
+
+/* Fold contiguous p[0..n) into *s for the kinds with a lane form; false for the others. */
+static bool oc_red_fold_lanes(oc_rkind k, const float *p, int64_t n, double *s)
+{
+    double acc[OC_RED_LANES] = {0};
+    int64_t i = 0;
+    switch (k) {
+    case OC_R_SUM: case OC_R_MEAN: case OC_R_LOGSUM:
+        for (; i + OC_RED_LANES <= n; i += OC_RED_LANES)
+            for (int l = 0; l < OC_RED_LANES; l++)
+                acc[l] += (double)p[i + l];
+        for (int l = 0; l < OC_RED_LANES; l++)
+            *s += acc[l];
+        for (; i < n; i++)
+            *s += p[i];
+        return true;
+    case OC_R_L2: case OC_R_SUMSQUARE:
+        for (; i + OC_RED_LANES <= n; i += OC_RED_LANES)
+            for (int l = 0; l < OC_RED_LANES; l++) {
+                double v = p[i + l];
+                acc[l] += v * v;
+            }
+        for (int l = 0; l < OC_RED_LANES; l++)
+            *s += acc[l];
+        for (; i < n; i++) {
+            double v = p[i];
+            *s += v * v;
+        }
+        return true;
+    case OC_R_MAX: case OC_R_MIN: {
+        /* float lanes (the comparisons are exact in float); a lane keeps the first NaN it meets */
+        float m[OC_RED_LANES];
+        for (int l = 0; l < OC_RED_LANES; l++)
+            m[l] = p[l];
+        const bool mx = k == OC_R_MAX;
+        for (i = OC_RED_LANES; i + OC_RED_LANES <= n; i += OC_RED_LANES)
+            for (int l = 0; l < OC_RED_LANES; l++) {
+                float v = p[i + l];
+                bool keep = (m[l] != m[l]) | (mx ? m[l] > v : m[l] < v);
+                m[l] = keep ? m[l] : v;
+            }
+        for (; i < n; i++) {
+            float v = p[i];
+            bool keep = (m[0] != m[0]) | (mx ? m[0] > v : m[0] < v);
+            m[0] = keep ? m[0] : v;
+        }
+        for (int l = 0; l < OC_RED_LANES; l++) {
+            double v = m[l];
+            if ((mx ? v > *s : v < *s) || v != v)
+                *s = v;
+        }
+        return true;
+    }
+    default: return false;
+    }
+}
+
 /* Fold n elements at element offset off, stride st, into the accumulator (float path). */
 static void oc_red_fold_f(oc_rkind k, int32_t dt, const void *x, int64_t off, int64_t n, int64_t st, oc_racc *a)
 {
     if (dt == ONNXC_FLOAT) {
         const float *p = (const float *)x + off;
         double s = a->s;
+        if (st == 1 && n >= OC_RED_LANES && oc_red_fold_lanes(k, p, n, &s)) {
+            a->s = s;
+            return;
+        }
         switch (k) {
         case OC_R_SUM: case OC_R_MEAN: case OC_R_LOGSUM:
             for (int64_t i = 0; i < n; i++) s += p[i * st];

@@ -352,6 +352,153 @@ static void test_split_unary(void **state)
     free(want);
 }
 
+/* ---- the vector kernels (vmath, lane folds) at lengths that are not a multiple of the vector width ---- */
+
+static double ref_hsig(double x, double a, double b) { return fmin(1.0, fmax(0.0, a * x + b)); }
+
+/* Sigmoid, Tanh, Erf, Exp, HardSigmoid (default and custom alpha/beta), HardSwish on lengths 1, 7, 9, 33 and
+ * 300007 (one element, a partial vector, one vector and a tail, a thread split), against double libm. */
+static void test_split_vector_unary(void **state)
+{
+    (void)state;
+    const int64_t lens[] = {1, 7, 9, 33, 300007};
+    const char *ops[] = {"Sigmoid", "Tanh", "Erf", "Exp", "HardSigmoid", "HardSigmoid", "HardSwish"};
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        const int64_t n = lens[l];
+        int64_t d[] = {n};
+        float *x = rnd_floats(n, 11u + (uint32_t)l);
+        for (int64_t i = 0; i < n; i++)
+            x[i] *= 9.0f;
+        double *want = new_doubles(n);
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+            const bool custom = o == 5;
+            for (int64_t i = 0; i < n; i++) {
+                double v = x[i];
+                switch (o) {
+                case 0: want[i] = 1.0 / (1.0 + exp(-v)); break;
+                case 1: want[i] = tanh(v); break;
+                case 2: want[i] = erf(v); break;
+                case 3: want[i] = exp(v); break;
+                case 4: want[i] = ref_hsig(v, 0.2f, 0.5f); break;
+                case 5: want[i] = ref_hsig(v, 0.3f, 0.25f); break;
+                default: want[i] = v * ref_hsig(v, 1.0 / 6.0, 0.5); break;
+                }
+            }
+            kcase kc;
+            kc_init(&kc, ops[o], o == 6 ? 14 : 13, 1);
+            kc_input(&kc, 0, ONNXC_FLOAT, 1, d, x);
+            if (custom) {
+                kc_float(&kc, "alpha", 0.3f);
+                kc_float(&kc, "beta", 0.25f);
+            }
+            kc_run_split(&kc, check_close, &(fref){want, n, 1e-6, 0});
+            kc_free(&kc);
+        }
+        free(x);
+        free(want);
+    }
+}
+
+/* Mul by an [N, C, 1, 1] gate (the squeeze-excite broadcast), by a scalar, and 1-element by 1-element, with C
+ * and planes of odd sizes: exact in float, so compared bitwise. */
+static void test_split_channel_broadcast(void **state)
+{
+    (void)state;
+    const int64_t shapes[][3] = {{37, 13, 13}, {24, 113, 113}, {5, 1, 1}, {1, 1, 1}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t C = shapes[s][0], H = shapes[s][1], W = shapes[s][2], n = C * H * W;
+        float *x = rnd_floats(n, 21u + (uint32_t)s), *g = rnd_floats(C, 23u + (uint32_t)s);
+        float *want = malloc((size_t)n * sizeof *want);
+        assert_non_null(want);
+        int64_t dx[] = {1, C, H, W}, dg[] = {1, C, 1, 1};
+        for (int64_t i = 0; i < n; i++)
+            want[i] = g[i / (H * W)] * x[i];
+        kcase kc;
+        kc_init(&kc, "Mul", 14, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 4, dg, g); /* gate first: the broadcast operand on the left */
+        kc_input(&kc, 1, ONNXC_FLOAT, 4, dx, x);
+        kc_run_split(&kc, check_bytes, &(bref){want, (size_t)n * sizeof *want});
+        kc_free(&kc);
+        /* Add of a rank-0 scalar */
+        float sc = 0.375f;
+        for (int64_t i = 0; i < n; i++)
+            want[i] = x[i] + sc;
+        kc_init(&kc, "Add", 14, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 4, dx, x);
+        kc_input(&kc, 1, ONNXC_FLOAT, 0, NULL, &sc);
+        kc_run_split(&kc, check_bytes, &(bref){want, (size_t)n * sizeof *want});
+        kc_free(&kc);
+        free(x);
+        free(g);
+        free(want);
+    }
+}
+
+/* GlobalAveragePool / GlobalMaxPool on float32 planes of 1, 7 x 7, 13 x 13 and 113 x 113 elements (lane tails,
+ * one-element planes, a split), and GlobalMaxPool propagating a NaN; ReduceMean / ReduceMax over the contiguous
+ * last axis of odd lengths. References in double. */
+static void test_split_global_pools_lanes(void **state)
+{
+    (void)state;
+    const int64_t shapes[][2] = {{3, 1}, {37, 7}, {17, 13}, {24, 113}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t C = shapes[s][0], H = shapes[s][1], V = H * H;
+        float *x = rnd_floats(C * V, 31u + (uint32_t)s);
+        double *wa = new_doubles(C), *wm = new_doubles(C);
+        for (int64_t c = 0; c < C; c++) {
+            double sum = 0, m = -INFINITY;
+            for (int64_t i = 0; i < V; i++) {
+                sum += x[c * V + i];
+                m = fmax(m, x[c * V + i]);
+            }
+            wa[c] = sum / (double)V;
+            wm[c] = m;
+        }
+        int64_t d[] = {1, C, H, H};
+        kcase kc;
+        kc_init(&kc, "GlobalAveragePool", 1, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 4, d, x);
+        kc_run_split(&kc, check_close, &(fref){wa, C, 1e-6, 0});
+        kc_free(&kc);
+        kc_init(&kc, "GlobalMaxPool", 1, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 4, d, x);
+        kc_run_split(&kc, check_close, &(fref){wm, C, 0, 0});
+        kc_free(&kc);
+        /* ReduceMean and ReduceMax over the last axis (rows of length H * H) */
+        int64_t dr[] = {C, V}, ax[] = {1}, dax[] = {1};
+        kc_init(&kc, "ReduceMean", 18, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 2, dr, x);
+        kc_input(&kc, 1, ONNXC_INT64, 1, dax, ax);
+        kc_run_split(&kc, check_close, &(fref){wa, C, 1e-6, 0});
+        kc_free(&kc);
+        kc_init(&kc, "ReduceMax", 18, 1);
+        kc_input(&kc, 0, ONNXC_FLOAT, 2, dr, x);
+        kc_input(&kc, 1, ONNXC_INT64, 1, dax, ax);
+        kc_run_split(&kc, check_close, &(fref){wm, C, 0, 0});
+        kc_free(&kc);
+        if (V > 40) {
+            /* a NaN in the middle of one plane (past the first lanes): that plane's max is NaN (numpy.max) */
+            x[V + 40] = NAN;
+            kc_init(&kc, "GlobalMaxPool", 1, 1);
+            kc_input(&kc, 0, ONNXC_FLOAT, 4, d, x);
+            kc_run(&kc, 2);
+            const float *y = kc.out_t[0].data;
+            assert_true(isnan(y[1]) && (float)wm[0] == y[0]);
+            kc_free(&kc);
+            kc_init(&kc, "ReduceMax", 18, 1);
+            kc_input(&kc, 0, ONNXC_FLOAT, 2, dr, x);
+            kc_input(&kc, 1, ONNXC_INT64, 1, dax, ax);
+            kc_run(&kc, 2);
+            y = kc.out_t[0].data;
+            assert_true(isnan(y[1]) && (float)wm[0] == y[0]);
+            kc_free(&kc);
+        }
+        free(x);
+        free(wa);
+        free(wm);
+    }
+}
+
 /* ---- Softmax, LogSoftmax, Reduce*, ArgMax ---- */
 
 static void test_split_softmax(void **state)
@@ -841,6 +988,8 @@ int main(void)
         cmocka_unit_test(test_split_batchnorm), cmocka_unit_test(test_split_instance_group_norm),
         cmocka_unit_test(test_split_layernorm), cmocka_unit_test(test_split_pool),
         cmocka_unit_test(test_split_resize_pad), cmocka_unit_test(test_split_copies),
+        cmocka_unit_test(test_split_vector_unary), cmocka_unit_test(test_split_channel_broadcast),
+        cmocka_unit_test(test_split_global_pools_lanes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
