@@ -16,23 +16,43 @@ static uint64_t oc_hash(const char *s)
     return h;
 }
 
-static onnxc_status oc_map_put(oc_map *m, oc_value *v);
+static void oc_map_insert(oc_map *m, oc_value *v, uint64_t h)
+{
+    size_t i = h & (m->cap - 1);
+    while (m->slots[i]) {
+        if (m->hashes[i] == h && strcmp(m->slots[i]->name, v->name) == 0) {
+            m->slots[i] = v;
+            return;
+        }
+        i = (i + 1) & (m->cap - 1);
+    }
+    m->slots[i] = v;
+    m->hashes[i] = h;
+    m->count++;
+}
 
+/* Rehashing reuses the stored hashes: no name is read again. */
 static onnxc_status oc_map_rehash(oc_map *m, size_t ncap)
 {
     oc_value **old = m->slots;
+    uint64_t *old_h = m->hashes;
     size_t oldcap = m->cap;
-    m->slots = oc_calloc(ncap, sizeof *m->slots);
-    if (!m->slots) {
-        m->slots = old;
+    oc_value **slots = oc_calloc(ncap, sizeof *slots);
+    uint64_t *hashes = oc_calloc(ncap, sizeof *hashes);
+    if (!slots || !hashes) {
+        oc_free(slots);
+        oc_free(hashes);
         return oc_err(ONNXC_E_NOMEM, "out of memory (name table)");
     }
+    m->slots = slots;
+    m->hashes = hashes;
     m->cap = ncap;
     m->count = 0;
     for (size_t i = 0; i < oldcap; i++)
         if (old[i])
-            oc_map_put(m, old[i]);
+            oc_map_insert(m, old[i], old_h[i]);
     oc_free(old);
+    oc_free(old_h);
     return ONNXC_OK;
 }
 
@@ -43,16 +63,7 @@ static onnxc_status oc_map_put(oc_map *m, oc_value *v)
         if (st != ONNXC_OK)
             return st;
     }
-    size_t i = oc_hash(v->name) & (m->cap - 1);
-    while (m->slots[i]) {
-        if (strcmp(m->slots[i]->name, v->name) == 0) {
-            m->slots[i] = v;
-            return ONNXC_OK;
-        }
-        i = (i + 1) & (m->cap - 1);
-    }
-    m->slots[i] = v;
-    m->count++;
+    oc_map_insert(m, v, oc_hash(v->name));
     return ONNXC_OK;
 }
 
@@ -60,9 +71,10 @@ static oc_value *oc_map_get(const oc_map *m, const char *name)
 {
     if (!m->cap || !name)
         return NULL;
-    size_t i = oc_hash(name) & (m->cap - 1);
+    const uint64_t h = oc_hash(name);
+    size_t i = h & (m->cap - 1);
     while (m->slots[i]) {
-        if (strcmp(m->slots[i]->name, name) == 0)
+        if (m->hashes[i] == h && strcmp(m->slots[i]->name, name) == 0)
             return m->slots[i];
         i = (i + 1) & (m->cap - 1);
     }
@@ -296,6 +308,7 @@ void oc_graph_free(oc_graph *g)
         oc_value_free(g->values[i]);
     oc_free(g->values);
     oc_free(g->map.slots);
+    oc_free(g->map.hashes);
     oc_vinfos_free(g->inputs, g->n_inputs);
     oc_vinfos_free(g->outputs, g->n_outputs);
     oc_vinfos_free(g->value_infos, g->n_value_infos);

@@ -181,6 +181,7 @@ typedef struct oc_node {
 /* name -> value hash map (open addressing). */
 typedef struct oc_map {
     oc_value **slots;
+    uint64_t *hashes; /* per slot: its value's name hash, compared before the name itself */
     size_t cap;
     size_t count;
 } oc_map;

@@ -653,7 +653,8 @@ static onnxc_status concat_infer(oc_kctx *c)
 }
 
 /* Concat's parts: input p's rows go to the output rows at the bytes of the inputs before it. The offsets are
- * prefix sums, kept in a table for the inputs that fit (CONCAT_PARTS) and summed for the rest. */
+ * prefix sums, kept in a table on the stack for the inputs that fit (CONCAT_PARTS), in an allocated one for
+ * more (summing them per part would be quadratic in the inputs), summed per part only if that allocation fails. */
 #define CONCAT_PARTS 64
 
 typedef struct concat_parts {
@@ -662,6 +663,7 @@ typedef struct concat_parts {
     int64_t inner;
     size_t es, yrow;
     size_t off[CONCAT_PARTS];
+    size_t *all_off; /* every input's offset when there are more than CONCAT_PARTS, else NULL */
 } concat_parts;
 
 static size_t concat_row(const concat_parts *cp, int p)
@@ -673,7 +675,9 @@ static void concat_part(const void *ctx, int p, parts_copy *pc)
 {
     const concat_parts *cp = ctx;
     size_t off = 0;
-    if (p < CONCAT_PARTS) {
+    if (cp->all_off) {
+        off = cp->all_off[p];
+    } else if (p < CONCAT_PARTS) {
         off = cp->off[p];
     } else {
         off = cp->off[CONCAT_PARTS - 1] + concat_row(cp, CONCAT_PARTS - 1);
@@ -696,11 +700,17 @@ static onnxc_status concat_run(oc_kctx *c)
     onnxc_status st = concat_axis(c, y->rank, &axis);
     if (st != ONNXC_OK)
         return st;
-    concat_parts cp = {c, axis, oc_dims_prod(y->dims, axis + 1, y->rank), onnxc_dtype_size(y->dtype), 0, {0}};
+    concat_parts cp = {c, axis, oc_dims_prod(y->dims, axis + 1, y->rank), onnxc_dtype_size(y->dtype), 0, {0}, NULL};
     cp.yrow = (size_t)(y->dims[axis] * cp.inner) * cp.es;
     for (int i = 1; i < c->n_in && i < CONCAT_PARTS; i++)
         cp.off[i] = cp.off[i - 1] + concat_row(&cp, i - 1);
+    if (c->n_in > CONCAT_PARTS && (cp.all_off = oc_malloc((size_t)c->n_in * sizeof *cp.all_off)) != NULL) {
+        cp.all_off[0] = 0;
+        for (int i = 1; i < c->n_in; i++)
+            cp.all_off[i] = cp.all_off[i - 1] + concat_row(&cp, i - 1);
+    }
     copy_parts(c->pool, c->n_in, oc_dims_prod(y->dims, 0, axis), concat_part, &cp);
+    oc_free(cp.all_off);
     return ONNXC_OK;
 }
 

@@ -20,7 +20,7 @@
 
 /* ---- harness: one node through infer then run, as the session calls a kernel ---- */
 
-#define KMAX_IN 6
+#define KMAX_IN 160 /* Concat of more inputs than its offset table on the stack holds */
 #define KMAX_OUT 4
 
 typedef struct kcase {
@@ -386,6 +386,40 @@ static void test_concat(void **state)
     assert_f32(kc.out[0], 6, (const float[]){1, 3, 4, 2, 5, 6});
     kc_f32(&kc, 1, 2, d32, seq6);
     assert_err(kc_run(&kc), ONNXC_E_INVALID, "incompatible");
+    kc_free(&kc);
+}
+
+/* More inputs than Concat keeps offsets for on the stack (64): 150 inputs of widths 1, 2, 3, ... along axis 1 of
+ * 2 rows; output row r is every input's row r in turn. */
+static void test_concat_many(void **state)
+{
+    (void)state;
+    enum { N = 150, ROWS = 2 };
+    static float vals[N][ROWS * 3];
+    int64_t dims[N][2];
+    kcase kc;
+    kc_init(&kc, "Concat", 13, 1);
+    kc_int(&kc, "axis", 1);
+    int64_t width = 0;
+    for (int i = 0; i < N; i++) {
+        dims[i][0] = ROWS;
+        dims[i][1] = 1 + i % 3;
+        for (int k = 0; k < ROWS * dims[i][1]; k++)
+            vals[i][k] = (float)(i * 10 + k);
+        kc_f32(&kc, i, 2, dims[i], vals[i]);
+        width += dims[i][1];
+    }
+    assert_int_equal(kc_run(&kc), ONNXC_OK);
+    assert_dims(kc.out[0], 2, (int64_t[]){ROWS, width});
+    const float *y = kc.out[0]->data;
+    for (int r = 0; r < ROWS; r++) {
+        int64_t col = 0;
+        for (int i = 0; i < N; i++)
+            for (int64_t k = 0; k < dims[i][1]; k++, col++)
+                if (y[r * width + col] != vals[i][r * dims[i][1] + k])
+                    fail_msg("row %d column %lld: %g, want input %d's %g", r, (long long)col,
+                             (double)y[r * width + col], i, (double)vals[i][r * dims[i][1] + k]);
+    }
     kc_free(&kc);
 }
 
@@ -1007,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_transpose_small),
         cmocka_unit_test(test_transpose_tiled),
         cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_concat_many),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_slice),
         cmocka_unit_test(test_gather),

@@ -1,6 +1,8 @@
-/* Unit tests of the arena placement alone (runtime/memplan.c): a hand-worked case, then random lifetimes and
- * sizes checked pair by pair and against a brute-force placement that scans every placed block. */
+/* Unit tests of the arena placement alone (runtime/memplan.c): a hand-worked case, random lifetimes and sizes
+ * checked by an independent sweep and (by size) against a brute-force placement, and wide sets of n parallel
+ * branches, which the placement by size alone took quadratic time over. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +58,106 @@ static void test_long_chain(void **state)
     assert_int_equal(arena, 2 * 1024);
     for (int i = 0; i + 1 < n; i++)
         assert_true(b[i].offset != b[i + 1].offset);
+    free(b);
+}
+
+/* An independent check of a placement, by a sweep over positions: at each position where blocks are born,
+ * the live blocks (born at or before it, not yet dead) sorted by offset must not overlap, every offset is a
+ * multiple of align and inside the arena, and the arena is no larger than the blocks' ends. Returns the number
+ * of faults (printing the first). O(n log n) per sweep step with live blocks, so usable on wide sets. */
+typedef struct live_ref {
+    size_t begin, end;
+    int idx;
+} live_ref;
+
+static int live_cmp(const void *pa, const void *pb)
+{
+    const live_ref *a = pa, *b = pb;
+    return (a->begin > b->begin) - (a->begin < b->begin);
+}
+
+static const oc_mblock *cmp_blocks;
+
+static int by_first(const void *pa, const void *pb)
+{
+    const int a = *(const int *)pa, b = *(const int *)pb;
+    return (cmp_blocks[a].first > cmp_blocks[b].first) - (cmp_blocks[a].first < cmp_blocks[b].first);
+}
+
+static int placement_errors(const oc_mblock *b, int n, size_t align, size_t arena)
+{
+    int faults = 0;
+    size_t top = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t end = b[i].offset + round_up(b[i].size, align);
+        if (b[i].offset % align || (b[i].size && end > arena)) {
+            if (!faults++)
+                print_error("block %d at %zu+%zu: misaligned or past the %zu-byte arena\n", i, b[i].offset,
+                            b[i].size, arena);
+        }
+        if (b[i].size && end > top)
+            top = end;
+    }
+    if (top != arena && !faults++)
+        print_error("arena %zu, blocks end at %zu\n", arena, top);
+    /* two blocks alive together are both alive at the later one's first position: check there */
+    int *ids = calloc((size_t)n + 1, sizeof *ids);
+    live_ref *live = calloc((size_t)n + 1, sizeof *live);
+    for (int i = 0; i < n; i++)
+        ids[i] = i;
+    cmp_blocks = b;
+    qsort(ids, (size_t)n, sizeof *ids, by_first);
+    for (int k = 0; k < n;) {
+        const int pos = b[ids[k]].first;
+        int n_live = 0;
+        for (int i = 0; i < n; i++)
+            if (b[i].size && b[i].first <= pos && pos <= b[i].last)
+                live[n_live++] = (live_ref){b[i].offset, b[i].offset + round_up(b[i].size, align), i};
+        qsort(live, (size_t)n_live, sizeof *live, live_cmp);
+        size_t reach = 0;
+        int reach_idx = -1;
+        for (int a = 0; a < n_live; a++) {
+            if (reach_idx >= 0 && live[a].begin < reach && !faults++)
+                print_error("at position %d blocks %d and %d overlap\n", pos, reach_idx, live[a].idx);
+            if (live[a].end > reach) {
+                reach = live[a].end;
+                reach_idx = live[a].idx;
+            }
+        }
+        while (k < n && b[ids[k]].first == pos)
+            k++;
+    }
+    free(ids);
+    free(live);
+    return faults;
+}
+
+/* n parallel branches of one input into one Concat: every branch output is alive from its producer to the
+ * Concat at position n, and the Concat's output after it. They can share nothing: the arena is their sum. */
+static void test_wide(void **state)
+{
+    (void)state;
+    const int n = 200000;
+    oc_mblock *b = calloc((size_t)n + 1, sizeof *b);
+    assert_non_null(b);
+    for (int i = 0; i < n; i++)
+        b[i] = (oc_mblock){i, n, 16 + (size_t)(i % 3) * 64, 0};
+    b[n] = (oc_mblock){n, n + 1, 1000, 0};
+    size_t arena = 0, want = 0;
+    assert_int_equal(oc_memplan_place(b, n + 1, 64, &arena), ONNXC_OK);
+    for (int i = 0; i <= n; i++)
+        want += round_up(b[i].size, 64);
+    assert_int_equal(arena, want);
+    /* the checker's sweep is quadratic in the positions; check the plan of a smaller wide set the same way */
+    free(b);
+    const int m = 3000;
+    b = calloc((size_t)m + 1, sizeof *b);
+    assert_non_null(b);
+    for (int i = 0; i < m; i++)
+        b[i] = (oc_mblock){i, m, 16 + (size_t)(i % 5) * 100, 0};
+    b[m] = (oc_mblock){m, m + 1, (size_t)m * 50, 0};
+    assert_int_equal(oc_memplan_place(b, m + 1, 64, &arena), ONNXC_OK);
+    assert_int_equal(placement_errors(b, m + 1, 64, arena), 0);
     free(b);
 }
 
@@ -133,8 +235,18 @@ static void test_random_sets(void **state)
             b[i].size = rnd() % 10 == 0 ? 0 : (rnd() % 4 == 0 ? 4096 : (size_t)(rnd() % 5000));
             b[i].offset = (size_t)-1;
         }
-        size_t arena = 0;
+        /* the placement by time first: valid on its own; then the combined placement, whose arena is the
+         * smaller of the two; then by size, which must match the brute force exactly */
+        size_t arena = 0, time_arena = 0, size_arena = 0;
+        assert_int_equal(oc_memplan_place_by_time(b, n, align, &time_arena), ONNXC_OK);
+        assert_int_equal(placement_errors(b, n, align, time_arena), 0);
         assert_int_equal(oc_memplan_place(b, n, align, &arena), ONNXC_OK);
+        assert_int_equal(placement_errors(b, n, align, arena), 0);
+        assert_true(arena <= time_arena);
+        bool finished = false;
+        assert_int_equal(oc_memplan_place_by_size(b, n, align, 1LL << 40, &size_arena, &finished), ONNXC_OK);
+        assert_true(finished);
+        assert_int_equal(arena, size_arena < time_arena ? size_arena : time_arena);
 
         size_t top = 0;
         for (int i = 0; i < n; i++) {
@@ -152,17 +264,18 @@ static void test_random_sets(void **state)
                              b[j].size);
             }
         }
-        assert_int_equal(arena, top);
+        assert_int_equal(size_arena, top); /* the offsets now are those by size */
         for (int t = 0; t <= 2 * span; t++) {
             size_t live = 0;
             for (int i = 0; i < n; i++)
                 if (b[i].first <= t && t <= b[i].last)
                     live += round_up(b[i].size, align);
             assert_true(arena >= live);
+            assert_true(size_arena >= live);
         }
-        /* the same rule, done by scanning every placed block: the same offsets */
+        /* the rule by size, done by scanning every placed block: the same offsets */
         const size_t ref_arena = brute_place(b, n, align, ref);
-        assert_int_equal(arena, ref_arena);
+        assert_int_equal(size_arena, ref_arena);
         for (int i = 0; i < n; i++)
             if (b[i].offset != ref[i])
                 fail_msg("trial %d: block %d at %zu, brute force %zu", trial, i, b[i].offset, ref[i]);
@@ -178,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_random_sets),
+        cmocka_unit_test(test_wide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
