@@ -4,7 +4,7 @@ target_include_directories(infer_dump PRIVATE ${ONNXC_INTERNAL_INCLUDES})
 target_compile_options(infer_dump PRIVATE ${ONNXC_WARN})
 target_link_libraries(infer_dump PRIVATE onnxc_static)
 add_test(NAME infer_vs_onnx
-  COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH '${SYSTEM_PYTHON}'
-    '${CMAKE_CURRENT_SOURCE_DIR}/infer/compare_onnx_infer.py' $<TARGET_FILE:infer_dump> '${ONNXC_NODE_TEST_DIR}'
-    '${CMAKE_SOURCE_DIR}/models' --min-compared 1000)
+  COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH ${SYSTEM_PYTHON}
+    ${CMAKE_CURRENT_SOURCE_DIR}/infer/compare_onnx_infer.py $<TARGET_FILE:infer_dump> ${ONNXC_NODE_TEST_DIR}
+    ${CMAKE_SOURCE_DIR}/models --min-compared 1000)
 set_tests_properties(infer_vs_onnx PROPERTIES TIMEOUT 600)

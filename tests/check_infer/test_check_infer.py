@@ -1,0 +1,80 @@
+"""check finds what inference and the attribute rules see: models built here with onnx.helper, each with one
+defect, and `onnxc check --json` must list the expected problem (exit 1); the clean model passes (exit 0).
+Usage: test_check_infer.py ONNXC WORKDIR"""
+import json, os, subprocess, sys
+
+import numpy as np
+from onnx import AttributeProto, TensorProto, helper, numpy_helper, save
+
+
+def model(nodes, inputs, outputs, inits=(), value_info=()):
+    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits), value_info=list(value_info))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def vi(name, t, shape):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+W = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "w")
+X = vi("x", TensorProto.FLOAT, [1, 1, 5, 5])
+
+cases = {}
+cases["clean"] = (model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [X],
+                        [vi("y", TensorProto.FLOAT, [1, 1, 3, 3])], [W]), None)
+cases["output_int64_from_conv"] = (
+    model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [X], [vi("y", TensorProto.INT64, None)], [W]),
+    "graph output 'y' is declared int64 but node 'conv' (Conv) produces float[1,1,3,3]")
+cases["output_shape_wrong"] = (
+    model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])], [X],
+          [vi("y", TensorProto.FLOAT, [1, 1, 3, 3])], [W]),
+    "graph output 'y' is declared float [1x1x3x3] but node 'conv' (Conv) produces float[1,1,5,5]")
+cases["value_info_wrong"] = (
+    model([helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("Conv", ["r", "w"], ["y"], name="conv")],
+          [X], [vi("y", TensorProto.FLOAT, None)], [W], [vi("r", TensorProto.FLOAT, [1, 1, 4, 4])]),
+    "value_info 'r' is declared float [1x1x4x4] but node 'relu' (Relu) produces float[1,1,5,5]")
+dup = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=1)
+dup.attribute.append(helper.make_attribute("group", 0))
+cases["duplicate_attribute"] = (model([dup], [X], [vi("y", TensorProto.FLOAT, None)], [W]),
+                                "node 'conv' (Conv): attribute 'group' is given more than once")
+cat = helper.make_node("Concat", ["x", "x"], ["y"], name="cat")
+cat.attribute.append(helper.make_attribute("axis", 1.0))
+cases["attribute_wrong_type"] = (model([cat], [X], [vi("y", TensorProto.FLOAT, None)]),
+                                 "node 'cat' (Concat): attribute 'axis' is FLOAT, Concat axis expects INT")
+cases["attribute_missing"] = (
+    model([helper.make_node("Concat", ["x", "x"], ["y"], name="cat")], [X], [vi("y", TensorProto.FLOAT, None)]),
+    "node 'cat' (Concat): required attribute 'axis' is missing")
+cases["broadcast_conflict"] = (
+    model([helper.make_node("Add", ["a", "b"], ["y"], name="add")],
+          [vi("a", TensorProto.FLOAT, [2, 3]), vi("b", TensorProto.FLOAT, [4, 3])], [vi("y", TensorProto.FLOAT, None)]),
+    "node 'add' (Add): dims 2 and 4 do not broadcast")
+cases["symbolic_batch_ok"] = (
+    model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [vi("x", TensorProto.FLOAT, ["N", 1, 5, 5])],
+          [vi("y", TensorProto.FLOAT, ["N", 1, 3, 3])], [W]), None)
+
+
+def main():
+    onnxc, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    fails = 0
+    for name, (m, want) in cases.items():
+        path = os.path.join(work, name + ".onnx")
+        save(m, path)
+        r = subprocess.run([onnxc, "check", "--json", path], capture_output=True, text=True)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            print(f"FAIL {name}: not JSON: {r.stdout!r} {r.stderr!r}")
+            fails += 1
+            continue
+        if want is None:
+            ok = r.returncode == 0 and out["ok"] and not out["problems"]
+        else:
+            ok = r.returncode == 1 and any(want in p for p in out["problems"])
+        print(("ok  " if ok else "FAIL") + f" {name}: exit {r.returncode}, problems {out['problems']}")
+        fails += not ok
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
