@@ -73,7 +73,33 @@ def main():
             ok = r.returncode == 1 and any(want in p for p in out["problems"])
         print(("ok  " if ok else "FAIL") + f" {name}: exit {r.returncode}, problems {out['problems']}")
         fails += not ok
+    fails += check_optimize_value_info(onnxc, work)
     return 1 if fails else 0
+
+
+def check_optimize_value_info(onnxc, work):
+    """optimize writes value_info from inference (same as onnx.shape_inference gives); keep-value-info does not."""
+    import onnx
+    from onnx import shape_inference
+    m = model([helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("Conv", ["r", "w"], ["c"], name="conv"),
+               helper.make_node("Relu", ["c"], ["y"], name="relu2")],
+              [vi("x", TensorProto.FLOAT, ["N", 1, 5, 5])], [vi("y", TensorProto.FLOAT, None)], [W])
+    src = os.path.join(work, "vi_src.onnx")
+    save(m, src)
+    ref = {v.name: v.type for v in shape_inference.infer_shapes(m).graph.value_info}
+    fails = 0
+    for keep in (False, True):
+        dst = os.path.join(work, f"vi_out_{int(keep)}.onnx")
+        cmd = [onnxc, "optimize", src, "-o", dst, "-q"] + (["--set", "keep-value-info=true"] if keep else [])
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        got = {v.name: v.type for v in onnx.load(dst).graph.value_info} if r.returncode == 0 else None
+        if keep:
+            ok = got == {}
+        else:
+            ok = got is not None and set(got) == {"r", "c"} and all(got[k] == ref[k] for k in got)
+        print(("ok  " if ok else "FAIL") + f" optimize value_info (keep={keep}): exit {r.returncode}, {got}")
+        fails += not ok
+    return fails
 
 
 if __name__ == "__main__":
