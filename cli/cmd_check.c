@@ -56,7 +56,7 @@ int cmd_check(int argc, char **argv)
     if (!cli_model_args("check", usage, argc, argv, "--json", &json, &path, &rc))
         return rc;
     onnxc_model *m = NULL;
-    onnxc_status st = onnxc_model_load(path, &m);
+    onnxc_status st = onnxc_model_load_for_check(path, &m);
     if (st == ONNXC_E_INVALID || st == ONNXC_E_UNSUPPORTED) {
         /* The loader refuses some malformed graphs (a value produced twice, bad dims...): that is what check
          * looks for, so report it as the model's problem rather than as a usage error. */
