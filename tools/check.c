@@ -769,6 +769,9 @@ static void report_model_level(checker *c)
         const char *d = m->opsets[i].domain;
         if (!m->opsets[i].has_version || m->opsets[i].version <= 0)
             problem(c, "", "opset_import for domain '%s' has no valid version", d && *d ? d : "ai.onnx");
+        else if (oc_domain_is_default(d) && m->opsets[i].version > 23) /* ONNX 1.18 defines opset 23 */
+            problem(c, "", "opset_import ai.onnx version %lld is not an ONNX opset (the newest is 23)",
+                    (long long)m->opsets[i].version);
         for (int j = 0; j < i; j++)
             if (same_domain(m->opsets[j].domain, d)) {
                 problem(c, "", "opset_import lists domain '%s' twice", d && *d ? d : "ai.onnx");

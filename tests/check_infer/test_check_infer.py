@@ -52,6 +52,9 @@ cases["two_undefined_inputs"] = (
     model([helper.make_node("Add", ["x", "ghost1"], ["a"], name="add"), helper.make_node("Mul", ["a", "ghost2"], ["y"], name="mul")],
           [X], [vi("y", TensorProto.FLOAT, None)]),
     ["node 'add' (Add): input 'ghost1' is not defined", "node 'mul' (Mul): input 'ghost2' is not defined"])
+unknown_opset = model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [X], [vi("y", TensorProto.FLOAT, None)])
+unknown_opset.opset_import[0].version = 99
+cases["unknown_opset"] = (unknown_opset, "opset_import ai.onnx version 99 is not an ONNX opset (the newest is 23)")
 cases["symbolic_batch_ok"] = (
     model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [vi("x", TensorProto.FLOAT, ["N", 1, 5, 5])],
           [vi("y", TensorProto.FLOAT, ["N", 1, 3, 3])], [W]), None)
