@@ -10,7 +10,10 @@ static const char usage[] =
     "\n"
     "Validate a model's structure and print each problem on one line: nodes out of topological order,\n"
     "cycles, undefined inputs, graph inputs or initializers also produced by a node, graph outputs nobody\n"
-    "produces, declared types that disagree (value_info, inputs, outputs, initializers), opset imports missing\n"
+    "produces, declared types that disagree (value_info, inputs, outputs, initializers) with each other or\n"
+    "with what shape inference derives from the nodes (a graph output declared int64 but made by a float Conv),\n"
+    "shapes that do not fit an op (dims that do not broadcast), attributes given twice, of the wrong type or\n"
+    "missing where the op requires them, opset imports missing\n"
     "for a domain in use, and, in one line, every op (with its opset) that onnxc's runtime cannot run, the\n"
     "same list run, bench, compare and optimize --verify give. Subgraphs (If/Loop/Scan bodies) are checked\n"
     "too. A model the loader rejects as malformed is reported as a problem.\n"
@@ -53,7 +56,7 @@ int cmd_check(int argc, char **argv)
     if (!cli_model_args("check", usage, argc, argv, "--json", &json, &path, &rc))
         return rc;
     onnxc_model *m = NULL;
-    onnxc_status st = onnxc_model_load(path, &m);
+    onnxc_status st = onnxc_model_load_for_check(path, &m);
     if (st == ONNXC_E_INVALID || st == ONNXC_E_UNSUPPORTED) {
         /* The loader refuses some malformed graphs (a value produced twice, bad dims...): that is what check
          * looks for, so report it as the model's problem rather than as a usage error. */

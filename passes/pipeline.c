@@ -9,6 +9,8 @@
 #include "util.h"
 #include "pass.h"
 
+onnxc_status oc_refresh_value_info(onnxc_model *m); /* value_info_refresh.c */
+
 const oc_pass *const oc_passes[] = {
     &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_eval_mode,
     &oc_pass_swap_norm, NULL,
@@ -74,7 +76,7 @@ static onnxc_status check_pass_list(const char *name, const char *value)
     return resolve_passes(name, value, NULL, &n);
 }
 
-enum { PL_PASSES, PL_STOP_AFTER, PL_CHECK_EACH, PL_EVAL_MODE, PL_N_OPTIONS };
+enum { PL_PASSES, PL_STOP_AFTER, PL_CHECK_EACH, PL_EVAL_MODE, PL_KEEP_VALUE_INFO, PL_N_OPTIONS };
 
 const oc_opt_def oc_pipeline_options[] = {
     [PL_PASSES] = {.name = "passes", .type = OC_OPT_STRING, .dflt = "", .check = check_pass_list,
@@ -87,6 +89,9 @@ const oc_opt_def oc_pipeline_options[] = {
     [PL_EVAL_MODE] = {.name = "eval-mode", .type = OC_OPT_BOOL, .dflt = "false",
                       .help = "run the eval-mode pass first (unless the list has it): a model exported in training "
                               "mode gets inference BatchNormalization (running statistics) and no Dropout"},
+    [PL_KEEP_VALUE_INFO] = {.name = "keep-value-info", .type = OC_OPT_BOOL, .dflt = "false",
+                            .help = "leave value_info as it was; by default it is rewritten from shape inference "
+                                    "(src/infer.c) after the passes"},
 };
 const int oc_n_pipeline_options = PL_N_OPTIONS;
 _Static_assert(sizeof oc_pipeline_options / sizeof oc_pipeline_options[0] == PL_N_OPTIONS,
@@ -546,6 +551,9 @@ static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts,
                 st = oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", list[i]->name);
         }
     }
+    /* value_info refresh (infer): kept separate from the pass loop */
+    if (st == ONNXC_OK && !pl[PL_KEEP_VALUE_INFO].v.b)
+        st = oc_refresh_value_info(m);
     oc_stats_collect(g, &r->after);
     if (report_out)
         *report_out = r;

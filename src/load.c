@@ -508,6 +508,8 @@ typedef struct oc_loader {
     onnxc_model *m;
     oc_ext_root root; /* where external data may be read from */
     int elided;       /* subgraph levels left out of the current error message (see load_subgraph) */
+    bool keep_undefined; /* onnxc_model_load_for_check: a name nothing defines becomes a value without a
+                          * producer (for check to list every one) instead of refusing the model */
 } oc_loader;
 
 static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, int depth);
@@ -918,6 +920,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
                 v = resolve_use(g, name, &st);
                 if (st != ONNXC_OK)
                     return st;
+                if (!v && L->keep_undefined && !(v = oc_graph_value(g, name)))
+                    return oc_err(ONNXC_E_NOMEM, "out of memory");
                 if (!v)
                     return oc_err(ONNXC_E_INVALID,
                                   "%s: node %s: input '%s' is not a graph input, an initializer or any node's output",
@@ -953,6 +957,8 @@ static onnxc_status load_graph(oc_loader *L, Onnx__GraphProto *gp, oc_graph *g, 
         oc_value *v = resolve_use(g, vp->name, &st);
         if (st != ONNXC_OK)
             return st;
+        if (!v && L->keep_undefined && !(v = oc_graph_value(g, vp->name)))
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
         if (!v)
             return oc_err(ONNXC_E_INVALID, "%s: output '%s' is not a graph input, an initializer or any node's output",
                           gl, vp->name);
@@ -1126,7 +1132,7 @@ static bool runs_past_end(const uint8_t *p, size_t len)
 /* Parse and convert; path (may be NULL) and root->dir are stored in the model, label names it in messages.
  * owned (may be NULL) is the file buffer holding data: freed as soon as protobuf-c has copied what it needs, so a
  * big model is not held twice while the IR is built. */
-static onnxc_status load_bytes(const uint8_t *data, size_t len, uint8_t *owned, const char *path,
+static onnxc_status load_bytes(bool keep_undefined, const uint8_t *data, size_t len, uint8_t *owned, const char *path,
                                const oc_ext_root *root, const char *label, onnxc_model **out)
 {
     *out = NULL;
@@ -1152,7 +1158,7 @@ static onnxc_status load_bytes(const uint8_t *data, size_t len, uint8_t *owned, 
     if (!m || dup_str(&m->path, path) != ONNXC_OK || dup_str(&m->dir, root->dir) != ONNXC_OK) {
         st = oc_err(ONNXC_E_NOMEM, "out of memory");
     } else {
-        oc_loader L = {m, *root, 0};
+        oc_loader L = {m, *root, 0, keep_undefined};
         st = load_model(&L, mp);
     }
     protobuf_c_message_free_unpacked(&mp->base, &oc_pb_allocator);
@@ -1204,7 +1210,7 @@ onnxc_status oc_read_file(const char *path, uint8_t **data, size_t *len)
     return ONNXC_OK;
 }
 
-onnxc_status onnxc_model_load(const char *path, onnxc_model **out)
+static onnxc_status load_path(const char *path, bool keep_undefined, onnxc_model **out)
 {
     if (!out)
         return oc_err(ONNXC_E_ARG, "onnxc_model_load: out is NULL");
@@ -1221,11 +1227,15 @@ onnxc_status onnxc_model_load(const char *path, onnxc_model **out)
     if ((st = oc_ext_root_for_file(path, &root, &dir, &real_dir)) != ONNXC_OK)
         oc_free(data);
     else
-        st = load_bytes(data, len, data, path, &root, path, out);
+        st = load_bytes(keep_undefined, data, len, data, path, &root, path, out);
     oc_free(dir);
     oc_free(real_dir);
     return st;
 }
+
+onnxc_status onnxc_model_load(const char *path, onnxc_model **out) { return load_path(path, false, out); }
+
+onnxc_status onnxc_model_load_for_check(const char *path, onnxc_model **out) { return load_path(path, true, out); }
 
 onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *base_dir, const char *name,
                                      onnxc_model **out)
@@ -1236,5 +1246,5 @@ onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *b
     if (!data && len)
         return oc_err(ONNXC_E_ARG, "onnxc_model_load_buffer: data is NULL");
     oc_ext_root root = {base_dir, NULL};
-    return load_bytes(data, len, NULL, NULL, &root, name ? name : "<buffer>", out);
+    return load_bytes(false, data, len, NULL, NULL, &root, name ? name : "<buffer>", out);
 }

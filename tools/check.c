@@ -1,11 +1,13 @@
 /* onnxc_model_check: structural validation of a loaded model. Reports, one line each: nodes out of
  * topological order, cycles, undefined inputs, graph inputs/initializers that a node also produces, graph
- * outputs nobody produces, declared types that disagree, opset imports missing for a used domain, and every
+ * outputs nobody produces, declared types that disagree (with each other or with src/infer.c), attributes given
+ * twice, of the wrong type or missing, opset imports missing for a used domain, and every
  * op (with its opset) that the runtime's kernel registry cannot run, all in one run; subgraphs included. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "infer.h"
 #include "ir.h"
 #include "kernel.h"
 #include "unsupported.h"
@@ -487,6 +489,124 @@ done:
     return st;
 }
 
+
+/* ---------------------------------------------------------------- attributes */
+
+/* Attribute types (and which are required) of default-domain ops, from the ONNX operator schemas. */
+typedef struct attr_spec {
+    const char *op, *name;
+    int type;
+    bool required;
+} attr_spec;
+
+static const attr_spec attr_specs[] = {
+    {"Cast", "to", OC_ATTR_INT, true},
+    {"Concat", "axis", OC_ATTR_INT, true},
+    {"MaxPool", "kernel_shape", OC_ATTR_INTS, true},
+    {"AveragePool", "kernel_shape", OC_ATTR_INTS, true},
+    {"LpPool", "kernel_shape", OC_ATTR_INTS, true},
+    {"DepthToSpace", "blocksize", OC_ATTR_INT, true},
+    {"SpaceToDepth", "blocksize", OC_ATTR_INT, true},
+    {"Conv", "group", OC_ATTR_INT, false}, {"Conv", "strides", OC_ATTR_INTS, false},
+    {"Conv", "pads", OC_ATTR_INTS, false}, {"Conv", "dilations", OC_ATTR_INTS, false},
+    {"Conv", "kernel_shape", OC_ATTR_INTS, false}, {"Conv", "auto_pad", OC_ATTR_STRING, false},
+    {"ConvTranspose", "group", OC_ATTR_INT, false}, {"ConvTranspose", "strides", OC_ATTR_INTS, false},
+    {"ConvTranspose", "pads", OC_ATTR_INTS, false}, {"ConvTranspose", "output_padding", OC_ATTR_INTS, false},
+    {"MaxPool", "strides", OC_ATTR_INTS, false}, {"MaxPool", "pads", OC_ATTR_INTS, false},
+    {"AveragePool", "strides", OC_ATTR_INTS, false}, {"AveragePool", "pads", OC_ATTR_INTS, false},
+    {"Gemm", "alpha", OC_ATTR_FLOAT, false}, {"Gemm", "beta", OC_ATTR_FLOAT, false},
+    {"Gemm", "transA", OC_ATTR_INT, false}, {"Gemm", "transB", OC_ATTR_INT, false},
+    {"BatchNormalization", "epsilon", OC_ATTR_FLOAT, false}, {"BatchNormalization", "momentum", OC_ATTR_FLOAT, false},
+    {"LeakyRelu", "alpha", OC_ATTR_FLOAT, false}, {"Elu", "alpha", OC_ATTR_FLOAT, false},
+    {"Transpose", "perm", OC_ATTR_INTS, false}, {"Gather", "axis", OC_ATTR_INT, false},
+    {"Flatten", "axis", OC_ATTR_INT, false}, {"Softmax", "axis", OC_ATTR_INT, false},
+    {"Split", "axis", OC_ATTR_INT, false}, {"Reshape", "allowzero", OC_ATTR_INT, false},
+    {"ConstantOfShape", "value", OC_ATTR_TENSOR, false}, {"Clip", "min", OC_ATTR_FLOAT, false},
+    {"Clip", "max", OC_ATTR_FLOAT, false},
+};
+
+static const char *attr_type_name(int t)
+{
+    static const char *const names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS",
+                                        "STRINGS", "TENSORS", "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS",
+                                        "TYPE_PROTO", "TYPE_PROTOS"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "?";
+}
+
+/* Duplicate attribute names (both kept by the loader), attributes of the wrong type, missing required ones. */
+static void check_attrs(checker *c, const oc_node *n, const char *ctx)
+{
+    char a[200];
+    for (int i = 0; i < n->n_attrs; i++) {
+        const char *nm = n->attrs[i].name ? n->attrs[i].name : "";
+        for (int j = 0; j < i; j++)
+            if (n->attrs[j].name && strcmp(n->attrs[j].name, nm) == 0) {
+                problem(c, ctx, "node %s: attribute '%s' is given more than once", label(n, a, sizeof a), nm);
+                break;
+            }
+    }
+    if (!oc_domain_is_default(n->domain) || !n->op_type)
+        return;
+    for (size_t k = 0; k < sizeof attr_specs / sizeof attr_specs[0]; k++) {
+        const attr_spec *sp = &attr_specs[k];
+        if (strcmp(sp->op, n->op_type) != 0)
+            continue;
+        const oc_attr *at = oc_node_attr(n, sp->name);
+        if (!at) {
+            if (sp->required)
+                problem(c, ctx, "node %s: required attribute '%s' is missing", label(n, a, sizeof a), sp->name);
+            continue;
+        }
+        if (at->has_type && at->type != sp->type && !at->ref_attr_name)
+            problem(c, ctx, "node %s: attribute '%s' is %s, %s %s expects %s", label(n, a, sizeof a), sp->name,
+                    attr_type_name(at->type), sp->op, sp->name, attr_type_name(sp->type));
+    }
+}
+
+/* ---------------------------------------------------------------- declarations against inference */
+
+static void check_inferred(checker *c, const oc_graph *g, const char *ctx)
+{
+    oc_infer *inf = NULL;
+    if (oc_infer_graph(g, true, &inf) != ONNXC_OK) {
+        oc_err_clear();
+        return;
+    }
+    char a[200], b[200], nl[200];
+    for (int pass = 0; pass < 2; pass++) {
+        int cnt = pass ? g->n_value_infos : g->n_outputs;
+        for (int i = 0; i < cnt; i++) {
+            const oc_vinfo *vi = pass ? &g->value_infos[i] : &g->outputs[i];
+            const oc_value *v = vi->value;
+            if (!v || !v->producer || v->producer->dead || vi->type.kind != OC_TYPE_TENSOR)
+                continue;
+            const char *why = oc_infer_conflict(inf, v);
+            const oc_vshape *s = oc_infer_get(inf, v);
+            if (why)
+                continue; /* reported once per node below */
+            if (!s->inferred)
+                continue;
+            const oc_type *ty = &vi->type;
+            bool bad = ty->has_elem_type && ty->elem_type && s->has_elem && ty->elem_type != s->elem;
+            if (!bad && ty->rank >= 0 && s->rank >= 0) {
+                bad = ty->rank != s->rank;
+                for (int d = 0; !bad && d < ty->rank; d++)
+                    bad = ty->dims[d].has_value && s->d[d].v >= 0 && ty->dims[d].value != s->d[d].v;
+            }
+            if (bad)
+                problem(c, ctx, "%s '%s' is declared %s but node %s produces %s", pass ? "value_info" : "graph output",
+                        v->name, type_str(ty, a, sizeof a), label(v->producer, nl, sizeof nl),
+                        oc_vshape_str(s, b, sizeof b));
+        }
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const oc_node *n = g->nodes[i];
+        if (!n->dead && n->n_outputs && n->outputs[0] && oc_infer_conflict(inf, n->outputs[0]))
+            problem(c, ctx, "%s", oc_infer_conflict(inf, n->outputs[0]));
+    }
+    oc_infer_free(inf);
+}
+
 /* ---------------------------------------------------------------- one graph */
 
 static onnxc_status check_node_ops(checker *c, const oc_node *n, const char *ctx)
@@ -599,6 +719,7 @@ static onnxc_status check_graph(checker *c, const oc_graph *g, const char *ctx, 
         }
         if ((st = check_node_ops(c, nd, ctx)) != ONNXC_OK)
             goto done;
+        check_attrs(c, nd, ctx);
         for (int k = 0; k < nd->n_attrs; k++) {
             const oc_attr *at = &nd->attrs[k];
             if (at->g && (st = outer_edges(at->g, g, &pos, i, &edges, &n_edges, &cap_edges, depth + 1)) != ONNXC_OK)
@@ -627,6 +748,8 @@ static onnxc_status check_graph(checker *c, const oc_graph *g, const char *ctx, 
             problem(c, ctx, "graph output '%s' is not produced by any node (nor a graph input or initializer)", v->name);
     }
     st = check_order(c, ctx, live, n, edges, n_edges);
+    if (st == ONNXC_OK)
+        check_inferred(c, g, ctx);
 done:
     ptrmap_free(&pos);
     ptrmap_free(&seen);
@@ -646,6 +769,9 @@ static void report_model_level(checker *c)
         const char *d = m->opsets[i].domain;
         if (!m->opsets[i].has_version || m->opsets[i].version <= 0)
             problem(c, "", "opset_import for domain '%s' has no valid version", d && *d ? d : "ai.onnx");
+        else if (oc_domain_is_default(d) && m->opsets[i].version > 23) /* ONNX 1.18 defines opset 23 */
+            problem(c, "", "opset_import ai.onnx version %lld is not an ONNX opset (the newest is 23)",
+                    (long long)m->opsets[i].version);
         for (int j = 0; j < i; j++)
             if (same_domain(m->opsets[j].domain, d)) {
                 problem(c, "", "opset_import lists domain '%s' twice", d && *d ? d : "ai.onnx");

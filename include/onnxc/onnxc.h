@@ -131,6 +131,11 @@ typedef struct onnxc_model onnxc_model;
 /** Load an ONNX model from a file; external data is resolved against the file's folder. */
 ONNXC_API onnxc_status onnxc_model_load(const char *path, onnxc_model **out);
 
+/** Like onnxc_model_load, but a node input or graph output that nothing defines is kept as a value without a
+ *  producer instead of refusing the model, so onnxc_model_check can list every one; such a model is only fit
+ *  for checking (sessions and passes refuse or misjudge it). */
+ONNXC_API onnxc_status onnxc_model_load_for_check(const char *path, onnxc_model **out);
+
 /** Load an ONNX model from bytes; base_dir (may be NULL) resolves external data, name is used in messages. */
 ONNXC_API onnxc_status onnxc_model_load_buffer(const void *data, size_t len, const char *base_dir, const char *name,
                                      onnxc_model **out);

@@ -40,7 +40,7 @@ static void test_defaults(void **state)
     onnxc_optimize_options *o = make();
     /* the documented defaults (README, --help): the default pipeline, no budget, 32 groups (nn.GroupNorm's
      * usual choice), group norm, automatic form, nothing selected out, BNs not kept */
-    const char *want[][2] = {{"passes", ""},           {"stop-after", "0"},        {"check-each", "false"}, {"eval-mode", "false"},
+    const char *want[][2] = {{"passes", ""},           {"stop-after", "0"},        {"check-each", "false"}, {"eval-mode", "false"}, {"keep-value-info", "false"},
                              {"fold-bn.keep-bn", "false"}, {"swap-norm.to", "group"}, {"swap-norm.groups", "32"},
                              {"swap-norm.strict", "false"}, {"swap-norm.form", "auto"}, {"swap-norm.only", ""},
                              {"swap-norm.exclude", ""}};
