@@ -1,6 +1,7 @@
 /* Ops whose output shape the plan knows from input shapes and constant inputs, with no family of their own:
- * TopK (K a plan-time value), CumSum, DepthToSpace and SpaceToDepth. Generic over element types through the
- * core's element accessors (float types compared as double, integer types as int64). */
+ * TopK (K a plan-time value), CumSum, DepthToSpace, SpaceToDepth, IsNaN, IsInf, Shrink, Trilu, EyeLike. Generic
+ * over element types through the core's element accessors (float types as double, integer types as int64). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,6 +313,141 @@ static onnxc_status d2s_run(oc_kctx *c) { return d2s_run_mode(c, true); }
 static onnxc_status s2d_infer(oc_kctx *c) { return d2s_infer_mode(c, false); }
 static onnxc_status s2d_run(oc_kctx *c) { return d2s_run_mode(c, false); }
 
+/* ---------------------------------------------------------------- IsNaN, IsInf, Shrink */
+
+static onnxc_status float_in(const oc_kctx *c)
+{
+    onnxc_status st = need(c, 1);
+    if (st == ONNXC_OK && !oc_dtype_is_float(c->in[0]->dtype))
+        st = oc_kerr(c, ONNXC_E_UNSUPPORTED, "input type %s (a float type is required)",
+                     onnxc_dtype_name(c->in[0]->dtype));
+    return st;
+}
+
+static onnxc_status isx_infer(oc_kctx *c)
+{
+    onnxc_status st = float_in(c);
+    if (st != ONNXC_OK)
+        return st;
+    return oc_kset_shape(c, c->out[0], ONNXC_BOOL, c->in[0]->rank, c->in[0]->dims);
+}
+
+static onnxc_status isnan_run(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    uint8_t *y = c->out[0]->data;
+    int64_t n = onnxc_tensor_numel(x);
+    for (int64_t i = 0; i < n; i++) {
+        double v = oc_load_f64(x->dtype, x->data, i);
+        y[i] = v != v;
+    }
+    return ONNXC_OK;
+}
+
+static onnxc_status isinf_run(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    uint8_t *y = c->out[0]->data;
+    bool pos = oc_attr_int(c->node, "detect_positive", 1) != 0, neg = oc_attr_int(c->node, "detect_negative", 1) != 0;
+    int64_t n = onnxc_tensor_numel(x);
+    for (int64_t i = 0; i < n; i++) {
+        double v = oc_load_f64(x->dtype, x->data, i);
+        y[i] = (pos && v == INFINITY) || (neg && v == -INFINITY);
+    }
+    return ONNXC_OK;
+}
+
+static onnxc_status same_infer(oc_kctx *c)
+{
+    onnxc_status st = need(c, 1);
+    if (st != ONNXC_OK)
+        return st;
+    if (!numeric(c->in[0]->dtype))
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "input type %s", onnxc_dtype_name(c->in[0]->dtype));
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
+}
+
+static onnxc_status shrink_run(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    double lambd = oc_attr_float(c->node, "lambd", 0.5f), bias = oc_attr_float(c->node, "bias", 0.0f);
+    int64_t n = onnxc_tensor_numel(x);
+    for (int64_t i = 0; i < n; i++) {
+        double v = oc_load_f64(x->dtype, x->data, i);
+        double y = v < -lambd ? v + bias : v > lambd ? v - bias : 0.0;
+        oc_store_f64(x->dtype, c->out[0]->data, i, y);
+    }
+    return ONNXC_OK;
+}
+
+/* ---------------------------------------------------------------- Trilu, EyeLike */
+
+static onnxc_status trilu_infer(oc_kctx *c)
+{
+    onnxc_status st = need(c, 1);
+    if (st != ONNXC_OK)
+        return st;
+    size_t es;
+    if ((st = oc_kmove_size(c, c->in[0]->dtype, &es)) != ONNXC_OK)
+        return st;
+    if (c->in[0]->rank < 2)
+        return oc_kerr(c, ONNXC_E_INVALID, "input must have rank >= 2, got %d", (int)c->in[0]->rank);
+    const onnxc_tensor *k = c->n_in > 1 ? c->in[1] : NULL;
+    if (k && (k->dtype != ONNXC_INT64 || onnxc_tensor_numel(k) != 1))
+        return oc_kerr(c, ONNXC_E_INVALID, "input 'k' must be an int64 scalar");
+    return oc_kset_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
+}
+
+static onnxc_status trilu_run(oc_kctx *c)
+{
+    const onnxc_tensor *x = c->in[0];
+    int64_t k = c->n_in > 1 && c->in[1] ? oc_get_i64(c->in[1], 0) : 0;
+    bool upper = oc_attr_int(c->node, "upper", 1) != 0;
+    int64_t r = x->dims[x->rank - 2], cols = x->dims[x->rank - 1], mats = oc_dims_prod(x->dims, 0, x->rank - 2);
+    size_t es = onnxc_dtype_size(x->dtype);
+    const char *src = x->data;
+    char *dst = c->out[0]->data;
+    for (int64_t m = 0; m < mats; m++)
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t j = 0; j < cols; j++) {
+                size_t at = (size_t)((m * r + i) * cols + j) * es;
+                bool keep = upper ? j - i >= k : j - i <= k;
+                if (keep)
+                    memcpy(dst + at, src + at, es);
+                else
+                    memset(dst + at, 0, es);
+            }
+    return ONNXC_OK;
+}
+
+static onnxc_status eyelike_infer(oc_kctx *c)
+{
+    onnxc_status st = need(c, 1);
+    if (st != ONNXC_OK)
+        return st;
+    if (c->in[0]->rank != 2)
+        return oc_kerr(c, ONNXC_E_INVALID, "input must be 2-D, got rank %d", (int)c->in[0]->rank);
+    int32_t dt = (int32_t)oc_attr_int(c->node, "dtype", c->in[0]->dtype);
+    if (!numeric(dt) && dt != ONNXC_BOOL)
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "output type %s", onnxc_dtype_name(dt));
+    return oc_kset_shape(c, c->out[0], dt, 2, c->in[0]->dims);
+}
+
+static onnxc_status eyelike_run(oc_kctx *c)
+{
+    onnxc_tensor *y = c->out[0];
+    int64_t k = oc_attr_int(c->node, "k", 0), r = y->dims[0], cols = y->dims[1];
+    memset(y->data, 0, y->nbytes);
+    for (int64_t i = 0; i < r; i++)
+        if (i + k >= 0 && i + k < cols) {
+            if (y->dtype == ONNXC_BOOL)
+                ((uint8_t *)y->data)[i * cols + i + k] = 1;
+            else
+                oc_store_f64(y->dtype, y->data, i * cols + i + k, 1.0);
+        }
+    return ONNXC_OK;
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define B(i) (1u << (i))
@@ -322,5 +458,10 @@ const oc_kernel oc_kernels_misc[] = {
     {"CumSum", NULL, 11, 0, 0, cumsum_infer, NULL, cumsum_run, NULL, 0},
     {"DepthToSpace", NULL, 1, 0, 0, d2s_infer, NULL, d2s_run, NULL, 0},
     {"SpaceToDepth", NULL, 1, 0, 0, s2d_infer, NULL, s2d_run, NULL, 0},
+    {"IsNaN", NULL, 9, 0, 0, isx_infer, NULL, isnan_run, NULL, 0},
+    {"IsInf", NULL, 10, 0, 0, isx_infer, NULL, isinf_run, NULL, 0},
+    {"Shrink", NULL, 9, 0, 0, same_infer, NULL, shrink_run, NULL, 0},
+    {"Trilu", NULL, 14, 0, 0, trilu_infer, NULL, trilu_run, NULL, 0},
+    {"EyeLike", NULL, 9, 0, 0, eyelike_infer, NULL, eyelike_run, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

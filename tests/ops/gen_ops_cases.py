@@ -2,7 +2,8 @@
 """Write node-test folders (model.onnx + test_data_set_0/{input,output}_*.pb) for the kernels of
 runtime/kernels/misc.c, with expected outputs computed by numpy from the ONNX spec's definitions: TopK on every
 axis, largest and smallest, ties (broken by the lower index, TopK-11), integer inputs, K from an initializer;
-CumSum exclusive/reverse on every axis; DepthToSpace DCR/CRD and SpaceToDepth on non-square blocks of data.
+CumSum exclusive/reverse on every axis; DepthToSpace DCR/CRD and SpaceToDepth on non-square blocks of data;
+Trilu on a batch with k both signs, EyeLike with dtype and k, IsInf/IsNaN on float64, Shrink with a bias.
 Also writes OUT_DIR/bad_topk_k/model.onnx, a TopK whose K exceeds its axis, which must be refused.
 Usage: gen_ops_cases.py OUT_DIR  (also writes OUT_DIR/manifest.txt listing every case)."""
 import os
@@ -99,6 +100,28 @@ def d2s_cases():
          [("y", s2d)], 13)
 
 
+def small_cases():
+    x = RNG.integers(-9, 9, (2, 3, 4, 5)).astype(np.int64)
+    for upper, k in ((1, 2), (0, -1), (1, -3), (0, 6)):
+        y = np.triu(x, k) if upper else np.tril(x, k)
+        save(f"trilu_batch_upper{upper}_k{k}".replace("-", "m"),
+             [helper.make_node("Trilu", ["x", "k"], ["y"], upper=upper)], [("x", x)], [("y", y)], 14,
+             [numpy_helper.from_array(np.array(k, np.int64), "k")])
+    x = RNG.standard_normal((3, 5)).astype(np.float32)
+    for k in (-2, 3):
+        save(f"eyelike_k{k}_int32".replace("-", "m"),
+             [helper.make_node("EyeLike", ["x"], ["y"], k=k, dtype=TensorProto.INT32)], [("x", x)],
+             [("y", np.eye(3, 5, k, dtype=np.int32))], 9)
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3.0], np.float64)
+    save("isinf_negative_only_f64", [helper.make_node("IsInf", ["x"], ["y"], detect_positive=0)], [("x", x)],
+         [("y", np.isneginf(x))], 10)
+    save("isnan_f64", [helper.make_node("IsNaN", ["x"], ["y"])], [("x", x)], [("y", np.isnan(x))], 13)
+    x = RNG.standard_normal((4, 6)).astype(np.float32) * 2
+    y = np.where(x < -0.7, x + 0.3, np.where(x > 0.7, x - 0.3, 0)).astype(np.float32)
+    save("shrink_lambd_bias", [helper.make_node("Shrink", ["x"], ["y"], lambd=0.7, bias=0.3)], [("x", x)],
+         [("y", y)], 9)
+
+
 def bad_cases():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])
     outs = [helper.make_tensor_value_info("v", TensorProto.FLOAT, None),
@@ -120,6 +143,7 @@ def main():
     topk_cases()
     cumsum_cases()
     d2s_cases()
+    small_cases()
     bad_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
