@@ -18,10 +18,7 @@ static onnxc_status need(const oc_kctx *c, int n)
     return ONNXC_OK;
 }
 
-static bool numeric(int32_t dt)
-{
-    return oc_dtype_is_float(dt) || oc_dtype_is_int(dt);
-}
+static bool numeric(int32_t dt) { return oc_dtype_is_float(dt) || oc_dtype_is_int(dt); }
 
 /* ---------------------------------------------------------------- TopK */
 
@@ -238,8 +235,8 @@ static onnxc_status d2s_geom_of(const oc_kctx *c, bool to_space, d2s_geom *g, in
         if (!crd && strcmp(mode, "DCR") != 0)
             return oc_kerr(c, ONNXC_E_INVALID, "mode '%s' is neither DCR nor CRD", mode);
         if (C % (b * b))
-            return oc_kerr(c, ONNXC_E_INVALID, "channels %lld are not a multiple of blocksize^2 = %lld",
-                           (long long)C, (long long)(b * b));
+            return oc_kerr(c, ONNXC_E_INVALID, "channels %lld are not a multiple of blocksize^2 = %lld", (long long)C,
+                           (long long)(b * b));
         int64_t Co = C / (b * b);
         if (crd) {
             int64_t v[6] = {N, Co, b, b, H, W}, p[6] = {0, 1, 4, 2, 5, 3};
