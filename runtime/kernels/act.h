@@ -9,9 +9,8 @@
 
 /* Apply c's fused activation to out[0] (planes of plane floats, channels of them per image; the per-channel
  * PRelu slope needs a plain NCHW layout), split across c->pool. Nothing when c->fuse_act is OC_ACT_NONE.
- * Sigmoid and SiLU use a vector exp: relative error at most 5 x 2^-24 for the sigmoid (6 x 2^-24 for SiLU)
- * where the sigmoid is a normal float (x above about -87.3; absolute 1e-37 below), tested against double
- * precision; the others do the same float operations as the unfused ops. */
+ * Every activation runs the code of the unfused ops (vmath for Sigmoid, SiLU as x * sigmoid(x), HardSigmoid and
+ * HardSwish; error bounds in vmath.h), so fused and unfused plans give the same bits. */
 void oc_act_apply(const oc_kctx *c, float *y, int64_t planes, int64_t channels, int64_t plane);
 
 /* The same over n floats of one channel (slope: that channel's PRelu slope). */

@@ -93,7 +93,7 @@ def silu_case(name, shape, cout, swap=False, k=3, stride=1, group=1):
     c = g.conv("x", cout, k=k, stride=stride, group=group)
     s = g.node("Sigmoid", [c], sig(g.val[c]))
     m = g.node("Mul", [s, c] if swap else [c, s], g.val[c] * g.val[s])
-    save(name, g, [m], 2, 0)
+    save(name, g, [m], 2, 1)
 
 
 def main():
@@ -121,7 +121,7 @@ def main():
     g = G(arr(1, 3, 6, 5))
     c = g.conv("x", 7)
     h = g.node("Sigmoid", [c], sig(g.val[c]))
-    save("sigmoid", g, [h], 1, 0)
+    save("sigmoid", g, [h], 1, 1)
 
     g = G(arr(1, 3, 6, 5))
     c = g.conv("x", 7)
@@ -143,7 +143,7 @@ def main():
     a = g.node("Add", [c, r], g.val[c] + g.val[r])
     s = g.node("Sigmoid", [a], sig(g.val[a]))
     m = g.node("Mul", [a, s], g.val[a] * g.val[s])
-    save("residual_silu", g, [m], 3, 0)
+    save("residual_silu", g, [m], 3, 1)
 
     # squeeze-excite: GlobalAveragePool -> 1x1 Conv -> Relu -> 1x1 Conv -> HardSigmoid -> Mul by [N, C, 1, 1]
     g = G(arr(1, 20, 6, 6))
@@ -156,7 +156,7 @@ def main():
     c2 = g.conv(r1, 20, k=1)
     h = g.node("HardSigmoid", [c2], hsig(g.val[c2], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
     m = g.node("Mul", [xa, h], g.val[xa] * g.val[h])
-    save("squeeze_excite", g, [m], 4, 0)
+    save("squeeze_excite", g, [m], 4, 1)
 
     # a chain the blocked layout (16 channels) may take: pointwise -> PRelu per channel -> depthwise -> HardSwish
     # pair -> pointwise
@@ -191,7 +191,7 @@ def main():
     d = g.conv("x", 8, k=7, stride=2, group=8)
     s = g.node("Sigmoid", [d], sig(g.val[d]))
     m = g.node("Mul", [s, d], g.val[d] * g.val[s])
-    save("dw7x7_s2_silu", g, [m], 2, 0)
+    save("dw7x7_s2_silu", g, [m], 2, 1)
 
     # narrow planes (rows four at a time, then the rest): 7 x 7 on 7 x 7 with a residual, 5 x 5 on 14 x 14
     g = G(arr(1, 13, 7, 7))

@@ -1,7 +1,7 @@
 /* Unit tests of the activation fusions in the plan (runtime/plan_fuse.c, kernels/act.c): for each model written
  * by tests/fuse/gen_fuse_cases.py, the fused plan fuses the expected number of nodes and matches PyTorch's
- * float64 outputs, and equals the unfused (plain) plan bit for bit where it does the same float operations
- * (HardSwish, HardSigmoid, LeakyRelu, PRelu) or within the fused exp's bound (Sigmoid, SiLU); the patterns whose
+ * float64 outputs, and equals the unfused (plain) plan bit for bit (the fused activations run the standalone
+ * ops' code), except the blocked-layout chain, whose GEMM sums in another order (within EXP_BOUND); the patterns whose
  * intermediate is a graph output or has another consumer fuse nothing. Also the fused exp's error against
  * double precision. */
 #include <math.h>
