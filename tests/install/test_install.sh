@@ -3,6 +3,8 @@
 # static) and find_package(onnxc) (onnxc::onnxc, onnxc::onnxc_static); each must run a model and match PyTorch.
 # usage: test_install.sh BUILD_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail
+# (command output is matched from a here-string, not a pipe into grep -q: with pipefail, grep -q exiting at the
+# first match can kill the writer with SIGPIPE and fail the pipeline at random)
 build=$1 src=$2 work=$3
 rm -rf "$work"
 mkdir -p "$work"
@@ -34,7 +36,7 @@ echo "== pkg-config, shared"
 # shellcheck disable=SC2046
 $cc -std=c11 -Wall -Werror "$src/tests/install/consumer/consumer.c" -o "$work/consumer_pc" \
     $(pkg-config --cflags --libs onnxc) -Wl,-rpath,"$libdir"
-ldd "$work/consumer_pc" | grep -q "$libdir/libonnxc.so.${version%%.*}" || fail "consumer_pc does not use the installed libonnxc.so"
+grep -qF "$libdir/libonnxc.so.${version%%.*}" <<<"$(ldd "$work/consumer_pc")" || fail "consumer_pc does not use the installed libonnxc.so"
 "$work/consumer_pc" "${args[@]}"
 
 echo "== pkg-config --static"
@@ -42,7 +44,7 @@ static_libs=$(pkg-config --static --libs onnxc | sed "s#-lonnxc#$libdir/libonnxc
 # shellcheck disable=SC2086
 $cc -std=c11 -Wall -Werror "$src/tests/install/consumer/consumer.c" -o "$work/consumer_pc_static" \
     $(pkg-config --cflags onnxc) $static_libs
-ldd "$work/consumer_pc_static" | grep -q libonnxc && fail "consumer_pc_static links libonnxc.so"
+grep -q libonnxc <<<"$(ldd "$work/consumer_pc_static")" && fail "consumer_pc_static links libonnxc.so"
 "$work/consumer_pc_static" "${args[@]}"
 
 echo "== find_package(onnxc)"
@@ -50,10 +52,10 @@ unset PKG_CONFIG_PATH
 cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-ldd "$work/cmake-build/consumer_shared" | grep -q "$libdir/libonnxc.so" || fail "consumer_shared does not use the installed library"
+grep -qF "$libdir/libonnxc.so" <<<"$(ldd "$work/cmake-build/consumer_shared")" || fail "consumer_shared does not use the installed library"
 "$work/cmake-build/consumer_shared" "${args[@]}"
 "$work/cmake-build/consumer_static" "${args[@]}"
 
 echo "== installed CLI"
-"$prefix/bin/onnxc" info "$src/models/detector_small.onnx" | grep -q "batchnorm:" || fail "installed onnxc info"
+grep -q "batchnorm:" <<<"$("$prefix/bin/onnxc" info "$src/models/detector_small.onnx")" || fail "installed onnxc info"
 echo "installed library ok: $prefix"
