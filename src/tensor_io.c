@@ -382,7 +382,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
     uint64_t count = le16(buf + eocd + 10), cd = le32(buf + eocd + 16);
     if ((count == 0xFFFF || cd == 0xFFFFFFFFu) && eocd >= 20 && le32(buf + eocd - 20) == 0x07064b50u) {
         uint64_t z = le64(buf + eocd - 20 + 8); /* the zip64 end-of-central-directory record */
-        if (z > len - 56 || le32(buf + z) != 0x06064b50u) {
+        if (len < 56 || z > len - 56 || le32(buf + z) != 0x06064b50u) {
             st = oc_err(ONNXC_E_PARSE, "%s: bad zip64 directory", path);
             goto out;
         }
@@ -400,7 +400,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
     }
     size_t p = (size_t)cd;
     for (uint64_t e = 0; e < count; e++) {
-        if (p > len - 46 || le32(buf + p) != 0x02014b50u) {
+        if (len < 46 || p > len - 46 || le32(buf + p) != 0x02014b50u) {
             st = oc_err(ONNXC_E_PARSE, "%s: bad zip directory entry %llu (the file may be truncated)", path,
                         (unsigned long long)e);
             goto out;
@@ -451,7 +451,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
                         "save it with numpy.savez", what, method);
             goto out;
         }
-        if (loff > len - 30 || le32(buf + loff) != 0x04034b50u) {
+        if (len < 30 || loff > len - 30 || le32(buf + loff) != 0x04034b50u) {
             st = oc_err(ONNXC_E_PARSE, "%s: bad zip member header (the file may be truncated)", what);
             goto out;
         }
