@@ -3,6 +3,7 @@
  * vectorizes for its target. */
 #include "vmath.h"
 
+#include "kutil.h" /* oc_selectf */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -185,20 +186,6 @@ OC_VM_BINARY(oc_vm_mul_sigmoid, (float *o, const float *a, const float *b, int64
 
 const char *oc_vm_isa(void) { return "portable"; }
 
-/* a where cond, else b, as a bitwise blend: written as ?: GCC branches and under -ftrapping-math then will not
- * vectorize. */
-static inline float oc_s_select(int cond, float a, float b)
-{
-    uint32_t ua, ub;
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    uint32_t m = 0u - (uint32_t)(cond != 0);
-    uint32_t r = (ua & m) | (ub & ~m);
-    float f;
-    memcpy(&f, &r, sizeof f);
-    return f;
-}
-
 static inline float oc_s_pow2(int32_t n)
 {
     uint32_t b = (uint32_t)(n + 127) << 23;
@@ -209,8 +196,8 @@ static inline float oc_s_pow2(int32_t n)
 
 static inline float oc_s_exp(float x)
 {
-    float xc = oc_s_select(x >= OC_EXP_LO, x, OC_EXP_LO); /* NaN goes to the bound here, back at the end */
-    xc = oc_s_select(xc <= OC_EXP_HI, xc, OC_EXP_HI);
+    float xc = oc_selectf(x >= OC_EXP_LO, x, OC_EXP_LO); /* NaN goes to the bound here, back at the end */
+    xc = oc_selectf(xc <= OC_EXP_HI, xc, OC_EXP_HI);
     float t = xc * OC_LOG2E + OC_ROUND_MAGIC;
     float n = t - OC_ROUND_MAGIC;
     uint32_t tb;
@@ -226,14 +213,14 @@ static inline float oc_s_exp(float x)
     p = p * r + OC_E2;
     p = p * (r * r) + (r + 1.0f);
     int32_t n1 = ni / 2, n2 = ni - n1;
-    return oc_s_select(x != x, x, p * oc_s_pow2(n1) * oc_s_pow2(n2));
+    return oc_selectf(x != x, x, p * oc_s_pow2(n1) * oc_s_pow2(n2));
 }
 
 static inline float oc_s_sigmoid(float x)
 {
     float e = oc_s_exp(-fabsf(x));
     float r = 1.0f / (1.0f + e);
-    return oc_s_select(x < 0, e * r, r);
+    return oc_selectf(x < 0, e * r, r);
 }
 
 static inline float oc_s_tanh(float x)
@@ -243,13 +230,13 @@ static inline float oc_s_tanh(float x)
     float t = (1.0f - e) / (1.0f + e);
     float x2 = x * x;
     float s = x + (x * x2) * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f)));
-    return copysignf(oc_s_select(a < OC_TANH_SMALL, s, t), x); /* odd, -0 stays -0 */
+    return copysignf(oc_selectf(a < OC_TANH_SMALL, s, t), x); /* odd, -0 stays -0 */
 }
 
 static inline float oc_s_erf(float x)
 {
-    float xc = oc_s_select(x >= -4.0f, x, -4.0f);
-    xc = oc_s_select(xc <= 4.0f, xc, 4.0f);
+    float xc = oc_selectf(x >= -4.0f, x, -4.0f);
+    xc = oc_selectf(xc <= 4.0f, xc, 4.0f);
     float x2 = xc * xc;
     float p = OC_ERF_A13;
     p = p * x2 + OC_ERF_A11;
@@ -264,7 +251,7 @@ static inline float oc_s_erf(float x)
     q = q * x2 + OC_ERF_B4;
     q = q * x2 + OC_ERF_B2;
     q = q * x2 + OC_ERF_B0;
-    return oc_s_select(x != x, x, p / q);
+    return oc_selectf(x != x, x, p / q);
 }
 
 /* min(1, max(0, v)), NaN passing through */
