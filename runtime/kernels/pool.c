@@ -536,14 +536,14 @@ static float global_max_f32(const float *x, int64_t n)
         for (i = GLOBAL_LANES; i + GLOBAL_LANES <= n; i += GLOBAL_LANES)
             for (int k = 0; k < GLOBAL_LANES; k++) {
                 float v = x[i + k];
-                acc[k] = (acc[k] != acc[k]) | (acc[k] > v) ? acc[k] : v;
+                acc[k] = ((acc[k] != acc[k]) | (acc[k] > v)) ? acc[k] : v;
             }
         m = acc[0];
         for (int k = 1; k < GLOBAL_LANES; k++)
-            m = (m != m) | (m > acc[k]) ? m : acc[k];
+            m = ((m != m) | (m > acc[k])) ? m : acc[k];
     }
     for (; i < n; i++)
-        m = (m != m) | (m > x[i]) ? m : x[i];
+        m = ((m != m) | (m > x[i])) ? m : x[i];
     return m;
 }
 
