@@ -5,7 +5,7 @@ its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 pla
 depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
 consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
 and weights. Channel counts are mostly not multiples of 8 (the vector width).
-Usage: gen_fuse_cases.py OUT_DIR  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
+Usage: gen_fuse_cases.py OUT_DIR (the committed copy is tests/fuse/cases: CI has no PyTorch)  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
 one line per case: name, how many nodes the plan must fuse, 1 when the fused result must equal the unfused plan
 bit for bit (same float operations) or 0 when it is within the bound of the fused exp)."""
 import os

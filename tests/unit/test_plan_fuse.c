@@ -19,7 +19,7 @@
 #include "kernels/act.h"
 #include "session_internal.h"
 
-#define CASES ONNXC_BINARY_DIR "/fuse-cases"
+#define CASES ONNXC_SOURCE_DIR "/tests/fuse/cases"
 
 /* Conv sums in float32 against float64: within this of PyTorch, relative to 1 + |expected| */
 static const double TORCH_BOUND = 1e-5;
