@@ -1713,6 +1713,85 @@ static void r_grid_sample(oc_infer *I, const oc_node *n)
 
 static void r_lrn(oc_infer *I, const oc_node *n) { r_same(I, n); }
 
+/* LSTM / GRU / RNN (layout from 14): Y [seq, dirs, batch, hidden] or [batch, seq, dirs, hidden]; Y_h and Y_c
+ * [dirs, batch, hidden] or [batch, dirs, hidden]. hidden_size from the attribute, else from R. */
+static void r_recurrent(oc_infer *I, const oc_node *n)
+{
+    const oc_vshape *x = IN(I, n, 0), *r = IN(I, n, 2);
+    char buf[32];
+    const char *dir = oc_attr_string(n, "direction", "forward", buf, sizeof buf);
+    int64_t dirs = strcmp(dir, "bidirectional") == 0 ? 2 : 1;
+    int64_t layout = I->opset >= 14 ? oc_attr_int(n, "layout", 0) : 0;
+    oc_sdim hid = dunk(), seq = dunk(), batch = dunk();
+    if (oc_node_attr(n, "hidden_size"))
+        hid = dval(oc_attr_int(n, "hidden_size", 0));
+    else if (r->rank == 3)
+        hid = r->d[2];
+    if (x->rank == 3) {
+        seq = x->d[layout ? 1 : 0];
+        batch = x->d[layout ? 0 : 1];
+    }
+    int n_out = oc_node_is_op(n, "LSTM") ? 3 : 2;
+    for (int j = 0; j < n_out; j++) {
+        oc_vshape *o = OUT(I, n, j);
+        if (!o)
+            continue;
+        set_elem(o, x);
+        if (j == 0) {
+            if (!vs_rank(I, o, 4))
+                continue;
+            oc_sdim y0[4] = {seq, dval(dirs), batch, hid}, y1[4] = {batch, seq, dval(dirs), hid};
+            memcpy(o->d, layout ? y1 : y0, sizeof y0);
+        } else {
+            if (!vs_rank(I, o, 3))
+                continue;
+            oc_sdim h0[3] = {dval(dirs), batch, hid}, h1[3] = {batch, dval(dirs), hid};
+            memcpy(o->d, layout ? h1 : h0, sizeof h0);
+        }
+    }
+}
+
+/* NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss: the loss is shaped like the target for reduction none,
+ * else a scalar; SoftmaxCrossEntropyLoss's log_prob like the scores. */
+static void r_loss(oc_infer *I, const oc_node *n)
+{
+    const oc_vshape *x = IN(I, n, 0), *t = IN(I, n, 1);
+    char buf[16];
+    const char *red = oc_attr_string(n, "reduction", "mean", buf, sizeof buf);
+    oc_vshape *o = OUT(I, n, 0);
+    if (o) {
+        set_elem(o, x);
+        if (strcmp(red, "none") == 0)
+            copy_shape(I, o, t);
+        else
+            vs_rank(I, o, 0);
+    }
+    if ((o = OUT(I, n, 1)) != NULL) {
+        set_elem(o, x);
+        copy_shape(I, o, x);
+    }
+}
+
+/* TfIdfVectorizer: float [C_out] or [N, C_out], C_out = max(ngram_indexes) + 1. */
+static void r_tfidf(oc_infer *I, const oc_node *n)
+{
+    const oc_vshape *x = IN(I, n, 0);
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    set_elem_t(o, ONNXC_FLOAT);
+    size_t k = 0;
+    const int64_t *ix = oc_attr_ints(n, "ngram_indexes", &k);
+    int64_t m = -1;
+    for (size_t i = 0; i < k; i++)
+        m = ix[i] > m ? ix[i] : m;
+    if ((x->rank != 1 && x->rank != 2) || !vs_rank(I, o, x->rank))
+        return;
+    if (x->rank == 2)
+        o->d[0] = x->d[0];
+    o->d[x->rank - 1] = m >= 0 ? dval(m + 1) : dunk();
+}
+
 typedef struct rule {
     const char *op;
     rule_fn fn;
@@ -1760,6 +1839,8 @@ static const rule rules[] = {
     {"Unique", r_einsum_free}, {"NonMaxSuppression", r_nms}, {"RoiAlign", r_roialign},
     {"RandomNormal", r_random}, {"RandomUniform", r_random}, {"RandomNormalLike", r_random_like},
     {"RandomUniformLike", r_random_like}, {"GridSample", r_grid_sample},
+    {"LSTM", r_recurrent}, {"GRU", r_recurrent}, {"RNN", r_recurrent},
+    {"NegativeLogLikelihoodLoss", r_loss}, {"SoftmaxCrossEntropyLoss", r_loss}, {"TfIdfVectorizer", r_tfidf},
 };
 
 static rule_fn find_rule(const oc_node *n)
