@@ -41,8 +41,24 @@ typedef struct rnn_cfg {
     rnn_act act[6];
 } rnn_cfg;
 
+/* float with R constant and a batch of at least RNN_PACK_MIN_BATCH rows: R is packed once at plan time for the
+ * packed GEMM (sgemm_packed.c); a BLAS call per step would pack all of R again for a few rows of H. Below it the
+ * per-step product is a matrix-vector one and BLAS's gemv is the better kernel. */
+#define RNN_PACK_MIN_BATCH 4
+#define RNN_PACK_ROWS (8 * OC_GEMM_MR) /* rows of R per work item when the product is split over threads */
+
+typedef struct rnn_state {
+    int parts;              /* packed matrices per direction: 2 for GRU without linear_before_reset (Rzr, Rh) */
+    oc_packed_a pk[2][2];   /* [direction][part] */
+    int64_t ldb, ct_rows;   /* row stride of bt and ct (the batch rounded up to whole panels); rows of ct */
+    int64_t *koff;          /* [hidden]: row k of H^T at bt + k * ldb */
+    float *bt;              /* [direction]: H^T, [hidden][ldb], zero past the batch */
+    float *ct;              /* [direction]: R H^T, [ct_rows][ldb], before it is transposed into hr */
+} rnn_state;
+
 typedef struct rnn_job {
     rnn_cfg cfg;
+    const rnn_state *st;    /* NULL: the recurrent GEMM goes to BLAS */
     const void *x, *w, *r, *b, *h0, *c0, *p;
     const int64_t *lens;
     void *y, *yh, *yc;
@@ -79,11 +95,63 @@ static void rnn_dgemm(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, i
     (void)pool;
     oc_dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+typedef struct rnn_rec {
+    const oc_packed_a *pk;
+    const float *bt;       /* H^T: [hidden][ldb], zero past the batch */
+    const int64_t *koff;   /* k * ldb */
+    int64_t rows_pad, n_pad, ldb;
+    float *ct;
+} rnn_rec;
+
+static void rnn_rec_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const rnn_rec *r = arg;
+    int64_t m0 = item * RNN_PACK_ROWS, m1 = m0 + RNN_PACK_ROWS < r->rows_pad ? m0 + RNN_PACK_ROWS : r->rows_pad;
+    oc_gemm_packed_koff(r->pk, m0, m1, 0, r->n_pad, r->bt, r->koff, r->ct, r->ldb, NULL);
+}
+
+/* dst[b][0..rows) (row stride ldd) = R[rows] h[b]: part `part` of direction d's packed R, or BLAS on Rrows. */
+static void rec_gemm_f32(const rnn_job *j, int d, int part, const float *Rrows, int64_t rows, const float *src,
+                         float *dst, int64_t ldd, struct oc_threadpool *pool)
+{
+    const int64_t Bt = j->cfg.batch, H = j->cfg.hidden;
+    if (!j->st) {
+        rnn_sgemm(pool, false, true, Bt, rows, H, 1, src, H, Rrows, H, 0, dst, ldd);
+        return;
+    }
+    const rnn_state *st = j->st;
+    float *bt = st->bt + (size_t)d * (size_t)(H * st->ldb);
+    for (int64_t k = 0; k < H; k++)
+        for (int64_t n = 0; n < Bt; n++)
+            bt[k * st->ldb + n] = src[n * H + k];
+    rnn_rec r = {&st->pk[d][part], bt, st->koff, (rows + OC_GEMM_MR - 1) / OC_GEMM_MR * OC_GEMM_MR,
+                 (Bt + 7) / 8 * 8, st->ldb, st->ct + (size_t)d * (size_t)(st->ct_rows * st->ldb)};
+    int64_t items = (r.rows_pad + RNN_PACK_ROWS - 1) / RNN_PACK_ROWS;
+    if (pool && oc_pool_threads(pool) > 1 && items > 1)
+        oc_pool_run(pool, items, rnn_rec_item, &r);
+    else
+        for (int64_t i = 0; i < items; i++)
+            rnn_rec_item(&r, i, 0);
+    for (int64_t b = 0; b < Bt; b++)
+        for (int64_t k = 0; k < rows; k++)
+            dst[b * ldd + k] = r.ct[k * st->ldb + b];
+}
+
+static void rec_gemm_f64(const rnn_job *j, int d, int part, const double *Rrows, int64_t rows, const double *src,
+                         double *dst, int64_t ldd, struct oc_threadpool *pool)
+{
+    (void)d, (void)part, (void)pool;
+    oc_dgemm(false, true, j->cfg.batch, rows, j->cfg.hidden, 1, src, j->cfg.hidden, Rrows, j->cfg.hidden, 0, dst,
+             ldd);
+}
+
 static double rnn_dsigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
 
 #define RT float
 #define SFX f32
 #define RT_GEMM rnn_sgemm
+#define RT_REC rec_gemm_f32
 #define RT_EXP expf
 #define RT_TANH oc_fast_tanhf
 #define RT_SIGMOID oc_fast_sigmoidf
@@ -92,6 +160,7 @@ static double rnn_dsigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : e
 #undef RT
 #undef SFX
 #undef RT_GEMM
+#undef RT_REC
 #undef RT_EXP
 #undef RT_TANH
 #undef RT_SIGMOID
@@ -100,6 +169,7 @@ static double rnn_dsigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : e
 #define RT double
 #define SFX f64
 #define RT_GEMM rnn_dgemm
+#define RT_REC rec_gemm_f64
 #define RT_EXP exp
 #define RT_TANH tanh
 #define RT_SIGMOID rnn_dsigmoid
@@ -328,6 +398,62 @@ static onnxc_status rnn_infer(oc_kctx *c)
     return rnn_sizes(c, &g, &per_dir, &c->scratch_size);
 }
 
+static void rnn_release(void *state)
+{
+    rnn_state *st = state;
+    if (!st)
+        return;
+    for (int d = 0; d < 2; d++)
+        for (int p = 0; p < 2; p++)
+            oc_packed_a_free(&st->pk[d][p]);
+    oc_free(st->koff);
+    oc_free(st->bt);
+    oc_free(st->ct);
+    oc_free(st);
+}
+
+static onnxc_status rnn_prepare(oc_kctx *c)
+{
+    rnn_cfg g;
+    onnxc_status st = rnn_parse(c, &g);
+    if (st != ONNXC_OK)
+        return st;
+    if (c->in[0]->dtype != ONNXC_FLOAT || !(c->const_inputs & (1u << 2)) || !c->in[2]->data ||
+        g.batch < RNN_PACK_MIN_BATCH)
+        return ONNXC_OK;
+    rnn_state *s = oc_calloc(1, sizeof *s);
+    if (!s)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory packing R");
+    const int64_t H = g.hidden, GH = g.gates * H;
+    bool split = g.kind == RNN_GRU && !g.linear_before_reset;
+    s->parts = split ? 2 : 1;
+    for (int d = 0; d < g.dirs && st == ONNXC_OK; d++) {
+        const float *R = (const float *)c->in[2]->data + (size_t)d * (size_t)(GH * H);
+        st = oc_pack_a(R, H, split ? 2 * H : GH, H, &s->pk[d][0]);
+        if (st == ONNXC_OK && split)
+            st = oc_pack_a(R + 2 * H * H, H, H, H, &s->pk[d][1]);
+    }
+    if (st == ONNXC_OK) {
+        /* the packed GEMM reads B rows and writes C tiles whole: both padded to OC_GEMM_NR columns, C's rows
+         * to OC_GEMM_MR */
+        s->ldb = (g.batch + OC_GEMM_NR - 1) / OC_GEMM_NR * OC_GEMM_NR;
+        s->ct_rows = (GH + OC_GEMM_MR - 1) / OC_GEMM_MR * OC_GEMM_MR;
+        s->koff = oc_malloc((size_t)H * sizeof *s->koff);
+        s->bt = oc_calloc((size_t)(g.dirs * H * s->ldb), sizeof(float));
+        s->ct = oc_malloc((size_t)(g.dirs * s->ct_rows * s->ldb) * sizeof(float));
+        for (int64_t k = 0; s->koff && k < H; k++)
+            s->koff[k] = k * s->ldb;
+        if (!s->koff || !s->bt || !s->ct)
+            st = oc_kerr(c, ONNXC_E_NOMEM, "out of memory packing R");
+    }
+    if (st != ONNXC_OK) {
+        rnn_release(s);
+        return st;
+    }
+    c->state = s;
+    return ONNXC_OK;
+}
+
 static void rnn_dir_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
@@ -370,6 +496,7 @@ static onnxc_status rnn_run(oc_kctx *c)
     j.yh = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     j.yc = lstm && c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
     j.pool = c->pool;
+    j.st = c->state;
     j.is_double = c->in[0]->dtype == ONNXC_DOUBLE;
     if (j.cfg.dirs > 1 && oc_pool_threads(c->pool) > 1)
         oc_pool_run(c->pool, j.cfg.dirs, rnn_dir_item, &j);
@@ -382,8 +509,8 @@ static onnxc_status rnn_run(oc_kctx *c)
 /* ---------------------------------------------------------------- the table */
 
 const oc_kernel oc_kernels_rnn[] = {
-    {"RNN", NULL, 1, 0, 0, rnn_infer, NULL, rnn_run, NULL, 0},
-    {"GRU", NULL, 1, 0, 0, rnn_infer, NULL, rnn_run, NULL, 0},
-    {"LSTM", NULL, 1, 0, 0, rnn_infer, NULL, rnn_run, NULL, 0},
+    {"RNN", NULL, 1, 0, 0, rnn_infer, rnn_prepare, rnn_run, rnn_release, 0},
+    {"GRU", NULL, 1, 0, 0, rnn_infer, rnn_prepare, rnn_run, rnn_release, 0},
+    {"LSTM", NULL, 1, 0, 0, rnn_infer, rnn_prepare, rnn_run, rnn_release, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

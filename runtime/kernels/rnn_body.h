@@ -1,6 +1,6 @@
 /* The recurrence of RNN, GRU and LSTM for one element type, included by rnn.c once per type with RT (the type),
  * SFX (a name suffix), RT_GEMM (the pooled or plain row-major GEMM for RT) and RT_EXP / RT_TANH / RT_SIGMOID /
- * RT_LOG1P. One direction at a time: the input part of every gate for all steps is one GEMM X W^T (bias folded
+ * RT_LOG1P, RT_REC (the per-step product H R^T: packed R or BLAS). One direction at a time: the input part of every gate for all steps is one GEMM X W^T (bias folded
  * in as its initial value), the recurrent part one GEMM H R^T per step. */
 
 #define RB_CAT2(a, b) a##_##b
@@ -112,7 +112,7 @@ static void RB_FN(rnn_dir)(const rnn_job *j, int d, struct oc_threadpool *pool)
     RT *Y = j->y;
     const int64_t ncols = gru && !lbr ? 2 * H : GH; /* GRU's candidate waits for the reset gate */
     for (int64_t s = 0; s < S; s++) {
-        RT_GEMM(pool, false, true, Bt, ncols, H, 1, h, H, R, H, 0, hr, GH);
+        RT_REC(j, d, 0, R, ncols, h, hr, GH, pool);
         for (int64_t b = 0; b < Bt; b++) {
             const int64_t L = j->lens[b];
             if (s >= L)
@@ -174,7 +174,7 @@ static void RB_FN(rnn_dir)(const rnn_job *j, int d, struct oc_threadpool *pool)
         }
         if (gru && !lbr) {
             /* (r . H) Rh^T for every row (rows past their length hold stale values and are not used) */
-            RT_GEMM(pool, false, true, Bt, H, H, 1, tmp, H, R + 2 * H * H, H, 0, hr + 2 * H, GH);
+            RT_REC(j, d, 1, R + 2 * H * H, H, tmp, hr + 2 * H, GH, pool);
             for (int64_t b = 0; b < Bt; b++) {
                 const int64_t L = j->lens[b];
                 if (s >= L)

@@ -138,7 +138,8 @@ def rnn_ref(kind, X, W, R, B=None, lens=None, h0=None, c0=None, P=None, directio
 
 def rnn_case(name, kind, S, N, I, H, dtype=np.float32, opset=14, direction="forward", layout=0, bias=True,
              lens=None, init=False, peep=False, clip=None, acts=None, alphas=(), betas=(), lbr=None,
-             input_forget=0, outs=(True, True, True)):
+             input_forget=0, outs=(True, True, True), const=False):
+    """const: W, R and B as initializers (onnxc packs a constant R once for batches of 4 or more)."""
     D = 2 if direction == "bidirectional" else 1
     G = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
     r = lambda *s: (RNG.standard_normal(s) * 0.6).astype(dtype)
@@ -177,7 +178,9 @@ def rnn_case(name, kind, S, N, I, H, dtype=np.float32, opset=14, direction="forw
     while o and not o[-1][0]:
         o.pop()
     node = helper.make_node(kind, [n if a is not None else "" for n, a in ins], [n for n, _ in o], **attrs)
-    save(name, node, [(n, a) for n, a in ins if a is not None], o, opset)
+    weights = ("W", "R", "B") if const else ()
+    inits = [numpy_helper.from_array(a, n) for n, a in ins if a is not None and n in weights]
+    save(name, node, [(n, a) for n, a in ins if a is not None and n not in weights], o, opset, inits)
 
 
 def rnn_cases():
@@ -196,6 +199,14 @@ def rnn_cases():
              init=True, peep=True)
     rnn_case("lstm_opset7_nobias", "LSTM", 3, 2, 4, 3, opset=7, bias=False)
     rnn_case("lstm_wide_batch", "LSTM", 7, 9, 16, 24, direction="bidirectional", lens=[7, 6, 5, 4, 3, 2, 1, 0, 7])
+    # constant weights, batches of 4 and more: the packed recurrent product, rows split over threads (H > 8 MR)
+    rnn_case("lstm_const_bidi_peep", "LSTM", 6, 5, 8, 20, direction="bidirectional", lens=[6, 2, 0, 5, 6],
+             init=True, peep=True, const=True)
+    rnn_case("lstm_const_wide", "LSTM", 5, 7, 12, 40, init=True, const=True)
+    rnn_case("gru_const_lbr0_layout1", "GRU", 5, 6, 4, 30, direction="reverse", layout=1, lens=[5, 4, 3, 0, 1, 5],
+             init=True, lbr=0, const=True)
+    rnn_case("gru_const_lbr1_bidi", "GRU", 4, 4, 3, 9, direction="bidirectional", init=True, lbr=1, const=True)
+    rnn_case("rnn_const_batch8", "RNN", 5, 8, 6, 70, init=True, const=True)
     rnn_case("gru_lbr0_bidi_layout1_lens", "GRU", 5, 3, 4, 6, direction="bidirectional", layout=1,
              lens=[5, 0, 3], init=True, lbr=0)
     rnn_case("gru_lbr1_reverse_clip", "GRU", 6, 2, 3, 4, direction="reverse", lens=[4, 6], init=True, lbr=1,
