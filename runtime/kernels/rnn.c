@@ -128,7 +128,8 @@ static void rec_gemm_f32(const rnn_job *j, int d, int part, const float *Rrows, 
     rnn_rec r = {&st->pk[d][part], bt, st->koff, (rows + OC_GEMM_MR - 1) / OC_GEMM_MR * OC_GEMM_MR,
                  (Bt + 7) / 8 * 8, st->ldb, st->ct + (size_t)d * (size_t)(st->ct_rows * st->ldb)};
     int64_t items = (r.rows_pad + RNN_PACK_ROWS - 1) / RNN_PACK_ROWS;
-    if (pool && oc_pool_threads(pool) > 1 && items > 1)
+    /* a step's product below ~64k multiply-adds costs less than waking the workers */
+    if (pool && oc_pool_threads(pool) > 1 && items > 1 && (double)r.rows_pad * (double)H * (double)r.n_pad >= 65536.0)
         oc_pool_run(pool, items, rnn_rec_item, &r);
     else
         for (int64_t i = 0; i < items; i++)
