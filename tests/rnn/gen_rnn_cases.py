@@ -195,6 +195,8 @@ def rnn_cases():
              alphas=[0.9, 0.5, 0.25, 0.8], betas=[1.1, 0.2, 0.6])
     rnn_case("lstm_only_yh", "LSTM", 4, 3, 2, 5, direction="bidirectional", init=True, outs=(False, True, False))
     rnn_case("lstm_only_yc", "LSTM", 4, 3, 2, 5, lens=[1, 4, 2], outs=(False, False, True))
+    rnn_case("lstm_y_and_yc", "LSTM", 4, 3, 2, 5, direction="reverse", lens=[3, 4, 2], outs=(True, False, True))
+    rnn_case("rnn_only_y", "RNN", 4, 3, 2, 5, direction="bidirectional", lens=[3, 4, 2], outs=(True, False))
     rnn_case("lstm_double_bidi", "LSTM", 5, 2, 3, 4, dtype=np.float64, direction="bidirectional", lens=[5, 3],
              init=True, peep=True)
     rnn_case("lstm_opset7_nobias", "LSTM", 3, 2, 4, 3, opset=7, bias=False)
