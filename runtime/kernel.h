@@ -95,5 +95,9 @@ extern const oc_kernel oc_kernels_reduce[];  /* Softmax LogSoftmax ReduceMean/Su
 extern const oc_kernel oc_kernels_shape[];   /* Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Shape Size Constant ConstantOfShape Identity Dropout Expand Range Tile */
 extern const oc_kernel oc_kernels_resize[];  /* Pad Resize Upsample */
 extern const oc_kernel oc_kernels_misc[];    /* TopK CumSum DepthToSpace SpaceToDepth IsNaN IsInf Shrink Trilu EyeLike */
+extern const oc_kernel oc_kernels_signal[];  /* HannWindow HammingWindow BlackmanWindow MelWeightMatrix DFT STFT */
+extern const oc_kernel oc_kernels_misc2[];   /* LRN MeanVarianceNormalization ReverseSequence Det MaxUnpool OneHot */
+extern const oc_kernel oc_kernels_sample[];  /* GridSample */
+extern const oc_kernel oc_kernels_einsum[];  /* Einsum */
 
 #endif
