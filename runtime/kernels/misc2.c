@@ -122,7 +122,10 @@ static onnxc_status mvn_infer(oc_kctx *c)
         return st;
     if ((st = oc_kset_shape(c, c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims)) != ONNXC_OK)
         return st;
-    c->scratch_size = (size_t)onnxc_tensor_numel(c->in[0]) * 2 * sizeof(double);
+    int64_t ng = 1;
+    for (int d = 0; d < c->in[0]->rank; d++)
+        ng *= red[d] ? 1 : c->in[0]->dims[d];
+    c->scratch_size = (size_t)ng * 2 * sizeof(double);
     return ONNXC_OK;
 }
 

@@ -1,7 +1,8 @@
 /* Signal-processing ops of opset 17: HannWindow, HammingWindow, BlackmanWindow (size a plan-time value),
  * MelWeightMatrix (every input a plan-time value), DFT (dft_length a plan-time value) and STFT (frame_step and
- * frame_length plan-time values). Computed in double and stored in the output's float type; DFT and STFT are
- * direct sums over a table of twiddles (exact indices, no accumulated angle error), rows split over the pool. */
+ * frame_length plan-time values). Computed in double and stored in the output's float type; DFT and STFT lines
+ * go through a radix-2 FFT (power-of-two lengths), Bluestein's chirp-z transform (other lengths above 64) or a
+ * direct sum (short lengths), lines split over the pool. */
 #include <math.h>
 #include <string.h>
 
@@ -117,7 +118,7 @@ static onnxc_status mel_read(const oc_kctx *c, mel_args *a)
         return st;
     if (a->bins < 1 || a->dft < 1 || a->rate < 1)
         return oc_kerr(c, ONNXC_E_INVALID, "num_mel_bins, dft_length and sample_rate must be positive");
-    if (!(a->lo >= 0) || !(a->hi > a->lo) || a->bins > (1 << 24))
+    if (!(a->lo >= 0) || !(a->hi > a->lo) || !isfinite(a->hi) || a->bins > (1 << 24))
         return oc_kerr(c, ONNXC_E_INVALID, "need 0 <= lower_edge_hertz < upper_edge_hertz (got %g, %g)", a->lo, a->hi);
     return ONNXC_OK;
 }
@@ -150,7 +151,8 @@ static onnxc_status mel_run(oc_kctx *c)
     double lm = hz_to_mel(a.lo), step = (hz_to_mel(a.hi) - lm) / (double)(nb + 2);
     for (int64_t i = 0; i < nb + 2; i++) {
         double hz = 700.0 * (pow(10.0, ((double)i * step + lm) / 2595.0) - 1.0);
-        pt[i] = (int64_t)floor((double)(a.dft + 1) * hz / (double)a.rate);
+        double bin = floor((double)(a.dft + 1) * hz / (double)a.rate);
+        pt[i] = bin < 0 ? 0 : bin > 4e15 ? (int64_t)4e15 : (int64_t)bin; /* finite for any edge given */
     }
     for (int64_t i = 0; i < rows * nb; i++)
         oc_store_f64(y->dtype, y->data, i, 0.0);
@@ -160,20 +162,57 @@ static onnxc_status mel_run(oc_kctx *c)
             if (m >= 0 && m < rows)
                 oc_store_f64(y->dtype, y->data, m * nb + i, 1.0);
         } else
-            for (int64_t j = l; j <= m; j++)
-                if (j >= 0 && j < rows)
-                    oc_store_f64(y->dtype, y->data, j * nb + i, (double)(j - l) / (double)(m - l));
+            for (int64_t j = l; j <= m && j < rows; j++)
+                oc_store_f64(y->dtype, y->data, j * nb + i, (double)(j - l) / (double)(m - l));
         if (h - m > 0)
-            for (int64_t j = m; j < h; j++)
-                if (j >= 0 && j < rows)
-                    oc_store_f64(y->dtype, y->data, j * nb + i, (double)(h - j) / (double)(h - m));
+            for (int64_t j = m; j < h && j < rows; j++)
+                oc_store_f64(y->dtype, y->data, j * nb + i, (double)(h - j) / (double)(h - m));
     }
     return ONNXC_OK;
 }
 
 /* ---------------------------------------------------------------- DFT */
 
-/* cos and sin of 2 pi k / n for k in [0, n), into tw[2k], tw[2k+1] */
+/* ---- the transform of one line: radix-2 FFT for a power-of-two length, Bluestein's chirp-z (a convolution by
+ * power-of-two FFTs) for other lengths above FFT_DIRECT_MAX, a direct sum below it. Tables in double. ---- */
+
+#define FFT_DIRECT_MAX 64
+
+enum { FFT_DIRECT, FFT_RADIX2, FFT_BLUESTEIN };
+
+typedef struct fft_plan {
+    int algo;
+    int64_t n, L;     /* transform length; the length of the work buffer (n, or Bluestein's power of two) */
+    bool inverse;
+    double *tw;       /* 2L: cos, sin of 2 pi k / L (direct: L = n) */
+    double *chirp;    /* Bluestein: 2n, e^(-+ i pi k^2 / n) */
+    double *bf;       /* Bluestein: 2L, the FFT of the conjugate chirp */
+} fft_plan;
+
+static bool is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+static int fft_algo(int64_t n)
+{
+    return is_pow2(n) ? FFT_RADIX2 : n <= FFT_DIRECT_MAX ? FFT_DIRECT : FFT_BLUESTEIN;
+}
+
+static int64_t fft_len(int64_t n)
+{
+    if (fft_algo(n) != FFT_BLUESTEIN)
+        return n;
+    int64_t m = 1;
+    while (m < 2 * n - 1)
+        m *= 2;
+    return m;
+}
+
+/* doubles of scratch a plan of length n needs, with one work buffer per slot */
+static size_t fft_scratch(int64_t n, int slots)
+{
+    int64_t L = fft_len(n);
+    return (size_t)(2 * L + 2 * n + 2 * L) + (size_t)slots * (size_t)(2 * L);
+}
+
 static void twiddles(double *tw, int64_t n)
 {
     for (int64_t k = 0; k < n; k++) {
@@ -183,55 +222,157 @@ static void twiddles(double *tw, int64_t n)
     }
 }
 
-/* One transform: n_in complex inputs at x (stride xs complex elements; im NULL-able through cplx == false),
- * treated as zero-padded or truncated to n points, n_out of the n outputs written at y (stride ys). */
+/* in-place radix-2 transform of L = 2^p complex values; sgn -1 forward, +1 backward (unscaled) */
+static void fft_radix2(double *a, int64_t L, const double *tw, double sgn)
+{
+    for (int64_t i = 1, j = 0; i < L; i++) {
+        int64_t bit = L >> 1;
+        for (; j & bit; bit >>= 1)
+            j ^= bit;
+        j ^= bit;
+        if (i < j) {
+            double t0 = a[2 * i], t1 = a[2 * i + 1];
+            a[2 * i] = a[2 * j];
+            a[2 * i + 1] = a[2 * j + 1];
+            a[2 * j] = t0;
+            a[2 * j + 1] = t1;
+        }
+    }
+    for (int64_t len = 2; len <= L; len <<= 1) {
+        int64_t half = len >> 1, step = L / len;
+        for (int64_t i = 0; i < L; i += len)
+            for (int64_t k = 0; k < half; k++) {
+                double wr = tw[2 * k * step], wi = sgn * tw[2 * k * step + 1];
+                double *u = a + 2 * (i + k), *v = a + 2 * (i + k + half);
+                double vr = v[0] * wr - v[1] * wi, vi = v[0] * wi + v[1] * wr;
+                v[0] = u[0] - vr;
+                v[1] = u[1] - vi;
+                u[0] += vr;
+                u[1] += vi;
+            }
+    }
+}
+
+static void fft_setup(fft_plan *p, double *scratch, int64_t n, bool inverse)
+{
+    p->algo = fft_algo(n);
+    p->n = n;
+    p->L = fft_len(n);
+    p->inverse = inverse;
+    p->tw = scratch;
+    p->chirp = scratch + 2 * p->L;
+    p->bf = p->chirp + 2 * n;
+    twiddles(p->tw, p->L);
+    if (p->algo != FFT_BLUESTEIN)
+        return;
+    double sgn = inverse ? 1.0 : -1.0;
+    for (int64_t k = 0; k < n; k++) {
+        /* k^2 mod 2n keeps the angle exact for large k */
+        int64_t q = (int64_t)(((unsigned __int128)k * (unsigned __int128)k) % (unsigned __int128)(2 * n));
+        double t = SIG_PI * (double)q / (double)n;
+        p->chirp[2 * k] = cos(t);
+        p->chirp[2 * k + 1] = sgn * sin(t);
+    }
+    memset(p->bf, 0, (size_t)(2 * p->L) * sizeof *p->bf);
+    for (int64_t k = 0; k < n; k++) {
+        p->bf[2 * k] = p->chirp[2 * k];
+        p->bf[2 * k + 1] = -p->chirp[2 * k + 1];
+        if (k) {
+            p->bf[2 * (p->L - k)] = p->chirp[2 * k];
+            p->bf[2 * (p->L - k) + 1] = -p->chirp[2 * k + 1];
+        }
+    }
+    fft_radix2(p->bf, p->L, p->tw, -1.0);
+}
+
+/* a: the work buffer (2L doubles), its first n complex values the input; on return the first n hold the
+ * transform (the backward one scaled by 1/n). tmp: 2n doubles for the direct sum. */
+static void fft_line(const fft_plan *p, double *a, double *tmp)
+{
+    int64_t n = p->n, L = p->L;
+    double sgn = p->inverse ? 1.0 : -1.0, scale = p->inverse ? 1.0 / (double)n : 1.0;
+    if (p->algo == FFT_RADIX2)
+        fft_radix2(a, n, p->tw, sgn);
+    else if (p->algo == FFT_DIRECT) {
+        for (int64_t k = 0; k < n; k++) {
+            double re = 0, im = 0;
+            int64_t idx = 0; /* k * t mod n, kept exact */
+            for (int64_t t = 0; t < n; t++) {
+                double cr = p->tw[2 * idx], si = sgn * p->tw[2 * idx + 1];
+                re += a[2 * t] * cr - a[2 * t + 1] * si;
+                im += a[2 * t] * si + a[2 * t + 1] * cr;
+                idx += k;
+                if (idx >= n)
+                    idx -= n;
+            }
+            tmp[2 * k] = re;
+            tmp[2 * k + 1] = im;
+        }
+        memcpy(a, tmp, (size_t)(2 * n) * sizeof *a);
+    } else {
+        for (int64_t t = 0; t < n; t++) {
+            double xr = a[2 * t], xi = a[2 * t + 1], cr = p->chirp[2 * t], ci = p->chirp[2 * t + 1];
+            a[2 * t] = xr * cr - xi * ci;
+            a[2 * t + 1] = xr * ci + xi * cr;
+        }
+        memset(a + 2 * n, 0, (size_t)(2 * (L - n)) * sizeof *a);
+        fft_radix2(a, L, p->tw, -1.0);
+        for (int64_t k = 0; k < L; k++) {
+            double ar = a[2 * k], ai = a[2 * k + 1], br = p->bf[2 * k], bi = p->bf[2 * k + 1];
+            a[2 * k] = ar * br - ai * bi;
+            a[2 * k + 1] = ar * bi + ai * br;
+        }
+        fft_radix2(a, L, p->tw, 1.0);
+        for (int64_t k = 0; k < n; k++) {
+            double cr = a[2 * k] / (double)L, ci = a[2 * k + 1] / (double)L, wr = p->chirp[2 * k],
+                   wi = p->chirp[2 * k + 1];
+            a[2 * k] = cr * wr - ci * wi;
+            a[2 * k + 1] = cr * wi + ci * wr;
+        }
+    }
+    if (scale != 1.0)
+        for (int64_t k = 0; k < 2 * n; k++)
+            a[k] *= scale;
+}
+
+/* DFT and STFT lines: n_src inputs read (zero-padded or truncated to n), n_out outputs written. */
 typedef struct dft_job {
     const onnxc_tensor *x;
     onnxc_tensor *y;
-    const double *tw;   /* 2n */
+    fft_plan fp;
     const double *win;  /* STFT: window of n points, or NULL */
     int64_t n, n_src, n_out;
-    bool cplx_in, inverse;
+    bool cplx_in;
     /* DFT: outer x inner lines along the axis; STFT: batch x frames */
     int64_t outer, inner, frames, step;
     int64_t x_axis_len, y_axis_len;
     bool stft;
-    double *bufs;       /* 2n doubles per pool slot */
+    double *bufs;       /* per pool slot: 2L doubles of work buffer, 2n of direct-sum temporary */
 } dft_job;
 
 static int slots(const oc_kctx *c) { return c->pool ? oc_pool_threads(c->pool) : 1; }
 
-static void dft_line(const dft_job *j, int64_t xbase, int64_t xstride, int64_t ybase, int64_t ystride,
-                     double *buf)
+static void dft_line(const dft_job *j, int64_t xbase, int64_t xstride, int64_t ybase, int64_t ystride, double *buf)
 {
     int64_t n = j->n, ns = j->n_src < n ? j->n_src : n;
     int ci = j->cplx_in ? 2 : 1;
+    memset(buf, 0, (size_t)(2 * n) * sizeof *buf);
     for (int64_t t = 0; t < ns; t++) {
         double w = j->win ? j->win[t] : 1.0;
         buf[2 * t] = w * oc_load_f64(j->x->dtype, j->x->data, (xbase + t * xstride) * ci);
         buf[2 * t + 1] = j->cplx_in ? w * oc_load_f64(j->x->dtype, j->x->data, (xbase + t * xstride) * 2 + 1) : 0.0;
     }
-    double sgn = j->inverse ? 1.0 : -1.0, scale = j->inverse ? 1.0 / (double)n : 1.0;
+    fft_line(&j->fp, buf, buf + 2 * j->fp.L);
     for (int64_t k = 0; k < j->n_out; k++) {
-        double re = 0, im = 0;
-        int64_t idx = 0; /* k * t mod n, kept exact */
-        for (int64_t t = 0; t < ns; t++) {
-            double cr = j->tw[2 * idx], si = sgn * j->tw[2 * idx + 1];
-            re += buf[2 * t] * cr - buf[2 * t + 1] * si;
-            im += buf[2 * t] * si + buf[2 * t + 1] * cr;
-            idx += k;
-            if (idx >= n)
-                idx %= n;
-        }
-        oc_store_f64(j->y->dtype, j->y->data, (ybase + k * ystride) * 2, re * scale);
-        oc_store_f64(j->y->dtype, j->y->data, (ybase + k * ystride) * 2 + 1, im * scale);
+        oc_store_f64(j->y->dtype, j->y->data, (ybase + k * ystride) * 2, buf[2 * k]);
+        oc_store_f64(j->y->dtype, j->y->data, (ybase + k * ystride) * 2 + 1, buf[2 * k + 1]);
     }
 }
 
 static void dft_range(void *arg, int64_t lo, int64_t hi, int slot)
 {
     const dft_job *j = arg;
-    double *buf = j->bufs + (size_t)slot * 2 * (size_t)j->n; /* this thread's copy of one line */
+    double *buf = j->bufs + (size_t)slot * (size_t)(2 * j->fp.L + 2 * j->n); /* this thread's */
     for (int64_t l = lo; l < hi; l++) {
         if (j->stft) {
             int64_t b = l / j->frames, f = l % j->frames;
@@ -242,6 +383,15 @@ static void dft_range(void *arg, int64_t lo, int64_t hi, int slot)
                      buf);
         }
     }
+}
+
+/* work per line for the pool's split */
+static int64_t fft_work(int64_t n)
+{
+    int64_t L = fft_len(n), lg = 1;
+    while (((int64_t)1 << lg) < L)
+        lg++;
+    return fft_algo(n) == FFT_DIRECT ? n * n : 3 * L * lg;
 }
 
 static onnxc_status dft_geom(const oc_kctx *c, int *axis, int64_t *n, int64_t *n_out)
@@ -265,7 +415,7 @@ static onnxc_status dft_geom(const oc_kctx *c, int *axis, int64_t *n, int64_t *n
         if (st != ONNXC_OK)
             return st;
     }
-    if (*n < 1 || *n > (1 << 26))
+    if (*n < 1 || *n > (1 << 24))
         return oc_kerr(c, ONNXC_E_INVALID, "dft_length %lld is out of range", (long long)*n);
     bool onesided = oc_attr_int(c->node, "onesided", 0) != 0;
     if (onesided && oc_attr_int(c->node, "inverse", 0))
@@ -288,7 +438,7 @@ static onnxc_status dft_infer(oc_kctx *c)
     dims[x->rank - 1] = 2;
     if ((st = oc_kset_shape(c, c->out[0], x->dtype, x->rank, dims)) != ONNXC_OK)
         return st;
-    c->scratch_size = (size_t)n * 2 * (size_t)(1 + slots(c)) * sizeof(double);
+    c->scratch_size = (fft_scratch(n, slots(c)) + (size_t)(2 * n) * (size_t)slots(c)) * sizeof(double);
     return ONNXC_OK;
 }
 
@@ -301,20 +451,18 @@ static onnxc_status dft_run(oc_kctx *c)
     dft_job j = {0};
     j.x = x;
     j.y = c->out[0];
-    j.tw = c->scratch;
-    j.bufs = (double *)c->scratch + 2 * n;
-    twiddles(c->scratch, n);
+    fft_setup(&j.fp, c->scratch, n, oc_attr_int(c->node, "inverse", 0) != 0);
+    j.bufs = j.fp.bf + 2 * j.fp.L;
     j.n = n;
     j.n_src = x->dims[axis];
     j.n_out = n_out;
     j.cplx_in = x->dims[x->rank - 1] == 2;
-    j.inverse = oc_attr_int(c->node, "inverse", 0) != 0;
     j.outer = oc_dims_prod(x->dims, 0, axis);
     j.inner = oc_dims_prod(x->dims, axis + 1, x->rank - 1);
     j.x_axis_len = x->dims[axis];
     j.y_axis_len = n_out;
     int64_t lines = j.outer * j.inner;
-    oc_par_for(c->pool, lines, lines * n * n_out, dft_range, &j);
+    oc_par_for(c->pool, lines, lines * fft_work(n), dft_range, &j);
     return ONNXC_OK;
 }
 
@@ -347,7 +495,7 @@ static onnxc_status stft_geom(const oc_kctx *c, int64_t *step, int64_t *len, int
     }
     if (*len < 0)
         return oc_kerr(c, ONNXC_E_INVALID, "neither a window nor frame_length is given");
-    if (*step < 1 || *len < 1 || *len > x->dims[1] || *len > (1 << 26))
+    if (*step < 1 || *len < 1 || *len > x->dims[1] || *len > (1 << 24))
         return oc_kerr(c, ONNXC_E_INVALID, "frame_step %lld / frame_length %lld out of range for a signal of %lld",
                        (long long)*step, (long long)*len, (long long)x->dims[1]);
     *frames = (x->dims[1] - *len) / *step + 1;
@@ -365,7 +513,7 @@ static onnxc_status stft_infer(oc_kctx *c)
     int64_t dims[4] = {c->in[0]->dims[0], frames, bins, 2};
     if ((st = oc_kset_shape(c, c->out[0], c->in[0]->dtype, 4, dims)) != ONNXC_OK)
         return st;
-    c->scratch_size = (size_t)len * (3 + 2 * (size_t)slots(c)) * sizeof(double);
+    c->scratch_size = (fft_scratch(len, slots(c)) + (size_t)len + (size_t)(2 * len) * (size_t)slots(c)) * sizeof(double);
     return ONNXC_OK;
 }
 
@@ -374,15 +522,14 @@ static onnxc_status stft_run(oc_kctx *c)
     int64_t step, len, frames, bins;
     stft_geom(c, &step, &len, &frames, &bins);
     const onnxc_tensor *x = c->in[0], *w = c->n_in > 2 ? c->in[2] : NULL;
-    double *tw = c->scratch, *win = tw + 2 * len;
-    twiddles(tw, len);
+    dft_job j = {0};
+    fft_setup(&j.fp, c->scratch, len, false);
+    double *win = j.fp.bf + 2 * j.fp.L;
     if (w)
         for (int64_t i = 0; i < len; i++)
             win[i] = oc_get_f64(w, i);
-    dft_job j = {0};
     j.x = x;
     j.y = c->out[0];
-    j.tw = tw;
     j.win = w ? win : NULL;
     j.bufs = win + len;
     j.n = len;
@@ -394,7 +541,7 @@ static onnxc_status stft_run(oc_kctx *c)
     j.step = step;
     j.x_axis_len = x->dims[1];
     int64_t lines = x->dims[0] * frames;
-    oc_par_for(c->pool, lines, lines * len * bins, dft_range, &j);
+    oc_par_for(c->pool, lines, lines * fft_work(len), dft_range, &j);
     return ONNXC_OK;
 }
 

@@ -194,6 +194,28 @@ def signal_cases():
             save(f"{kind.lower()}_f64_size_init_periodic{periodic}",
                  [helper.make_node(kind, ["size"], ["y"], periodic=periodic, output_datatype=TensorProto.DOUBLE)],
                  [], [("y", y)], 17, [init("size", np.array(33, np.int64))])
+    # MelWeightMatrix, int64 inputs, float64 output, an upper edge above the Nyquist frequency (points past the
+    # spectrogram): the ONNX reference's construction
+    bins, dft, rate, lo, hi = 10, 64, 16000, 100.0, 9000.0
+    mel = lambda f: 2595 * np.log10(1 + f / 700)
+    pts = np.arange(bins + 2) * ((mel(hi) - mel(lo)) / (bins + 2)) + mel(lo)
+    pts = np.floor((dft + 1) * (700 * (np.power(10, pts / 2595) - 1)) / rate).astype(int)
+    w = np.zeros((dft // 2 + 1, bins))
+    for i in range(bins):
+        l, m, h = pts[i], pts[i + 1], pts[i + 2]
+        if m == l:
+            if m < w.shape[0]:
+                w[m, i] = 1
+        else:
+            for j in range(l, min(m + 1, w.shape[0])):
+                w[j, i] = (j - l) / (m - l)
+        for j in range(m, min(h, w.shape[0])):
+            w[j, i] = (h - j) / (h - m)
+    save("melweightmatrix_f64_past_nyquist",
+         [helper.make_node("MelWeightMatrix", ["b", "d", "r", "lo", "hi"], ["y"], output_datatype=TensorProto.DOUBLE)],
+         [], [("y", w)], 17, [init("b", np.array(bins, np.int64)), init("d", np.array(dft, np.int64)),
+                              init("r", np.array(rate, np.int64)), init("lo", np.array(lo, np.float32)),
+                              init("hi", np.array(hi, np.float32))])
     # DFT: real input, onesided, padded and truncated lengths, another axis, complex inverse
     x = RNG.standard_normal((2, 12, 3, 1)).astype(np.float32)
     xr = x[..., 0].astype(np.float64)
@@ -201,7 +223,7 @@ def signal_cases():
         return np.stack((z.real, z.imag), axis=-1).astype(np.float32)
     save("dft_onesided", [helper.make_node("DFT", ["x"], ["y"], axis=1, onesided=1)], [("x", x)],
          [("y", pack(np.fft.rfft(xr, axis=1)))], 17)
-    for n in (16, 7):
+    for n in (16, 7, 100, 129):  # radix-2, direct sum, Bluestein (padding beyond the input's 12)
         save(f"dft_length{n}", [helper.make_node("DFT", ["x", "n"], ["y"], axis=1)], [("x", x)],
              [("y", pack(np.fft.fft(xr, n=n, axis=1)))], 17, [init("n", np.array(n, np.int64))])
     save("dft_axis2_negative", [helper.make_node("DFT", ["x"], ["y"], axis=-2)], [("x", x)],
@@ -210,6 +232,13 @@ def signal_cases():
     xc = np.stack((z.real, z.imag), axis=-1).astype(np.float32)
     save("dft_complex_inverse", [helper.make_node("DFT", ["x"], ["y"], axis=1, inverse=1)], [("x", xc)],
          [("y", pack(np.fft.ifft(z.astype(np.complex64).astype(np.complex128), axis=1)))], 17)
+    xl = RNG.standard_normal((2, 300, 1)).astype(np.float32)  # Bluestein at the input's own length
+    save("dft_long_300", [helper.make_node("DFT", ["x"], ["y"], axis=1)], [("x", xl)],
+         [("y", pack(np.fft.fft(xl[..., 0].astype(np.float64), axis=1)))], 17)
+    xl = RNG.standard_normal((1, 1024, 2)).astype(np.float32)
+    zl = xl[..., 0].astype(np.float64) + 1j * xl[..., 1]
+    save("dft_long_1024_inverse", [helper.make_node("DFT", ["x"], ["y"], axis=1, inverse=1)], [("x", xl)],
+         [("y", pack(np.fft.ifft(zl, axis=1)))], 17)
     # STFT
     sig = RNG.standard_normal((2, 50, 1)).astype(np.float32)
     win = window_ref("HannWindow", 12, 1).astype(np.float32)
@@ -224,6 +253,14 @@ def signal_cases():
         save(f"stft_window_onesided{onesided}",
              [helper.make_node("STFT", ["sig", "step", "win"], ["y"], onesided=onesided)], [("sig", sig)],
              [("y", out)], 17, [init("step", np.array(5, np.int64)), init("win", win)])
+    sig = RNG.standard_normal((1, 400, 1)).astype(np.float32)
+    frames = (400 - 100) // 30 + 1
+    out = np.zeros((1, frames, 51, 2), np.float32)
+    for f in range(frames):
+        spec = np.fft.rfft(sig[0, f * 30:f * 30 + 100, 0].astype(np.float64))
+        out[0, f] = np.stack((spec.real, spec.imag), axis=-1)
+    save("stft_length100_bluestein", [helper.make_node("STFT", ["sig", "step", "", "len"], ["y"])], [("sig", sig)],
+         [("y", out)], 17, [init("step", np.array(30, np.int64)), init("len", np.array(100, np.int64))])
     zs = RNG.standard_normal((1, 20, 2)).astype(np.float32)
     zc = zs[..., 0].astype(np.float64) + 1j * zs[..., 1]
     frames = (20 - 8) // 4 + 1
