@@ -258,7 +258,7 @@ static onnxc_status ein_infer(oc_kctx *c)
             left[s.n[q]] = true;
     }
     size_t es = dt == ONNXC_FLOAT ? sizeof(float) : sizeof(double);
-    c->scratch_size = (size_t)(ma + mb + mc) * es + 3 * 64;
+    c->scratch_size = (size_t)(ma + mb + 2 * mc) * es + 5 * 64; /* A, B, two products (ping-pong) */
     return ONNXC_OK;
 }
 
@@ -304,15 +304,68 @@ static inline double view_load(const ein_view *v, int64_t at)
     return oc_load_f64(v->dtype, v->data, at);
 }
 
+/* The copy path of gather: no summed labels, source and destination of one type (float32 or float64), rows of
+ * the innermost label copied with its stride, rows split over the pool. */
+typedef struct ein_copy {
+    const ein_plan *p;
+    const ein_view *v;
+    const int *ol;
+    int no;
+    size_t es;
+    void *dst;
+    int64_t row; /* elements per row: the innermost label's size */
+} ein_copy;
+
+static void ein_copy_range(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const ein_copy *j = arg;
+    const ein_plan *p = j->p;
+    int inner = j->ol[j->no - 1];
+    int64_t st = j->v->stride[inner], n = j->row;
+    for (int64_t r = lo; r < hi; r++) {
+        /* source offset of row r: its coordinates over the outer labels */
+        int64_t rest = r, off = 0;
+        for (int k = j->no - 2; k >= 0; k--) {
+            int64_t sz = p->size[j->ol[k]];
+            off += (rest % sz) * j->v->stride[j->ol[k]];
+            rest /= sz;
+        }
+        if (j->es == sizeof(float)) {
+            const float *src = (const float *)j->v->data + off;
+            float *d = (float *)j->dst + r * n;
+            if (st == 1)
+                memcpy(d, src, (size_t)n * sizeof *d);
+            else
+                for (int64_t i = 0; i < n; i++)
+                    d[i] = src[i * st];
+        } else {
+            const double *src = (const double *)j->v->data + off;
+            double *d = (double *)j->dst + r * n;
+            if (st == 1)
+                memcpy(d, src, (size_t)n * sizeof *d);
+            else
+                for (int64_t i = 0; i < n; i++)
+                    d[i] = src[i * st];
+        }
+    }
+}
+
 /* Gather view v into dst (dtype ddt, contiguous over the labels ol[0..no)), summing over labels sl[0..ns). */
 static void gather(const ein_plan *p, const ein_view *v, const int *ol, int no, const int *sl, int ns, int32_t ddt,
-                   void *dst)
+                   void *dst, struct oc_threadpool *pool)
 {
     int64_t total = 1, sum_total = 1;
     for (int k = 0; k < no; k++)
         total *= p->size[ol[k]];
     for (int k = 0; k < ns; k++)
         sum_total *= p->size[sl[k]];
+    if (ns == 0 && no > 0 && v->dtype == ddt && (ddt == ONNXC_FLOAT || ddt == ONNXC_DOUBLE)) {
+        ein_copy j = {p, v, ol, no, ddt == ONNXC_FLOAT ? sizeof(float) : sizeof(double), dst, p->size[ol[no - 1]]};
+        if (j.row > 0)
+            oc_par_for(pool, total / j.row, total, ein_copy_range, &j);
+        return;
+    }
     int64_t oi[EIN_NL] = {0}, si[EIN_NL] = {0};
     int64_t off = 0;
     for (int64_t e = 0; e < total; e++) {
@@ -349,6 +402,21 @@ static void gather(const ein_plan *p, const ein_view *v, const int *ol, int no, 
     }
 }
 
+/* True when view v (of the work type, nothing to sum) already is the contiguous tensor over labels l[0..n): the
+ * product can read it in place. */
+static bool view_contig(const ein_plan *p, const ein_view *v, const int *l, int n, int32_t wdt)
+{
+    if (v->dtype != wdt)
+        return false;
+    int64_t s = 1;
+    for (int k = n - 1; k >= 0; k--) {
+        if (p->size[l[k]] != 1 && v->stride[l[k]] != s)
+            return false;
+        s *= p->size[l[k]];
+    }
+    return true;
+}
+
 /* labels of an operand (view) that no later step and not the output needs: summed while gathering */
 static int summed_labels(const ein_plan *p, const ein_view *v, const bool *present, int i, const bool *other,
                          int *sl)
@@ -365,7 +433,7 @@ typedef struct ein_mm {
     const void *a, *b;
     void *c;
     int64_t M, N, K;
-    bool f32;
+    bool f32, ta, tb; /* A stored [K, M], B stored [N, K] */
 } ein_mm;
 
 static void ein_mm_range(void *arg, int64_t lo, int64_t hi, int slot)
@@ -373,12 +441,13 @@ static void ein_mm_range(void *arg, int64_t lo, int64_t hi, int slot)
     (void)slot;
     const ein_mm *j = arg;
     for (int64_t b = lo; b < hi; b++) {
+        int64_t lda = j->ta ? j->M : j->K, ldb = j->tb ? j->K : j->N;
         if (j->f32)
-            oc_sgemm(false, false, j->M, j->N, j->K, 1.0f, (const float *)j->a + b * j->M * j->K, j->K,
-                     (const float *)j->b + b * j->K * j->N, j->N, 0.0f, (float *)j->c + b * j->M * j->N, j->N);
+            oc_sgemm(j->ta, j->tb, j->M, j->N, j->K, 1.0f, (const float *)j->a + b * j->M * j->K, lda,
+                     (const float *)j->b + b * j->K * j->N, ldb, 0.0f, (float *)j->c + b * j->M * j->N, j->N);
         else
-            oc_dgemm(false, false, j->M, j->N, j->K, 1.0, (const double *)j->a + b * j->M * j->K, j->K,
-                     (const double *)j->b + b * j->K * j->N, j->N, 0.0, (double *)j->c + b * j->M * j->N, j->N);
+            oc_dgemm(j->ta, j->tb, j->M, j->N, j->K, 1.0, (const double *)j->a + b * j->M * j->K, lda,
+                     (const double *)j->b + b * j->K * j->N, ldb, 0.0, (double *)j->c + b * j->M * j->N, j->N);
     }
 }
 
@@ -397,7 +466,7 @@ static onnxc_status ein_run(oc_kctx *c)
     view_of_input(&p, c->in[0], 0, &cur);
     for (int d = 0; d < p.rank[0]; d++)
         present[p.lab[0][d]] = true;
-    int64_t ma = 0, mb = 0;
+    int64_t ma = 0, mb = 0, mc = 0;
     /* sizes for the scratch layout, as infer computed them */
     {
         bool left[EIN_NL];
@@ -407,6 +476,7 @@ static onnxc_status ein_run(oc_kctx *c)
             ein_step_make(c, &p, left, i, &s);
             ma = s.B * s.M * s.K > ma ? s.B * s.M * s.K : ma;
             mb = s.B * s.K * s.N > mb ? s.B * s.K * s.N : mb;
+            mc = s.B * s.M * s.N > mc ? s.B * s.M * s.N : mc;
             memset(left, 0, sizeof left);
             for (int q = 0; q < s.nb; q++)
                 left[s.b[q]] = true;
@@ -418,33 +488,48 @@ static onnxc_status ein_run(oc_kctx *c)
     }
     char *base = (char *)(((uintptr_t)c->scratch + 63) & ~(uintptr_t)63);
     void *abuf = base, *bbuf = base + (((size_t)ma * es + 63) & ~(size_t)63);
-    void *cbuf = (char *)bbuf + (((size_t)mb * es + 63) & ~(size_t)63);
+    void *cbufs[2];
+    cbufs[0] = (char *)bbuf + (((size_t)mb * es + 63) & ~(size_t)63);
+    cbufs[1] = (char *)cbufs[0] + (((size_t)mc * es + 63) & ~(size_t)63);
+    bool done = false;
     for (int i = 1; i < p.n_in; i++) {
         ein_step s;
         ein_step_make(c, &p, present, i, &s);
-        int al[2 * EIN_NL], bl[2 * EIN_NL], sl[EIN_NL], na = 0, nb = 0;
+        int al[EIN_NL], alt[EIN_NL], bl[EIN_NL], blt[EIN_NL], sl[EIN_NL], na = 0, nb = 0;
+        /* [batch, m, k] and its transposed [batch, k, m]; [batch, k, n] and [batch, n, k] */
         for (int q = 0; q < s.nb; q++)
-            al[na++] = s.b[q], bl[nb++] = s.b[q];
+            al[na] = alt[na] = s.b[q], na++, bl[nb] = blt[nb] = s.b[q], nb++;
         for (int q = 0; q < s.nm; q++)
-            al[na++] = s.m[q];
+            al[s.nb + q] = s.m[q], alt[s.nb + s.nk + q] = s.m[q];
         for (int q = 0; q < s.nk; q++)
-            al[na++] = s.k[q], bl[nb++] = s.k[q];
+            al[s.nb + s.nm + q] = s.k[q], alt[s.nb + q] = s.k[q], bl[s.nb + q] = s.k[q],
+            blt[s.nb + s.nn + q] = s.k[q];
         for (int q = 0; q < s.nn; q++)
-            bl[nb++] = s.n[q];
+            bl[s.nb + s.nk + q] = s.n[q], blt[s.nb + q] = s.n[q];
+        na = s.nb + s.nm + s.nk;
+        nb = s.nb + s.nk + s.nn;
         bool rpresent[EIN_NL] = {false};
         for (int d = 0; d < p.rank[i]; d++)
             rpresent[p.lab[i][d]] = true;
+        /* each operand read in place when it already has one of the two layouts, else gathered */
+        bool ta = false, tb = false;
+        const void *aptr = abuf, *bptr = bbuf;
         int ns = summed_labels(&p, &cur, present, i, rpresent, sl);
-        gather(&p, &cur, al, na, sl, ns, wdt, abuf);
+        if (ns == 0 && view_contig(&p, &cur, al, na, wdt))
+            aptr = cur.data;
+        else if (ns == 0 && view_contig(&p, &cur, alt, na, wdt))
+            aptr = cur.data, ta = true;
+        else
+            gather(&p, &cur, al, na, sl, ns, wdt, abuf, c->pool);
         ein_view rv;
         view_of_input(&p, c->in[i], i, &rv);
         ns = summed_labels(&p, &rv, rpresent, i, present, sl);
-        gather(&p, &rv, bl, nb, sl, ns, wdt, bbuf);
-        ein_mm mm = {abuf, bbuf, cbuf, s.M, s.N, s.K, f32};
-        if (s.B == 1 && f32)
-            oc_sgemm_pool(c->pool, false, false, s.M, s.N, s.K, 1.0f, abuf, s.K, bbuf, s.N, 0.0f, cbuf, s.N);
+        if (ns == 0 && view_contig(&p, &rv, bl, nb, wdt))
+            bptr = rv.data;
+        else if (ns == 0 && view_contig(&p, &rv, blt, nb, wdt))
+            bptr = rv.data, tb = true;
         else
-            oc_par_for(c->pool, s.B, s.B * s.M * s.N * (s.K + 1), ein_mm_range, &mm);
+            gather(&p, &rv, bl, nb, sl, ns, wdt, bbuf, c->pool);
         int cl[EIN_NL], ncl = 0;
         memset(present, 0, sizeof present);
         for (int q = 0; q < s.nb; q++)
@@ -455,14 +540,28 @@ static onnxc_status ein_run(oc_kctx *c)
             cl[ncl++] = s.n[q];
         for (int q = 0; q < ncl; q++)
             present[cl[q]] = true;
+        /* the last product goes straight to the output when that is its layout and type */
+        void *cbuf = cbufs[i & 1];
+        if (i == p.n_in - 1 && y->dtype == wdt && ncl == p.n_out && memcmp(cl, p.out_lab, sizeof cl[0] * (size_t)ncl) == 0) {
+            cbuf = y->data;
+            done = true;
+        }
+        ein_mm mm = {aptr, bptr, cbuf, s.M, s.N, s.K, f32, ta, tb};
+        if (s.B == 1 && f32)
+            oc_sgemm_pool(c->pool, ta, tb, s.M, s.N, s.K, 1.0f, aptr, ta ? s.M : s.K, bptr, tb ? s.K : s.N, 0.0f,
+                          cbuf, s.N);
+        else
+            oc_par_for(c->pool, s.B, s.B * s.M * s.N * (s.K + 1), ein_mm_range, &mm);
         view_of_buffer(&p, wdt, cbuf, cl, ncl, &cur);
     }
+    if (done)
+        return ONNXC_OK;
     /* the output: every label left that the output lacks is summed */
     int sl[EIN_NL], ns = 0;
     for (int l = 0; l < EIN_NL; l++)
         if (present[l] && !p.in_out[l])
             sl[ns++] = l;
-    gather(&p, &cur, p.out_lab, p.n_out, sl, ns, y->dtype, y->data);
+    gather(&p, &cur, p.out_lab, p.n_out, sl, ns, y->dtype, y->data, c->pool);
     return ONNXC_OK;
 }
 
