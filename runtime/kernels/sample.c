@@ -102,14 +102,6 @@ typedef struct gs_job {
     int64_t C, H, W, Ho, Wo;
 } gs_job;
 
-static inline double gs_px(const gs_job *j, int64_t base, int64_t yy, int64_t xx)
-{
-    if (xx < 0 || yy < 0 || xx >= j->W || yy >= j->H)
-        return 0;
-    int64_t at = base + yy * j->W + xx;
-    return j->x->dtype == ONNXC_FLOAT ? ((const float *)j->x->data)[at] : oc_load_f64(j->x->dtype, j->x->data, at);
-}
-
 static void gs_cubic_w(double t, double *w)
 {
     const double A = -0.75;
@@ -120,58 +112,85 @@ static void gs_cubic_w(double t, double *w)
     w[3] = ((A * t3 - 5 * A) * t3 + 8 * A) * t3 - 4 * A;
 }
 
+/* The taps of one sampling point: up to 16 (offset in a plane, weight); taps outside the image are dropped,
+ * which is zero padding (border and reflection have moved the coordinates inside already). */
+typedef struct gs_taps {
+    int n;
+    int64_t off[16];
+    double w[16];
+} gs_taps;
+
+static void gs_tap(const gs_job *j, gs_taps *t, double yy, double xx, double w)
+{
+    /* yy, xx integer-valued (or NaN / far away: dropped) */
+    if (!(xx > -1 && yy > -1 && xx < (double)j->W && yy < (double)j->H) || w == 0)
+        return;
+    t->off[t->n] = (int64_t)yy * j->W + (int64_t)xx;
+    t->w[t->n++] = w;
+}
+
+static void gs_point(const gs_job *j, double ix, double iy, gs_taps *t)
+{
+    const gs_args *a = &j->a;
+    t->n = 0;
+    if (a->mode == GS_BICUBIC) {
+        if (!(fabs(ix) < 1e15 && fabs(iy) < 1e15))
+            return;
+        double fx = floor(ix), fy = floor(iy), wx[4], wy[4];
+        gs_cubic_w(ix - fx, wx);
+        gs_cubic_w(iy - fy, wy);
+        for (int r = 0; r < 4; r++)
+            for (int q = 0; q < 4; q++)
+                /* PyTorch pads each tap's coordinate, then reads it (0 outside) */
+                gs_tap(j, t, gs_pad(fy - 1 + r, j->H, a), gs_pad(fx - 1 + q, j->W, a), wy[r] * wx[q]);
+        return;
+    }
+    double px = gs_pad(ix, j->W, a), py = gs_pad(iy, j->H, a);
+    if (!(fabs(px) < 1e15 && fabs(py) < 1e15))
+        return;
+    if (a->mode == GS_NEAREST) {
+        gs_tap(j, t, nearbyint(py), nearbyint(px), 1.0);
+        return;
+    }
+    double x0 = floor(px), y0 = floor(py), tx = px - x0, ty = py - y0;
+    gs_tap(j, t, y0, x0, (1 - tx) * (1 - ty));
+    gs_tap(j, t, y0, x0 + 1, tx * (1 - ty));
+    gs_tap(j, t, y0 + 1, x0, (1 - tx) * ty);
+    gs_tap(j, t, y0 + 1, x0 + 1, tx * ty);
+}
+
 /* items: (n, output row) */
 static void gs_range(void *arg, int64_t lo, int64_t hi, int slot)
 {
     (void)slot;
     const gs_job *j = arg;
-    const gs_args *a = &j->a;
+    bool f32 = j->x->dtype == ONNXC_FLOAT && j->y->dtype == ONNXC_FLOAT;
+    int64_t plane = j->H * j->W, oplane = j->Ho * j->Wo;
     for (int64_t it = lo; it < hi; it++) {
         int64_t n = it / j->Ho, oy = it % j->Ho;
         for (int64_t ox = 0; ox < j->Wo; ox++) {
             int64_t gi = ((n * j->Ho + oy) * j->Wo + ox) * 2;
             double gx = oc_load_f64(j->g->dtype, j->g->data, gi), gy = oc_load_f64(j->g->dtype, j->g->data, gi + 1);
-            double ix = gs_unnorm(gx, j->W, a->align), iy = gs_unnorm(gy, j->H, a->align);
-            for (int64_t ch = 0; ch < j->C; ch++) {
-                int64_t base = (n * j->C + ch) * j->H * j->W;
-                double v;
-                if (a->mode == GS_BICUBIC) {
-                    double fx = floor(ix), fy = floor(iy), wx[4], wy[4];
-                    gs_cubic_w(ix - fx, wx);
-                    gs_cubic_w(iy - fy, wy);
-                    v = 0;
-                    for (int r = 0; r < 4; r++) {
-                        double row = 0;
-                        for (int q = 0; q < 4; q++) {
-                            double tx = fx - 1 + q, ty = fy - 1 + r;
-                            double px = gs_pad(tx, j->W, a), py = gs_pad(ty, j->H, a);
-                            /* PyTorch truncates the padded tap to an int; out of bounds reads 0 */
-                            double val = (px > -1 && py > -1 && px < (double)j->W && py < (double)j->H)
-                                             ? gs_px(j, base, (int64_t)py, (int64_t)px)
-                                             : 0;
-                            row += wx[q] * val;
-                        }
-                        v += wy[r] * row;
-                    }
-                } else {
-                    double px = gs_pad(ix, j->W, a), py = gs_pad(iy, j->H, a);
-                    if (!(fabs(px) < 1e15 && fabs(py) < 1e15))
-                        v = 0; /* NaN or far outside: zeros (border and reflection have clipped already) */
-                    else if (a->mode == GS_NEAREST) {
-                        v = gs_px(j, base, (int64_t)nearbyint(py), (int64_t)nearbyint(px));
-                    } else {
-                        double x0 = floor(px), y0 = floor(py), tx = px - x0, ty = py - y0;
-                        int64_t xi = (int64_t)x0, yi = (int64_t)y0;
-                        v = gs_px(j, base, yi, xi) * (1 - tx) * (1 - ty) + gs_px(j, base, yi, xi + 1) * tx * (1 - ty) +
-                            gs_px(j, base, yi + 1, xi) * (1 - tx) * ty + gs_px(j, base, yi + 1, xi + 1) * tx * ty;
-                    }
+            gs_taps t;
+            gs_point(j, gs_unnorm(gx, j->W, j->a.align), gs_unnorm(gy, j->H, j->a.align), &t);
+            int64_t obase = n * j->C * oplane + oy * j->Wo + ox;
+            if (f32) {
+                const float *x = (const float *)j->x->data + n * j->C * plane;
+                float *y = (float *)j->y->data + obase;
+                for (int64_t ch = 0; ch < j->C; ch++, x += plane, y += oplane) {
+                    double v = 0;
+                    for (int k = 0; k < t.n; k++)
+                        v += t.w[k] * x[t.off[k]];
+                    *y = (float)v;
                 }
-                int64_t oat = ((n * j->C + ch) * j->Ho + oy) * j->Wo + ox;
-                if (j->y->dtype == ONNXC_FLOAT)
-                    ((float *)j->y->data)[oat] = (float)v;
-                else
-                    oc_store_f64(j->y->dtype, j->y->data, oat, v);
-            }
+            } else
+                for (int64_t ch = 0; ch < j->C; ch++) {
+                    int64_t base = (n * j->C + ch) * plane;
+                    double v = 0;
+                    for (int k = 0; k < t.n; k++)
+                        v += t.w[k] * oc_load_f64(j->x->dtype, j->x->data, base + t.off[k]);
+                    oc_store_f64(j->y->dtype, j->y->data, obase + ch * oplane, v);
+                }
         }
     }
 }
