@@ -1845,8 +1845,10 @@ static void r_einsum(oc_infer *I, const oc_node *n)
     if (!o)
         return;
     set_elem(o, IN(I, n, 0));
-    char buf[256];
+    char buf[1024];
     const char *eq = oc_attr_string(n, "equation", "", buf, sizeof buf);
+    if (strlen(eq) >= sizeof buf - 1)
+        return; /* truncated: unknown */
     oc_sdim let[128];
     int count[128] = {0}, max_ell = 0, term = 0;
     for (int i = 0; i < 128; i++)
@@ -1865,10 +1867,14 @@ static void r_einsum(oc_infer *I, const oc_node *n)
         if (ell && x->rank < 0)
             return;
         int ne = ell ? x->rank - nl : 0, d = 0;
+        if (ne < 0)
+            return;
         if (ne > max_ell)
             max_ell = ne;
         for (; s < t; s++) {
             if (*s == '.') {
+                if (t - s < 3 || s[1] != '.' || s[2] != '.')
+                    return; /* malformed: the kernel reports it */
                 d += ne;
                 s += 2;
                 continue;
@@ -1885,6 +1891,8 @@ static void r_einsum(oc_infer *I, const oc_node *n)
         }
         if (*s == ',')
             s++;
+        else if (*s == '-' && s[1] != '>')
+            return;
     }
     int r = 0;
     unsigned char out[MAXR + 1];
@@ -1892,6 +1900,8 @@ static void r_einsum(oc_infer *I, const oc_node *n)
     if (*s == '-') {
         for (s += 2; *s; s++) {
             if (*s == '.') {
+                if (s[1] != '.' || s[2] != '.')
+                    return;
                 oell = true;
                 s += 2;
                 continue;

@@ -18,3 +18,17 @@ add_test(NAME ops2_einsum_bad_sizes
 add_test(NAME ops2_maxunpool_bad_index
   COMMAND sh -c "! \"$0\" run \"$1\" 2>\"$2\" && grep -q \"node 'unpool_bad' (MaxUnpool): index I\\[3\\] = 99 is outside\" \"$2\""
           $<TARGET_FILE:onnxc> ${ONNXC_OPS2_CASES}/bad_maxunpool_index/model.onnx ${ONNXC_OPS2_CASES}/bad_unpool.err)
+foreach(bad "bad_einsum_syntax|node 'ein_bad' (Einsum): cannot parse equation 'ij-k'"
+            "bad_einsum_dots|node 'ein_bad' (Einsum): cannot parse equation"
+            "bad_einsum_terms|node 'ein_bad' (Einsum): equation 'ij->ij' has fewer terms than the 2 operands"
+            "bad_einsum_out_letter|node 'ein_bad' (Einsum): output of 'ij,jk->iz' has a letter no operand has"
+            "bad_gridsample_grid|node 'gs_bad' (GridSample): grid must be"
+            "bad_reversesequence_len|node 'rs_bad' (ReverseSequence): sequence_lens[1] = 9 is outside"
+            "bad_dft_axis|node 'dft_bad' (DFT): axis 2 is not a signal dim")
+  string(REPLACE "|" ";" parts "${bad}")
+  list(GET parts 0 dir)
+  list(GET parts 1 msg)
+  add_test(NAME ops2_${dir}
+    COMMAND sh -c "\"$0\" run \"$1\" 2>\"$2\"; rc=$?; [ $rc -eq 2 ] && [ $(wc -l < \"$2\") -eq 1 ] && grep -qF \"$3\" \"$2\""
+            $<TARGET_FILE:onnxc> ${ONNXC_OPS2_CASES}/${dir}/model.onnx ${ONNXC_OPS2_CASES}/${dir}.err "${msg}")
+endforeach()

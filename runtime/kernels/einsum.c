@@ -65,10 +65,10 @@ static const char *ein_term(const char *s, int *labs, int *n, bool *ell, int *el
 
 static onnxc_status ein_build(const oc_kctx *c, ein_plan *p)
 {
-    char buf[256];
+    char buf[1024];
     const char *eq = oc_attr_string(c->node, "equation", "", buf, sizeof buf);
-    if (!*eq)
-        return oc_kerr(c, ONNXC_E_INVALID, "attribute equation is missing or longer than %zu bytes", sizeof buf - 1);
+    if (!*eq || strlen(eq) >= sizeof buf - 1)
+        return oc_kerr(c, ONNXC_E_INVALID, "attribute equation is missing or longer than %zu bytes", sizeof buf - 2);
     memset(p, 0, sizeof *p);
     p->n_in = c->n_in;
     if (c->n_in < 1 || c->n_in > EIN_MAXIN)
@@ -92,7 +92,7 @@ static onnxc_status ein_build(const oc_kctx *c, ein_plan *p)
             s++;
         }
         s = ein_term(s, letters[i], &nl[i], &ell[i], &ell_at[i]);
-        if (!s)
+        if (!s || (*s == '-' && s[1] != '>'))
             return oc_kerr(c, ONNXC_E_INVALID, "cannot parse equation '%s'", eq);
         ell_n[i] = ell[i] ? x->rank - nl[i] : 0;
         if (ell_n[i] < 0 || (!ell[i] && nl[i] != x->rank))

@@ -554,7 +554,7 @@ const oc_kernel oc_kernels_signal[] = {
     {"HammingWindow", NULL, 17, 0, B(0), window_infer, NULL, hamming_run, NULL, 0},
     {"BlackmanWindow", NULL, 17, 0, B(0), window_infer, NULL, blackman_run, NULL, 0},
     {"MelWeightMatrix", NULL, 17, 0, B(0) | B(1) | B(2) | B(3) | B(4), mel_infer, NULL, mel_run, NULL, 0},
-    {"DFT", NULL, 17, 0, B(1), dft_infer, NULL, dft_run, NULL, 0},
+    {"DFT", NULL, 17, 19, B(1), dft_infer, NULL, dft_run, NULL, 0}, /* DFT-20 moved axis to an input */
     {"STFT", NULL, 17, 0, B(1) | B(3), stft_infer, NULL, stft_run, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

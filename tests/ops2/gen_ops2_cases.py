@@ -371,6 +371,17 @@ def bad_cases():
     b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [4, 5])
     bad_model("bad_einsum_sizes", helper.make_node("Einsum", ["a", "b"], ["y"], equation="ij,jk->ik",
                                                    name="ein_bad"), [a, b], [])
+    for name, eq in (("bad_einsum_syntax", "ij-k"), ("bad_einsum_dots", "i.j,jk->ik"), ("bad_einsum_terms", "ij->ij"),
+                     ("bad_einsum_out_letter", "ij,jk->iz")):
+        bad_model(name, helper.make_node("Einsum", ["a", "b"], ["y"], equation=eq, name="ein_bad"),
+                  [a, helper.make_tensor_value_info("b", TensorProto.FLOAT, [3, 5])], [])
+    bad_model("bad_gridsample_grid", helper.make_node("GridSample", ["x", "g"], ["y"], name="gs_bad"),
+              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4]),
+               helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 3, 3, 3])], [])
+    bad_model("bad_reversesequence_len", helper.make_node("ReverseSequence", ["x", "l"], ["y"], name="rs_bad"),
+              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 2, 3])], [init("l", np.array([2, 9], np.int64))])
+    bad_model("bad_dft_axis", helper.make_node("DFT", ["x"], ["y"], axis=2, name="dft_bad"),
+              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8, 1])], [])
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])
     bad_model("bad_maxunpool_index", helper.make_node("MaxUnpool", ["x", "i"], ["y"], kernel_shape=[2, 2],
                                                       strides=[2, 2], name="unpool_bad"),
