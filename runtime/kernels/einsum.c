@@ -67,7 +67,7 @@ static onnxc_status ein_build(const oc_kctx *c, ein_plan *p)
 {
     char buf[1024];
     const char *eq = oc_attr_string(c->node, "equation", "", buf, sizeof buf);
-    if (!*eq || strlen(eq) >= sizeof buf - 1)
+    if (!oc_node_attr(c->node, "equation") || strlen(eq) >= sizeof buf - 1)
         return oc_kerr(c, ONNXC_E_INVALID, "attribute equation is missing or longer than %zu bytes", sizeof buf - 2);
     memset(p, 0, sizeof *p);
     p->n_in = c->n_in;

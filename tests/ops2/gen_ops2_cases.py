@@ -2,7 +2,7 @@
 """Write node-test folders (model.onnx + test_data_set_0/{input,output}_*.pb) for the kernels of
 runtime/kernels/{einsum,sample,signal,misc2}.c, for what the ONNX node tests miss, with expected outputs from
 numpy: np.einsum for Einsum (matmuls, batch, broadcast ellipsis, diagonals, three operands, implicit output,
-upper-case letters, float64 / int64); a loop reference written from the GridSample spec (PyTorch's
+upper-case letters, float64 / int64, and 80 random equations); a loop reference written from the GridSample spec (PyTorch's
 grid_sampler arithmetic; checked against torch.nn.functional.grid_sample when this file was written) for every
 mode x padding_mode x align_corners with grid points outside [-1, 1]; np.fft for DFT (onesided, dft_length
 padding and truncation, complex input, another axis) and STFT (onesided both ways, complex signal); the window
@@ -87,6 +87,49 @@ def einsum_cases():
         names = [f"x{i}" for i in range(len(ops))]
         save(f"einsum_{name}", [helper.make_node("Einsum", names, ["y"], equation=eq)],
              list(zip(names, ops)), [("y", np.asarray(y, dt))], 12)
+
+
+def einsum_random_cases(count=80):
+    """Random equations (1-3 operands, repeated letters, ellipses broadcast with size-1 dims, implicit and explicit
+    outputs, summed letters), expected values from np.einsum; equations numpy refuses are skipped."""
+    rng = np.random.default_rng(7)
+    made = 0
+    for t in range(4 * count):
+        if made == count:
+            break
+        sizes = {l: int(rng.integers(1, 5)) for l in "abcde"}
+        use_ell = rng.random() < 0.3
+        ell_shape = [int(rng.integers(1, 4)) for _ in range(rng.integers(0, 3))]
+        terms, shapes = [], []
+        for _ in range(int(rng.integers(1, 4))):
+            labs = list(rng.choice(list("abcde"), int(rng.integers(0, 4))))
+            shp = [sizes[l] for l in labs]
+            term = "".join(labs)
+            if use_ell:
+                e = ell_shape[len(ell_shape) - int(rng.integers(0, len(ell_shape) + 1)):] if ell_shape else []
+                e = [1 if rng.random() < 0.3 else d for d in e]
+                pos = int(rng.integers(0, len(labs) + 1))
+                term = "".join(labs[:pos]) + "..." + "".join(labs[pos:])
+                shp = shp[:pos] + e + shp[pos:]
+            terms.append(term)
+            shapes.append(shp)
+        eq = ",".join(terms)
+        if rng.random() < 0.5:
+            letters = sorted(set("".join(terms).replace(".", "")))
+            o = "".join(rng.permutation(letters)[:rng.integers(0, len(letters) + 1)]) if letters else ""
+            if use_ell:
+                p = int(rng.integers(0, len(o) + 1))
+                o = o[:p] + "..." + o[p:]
+            eq += "->" + o
+        ops = [RNG.standard_normal(sh).astype(np.float32) for sh in shapes]
+        try:
+            y = np.einsum(eq, *[o.astype(np.float64) for o in ops])
+        except ValueError:
+            continue
+        names = [f"x{i}" for i in range(len(ops))]
+        save(f"einsum_random_{made}", [helper.make_node("Einsum", names, ["y"], equation=eq)], list(zip(names, ops)),
+             [("y", np.asarray(y, np.float32))], 12)
+        made += 1
 
 
 # ---------------------------------------------------------------- GridSample
@@ -393,6 +436,7 @@ def main():
     OUT = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
     einsum_cases()
+    einsum_random_cases()
     gridsample_cases()
     signal_cases()
     misc2_cases()
