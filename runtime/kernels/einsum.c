@@ -3,7 +3,9 @@
  * each pair becomes one batched matrix product C[b] = A[b] B[b] through BLAS (sgemm for float32, dgemm for the
  * other types), with A [batch, kept-left, contracted] and B [batch, contracted, kept-right] gathered from the
  * operands (diagonals, broadcast and letters no one else uses summed while gathering); the last step gathers
- * into the output's order. The plan comes from the equation and the shapes, at plan time. */
+ * into the output's order; an operand that already has the product's layout (or its transpose) is read in place,
+ * and the last product is written straight into the output when that is its layout. Integer operands are
+ * computed in double (exact while the values and partial sums stay below 2^53 in magnitude). */
 #include <stdlib.h>
 #include <string.h>
 

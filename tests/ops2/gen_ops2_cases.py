@@ -344,6 +344,16 @@ def misc2_cases():
     save("onehot_int32_depth_float", [helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"])], [("ind", ind)],
          [("y", onehot_ref(ind, 3, fv, -1))], 11, [init("depth", np.array(3.0, np.float32)), init("vals", fv)])
 
+    # depth computed in the graph (Shape -> Gather: a plan-time value), and a window whose size is
+    ind = np.array([2, 0, -1, 4], np.int64)
+    ref = RNG.standard_normal((3, 5)).astype(np.float32)
+    nodes = [helper.make_node("Shape", ["ref"], ["s"]), helper.make_node("Gather", ["s", "one"], ["depth"]),
+             helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"], axis=0),
+             helper.make_node("HannWindow", ["depth"], ["w"], periodic=0)]
+    save("onehot_depth_from_shape", nodes, [("ind", ind), ("ref", ref)],
+         [("y", onehot_ref(ind, 5, np.array([0, 1], np.int64), 0)), ("w", window_ref("HannWindow", 5, 0).astype(np.float32))],
+         17, [init("one", np.array(1, np.int64)), init("vals", np.array([0, 1], np.int64))])
+
     # LRN, even size, 3-D input: the window is [c - floor((size-1)/2), c + ceil((size-1)/2)]
     x = RNG.standard_normal((2, 7, 5)).astype(np.float32)
     size, alpha, beta, bias = 4, 2e-3, 0.6, 1.5
