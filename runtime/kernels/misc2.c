@@ -466,8 +466,8 @@ static onnxc_status onehot_run(oc_kctx *c)
                 k = (int64_t)v; /* the spec casts indices to integers: truncation toward zero */
             } else
                 k = oc_load_i64(ind->dtype, ind->data, at);
-            if (k < 0)
-                k += depth;
+            if (k < 0 && c->opset >= 11)
+                k += depth; /* OneHot-11: negative indices count from the end; before, they are out of range */
             if (k < 0 || k >= depth)
                 continue; /* out of range: the whole line stays 'off' */
             memcpy((char *)y->data + (size_t)((o * depth + k) * inner + i) * es, on, es);

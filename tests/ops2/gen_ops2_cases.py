@@ -339,6 +339,10 @@ def misc2_cases():
              [helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"], axis=axis)], [("ind", ind)],
              [("y", onehot_ref(ind, 4, vals, axis))], 11,
              [init("depth", np.array([4], np.int64)), init("vals", vals)])
+    ind9 = np.array([[1, -1], [3, 0]], np.int64)  # OneHot-9: a negative index is out of range (all off)
+    y9 = onehot_ref(np.where(ind9 < 0, 99, ind9), 3, vals, -1)
+    save("onehot_opset9_negative_is_off", [helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"])],
+         [("ind", ind9)], [("y", y9)], 9, [init("depth", np.array([3], np.int64)), init("vals", vals)])
     ind = np.array([1, -1, 9, 0], np.int32)
     fv = np.array([0.5, 2.0], np.float32)
     save("onehot_int32_depth_float", [helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"])], [("ind", ind)],
