@@ -1792,6 +1792,219 @@ static void r_tfidf(oc_infer *I, const oc_node *n)
     o->d[x->rank - 1] = m >= 0 ? dval(m + 1) : dunk();
 }
 
+static void r_det(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    const oc_vshape *x = IN(I, n, 0);
+    set_elem(o, x);
+    if (x->rank >= 2 && vs_rank(I, o, x->rank - 2))
+        for (int i = 0; i < x->rank - 2; i++)
+            o->d[i] = x->d[i];
+}
+
+static void r_maxunpool(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    const oc_vshape *x = IN(I, n, 0);
+    set_elem(o, x);
+    if (x->rank < 3 || !vs_rank(I, o, x->rank))
+        return;
+    int64_t v[MAXR];
+    int c;
+    if (in_ints(I, n, 2, v, MAXR, &c) && c == x->rank) {
+        for (int i = 0; i < c; i++)
+            o->d[i] = dval(v[i]);
+        return;
+    }
+    o->d[0] = x->d[0];
+    o->d[1] = x->d[1];
+    if (has_in(n, 2))
+        return;
+    size_t nk, np, ns;
+    const int64_t *k = oc_attr_ints(n, "kernel_shape", &nk), *p = oc_attr_ints(n, "pads", &np),
+                  *st = oc_attr_ints(n, "strides", &ns);
+    int nsp = x->rank - 2;
+    if (!k || nk != (size_t)nsp || (p && np != (size_t)(2 * nsp)) || (st && ns != (size_t)nsp))
+        return;
+    for (int i = 0; i < nsp; i++)
+        if (dknown(x->d[2 + i]))
+            o->d[2 + i] = dval((x->d[2 + i].v - 1) * (st ? st[i] : 1) - (p ? p[i] + p[nsp + i] : 0) + k[i]);
+}
+
+static void r_window(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    set_elem_t(o, (int32_t)oc_attr_int(n, "output_datatype", ONNXC_FLOAT));
+    int64_t v[1];
+    int c;
+    if (vs_rank(I, o, 1) && in_ints(I, n, 0, v, 1, &c) && c == 1)
+        o->d[0] = dval(v[0]);
+}
+
+static void r_melweight(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    set_elem_t(o, (int32_t)oc_attr_int(n, "output_datatype", ONNXC_FLOAT));
+    int64_t v[1];
+    int c;
+    if (!vs_rank(I, o, 2))
+        return;
+    if (in_ints(I, n, 1, v, 1, &c) && c == 1)
+        o->d[0] = dval(v[0] / 2 + 1);
+    if (in_ints(I, n, 0, v, 1, &c) && c == 1)
+        o->d[1] = dval(v[0]);
+}
+
+static void r_dft(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    const oc_vshape *x = IN(I, n, 0);
+    set_elem(o, x);
+    if (x->rank < 3 || !vs_rank(I, o, x->rank))
+        return;
+    for (int i = 0; i < x->rank - 1; i++)
+        o->d[i] = x->d[i];
+    o->d[x->rank - 1] = dval(2);
+    int64_t ax = oc_attr_int(n, "axis", 1), v[1];
+    int c;
+    if (ax < 0)
+        ax += x->rank;
+    if (ax < 1 || ax > x->rank - 2)
+        return;
+    oc_sdim len = x->d[ax];
+    if (has_in(n, 1))
+        len = in_ints(I, n, 1, v, 1, &c) && c == 1 ? dval(v[0]) : dunk();
+    if (oc_attr_int(n, "onesided", 0))
+        len = dknown(len) ? dval(len.v / 2 + 1) : dunk();
+    o->d[ax] = len;
+}
+
+static void r_stft(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    const oc_vshape *x = IN(I, n, 0), *w = IN(I, n, 2);
+    set_elem(o, x);
+    if (!vs_rank(I, o, 4))
+        return;
+    o->d[3] = dval(2);
+    if (x->rank != 3)
+        return;
+    o->d[0] = x->d[0];
+    int64_t v[1], step = -1, len = -1;
+    int c;
+    if (in_ints(I, n, 1, v, 1, &c) && c == 1)
+        step = v[0];
+    if (has_in(n, 3) && in_ints(I, n, 3, v, 1, &c) && c == 1)
+        len = v[0];
+    else if (!has_in(n, 3) && has_in(n, 2) && w->rank == 1 && dknown(w->d[0]))
+        len = w->d[0].v;
+    if (len > 0)
+        o->d[2] = dval(oc_attr_int(n, "onesided", 1) ? len / 2 + 1 : len);
+    if (len > 0 && step > 0 && dknown(x->d[1]) && x->d[1].v >= len)
+        o->d[1] = dval((x->d[1].v - len) / step + 1);
+}
+
+/* Einsum: the output's rank and the dims of its letters, from the equation (numpy's implicit output: the
+ * ellipsis dims, then the letters used once, in ASCII order) */
+static void r_einsum(oc_infer *I, const oc_node *n)
+{
+    oc_vshape *o = OUT(I, n, 0);
+    if (!o)
+        return;
+    set_elem(o, IN(I, n, 0));
+    char buf[1024];
+    const char *eq = oc_attr_string(n, "equation", "", buf, sizeof buf);
+    if (strlen(eq) >= sizeof buf - 1)
+        return; /* truncated: unknown */
+    oc_sdim let[128];
+    int count[128] = {0}, max_ell = 0, term = 0;
+    for (int i = 0; i < 128; i++)
+        let[i] = dunk();
+    const char *s = eq;
+    for (; *s && !(s[0] == '-' && s[1] == '>'); term++) {
+        const oc_vshape *x = IN(I, n, term);
+        int nl = 0;
+        bool ell = false;
+        const char *t = s;
+        for (; *t && *t != ',' && *t != '-'; t++)
+            if ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z'))
+                nl++;
+            else if (*t == '.')
+                ell = true;
+        if (ell && x->rank < 0)
+            return;
+        int ne = ell ? x->rank - nl : 0, d = 0;
+        if (ne < 0)
+            return;
+        if (ne > max_ell)
+            max_ell = ne;
+        for (; s < t; s++) {
+            if (*s == '.') {
+                if (t - s < 3 || s[1] != '.' || s[2] != '.')
+                    return; /* malformed: the kernel reports it */
+                d += ne;
+                s += 2;
+                continue;
+            }
+            if (*s == ' ')
+                continue;
+            unsigned char ch = (unsigned char)*s;
+            if (ch >= 128)
+                return;
+            count[ch]++;
+            if (x->rank >= 0 && d < x->rank && dknown(x->d[d]) && x->d[d].v != 1)
+                let[ch] = x->d[d];
+            d++;
+        }
+        if (*s == ',')
+            s++;
+        else if (*s == '-' && s[1] != '>')
+            return;
+    }
+    int r = 0;
+    unsigned char out[MAXR + 1];
+    bool oell = false;
+    if (*s == '-') {
+        for (s += 2; *s; s++) {
+            if (*s == '.') {
+                if (s[1] != '.' || s[2] != '.')
+                    return;
+                oell = true;
+                s += 2;
+                continue;
+            }
+            if ((unsigned char)*s >= 128)
+                return;
+            if (*s != ' ' && r < MAXR)
+                out[r++] = (unsigned char)*s;
+        }
+        r += oell ? max_ell : 0;
+    } else {
+        for (int ch = 0; ch < 128; ch++)
+            if (count[ch] == 1 && r < MAXR)
+                out[r++] = (unsigned char)ch;
+        r += max_ell;
+    }
+    if (r > MAXR || !vs_rank(I, o, r))
+        return;
+    /* letters' dims; the ellipsis dims (first in implicit mode) stay unknown */
+    if (*eq && !strchr(eq, '.'))
+        for (int i = 0; i < r; i++)
+            o->d[i] = let[out[i]];
+}
+
 typedef struct rule {
     const char *op;
     rule_fn fn;
@@ -1841,6 +2054,9 @@ static const rule rules[] = {
     {"RandomUniformLike", r_random_like}, {"GridSample", r_grid_sample},
     {"LSTM", r_recurrent}, {"GRU", r_recurrent}, {"RNN", r_recurrent},
     {"NegativeLogLikelihoodLoss", r_loss}, {"SoftmaxCrossEntropyLoss", r_loss}, {"TfIdfVectorizer", r_tfidf},
+    {"Det", r_det}, {"MaxUnpool", r_maxunpool}, {"HannWindow", r_window}, {"HammingWindow", r_window},
+    {"BlackmanWindow", r_window}, {"MelWeightMatrix", r_melweight}, {"DFT", r_dft}, {"STFT", r_stft},
+    {"Einsum", r_einsum},
 };
 
 static rule_fn find_rule(const oc_node *n)
