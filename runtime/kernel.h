@@ -94,6 +94,8 @@ extern const oc_kernel oc_kernels_unary[];   /* Relu LeakyRelu PRelu Sigmoid Har
 extern const oc_kernel oc_kernels_reduce[];  /* Softmax LogSoftmax ReduceMean/Sum/Max/Min ArgMax */
 extern const oc_kernel oc_kernels_shape[];   /* Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Shape Size Constant ConstantOfShape Identity Dropout Expand Range Tile */
 extern const oc_kernel oc_kernels_resize[];  /* Pad Resize Upsample */
+extern const oc_kernel oc_kernels_quant[];   /* QuantizeLinear DequantizeLinear DynamicQuantizeLinear */
+extern const oc_kernel oc_kernels_qgemm[];   /* MatMulInteger QLinearMatMul ConvInteger QLinearConv */
 extern const oc_kernel oc_kernels_misc[];    /* TopK CumSum DepthToSpace SpaceToDepth IsNaN IsInf Shrink Trilu EyeLike */
 
 #endif

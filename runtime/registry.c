@@ -7,6 +7,7 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_conv, oc_kernels_gemm, oc_kernels_pool, oc_kernels_norm, oc_kernels_binary,
     oc_kernels_unary, oc_kernels_reduce, oc_kernels_shape, oc_kernels_resize,
     oc_kernels_misc, /* kernels/misc.c */
+    oc_kernels_quant, oc_kernels_qgemm, /* kernels/quant.c, kernels/qgemm.c */
 };
 
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset)
