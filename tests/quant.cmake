@@ -26,3 +26,9 @@ foreach(pair
     COMMAND sh -c "! \"$0\" run \"$1\" >/dev/null 2>\"$2\" && test $(wc -l <\"$2\") -eq 1 && grep -q \"$3\" \"$2\""
             $<TARGET_FILE:onnxc> ${ONNXC_QUANT_CASES}/${case}/model.onnx ${ONNXC_QUANT_CASES}/${case}.err "${msg}")
 endforeach()
+# The quantized models of models/quant against ONNX Runtime's saved outputs (bit for bit where the ops are
+# integer-exact), compare --reference, optimize --verify, and BN folding on the QDQ model skipped with the reason.
+add_test(NAME quant_models
+  COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH
+    ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_quant_models.py $<TARGET_FILE:onnxc>
+    ${CMAKE_SOURCE_DIR}/models ${CMAKE_BINARY_DIR}/quant-models)
