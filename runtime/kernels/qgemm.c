@@ -149,20 +149,55 @@ static void pack_rows(int32_t dt, const void *src, int64_t ld, int64_t rows, int
     }
 }
 
-/* Pack columns [n0, n0 + nc) of a k x n int8 / uint8 matrix (row-major, row stride ld) minus the column zero
- * points (zp_col[n] or zp1) into the panel layout, padded columns and the odd row 0. */
-static void pack_cols(int32_t dt, const void *src, int64_t ld, int64_t k, int64_t kp, int64_t n0, int64_t nc,
-                      const int32_t *zp_col, int32_t zp1, int16_t *dst)
+/* Interleave rows r0 and r1 (ncp int16 each, ncp a multiple of NR) into the pair rows of each panel of dst:
+ * panel p gets r0[16p + j], r1[16p + j] at (j * 2, j * 2 + 1) of its 32 values at dst + p * kp * NR. */
+static void interleave_pair(const int16_t *r0, const int16_t *r1, int64_t ncp, int64_t kp, int16_t *dst)
+{
+    for (int64_t p = 0; p < ncp / NR; p++) {
+        int16_t *o = dst + p * kp * NR;
+#if QG_AVX2
+        __m256i a = _mm256_loadu_si256((const __m256i *)(r0 + p * NR));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(r1 + p * NR));
+        __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+        _mm256_storeu_si256((__m256i *)o, _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(o + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+#else
+        for (int j = 0; j < NR; j++) {
+            o[2 * j] = r0[p * NR + j];
+            o[2 * j + 1] = r1[p * NR + j];
+        }
+#endif
+    }
+}
+
+/* Pack the nc (<= 512) columns at src of a k x n int8 / uint8 matrix (row-major, row stride ld) minus the
+ * column zero points zp_col[j] into the panel layout, padded columns and the odd row 0. */
+static void pack_cols(int32_t dt, const void *src, int64_t ld, int64_t k, int64_t kp, int64_t nc,
+                      const int32_t *zp_col, int16_t *dst)
 {
     int64_t ncp = (nc + NR - 1) / NR * NR;
-    memset(dst, 0, (size_t)(kp * ncp) * sizeof *dst);
-    for (int64_t r = 0; r < k; r++) {
-        int64_t rb = (r / 2) * 2 * NR + (r & 1);
-        for (int64_t j = 0; j < nc; j++) {
-            int32_t v = oc_q_load(dt, src, r * ld + n0 + j);
-            int32_t zp = zp_col ? zp_col[n0 + j] : zp1;
-            dst[(j / NR) * kp * NR + rb + (j % NR) * 2] = (int16_t)(v - zp);
+    int16_t r[2][512];
+    for (int64_t kk = 0; kk < kp; kk += 2) {
+        for (int h = 0; h < 2; h++) {
+            int64_t row = kk + h;
+            int16_t *d = r[h];
+            if (row >= k) {
+                memset(d, 0, (size_t)ncp * sizeof *d);
+                continue;
+            }
+            if (dt == ONNXC_UINT8) {
+                const uint8_t *s8 = (const uint8_t *)src + row * ld;
+                for (int64_t j = 0; j < nc; j++)
+                    d[j] = (int16_t)((int32_t)s8[j] - zp_col[j]);
+            } else {
+                const int8_t *s8 = (const int8_t *)src + row * ld;
+                for (int64_t j = 0; j < nc; j++)
+                    d[j] = (int16_t)((int32_t)s8[j] - zp_col[j]);
+            }
+            for (int64_t j = nc; j < ncp; j++)
+                d[j] = 0;
         }
+        interleave_pair(r[0], r[1], ncp, kp, dst + (kk / 2) * 2 * NR);
     }
 }
 
@@ -364,7 +399,7 @@ static void qmm_item(void *arg, int64_t item, int slot)
     for (int64_t jn = 0; jn < nc; jn++)
         zpc[jn] = !bz ? 0 : oc_q_load(bz->dtype, bz->data, bzn == 1 ? 0 : bzn == g->n ? n0 + jn : ib * g->n + n0 + jn);
     const void *bsrc = (const uint8_t *)B->data + (size_t)(ib * g->k * g->n);
-    pack_cols(B->dtype, (const uint8_t *)bsrc + n0, g->n, g->k, g->kp, 0, nc, zpc, 0, bp);
+    pack_cols(B->dtype, (const uint8_t *)bsrc + n0, g->n, g->k, g->kp, nc, zpc, bp);
     oc_qgemm(j->apack + ia * g->m * g->kp, g->m, g->kp, bp, nc, cm, ncp);
     int64_t ybase = bo * g->m * g->n;
     if (!g->qlinear) {
@@ -437,6 +472,7 @@ static onnxc_status qlmm_run(oc_kctx *c) { return qmm_run(c, true); }
 typedef struct qconv_plan {
     oc_window w;
     int64_t n, c_in, m, group, cg, mg, depth, kp, nc, chunks;
+    int64_t mblocks, mrows;     /* output channels of a group cut into blocks of mrows (a multiple of 4) */
     bool qlinear;
     int ix, iw;                 /* inputs X and W */
     int32_t xdt, wdt, ydt;
@@ -533,12 +569,24 @@ static onnxc_status qconv_make_plan(const oc_kctx *c, bool qlinear, qconv_plan *
     int64_t ovp = (ov + NR - 1) / NR * NR;
     p->nc = nc < ovp ? nc : ovp;
     p->chunks = ov ? (ov + p->nc - 1) / p->nc : 0;
+    /* few column blocks (small outputs, layer 4 of a ResNet has one): also cut the output channels, so every
+     * thread has work; each channel block builds its own B block, so only as many as needed */
+    int slots = c->pool ? oc_pool_threads(c->pool) : 1;
+    int64_t base = p->n * p->group * p->chunks, want = 2 * (int64_t)slots;
+    p->mblocks = 1;
+    if (slots > 1 && base > 0 && base < want) {
+        int64_t mb = (want + base - 1) / base, most = (p->mg + 15) / 16;
+        p->mblocks = mb < most ? mb : most < 1 ? 1 : most;
+    }
+    p->mrows = (p->mg + p->mblocks - 1) / p->mblocks;
+    p->mrows = (p->mrows + 3) / 4 * 4;
+    p->mblocks = p->mrows ? (p->mg + p->mrows - 1) / p->mrows : 1;
     return ONNXC_OK;
 }
 
 static size_t qconv_slot_bytes(const qconv_plan *p)
 {
-    return align64((size_t)(p->kp * p->nc) * 2) + align64((size_t)(p->mg * p->nc) * 4);
+    return 2 * align64((size_t)(p->kp * p->nc) * 2) + align64((size_t)(p->mg * p->nc) * 4);
 }
 
 static onnxc_status qconv_infer(oc_kctx *c, bool qlinear)
@@ -621,44 +669,80 @@ typedef struct qconv_job {
     int32_t xzp;
 } qconv_job;
 
-/* im2col of output positions [n0, n0 + nc) of image n, group g, minus the input zero point (padding gives 0,
- * the zero point's own value), into the panel layout. */
-static void qconv_im2col(const qconv_job *j, int64_t n, int64_t g, int64_t n0, int64_t nc, int16_t *dst)
+/* One im2col row: tap (k0, k1, k2) of input channel plane x (in_vol values) at output positions [n0, n0 + nc),
+ * minus the zero point; positions reading the padding get 0 (the zero point's own value). */
+static void im2col_row(const qconv_plan *p, int32_t dt, const void *x, int32_t zp, int64_t k0, int64_t k1,
+                       int64_t k2, int64_t n0, int64_t nc, int16_t *row)
+{
+    const oc_window *w = &p->w;
+    int64_t o1 = w->out[1] * w->out[2], o2 = w->out[2];
+    int64_t s = w->stride[2], off = k2 * w->dil[2] - w->pad0[2];
+    int64_t pos = n0, end = n0 + nc;
+    while (pos < end) {
+        int64_t od = pos / o1, oh = pos / o2 % w->out[1], ow0 = pos % o2;
+        int64_t run = o2 - ow0 < end - pos ? o2 - ow0 : end - pos; /* positions left in this output row */
+        int16_t *r = row + (pos - n0);
+        int64_t id = od * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
+        int64_t ih = oh * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
+        int64_t t0 = 0, t1 = run;
+        if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
+            t1 = 0;
+        } else {
+            while (t0 < run && (ow0 + t0) * s + off < 0)
+                t0++;
+            while (t1 > t0 && (ow0 + t1 - 1) * s + off >= w->in[2])
+                t1--;
+        }
+        for (int64_t t = 0; t < t0; t++)
+            r[t] = 0;
+        for (int64_t t = t1 > t0 ? t1 : t0; t < run; t++)
+            r[t] = 0;
+        if (t1 > t0) {
+            int64_t base = (id * w->in[1] + ih) * w->in[2] + (ow0 + t0) * s + off;
+            int16_t *rr = r + t0;
+            int64_t cnt = t1 - t0;
+            if (dt == ONNXC_UINT8) {
+                const uint8_t *src = (const uint8_t *)x + base;
+                if (s == 1)
+                    for (int64_t t = 0; t < cnt; t++)
+                        rr[t] = (int16_t)((int32_t)src[t] - zp);
+                else
+                    for (int64_t t = 0; t < cnt; t++)
+                        rr[t] = (int16_t)((int32_t)src[t * s] - zp);
+            } else {
+                const int8_t *src = (const int8_t *)x + base;
+                for (int64_t t = 0; t < cnt; t++)
+                    rr[t] = (int16_t)((int32_t)src[t * s] - zp);
+            }
+        }
+        pos += run;
+    }
+}
+
+/* im2col of output positions [n0, n0 + nc) of image n, group g into the panel layout: rows built plainly in
+ * tmp (kp rows of ncp), then interleaved by pairs. */
+static void qconv_im2col(const qconv_job *j, int64_t n, int64_t g, int64_t n0, int64_t nc, int16_t *dst,
+                         int16_t *tmp)
 {
     const qconv_plan *p = j->p;
     const oc_window *w = &p->w;
     int64_t ncp = (nc + NR - 1) / NR * NR;
-    memset(dst, 0, (size_t)(p->kp * ncp) * sizeof *dst);
-    const void *x = j->c->in[p->ix]->data;
-    int32_t dt = p->xdt, zp = j->xzp;
-    int64_t o1 = w->out[1] * w->out[2], o2 = w->out[2];
-    for (int64_t k = 0; k < p->depth; k++) {
+    const uint8_t *x = j->c->in[p->ix]->data;
+    for (int64_t k = 0; k < p->kp; k++) {
+        int16_t *row = tmp + k * ncp;
+        if (k >= p->depth) {
+            memset(row, 0, (size_t)ncp * sizeof *row);
+            continue;
+        }
         int64_t ci = k / w->k_vol, r = k % w->k_vol;
         int64_t k0 = r / (w->k[1] * w->k[2]), k1 = r / w->k[2] % w->k[1], k2 = r % w->k[2];
-        int64_t xbase = (n * p->c_in + g * p->cg + ci) * w->in_vol;
-        int64_t rb = (k / 2) * 2 * NR + (k & 1);
-        int64_t pos = n0, end = n0 + nc;
-        while (pos < end) {
-            int64_t od = pos / o1, oh = pos / o2 % w->out[1], ow0 = pos % o2;
-            int64_t run = o2 - ow0 < end - pos ? o2 - ow0 : end - pos; /* positions left in this output row */
-            int64_t id = od * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
-            int64_t ih = oh * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
-            if (id >= 0 && id < w->in[0] && ih >= 0 && ih < w->in[1]) {
-                int64_t rowbase = xbase + (id * w->in[1] + ih) * w->in[2];
-                int64_t s = w->stride[2], off = k2 * w->dil[2] - w->pad0[2];
-                for (int64_t t = 0; t < run; t++) {
-                    int64_t iw = (ow0 + t) * s + off;
-                    if (iw < 0 || iw >= w->in[2])
-                        continue;
-                    int64_t col = pos - n0 + t;
-                    int32_t v = dt == ONNXC_UINT8 ? ((const uint8_t *)x)[rowbase + iw]
-                                                  : ((const int8_t *)x)[rowbase + iw];
-                    dst[(col / NR) * p->kp * NR + rb + (col % NR) * 2] = (int16_t)(v - zp);
-                }
-            }
-            pos += run;
-        }
+        const uint8_t *plane = x + (size_t)((n * p->c_in + g * p->cg + ci) * w->in_vol);
+        im2col_row(p, p->xdt, plane, j->xzp, k0, k1, k2, n0, nc, row);
+        for (int64_t t = nc; t < ncp; t++)
+            row[t] = 0;
     }
+    for (int64_t k = 0; k < p->kp; k += 2)
+        interleave_pair(tmp + k * ncp, tmp + (k + 1) * ncp, ncp, p->kp, dst + (k / 2) * 2 * NR);
 }
 
 static void qconv_item(void *arg, int64_t item, int slot)
@@ -666,17 +750,20 @@ static void qconv_item(void *arg, int64_t item, int slot)
     const qconv_job *j = arg;
     const qconv_plan *p = j->p;
     const oc_kctx *c = j->c;
-    int64_t chunk = item % p->chunks, ng = item / p->chunks, g = ng % p->group, n = ng / p->group;
+    int64_t mb = item % p->mblocks, rest = item / p->mblocks;
+    int64_t chunk = rest % p->chunks, ng = rest / p->chunks, g = ng % p->group, n = ng / p->group;
+    int64_t m0 = mb * p->mrows, rows = p->mg - m0 < p->mrows ? p->mg - m0 : p->mrows;
     int64_t n0 = chunk * p->nc, ov = p->w.out_vol;
     int64_t nc = ov - n0 < p->nc ? ov - n0 : p->nc;
     int64_t ncp = (nc + NR - 1) / NR * NR;
     uint8_t *sb = j->slots + (size_t)slot * j->slot_bytes;
     int16_t *bp = (int16_t *)sb;
-    int32_t *cm = (int32_t *)(sb + align64((size_t)(p->kp * p->nc) * 2));
-    qconv_im2col(j, n, g, n0, nc, bp);
-    oc_qgemm(j->wpack + g * p->mg * p->kp, p->mg, p->kp, bp, nc, cm, ncp);
-    for (int64_t mm = 0; mm < p->mg; mm++) {
-        int64_t oc = g * p->mg + mm;
+    int16_t *tmp = (int16_t *)(sb + align64((size_t)(p->kp * p->nc) * 2));
+    int32_t *cm = (int32_t *)(sb + 2 * align64((size_t)(p->kp * p->nc) * 2));
+    qconv_im2col(j, n, g, n0, nc, bp, tmp);
+    oc_qgemm(j->wpack + (g * p->mg + m0) * p->kp, rows, p->kp, bp, nc, cm, ncp);
+    for (int64_t mm = 0; mm < rows; mm++) {
+        int64_t oc = g * p->mg + m0 + mm;
         int64_t ybase = (n * p->m + oc) * ov + n0;
         const int32_t *ci = cm + mm * ncp;
         if (!p->qlinear) {
@@ -715,7 +802,7 @@ static onnxc_status qconv_run(oc_kctx *c, bool qlinear)
     if (p.n == 0 || p.m == 0 || p.chunks == 0)
         return ONNXC_OK;
     qconv_job j = {&p, c, wpack, s, qconv_slot_bytes(&p), p.xzp ? oc_q_load(p.xdt, p.xzp->data, 0) : 0};
-    oc_pool_run(c->pool, p.n * p.group * p.chunks, qconv_item, &j);
+    oc_pool_run(c->pool, p.n * p.group * p.chunks * p.mblocks, qconv_item, &j);
     return ONNXC_OK;
 }
 
