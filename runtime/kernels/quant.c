@@ -39,20 +39,23 @@ onnxc_status oc_q_param(const oc_kctx *c, int scale_in, int zp_in, bool zp_optio
         if (!zp_optional)
             return oc_kerr(c, ONNXC_E_INVALID, "missing input '%s'", zp_name);
         q->zp_dtype = zp_dtype ? zp_dtype : ONNXC_UINT8;
+        q->zp_n = 1;
         return ONNXC_OK;
     }
     if (zp_dtype ? z->dtype != zp_dtype : !oc_q_is8(z->dtype))
         return oc_kerr(c, ONNXC_E_INVALID, "%s is %s; expected %s", zp_name, onnxc_dtype_name(z->dtype),
                        zp_dtype ? onnxc_dtype_name(zp_dtype) : "int8 or uint8");
-    if (z->rank > 1 || onnxc_tensor_numel(z) != n) {
+    int64_t zn = onnxc_tensor_numel(z);
+    if (z->rank > 1 || (zn != n && zn != 1)) {
         char b[64];
-        return oc_kerr(c, ONNXC_E_INVALID, "%s of shape %s must have the %lld value(s) of %s", zp_name,
+        return oc_kerr(c, ONNXC_E_INVALID, "%s of shape %s must have one value or the %lld of %s", zp_name,
                        oc_dims_str(z->dims, z->rank, b, sizeof b), (long long)n, scale_name);
     }
+    q->zp_n = zn;
     q->zp = z->data;
     q->zp_dtype = z->dtype;
     if (z->data && z->dtype == ONNXC_INT32)
-        for (int64_t i = 0; i < n; i++)
+        for (int64_t i = 0; i < zn; i++)
             if (oc_q_load(ONNXC_INT32, z->data, i) != 0)
                 return oc_kerr(c, ONNXC_E_INVALID, "%s[%lld] is %d; an int32 zero point must be 0", zp_name,
                                (long long)i, (int)oc_q_load(ONNXC_INT32, z->data, i));

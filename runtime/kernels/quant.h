@@ -47,12 +47,13 @@ typedef struct oc_qparam {
     const float *scale;     /* NULL when the op has no scale input here */
     const void *zp;         /* NULL: zero point 0 */
     int32_t zp_dtype;
-    int64_t n;              /* values: 1 or the size of the axis */
+    int64_t n;              /* scales: 1 or the size of the axis */
+    int64_t zp_n;           /* zero points: 1 or n */
 } oc_qparam;
 
 /* Check a scale input (float, n values: 1 for per tensor, or axis_len along an axis; axis_len < 0: per tensor
  * only) and its zero point (optional when zp_optional; of type zp_dtype, or int8 / uint8 when zp_dtype is 0;
- * the shape of the scale) of node c; what: the inputs' names for messages ("y_scale"). When the data are known
+ * one value or one per scale) of node c; what: the inputs' names for messages ("y_scale"). When the data are known
  * the scale must be finite and positive. Fills *q. */
 onnxc_status oc_q_param(const oc_kctx *c, int scale_in, int zp_in, bool zp_optional, int32_t zp_dtype,
                         int64_t axis_len, const char *scale_name, const char *zp_name, oc_qparam *q);
@@ -60,7 +61,7 @@ onnxc_status oc_q_param(const oc_kctx *c, int scale_in, int zp_in, bool zp_optio
 /* Zero point k of q as int32 (0 when absent). */
 static inline int32_t oc_q_zp(const oc_qparam *q, int64_t k)
 {
-    return q->zp ? oc_q_load(q->zp_dtype, q->zp, q->n == 1 ? 0 : k) : 0;
+    return q->zp ? oc_q_load(q->zp_dtype, q->zp, q->zp_n == 1 ? 0 : k) : 0;
 }
 
 static inline float oc_q_scale(const oc_qparam *q, int64_t k) { return q->scale[q->n == 1 ? 0 : k]; }

@@ -303,6 +303,23 @@ def qlconv_cases():
             inits.append(init("B", bias))
             names.append("B")
         save(f"qlconv_{nm}", [helper.make_node("QLinearConv", names, ["y"], **a)], [("x", x)], [("y", y)], 10, inits)
+    # per-channel weight scales with one weight zero point
+    nm, xs, ws, a = CONV_GEOMS[1]
+    x, w = rand8(np.uint8, xs), rand8(np.uint8, ws)
+    xs_, xz = qparams(np.uint8, 1)
+    wsc, _ = qparams(np.uint8, ws[0])
+    wz = np.uint8(131)
+    ys, yz = qparams(np.uint8, 1)
+    ys = ys * 40
+    st, pads, dl, g = conv_attrs_pads(xs, ws, a)
+    acc = conv_ref(x.astype(np.int64) - int(xz[0]), w.astype(np.int64) - int(wz), st, pads, dl, g)
+    mult = (xs_[0] * wsc / ys[0]).astype(np.float32).reshape(-1, 1, 1)
+    y = requant(acc.astype(np.float32) * mult, int(yz[0]), np.uint8)
+    inits = [init("xs", xs_[0]), init("xz", xz[0]), init("w", w), init("ws", wsc), init("wz", wz),
+             init("ys", ys[0]), init("yz", yz[0])]
+    save("qlconv_perchannel_scale_scalar_zp",
+         [helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], **a)], [("x", x)],
+         [("y", y)], 10, inits)
 
 
 # ---------------------------------------------------------------- models that must be refused
