@@ -473,6 +473,8 @@ typedef struct qconv_plan {
     oc_window w;
     int64_t n, c_in, m, group, cg, mg, depth, kp, nc, chunks;
     int64_t mblocks, mrows;     /* output channels of a group cut into blocks of mrows (a multiple of 4) */
+    int64_t pin[OC_WIN_DIMS];   /* padded input sizes (pad0 + in + pad1) */
+    int64_t pvol;               /* their product: values per channel of the padded copy */
     bool qlinear;
     int ix, iw;                 /* inputs X and W */
     int32_t xdt, wdt, ydt;
@@ -545,6 +547,14 @@ static onnxc_status qconv_make_plan(const oc_kctx *c, bool qlinear, qconv_plan *
     if (!oc_mul_i64(p->cg, p->w.k_vol, &p->depth) || p->depth > ((int64_t)1 << 30))
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "convolution depth too large");
     p->kp = oc_qg_kp(p->depth);
+    p->pvol = 1;
+    for (int i = 0; i < OC_WIN_DIMS; i++) {
+        if (p->w.pad0[i] < 0 || p->w.pad1[i] < 0)
+            return oc_kerr(c, ONNXC_E_INVALID, "negative pads");
+        p->pin[i] = p->w.pad0[i] + p->w.in[i] + p->w.pad1[i];
+        if (!oc_mul_i64(p->pvol, p->pin[i], &p->pvol))
+            return oc_kerr(c, ONNXC_E_UNSUPPORTED, "padded input too large");
+    }
     if (qlinear) {
         if ((st = oc_q_param(c, 1, 2, false, p->xdt, -1, "x_scale", "x_zero_point", &p->xs)) != ONNXC_OK ||
             (st = oc_q_param(c, 4, 5, false, p->wdt, p->m, "w_scale", "w_zero_point", &p->ws)) != ONNXC_OK ||
@@ -596,7 +606,8 @@ static onnxc_status qconv_infer(oc_kctx *c, bool qlinear)
     if (st != ONNXC_OK)
         return st;
     int slots = c->pool ? oc_pool_threads(c->pool) : 1;
-    double need = (double)align64((size_t)(p.m * p.kp) * 2) + (double)slots * (double)qconv_slot_bytes(&p);
+    double need = (double)align64((size_t)(p.m * p.kp) * 2) + (double)p.n * (double)p.c_in * (double)p.pvol * 2 + 64 +
+                  (double)slots * (double)qconv_slot_bytes(&p);
     if (need > 4e9)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "needs %.0f bytes of scratch", need);
     c->scratch_size = (size_t)need;
@@ -667,67 +678,68 @@ typedef struct qconv_job {
     uint8_t *slots;
     size_t slot_bytes;
     int32_t xzp;
+    int16_t *xpad;              /* the input minus its zero point, zero-padded: [n][c_in][pin...] */
 } qconv_job;
 
-/* One im2col row: tap (k0, k1, k2) of input channel plane x (in_vol values) at output positions [n0, n0 + nc),
- * minus the zero point; positions reading the padding get 0 (the zero point's own value). */
-static void im2col_row(const qconv_plan *p, int32_t dt, const void *x, int32_t zp, int64_t k0, int64_t k1,
-                       int64_t k2, int64_t n0, int64_t nc, int16_t *row)
+/* Channels [lo, hi) (of all images) of the padded copy. */
+static void qconv_pad_item(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const qconv_job *j = arg;
+    const qconv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const void *x = j->c->in[p->ix]->data;
+    for (int64_t ch = lo; ch < hi; ch++) {
+        int16_t *d = j->xpad + ch * p->pvol;
+        memset(d, 0, (size_t)p->pvol * sizeof *d);
+        for (int64_t a = 0; a < w->in[0]; a++)
+            for (int64_t b = 0; b < w->in[1]; b++) {
+                int16_t *o = d + ((a + w->pad0[0]) * p->pin[1] + b + w->pad0[1]) * p->pin[2] + w->pad0[2];
+                int64_t off = ch * w->in_vol + (a * w->in[1] + b) * w->in[2];
+                if (p->xdt == ONNXC_UINT8) {
+                    const uint8_t *src = (const uint8_t *)x + off;
+                    for (int64_t t = 0; t < w->in[2]; t++)
+                        o[t] = (int16_t)((int32_t)src[t] - j->xzp);
+                } else {
+                    const int8_t *src = (const int8_t *)x + off;
+                    for (int64_t t = 0; t < w->in[2]; t++)
+                        o[t] = (int16_t)((int32_t)src[t] - j->xzp);
+                }
+            }
+    }
+}
+
+/* One im2col row: tap (k0, k1, k2) of padded channel plane xp at output positions [n0, n0 + nc). */
+static void im2col_row(const qconv_plan *p, const int16_t *xp, int64_t k0, int64_t k1, int64_t k2, int64_t n0,
+                       int64_t nc, int16_t *row)
 {
     const oc_window *w = &p->w;
     int64_t o1 = w->out[1] * w->out[2], o2 = w->out[2];
-    int64_t s = w->stride[2], off = k2 * w->dil[2] - w->pad0[2];
+    int64_t s = w->stride[2];
     int64_t pos = n0, end = n0 + nc;
     while (pos < end) {
         int64_t od = pos / o1, oh = pos / o2 % w->out[1], ow0 = pos % o2;
         int64_t run = o2 - ow0 < end - pos ? o2 - ow0 : end - pos; /* positions left in this output row */
+        const int16_t *src = xp + ((od * w->stride[0] + k0 * w->dil[0]) * p->pin[1] + oh * w->stride[1] +
+                                   k1 * w->dil[1]) * p->pin[2] + ow0 * s + k2 * w->dil[2];
         int16_t *r = row + (pos - n0);
-        int64_t id = od * w->stride[0] - w->pad0[0] + k0 * w->dil[0];
-        int64_t ih = oh * w->stride[1] - w->pad0[1] + k1 * w->dil[1];
-        int64_t t0 = 0, t1 = run;
-        if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
-            t1 = 0;
-        } else {
-            while (t0 < run && (ow0 + t0) * s + off < 0)
-                t0++;
-            while (t1 > t0 && (ow0 + t1 - 1) * s + off >= w->in[2])
-                t1--;
-        }
-        for (int64_t t = 0; t < t0; t++)
-            r[t] = 0;
-        for (int64_t t = t1 > t0 ? t1 : t0; t < run; t++)
-            r[t] = 0;
-        if (t1 > t0) {
-            int64_t base = (id * w->in[1] + ih) * w->in[2] + (ow0 + t0) * s + off;
-            int16_t *rr = r + t0;
-            int64_t cnt = t1 - t0;
-            if (dt == ONNXC_UINT8) {
-                const uint8_t *src = (const uint8_t *)x + base;
-                if (s == 1)
-                    for (int64_t t = 0; t < cnt; t++)
-                        rr[t] = (int16_t)((int32_t)src[t] - zp);
-                else
-                    for (int64_t t = 0; t < cnt; t++)
-                        rr[t] = (int16_t)((int32_t)src[t * s] - zp);
-            } else {
-                const int8_t *src = (const int8_t *)x + base;
-                for (int64_t t = 0; t < cnt; t++)
-                    rr[t] = (int16_t)((int32_t)src[t * s] - zp);
-            }
-        }
+        if (s == 1)
+            memcpy(r, src, (size_t)run * sizeof *r);
+        else
+            for (int64_t t = 0; t < run; t++)
+                r[t] = src[t * s];
         pos += run;
     }
 }
 
 /* im2col of output positions [n0, n0 + nc) of image n, group g into the panel layout: rows built plainly in
- * tmp (kp rows of ncp), then interleaved by pairs. */
+ * tmp (kp rows of ncp) from the padded copy, then interleaved by pairs. */
 static void qconv_im2col(const qconv_job *j, int64_t n, int64_t g, int64_t n0, int64_t nc, int16_t *dst,
                          int16_t *tmp)
 {
     const qconv_plan *p = j->p;
     const oc_window *w = &p->w;
     int64_t ncp = (nc + NR - 1) / NR * NR;
-    const uint8_t *x = j->c->in[p->ix]->data;
     for (int64_t k = 0; k < p->kp; k++) {
         int16_t *row = tmp + k * ncp;
         if (k >= p->depth) {
@@ -736,8 +748,7 @@ static void qconv_im2col(const qconv_job *j, int64_t n, int64_t g, int64_t n0, i
         }
         int64_t ci = k / w->k_vol, r = k % w->k_vol;
         int64_t k0 = r / (w->k[1] * w->k[2]), k1 = r / w->k[2] % w->k[1], k2 = r % w->k[2];
-        const uint8_t *plane = x + (size_t)((n * p->c_in + g * p->cg + ci) * w->in_vol);
-        im2col_row(p, p->xdt, plane, j->xzp, k0, k1, k2, n0, nc, row);
+        im2col_row(p, j->xpad + (n * p->c_in + g * p->cg + ci) * p->pvol, k0, k1, k2, n0, nc, row);
         for (int64_t t = nc; t < ncp; t++)
             row[t] = 0;
     }
@@ -801,7 +812,10 @@ static onnxc_status qconv_run(oc_kctx *c, bool qlinear)
     s += align64((size_t)(p.m * p.kp) * 2);
     if (p.n == 0 || p.m == 0 || p.chunks == 0)
         return ONNXC_OK;
-    qconv_job j = {&p, c, wpack, s, qconv_slot_bytes(&p), p.xzp ? oc_q_load(p.xdt, p.xzp->data, 0) : 0};
+    int16_t *xpad = (int16_t *)s;
+    s += align64((size_t)(p.n * p.c_in * p.pvol) * 2);
+    qconv_job j = {&p, c, wpack, s, qconv_slot_bytes(&p), p.xzp ? oc_q_load(p.xdt, p.xzp->data, 0) : 0, xpad};
+    oc_par_for(c->pool, p.n * p.c_in, p.n * p.c_in * p.pvol, qconv_pad_item, &j);
     oc_pool_run(c->pool, p.n * p.group * p.chunks * p.mblocks, qconv_item, &j);
     return ONNXC_OK;
 }
