@@ -350,8 +350,10 @@ static onnxc_status qmm_infer(oc_kctx *c, bool qlinear)
     if (st != ONNXC_OK)
         return st;
     int slots = c->pool ? oc_pool_threads(c->pool) : 1;
-    double need = (double)align64((size_t)(g.nb_a * g.m * g.kp) * 2) + (double)align64((size_t)g.m * 4) +
-                  (double)slots * (double)qmm_slot_bytes(&g);
+    /* in double first: the products below may not fit int64 for absurd shapes */
+    double need = (double)g.nb_a * (double)g.m * (double)g.kp * 2 + (double)g.m * 4 + 128 +
+                  (double)slots * ((double)g.kp * (double)g.nc * 2 + (double)g.m * (double)g.nc * 4 +
+                                   (double)g.nc * 4 + 192);
     if (need > 4e9)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "needs %.0f bytes of scratch", need);
     c->scratch_size = (size_t)need;
@@ -531,7 +533,8 @@ static onnxc_status qconv_make_plan(const oc_kctx *c, bool qlinear, qconv_plan *
     p->c_in = X->dims[1];
     p->m = W->dims[0];
     p->cg = W->dims[1];
-    if (p->cg * p->group != p->c_in)
+    int64_t cin_w;
+    if (!oc_mul_i64(p->cg, p->group, &cin_w) || cin_w != p->c_in)
         return oc_kerr(c, ONNXC_E_INVALID, "x has %lld channels but w expects %lld x group %lld", (long long)p->c_in,
                        (long long)p->cg, (long long)p->group);
     if (p->m % p->group != 0)
@@ -582,7 +585,9 @@ static onnxc_status qconv_make_plan(const oc_kctx *c, bool qlinear, qconv_plan *
     /* few column blocks (small outputs, layer 4 of a ResNet has one): also cut the output channels, so every
      * thread has work; each channel block builds its own B block, so only as many as needed */
     int slots = c->pool ? oc_pool_threads(c->pool) : 1;
-    int64_t base = p->n * p->group * p->chunks, want = 2 * (int64_t)slots;
+    int64_t base, want = 2 * (int64_t)slots;
+    if (!oc_mul_i64(p->n, p->group, &base) || !oc_mul_i64(base, p->chunks, &base))
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "convolution too large");
     p->mblocks = 1;
     if (slots > 1 && base > 0 && base < want) {
         int64_t mb = (want + base - 1) / base, most = (p->mg + 15) / 16;
@@ -606,8 +611,8 @@ static onnxc_status qconv_infer(oc_kctx *c, bool qlinear)
     if (st != ONNXC_OK)
         return st;
     int slots = c->pool ? oc_pool_threads(c->pool) : 1;
-    double need = (double)align64((size_t)(p.m * p.kp) * 2) + (double)p.n * (double)p.c_in * (double)p.pvol * 2 + 64 +
-                  (double)slots * (double)qconv_slot_bytes(&p);
+    double need = (double)p.m * (double)p.kp * 2 + 64 + (double)p.n * (double)p.c_in * (double)p.pvol * 2 + 64 +
+                  (double)slots * (2 * (double)p.kp * (double)p.nc * 2 + (double)p.mg * (double)p.nc * 4 + 192);
     if (need > 4e9)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "needs %.0f bytes of scratch", need);
     c->scratch_size = (size_t)need;
