@@ -27,8 +27,9 @@ foreach(pair
             $<TARGET_FILE:onnxc> ${ONNXC_QUANT_CASES}/${case}/model.onnx ${ONNXC_QUANT_CASES}/${case}.err "${msg}")
 endforeach()
 # The quantized models of models/quant against ONNX Runtime's saved outputs (bit for bit where the ops are
-# integer-exact), compare --reference, optimize --verify, and BN folding on the QDQ model skipped with the reason.
+# integer-exact), compare --reference, optimize --verify, BN folding on the QDQ model skipped with the reason, and
+# the larger kernel cases on 2 threads.
 add_test(NAME quant_models
   COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONPATH
     ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_quant_models.py $<TARGET_FILE:onnxc>
-    ${CMAKE_SOURCE_DIR}/models ${CMAKE_BINARY_DIR}/quant-models)
+    ${CMAKE_SOURCE_DIR}/models ${CMAKE_BINARY_DIR}/quant-models ${ONNXC_QUANT_CASES})

@@ -129,36 +129,86 @@ static void quantize_row(const float *x, int64_t n, float scale, int32_t zp, int
     }
 }
 
-static onnxc_status quantize_run(oc_kctx *c)
+/* A Q / DQ run split over the pool: element blocks of the flattened tensor, each cut at axis rows. */
+typedef struct qdq_job {
+    const qdq_geom *g;
+    const onnxc_tensor *x;
+    void *y;
+    bool quantize;
+} qdq_job;
+
+#define QDQ_BLOCK 16384
+
+/* Elements [lo, hi) of axis row `row` (scale and zero point index row % len). */
+static void qdq_segment(const qdq_job *j, int64_t row, int64_t lo, int64_t hi)
+{
+    const qdq_geom *g = j->g;
+    const onnxc_tensor *x = j->x;
+    int64_t a = row % g->len, base = row * g->inner + lo, n = hi - lo;
+    float s = oc_q_scale(&g->q, a);
+    int32_t zp = oc_q_zp(&g->q, a);
+    if (j->quantize) {
+        int32_t dt = g->q.zp_dtype;
+        if (x->dtype == ONNXC_FLOAT) {
+            quantize_row((const float *)x->data + base, n, s, zp, dt, (uint8_t *)j->y + base);
+            return;
+        }
+        /* int32 input: converted to float first, as ONNX Runtime does */
+        float buf[256];
+        const int32_t *xi = (const int32_t *)x->data + base;
+        for (int64_t i = 0; i < n; i += 256) {
+            int64_t nb = n - i < 256 ? n - i : 256;
+            for (int64_t t = 0; t < nb; t++)
+                buf[t] = (float)xi[i + t];
+            quantize_row(buf, nb, s, zp, dt, (uint8_t *)j->y + base + i);
+        }
+        return;
+    }
+    float *yo = (float *)j->y + base;
+    if (x->dtype == ONNXC_UINT8) {
+        const uint8_t *xi = (const uint8_t *)x->data + base;
+        for (int64_t i = 0; i < n; i++)
+            yo[i] = (float)((int32_t)xi[i] - zp) * s;
+    } else if (x->dtype == ONNXC_INT8) {
+        const int8_t *xi = (const int8_t *)x->data + base;
+        for (int64_t i = 0; i < n; i++)
+            yo[i] = (float)((int32_t)xi[i] - zp) * s;
+    } else {
+        const int32_t *xi = (const int32_t *)x->data + base; /* zp is 0 (checked) */
+        for (int64_t i = 0; i < n; i++)
+            yo[i] = (float)xi[i] * s;
+    }
+}
+
+static void qdq_item(void *arg, int64_t lo, int64_t hi, int slot)
+{
+    (void)slot;
+    const qdq_job *j = arg;
+    int64_t inner = j->g->inner, total = j->g->outer * j->g->len * inner;
+    int64_t e = lo * QDQ_BLOCK, end = hi * QDQ_BLOCK < total ? hi * QDQ_BLOCK : total;
+    while (e < end) {
+        int64_t row = e / inner, off = e % inner;
+        int64_t stop = inner - off < end - e ? inner : off + (end - e);
+        qdq_segment(j, row, off, stop);
+        e += stop - off;
+    }
+}
+
+static onnxc_status qdq_run(oc_kctx *c, bool quantize)
 {
     qdq_geom g;
-    onnxc_status st = qdq_geometry(c, true, &g);
+    onnxc_status st = qdq_geometry(c, quantize, &g);
     if (st != ONNXC_OK || !c->out[0])
         return st;
-    const onnxc_tensor *x = c->in[0];
-    onnxc_tensor *y = c->out[0];
-    int32_t dt = g.q.zp_dtype;
-    float buf[256];
-    for (int64_t o = 0; o < g.outer; o++)
-        for (int64_t a = 0; a < g.len; a++) {
-            int64_t base = (o * g.len + a) * g.inner;
-            float s = oc_q_scale(&g.q, a);
-            int32_t zp = oc_q_zp(&g.q, a);
-            if (x->dtype == ONNXC_FLOAT) {
-                quantize_row((const float *)x->data + base, g.inner, s, zp, dt, (uint8_t *)y->data + base);
-                continue;
-            }
-            /* int32 input: converted to float first, as ONNX Runtime does */
-            const int32_t *xi = (const int32_t *)x->data + base;
-            for (int64_t i = 0; i < g.inner; i += 256) {
-                int64_t nb = g.inner - i < 256 ? g.inner - i : 256;
-                for (int64_t j = 0; j < nb; j++)
-                    buf[j] = (float)xi[i + j];
-                quantize_row(buf, nb, s, zp, dt, (uint8_t *)y->data + base + i);
-            }
-        }
+    if (g.inner == 0)
+        return ONNXC_OK;
+    qdq_job j = {&g, c->in[0], c->out[0]->data, quantize};
+    int64_t total = g.outer * g.len * g.inner;
+    oc_par_for(c->pool, (total + QDQ_BLOCK - 1) / QDQ_BLOCK, total, qdq_item, &j);
     return ONNXC_OK;
 }
+
+static onnxc_status quantize_run(oc_kctx *c) { return qdq_run(c, true); }
 
 static onnxc_status dequantize_infer(oc_kctx *c)
 {
@@ -169,36 +219,7 @@ static onnxc_status dequantize_infer(oc_kctx *c)
     return oc_kset_shape(c, c->out[0], ONNXC_FLOAT, c->in[0]->rank, c->in[0]->dims);
 }
 
-static onnxc_status dequantize_run(oc_kctx *c)
-{
-    qdq_geom g;
-    onnxc_status st = qdq_geometry(c, false, &g);
-    if (st != ONNXC_OK || !c->out[0])
-        return st;
-    const onnxc_tensor *x = c->in[0];
-    float *y = c->out[0]->data;
-    for (int64_t o = 0; o < g.outer; o++)
-        for (int64_t a = 0; a < g.len; a++) {
-            int64_t base = (o * g.len + a) * g.inner;
-            float s = oc_q_scale(&g.q, a);
-            int32_t zp = oc_q_zp(&g.q, a);
-            float *yo = y + base;
-            if (x->dtype == ONNXC_UINT8) {
-                const uint8_t *xi = (const uint8_t *)x->data + base;
-                for (int64_t i = 0; i < g.inner; i++)
-                    yo[i] = (float)((int32_t)xi[i] - zp) * s;
-            } else if (x->dtype == ONNXC_INT8) {
-                const int8_t *xi = (const int8_t *)x->data + base;
-                for (int64_t i = 0; i < g.inner; i++)
-                    yo[i] = (float)((int32_t)xi[i] - zp) * s;
-            } else {
-                const int32_t *xi = (const int32_t *)x->data + base; /* zp is 0 (checked) */
-                for (int64_t i = 0; i < g.inner; i++)
-                    yo[i] = (float)xi[i] * s;
-            }
-        }
-    return ONNXC_OK;
-}
+static onnxc_status dequantize_run(oc_kctx *c) { return qdq_run(c, false); }
 
 /* ---- DynamicQuantizeLinear: uint8 with scale and zero point from the input's range (which includes 0) ---- */
 

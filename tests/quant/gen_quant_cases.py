@@ -94,6 +94,15 @@ def qdq_cases():
                    bshape(s, axis, 4)).astype(np.float32)
             save(f"dq13_{nm}", [helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"], axis=axis)],
                  [("q", y)], [("y", deq)], 13, [init("s", s), init("zp", zp)])
+    # large enough for the run to be split over the pool's threads (test_quant_models.py runs it with 2)
+    xb = RNG.standard_normal((4, 64, 33, 35)).astype(np.float32) * 4
+    s, zp = qparams(np.int8, 64)
+    yb = requant(xb / bshape(s, 1, 4), bshape(zp.astype(np.int32), 1, 4), np.int8)
+    save("q13_big_axis1", [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["y"], axis=1)], [("x", xb)],
+         [("y", yb)], 13, [init("s", s), init("zp", zp)])
+    save("dq13_big_axis1", [helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"], axis=1)], [("q", yb)],
+         [("y", ((yb.astype(np.int32) - bshape(zp.astype(np.int32), 1, 4)).astype(np.float32) *
+                 bshape(s, 1, 4)).astype(np.float32))], 13, [init("s", s), init("zp", zp)])
     # no zero point: uint8 output, zero point 0
     s = np.float32(0.25)
     save("q13_no_zp", [helper.make_node("QuantizeLinear", ["x", "s"], ["y"])], [("x", x)],

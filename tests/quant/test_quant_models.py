@@ -6,7 +6,9 @@ without graph optimizations (the same float ops between Q and DQ) and within a f
 fused integer kernels. `compare --reference` agrees; `optimize --verify` passes on each, and on quant_qdq the
 BatchNormalization after the DequantizeLinear-fed Conv is skipped with the reason, every DequantizeLinear kept
 (not constant-folded into float weights), and the optimized model's outputs equal the original's.
-Usage: test_quant_models.py ONNXC MODELS_DIR TMP_DIR"""
+Also runs kernel cases of tests/quant/gen_quant_cases.py big enough to be split over threads with 2 threads
+(the node-test runner uses 1) and checks their outputs exactly.
+Usage: test_quant_models.py ONNXC MODELS_DIR TMP_DIR QUANT_CASES_DIR"""
 import json
 import os
 import shutil
@@ -16,7 +18,9 @@ import sys
 import numpy as np
 import onnx
 
-ONNXC, MODELS, TMP = sys.argv[1], os.path.join(sys.argv[2], "quant"), sys.argv[3]
+ONNXC, MODELS, TMP, CASES = sys.argv[1], os.path.join(sys.argv[2], "quant"), sys.argv[3], sys.argv[4]
+THREADED_CASES = ("test_q13_big_axis1", "test_dq13_big_axis1", "test_convint_2d_big", "test_qlconv_2d_big",
+                  "test_mmi_big", "test_convint_2d_stride_pad")
 EXP = os.path.join(MODELS, "expected")
 INPUT = os.path.join(EXP, "input.npy")
 FAILS = []
@@ -88,6 +92,26 @@ def main():
         check(ops.count("DequantizeLinear") == orig.count("DequantizeLinear"),
               f"quant_qdq: every DequantizeLinear kept ({ops.count('DequantizeLinear')} of "
               f"{orig.count('DequantizeLinear')})")
+    from onnx import numpy_helper
+    for case in THREADED_CASES:
+        d = os.path.join(CASES, case, "test_data_set_0")
+        out = os.path.join(TMP, case)
+        shutil.rmtree(out, ignore_errors=True)
+        ins = []
+        for f in sorted(os.listdir(d)):
+            if f.startswith("input_"):
+                ins += ["--input", os.path.join(d, f)]
+        r = subprocess.run([ONNXC, "run", os.path.join(CASES, case, "model.onnx"), *ins, "--output-dir", out,
+                            "--threads", "2", "-q"], capture_output=True, text=True)
+        ok = r.returncode == 0
+        if ok:
+            t = onnx.TensorProto()
+            with open(os.path.join(d, "output_0.pb"), "rb") as f:
+                t.ParseFromString(f.read())
+            want = numpy_helper.to_array(t)
+            got = np.load(os.path.join(out, t.name + ".npy"))
+            ok = got.dtype == want.dtype and np.array_equal(got, want)
+        check(ok, f"{case} with 2 threads equals the numpy reference exactly {r.stderr.strip()[-200:]}")
     if FAILS:
         print(f"{len(FAILS)} check(s) failed")
         sys.exit(1)
