@@ -44,8 +44,8 @@ static inline int32_t oc_q_requant(float v, int32_t zp, int32_t lo, int32_t hi)
 
 /* How a scale / zero point pair applies to a tensor: one value, or one per index along an axis. */
 typedef struct oc_qparam {
-    const float *scale;     /* NULL when the op has no scale input here */
-    const void *zp;         /* NULL: zero point 0 */
+    const float *scale;     /* the values; NULL at plan time when they are not known yet */
+    const void *zp;         /* NULL: no zero point (0), or not known yet at plan time */
     int32_t zp_dtype;
     int64_t n;              /* scales: 1 or the size of the axis */
     int64_t zp_n;           /* zero points: 1 or n */
@@ -53,8 +53,9 @@ typedef struct oc_qparam {
 
 /* Check a scale input (float, n values: 1 for per tensor, or axis_len along an axis; axis_len < 0: per tensor
  * only) and its zero point (optional when zp_optional; of type zp_dtype, or int8 / uint8 when zp_dtype is 0;
- * one value or one per scale) of node c; what: the inputs' names for messages ("y_scale"). When the data are known
- * the scale must be finite and positive. Fills *q. */
+ * one value or one per scale) of node c; scale_name / zp_name name the inputs in messages ("y_scale"). When the
+ * data are known, every scale must be finite and non-zero and an int32 zero point 0. Fills *q; errors name the
+ * node. */
 onnxc_status oc_q_param(const oc_kctx *c, int scale_in, int zp_in, bool zp_optional, int32_t zp_dtype,
                         int64_t axis_len, const char *scale_name, const char *zp_name, oc_qparam *q);
 
