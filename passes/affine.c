@@ -178,6 +178,15 @@ bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap)
         return oc_why(why, cap, "%s output '%s' has %d consumers (%s%s)", lbl, y->name, y->n_uses, list,
                       y->n_uses > 4 ? ", ..." : "");
     }
+    for (int i = 1; i < 3 && i < p->n_inputs; i++) {
+        /* a quantized (QDQ) weight or bias: folding a scale into it would need new quantization scales, and
+         * storing it as float would drop the quantization */
+        const oc_node *dq = p->inputs[i] ? p->inputs[i]->producer : NULL;
+        if (dq && !dq->dead && is_op(dq, "DequantizeLinear"))
+            return oc_why(why, cap, "%s %s '%s' comes from %s (a quantized %s is left as it is)",
+                          lbl, i == 1 ? "weight" : "bias", p->inputs[i]->name, oc_node_label(dq, olbl, sizeof olbl),
+                          i == 1 ? "weight" : "bias");
+    }
     if (p->n_inputs < 2 || !oc_value_is_constant(p->inputs[1]))
         return oc_why(why, cap, "%s weight is not a constant", lbl);
     if (p->n_inputs > 2 && p->inputs[2] && !oc_value_is_constant(p->inputs[2]))

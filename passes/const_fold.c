@@ -94,6 +94,12 @@ static onnxc_status const_fold_run(oc_graph *g, oc_pass_ctx *ctx)
                     all_const = false;
             if (!all_const)
                 continue;
+            if (!strcmp(n->op_type, "DequantizeLinear")) {
+                /* as ONNX Runtime's constant folding: the DequantizeLinear of a constant is a quantized weight
+                 * (the QDQ form); folding it would store the weight as float and lose the quantization */
+                oc_report_skipped(ctx, n, "not folded: DequantizeLinear keeps a quantized weight quantized");
+                continue;
+            }
             if (oc_eval_node(n, opset, OC_FOLD_MAX_GROWTH_BYTES, outs) != ONNXC_OK) {
                 oc_report_skipped(ctx, n, "not folded: %s", onnxc_last_error());
                 continue;

@@ -96,6 +96,8 @@ extern const oc_kernel oc_kernels_shape[];   /* Reshape Flatten Transpose Squeez
 extern const oc_kernel oc_kernels_resize[];  /* Pad Resize Upsample */
 extern const oc_kernel oc_kernels_rnn[];     /* RNN GRU LSTM */
 extern const oc_kernel oc_kernels_loss[];    /* NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss TfIdfVectorizer */
+extern const oc_kernel oc_kernels_quant[];   /* QuantizeLinear DequantizeLinear DynamicQuantizeLinear */
+extern const oc_kernel oc_kernels_qgemm[];   /* MatMulInteger QLinearMatMul ConvInteger QLinearConv */
 extern const oc_kernel oc_kernels_misc[];    /* TopK CumSum DepthToSpace SpaceToDepth IsNaN IsInf Shrink Trilu EyeLike */
 extern const oc_kernel oc_kernels_signal[];  /* HannWindow HammingWindow BlackmanWindow MelWeightMatrix DFT STFT */
 extern const oc_kernel oc_kernels_misc2[];   /* LRN MeanVarianceNormalization ReverseSequence Det MaxUnpool OneHot */

@@ -10,6 +10,7 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_rnn,  /* kernels/rnn.c */
     oc_kernels_loss, /* kernels/loss.c */
     oc_kernels_signal, oc_kernels_misc2, oc_kernels_sample, oc_kernels_einsum,
+    oc_kernels_quant, oc_kernels_qgemm, /* kernels/quant.c, kernels/qgemm.c */
 };
 
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset)

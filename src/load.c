@@ -294,6 +294,17 @@ static onnxc_status decode_typed(const Onnx__TensorProto *tp, enum typed_field f
         }
         return ONNXC_OK;
     }
+    if (f == TF_INT32 && (t->dtype == ONNXC_INT8 || t->dtype == ONNXC_UINT8 || t->dtype == ONNXC_INT16 ||
+                          t->dtype == ONNXC_UINT16)) {
+        /* a value the type cannot hold (a uint8 zero point of 300) would otherwise be cut to its low bits */
+        int32_t lo = t->dtype == ONNXC_INT8 ? -128 : t->dtype == ONNXC_INT16 ? -32768 : 0;
+        int32_t hi = t->dtype == ONNXC_INT8 ? 127 : t->dtype == ONNXC_UINT8 ? 255 : t->dtype == ONNXC_INT16 ? 32767
+                                                                                                            : 65535;
+        for (size_t i = 0; i < n; i++)
+            if (tp->int32_data[i] < lo || tp->int32_data[i] > hi)
+                return oc_err(ONNXC_E_INVALID, "%s: int32_data[%zu] = %d is outside the range of %s [%d, %d]", what, i,
+                              (int)tp->int32_data[i], onnxc_dtype_name(t->dtype), (int)lo, (int)hi);
+    }
     uint8_t *d = oc_malloc(t->nbytes ? t->nbytes : 1);
     if (!d)
         return oc_err(ONNXC_E_NOMEM, "%s: out of memory for %zu bytes", what, t->nbytes);

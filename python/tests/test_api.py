@@ -256,3 +256,26 @@ def test_one_session_shared_by_threads(repo):
     assert not errors and len(got) == 10
     for r in got:
         np.testing.assert_array_equal(r["cls_logits"], want["cls_logits"])
+
+
+def test_quantized_int8_uint8_io(repo):
+    # a QOperator model equals ONNX Runtime's saved output bit for bit (models/author_quant.py); int8 / uint8
+    # tensors go in and come out as NumPy int8 / uint8, values checked against the spec's formulas
+    m = onnxc.load(repo / "models/quant/quant_qlinear.onnx")
+    got = onnxc.Session(m, threads=2).run({"input": np.load(repo / "models/quant/expected/input.npy")})
+    assert np.array_equal(got["logits"], np.load(repo / "models/quant/expected/quant_qlinear/logits.npy"))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    q = helper.make_tensor_value_info("q", TensorProto.INT8, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    g = helper.make_graph([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+                           helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])], "qdq", [x], [q, y],
+                          initializer=[helper.make_tensor("s", TensorProto.FLOAT, [], [0.5]),
+                                       helper.make_tensor("z", TensorProto.INT8, [], [-3])])
+    mq = onnxc.load(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    xv = np.array([[0.25, 0.75, -1.25], [100.0, -100.0, 1.0]], np.float32)
+    out = onnxc.Session(mq).run({"x": xv})
+    want = np.clip(np.rint(xv / np.float32(0.5)) - 3, -128, 127).astype(np.int8)
+    assert out["q"].dtype == np.int8 and np.array_equal(out["q"], want)
+    assert np.array_equal(out["y"], (want.astype(np.float32) + 3) * np.float32(0.5))
+    mdq = onnxc.load(repo / "models/quant/quant_dynamic.onnx")
+    assert [i["numpy_dtype"] for i in mdq.inputs] == [np.dtype(np.float32)]
