@@ -13,8 +13,6 @@ onnxc.Error carrying the library's message.
 """
 import json as _json
 import os as _os
-import threading as _threading
-import weakref as _weakref
 
 import numpy as _np
 
@@ -303,38 +301,20 @@ class _Feed:
         self.n = n
 
 
-class _CSession:
-    """Owns one C session; freed when the last Python object holding it (the Session or an output view's
-    lease) goes away."""
+class _Owned:
+    """Holds one caller-owned C tensor (from onnxc_session_run_outputs) and frees it with onnxc_tensor_free
+    when the last NumPy view of its memory goes away; exposes that memory to NumPy (writeable: nobody else
+    uses it)."""
 
-    def __init__(self, model, threads):
-        o = _ffi.new("onnxc_session_options *")
-        o.threads = int(threads)
-        out = _ffi.new("onnxc_session **")
-        _check(_lib.onnxc_session_create(model._ptr, o, out), "session")
-        self.model = model  # the C session needs its model
-        self.ptr = _ffi.gc(out[0], _lib.onnxc_session_free)
-
-
-class _Lease:
-    """Keeps alive what one run's output views point into: the C session, and the input arrays (an output
-    that is a graph input points at the caller's tensor)."""
-
-    def __init__(self, csession, feed):
-        self.csession = csession
-        self.feed = feed
-
-
-class _View:
-    """Exposes one output tensor's memory to NumPy (read-only), holding its lease."""
-
-    def __init__(self, lease, ptr, shape, dtype):
-        self.lease = lease
-        self.__array_interface__ = {"data": (int(_ffi.cast("uintptr_t", ptr)), True), "shape": shape,
+    def __init__(self, t, shape, dtype):
+        self.t = t  # cdata with a gc destructor
+        self.__array_interface__ = {"data": (int(_ffi.cast("uintptr_t", t.data)), False), "shape": shape,
                                     "typestr": dtype.str, "version": 3}
 
 
-def _output_array(lease, t, copy):
+def _output_array(t, copy):
+    """The NumPy array of caller-owned output t (a gc'd onnxc_tensor *): a view of t's own memory (which the
+    array then keeps alive) unless copy, or a converted copy for bfloat16 and strings."""
     shape = tuple(int(t.dims[d]) for d in range(t.rank))
     dt = _NP_OF.get(t.dtype)
     if t.dtype == _lib.ONNXC_BFLOAT16:
@@ -349,27 +329,34 @@ def _output_array(lease, t, copy):
     nbytes = int(_np.prod(shape, dtype=_np.int64)) * dt.itemsize if shape else dt.itemsize
     if nbytes == 0 or t.data == _ffi.NULL:
         return _np.zeros(shape, dtype=dt)
+    if nbytes > t.nbytes:
+        raise Error("runtime", "output of shape %s holds %d bytes, not %d" % (shape, t.nbytes, nbytes))
     if copy:
         return _np.frombuffer(_ffi.buffer(t.data, nbytes), dtype=dt).reshape(shape).copy()
-    return _np.asarray(_View(lease, t.data, shape, dt))
+    return _np.asarray(_Owned(t, shape, dt))
 
 
 class Session:
     """A model planned for running. run() returns {output name: ndarray}.
 
-    Outputs are zero-copy, read-only views of the session's memory: they stay readable as long as you hold
-    them (they keep what they point into alive), but the next run() of the same session with the same input
-    shapes overwrites them in place. Copy what you keep across runs (np.array(v), or run(..., copy=True)).
-    A run with other shapes while views of an earlier run are alive moves to a freshly planned C session, so
-    old views never point at freed memory. A Session may be used from several threads (runs take turns);
-    for parallel runs use one Session per thread: two sessions run at the same time, outside the GIL."""
+    One Session may be shared by any number of Python threads: each run() goes to
+    onnxc_session_run_outputs outside the GIL, so runs from several threads compute at the same time (each on
+    a run context of its own that the C session keeps for later runs; the `threads` workers are shared, so a
+    run that finds them busy computes on its calling thread alone), with results bit-identical to a serial run.
+    The outputs of a run belong to the caller: zero-copy, writeable NumPy arrays over the tensors the library
+    handed over (freed when the last array using them goes), never touched by later runs. The Session keeps
+    its model alive; a Model may be shared by several Sessions."""
 
     def __init__(self, model, threads=0):
         self._model = load(model)
-        self._threads = int(threads)
-        self._c = _CSession(self._model, self._threads)
-        self._lock = _threading.Lock()
-        self._last = None  # weak reference to the lease of the last zero-copy run
+        o = _ffi.new("onnxc_session_options *")
+        o.threads = int(threads)
+        out = _ffi.new("onnxc_session **")
+        _check(_lib.onnxc_session_create(self._model._ptr, o, out), "session")
+        self._ptr = _ffi.gc(out[0], _lib.onnxc_session_free)
+        self._n_out = int(_lib.onnxc_session_num_outputs(self._ptr))
+        self._names = [_ffi.string(_lib.onnxc_session_output_name(self._ptr, i)).decode()
+                       for i in range(self._n_out)]
 
     @property
     def inputs(self):
@@ -381,27 +368,24 @@ class Session:
 
     @property
     def threads(self):
-        return int(_lib.onnxc_session_threads(self._c.ptr))
+        return int(_lib.onnxc_session_threads(self._ptr))
 
     def run(self, inputs, copy=False):
         """Run on inputs {name: array-like}; every graph input must be given, with the model's element type
-        (no implicit casts). Returns {output name: ndarray} in the model's output order."""
+        (no implicit casts). Returns {output name: ndarray} in the model's output order: arrays over the
+        library's output tensors (copy=True: arrays NumPy allocated, the library's freed at once)."""
         feed = _Feed(inputs, "Session.run")
-        with self._lock:
-            old = self._last() if self._last is not None else None
-            if old is not None and not _lib.onnxc_session_plan_fits(self._c.ptr, feed.n, feed.names, feed.ptrs):
-                # re-planning would free memory that views of an earlier run still show
-                self._c = _CSession(self._model, self._threads)
-            del old
-            c = self._c
-            _check(_lib.onnxc_session_run(c.ptr, feed.n, feed.names, feed.ptrs), "run")
-            lease = _Lease(c, feed)
-            res = {}
-            for i in range(_lib.onnxc_session_num_outputs(c.ptr)):
-                name = _ffi.string(_lib.onnxc_session_output_name(c.ptr, i)).decode()
-                res[name] = _output_array(lease, _lib.onnxc_session_output(c.ptr, i), copy)
-            self._last = None if copy else _weakref.ref(lease)
-            return res
+        outs = _ffi.new("onnxc_tensor *[]", max(self._n_out, 1))
+        # the GIL is released for the call (cffi); feed keeps the input arrays alive through it
+        _check(_lib.onnxc_session_run_outputs(self._ptr, feed.n, feed.names, feed.ptrs, self._n_out, outs), "run")
+        owned = [_ffi.gc(outs[i], _lib.onnxc_tensor_free) for i in range(self._n_out)]
+        res = {}
+        for name, t in zip(self._names, owned):
+            res[name] = _output_array(t, copy)
+        if copy:
+            for t in owned:
+                _ffi.release(t)
+        return res
 
 
 # ---- comparison ----
