@@ -517,7 +517,16 @@ ONNXC_API onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_mo
 ONNXC_API onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir,
                                             const onnxc_compare_options *opts, onnxc_comparison **out);
 
-/** The reference folder of a comparison made by onnxc_compare_create_reference, NULL for two models. */
+/** As onnxc_compare_create_reference, with the saved outputs in memory instead of a folder: tensors[i] is the
+ *  output named names[i] (copied now: the caller keeps its tensors). label names them in messages and as the
+ *  comparison's reference (NULL: "<arrays>"). A name given twice, or an output of b with none, is
+ *  ONNXC_E_INVALID; names b lacks are unmatched outputs of side 0. b must outlive the comparison. */
+ONNXC_API onnxc_status onnxc_compare_create_reference_tensors(const onnxc_model *b, int n, const char *const *names,
+                                                    const onnxc_tensor *const *tensors, const char *label,
+                                                    const onnxc_compare_options *opts, onnxc_comparison **out);
+
+/** The reference folder (or label) of a comparison made by onnxc_compare_create_reference(_tensors), NULL for
+ *  two models. */
 ONNXC_API const char *onnxc_compare_reference_dir(const onnxc_comparison *c);
 
 /** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */

@@ -273,3 +273,49 @@ def test_one_session_shared_by_threads(repo):
     firsts = [g[0]["cls_logits"] for g in got]
     assert not any(np.shares_memory(firsts[i], firsts[j]) for i in range(4) for j in range(i))
     assert count > 10000, "the main thread barely ran: is the GIL held during runs?"
+
+
+def test_compare_reference_equals_cli(repo, cli, tmp_path):
+    # PyTorch's saved outputs (models/expected) as the reference: a folder, and the same arrays as a dict
+    d = repo / "models/expected/detector_small"
+    model = repo / "models/detector_small.onnx"
+    m = onnxc.load(model)
+    names = [o["name"] for o in m.outputs]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    arrays = {}
+    for i, name in enumerate(names):
+        arrays[name] = np.load(d / ("output_%d.npy" % i))
+        np.save(ref / (name + ".npy"), arrays[name])
+    x = np.load(d / "input_0.npy")
+    np.save(tmp_path / "x.npy", x)
+    p = cli("compare", model, "--reference", ref, "--input", "input=%s" % (tmp_path / "x.npy"), "--json")
+    want = json.loads(p.stdout)
+    assert want["reference"] is True
+    want = want["comparison"]
+    got = onnxc.compare(m, reference=ref, inputs={"input": x})
+    assert got == want
+    assert got["within_tolerance"] is True and [o["name"] for o in got["outputs"]] == names
+    # in memory: the same figures; only the reference's label differs
+    mem = onnxc.compare(m, reference=arrays, inputs={"input": x})
+    assert mem.pop("reference") == "<arrays>" and want.pop("reference") == str(ref)
+    for o in mem["outputs"] + want["outputs"]:
+        o.pop("name_a", None)
+    assert mem == want
+    # a wrong reference fails the comparison, as the CLI's does
+    bad = dict(arrays)
+    bad[names[0]] = arrays[names[0]] + 1.0
+    np.save(ref / (names[0] + ".npy"), bad[names[0]])
+    p = cli("compare", model, "--reference", ref, "--input", "input=%s" % (tmp_path / "x.npy"), "--json", ok=(1,))
+    assert onnxc.compare(m, reference=ref, inputs={"input": x}) == json.loads(p.stdout)["comparison"]
+    got = onnxc.compare(m, reference=bad, inputs={"input": x})
+    assert got["within_tolerance"] is False and got["outputs"][0]["within_tolerance"] is False
+    # errors: an output with no reference, inputs missing, both b and reference
+    with pytest.raises(onnxc.Error, match="no reference for output '%s'" % names[1]):
+        onnxc.compare(m, reference={names[0]: arrays[names[0]]}, inputs={"input": x})
+    with pytest.raises(TypeError, match="inputs"):
+        onnxc.compare(m, reference=arrays)
+    with pytest.raises(TypeError):
+        onnxc.compare(m, m, reference=arrays, inputs={"input": x})
+    with pytest.raises(onnxc.Error, match="nonexistent"):
+        onnxc.compare(m, reference=tmp_path / "nonexistent", inputs={"input": x})

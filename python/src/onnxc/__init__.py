@@ -408,14 +408,18 @@ def _random_inputs(model, seed):
     return res
 
 
-def compare(a, b, inputs=None, atol=None, rtol=None, nmse=None, per_node=False, threads=0, seed=0):
+def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=None, per_node=False, threads=0,
+            seed=0):
     """Run model a (the reference) and b on the same inputs and return the metrics as a dict: what
     `onnxc compare --json` prints under "comparison" (per output: max_abs, max_rel, nmse, cosine, failing
     elements, NaN/Inf counts, top-1/top-5; "within_tolerance"; with per_node the shared values and the first
     divergence). inputs: a dict {name: ndarray} for one sample, or a list of them; None: one sample of
     NumPy-generated inputs (standard normal, symbolic dims 1, numpy.random.default_rng(seed)) -- not the CLI's
-    generator. Tolerances default to the library's (ONNXC_COMPARE_ATOL/RTOL/NMSE)."""
-    ma, mb = load(a), load(b)
+    generator. Tolerances default to the library's (ONNXC_COMPARE_ATOL/RTOL/NMSE).
+
+    With reference= instead of b, model a is compared against saved outputs, as `onnxc compare MODEL
+    --reference DIR`: a folder (one <output>.npy or .pb per output, e.g. PyTorch's) or a dict {output name:
+    ndarray}, the outputs of the one sample inputs= (required) gives every input of."""
     o = _ffi.new("onnxc_compare_options *")
     _lib.onnxc_compare_options_init(o)
     if atol is not None:
@@ -427,7 +431,26 @@ def compare(a, b, inputs=None, atol=None, rtol=None, nmse=None, per_node=False, 
     o.per_node = 1 if per_node else 0
     o.threads = int(threads)
     pc = _ffi.new("onnxc_comparison **")
-    _check(_lib.onnxc_compare_create(ma._ptr, mb._ptr, o, pc), "compare")
+    if reference is not None:
+        if b is not None:
+            raise TypeError("compare: give a second model or reference=, not both")
+        if not isinstance(inputs, dict):
+            raise TypeError("compare: with reference=, inputs= must be the dict {name: ndarray} of the one sample "
+                            "the reference outputs were computed from")
+        mb = load(a)
+        if isinstance(reference, dict):
+            ref = _Feed(reference, "compare reference")
+            _check(_lib.onnxc_compare_create_reference_tensors(mb._ptr, ref.n, ref.names, ref.ptrs, _ffi.NULL, o,
+                                                               pc), "compare")
+        else:
+            _check(_lib.onnxc_compare_create_reference(mb._ptr, _os.fsencode(_os.fspath(reference)), o, pc),
+                   "compare")
+        ma = mb
+    else:
+        if b is None:
+            raise TypeError("compare: give the model to compare with a (b), or reference=")
+        ma, mb = load(a), load(b)
+        _check(_lib.onnxc_compare_create(ma._ptr, mb._ptr, o, pc), "compare")
     c = _ffi.gc(pc[0], _lib.onnxc_compare_free)
     try:
         return _compare_samples(c, ma, inputs, seed)
