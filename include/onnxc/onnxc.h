@@ -661,8 +661,23 @@ ONNXC_API const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibrati
 ONNXC_API int onnxc_calibration_num_outputs(const onnxc_calibration *c);
 /** Output i, NULL when out of range; strings owned by c. */
 ONNXC_API const onnxc_calib_output *onnxc_calibration_output(const onnxc_calibration *c, int i);
+/** Number of calibration samples the fit ran on. */
+ONNXC_API int onnxc_calibration_num_samples(const onnxc_calibration *c);
 /** Print the per-layer table and the drift (human lines), or one JSON object when json != 0. */
 ONNXC_API void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json);
+/** The JSON object onnxc_calibration_print(c, f, 1) prints, as one malloc'd NUL-terminated string in *json
+ *  (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_calibration_json(const onnxc_calibration *c, char **json);
+/** The calibration as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the relative
+ *  residual of every layer before and after the fit along the execution order on a log scale, the table of
+ *  layers and the drift of every output. original and swapped label the models (file names; NULL: generic).
+ *  One malloc'd NUL-terminated string in *html (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_calibration_html(const onnxc_calibration *c, const char *original, const char *swapped,
+                                              char **html);
+/** Write the page of onnxc_calibration_html to path (a temporary file beside it, then renamed: never a
+ *  half-written page). */
+ONNXC_API onnxc_status onnxc_calibration_write_html(const onnxc_calibration *c, const char *original,
+                                                    const char *swapped, const char *path);
 /** Free a calibration result; NULL is fine. */
 ONNXC_API void onnxc_calibration_free(onnxc_calibration *c);
 
