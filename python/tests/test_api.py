@@ -319,3 +319,36 @@ def test_compare_reference_equals_cli(repo, cli, tmp_path):
         onnxc.compare(m, m, reference=arrays, inputs={"input": x})
     with pytest.raises(onnxc.Error, match="nonexistent"):
         onnxc.compare(m, reference=tmp_path / "nonexistent", inputs={"input": x})
+
+
+def test_swap_norm_calibrated_equals_cli(repo, cli, tmp_path):
+    # --calibrate DIR (64 .npy samples) against calibrate= with the same arrays: the same file, the same figures
+    model = repo / "models/shapes_cnn.onnx"
+    calib = repo / "models/shapes_data/calib"
+    files = sorted(calib.glob("*.npy"))
+    p = cli("swap-norm", model, "-o", tmp_path / "cli.onnx", "--calibrate", calib, "--threads", "1", "--json",
+            "--report", tmp_path / "cli.html")
+    want = json.loads(p.stdout)
+    arrays = [np.load(f) for f in files]
+    for calibrate in (arrays, [{"input": a} for a in arrays], np.stack(arrays)):
+        if isinstance(calibrate, np.ndarray):  # first axis over the samples: each arr[i] has the input's shape
+            assert calibrate.shape[1:] == arrays[0].shape
+        got, rep = onnxc.swap_norm(model, calibrate=calibrate, threads=1, report_html=tmp_path / "py.html")
+        got.save(tmp_path / "py.onnx")
+        assert (tmp_path / "py.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+        cal = rep.pop("calibration")
+        assert rep == want["swap"]
+        for c in (cal, want["calibration"]):
+            c.pop("seconds", None)
+        assert cal == want["calibration"] and len(cal["layers"]) == 3
+        assert all(L["residual_after"] < L["residual_before"] for L in cal["layers"])
+    html = (tmp_path / "py.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and html.count('class="point after') == 3
+    # uncalibrated: no "calibration" key, as without --calibrate
+    assert "calibration" not in onnxc.swap_norm(model)[1]
+    with pytest.raises(ValueError, match="no input 'input'"):
+        onnxc.swap_norm(model, calibrate=[{"image": arrays[0]}])
+    with pytest.raises(onnxc.Error, match="sample 0"):
+        onnxc.swap_norm(model, calibrate=[arrays[0].astype(np.float64)])
+    with pytest.raises(TypeError, match="calibrate"):
+        onnxc.swap_norm(model, report_html=tmp_path / "x.html")

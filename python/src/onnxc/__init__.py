@@ -243,10 +243,18 @@ def _run_optimize(m, settings):
 
 
 def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None, strict=None, options=None,
-              **pass_options):
+              calibrate=None, threads=0, report_html=None, **pass_options):
     """The swap-norm pass alone (like `onnxc swap-norm`): BatchNormalization replaced by group / instance /
     layer normalization. Returns (new model, report dict). None leaves an option at its default; more
-    swap-norm options as keywords (swap_norm_NAME=...) or options={...} as in optimize."""
+    swap-norm options as keywords (swap_norm_NAME=...) or options={...} as in optimize.
+
+    calibrate= (like --calibrate): calibration samples as NumPy arrays -- a list of {input name: ndarray}, one
+    dict per sample, or for a single-input model a list of arrays or one array whose first axis runs over the
+    samples (each arr[i] has the input's declared shape). Each swapped layer's scale and bias are then fitted
+    to reproduce the original BatchNormalization's output (onnxc_swap_norm_calibrate, on `threads` threads,
+    outside the GIL) and report["calibration"] is what `--json` prints under "calibration" (per-layer
+    residuals before/after, drift of every output); report_html=PATH also writes the --report page. Nothing
+    is calibrated when no BN was swapped (report["calibration"] is then None)."""
     settings = [("passes", "swap-norm"), ("swap-norm.to", str(to))]
     for name, v in (("groups", groups), ("only", only), ("exclude", exclude), ("form", form), ("strict", strict)):
         if v is not None:
@@ -256,7 +264,68 @@ def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None
         settings.append((table.get(k, k.replace("_", "-")), _option_text(v)))
     for k, v in (options or {}).items():
         settings.append((k, _option_text(v)))
-    return _run_optimize(load(model), settings)
+    if calibrate is None and report_html is not None:
+        raise TypeError("swap_norm: report_html shows a calibration: give calibrate=")
+    m = load(model)
+    swapped, report = _run_optimize(m, settings)
+    if calibrate is None:
+        return swapped, report
+    report["calibration"] = None
+    if not report.get("changes"):
+        return swapped, report
+    samples = _calibration_samples(m, calibrate)
+    names = [io["name"] for io in m.inputs]
+    feeds = [_Feed(smp, "swap_norm calibration sample %d" % k) for k, smp in enumerate(samples)]
+    ptrs = _ffi.new("const onnxc_tensor *[]", max(len(feeds) * len(names), 1))
+    for k, f in enumerate(feeds):
+        for i in range(len(names)):
+            ptrs[k * len(names) + i] = f.ptrs[i]
+    c_names = [_ffi.new("char[]", n.encode()) for n in names]
+    names_p = _ffi.new("const char *[]", c_names or [_ffi.NULL])
+    o = _ffi.new("onnxc_calibrate_options *")
+    o.threads = int(threads)
+    pc = _ffi.new("onnxc_calibration **")
+    _check(_lib.onnxc_swap_norm_calibrate(m._ptr, swapped._ptr, len(feeds), len(names), names_p, ptrs, o, pc),
+           "swap_norm calibration")
+    cal = _ffi.gc(pc[0], _lib.onnxc_calibration_free)
+    pp = _ffi.new("char **")
+    _check(_lib.onnxc_calibration_json(cal, pp), "calibration")
+    report["calibration"] = _json.loads(_take_string(pp))
+    if report_html is not None:
+        _check(_lib.onnxc_calibration_write_html(cal, _label(model, b"original"), b"swapped",
+                                                 _os.fsencode(_os.fspath(report_html))), "report_html")
+    return swapped, report
+
+
+def _label(model, default):
+    if isinstance(model, str) or hasattr(model, "__fspath__"):
+        return _os.fsencode(_os.fspath(model))
+    return default
+
+
+def _calibration_samples(m, calibrate):
+    """A list of {name: ndarray}, one per sample, in the model's input order."""
+    names = [io["name"] for io in m.inputs]
+    if isinstance(calibrate, _np.ndarray) or not isinstance(calibrate, (list, tuple)):
+        calibrate = list(_np.asarray(calibrate)) if isinstance(calibrate, _np.ndarray) else list(calibrate)
+    if not calibrate:
+        raise ValueError("swap_norm: calibrate= holds no sample")
+    res = []
+    for k, smp in enumerate(calibrate):
+        if not isinstance(smp, dict):
+            if len(names) != 1:
+                raise TypeError("swap_norm: the model has %d inputs (%s): give each calibration sample as a dict "
+                                "{name: ndarray}" % (len(names), ", ".join(names)))
+            smp = {names[0]: smp}
+        missing = [n for n in names if n not in smp]
+        extra = [n for n in smp if n not in names]
+        if missing or extra:
+            raise ValueError("swap_norm: calibration sample %d: %s (the model's inputs: %s)" % (
+                k, "; ".join(filter(None, ["no input '%s'" % "', '".join(missing) if missing else "",
+                                           "no model input '%s'" % "', '".join(extra) if extra else ""])),
+                ", ".join(names)))
+        res.append({n: smp[n] for n in names})
+    return res
 
 
 # ---- running ----
