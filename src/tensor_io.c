@@ -400,6 +400,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
         goto out;
     }
     size_t p = (size_t)cd;
+    uint64_t stored_bytes = 0; /* compressed bytes of the members so far: members never share bytes */
     for (uint64_t e = 0; e < count; e++) {
         if (len < 46 || p > len - 46 || le32(buf + p) != 0x02014b50u) {
             st = oc_err(ONNXC_E_PARSE, "%s: bad zip directory entry %llu (the file may be truncated)", path,
@@ -462,6 +463,12 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
         if ((method == 0 && csize != usize) || data > len || csize > len - data) {
             st = oc_err(ONNXC_E_PARSE, "%s: member runs past the end of the archive (the file may be truncated)",
                         what);
+            goto out;
+        }
+        /* directory entries pointing at the same bytes would let a small file stand for unbounded data */
+        stored_bytes += csize;
+        if (stored_bytes > len) {
+            st = oc_err(ONNXC_E_PARSE, "%s: the archive's members overlap (a corrupted or malicious archive)", what);
             goto out;
         }
         const uint8_t *d = buf + data;

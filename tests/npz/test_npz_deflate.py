@@ -308,6 +308,18 @@ class Compressed(unittest.TestCase):
                      "bomb.npz" + member, "more than DEFLATE can produce")
         # a match reaching back before the first byte: fixed block, literal-free length 3 / distance 1
         self.refused(self.broken("far", comp_edit=lambda c: bytes([0x03, 0x02, 0x00]), over={"usize": 3}), "far.npz" + member, "back")
+        # directory entries that share one member's bytes (each would be read in full: a bomb by repetition)
+        plain = npy_bytes(self.arrays["zeros"])
+        comp = deflate(plain)
+        nm = b"zeros.npy"
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, zlib.crc32(plain), len(comp), len(plain),
+                            len(nm), 0) + nm + comp
+        central = b"".join(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, zlib.crc32(plain),
+                                       len(comp), len(plain), 2, 0, 0, 0, 0, 0, 0) + b"z%d" % k for k in range(4))
+        body = local + central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 4, 4, len(central), len(local), 0)
+        with open(os.path.join(self.d, "rep.npz"), "wb") as f:
+            f.write(body)
+        self.refused(os.path.join(self.d, "rep.npz"), "rep.npz[z", "overlap")
         # an unknown method
         self.refused(self.broken("m12", method=12), "m12.npz" + member, "method 12")
         # the whole file truncated
