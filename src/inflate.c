@@ -16,7 +16,7 @@ typedef struct huff {
     uint16_t firstcode[16];
     uint32_t maxcode[17]; /* one past the last code of each length, left-aligned to 16 bits */
     uint16_t firstsymbol[16];
-    uint8_t size[288];  /* by canonical position: code length */
+    uint8_t size[288];   /* by canonical position: code length */
     uint16_t value[288]; /* by canonical position: symbol */
 } huff;
 
@@ -135,10 +135,13 @@ static onnxc_status decode(reader *r, const huff *h, int *sym)
 
 static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
                                       31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
-                                       193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                       33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 static onnxc_status too_long(const reader *r)
 {
@@ -178,8 +181,8 @@ static onnxc_status codes(reader *r, const huff *lit, const huff *dist)
             return st;
         d = dist_base[ds] + e;
         if (d > r->out_pos)
-            return oc_err(ONNXC_E_PARSE, "%s: corrupt deflate data (a match %u bytes back at byte %zu)", r->what,
-                          d, r->out_pos);
+            return oc_err(ONNXC_E_PARSE, "%s: corrupt deflate data (a match %u bytes back at byte %zu)", r->what, d,
+                          r->out_pos);
         if (len > r->out_len - r->out_pos)
             return too_long(r);
         uint8_t *o = r->out + r->out_pos;
@@ -207,8 +210,10 @@ static onnxc_status stored(reader *r)
     unsigned nc = r->in[r->pos + 2] | (unsigned)r->in[r->pos + 3] << 8;
     r->pos += 4;
     if (n != (~nc & 0xFFFFu))
-        return oc_err(ONNXC_E_PARSE, "%s: corrupt deflate data (stored block length %u does not match its "
-                      "complement)", r->what, n);
+        return oc_err(ONNXC_E_PARSE,
+                      "%s: corrupt deflate data (stored block length %u does not match its "
+                      "complement)",
+                      r->what, n);
     if (n > r->len - r->pos)
         return truncated(r);
     if (n > r->out_len - r->out_pos)
@@ -247,8 +252,8 @@ static onnxc_status dynamic(reader *r, huff *lit, huff *dist)
     hdist += 1;
     hclen += 4;
     if (hlit > 286 || hdist > 30)
-        return oc_err(ONNXC_E_PARSE, "%s: corrupt deflate data (%u literal/length or %u distance codes)", r->what,
-                      hlit, hdist);
+        return oc_err(ONNXC_E_PARSE, "%s: corrupt deflate data (%u literal/length or %u distance codes)", r->what, hlit,
+                      hdist);
     uint8_t l[286 + 30];
     memset(l, 0, 19);
     for (unsigned i = 0; i < hclen; i++) {
