@@ -488,7 +488,8 @@ def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=N
 
     With reference= instead of b, model a is compared against saved outputs, as `onnxc compare MODEL
     --reference DIR`: a folder (one <output>.npy or .pb per output, e.g. PyTorch's) or a dict {output name:
-    ndarray}, the outputs of the one sample inputs= (required) gives every input of."""
+    ndarray}, the outputs of the one sample inputs= (required) gives every input of. The result's "reference"
+    is the folder, or "<arrays>" for a dict."""
     o = _ffi.new("onnxc_compare_options *")
     _lib.onnxc_compare_options_init(o)
     if atol is not None:
