@@ -12,6 +12,7 @@ static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
     "                       [--calibrate DATA | --calibrate NAME=DIR... | --calibrate-random N] [--threads N]\n"
+    "                       [--report FILE.html]\n"
     "                       [--list-passes] [--dry-run] [--json] [--force] [-q] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
@@ -48,6 +49,10 @@ static const char usage[] =
     "  --calibrate-random N  the same on N seeded random inputs (sample k = 'onnxc run MODEL --seed k'): for\n"
     "                      when there is no data; real samples of the task are much better\n"
     "  --threads N         threads of the calibration's sessions (default: number of cores)\n"
+    "  --report FILE.html  with --calibrate(-random): also write the calibration as one self-contained HTML\n"
+    "                      page (no script, nothing fetched): each layer's residual before and after the fit\n"
+    "                      along the execution order on a log scale, the table of layers, the drift of every\n"
+    "                      output. Checked before the pass runs, written through a temporary file\n"
     "  --list-passes       print the passes with their options (type, default, help) and exit\n"
     "  --dry-run           print the report, write nothing\n"
     "  --json              print the report as JSON on stdout; each swapped BN's event has \"groups\" and\n"
@@ -126,7 +131,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
     const char *calib_specs[64];
     int n_specs = 0;
     int64_t n_random = 0, threads = 0;
-    const char *model = NULL, *out = NULL;
+    const char *model = NULL, *out = NULL, *report = NULL;
     int json = 0, dry = 0, external = 0, force = 0;
     int64_t ext_min = -1;
     for (int i = 1; i < argc; i++) {
@@ -159,6 +164,10 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
                 return CLI_EXIT_USAGE;
             if (cli_parse_i64(v, 0, 1024, &threads) != 0)
                 return cli_usage_error("swap-norm", "--threads takes a number from 0 to 1024, not '%s'", v);
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--report", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            report = v;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--force")) {
@@ -187,6 +196,8 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         return cli_usage_error("swap-norm", "no output given (-o OUT, or --dry-run)");
     if (n_specs && n_random)
         return cli_usage_error("swap-norm", "give --calibrate or --calibrate-random, not both");
+    if (report && !n_specs && !n_random)
+        return cli_usage_error("swap-norm", "--report shows a calibration: give --calibrate or --calibrate-random");
 
     onnxc_model *m = NULL;
     onnxc_status st = onnxc_model_load(model, &m);
@@ -196,9 +207,14 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
     cli_save_options(&so, external, ext_min, NULL);
     so.allow_overwrite_input = force;
     /* an OUT that cannot be written is refused before the pass runs */
-    if (out && !dry && (st = onnxc_model_check_output(m, out, &so)) != ONNXC_OK) {
+    if ((out && !dry && (st = onnxc_model_check_output(m, out, &so)) != ONNXC_OK) ||
+        (report && (st = onnxc_model_check_output(m, report, NULL)) != ONNXC_OK)) {
         onnxc_model_free(m);
         return cli_fail(st);
+    }
+    if (report && out && !dry && !strcmp(report, out)) {
+        onnxc_model_free(m);
+        return cli_usage_error("swap-norm", "--report '%s' is OUT itself", report);
     }
     onnxc_report *rep = NULL;
     onnxc_calibration *cal = NULL;
@@ -249,6 +265,15 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         }
         if (!json)
             fprintf(stderr, "wrote %s\n", out);
+    }
+    if (report && cal) {
+        st = onnxc_calibration_write_html(cal, model, dry ? "(dry run, not written)" : out, report);
+        if (st != ONNXC_OK) {
+            rc = cli_fail(st);
+            goto done;
+        }
+        if (!json)
+            fprintf(stderr, "wrote %s\n", report);
     }
 done:
     onnxc_calibration_free(cal);

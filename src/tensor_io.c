@@ -1,10 +1,11 @@
-/* Tensor files: NumPy .npy (format versions 1.0, 2.0, 3.0; C or Fortran order), NumPy .npz archives of them and
+/* Tensor files: NumPy .npy (format versions 1.0, 2.0, 3.0; C or Fortran order), NumPy .npz archives of them (stored or DEFLATE-compressed) and
  * ONNX TensorProto .pb, told apart by the .npy magic. TensorProto decoding is the loader's own (oc_tensor_from_proto), so both read the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dtype.h"
+#include "inflate.h"
 #include "ir.h"
 #include "proto_tensor.h"
 
@@ -354,7 +355,7 @@ void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors)
 }
 
 /* numpy.savez writes a zip archive through Python's zipfile: members "<name>.npy", stored (savez) or deflated
- * (savez_compressed), sizes in the central directory or, past 4 GB or when forced, in its zip64 extra field. */
+ * (savez_compressed: DEFLATE, decoded by src/inflate.c), each checked against its CRC-32, sizes in the central directory or, past 4 GB or when forced, in its zip64 extra field. */
 onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path, int *n_out, char ***names_out,
                                 onnxc_tensor ***tensors_out)
 {
@@ -399,6 +400,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
         goto out;
     }
     size_t p = (size_t)cd;
+    uint64_t stored_bytes = 0; /* compressed bytes of the members so far: members never share bytes */
     for (uint64_t e = 0; e < count; e++) {
         if (len < 46 || p > len - 46 || le32(buf + p) != 0x02014b50u) {
             st = oc_err(ONNXC_E_PARSE, "%s: bad zip directory entry %llu (the file may be truncated)", path,
@@ -407,6 +409,7 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
         }
         uint32_t method = le16(buf + p + 10), nlen = le16(buf + p + 28), xlen = le16(buf + p + 30),
                  clen = le16(buf + p + 32);
+        uint32_t crc = le32(buf + p + 16);
         uint64_t csize = le32(buf + p + 20), usize = le32(buf + p + 24), loff = le32(buf + p + 42);
         if (p + 46 + (size_t)nlen + xlen + clen > len) {
             st = oc_err(ONNXC_E_PARSE, "%s: zip directory entry %llu runs past the end of the file", path,
@@ -446,9 +449,10 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
             name[nlen - 4] = 0;
         char what[600];
         snprintf(what, sizeof what, "%s[%s]", path, name);
-        if (method != 0) {
-            st = oc_err(ONNXC_E_UNSUPPORTED, "%s: member compressed (zip method %u, numpy.savez_compressed); "
-                        "save it with numpy.savez", what, method);
+        if (method != 0 && method != 8) {
+            st = oc_err(ONNXC_E_UNSUPPORTED, "%s: member compressed with zip method %u (only 0, stored, as "
+                        "numpy.savez writes, and 8, deflate, as numpy.savez_compressed writes, are read)", what,
+                        method);
             goto out;
         }
         if (len < 30 || loff > len - 30 || le32(buf + loff) != 0x04034b50u) {
@@ -456,18 +460,53 @@ onnxc_status oc_npz_read_buffer(const uint8_t *buf, size_t len, const char *path
             goto out;
         }
         uint64_t data = loff + 30 + le16(buf + loff + 26) + le16(buf + loff + 28);
-        if (csize != usize || data > len || csize > len - data) {
+        if ((method == 0 && csize != usize) || data > len || csize > len - data) {
             st = oc_err(ONNXC_E_PARSE, "%s: member runs past the end of the archive (the file may be truncated)",
                         what);
             goto out;
         }
+        /* directory entries pointing at the same bytes would let a small file stand for unbounded data */
+        stored_bytes += csize;
+        if (stored_bytes > len) {
+            st = oc_err(ONNXC_E_PARSE, "%s: the archive's members overlap (a corrupted or malicious archive)", what);
+            goto out;
+        }
         const uint8_t *d = buf + data;
-        if (csize < sizeof npy_magic || memcmp(d, npy_magic, sizeof npy_magic) != 0) {
+        uint8_t *plain = NULL;
+        if (method == 8) {
+            /* the size the directory declares is bounded by what DEFLATE can make of the compressed bytes (a
+             * bomb cannot make us allocate more), and the stream must make exactly that many */
+            if (usize / OC_INFLATE_MAX_RATIO > csize || usize > (uint64_t)SIZE_MAX - 1) {
+                st = oc_err(ONNXC_E_PARSE, "%s: the archive declares %llu bytes made of %llu compressed ones, more "
+                            "than DEFLATE can produce (a corrupted or malicious archive)", what,
+                            (unsigned long long)usize, (unsigned long long)csize);
+                goto out;
+            }
+            if (!(plain = oc_malloc(usize ? (size_t)usize : 1))) {
+                st = oc_err(ONNXC_E_NOMEM, "%s: out of memory for %llu decompressed bytes", what,
+                            (unsigned long long)usize);
+                goto out;
+            }
+            if ((st = oc_inflate(d, (size_t)csize, plain, (size_t)usize, what)) != ONNXC_OK) {
+                oc_free(plain);
+                goto out;
+            }
+            d = plain;
+        }
+        if (oc_crc32(0, d, (size_t)usize) != crc) {
+            st = oc_err(ONNXC_E_PARSE, "%s: CRC-32 mismatch (the archive is corrupted)", what);
+            oc_free(plain);
+            goto out;
+        }
+        if (usize < sizeof npy_magic || memcmp(d, npy_magic, sizeof npy_magic) != 0) {
             st = oc_err(ONNXC_E_PARSE, "%s: member is not a .npy array", what);
+            oc_free(plain);
             goto out;
         }
         n++;
-        if ((st = read_npy(d, (size_t)csize, what, &tensors[n - 1])) != ONNXC_OK)
+        st = read_npy(d, (size_t)usize, what, &tensors[n - 1]);
+        oc_free(plain);
+        if (st != ONNXC_OK)
             goto out;
     }
     if (n == 0)

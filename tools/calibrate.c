@@ -969,6 +969,8 @@ const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibration *c, int
 
 int onnxc_calibration_num_outputs(const onnxc_calibration *c) { return c ? c->n_outputs : 0; }
 
+int onnxc_calibration_num_samples(const onnxc_calibration *c) { return c ? c->n_samples : 0; }
+
 const onnxc_calib_output *onnxc_calibration_output(const onnxc_calibration *c, int i)
 {
     return c && i >= 0 && i < c->n_outputs ? &c->outputs[i] : NULL;
@@ -1045,6 +1047,23 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             fprintf(f, ", top-1 agrees %lld of %lld", (long long)m->top1_agree, (long long)m->top1_rows);
         fputc('\n', f);
     }
+}
+
+onnxc_status onnxc_calibration_json(const onnxc_calibration *c, char **json)
+{
+    if (!json || !c) {
+        if (json)
+            *json = NULL;
+        return oc_err(ONNXC_E_ARG, "onnxc_calibration_json: NULL argument");
+    }
+    oc_membuf b;
+    onnxc_status st = oc_membuf_open(&b);
+    if (st != ONNXC_OK) {
+        *json = NULL;
+        return st;
+    }
+    onnxc_calibration_print(c, b.f, 1);
+    return oc_membuf_take(&b, json);
 }
 
 void onnxc_calibration_free(onnxc_calibration *c)

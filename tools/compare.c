@@ -459,6 +459,7 @@ struct onnxc_comparison {
     /* reference mode (onnxc_compare_create_reference): no model A; ref[k] is the saved tensor output k is
      * compared with, read from ref_dir; refs holds every file read (the unmatched ones are notes) */
     int reference;
+    int ref_mem; /* the saved outputs were given in memory (onnxc_compare_create_reference_tensors) */
     char *ref_dir;
     int n_refs;
     oc_ref_file *refs;
@@ -833,6 +834,9 @@ static onnxc_status match_reference(onnxc_comparison *c)
             have[0] = 0;
             for (int i = 0; i < c->n_refs && k < sizeof have; i++)
                 k += (size_t)snprintf(have + k, sizeof have - k, "%s%s", i ? ", " : "", c->refs[i].file);
+            if (c->ref_mem)
+                return oc_err(ONNXC_E_INVALID, "%s: no reference for output '%s' of %s (given: %s)", c->ref_dir,
+                              ib.name, c->label_b, c->n_refs ? have : "nothing");
             if (c->n_refs == 0)
                 snprintf(have, sizeof have, "no .npy or .pb file");
             return oc_err(ONNXC_E_INVALID, "%s: no reference for output '%s' of %s (want %s.npy, or a .pb holding "
@@ -854,14 +858,43 @@ static onnxc_status match_reference(onnxc_comparison *c)
     return ONNXC_OK;
 }
 
-onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir, const onnxc_compare_options *opts,
-                                            onnxc_comparison **out)
+/* The saved outputs given in memory, copied as refs keyed by their names. */
+static onnxc_status copy_reference_tensors(onnxc_comparison *c, int n, const char *const *names,
+                                           const onnxc_tensor *const *tensors)
+{
+    if (n > 0 && !(c->refs = oc_calloc((size_t)n, sizeof *c->refs)))
+        return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    for (int i = 0; i < n; i++) {
+        if (!names[i] || !tensors[i])
+            return oc_err(ONNXC_E_ARG, "compare: reference %d has no name or no tensor", i);
+        oc_ref_file *r = &c->refs[c->n_refs];
+        if (!(r->file = oc_strdup(names[i])) || !(r->key = oc_strdup(names[i]))) {
+            oc_free(r->file);
+            r->file = NULL;
+            return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+        }
+        c->n_refs++;
+        onnxc_status st = onnxc_tensor_clone(tensors[i], &r->t);
+        if (st != ONNXC_OK)
+            return st;
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->refs[j].key, r->key) == 0)
+                return oc_err(ONNXC_E_INVALID, "%s: output '%s' given twice", c->ref_dir, r->key);
+    }
+    return ONNXC_OK;
+}
+
+/* dir != NULL: read the folder; else the n tensors, labelled dir_or_label. */
+static onnxc_status create_reference(const onnxc_model *b, const char *dir, const char *label, int n,
+                                     const char *const *names, const onnxc_tensor *const *tensors,
+                                     const onnxc_compare_options *opts, onnxc_comparison **out)
 {
     if (!out)
         return oc_err(ONNXC_E_ARG, "compare: no output");
     *out = NULL;
-    if (!b || !b->graph || !dir)
-        return oc_err(ONNXC_E_ARG, "compare: no model or no reference folder");
+    if (!b || !b->graph || (!dir && (n < 0 || (n > 0 && (!names || !tensors)))))
+        return oc_err(ONNXC_E_ARG, "compare: no model or no reference");
+    const char *where = dir ? dir : label ? label : "<arrays>";
     onnxc_compare_options o;
     if (opts)
         o = *opts;
@@ -878,10 +911,11 @@ onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *di
         return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
     c->fd = -1;
     c->reference = 1;
+    c->ref_mem = dir == NULL;
     c->mb = b;
     c->o = o;
-    c->ref_dir = oc_strdup(dir);
-    c->label_a = oc_strdup(o.label_a ? o.label_a : dir);
+    c->ref_dir = oc_strdup(where);
+    c->label_a = oc_strdup(o.label_a ? o.label_a : where);
     c->label_b = oc_strdup(o.label_b ? o.label_b : "B");
     c->o.label_a = c->label_a;
     c->o.label_b = c->label_b;
@@ -889,7 +923,7 @@ onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *di
     if (!c->ref_dir || !c->label_a || !c->label_b)
         st = oc_err(ONNXC_E_NOMEM, "compare: out of memory");
     if (st == ONNXC_OK)
-        st = read_reference_dir(c, dir);
+        st = dir ? read_reference_dir(c, dir) : copy_reference_tensors(c, n, names, tensors);
     if (st == ONNXC_OK)
         st = match_reference(c);
     onnxc_session_options so = {.threads = o.threads};
@@ -901,6 +935,24 @@ onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *di
     }
     *out = c;
     return ONNXC_OK;
+}
+
+onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir, const onnxc_compare_options *opts,
+                                            onnxc_comparison **out)
+{
+    if (!dir) {
+        if (out)
+            *out = NULL;
+        return oc_err(ONNXC_E_ARG, "compare: no model or no reference folder");
+    }
+    return create_reference(b, dir, NULL, 0, NULL, NULL, opts, out);
+}
+
+onnxc_status onnxc_compare_create_reference_tensors(const onnxc_model *b, int n, const char *const *names,
+                                                    const onnxc_tensor *const *tensors, const char *label,
+                                                    const onnxc_compare_options *opts, onnxc_comparison **out)
+{
+    return create_reference(b, NULL, label, n, names, tensors, opts, out);
 }
 
 const onnxc_compare_options *oc_compare_options(const onnxc_comparison *c) { return c ? &c->o : NULL; }

@@ -1,14 +1,15 @@
 /* A comparison as one self-contained HTML page (inline CSS and SVG, no script, nothing fetched): the table of
- * outputs and, with per_node, the NMSE of every shared value along B's execution order on a log scale. */
+ * outputs and, with per_node, the NMSE of every shared value along B's execution order on a log scale; and the
+ * helpers the other pages share (tools/html.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "compare.h"
+#include "html.h"
 #include "util.h"
 
-/* Text with &, <, >, " and ' escaped; control characters (never meaningful in a name) as U+FFFD. */
-static void html_text(FILE *f, const char *s)
+void oc_html_text(FILE *f, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         switch (*p) {
@@ -26,7 +27,7 @@ static void html_text(FILE *f, const char *s)
     }
 }
 
-static void html_num(FILE *f, double v)
+void oc_html_num(FILE *f, double v)
 {
     if (isnan(v))
         fputs("NaN", f);
@@ -40,10 +41,10 @@ static void html_shape(FILE *f, const int64_t *dims, int rank)
 {
     char buf[256];
     oc_dims_str(dims, rank, buf, sizeof buf);
-    html_text(f, buf);
+    oc_html_text(f, buf);
 }
 
-static const char style[] =
+const char oc_html_style[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}"
     "h1{font-size:20px}h2{font-size:16px;margin-top:28px}"
     "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}"
@@ -53,7 +54,9 @@ static const char style[] =
     "svg{border:1px solid #ccc;background:#fff}svg text{font:11px sans-serif}"
     "svg .axis{stroke:#444}svg .grid{stroke:#e4e4e4}svg .limit{stroke:#b60;stroke-dasharray:4 3}"
     "svg .line{fill:none;stroke:#68a;stroke-width:1}svg circle.point{fill:#27a}"
-    "svg circle.point.differs{fill:#c22}svg circle.point.zero{fill:#8b8}svg .divergence{stroke:#c22}";
+    "svg circle.point.differs{fill:#c22}svg circle.point.zero{fill:#8b8}svg .divergence{stroke:#c22}"
+    "svg .line.before{stroke:#d80}svg circle.point.before{fill:#d80}svg .line.after{stroke:#27a}"
+    "td.warn{color:#b60}table#layers td,table#outputs td{white-space:nowrap}";
 
 /* One row of a table: the output, or with op a per-node value. */
 static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int index)
@@ -63,16 +66,16 @@ static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int i
     if (per_node)
         fprintf(f, "<td>%d</td>", index);
     fputs("<td class=\"name\">", f);
-    html_text(f, e->name);
+    oc_html_text(f, e->name);
     if (e->name_a && strcmp(e->name_a, e->name) != 0) {
         fputs(" (A: ", f);
-        html_text(f, e->name_a);
+        oc_html_text(f, e->name_a);
         fputs(")", f);
     }
     fputs("</td>", f);
     if (per_node) {
         fputs("<td class=\"op\">", f);
-        html_text(f, e->op_type);
+        oc_html_text(f, e->op_type);
         fputs("</td>", f);
     }
     fputs("<td>", f);
@@ -83,10 +86,10 @@ static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int i
         fputs(")", f);
     }
     fputs("</td><td>", f);
-    html_text(f, onnxc_dtype_name(e->dtype_b));
+    oc_html_text(f, onnxc_dtype_name(e->dtype_b));
     if (e->dtype_a != e->dtype_b) {
         fputs(" (A: ", f);
-        html_text(f, onnxc_dtype_name(e->dtype_a));
+        oc_html_text(f, onnxc_dtype_name(e->dtype_a));
         fputs(")", f);
     }
     fputs("</td>", f);
@@ -94,7 +97,7 @@ static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int i
         double v[] = {m->max_abs, m->max_rel, m->nmse};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
             fputs("<td>", f);
-            html_num(f, v[i]);
+            oc_html_num(f, v[i]);
             fputs("</td>", f);
         }
         fprintf(f, "<td>%.9f</td>", m->cosine);
@@ -176,7 +179,7 @@ static void per_node_chart(FILE *f, const onnxc_comparison *c, double nmse_limit
                 H - bottom);
         fprintf(f, "<text class=\"divergence-label\" x=\"%.1f\" y=\"%.1f\"%s>first divergence: ", x + (first > n / 2 ? -4 : 4),
                 top + 12, first > n / 2 ? " text-anchor=\"end\"" : "");
-        html_text(f, onnxc_compare_node(c, first)->name);
+        oc_html_text(f, onnxc_compare_node(c, first)->name);
         fputs("</text>\n", f);
     }
     /* y of each point: its NMSE, or the bottom edge for 0, the top edge for inf / not comparable */
@@ -194,13 +197,13 @@ static void per_node_chart(FILE *f, const onnxc_comparison *c, double nmse_limit
         double y = !m->comparable || !isfinite(m->nmse) ? top : m->nmse > 0 ? YOF(fmax(log10(m->nmse), dlo)) : H - bottom;
         fprintf(f, "<circle class=\"point%s%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%d. ", e->within ? "" : " differs",
                 zero ? " zero" : "", XOF(i), y, i + 1);
-        html_text(f, e->name);
+        oc_html_text(f, e->name);
         fputs(" (", f);
-        html_text(f, e->op_type);
+        oc_html_text(f, e->op_type);
         fputs("): ", f);
         if (m->comparable) {
             fputs("NMSE ", f);
-            html_num(f, m->nmse);
+            oc_html_num(f, m->nmse);
         } else {
             fputs("not comparable", f);
         }
@@ -217,13 +220,13 @@ static void write_page(const onnxc_comparison *c, FILE *f)
     const char *ref = onnxc_compare_reference_dir(c);
     int ok = onnxc_compare_within(c);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>onnxc compare: ", f);
-    html_text(f, o->label_b);
+    oc_html_text(f, o->label_b);
     fputs(" against ", f);
-    html_text(f, o->label_a);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>onnxc compare</h1>\n<p>A (reference): <code>", style);
-    html_text(f, o->label_a);
+    oc_html_text(f, o->label_a);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>onnxc compare</h1>\n<p>A (reference): <code>", oc_html_style);
+    oc_html_text(f, o->label_a);
     fprintf(f, "</code>%s<br>B: <code>", ref ? " (saved outputs)" : "");
-    html_text(f, o->label_b);
+    oc_html_text(f, o->label_b);
     fprintf(f, "</code><br>%d sample%s; an element passes when |B &minus; A| &le; atol + rtol&middot;max(|A|, "
                "rms(A)) (atol %g, rtol %g; a NaN never passes), an output when no element fails and NMSE &le; %g.</p>\n",
             onnxc_compare_num_samples(c), onnxc_compare_num_samples(c) == 1 ? "" : "s", o->atol, o->rtol, o->nmse);
@@ -243,7 +246,7 @@ static void write_page(const onnxc_comparison *c, FILE *f)
         for (int side = 0; side < 2; side++)
             for (int i = 0; i < onnxc_compare_num_unmatched(c, side); i++) {
                 fputs("<li><code>", f);
-                html_text(f, onnxc_compare_unmatched(c, side, i));
+                oc_html_text(f, onnxc_compare_unmatched(c, side, i));
                 fprintf(f, "</code>: %s</li>\n", ref ? "in the reference, not an output of B"
                                                     : side ? "output of B only" : "output of A only");
             }
@@ -258,12 +261,12 @@ static void write_page(const onnxc_comparison *c, FILE *f)
         if (first >= 0) {
             const onnxc_compare_entry *e = onnxc_compare_node(c, first);
             fprintf(f, "First divergence: value %d, <code>", first + 1);
-            html_text(f, e->name);
+            oc_html_text(f, e->name);
             fputs("</code> (", f);
-            html_text(f, e->op_type);
+            oc_html_text(f, e->op_type);
             if (e->node && *e->node) {
                 fputs(" node <code>", f);
-                html_text(f, e->node);
+                oc_html_text(f, e->node);
                 fputs("</code>", f);
             }
             fputs(").</p>\n", f);

@@ -517,7 +517,16 @@ ONNXC_API onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_mo
 ONNXC_API onnxc_status onnxc_compare_create_reference(const onnxc_model *b, const char *dir,
                                             const onnxc_compare_options *opts, onnxc_comparison **out);
 
-/** The reference folder of a comparison made by onnxc_compare_create_reference, NULL for two models. */
+/** As onnxc_compare_create_reference, with the saved outputs in memory instead of a folder: tensors[i] is the
+ *  output named names[i] (copied now: the caller keeps its tensors). label names them in messages and as the
+ *  comparison's reference (NULL: "<arrays>"). A name given twice, or an output of b with none, is
+ *  ONNXC_E_INVALID; names b lacks are unmatched outputs of side 0. b must outlive the comparison. */
+ONNXC_API onnxc_status onnxc_compare_create_reference_tensors(const onnxc_model *b, int n, const char *const *names,
+                                                    const onnxc_tensor *const *tensors, const char *label,
+                                                    const onnxc_compare_options *opts, onnxc_comparison **out);
+
+/** The reference folder (or label) of a comparison made by onnxc_compare_create_reference(_tensors), NULL for
+ *  two models. */
 ONNXC_API const char *onnxc_compare_reference_dir(const onnxc_comparison *c);
 
 /** Run both models on one sample (inputs by name, as onnxc_session_run) and fold the figures in. */
@@ -652,8 +661,23 @@ ONNXC_API const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibrati
 ONNXC_API int onnxc_calibration_num_outputs(const onnxc_calibration *c);
 /** Output i, NULL when out of range; strings owned by c. */
 ONNXC_API const onnxc_calib_output *onnxc_calibration_output(const onnxc_calibration *c, int i);
+/** Number of calibration samples the fit ran on. */
+ONNXC_API int onnxc_calibration_num_samples(const onnxc_calibration *c);
 /** Print the per-layer table and the drift (human lines), or one JSON object when json != 0. */
 ONNXC_API void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json);
+/** The JSON object onnxc_calibration_print(c, f, 1) prints, as one malloc'd NUL-terminated string in *json
+ *  (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_calibration_json(const onnxc_calibration *c, char **json);
+/** The calibration as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the relative
+ *  residual of every layer before and after the fit along the execution order on a log scale, the table of
+ *  layers and the drift of every output. original and swapped label the models (file names; NULL: generic).
+ *  One malloc'd NUL-terminated string in *html (NULL on failure); free it with onnxc_free. */
+ONNXC_API onnxc_status onnxc_calibration_html(const onnxc_calibration *c, const char *original, const char *swapped,
+                                              char **html);
+/** Write the page of onnxc_calibration_html to path (a temporary file beside it, then renamed: never a
+ *  half-written page). */
+ONNXC_API onnxc_status onnxc_calibration_write_html(const onnxc_calibration *c, const char *original,
+                                                    const char *swapped, const char *path);
 /** Free a calibration result; NULL is fine. */
 ONNXC_API void onnxc_calibration_free(onnxc_calibration *c);
 

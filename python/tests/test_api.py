@@ -177,28 +177,29 @@ def test_output_views(repo):
     x = detector_input(repo)
     first = s.run({"input": x})["cls_logits"]
     kept = first.copy()
-    assert not first.flags.writeable and not first.flags.owndata
-    with pytest.raises(ValueError):
-        first[0, 0, 0, 0] = 1.0
-    # same shapes: the next run writes the same memory (documented: copy what you keep)
+    # a zero-copy view of the tensor the library handed over: the caller's, writeable, not NumPy's allocation
+    assert first.flags.writeable and not first.flags.owndata and first.base is not None
+    # later runs (same shapes or not) never touch it
     again = s.run({"input": x * 2})["cls_logits"]
-    assert np.shares_memory(first, again)
-    # another shape while `first` is alive: a fresh plan; `first` still shows the second run's values
-    shown = first.copy()
+    assert not np.shares_memory(first, again)
+    np.testing.assert_array_equal(first, kept)
+    assert not np.array_equal(again, kept)
     big = s.run({"input": np.concatenate([x, x])})["cls_logits"]
     assert big.shape == (2, 15, 32, 32)
-    np.testing.assert_array_equal(first, shown)
     np.testing.assert_array_equal(big[0], big[1])
-    # copies are the caller's
+    np.testing.assert_array_equal(big[0], kept[0])
+    first[0, 0, 0, 0] = 1.0  # writing it changes nothing else
+    np.testing.assert_array_equal(s.run({"input": x})["cls_logits"], kept)
+    # copies are NumPy's
     c = s.run({"input": x}, copy=True)["cls_logits"]
     assert c.flags.writeable and c.flags.owndata
     np.testing.assert_array_equal(c, kept)
-    # views outlive the session
-    v = s.run({"input": x})["cls_logits"]
+    # views outlive the session (and a slice keeps its tensor alive)
+    v = s.run({"input": x})["cls_logits"][:, 3:]
     del s
     import gc
     gc.collect()
-    np.testing.assert_array_equal(v, kept)
+    np.testing.assert_array_equal(v, kept[:, 3:])
 
 
 def test_two_sessions_on_two_threads(repo):
@@ -237,25 +238,120 @@ def test_two_sessions_on_two_threads(repo):
 
 
 def test_one_session_shared_by_threads(repo):
+    # one Session, four threads: runs go to onnxc_session_run_outputs outside the GIL, each with its own run
+    # context; every result equals the serial one, with two input batch sizes in flight at once (re-plans)
     m = onnxc.load(repo / "models/detector_small.onnx")
     x = detector_input(repo)
+    xs = [x, np.concatenate([x * 0.5, x])]
     s = onnxc.Session(m, threads=1)
-    want = s.run({"input": x}, copy=True)
-    got, errors = [], []
+    want = [onnxc.Session(m, threads=1).run({"input": v}) for v in xs]
+    got, errors = [[] for _ in range(4)], []
+    stop = time.monotonic() + 1.5
 
-    def work():
+    def work(k):
         try:
-            for _ in range(5):
-                got.append(s.run({"input": x}, copy=True))
-        except Exception as e:
+            v = xs[k % 2]
+            while time.monotonic() < stop or len(got[k]) < 3:
+                got[k].append(s.run({"input": v}))
+        except Exception as e:  # reported below
             errors.append(e)
 
-    ts = [threading.Thread(target=work) for _ in range(2)]
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     [t.start() for t in ts]
+    count = 0
+    while any(t.is_alive() for t in ts):
+        count += 1
     [t.join() for t in ts]
-    assert not errors and len(got) == 10
-    for r in got:
-        np.testing.assert_array_equal(r["cls_logits"], want["cls_logits"])
+    assert not errors, errors
+    for k in range(4):
+        assert len(got[k]) >= 3
+        for r in got[k]:
+            assert list(r) == list(want[k % 2])
+            for name in r:
+                np.testing.assert_array_equal(r[name], want[k % 2][name])
+    # no two results share memory (each run's outputs are its caller's)
+    firsts = [g[0]["cls_logits"] for g in got]
+    assert not any(np.shares_memory(firsts[i], firsts[j]) for i in range(4) for j in range(i))
+    assert count > 10000, "the main thread barely ran: is the GIL held during runs?"
+
+
+def test_compare_reference_equals_cli(repo, cli, tmp_path):
+    # PyTorch's saved outputs (models/expected) as the reference: a folder, and the same arrays as a dict
+    d = repo / "models/expected/detector_small"
+    model = repo / "models/detector_small.onnx"
+    m = onnxc.load(model)
+    names = [o["name"] for o in m.outputs]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    arrays = {}
+    for i, name in enumerate(names):
+        arrays[name] = np.load(d / ("output_%d.npy" % i))
+        np.save(ref / (name + ".npy"), arrays[name])
+    x = np.load(d / "input_0.npy")
+    np.save(tmp_path / "x.npy", x)
+    p = cli("compare", model, "--reference", ref, "--input", "input=%s" % (tmp_path / "x.npy"), "--json")
+    want = json.loads(p.stdout)
+    assert want["reference"] is True
+    want = want["comparison"]
+    got = onnxc.compare(m, reference=ref, inputs={"input": x})
+    assert got == want
+    assert got["within_tolerance"] is True and [o["name"] for o in got["outputs"]] == names
+    # in memory: the same figures; only the reference's label differs
+    mem = onnxc.compare(m, reference=arrays, inputs={"input": x})
+    assert mem.pop("reference") == "<arrays>" and want.pop("reference") == str(ref)
+    for o in mem["outputs"] + want["outputs"]:
+        o.pop("name_a", None)
+    assert mem == want
+    # a wrong reference fails the comparison, as the CLI's does
+    bad = dict(arrays)
+    bad[names[0]] = arrays[names[0]] + 1.0
+    np.save(ref / (names[0] + ".npy"), bad[names[0]])
+    p = cli("compare", model, "--reference", ref, "--input", "input=%s" % (tmp_path / "x.npy"), "--json", ok=(1,))
+    assert onnxc.compare(m, reference=ref, inputs={"input": x}) == json.loads(p.stdout)["comparison"]
+    got = onnxc.compare(m, reference=bad, inputs={"input": x})
+    assert got["within_tolerance"] is False and got["outputs"][0]["within_tolerance"] is False
+    # errors: an output with no reference, inputs missing, both b and reference
+    with pytest.raises(onnxc.Error, match="no reference for output '%s'" % names[1]):
+        onnxc.compare(m, reference={names[0]: arrays[names[0]]}, inputs={"input": x})
+    with pytest.raises(TypeError, match="inputs"):
+        onnxc.compare(m, reference=arrays)
+    with pytest.raises(TypeError):
+        onnxc.compare(m, m, reference=arrays, inputs={"input": x})
+    with pytest.raises(onnxc.Error, match="nonexistent"):
+        onnxc.compare(m, reference=tmp_path / "nonexistent", inputs={"input": x})
+
+
+def test_swap_norm_calibrated_equals_cli(repo, cli, tmp_path):
+    # --calibrate DIR (64 .npy samples) against calibrate= with the same arrays: the same file, the same figures
+    model = repo / "models/shapes_cnn.onnx"
+    calib = repo / "models/shapes_data/calib"
+    files = sorted(calib.glob("*.npy"))
+    p = cli("swap-norm", model, "-o", tmp_path / "cli.onnx", "--calibrate", calib, "--threads", "1", "--json",
+            "--report", tmp_path / "cli.html")
+    want = json.loads(p.stdout)
+    arrays = [np.load(f) for f in files]
+    for calibrate in (arrays, [{"input": a} for a in arrays], np.stack(arrays)):
+        if isinstance(calibrate, np.ndarray):  # first axis over the samples: each arr[i] has the input's shape
+            assert calibrate.shape[1:] == arrays[0].shape
+        got, rep = onnxc.swap_norm(model, calibrate=calibrate, threads=1, report_html=tmp_path / "py.html")
+        got.save(tmp_path / "py.onnx")
+        assert (tmp_path / "py.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+        cal = rep.pop("calibration")
+        assert rep == want["swap"]
+        for c in (cal, want["calibration"]):
+            c.pop("seconds", None)
+        assert cal == want["calibration"] and len(cal["layers"]) == 3
+        assert all(L["residual_after"] < L["residual_before"] for L in cal["layers"])
+    html = (tmp_path / "py.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and html.count('class="point after') == 3
+    # uncalibrated: no "calibration" key, as without --calibrate
+    assert "calibration" not in onnxc.swap_norm(model)[1]
+    with pytest.raises(ValueError, match="no input 'input'"):
+        onnxc.swap_norm(model, calibrate=[{"image": arrays[0]}])
+    with pytest.raises(onnxc.Error, match="sample 0"):
+        onnxc.swap_norm(model, calibrate=[arrays[0].astype(np.float64)])
+    with pytest.raises(TypeError, match="calibrate"):
+        onnxc.swap_norm(model, report_html=tmp_path / "x.html")
 
 
 def test_quantized_int8_uint8_io(repo):
@@ -279,3 +375,5 @@ def test_quantized_int8_uint8_io(repo):
     assert np.array_equal(out["y"], (want.astype(np.float32) + 3) * np.float32(0.5))
     mdq = onnxc.load(repo / "models/quant/quant_dynamic.onnx")
     assert [i["numpy_dtype"] for i in mdq.inputs] == [np.dtype(np.float32)]
+
+

@@ -7,6 +7,8 @@ on a held-out test set, against independent truth:
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
              the same scale/bias (models/expected/shapes_cnn/logits_gn.npy); the decomposition gets the same fit;
              --only calibrates the selected layer alone; --json parses
+  report     the --report page against the --json of the same run (html.parser), bad --report paths
+  report_chromium  the page in headless Chromium (DOM and screenshot)
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
              NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
 usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
@@ -140,6 +142,99 @@ elif GROUP == "badinput":
     bad("folder for an unknown input", "--calibrate", d, must="'image'")
     bad("NAME=DIR with an unknown name", "--calibrate", "image=" + os.path.join(d, "image"), must="'image'")
     bad("both flags", "--calibrate", CALIB, "--calibrate-random", "2")
+elif GROUP in ("report", "report_chromium"):
+    # the --report page: parsed with html.parser (well-formed, nothing fetched) and checked against the --json of
+    # the same run; report_chromium: headless Chromium builds the same DOM and renders it
+    import importlib.util
+    import struct
+    import tempfile
+    import urllib.request
+    spec = importlib.util.spec_from_file_location(
+        "test_compare", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compare", "test_compare.py"))
+    tc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tc)
+    chromium = os.environ.get("ONNXC_CHROMIUM", "/usr/bin/chromium")
+    if GROUP == "report_chromium" and not os.access(chromium, os.X_OK):
+        print(f"{chromium} is not installed (Debian package chromium): skipped")
+        sys.exit(77)
+    out, page_path = os.path.join(W, "gn.onnx"), os.path.join(W, "r.html")
+    p = run("swap-norm", MODEL, "-o", out, "--calibrate", CALIB, "--threads", "1", "--json", "--report", page_path)
+    assert p.returncode == 0, p.stderr
+    cal = json.loads(p.stdout)["calibration"]
+    layers, outs = cal["layers"], cal["outputs"]
+    check(len(layers) == 3, "three calibrated layers")
+
+    def check_page(text, from_file):
+        page = tc.PageParser().parse_page(text)
+        check(page.problems == [], f"well-formed: {page.problems}")
+        check(page.fetching == [], f"nothing fetched: {page.fetching}")
+        if from_file:
+            check(text.startswith("<!DOCTYPE html>"), "a page")
+            for bad in ("://", "url(", "@import", "<script"):
+                check(bad not in text, f"no {bad!r}")
+        rows = page.tables.get("layers", [])
+        check(len(rows) == 1 + len(layers), "one row per layer")
+        for row, L in zip(rows[1:], layers):
+            check(row[1] == L["node"] and row[2] == L["output"], f"layer {L['node']}: names")
+            check(row[3:5] == [str(L["channels"]), str(L["groups"])], f"layer {L['node']}: C and G")
+            check(row[5:7] == ["%.3e" % L["residual_before"], "%.3e" % L["residual_after"]],
+                  f"layer {L['node']}: residuals {row[5:7]}")
+        rows = page.tables.get("outputs", [])
+        check(len(rows) == 1 + len(outs), "one row per output")
+        for row, o in zip(rows[1:], outs):
+            check(row[0] == o["name"] and row[1] == "%.3e" % o["nmse"] and row[2] == "%.3e" % o["max_abs"] and
+                  row[4] == "%.9f" % o["cosine"], f"output {o['name']}: {row}")
+            check(row[5] == f"{o['top1_agree']} of {o['top1_rows']}", f"output {o['name']}: top-1")
+        # two points per layer, left to right in execution order; on one log scale: a smaller residual is lower
+        pts = {k: [q for q in page.points if k in q["class"].split()] for k in ("before", "after")}
+        check(len(pts["before"]) == len(layers) and len(pts["after"]) == len(layers), "two points per layer")
+        for k in pts:
+            xs = [float(q["cx"]) for q in pts[k]]
+            check(xs == sorted(xs) and len(set(xs)) == len(xs), f"{k} points in execution order")
+        res = [(L["residual_before"], float(q["cy"])) for L, q in zip(layers, pts["before"])] + \
+              [(L["residual_after"], float(q["cy"])) for L, q in zip(layers, pts["after"])]
+        res.sort()
+        check(all(a[1] >= b[1] for a, b in zip(res, res[1:])), f"y falls as the residual grows: {res}")
+        lg = [(np.log10(r), y) for r, y in res if r > 0]
+        slope = (lg[-1][1] - lg[0][1]) / (lg[-1][0] - lg[0][0])
+        check(all(abs(lg[0][1] + slope * (a - lg[0][0]) - y) < 0.2 for a, y in lg), "y is linear in log10(residual)")
+        return page
+
+    with open(page_path, encoding="utf-8") as f:
+        text = f.read()
+    check_page(text, True)
+    check(page_path not in os.listdir(W) or [n for n in os.listdir(W) if n.startswith("r.html")] == ["r.html"],
+          "no temporary file left")
+    if GROUP == "report_chromium":
+        def chromium_run(*args):
+            prof = tempfile.mkdtemp(dir=W)
+            q = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                "--disable-component-update", "--disable-sync", "--no-first-run",
+                                "--user-data-dir=" + prof] + list(args), capture_output=True, text=True,
+                               errors="replace", timeout=300)
+            assert q.returncode == 0, q.stderr
+            return q.stdout
+        url = "file://" + urllib.request.pathname2url(page_path)
+        check_page(chromium_run("--dump-dom", url), False)
+        shot = os.path.join(W, "r.png")
+        chromium_run("--screenshot=" + shot, "--window-size=1100,900", url)
+        with open(shot, "rb") as f:
+            png = f.read()
+        check(png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1100, 900), "a screenshot")
+    else:
+        # refused before anything runs or is written: no calibration, a missing folder, a folder, OUT itself
+        for args, must in ((["--report", os.path.join(W, "x.html")], "--calibrate"),
+                           (["--calibrate", CALIB, "--report", os.path.join(W, "no", "r.html")], "does not exist"),
+                           (["--calibrate", CALIB, "--report", W], "is a folder"),
+                           (["--calibrate", CALIB, "--report", os.path.join(W, "o.onnx")], "OUT itself")):
+            q = run("swap-norm", MODEL, "-o", os.path.join(W, "o.onnx"), *args)
+            lines = q.stderr.splitlines()
+            check(q.returncode == 2 and len(lines) == 1 and must in lines[0], f"--report refused: {args}: {q.stderr}")
+            check(not os.path.exists(os.path.join(W, "o.onnx")) and not os.path.exists(os.path.join(W, "x.html")),
+                  f"nothing written: {args}")
+        # a dry run writes the page alone
+        q = run("swap-norm", MODEL, "--dry-run", "--calibrate-random", "2", "--report", os.path.join(W, "d.html"))
+        check(q.returncode == 0 and os.path.exists(os.path.join(W, "d.html")), "--dry-run --report writes the page")
 else:
     sys.exit(f"unknown group {GROUP}")
 print("FAILED" if failures else "ok", GROUP)

@@ -1,6 +1,7 @@
 /* Comparison metrics (onnxc_metrics_compute/merge/within, oc_median) on hand-computed vectors: errors, NMSE,
  * cosine, median, NaN/Inf handling, top-1/top-5 agreement; and the comparison engine through the public API on
- * a committed model compared with itself (every figure exactly zero) and under allocation failures. */
+ * a committed model compared with itself (every figure exactly zero), under allocation failures, and against
+ * PyTorch's saved outputs given in memory. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -422,6 +423,62 @@ static void test_engine_allocation_failures(void **state)
     onnxc_model_free(a);
 }
 
+/* Saved outputs in memory (onnxc_compare_create_reference_tensors): PyTorch's outputs of detector_small
+ * (models/expected) as the reference, copied at creation (the caller's tensors are freed before the run), a
+ * name the model lacks kept as unmatched, a missing output and a name given twice refused. */
+static void test_reference_tensors(void **state)
+{
+    (void)state;
+    onnxc_model *b = NULL;
+    assert_int_equal(onnxc_model_load(ONNXC_SOURCE_DIR "/models/detector_small.onnx", &b), ONNXC_OK);
+    onnxc_tensor *x = NULL, *o0 = NULL, *o1 = NULL;
+    assert_int_equal(onnxc_tensor_read(ONNXC_SOURCE_DIR "/models/expected/detector_small/input_0.npy", &x, NULL),
+                     ONNXC_OK);
+    assert_int_equal(onnxc_tensor_read(ONNXC_SOURCE_DIR "/models/expected/detector_small/output_0.npy", &o0, NULL),
+                     ONNXC_OK);
+    assert_int_equal(onnxc_tensor_read(ONNXC_SOURCE_DIR "/models/expected/detector_small/output_1.npy", &o1, NULL),
+                     ONNXC_OK);
+    const char *rn[3] = {"cls_logits", "box_regression", "extra"};
+    const onnxc_tensor *rt[3] = {o0, o1, o0};
+    onnxc_compare_options o;
+    onnxc_compare_options_init(&o);
+    o.threads = 1;
+    onnxc_comparison *c = NULL;
+    /* an output with no reference, a name twice */
+    assert_int_equal(onnxc_compare_create_reference_tensors(b, 1, rn, rt, "ref", &o, &c), ONNXC_E_INVALID);
+    assert_null(c);
+    assert_non_null(strstr(onnxc_last_error(), "no reference for output 'box_regression'"));
+    const char *twice[2] = {"cls_logits", "cls_logits"};
+    assert_int_equal(onnxc_compare_create_reference_tensors(b, 2, twice, rt, NULL, &o, &c), ONNXC_E_INVALID);
+    assert_non_null(strstr(onnxc_last_error(), "given twice"));
+    o.per_node = 1;
+    assert_int_equal(onnxc_compare_create_reference_tensors(b, 3, rn, rt, NULL, &o, &c), ONNXC_E_ARG);
+    o.per_node = 0;
+    assert_int_equal(onnxc_compare_create_reference_tensors(b, 3, rn, rt, NULL, &o, &c), ONNXC_OK);
+    onnxc_tensor_free(o0); /* copied: the comparison no longer needs them */
+    onnxc_tensor_free(o1);
+    assert_string_equal(onnxc_compare_reference_dir(c), "<arrays>");
+    assert_int_equal(onnxc_compare_num_unmatched(c, 0), 1);
+    assert_string_equal(onnxc_compare_unmatched(c, 0, 0), "extra");
+    const char *names[1] = {"input"};
+    const onnxc_tensor *in[1] = {x};
+    assert_int_equal(onnxc_compare_run(c, 1, names, in), ONNXC_OK);
+    assert_int_equal(onnxc_compare_num_outputs(c), 2);
+    for (int k = 0; k < 2; k++) {
+        const onnxc_compare_entry *e = onnxc_compare_output(c, k);
+        assert_string_equal(e->name, rn[k]);
+        assert_true(e->metrics.comparable);
+        assert_true(e->metrics.nmse <= 1e-10);
+        assert_true(e->within);
+    }
+    assert_true(onnxc_compare_within(c));
+    /* one sample only: the reference holds the outputs of one */
+    assert_int_equal(onnxc_compare_run(c, 1, names, in), ONNXC_E_ARG);
+    onnxc_compare_free(c);
+    onnxc_tensor_free(x);
+    onnxc_model_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_engine_self),
         cmocka_unit_test(test_engine_allocation_failures),
+        cmocka_unit_test(test_reference_tensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,8 +13,6 @@ onnxc.Error carrying the library's message.
 """
 import json as _json
 import os as _os
-import threading as _threading
-import weakref as _weakref
 
 import numpy as _np
 
@@ -245,10 +243,18 @@ def _run_optimize(m, settings):
 
 
 def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None, strict=None, options=None,
-              **pass_options):
+              calibrate=None, threads=0, report_html=None, **pass_options):
     """The swap-norm pass alone (like `onnxc swap-norm`): BatchNormalization replaced by group / instance /
     layer normalization. Returns (new model, report dict). None leaves an option at its default; more
-    swap-norm options as keywords (swap_norm_NAME=...) or options={...} as in optimize."""
+    swap-norm options as keywords (swap_norm_NAME=...) or options={...} as in optimize.
+
+    calibrate= (like --calibrate): calibration samples as NumPy arrays -- a list of {input name: ndarray}, one
+    dict per sample, or for a single-input model a list of arrays or one array whose first axis runs over the
+    samples (each arr[i] has the input's declared shape). Each swapped layer's scale and bias are then fitted
+    to reproduce the original BatchNormalization's output (onnxc_swap_norm_calibrate, on `threads` threads,
+    outside the GIL) and report["calibration"] is what `--json` prints under "calibration" (per-layer
+    residuals before/after, drift of every output); report_html=PATH also writes the --report page. Nothing
+    is calibrated when no BN was swapped (report["calibration"] is then None)."""
     settings = [("passes", "swap-norm"), ("swap-norm.to", str(to))]
     for name, v in (("groups", groups), ("only", only), ("exclude", exclude), ("form", form), ("strict", strict)):
         if v is not None:
@@ -258,7 +264,68 @@ def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None
         settings.append((table.get(k, k.replace("_", "-")), _option_text(v)))
     for k, v in (options or {}).items():
         settings.append((k, _option_text(v)))
-    return _run_optimize(load(model), settings)
+    if calibrate is None and report_html is not None:
+        raise TypeError("swap_norm: report_html shows a calibration: give calibrate=")
+    m = load(model)
+    swapped, report = _run_optimize(m, settings)
+    if calibrate is None:
+        return swapped, report
+    report["calibration"] = None
+    if not report.get("changes"):
+        return swapped, report
+    samples = _calibration_samples(m, calibrate)
+    names = [io["name"] for io in m.inputs]
+    feeds = [_Feed(smp, "swap_norm calibration sample %d" % k) for k, smp in enumerate(samples)]
+    ptrs = _ffi.new("const onnxc_tensor *[]", max(len(feeds) * len(names), 1))
+    for k, f in enumerate(feeds):
+        for i in range(len(names)):
+            ptrs[k * len(names) + i] = f.ptrs[i]
+    c_names = [_ffi.new("char[]", n.encode()) for n in names]
+    names_p = _ffi.new("const char *[]", c_names or [_ffi.NULL])
+    o = _ffi.new("onnxc_calibrate_options *")
+    o.threads = int(threads)
+    pc = _ffi.new("onnxc_calibration **")
+    _check(_lib.onnxc_swap_norm_calibrate(m._ptr, swapped._ptr, len(feeds), len(names), names_p, ptrs, o, pc),
+           "swap_norm calibration")
+    cal = _ffi.gc(pc[0], _lib.onnxc_calibration_free)
+    pp = _ffi.new("char **")
+    _check(_lib.onnxc_calibration_json(cal, pp), "calibration")
+    report["calibration"] = _json.loads(_take_string(pp))
+    if report_html is not None:
+        _check(_lib.onnxc_calibration_write_html(cal, _label(model, b"original"), b"swapped",
+                                                 _os.fsencode(_os.fspath(report_html))), "report_html")
+    return swapped, report
+
+
+def _label(model, default):
+    if isinstance(model, str) or hasattr(model, "__fspath__"):
+        return _os.fsencode(_os.fspath(model))
+    return default
+
+
+def _calibration_samples(m, calibrate):
+    """A list of {name: ndarray}, one per sample, in the model's input order."""
+    names = [io["name"] for io in m.inputs]
+    if isinstance(calibrate, _np.ndarray) or not isinstance(calibrate, (list, tuple)):
+        calibrate = list(_np.asarray(calibrate)) if isinstance(calibrate, _np.ndarray) else list(calibrate)
+    if not calibrate:
+        raise ValueError("swap_norm: calibrate= holds no sample")
+    res = []
+    for k, smp in enumerate(calibrate):
+        if not isinstance(smp, dict):
+            if len(names) != 1:
+                raise TypeError("swap_norm: the model has %d inputs (%s): give each calibration sample as a dict "
+                                "{name: ndarray}" % (len(names), ", ".join(names)))
+            smp = {names[0]: smp}
+        missing = [n for n in names if n not in smp]
+        extra = [n for n in smp if n not in names]
+        if missing or extra:
+            raise ValueError("swap_norm: calibration sample %d: %s (the model's inputs: %s)" % (
+                k, "; ".join(filter(None, ["no input '%s'" % "', '".join(missing) if missing else "",
+                                           "no model input '%s'" % "', '".join(extra) if extra else ""])),
+                ", ".join(names)))
+        res.append({n: smp[n] for n in names})
+    return res
 
 
 # ---- running ----
@@ -303,38 +370,20 @@ class _Feed:
         self.n = n
 
 
-class _CSession:
-    """Owns one C session; freed when the last Python object holding it (the Session or an output view's
-    lease) goes away."""
+class _Owned:
+    """Holds one caller-owned C tensor (from onnxc_session_run_outputs) and frees it with onnxc_tensor_free
+    when the last NumPy view of its memory goes away; exposes that memory to NumPy (writeable: nobody else
+    uses it)."""
 
-    def __init__(self, model, threads):
-        o = _ffi.new("onnxc_session_options *")
-        o.threads = int(threads)
-        out = _ffi.new("onnxc_session **")
-        _check(_lib.onnxc_session_create(model._ptr, o, out), "session")
-        self.model = model  # the C session needs its model
-        self.ptr = _ffi.gc(out[0], _lib.onnxc_session_free)
-
-
-class _Lease:
-    """Keeps alive what one run's output views point into: the C session, and the input arrays (an output
-    that is a graph input points at the caller's tensor)."""
-
-    def __init__(self, csession, feed):
-        self.csession = csession
-        self.feed = feed
-
-
-class _View:
-    """Exposes one output tensor's memory to NumPy (read-only), holding its lease."""
-
-    def __init__(self, lease, ptr, shape, dtype):
-        self.lease = lease
-        self.__array_interface__ = {"data": (int(_ffi.cast("uintptr_t", ptr)), True), "shape": shape,
+    def __init__(self, t, shape, dtype):
+        self.t = t  # cdata with a gc destructor
+        self.__array_interface__ = {"data": (int(_ffi.cast("uintptr_t", t.data)), False), "shape": shape,
                                     "typestr": dtype.str, "version": 3}
 
 
-def _output_array(lease, t, copy):
+def _output_array(t, copy):
+    """The NumPy array of caller-owned output t (a gc'd onnxc_tensor *): a view of t's own memory (which the
+    array then keeps alive) unless copy, or a converted copy for bfloat16 and strings."""
     shape = tuple(int(t.dims[d]) for d in range(t.rank))
     dt = _NP_OF.get(t.dtype)
     if t.dtype == _lib.ONNXC_BFLOAT16:
@@ -349,27 +398,34 @@ def _output_array(lease, t, copy):
     nbytes = int(_np.prod(shape, dtype=_np.int64)) * dt.itemsize if shape else dt.itemsize
     if nbytes == 0 or t.data == _ffi.NULL:
         return _np.zeros(shape, dtype=dt)
+    if nbytes > t.nbytes:
+        raise Error("runtime", "output of shape %s holds %d bytes, not %d" % (shape, t.nbytes, nbytes))
     if copy:
         return _np.frombuffer(_ffi.buffer(t.data, nbytes), dtype=dt).reshape(shape).copy()
-    return _np.asarray(_View(lease, t.data, shape, dt))
+    return _np.asarray(_Owned(t, shape, dt))
 
 
 class Session:
     """A model planned for running. run() returns {output name: ndarray}.
 
-    Outputs are zero-copy, read-only views of the session's memory: they stay readable as long as you hold
-    them (they keep what they point into alive), but the next run() of the same session with the same input
-    shapes overwrites them in place. Copy what you keep across runs (np.array(v), or run(..., copy=True)).
-    A run with other shapes while views of an earlier run are alive moves to a freshly planned C session, so
-    old views never point at freed memory. A Session may be used from several threads (runs take turns);
-    for parallel runs use one Session per thread: two sessions run at the same time, outside the GIL."""
+    One Session may be shared by any number of Python threads: each run() goes to
+    onnxc_session_run_outputs outside the GIL, so runs from several threads compute at the same time (each on
+    a run context of its own that the C session keeps for later runs; the `threads` workers are shared, so a
+    run that finds them busy computes on its calling thread alone), with results bit-identical to a serial run.
+    The outputs of a run belong to the caller: zero-copy, writeable NumPy arrays over the tensors the library
+    handed over (freed when the last array using them goes), never touched by later runs. The Session keeps
+    its model alive; a Model may be shared by several Sessions."""
 
     def __init__(self, model, threads=0):
         self._model = load(model)
-        self._threads = int(threads)
-        self._c = _CSession(self._model, self._threads)
-        self._lock = _threading.Lock()
-        self._last = None  # weak reference to the lease of the last zero-copy run
+        o = _ffi.new("onnxc_session_options *")
+        o.threads = int(threads)
+        out = _ffi.new("onnxc_session **")
+        _check(_lib.onnxc_session_create(self._model._ptr, o, out), "session")
+        self._ptr = _ffi.gc(out[0], _lib.onnxc_session_free)
+        self._n_out = int(_lib.onnxc_session_num_outputs(self._ptr))
+        self._names = [_ffi.string(_lib.onnxc_session_output_name(self._ptr, i)).decode()
+                       for i in range(self._n_out)]
 
     @property
     def inputs(self):
@@ -381,27 +437,24 @@ class Session:
 
     @property
     def threads(self):
-        return int(_lib.onnxc_session_threads(self._c.ptr))
+        return int(_lib.onnxc_session_threads(self._ptr))
 
     def run(self, inputs, copy=False):
         """Run on inputs {name: array-like}; every graph input must be given, with the model's element type
-        (no implicit casts). Returns {output name: ndarray} in the model's output order."""
+        (no implicit casts). Returns {output name: ndarray} in the model's output order: arrays over the
+        library's output tensors (copy=True: arrays NumPy allocated, the library's freed at once)."""
         feed = _Feed(inputs, "Session.run")
-        with self._lock:
-            old = self._last() if self._last is not None else None
-            if old is not None and not _lib.onnxc_session_plan_fits(self._c.ptr, feed.n, feed.names, feed.ptrs):
-                # re-planning would free memory that views of an earlier run still show
-                self._c = _CSession(self._model, self._threads)
-            del old
-            c = self._c
-            _check(_lib.onnxc_session_run(c.ptr, feed.n, feed.names, feed.ptrs), "run")
-            lease = _Lease(c, feed)
-            res = {}
-            for i in range(_lib.onnxc_session_num_outputs(c.ptr)):
-                name = _ffi.string(_lib.onnxc_session_output_name(c.ptr, i)).decode()
-                res[name] = _output_array(lease, _lib.onnxc_session_output(c.ptr, i), copy)
-            self._last = None if copy else _weakref.ref(lease)
-            return res
+        outs = _ffi.new("onnxc_tensor *[]", max(self._n_out, 1))
+        # the GIL is released for the call (cffi); feed keeps the input arrays alive through it
+        _check(_lib.onnxc_session_run_outputs(self._ptr, feed.n, feed.names, feed.ptrs, self._n_out, outs), "run")
+        owned = [_ffi.gc(outs[i], _lib.onnxc_tensor_free) for i in range(self._n_out)]
+        res = {}
+        for name, t in zip(self._names, owned):
+            res[name] = _output_array(t, copy)
+        if copy:
+            for t in owned:
+                _ffi.release(t)
+        return res
 
 
 # ---- comparison ----
@@ -424,14 +477,19 @@ def _random_inputs(model, seed):
     return res
 
 
-def compare(a, b, inputs=None, atol=None, rtol=None, nmse=None, per_node=False, threads=0, seed=0):
+def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=None, per_node=False, threads=0,
+            seed=0):
     """Run model a (the reference) and b on the same inputs and return the metrics as a dict: what
     `onnxc compare --json` prints under "comparison" (per output: max_abs, max_rel, nmse, cosine, failing
     elements, NaN/Inf counts, top-1/top-5; "within_tolerance"; with per_node the shared values and the first
     divergence). inputs: a dict {name: ndarray} for one sample, or a list of them; None: one sample of
     NumPy-generated inputs (standard normal, symbolic dims 1, numpy.random.default_rng(seed)) -- not the CLI's
-    generator. Tolerances default to the library's (ONNXC_COMPARE_ATOL/RTOL/NMSE)."""
-    ma, mb = load(a), load(b)
+    generator. Tolerances default to the library's (ONNXC_COMPARE_ATOL/RTOL/NMSE).
+
+    With reference= instead of b, model a is compared against saved outputs, as `onnxc compare MODEL
+    --reference DIR`: a folder (one <output>.npy or .pb per output, e.g. PyTorch's) or a dict {output name:
+    ndarray}, the outputs of the one sample inputs= (required) gives every input of. The result's "reference"
+    is the folder, or "<arrays>" for a dict."""
     o = _ffi.new("onnxc_compare_options *")
     _lib.onnxc_compare_options_init(o)
     if atol is not None:
@@ -443,7 +501,26 @@ def compare(a, b, inputs=None, atol=None, rtol=None, nmse=None, per_node=False, 
     o.per_node = 1 if per_node else 0
     o.threads = int(threads)
     pc = _ffi.new("onnxc_comparison **")
-    _check(_lib.onnxc_compare_create(ma._ptr, mb._ptr, o, pc), "compare")
+    if reference is not None:
+        if b is not None:
+            raise TypeError("compare: give a second model or reference=, not both")
+        if not isinstance(inputs, dict):
+            raise TypeError("compare: with reference=, inputs= must be the dict {name: ndarray} of the one sample "
+                            "the reference outputs were computed from")
+        mb = load(a)
+        if isinstance(reference, dict):
+            ref = _Feed(reference, "compare reference")
+            _check(_lib.onnxc_compare_create_reference_tensors(mb._ptr, ref.n, ref.names, ref.ptrs, _ffi.NULL, o,
+                                                               pc), "compare")
+        else:
+            _check(_lib.onnxc_compare_create_reference(mb._ptr, _os.fsencode(_os.fspath(reference)), o, pc),
+                   "compare")
+        ma = mb
+    else:
+        if b is None:
+            raise TypeError("compare: give the model to compare with a (b), or reference=")
+        ma, mb = load(a), load(b)
+        _check(_lib.onnxc_compare_create(ma._ptr, mb._ptr, o, pc), "compare")
     c = _ffi.gc(pc[0], _lib.onnxc_compare_free)
     try:
         return _compare_samples(c, ma, inputs, seed)
