@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """swap-norm --calibrate (issue 19) on models/shapes_cnn.onnx, a CNN trained in PyTorch (models/author_shapes_cnn.py)
 on a held-out test set, against independent truth:
-  accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer) on the 600
-             held-out test images (labels from the generator); prints the table, asserts that calibration
-             recovers what the naive group/layer swaps lose
+  accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer; head refit
+             off and on) on the 600 held-out test images (labels from the generator); prints the table, asserts
+             that calibration recovers what the naive group/layer swaps lose and that the head refit (default)
+             brings group and layer within 0.05 of the original
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
-             the same scale/bias (models/expected/shapes_cnn/logits_gn.npy); the decomposition gets the same fit;
+             the same scale/bias (models/expected/shapes_cnn/logits_gn.npy; with the head refit also its fc:
+             logits_gn_head.npy); the decomposition gets the same fit;
              --only calibrates the selected layer alone; --json parses
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
              NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
@@ -64,35 +66,66 @@ if GROUP == "accuracy":
     test = os.path.join(W, "test.npy")
     np.save(test, x)
     acc = {"original": (logits(MODEL, test).argmax(1) == y).mean()}
+    heads = {}
     for to in ("group", "instance", "layer"):
-        for cal in (False, True):
+        for cal in ("naive", "off", "on"):
             out = os.path.join(W, f"{to}_{cal}.onnx")
-            swap(out, "--to", to, *(["--calibrate", CALIB] if cal else []))
+            extra = [] if cal == "naive" else ["--calibrate", CALIB, "--calibrate-head", cal, "--json"]
+            p = swap(out, "--to", to, *extra)
+            if cal == "on":
+                heads[to] = json.loads(p.stdout)["calibration"]["heads"]
             acc[(to, cal)] = (logits(out, test).argmax(1) == y).mean()
-    print(f"| swap (GroupNorm: 32 groups) | naive | calibrated on 64 samples |  (original: {acc['original']:.3f}, "
-          f"{len(y)} test images)")
+    print(f"| swap (GroupNorm: 32 groups) | naive | calibrated, head kept | calibrated + head refit |  "
+          f"(original: {acc['original']:.3f}, {len(y)} test images, 64 calibration images)")
     for to in ("group", "instance", "layer"):
-        print(f"| {to} | {acc[(to, False)]:.3f} | {acc[(to, True)]:.3f} |")
+        h = heads[to][0]
+        print(f"| {to} | {acc[(to, 'naive')]:.3f} | {acc[(to, 'off')]:.3f} | {acc[(to, 'on')]:.3f} |  logits "
+              f"residual on the calibration images {h['residual_before']:.3f} -> {h['residual_after']:.3f} "
+              f"(left out {h['residual_loo']:.3f}, lambda {h['lambda_rel']:.3g} x trace/d)")
     check(acc["original"] >= 0.95, "the trained model is accurate")
     for to in ("group", "layer"):
-        check(acc[(to, False)] < acc["original"] - 0.3, f"naive {to} swap collapses")
-        check(acc[(to, True)] >= acc["original"] - 0.1, f"calibrated {to} swap recovers")
-        check(acc[(to, True)] > acc[(to, False)] + 0.3, f"calibration improves {to}")
+        check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
+        check(acc[(to, "off")] >= acc["original"] - 0.1, f"calibrated {to} swap recovers")
+        check(acc[(to, "off")] > acc[(to, "naive")] + 0.3, f"calibration improves {to}")
+        check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
+    check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    for to in ("group", "instance", "layer"):
+        h = heads[to]
+        check(len(h) == 1 and h[0]["output"] == "logits" and h[0]["inputs"] == 128 and h[0]["outputs"] == 4 and
+              h[0]["rows"] == 64 and h[0]["bias"], f"{to}: the classifier is the one head")
+        check(h[0]["residual_after"] < h[0]["residual_before"] and h[0]["residual_loo"] < h[0]["residual_before"],
+              f"{to}: the head refit lowers the logits' residual, also on left-out rows")
 elif GROUP == "torch":
     exp = os.path.join(MODELS, "expected", "shapes_cnn")
     cal = os.path.join(W, "gn.onnx")
-    swap(cal, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--threads", "1")
+    swap(cal, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--calibrate-head", "off",
+         "--threads", "1")
     want = np.load(os.path.join(exp, "logits_gn.npy"))
     got = logits(cal, os.path.join(exp, "input.npy"))
     nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
     print(f"onnxc on the calibrated file vs PyTorch nn.GroupNorm with its scale/bias: NMSE {nmse:.3g}")
     check(nmse <= 1e-10, "calibrated GroupNormalization-21 equals PyTorch's nn.GroupNorm")
+    calh = os.path.join(W, "gn_head.onnx")
+    swap(calh, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--threads", "1")
+    want = np.load(os.path.join(exp, "logits_gn_head.npy"))
+    got = logits(calh, os.path.join(exp, "input.npy"))
+    nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
+    print(f"the same with the head refit (the default) vs PyTorch carrying its scale/bias and fc: NMSE {nmse:.3g}")
+    check(nmse <= 1e-10, "calibrated file with the head refit equals PyTorch's nn.GroupNorm net")
+    ph = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(calh).graph.initializer}
+    pk = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(cal).graph.initializer}
+    check(not np.array_equal(ph["fc.weight"], pk["fc.weight"]), "the head refit changed fc.weight")
+    check(all(np.array_equal(ph[k], pk[k]) for k in pk if k.startswith("features")),
+          "the head refit leaves the layers' fit alone")
     # the original's outputs against PyTorch model.eval(): the test inputs are right
     o = logits(MODEL, os.path.join(exp, "input.npy"))
     want_o = np.load(os.path.join(exp, "logits.npy"))
     check(((o - want_o) ** 2).sum() / (want_o ** 2).sum() <= 1e-10, "original equals PyTorch model.eval()")
     dec = os.path.join(W, "dec.onnx")
     swap(dec, "--to", "group", "--form", "decomposed", "--calibrate", CALIB, "--threads", "1")
+    pdec = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(dec).graph.initializer}
+    check(all(np.allclose(pdec[k], ph[k], rtol=1e-4, atol=1e-6) for k in ("fc.weight", "fc.bias")),
+          "decomposed form gets the same head refit")
     po, pd = params(cal), params(dec)
     for k in ("_gn_scale", "_gn_bias"):
         a = np.concatenate([v for n, v in sorted(po.items()) if n.endswith(k)])
