@@ -871,7 +871,7 @@ static onnxc_status head_fit(cal_head *H, double *W)
     int64_t p = dual ? n : d1;
     double *X = NULL, *Y = NULL, *K = oc_malloc((size_t)(p * p) * sizeof *K), *L = oc_malloc((size_t)(p * p) * sizeof *L);
     double *xr = oc_malloc((size_t)(d1 + m + p) * sizeof *xr), *rhs = NULL, *sol = oc_malloc((size_t)(p * m) * sizeof *sol);
-    double yy = 0, tr = 0, best = INFINITY, best_rel = -1;
+    double yy = 0, tr = 0, e0 = 0, best, best_rel = -1;
     memcpy(W, H->w0, (size_t)(d1 * m) * sizeof *W);
     if (!K || !L || !xr || !sol)
         goto nomem;
@@ -894,6 +894,7 @@ static onnxc_status head_fit(cal_head *H, double *W)
                     f += X[i * d1 + k] * H->w0[k * m + j];
                 Y[j * n + i] = y[j] - f;
                 yy += y[j] * y[j];
+                e0 += (y[j] - f) * (y[j] - f);
             }
         }
         for (int64_t i = 0; i < n; i++)
@@ -918,8 +919,13 @@ static onnxc_status head_fit(cal_head *H, double *W)
                 for (int64_t j = 0; j < m; j++)
                     rhs[j * d1 + a] += xr[a] * y[j];
             }
-            for (int64_t j = 0; j < m; j++)
+            for (int64_t j = 0; j < m; j++) {
+                double f = 0;
+                for (int64_t k = 0; k < d1; k++)
+                    f += xr[k] * H->w0[k * m + j];
                 yy += y[j] * y[j];
+                e0 += (y[j] - f) * (y[j] - f);
+            }
         }
         for (int64_t a = 0; a < d1; a++)
             for (int64_t b = 0; b < a; b++)
@@ -928,8 +934,12 @@ static onnxc_status head_fit(cal_head *H, double *W)
     for (int64_t i = 0; i < p; i++)
         tr += K[i * p + i];
     H->pub.residual_before = H->pub.residual_after = H->pub.residual_loo = NAN;
+    H->pub.lambda_rel = NAN;
     if (!(tr > 0) || !(yy > 0) || n < 2)
         goto residuals; /* nothing to fit on: the carried weights stay */
+    /* the carried weights are not fitted to these rows, so their residual is their left-out residual too: a
+     * lambda must beat it to be used */
+    best = e0;
     /* the grid, then the best lambda once more to keep its solution */
     for (int g = 0; g <= HEAD_GRID; g++) {
         double rel = g < HEAD_GRID ? grid_rel(g) : best_rel, lam = rel * tr / (double)d1, loo = 0;
@@ -987,10 +997,11 @@ static onnxc_status head_fit(cal_head *H, double *W)
             best_rel = rel;
         }
     }
-    if (best_rel < 0)
-        goto residuals; /* no lambda of the grid was solvable: the carried weights stay */
-    H->pub.lambda_rel = best_rel;
     H->pub.residual_loo = sqrt(best / yy);
+    if (best_rel < 0)
+        goto residuals; /* no lambda of the grid predicts left-out rows better: the carried weights stay */
+    H->pub.lambda_rel = best_rel;
+    H->pub.refitted = 1;
     if (dual) {
         for (int64_t k = 0; k < d1; k++)
             for (int64_t j = 0; j < m; j++) {
@@ -1511,7 +1522,7 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             fprintf(f, ", \"inputs\": %lld, \"outputs\": %lld, \"rows\": %lld, \"bias\": %s, \"lambda_rel\": ",
                     (long long)H->inputs, (long long)H->outputs, (long long)H->rows, H->bias ? "true" : "false");
             json_num(f, H->lambda_rel);
-            fputs(", \"residual_before\": ", f);
+            fprintf(f, ", \"refitted\": %s, \"residual_before\": ", H->refitted ? "true" : "false");
             json_num(f, H->residual_before);
             fputs(", \"residual_after\": ", f);
             json_num(f, H->residual_after);
@@ -1553,10 +1564,14 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
     }
     for (int i = 0; i < c->n_heads; i++) {
         const onnxc_calib_head *H = &c->heads[i].pub;
-        fprintf(f, "head %s (%lld -> %lld%s, %lld rows): output residual %.4g -> %.4g (left-out rows: %.4g, "
-                "lambda %.3g x trace/d)\n", H->node, (long long)H->inputs, (long long)H->outputs,
-                H->bias ? " + bias" : "", (long long)H->rows, H->residual_before, H->residual_after, H->residual_loo,
-                H->lambda_rel);
+        fprintf(f, "head %s (%lld -> %lld%s, %lld rows): ", H->node, (long long)H->inputs, (long long)H->outputs,
+                H->bias ? " + bias" : "", (long long)H->rows);
+        if (H->refitted)
+            fprintf(f, "output residual %.4g -> %.4g (left-out rows: %.4g, lambda %.3g x trace/d)\n",
+                    H->residual_before, H->residual_after, H->residual_loo, H->lambda_rel);
+        else
+            fprintf(f, "kept (output residual %.4g; no refit predicts left-out rows better)\n",
+                    H->residual_before);
     }
     fprintf(f, "drift of the outputs against the original on the calibration samples (the worst sample's):\n");
     for (int i = 0; i < c->n_outputs; i++) {

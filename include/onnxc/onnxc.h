@@ -626,15 +626,17 @@ typedef struct onnxc_calib_layer {
  *  initializers, whose output is a model output and whose input a swapped layer feeds. Its weight W (and bias)
  *  are refitted by ridge regression toward the carried ones, min ||X W - Y||^2 + lambda ||W - W0||^2, where X is
  *  its input in the calibrated model and Y the ORIGINAL model's output on the samples (never labels); lambda is
- *  lambda_rel * trace(X^T X) / d, lambda_rel picked on a grid by the leave-one-row-out residual. Residuals are
- *  ||X W - Y|| / ||Y|| over the calibration rows (samples x batch): before (W0), after, and leave-one-out. */
+ *  lambda_rel * trace(X^T X) / d, lambda_rel picked on a grid (1e-4 .. 10, half decades) by the exact
+ *  leave-one-row-out residual; when none beats the carried weights' residual, they stay (refitted 0). Residuals
+ *  are ||X W - Y|| / ||Y|| over the calibration rows (samples x batch): before (W0), after, and leave-one-out. */
 typedef struct onnxc_calib_head {
     const char *node;          /**< the Gemm or MatMul node label */
     const char *output;        /**< the model output it computes */
     int64_t inputs, outputs;   /**< d and m of the weight */
     int64_t rows;              /**< calibration rows the fit saw */
     int bias;                  /**< the bias was refitted too */
-    double lambda_rel;
+    int refitted;              /**< 0: the carried weights stayed (see above) */
+    double lambda_rel;         /**< NaN when not refitted */
     double residual_before, residual_after, residual_loo;
 } onnxc_calib_head;
 

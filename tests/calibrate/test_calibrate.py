@@ -9,6 +9,8 @@ on a held-out test set, against independent truth:
              the same scale/bias (models/expected/shapes_cnn/logits_gn.npy; with the head refit also its fc:
              logits_gn_head.npy); the decomposition gets the same fit;
              --only calibrates the selected layer alone; --json parses
+  head       the head refit equals a numpy ridge (lambda by exact leave-one-out) on the same rows, in the dual
+             (64 rows) and the primal (240 rows) form
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
              NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
 usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
@@ -144,6 +146,63 @@ elif GROUP == "torch":
     check(sum(o.op_type == "BatchNormalization" for o in onnx.load(only).graph.node) == 2, "--only leaves 2 BNs")
     pl = params(only)
     check(any(not np.array_equal(pl[k], pn[k]) for k in pl), "--only: the selected layer changed")
+elif GROUP == "head":
+    # the head refit against a numpy ridge on the same rows: X = the calibrated model's classifier input (read
+    # out of the head-off file through an added output), Y = the original's logits, W0 = the carried fc;
+    # lambda by the exact leave-one-out residual on the same grid. 64 rows (dual form, rows <= d + 1) and 240
+    # rows in 4 batched files (primal form).
+    import glob
+    rng = np.random.default_rng(5)
+    sets = {"calib64": sorted(glob.glob(os.path.join(CALIB, "*.npy")))}
+    d = os.path.join(W, "batched")
+    os.makedirs(d)
+    for k in range(4):
+        np.save(os.path.join(d, f"{k}.npy"), rng.uniform(0, 1, (60, 1, 32, 32)).astype(np.float32))
+    sets["batched240"] = sorted(glob.glob(os.path.join(d, "*.npy")))
+    for name, files in sets.items():
+        folder = CALIB if name == "calib64" else d
+        off, on = os.path.join(W, f"{name}_off.onnx"), os.path.join(W, f"{name}_on.onnx")
+        swap(off, "--to", "group", "--calibrate", folder, "--calibrate-head", "off")
+        h = json.loads(swap(on, "--to", "group", "--calibrate", folder, "--json").stdout)["calibration"]["heads"][0]
+        m = onnx.load(off)
+        m.graph.node.append(onnx.helper.make_node("Identity", ["/ReduceMean_output_0"], ["feat"]))
+        m.graph.output.append(onnx.helper.make_tensor_value_info("feat", onnx.TensorProto.FLOAT, None))
+        feat = os.path.join(W, f"{name}_feat.onnx")
+        onnx.save(m, feat)
+        x = np.concatenate([np.load(f) for f in files])
+        xin = os.path.join(W, f"{name}_x.npy")
+        np.save(xin, x)
+        out = os.path.join(W, "out")
+        p = run("run", feat, "--input", f"input={xin}", "--output-dir", out)
+        assert p.returncode == 0, p.stderr
+        X = np.concatenate([np.load(os.path.join(out, "feat.npy")).astype(np.float64), np.ones((len(x), 1))], 1)
+        Y = logits(MODEL, xin).astype(np.float64)
+        init = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(off).graph.initializer}
+        W0 = np.concatenate([init["fc.weight"].T, init["fc.bias"][None]]).astype(np.float64)
+        A, d1 = X.T @ X, X.shape[1]
+        e0 = ((Y - X @ W0) ** 2).sum()
+        best, best_rel, best_w = e0, None, W0
+        for k in range(11):
+            rel = 10 ** (0.5 * k - 4)
+            M = A + rel * np.trace(A) / d1 * np.eye(d1)
+            Wk = np.linalg.solve(M, X.T @ Y + rel * np.trace(A) / d1 * W0)
+            hii = np.einsum("ij,ji->i", X, np.linalg.solve(M, X.T))
+            loo = (((Y - X @ Wk) / (1 - hii)[:, None]) ** 2).sum()
+            if loo < best:
+                best, best_rel, best_w = loo, rel, Wk
+        got = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(on).graph.initializer}
+        yy = (Y ** 2).sum()
+        print(f"{name}: {len(X)} rows; numpy: lambda {best_rel} x trace/d, residual {np.sqrt(e0 / yy):.4g} -> "
+              f"{np.sqrt(((Y - X @ best_w) ** 2).sum() / yy):.4g} (left out {np.sqrt(best / yy):.4g}); onnxc: "
+              f"lambda {h['lambda_rel']}, {h['residual_before']:.4g} -> {h['residual_after']:.4g} "
+              f"(left out {h['residual_loo']:.4g})")
+        check(h["rows"] == len(X), f"{name}: rows")
+        check(best_rel is not None and h["refitted"] and np.isclose(h["lambda_rel"], best_rel), f"{name}: lambda")
+        check(np.isclose(h["residual_loo"], np.sqrt(best / yy), rtol=1e-3), f"{name}: left-out residual")
+        check(np.isclose(h["residual_before"], np.sqrt(e0 / yy), rtol=1e-3), f"{name}: residual before")
+        scale = np.abs(best_w).max()
+        check(np.allclose(got["fc.weight"], best_w[:-1].T, rtol=1e-3, atol=1e-4 * scale) and
+              np.allclose(got["fc.bias"], best_w[-1], rtol=1e-3, atol=1e-4 * scale), f"{name}: the refitted fc")
 elif GROUP == "badinput":
     out = os.path.join(W, "out.onnx")
 
