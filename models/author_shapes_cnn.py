@@ -16,7 +16,11 @@ Writes (all small):
                                               is deterministic), logits_gn_head.npy (the same with the default
                                               head refit: the fc weight and bias also from that file)
 
-usage: /usr/bin/python3 models/author_shapes_cnn.py [--onnxc build/onnxc] [--expected-only]
+With --variant plain (a second truth model, so the figures are not one data set's luck): the same shapes with
+fixed levels (no per-image contrast), another seed, trained the same way; writes models/shapes_plain_cnn.onnx and
+models/shapes_plain_data/ (same layout), no expected/ files.
+
+usage: /usr/bin/python3 models/author_shapes_cnn.py [--onnxc build/onnxc] [--expected-only] [--variant plain]
   --expected-only: keep the committed model and data, only write models/expected/shapes_cnn/logits_gn*.npy again
   (the net's weights are read back from models/shapes_cnn.onnx)
 """
@@ -38,8 +42,9 @@ ROOT = os.path.dirname(HERE)
 GROUPS = 32
 
 
-def render(rng, n):
-    """n images [n,1,32,32] uint8 and labels: a shape of random size and place on a noisy background."""
+def render(rng, n, contrast=True):
+    """n images [n,1,32,32] uint8 and labels: a shape of random size and place on a noisy background; with a
+    random contrast per image (background and foreground levels), or fixed levels (contrast=False)."""
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
     imgs = np.zeros((n, 1, 32, 32), np.float32)
     labels = rng.integers(0, 4, n)
@@ -57,7 +62,7 @@ def render(rng, n):
         else:
             w = r * 0.3
             m = ((np.abs(dy) <= w) & (np.abs(dx) <= r)) | ((np.abs(dx) <= w) & (np.abs(dy) <= r))
-        bg, fg = rng.uniform(0.0, 0.4), rng.uniform(0.6, 1.0)
+        bg, fg = (rng.uniform(0.0, 0.4), rng.uniform(0.6, 1.0)) if contrast else (0.2, 0.8)
         img = np.where(m, fg, bg) + rng.normal(0, 0.08, (32, 32))
         imgs[i, 0] = np.clip(img, 0, 1)
     return np.round(imgs * 255).astype(np.uint8), labels.astype(np.int64)
@@ -132,7 +137,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--onnxc", default=os.path.join(ROOT, "build", "onnxc"))
     ap.add_argument("--expected-only", action="store_true")
+    ap.add_argument("--variant", choices=("contrast", "plain"), default="contrast")
     a = ap.parse_args()
+    plain = a.variant == "plain"
     if a.expected_only:
         onnx_path = os.path.join(HERE, "shapes_cnn.onnx")
         data = os.path.join(HERE, "shapes_data")
@@ -151,10 +158,10 @@ def main():
         return 0
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    rng = np.random.default_rng(19)
-    train_x, train_y = render(rng, 6000)
-    calib_x, _ = render(rng, 64)
-    test_x, test_y = render(rng, 600)
+    rng = np.random.default_rng(20 if plain else 19)
+    train_x, train_y = render(rng, 6000, not plain)
+    calib_x, _ = render(rng, 64, not plain)
+    test_x, test_y = render(rng, 600, not plain)
 
     net = Net(nn.BatchNorm2d)
     opt = torch.optim.Adam(net.parameters(), 2e-3)
@@ -174,16 +181,18 @@ def main():
         acc = (net(torch.from_numpy(to_input(test_x))).argmax(1).numpy() == test_y).mean()
     print(f"PyTorch test accuracy (eval): {acc:.4f}")
 
-    data = os.path.join(HERE, "shapes_data")
+    data = os.path.join(HERE, "shapes_plain_data" if plain else "shapes_data")
     os.makedirs(os.path.join(data, "calib"), exist_ok=True)
     for i in range(len(calib_x)):
         np.save(os.path.join(data, "calib", f"{i:03d}.npy"), to_input(calib_x[i:i + 1]))
     np.save(os.path.join(data, "test_images.npy"), test_x)
     np.save(os.path.join(data, "test_labels.npy"), test_y)
 
-    onnx_path = os.path.join(HERE, "shapes_cnn.onnx")
+    onnx_path = os.path.join(HERE, "shapes_plain_cnn.onnx" if plain else "shapes_cnn.onnx")
     export(net, onnx_path, torch.onnx.TrainingMode.PRESERVE)
     assert sum(n.op_type == "BatchNormalization" for n in onnx.load(onnx_path).graph.node) == 3
+    if plain:
+        return 0
 
     exp = os.path.join(HERE, "expected", "shapes_cnn")
     os.makedirs(exp, exist_ok=True)

@@ -5,6 +5,8 @@ on a held-out test set, against independent truth:
              off and on) on the 600 held-out test images (labels from the generator); prints the table, asserts
              that calibration recovers what the naive group/layer swaps lose and that the head refit (default)
              brings group and layer within 0.05 of the original
+  accuracy_plain  the same for group and layer on models/shapes_plain_cnn.onnx (a second truth model: shapes
+             with fixed levels, another seed; models/author_shapes_cnn.py --variant plain)
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
              the same scale/bias (models/expected/shapes_cnn/logits_gn.npy; with the head refit also its fc:
              logits_gn_head.npy); the decomposition gets the same fit;
@@ -97,6 +99,29 @@ if GROUP == "accuracy":
               h[0]["rows"] == 64 and h[0]["bias"], f"{to}: the classifier is the one head")
         check(h[0]["residual_after"] < h[0]["residual_before"] and h[0]["residual_loo"] < h[0]["residual_before"],
               f"{to}: the head refit lowers the logits' residual, also on left-out rows")
+elif GROUP == "accuracy_plain":
+    # the second truth model: the same shapes with fixed levels (no per-image contrast), another seed
+    pm = os.path.join(MODELS, "shapes_plain_cnn.onnx")
+    pd = os.path.join(MODELS, "shapes_plain_data")
+    x = np.load(os.path.join(pd, "test_images.npy")).astype(np.float32) / 255
+    y = np.load(os.path.join(pd, "test_labels.npy"))
+    test = os.path.join(W, "test.npy")
+    np.save(test, x)
+    acc = {"original": (logits(pm, test).argmax(1) == y).mean()}
+    for to in ("group", "layer"):
+        for cal in ("naive", "off", "on"):
+            out = os.path.join(W, f"{to}_{cal}.onnx")
+            extra = [] if cal == "naive" else ["--calibrate", os.path.join(pd, "calib"), "--calibrate-head", cal]
+            p = run("swap-norm", pm, "-o", out, "--to", to, *extra)
+            assert p.returncode == 0, p.stderr
+            acc[(to, cal)] = (logits(out, test).argmax(1) == y).mean()
+        print(f"| {to} | {acc[(to, 'naive')]:.3f} | {acc[(to, 'off')]:.3f} | {acc[(to, 'on')]:.3f} |  (original "
+              f"{acc['original']:.3f}, shapes without per-image contrast)")
+    check(acc["original"] >= 0.95, "the trained model is accurate")
+    for to in ("group", "layer"):
+        check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
+        check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
+    check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
 elif GROUP == "torch":
     exp = os.path.join(MODELS, "expected", "shapes_cnn")
     cal = os.path.join(W, "gn.onnx")
