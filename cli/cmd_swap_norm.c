@@ -11,8 +11,8 @@
 static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
-    "                       [--calibrate DATA | --calibrate NAME=DIR... | --calibrate-random N] [--threads N]\n"
-    "                       [--report FILE.html]\n"
+    "                       [--calibrate DATA | --calibrate NAME=DIR... | --calibrate-random N] [--calibrate-head on|off]\n"
+    "                       [--threads N] [--report FILE.html]\n"
     "                       [--list-passes] [--dry-run] [--json] [--force] [-q] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Replace BatchNormalization by a normalization over each sample, so the model can be fine-tuned with one\n"
@@ -48,6 +48,11 @@ static const char usage[] =
     "                      of each layer before and after the fit and the drift of every output\n"
     "  --calibrate-random N  the same on N seeded random inputs (sample k = 'onnxc run MODEL --seed k'): for\n"
     "                      when there is no data; real samples of the task are much better\n"
+    "  --calibrate-head on|off  on (default): after the layer fits, refit each final linear layer that makes a\n"
+    "                      model output (Gemm, MatMul [+ Add] with constant weight and bias, fed by a swapped\n"
+    "                      layer) by ridge regression toward its carried weights, so that the calibrated model's\n"
+    "                      outputs match the ORIGINAL model's outputs on the samples (not labels); the ridge\n"
+    "                      strength is chosen by the left-out-sample residual. off: leave those layers as they are\n"
     "  --threads N         threads of the calibration's sessions (default: number of cores)\n"
     "  --report FILE.html  with --calibrate(-random): also write the calibration as one self-contained HTML\n"
     "                      page (no script, nothing fetched): each layer's residual before and after the fit\n"
@@ -93,6 +98,8 @@ static void calib_progress(void *user, const onnxc_calib_progress *p)
     else if (p->phase == 0)
         fprintf(stderr, "\rcalibrating: layers %d-%d of %d, sample %d/%d   ", p->layer_first + 1,
                 p->layer_last + 1, p->n_layers, p->sample, p->n_samples);
+    else if (p->phase == 3)
+        fprintf(stderr, "\rcalibrating: the final linear layers, sample %d/%d        ", p->sample, p->n_samples);
     else if (p->phase == 2)
         fprintf(stderr, "\rcalibrating: the original's targets, sample %d/%d        ", p->sample, p->n_samples);
     else
@@ -102,7 +109,7 @@ static void calib_progress(void *user, const onnxc_calib_progress *p)
 
 /* Calibrate m (swapped from the file model) on the samples; the original is loaded again from the file. */
 static onnxc_status calibrate(const char *model, onnxc_model *m, int n_specs, const char *const *specs,
-                              int64_t n_random, int threads, onnxc_calibration **out)
+                              int64_t n_random, int threads, int keep_head, onnxc_calibration **out)
 {
     onnxc_model *orig = NULL;
     cli_calib data = {0};
@@ -115,7 +122,8 @@ static onnxc_status calibrate(const char *model, onnxc_model *m, int n_specs, co
         onnxc_calibrate_options co = {.threads = threads,
                                       .sample_labels = (const char *const *)data.labels,
                                       .progress = calib_progress,
-                                      .progress_user = &view};
+                                      .progress_user = &view,
+                                      .keep_head = keep_head};
         st = onnxc_swap_norm_calibrate(orig, m, data.n_samples, data.n_inputs, (const char *const *)data.names,
                                        (const onnxc_tensor *const *)data.tensors, &co, out);
         if (view.shown)
@@ -132,7 +140,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
     int n_specs = 0;
     int64_t n_random = 0, threads = 0;
     const char *model = NULL, *out = NULL, *report = NULL;
-    int json = 0, dry = 0, external = 0, force = 0;
+    int json = 0, dry = 0, external = 0, force = 0, keep_head = 0;
     int64_t ext_min = -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -159,6 +167,12 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
                 return CLI_EXIT_USAGE;
             if (cli_parse_i64(v, 1, 1 << 20, &n_random) != 0)
                 return cli_usage_error("swap-norm", "--calibrate-random takes a sample count from 1, not '%s'", v);
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--calibrate-head", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return cli_usage_error("swap-norm", "--calibrate-head takes on or off, not '%s'", v);
+            keep_head = !strcmp(v, "off");
         } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--threads", &v)) != 0) {
             if (r < 0)
                 return CLI_EXIT_USAGE;
@@ -226,7 +240,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         onnxc_report_print(rep, json ? stdout : stderr, json);
     int rc = CLI_EXIT_OK;
     if (st == ONNXC_OK && calibrating && onnxc_report_num_changes(rep) > 0) {
-        st = calibrate(model, m, n_specs, calib_specs, n_random, (int)threads, &cal);
+        st = calibrate(model, m, n_specs, calib_specs, n_random, (int)threads, keep_head, &cal);
     }
     if (rep && calibrating && json)
         fputs(cal ? ", \"calibration\": " : "}\n", stdout);

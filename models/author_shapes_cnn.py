@@ -11,10 +11,18 @@ Writes (all small):
   models/shapes_data/test_labels.npy          their classes, int64 [600]
   models/expected/shapes_cnn/                 PyTorch: input.npy (16 test images), logits.npy (model.eval()),
                                               logits_gn.npy (nn.GroupNorm net carrying the scale/bias of
-                                              `onnxc swap-norm --to group --form op --calibrate calib`, which the
-                                              test makes again: the calibration is deterministic)
+                                              `onnxc swap-norm --to group --form op --calibrate calib
+                                              --calibrate-head off`, which the test makes again: the calibration
+                                              is deterministic), logits_gn_head.npy (the same with the default
+                                              head refit: the fc weight and bias also from that file)
 
-usage: /usr/bin/python3 models/author_shapes_cnn.py [--onnxc build/onnxc]
+With --variant plain (a second truth model, so the figures are not one data set's luck): the same shapes with
+fixed levels (no per-image contrast), another seed, trained the same way; writes models/shapes_plain_cnn.onnx and
+models/shapes_plain_data/ (same layout), no expected/ files.
+
+usage: /usr/bin/python3 models/author_shapes_cnn.py [--onnxc build/onnxc] [--expected-only] [--variant plain]
+  --expected-only: keep the committed model and data, only write models/expected/shapes_cnn/logits_gn*.npy again
+  (the net's weights are read back from models/shapes_cnn.onnx)
 """
 import argparse
 import os
@@ -34,8 +42,9 @@ ROOT = os.path.dirname(HERE)
 GROUPS = 32
 
 
-def render(rng, n):
-    """n images [n,1,32,32] uint8 and labels: a shape of random size and place on a noisy background."""
+def render(rng, n, contrast=True):
+    """n images [n,1,32,32] uint8 and labels: a shape of random size and place on a noisy background; with a
+    random contrast per image (background and foreground levels), or fixed levels (contrast=False)."""
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
     imgs = np.zeros((n, 1, 32, 32), np.float32)
     labels = rng.integers(0, 4, n)
@@ -53,7 +62,7 @@ def render(rng, n):
         else:
             w = r * 0.3
             m = ((np.abs(dy) <= w) & (np.abs(dx) <= r)) | ((np.abs(dx) <= w) & (np.abs(dy) <= r))
-        bg, fg = rng.uniform(0.0, 0.4), rng.uniform(0.6, 1.0)
+        bg, fg = (rng.uniform(0.0, 0.4), rng.uniform(0.6, 1.0)) if contrast else (0.2, 0.8)
         img = np.where(m, fg, bg) + rng.normal(0, 0.08, (32, 32))
         imgs[i, 0] = np.clip(img, 0, 1)
     return np.round(imgs * 255).astype(np.uint8), labels.astype(np.int64)
@@ -85,16 +94,74 @@ def export(model, path, training):
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 
 
+def write_gn_expected(onnxc, net, onnx_path, data, exp, x16, test_x, test_y, head):
+    """Our calibrated GroupNorm swap (head refit on/off), loaded into an nn.GroupNorm net: its logits on x16."""
+    cal_path = os.path.join(tempfile.mkdtemp(), "shapes_cnn_gn_calibrated.onnx")
+    subprocess.run([onnxc, "swap-norm", onnx_path, "-o", cal_path, "--to", "group", "--groups", str(GROUPS),
+                    "--form", "op", "--calibrate", os.path.join(data, "calib"), "--calibrate-head", head,
+                    "--threads", "1"], check=True)
+    m = onnx.load(cal_path)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    gns = [n for n in m.graph.node if n.op_type == "GroupNormalization"]
+    assert len(gns) == 3
+    gemm = [n for n in m.graph.node if n.op_type == "Gemm"]
+    assert len(gemm) == 1 and [a.i for a in gemm[0].attribute if a.name == "transB"] == [1]
+    gn_net = Net(lambda c: nn.GroupNorm(GROUPS, c))
+    sd = {k: v for k, v in net.state_dict().items() if ".1." not in k and ".4." not in k and ".7." not in k}
+    for idx, n in zip((1, 4, 7), gns):
+        sd[f"features.{idx}.weight"] = torch.from_numpy(inits[n.input[1]].copy())
+        sd[f"features.{idx}.bias"] = torch.from_numpy(inits[n.input[2]].copy())
+    sd["fc.weight"] = torch.from_numpy(inits[gemm[0].input[1]].copy())
+    sd["fc.bias"] = torch.from_numpy(inits[gemm[0].input[2]].copy())
+    gn_net.load_state_dict(sd)
+    gn_net.eval()
+    with torch.no_grad():
+        np.save(os.path.join(exp, "logits_gn.npy" if head == "off" else "logits_gn_head.npy"),
+                gn_net(torch.from_numpy(x16)).numpy())
+        return (gn_net(torch.from_numpy(to_input(test_x))).argmax(1).numpy() == test_y).mean()
+
+
+def net_from_onnx(path):
+    """The trained net with its weights read back from the committed ONNX file."""
+    inits = {t.name: torch.from_numpy(onnx.numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
+    net = Net(nn.BatchNorm2d)
+    sd = net.state_dict()
+    for k in sd:
+        if k in inits:
+            sd[k] = inits[k]
+    net.load_state_dict(sd)
+    return net.eval()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--onnxc", default=os.path.join(ROOT, "build", "onnxc"))
+    ap.add_argument("--expected-only", action="store_true")
+    ap.add_argument("--variant", choices=("contrast", "plain"), default="contrast")
     a = ap.parse_args()
+    plain = a.variant == "plain"
+    if a.expected_only:
+        onnx_path = os.path.join(HERE, "shapes_cnn.onnx")
+        data = os.path.join(HERE, "shapes_data")
+        exp = os.path.join(HERE, "expected", "shapes_cnn")
+        net = net_from_onnx(onnx_path)
+        x16 = np.load(os.path.join(exp, "input.npy"))
+        test_x = np.load(os.path.join(data, "test_images.npy"))
+        test_y = np.load(os.path.join(data, "test_labels.npy"))
+        with torch.no_grad():
+            d = (net(torch.from_numpy(x16)).numpy() - np.load(os.path.join(exp, "logits.npy"))).max()
+        assert abs(d) < 1e-4, d  # the weights read back are the trained ones
+        for head in ("off", "on"):
+            gacc = write_gn_expected(a.onnxc, net, onnx_path, data, exp, x16, test_x, test_y, head)
+            print(f"PyTorch nn.GroupNorm net with our calibrated parameters (head refit {head}): test accuracy "
+                  f"{gacc:.4f}")
+        return 0
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    rng = np.random.default_rng(19)
-    train_x, train_y = render(rng, 6000)
-    calib_x, _ = render(rng, 64)
-    test_x, test_y = render(rng, 600)
+    rng = np.random.default_rng(20 if plain else 19)
+    train_x, train_y = render(rng, 6000, not plain)
+    calib_x, _ = render(rng, 64, not plain)
+    test_x, test_y = render(rng, 600, not plain)
 
     net = Net(nn.BatchNorm2d)
     opt = torch.optim.Adam(net.parameters(), 2e-3)
@@ -114,16 +181,18 @@ def main():
         acc = (net(torch.from_numpy(to_input(test_x))).argmax(1).numpy() == test_y).mean()
     print(f"PyTorch test accuracy (eval): {acc:.4f}")
 
-    data = os.path.join(HERE, "shapes_data")
+    data = os.path.join(HERE, "shapes_plain_data" if plain else "shapes_data")
     os.makedirs(os.path.join(data, "calib"), exist_ok=True)
     for i in range(len(calib_x)):
         np.save(os.path.join(data, "calib", f"{i:03d}.npy"), to_input(calib_x[i:i + 1]))
     np.save(os.path.join(data, "test_images.npy"), test_x)
     np.save(os.path.join(data, "test_labels.npy"), test_y)
 
-    onnx_path = os.path.join(HERE, "shapes_cnn.onnx")
+    onnx_path = os.path.join(HERE, "shapes_plain_cnn.onnx" if plain else "shapes_cnn.onnx")
     export(net, onnx_path, torch.onnx.TrainingMode.PRESERVE)
     assert sum(n.op_type == "BatchNormalization" for n in onnx.load(onnx_path).graph.node) == 3
+    if plain:
+        return 0
 
     exp = os.path.join(HERE, "expected", "shapes_cnn")
     os.makedirs(exp, exist_ok=True)
@@ -132,25 +201,10 @@ def main():
     with torch.no_grad():
         np.save(os.path.join(exp, "logits.npy"), net(torch.from_numpy(x16)).numpy())
 
-    # our calibrated GroupNorm swap, loaded into an nn.GroupNorm net
-    cal_path = os.path.join(tempfile.mkdtemp(), "shapes_cnn_gn_calibrated.onnx")
-    subprocess.run([a.onnxc, "swap-norm", onnx_path, "-o", cal_path, "--to", "group", "--groups", str(GROUPS),
-                    "--form", "op", "--calibrate", os.path.join(data, "calib"), "--threads", "1"], check=True)
-    m = onnx.load(cal_path)
-    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-    gns = [n for n in m.graph.node if n.op_type == "GroupNormalization"]
-    assert len(gns) == 3
-    gn_net = Net(lambda c: nn.GroupNorm(GROUPS, c))
-    sd = {k: v for k, v in net.state_dict().items() if ".1." not in k and ".4." not in k and ".7." not in k}
-    for idx, n in zip((1, 4, 7), gns):
-        sd[f"features.{idx}.weight"] = torch.from_numpy(inits[n.input[1]].copy())
-        sd[f"features.{idx}.bias"] = torch.from_numpy(inits[n.input[2]].copy())
-    gn_net.load_state_dict(sd)
-    gn_net.eval()
-    with torch.no_grad():
-        np.save(os.path.join(exp, "logits_gn.npy"), gn_net(torch.from_numpy(x16)).numpy())
-        gacc = (gn_net(torch.from_numpy(to_input(test_x))).argmax(1).numpy() == test_y).mean()
-    print(f"PyTorch nn.GroupNorm net with our calibrated scale/bias, test accuracy: {gacc:.4f}")
+    for head in ("off", "on"):
+        gacc = write_gn_expected(a.onnxc, net, onnx_path, data, exp, x16, test_x, test_y, head)
+        print(f"PyTorch nn.GroupNorm net with our calibrated parameters (head refit {head}), test accuracy: "
+              f"{gacc:.4f}")
     size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(data) for f in fs)
     print(f"committed data: {size / 1e6:.2f} MB; models {os.path.getsize(onnx_path) / 1e3:.0f} KB each")
 

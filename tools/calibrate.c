@@ -35,9 +35,26 @@ typedef struct cal_layer {
     int64_t *spill_off;      /* per sample: where its target starts in the spill file (floats), or NULL */
 } cal_layer;
 
+typedef struct cal_head {
+    onnxc_calib_head pub;
+    char *node, *output;
+    oc_tensor *w, *b;        /* weight and bias initializers in swapped's graph (b NULL: weight only) */
+    int trans_b;
+    double alpha, beta;      /* Gemm's; 1 for MatMul [+ Add] */
+    int64_t d, m, d1;        /* op(w) is [d, m]; d1 = d + 1 when the bias is fitted (a column of ones) */
+    const oc_value *xb;      /* its input in B's session graph */
+    int out_a;               /* its output among A's session outputs */
+    double *w0;              /* d1 x m, row-major: the carried alpha op(w) (and beta b as the last row) */
+    FILE *rows;              /* per calibration row: x (d1 doubles), y (m doubles) */
+    const onnxc_tensor *y;   /* the original's output of the current sample */
+    bool have_x;
+} cal_head;
+
 struct onnxc_calibration {
     cal_layer *layers;
     int n_layers;
+    cal_head *heads;
+    int n_heads;
     onnxc_calib_output *outputs;
     int n_outputs;
     int n_samples, n_passes;
@@ -634,6 +651,473 @@ static onnxc_status drift(onnxc_calibration *c, onnxc_session *sa, onnxc_session
     return ONNXC_OK;
 }
 
+/* ---- the final linear layers (heads): refit toward the carried weights so the logits match the original's ---- */
+
+
+typedef struct head_run {
+    cal_head *h;
+    int n, want, got;
+    bool stopped;
+    onnxc_status err;
+} head_run;
+
+/* A rank-2 initializer that only this node reads, or NULL. */
+static oc_tensor *matrix_of(oc_value *v)
+{
+    oc_tensor *t = param_of(v);
+    return t && t->t.rank == 2 && oc_dtype_is_float(t->t.dtype) ? t : NULL;
+}
+
+/* Does a swapped layer's output lie upstream of v in g? */
+static bool fed_by_layer(const onnxc_calibration *c, const oc_graph *g, const oc_value *v)
+{
+    unsigned char *seen = oc_calloc((size_t)g->n_values + 1, 1);
+    const oc_value **stack = oc_malloc(((size_t)g->n_values + 1) * sizeof *stack);
+    bool fed = false;
+    int sp = 0;
+    if (seen && stack && v->graph == g) {
+        stack[sp++] = v;
+        seen[v->id] = 1;
+    }
+    while (sp > 0 && !fed) {
+        const oc_value *u = stack[--sp];
+        for (int i = 0; i < c->n_layers && !fed; i++)
+            fed = !strcmp(u->name, c->layers[i].output);
+        const oc_node *p = u->producer;
+        for (int k = 0; p && k < p->n_inputs; k++) {
+            const oc_value *w = p->inputs[k];
+            if (w && w->graph == g && !seen[w->id]) {
+                seen[w->id] = 1;
+                stack[sp++] = w;
+            }
+        }
+    }
+    oc_free(seen);
+    oc_free(stack);
+    return fed;
+}
+
+/* The heads of swapped: each model output made by Gemm (transA 0), MatMul or MatMul + Add from an input that
+ * a swapped layer feeds, with its weight (and bias) initializers of its own. Others are left alone. */
+static onnxc_status find_heads(onnxc_calibration *c, onnxc_model *swapped, const onnxc_session *sa,
+                               const onnxc_session *sb)
+{
+    const oc_graph *g = swapped->graph;
+    c->heads = oc_calloc((size_t)g->n_outputs + 1, sizeof *c->heads);
+    if (!c->heads)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int o = 0; o < g->n_outputs; o++) {
+        oc_value *y = g->outputs[o].value;
+        oc_node *p = y ? y->producer : NULL;
+        cal_head H = {0};
+        oc_value *x = NULL, *bias = NULL;
+        H.alpha = H.beta = 1;
+        if (is_op(p, "Gemm") && p->n_inputs >= 2 && oc_attr_int(p, "transA", 0) == 0) {
+            x = p->inputs[0];
+            H.w = matrix_of(p->inputs[1]);
+            H.trans_b = oc_attr_int(p, "transB", 0) != 0;
+            H.alpha = oc_attr_float(p, "alpha", 1.0f);
+            H.beta = oc_attr_float(p, "beta", 1.0f);
+            bias = p->n_inputs >= 3 && H.beta != 0 ? p->inputs[2] : NULL;
+        } else if (is_op(p, "Add") && p->n_inputs == 2) {
+            for (int k = 0; k < 2 && !x; k++) {
+                oc_value *mm = p->inputs[k];
+                if (mm && is_op(mm->producer, "MatMul") && mm->n_uses == 1 && !(mm->flags & OC_V_OUTPUT) &&
+                    mm->producer->n_inputs == 2) {
+                    x = mm->producer->inputs[0];
+                    H.w = matrix_of(mm->producer->inputs[1]);
+                    bias = p->inputs[1 - k];
+                    p = mm->producer;
+                }
+            }
+            if (!bias || !param_of(bias))
+                continue; /* an Add of something else: not a head we refit */
+        } else if (is_op(p, "MatMul") && p->n_inputs == 2) {
+            x = p->inputs[0];
+            H.w = matrix_of(p->inputs[1]);
+        }
+        if (!x || !H.w || H.alpha == 0)
+            continue;
+        H.d = H.w->t.dims[H.trans_b ? 1 : 0];
+        H.m = H.w->t.dims[H.trans_b ? 0 : 1];
+        H.b = bias ? param_of(bias) : NULL;
+        if (H.b && (onnxc_tensor_numel(&H.b->t) != H.m || !oc_dtype_is_float(H.b->t.dtype)))
+            H.b = NULL; /* a broadcast bias: kept, the weight alone is refitted */
+        H.d1 = H.d + (H.b ? 1 : 0);
+        H.xb = oc_graph_find(sb->g, x->name);
+        H.out_a = -1;
+        for (int k = 0; k < onnxc_session_num_outputs(sa); k++)
+            if (!strcmp(onnxc_session_output_name(sa, k), y->name))
+                H.out_a = k;
+        if (H.d < 1 || H.m < 1 || !H.xb || !H.xb->producer || H.out_a < 0 || !fed_by_layer(c, sb->g, H.xb))
+            continue;
+        char lbl[300];
+        H.node = oc_strdup(oc_node_label(p, lbl, sizeof lbl));
+        H.output = oc_strdup(y->name);
+        H.w0 = oc_malloc((size_t)(H.d1 * H.m) * sizeof *H.w0);
+        c->heads[c->n_heads++] = H;
+        if (!H.node || !H.output || !H.w0)
+            return oc_err(ONNXC_E_NOMEM, "out of memory");
+        for (int64_t k = 0; k < H.d; k++)
+            for (int64_t j = 0; j < H.m; j++)
+                H.w0[k * H.m + j] = H.alpha * oc_get_f64(&H.w->t, H.trans_b ? j * H.d + k : k * H.m + j);
+        for (int64_t j = 0; H.b && j < H.m; j++)
+            H.w0[H.d * H.m + j] = H.beta * oc_get_f64(&H.b->t, j);
+        H.pub.node = H.node;
+        H.pub.output = H.output;
+        H.pub.inputs = H.d;
+        H.pub.outputs = H.m;
+        H.pub.bias = H.b != NULL;
+        c->heads[c->n_heads - 1].pub = H.pub;
+    }
+    return ONNXC_OK;
+}
+
+/* B's run for the heads: each head's input, paired with the original's output, appended as rows. */
+static onnxc_status observe_head(void *user, const oc_node *n, const oc_value *v, const onnxc_tensor *t)
+{
+    (void)n;
+    head_run *r = user;
+    for (int i = 0; i < r->n; i++) {
+        cal_head *H = &r->h[i];
+        if (H->xb != v || H->have_x)
+            continue;
+        int64_t nx = onnxc_tensor_numel(t), ny = onnxc_tensor_numel(H->y), rows = nx / H->d;
+        if (!oc_dtype_is_float(t->dtype) || !oc_dtype_is_float(H->y->dtype) || nx % H->d || ny != rows * H->m ||
+            t->dims[t->rank - 1] != H->d)
+            return r->err = oc_err(ONNXC_E_RUNTIME, "calibrate: head %s: its input has %lld values and the "
+                                   "original's output %lld; not rows of %lld and %lld", H->node, (long long)nx,
+                                   (long long)ny, (long long)H->d, (long long)H->m);
+        const float *fx = t->dtype == ONNXC_FLOAT ? t->data : NULL, *fy = H->y->dtype == ONNXC_FLOAT ? H->y->data : NULL;
+        bool ok = true;
+        for (int64_t row = 0; ok && row < rows; row++) {
+            for (int64_t k = 0; ok && k < H->d1; k++) {
+                double e = k < H->d ? elem(t, fx, row * H->d + k) : 1.0;
+                ok = fwrite(&e, sizeof e, 1, H->rows) == 1;
+            }
+            for (int64_t j = 0; ok && j < H->m; j++) {
+                double e = elem(H->y, fy, row * H->m + j);
+                ok = fwrite(&e, sizeof e, 1, H->rows) == 1;
+            }
+        }
+        if (!ok)
+            return r->err = oc_err(ONNXC_E_IO, "calibrate: cannot write a head's rows to a temporary file (%s)",
+                                   strerror(errno));
+        H->pub.rows += rows;
+        H->have_x = true;
+        if (++r->got == r->want) {
+            r->stopped = true;
+            return ONNXC_E_RUNTIME;
+        }
+    }
+    return ONNXC_OK;
+}
+
+/* In-place Cholesky of the p x p SPD matrix a (lower triangle, row-major); false when not positive. */
+static bool cholesky(double *a, int64_t p)
+{
+    for (int64_t j = 0; j < p; j++) {
+        double *aj = a + j * p;
+        double s = aj[j];
+        for (int64_t k = 0; k < j; k++)
+            s -= aj[k] * aj[k];
+        if (!(s > 0))
+            return false;
+        aj[j] = sqrt(s);
+        for (int64_t i = j + 1; i < p; i++) {
+            double *ai = a + i * p, t = ai[j];
+            for (int64_t k = 0; k < j; k++)
+                t -= ai[k] * aj[k];
+            ai[j] = t / aj[j];
+        }
+    }
+    return true;
+}
+
+/* Solve L L^T z = b in place (L from cholesky). */
+static void chol_solve(const double *l, int64_t p, double *b)
+{
+    for (int64_t i = 0; i < p; i++) {
+        double s = b[i];
+        for (int64_t k = 0; k < i; k++)
+            s -= l[i * p + k] * b[k];
+        b[i] = s / l[i * p + i];
+    }
+    for (int64_t i = p - 1; i >= 0; i--) {
+        double s = b[i];
+        for (int64_t k = i + 1; k < p; k++)
+            s -= l[k * p + i] * b[k];
+        b[i] = s / l[i * p + i];
+    }
+}
+
+static bool read_row(FILE *f, double *x, int64_t d1, double *y, int64_t m)
+{
+    return fread(x, sizeof *x, (size_t)d1, f) == (size_t)d1 && fread(y, sizeof *y, (size_t)m, f) == (size_t)m;
+}
+
+/* The ridge grid: lambda = 10^(k/2 - 4) * trace(X^T X) / d1, k = 0..10 (1e-4 .. 10). */
+enum { HEAD_GRID = 11 };
+static double grid_rel(int k) { return pow(10.0, 0.5 * k - 4.0); }
+
+/* Fit one head from its rows: ridge toward w0 with lambda chosen by the leave-one-row-out residual (exact for
+ * ridge: e_i / (1 - h_ii)). With fewer rows than d1 in the dual (n x n Gram) form, else in the primal (d1 x d1).
+ * The fitted weight goes into W (d1 x m). */
+static onnxc_status head_fit(cal_head *H, double *W)
+{
+    int64_t n = H->pub.rows, d1 = H->d1, m = H->m;
+    onnxc_status st = ONNXC_OK;
+    bool dual = n <= d1;
+    int64_t p = dual ? n : d1;
+    double *X = NULL, *Y = NULL, *K = oc_malloc((size_t)(p * p) * sizeof *K), *L = oc_malloc((size_t)(p * p) * sizeof *L);
+    double *xr = oc_malloc((size_t)(d1 + m + p) * sizeof *xr), *rhs = NULL, *sol = oc_malloc((size_t)(p * m) * sizeof *sol);
+    double yy = 0, tr = 0, e0 = 0, best, best_rel = -1;
+    memcpy(W, H->w0, (size_t)(d1 * m) * sizeof *W);
+    if (!K || !L || !xr || !sol)
+        goto nomem;
+    if (fflush(H->rows) != 0 || fseeko(H->rows, 0, SEEK_SET) != 0)
+        goto io;
+    memset(K, 0, (size_t)(p * p) * sizeof *K);
+    if (dual) {
+        /* X (n x d1) and R0 = Y - X W0 (column-major m x n) in memory: n <= d1, so no more than K's d1 x d1 */
+        X = oc_malloc((size_t)(n * d1) * sizeof *X);
+        Y = oc_malloc((size_t)(n * m) * sizeof *Y);
+        if (!X || !Y)
+            goto nomem;
+        for (int64_t i = 0; i < n; i++) {
+            double *y = xr + d1;
+            if (!read_row(H->rows, X + i * d1, d1, y, m))
+                goto io;
+            for (int64_t j = 0; j < m; j++) {
+                double f = 0;
+                for (int64_t k = 0; k < d1; k++)
+                    f += X[i * d1 + k] * H->w0[k * m + j];
+                Y[j * n + i] = y[j] - f;
+                yy += y[j] * y[j];
+                e0 += (y[j] - f) * (y[j] - f);
+            }
+        }
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j <= i; j++) {
+                double s = 0;
+                for (int64_t k = 0; k < d1; k++)
+                    s += X[i * d1 + k] * X[j * d1 + k];
+                K[i * n + j] = K[j * n + i] = s;
+            }
+    } else {
+        /* X^T X and X^T Y (column-major m x d1) streamed over the rows */
+        rhs = oc_calloc((size_t)(d1 * m), sizeof *rhs);
+        if (!rhs)
+            goto nomem;
+        for (int64_t i = 0; i < n; i++) {
+            double *y = xr + d1;
+            if (!read_row(H->rows, xr, d1, y, m))
+                goto io;
+            for (int64_t a = 0; a < d1; a++) {
+                for (int64_t b = 0; b <= a; b++)
+                    K[a * d1 + b] += xr[a] * xr[b];
+                for (int64_t j = 0; j < m; j++)
+                    rhs[j * d1 + a] += xr[a] * y[j];
+            }
+            for (int64_t j = 0; j < m; j++) {
+                double f = 0;
+                for (int64_t k = 0; k < d1; k++)
+                    f += xr[k] * H->w0[k * m + j];
+                yy += y[j] * y[j];
+                e0 += (y[j] - f) * (y[j] - f);
+            }
+        }
+        for (int64_t a = 0; a < d1; a++)
+            for (int64_t b = 0; b < a; b++)
+                K[b * d1 + a] = K[a * d1 + b];
+    }
+    for (int64_t i = 0; i < p; i++)
+        tr += K[i * p + i];
+    H->pub.residual_before = H->pub.residual_after = H->pub.residual_loo = NAN;
+    H->pub.lambda_rel = NAN;
+    if (!(tr > 0) || !(yy > 0) || n < 2)
+        goto residuals; /* nothing to fit on: the carried weights stay */
+    /* the carried weights are not fitted to these rows, so their residual is their left-out residual too: a
+     * lambda must beat it to be used */
+    best = e0;
+    /* the grid, then the best lambda once more to keep its solution */
+    for (int g = 0; g <= HEAD_GRID; g++) {
+        double rel = g < HEAD_GRID ? grid_rel(g) : best_rel, lam = rel * tr / (double)d1, loo = 0;
+        if (g == HEAD_GRID && best_rel < 0)
+            break;
+        memcpy(L, K, (size_t)(p * p) * sizeof *L);
+        for (int64_t i = 0; i < p; i++)
+            L[i * p + i] += lam;
+        if (!cholesky(L, p))
+            continue;
+        for (int64_t j = 0; j < m; j++) {
+            double *s = sol + j * p;
+            for (int64_t i = 0; i < p; i++)
+                s[i] = dual ? Y[j * n + i] : rhs[j * d1 + i] + lam * H->w0[i * m + j];
+            chol_solve(L, p, s);
+        }
+        if (g == HEAD_GRID)
+            break;
+        if (dual) {
+            /* alpha = (K + lam I)^-1 R0; the left-out residual of row i is alpha_i / [(K + lam I)^-1]_ii */
+            for (int64_t i = 0; i < n; i++) {
+                double *e = xr;
+                memset(e, 0, (size_t)n * sizeof *e);
+                e[i] = 1;
+                chol_solve(L, n, e);
+                for (int64_t j = 0; j < m; j++) {
+                    double r = sol[j * n + i] / e[i];
+                    loo += r * r;
+                }
+            }
+        } else {
+            if (fseeko(H->rows, 0, SEEK_SET) != 0)
+                goto io;
+            double *z = xr + d1 + m;
+            for (int64_t i = 0; i < n; i++) {
+                double *y = xr + d1;
+                if (!read_row(H->rows, xr, d1, y, m))
+                    goto io;
+                memcpy(z, xr, (size_t)d1 * sizeof *z);
+                chol_solve(L, d1, z);
+                double h = 0;
+                for (int64_t k = 0; k < d1; k++)
+                    h += xr[k] * z[k];
+                for (int64_t j = 0; j < m; j++) {
+                    double f = 0;
+                    for (int64_t k = 0; k < d1; k++)
+                        f += xr[k] * sol[j * d1 + k];
+                    double r = (y[j] - f) / (1 - h);
+                    loo += r * r;
+                }
+            }
+        }
+        if (loo < best) {
+            best = loo;
+            best_rel = rel;
+        }
+    }
+    H->pub.residual_loo = sqrt(best / yy);
+    if (best_rel < 0)
+        goto residuals; /* no lambda of the grid predicts left-out rows better: the carried weights stay */
+    H->pub.lambda_rel = best_rel;
+    H->pub.refitted = 1;
+    if (dual) {
+        for (int64_t k = 0; k < d1; k++)
+            for (int64_t j = 0; j < m; j++) {
+                double s = 0;
+                for (int64_t i = 0; i < n; i++)
+                    s += X[i * d1 + k] * sol[j * n + i];
+                W[k * m + j] += s;
+            }
+    } else {
+        for (int64_t k = 0; k < d1; k++)
+            for (int64_t j = 0; j < m; j++)
+                W[k * m + j] = sol[j * d1 + k];
+    }
+residuals:
+    /* ||X W - Y|| / ||Y|| with the carried and with the fitted weight */
+    if (fseeko(H->rows, 0, SEEK_SET) != 0)
+        goto io;
+    {
+        double e0 = 0, e1 = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double *y = xr + d1;
+            if (!read_row(H->rows, xr, d1, y, m))
+                goto io;
+            for (int64_t j = 0; j < m; j++) {
+                double f0 = 0, f1 = 0;
+                for (int64_t k = 0; k < d1; k++) {
+                    f0 += xr[k] * H->w0[k * m + j];
+                    f1 += xr[k] * W[k * m + j];
+                }
+                e0 += (y[j] - f0) * (y[j] - f0);
+                e1 += (y[j] - f1) * (y[j] - f1);
+            }
+        }
+        H->pub.residual_before = yy > 0 ? sqrt(e0 / yy) : 0;
+        H->pub.residual_after = yy > 0 ? sqrt(e1 / yy) : 0;
+    }
+    goto done;
+nomem:
+    st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    goto done;
+io:
+    st = oc_err(ONNXC_E_IO, "calibrate: cannot read a head's rows back from a temporary file");
+done:
+    oc_free(X);
+    oc_free(Y);
+    oc_free(K);
+    oc_free(L);
+    oc_free(xr);
+    oc_free(rhs);
+    oc_free(sol);
+    return st;
+}
+
+/* Write W (d1 x m, effective) into the head's weight (and bias) initializers. */
+static void head_store(cal_head *H, const double *W)
+{
+    for (int64_t k = 0; k < H->d; k++)
+        for (int64_t j = 0; j < H->m; j++)
+            oc_set_f64(&H->w->t, H->trans_b ? j * H->d + k : k * H->m + j, W[k * H->m + j] / H->alpha);
+    for (int64_t j = 0; H->b && j < H->m; j++)
+        oc_set_f64(&H->b->t, j, W[H->d * H->m + j] / H->beta);
+}
+
+/* The heads' pass over the samples (the original, then the calibrated model up to the heads' inputs), their
+ * fits, and the new weights into swapped. On failure the carried weights stay. */
+static onnxc_status refit_heads(onnxc_calibration *c, onnxc_session *sa, onnxc_session *sb, int n_samples,
+                                int n_inputs, const char *const *names, const onnxc_tensor *const *samples,
+                                const onnxc_calibrate_options *o)
+{
+    onnxc_status st = ONNXC_OK;
+    for (int i = 0; i < c->n_heads; i++)
+        if (!(c->heads[i].rows = tmpfile()))
+            return oc_err(ONNXC_E_IO, "calibrate: cannot create a temporary file (%s)", strerror(errno));
+    head_run r = {.h = c->heads, .n = c->n_heads};
+    for (int s = 0; s < n_samples && st == ONNXC_OK; s++) {
+        const onnxc_tensor *const *in = samples + (size_t)s * (size_t)n_inputs;
+        st = onnxc_session_run(sa, n_inputs, names, in);
+        for (int i = 0; i < c->n_heads; i++) {
+            c->heads[i].y = onnxc_session_output(sa, c->heads[i].out_a);
+            c->heads[i].have_x = false;
+        }
+        r.want = c->n_heads;
+        r.got = 0;
+        r.stopped = false;
+        r.err = ONNXC_OK;
+        if (st == ONNXC_OK)
+            st = oc_run_observed_kept(sb, n_inputs, names, in, observe_head, &r);
+        if (r.stopped)
+            st = ONNXC_OK;
+        else if (st == ONNXC_OK && r.got != r.want)
+            st = oc_err(ONNXC_E_RUNTIME, "calibrate: a head's input was not computed");
+        progress(o, 3, c->n_layers, c->n_layers, c->n_layers, s + 1, n_samples);
+    }
+    double **W = oc_calloc((size_t)c->n_heads + 1, sizeof *W);
+    if (!W && st == ONNXC_OK)
+        st = oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = 0; i < c->n_heads && st == ONNXC_OK; i++) {
+        if (!(W[i] = oc_malloc((size_t)(c->heads[i].d1 * c->heads[i].m) * sizeof **W)))
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        else
+            st = head_fit(&c->heads[i], W[i]);
+    }
+    for (int i = 0; i < c->n_heads && st == ONNXC_OK; i++)
+        head_store(&c->heads[i], W[i]);
+    for (int i = 0; W && i < c->n_heads; i++)
+        oc_free(W[i]);
+    oc_free(W);
+    for (int i = 0; i < c->n_heads; i++) {
+        if (c->heads[i].rows)
+            fclose(c->heads[i].rows);
+        c->heads[i].rows = NULL;
+        c->heads[i].y = NULL;
+    }
+    return st;
+}
+
 onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model *swapped, int n_samples,
                                        int n_inputs, const char *const *names, const onnxc_tensor *const *samples,
                                        const onnxc_calibrate_options *opts, onnxc_calibration **out)
@@ -659,6 +1143,8 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         st = onnxc_session_create(swapped, &so, &sb);
     if (st == ONNXC_OK)
         st = find_layers(c, original, swapped, sa, sb);
+    if (st == ONNXC_OK && !(opts && opts->keep_head))
+        st = find_heads(c, swapped, sa, sb);
     if (st != ONNXC_OK)
         goto out;
     int n = c->n_layers;
@@ -780,7 +1266,7 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
             kv[i] = c->layers[i].ya;
         if (st == ONNXC_OK)
             st = oc_session_keep_values(sa, kv, n);
-        int nk = 0, nkv = n;
+        int nk = 0, nkv = n + c->n_heads;
         for (int k = 0; segments && k < n_sched; k++)
             nkv += n_fr[k];
         const oc_value **kb = oc_calloc((size_t)nkv + 1, sizeof *kb);
@@ -792,6 +1278,8 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         for (int k = 0; st == ONNXC_OK && segments && k < n_sched; k++)
             for (int i = 0; i < n_fr[k]; i++)
                 kb[nk++] = fr[k][i];
+        for (int i = 0; st == ONNXC_OK && i < c->n_heads; i++)
+            kb[nk++] = c->heads[i].xb;
         if (st == ONNXC_OK)
             st = oc_session_keep_values(sb, kb, nk);
         oc_free(kb);
@@ -921,9 +1409,22 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
             fclose(fr_file[k]);
         oc_free(fr_off[k]);
     }
+    /* the final linear layers on the calibrated model's activations, then a fresh session of the result for the
+     * drift (a session may hold its own copy of a weight) */
+    bool heads_stored = false;
+    if (st == ONNXC_OK && c->n_heads) {
+        st = refit_heads(c, sa, sb, n_samples, n_inputs, names, samples, opts);
+        heads_stored = st == ONNXC_OK;
+        onnxc_session_free(sb);
+        sb = NULL;
+        if (st == ONNXC_OK)
+            st = onnxc_session_create(swapped, &so, &sb);
+    }
     if (st == ONNXC_OK)
         st = drift(c, sa, sb, n_samples, n_inputs, names, samples, opts);
     if (st != ONNXC_OK) {
+        for (int i = 0; heads_stored && i < c->n_heads; i++)
+            head_store(&c->heads[i], c->heads[i].w0);
         for (int i = 0; i < n; i++)
             for (int k = 0; k < 2 && keep[2 * i + k]; k++)
                 for (int64_t ch = 0; ch < c->layers[i].pub.channels; ch++)
@@ -967,6 +1468,13 @@ const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibration *c, int
     return c && i >= 0 && i < c->n_layers ? &c->layers[i].pub : NULL;
 }
 
+int onnxc_calibration_num_heads(const onnxc_calibration *c) { return c ? c->n_heads : 0; }
+
+const onnxc_calib_head *onnxc_calibration_head(const onnxc_calibration *c, int i)
+{
+    return c && i >= 0 && i < c->n_heads ? &c->heads[i].pub : NULL;
+}
+
 int onnxc_calibration_num_outputs(const onnxc_calibration *c) { return c ? c->n_outputs : 0; }
 
 int onnxc_calibration_num_samples(const onnxc_calibration *c) { return c ? c->n_samples : 0; }
@@ -1006,6 +1514,24 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             fprintf(f, ", \"kept_channels\": %lld, \"training_mode\": %s}", (long long)L->kept_channels,
                     L->training_mode ? "true" : "false");
         }
+        fputs("], \"heads\": [", f);
+        for (int i = 0; i < c->n_heads; i++) {
+            const onnxc_calib_head *H = &c->heads[i].pub;
+            fputs(i ? ", {\"node\": " : "{\"node\": ", f);
+            onnxc_json_write_string(f, H->node);
+            fputs(", \"output\": ", f);
+            onnxc_json_write_string(f, H->output);
+            fprintf(f, ", \"inputs\": %lld, \"outputs\": %lld, \"rows\": %lld, \"bias\": %s, \"lambda_rel\": ",
+                    (long long)H->inputs, (long long)H->outputs, (long long)H->rows, H->bias ? "true" : "false");
+            json_num(f, H->lambda_rel);
+            fprintf(f, ", \"refitted\": %s, \"residual_before\": ", H->refitted ? "true" : "false");
+            json_num(f, H->residual_before);
+            fputs(", \"residual_after\": ", f);
+            json_num(f, H->residual_after);
+            fputs(", \"residual_loo\": ", f);
+            json_num(f, H->residual_loo);
+            fputc('}', f);
+        }
         fputs("], \"outputs\": [", f);
         for (int i = 0; i < c->n_outputs; i++) {
             const onnxc_metrics *m = &c->outputs[i].metrics;
@@ -1038,7 +1564,18 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             fputs("  (the original ran in training mode: fitted to its batch statistics on each sample)", f);
         fputc('\n', f);
     }
-    fprintf(f, "drift of the outputs against the original on the calibration samples:\n");
+    for (int i = 0; i < c->n_heads; i++) {
+        const onnxc_calib_head *H = &c->heads[i].pub;
+        fprintf(f, "head %s (%lld -> %lld%s, %lld rows): ", H->node, (long long)H->inputs, (long long)H->outputs,
+                H->bias ? " + bias" : "", (long long)H->rows);
+        if (H->refitted)
+            fprintf(f, "output residual %.4g -> %.4g (left-out rows: %.4g, lambda %.3g x trace/d)\n",
+                    H->residual_before, H->residual_after, H->residual_loo, H->lambda_rel);
+        else
+            fprintf(f, "kept (output residual %.4g; no refit predicts left-out rows better)\n",
+                    H->residual_before);
+    }
+    fprintf(f, "drift of the outputs against the original on the calibration samples (the worst sample's):\n");
     for (int i = 0; i < c->n_outputs; i++) {
         const onnxc_metrics *m = &c->outputs[i].metrics;
         fprintf(f, "  %s: NMSE %.3g, max abs %.3g, cosine %.6f", c->outputs[i].name, m->nmse, m->max_abs,
@@ -1078,6 +1615,14 @@ void onnxc_calibration_free(onnxc_calibration *c)
         oc_free(c->layers[i].spill_off);
     }
     oc_free(c->layers);
+    for (int i = 0; i < c->n_heads; i++) {
+        oc_free(c->heads[i].node);
+        oc_free(c->heads[i].output);
+        oc_free(c->heads[i].w0);
+        if (c->heads[i].rows)
+            fclose(c->heads[i].rows);
+    }
+    oc_free(c->heads);
     for (int i = 0; i < c->n_outputs; i++)
         oc_free((char *)c->outputs[i].name);
     oc_free(c->outputs);

@@ -600,8 +600,9 @@ ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 
 /** Where a calibration is: phase 2 (first) runs the original once per sample to record every layer's target,
  *  phase 0 fits layers first..last (0-based, execution order; layers with no swapped layer between them are
- *  fitted in one pass over the samples) of n_layers, phase 1 measures the final drift; sample is the number of
- *  samples done in this pass, of n_samples. */
+ *  fitted in one pass over the samples) of n_layers, phase 3 runs both models once more for the final linear
+ *  layers' refit (unless keep_head), phase 1 measures the final drift; sample is the number of samples done in
+ *  this pass, of n_samples. */
 typedef struct onnxc_calib_progress {
     int phase;
     int layer_first, layer_last, n_layers;
@@ -614,6 +615,8 @@ typedef struct onnxc_calibrate_options {
     const char *const *sample_labels; /**< n_samples names used in messages (file names), or NULL: "sample i" */
     void (*progress)(void *user, const onnxc_calib_progress *p); /**< after every sample of a pass; may be NULL */
     void *progress_user;          /**< passed to progress */
+    int keep_head;                /**< nonzero: leave the final linear layers as they are; 0 (default): after the
+                                       layer fits, refit each one (see onnxc_calib_head) */
 } onnxc_calibrate_options;
 
 /** One calibrated layer. Residuals are ||fit - target|| / ||target|| over every sample, position and channel,
@@ -627,6 +630,24 @@ typedef struct onnxc_calib_layer {
     int64_t kept_channels;     /**< channels whose normalized value had no variance: gamma/beta kept */
     int training_mode;         /**< the original BN ran in training mode (targets are its batch statistics) */
 } onnxc_calib_layer;
+
+/** One refitted final linear layer: a Gemm (transA 0), MatMul, or MatMul + Add whose weight (and bias) are
+ *  initializers, whose output is a model output and whose input a swapped layer feeds. Its weight W (and bias)
+ *  are refitted by ridge regression toward the carried ones, min ||X W - Y||^2 + lambda ||W - W0||^2, where X is
+ *  its input in the calibrated model and Y the ORIGINAL model's output on the samples (never labels); lambda is
+ *  lambda_rel * trace(X^T X) / d, lambda_rel picked on a grid (1e-4 .. 10, half decades) by the exact
+ *  leave-one-row-out residual; when none beats the carried weights' residual, they stay (refitted 0). Residuals
+ *  are ||X W - Y|| / ||Y|| over the calibration rows (samples x batch): before (W0), after, and leave-one-out. */
+typedef struct onnxc_calib_head {
+    const char *node;          /**< the Gemm or MatMul node label */
+    const char *output;        /**< the model output it computes */
+    int64_t inputs, outputs;   /**< d and m of the weight */
+    int64_t rows;              /**< calibration rows the fit saw */
+    int bias;                  /**< the bias was refitted too */
+    int refitted;              /**< 0: the carried weights stayed (see above) */
+    double lambda_rel;         /**< NaN when not refitted */
+    double residual_before, residual_after, residual_loo;
+} onnxc_calib_head;
 
 /** One model output of the calibrated model against the original on the calibration samples. */
 typedef struct onnxc_calib_output {
@@ -645,7 +666,8 @@ typedef struct onnxc_calibration onnxc_calibration;
  *  memory is the two sessions plus one sample's activations of the layers being fitted and per-channel sums.
  *  samples holds n_samples x n_inputs tensors, sample-major (samples[s * n_inputs + i] is input names[i] of
  *  sample s); every real input of the model must be given with its declared type and static dims, else
- *  ONNXC_E_ARG naming the sample and input, and swapped is unchanged. The new values are written into
+ *  ONNXC_E_ARG naming the sample and input, and swapped is unchanged. Unless opts->keep_head, the final linear
+ *  layers are then refitted to the original's outputs (onnxc_calib_head). The new values are written into
  *  swapped's initializers. *out (may be NULL) gets the per-layer residuals and the drift of every output;
  *  free it with onnxc_calibration_free. opts may be NULL. Not for use on the same models from several threads. */
 ONNXC_API onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model *swapped, int n_samples,
@@ -657,6 +679,10 @@ ONNXC_API onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, on
 ONNXC_API int onnxc_calibration_num_layers(const onnxc_calibration *c);
 /** Layer i, NULL when out of range; strings owned by c. */
 ONNXC_API const onnxc_calib_layer *onnxc_calibration_layer(const onnxc_calibration *c, int i);
+/** Number of refitted final linear layers (0 with keep_head or when there is none). */
+ONNXC_API int onnxc_calibration_num_heads(const onnxc_calibration *c);
+/** Head i, NULL when out of range; strings owned by c. */
+ONNXC_API const onnxc_calib_head *onnxc_calibration_head(const onnxc_calibration *c, int i);
 /** Number of model outputs compared for the drift. */
 ONNXC_API int onnxc_calibration_num_outputs(const onnxc_calibration *c);
 /** Output i, NULL when out of range; strings owned by c. */

@@ -1,14 +1,20 @@
 #!/usr/bin/python3
 """swap-norm --calibrate (issue 19) on models/shapes_cnn.onnx, a CNN trained in PyTorch (models/author_shapes_cnn.py)
 on a held-out test set, against independent truth:
-  accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer) on the 600
-             held-out test images (labels from the generator); prints the table, asserts that calibration
-             recovers what the naive group/layer swaps lose
+  accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer; head refit
+             off and on) on the 600 held-out test images (labels from the generator); prints the table, asserts
+             that calibration recovers what the naive group/layer swaps lose and that the head refit (default)
+             brings group and layer within 0.05 of the original
+  accuracy_plain  the same for group and layer on models/shapes_plain_cnn.onnx (a second truth model: shapes
+             with fixed levels, another seed; models/author_shapes_cnn.py --variant plain)
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
-             the same scale/bias (models/expected/shapes_cnn/logits_gn.npy); the decomposition gets the same fit;
+             the same scale/bias (models/expected/shapes_cnn/logits_gn.npy; with the head refit also its fc:
+             logits_gn_head.npy); the decomposition gets the same fit;
              --only calibrates the selected layer alone; --json parses
   report     the --report page against the --json of the same run (html.parser), bad --report paths
   report_chromium  the page in headless Chromium (DOM and screenshot)
+  head       the head refit equals a numpy ridge (lambda by exact leave-one-out) on the same rows, in the dual
+             (64 rows) and the primal (240 rows) form
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
              NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
 usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
@@ -66,35 +72,89 @@ if GROUP == "accuracy":
     test = os.path.join(W, "test.npy")
     np.save(test, x)
     acc = {"original": (logits(MODEL, test).argmax(1) == y).mean()}
+    heads = {}
     for to in ("group", "instance", "layer"):
-        for cal in (False, True):
+        for cal in ("naive", "off", "on"):
             out = os.path.join(W, f"{to}_{cal}.onnx")
-            swap(out, "--to", to, *(["--calibrate", CALIB] if cal else []))
+            extra = [] if cal == "naive" else ["--calibrate", CALIB, "--calibrate-head", cal, "--json"]
+            p = swap(out, "--to", to, *extra)
+            if cal == "on":
+                heads[to] = json.loads(p.stdout)["calibration"]["heads"]
             acc[(to, cal)] = (logits(out, test).argmax(1) == y).mean()
-    print(f"| swap (GroupNorm: 32 groups) | naive | calibrated on 64 samples |  (original: {acc['original']:.3f}, "
-          f"{len(y)} test images)")
+    print(f"| swap (GroupNorm: 32 groups) | naive | calibrated, head kept | calibrated + head refit |  "
+          f"(original: {acc['original']:.3f}, {len(y)} test images, 64 calibration images)")
     for to in ("group", "instance", "layer"):
-        print(f"| {to} | {acc[(to, False)]:.3f} | {acc[(to, True)]:.3f} |")
+        h = heads[to][0]
+        print(f"| {to} | {acc[(to, 'naive')]:.3f} | {acc[(to, 'off')]:.3f} | {acc[(to, 'on')]:.3f} |  logits "
+              f"residual on the calibration images {h['residual_before']:.3f} -> {h['residual_after']:.3f} "
+              f"(left out {h['residual_loo']:.3f}, lambda {h['lambda_rel']:.3g} x trace/d)")
     check(acc["original"] >= 0.95, "the trained model is accurate")
     for to in ("group", "layer"):
-        check(acc[(to, False)] < acc["original"] - 0.3, f"naive {to} swap collapses")
-        check(acc[(to, True)] >= acc["original"] - 0.1, f"calibrated {to} swap recovers")
-        check(acc[(to, True)] > acc[(to, False)] + 0.3, f"calibration improves {to}")
+        check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
+        check(acc[(to, "off")] >= acc["original"] - 0.1, f"calibrated {to} swap recovers")
+        check(acc[(to, "off")] > acc[(to, "naive")] + 0.3, f"calibration improves {to}")
+        check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
+    check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    for to in ("group", "instance", "layer"):
+        h = heads[to]
+        check(len(h) == 1 and h[0]["output"] == "logits" and h[0]["inputs"] == 128 and h[0]["outputs"] == 4 and
+              h[0]["rows"] == 64 and h[0]["bias"], f"{to}: the classifier is the one head")
+        check(h[0]["residual_after"] < h[0]["residual_before"] and h[0]["residual_loo"] < h[0]["residual_before"],
+              f"{to}: the head refit lowers the logits' residual, also on left-out rows")
+elif GROUP == "accuracy_plain":
+    # the second truth model: the same shapes with fixed levels (no per-image contrast), another seed
+    pm = os.path.join(MODELS, "shapes_plain_cnn.onnx")
+    pd = os.path.join(MODELS, "shapes_plain_data")
+    x = np.load(os.path.join(pd, "test_images.npy")).astype(np.float32) / 255
+    y = np.load(os.path.join(pd, "test_labels.npy"))
+    test = os.path.join(W, "test.npy")
+    np.save(test, x)
+    acc = {"original": (logits(pm, test).argmax(1) == y).mean()}
+    for to in ("group", "layer"):
+        for cal in ("naive", "off", "on"):
+            out = os.path.join(W, f"{to}_{cal}.onnx")
+            extra = [] if cal == "naive" else ["--calibrate", os.path.join(pd, "calib"), "--calibrate-head", cal]
+            p = run("swap-norm", pm, "-o", out, "--to", to, *extra)
+            assert p.returncode == 0, p.stderr
+            acc[(to, cal)] = (logits(out, test).argmax(1) == y).mean()
+        print(f"| {to} | {acc[(to, 'naive')]:.3f} | {acc[(to, 'off')]:.3f} | {acc[(to, 'on')]:.3f} |  (original "
+              f"{acc['original']:.3f}, shapes without per-image contrast)")
+    check(acc["original"] >= 0.95, "the trained model is accurate")
+    for to in ("group", "layer"):
+        check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
+        check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
+    check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
 elif GROUP == "torch":
     exp = os.path.join(MODELS, "expected", "shapes_cnn")
     cal = os.path.join(W, "gn.onnx")
-    swap(cal, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--threads", "1")
+    swap(cal, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--calibrate-head", "off",
+         "--threads", "1")
     want = np.load(os.path.join(exp, "logits_gn.npy"))
     got = logits(cal, os.path.join(exp, "input.npy"))
     nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
     print(f"onnxc on the calibrated file vs PyTorch nn.GroupNorm with its scale/bias: NMSE {nmse:.3g}")
     check(nmse <= 1e-10, "calibrated GroupNormalization-21 equals PyTorch's nn.GroupNorm")
+    calh = os.path.join(W, "gn_head.onnx")
+    swap(calh, "--to", "group", "--groups", "32", "--form", "op", "--calibrate", CALIB, "--threads", "1")
+    want = np.load(os.path.join(exp, "logits_gn_head.npy"))
+    got = logits(calh, os.path.join(exp, "input.npy"))
+    nmse = ((got - want) ** 2).sum() / (want ** 2).sum()
+    print(f"the same with the head refit (the default) vs PyTorch carrying its scale/bias and fc: NMSE {nmse:.3g}")
+    check(nmse <= 1e-10, "calibrated file with the head refit equals PyTorch's nn.GroupNorm net")
+    ph = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(calh).graph.initializer}
+    pk = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(cal).graph.initializer}
+    check(not np.array_equal(ph["fc.weight"], pk["fc.weight"]), "the head refit changed fc.weight")
+    check(all(np.array_equal(ph[k], pk[k]) for k in pk if k.startswith("features")),
+          "the head refit leaves the layers' fit alone")
     # the original's outputs against PyTorch model.eval(): the test inputs are right
     o = logits(MODEL, os.path.join(exp, "input.npy"))
     want_o = np.load(os.path.join(exp, "logits.npy"))
     check(((o - want_o) ** 2).sum() / (want_o ** 2).sum() <= 1e-10, "original equals PyTorch model.eval()")
     dec = os.path.join(W, "dec.onnx")
     swap(dec, "--to", "group", "--form", "decomposed", "--calibrate", CALIB, "--threads", "1")
+    pdec = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(dec).graph.initializer}
+    check(all(np.allclose(pdec[k], ph[k], rtol=1e-4, atol=1e-6) for k in ("fc.weight", "fc.bias")),
+          "decomposed form gets the same head refit")
     po, pd = params(cal), params(dec)
     for k in ("_gn_scale", "_gn_bias"):
         a = np.concatenate([v for n, v in sorted(po.items()) if n.endswith(k)])
@@ -113,6 +173,63 @@ elif GROUP == "torch":
     check(sum(o.op_type == "BatchNormalization" for o in onnx.load(only).graph.node) == 2, "--only leaves 2 BNs")
     pl = params(only)
     check(any(not np.array_equal(pl[k], pn[k]) for k in pl), "--only: the selected layer changed")
+elif GROUP == "head":
+    # the head refit against a numpy ridge on the same rows: X = the calibrated model's classifier input (read
+    # out of the head-off file through an added output), Y = the original's logits, W0 = the carried fc;
+    # lambda by the exact leave-one-out residual on the same grid. 64 rows (dual form, rows <= d + 1) and 240
+    # rows in 4 batched files (primal form).
+    import glob
+    rng = np.random.default_rng(5)
+    sets = {"calib64": sorted(glob.glob(os.path.join(CALIB, "*.npy")))}
+    d = os.path.join(W, "batched")
+    os.makedirs(d)
+    for k in range(4):
+        np.save(os.path.join(d, f"{k}.npy"), rng.uniform(0, 1, (60, 1, 32, 32)).astype(np.float32))
+    sets["batched240"] = sorted(glob.glob(os.path.join(d, "*.npy")))
+    for name, files in sets.items():
+        folder = CALIB if name == "calib64" else d
+        off, on = os.path.join(W, f"{name}_off.onnx"), os.path.join(W, f"{name}_on.onnx")
+        swap(off, "--to", "group", "--calibrate", folder, "--calibrate-head", "off")
+        h = json.loads(swap(on, "--to", "group", "--calibrate", folder, "--json").stdout)["calibration"]["heads"][0]
+        m = onnx.load(off)
+        m.graph.node.append(onnx.helper.make_node("Identity", ["/ReduceMean_output_0"], ["feat"]))
+        m.graph.output.append(onnx.helper.make_tensor_value_info("feat", onnx.TensorProto.FLOAT, None))
+        feat = os.path.join(W, f"{name}_feat.onnx")
+        onnx.save(m, feat)
+        x = np.concatenate([np.load(f) for f in files])
+        xin = os.path.join(W, f"{name}_x.npy")
+        np.save(xin, x)
+        out = os.path.join(W, "out")
+        p = run("run", feat, "--input", f"input={xin}", "--output-dir", out)
+        assert p.returncode == 0, p.stderr
+        X = np.concatenate([np.load(os.path.join(out, "feat.npy")).astype(np.float64), np.ones((len(x), 1))], 1)
+        Y = logits(MODEL, xin).astype(np.float64)
+        init = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(off).graph.initializer}
+        W0 = np.concatenate([init["fc.weight"].T, init["fc.bias"][None]]).astype(np.float64)
+        A, d1 = X.T @ X, X.shape[1]
+        e0 = ((Y - X @ W0) ** 2).sum()
+        best, best_rel, best_w = e0, None, W0
+        for k in range(11):
+            rel = 10 ** (0.5 * k - 4)
+            M = A + rel * np.trace(A) / d1 * np.eye(d1)
+            Wk = np.linalg.solve(M, X.T @ Y + rel * np.trace(A) / d1 * W0)
+            hii = np.einsum("ij,ji->i", X, np.linalg.solve(M, X.T))
+            loo = (((Y - X @ Wk) / (1 - hii)[:, None]) ** 2).sum()
+            if loo < best:
+                best, best_rel, best_w = loo, rel, Wk
+        got = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(on).graph.initializer}
+        yy = (Y ** 2).sum()
+        print(f"{name}: {len(X)} rows; numpy: lambda {best_rel} x trace/d, residual {np.sqrt(e0 / yy):.4g} -> "
+              f"{np.sqrt(((Y - X @ best_w) ** 2).sum() / yy):.4g} (left out {np.sqrt(best / yy):.4g}); onnxc: "
+              f"lambda {h['lambda_rel']}, {h['residual_before']:.4g} -> {h['residual_after']:.4g} "
+              f"(left out {h['residual_loo']:.4g})")
+        check(h["rows"] == len(X), f"{name}: rows")
+        check(best_rel is not None and h["refitted"] and np.isclose(h["lambda_rel"], best_rel), f"{name}: lambda")
+        check(np.isclose(h["residual_loo"], np.sqrt(best / yy), rtol=1e-3), f"{name}: left-out residual")
+        check(np.isclose(h["residual_before"], np.sqrt(e0 / yy), rtol=1e-3), f"{name}: residual before")
+        scale = np.abs(best_w).max()
+        check(np.allclose(got["fc.weight"], best_w[:-1].T, rtol=1e-3, atol=1e-4 * scale) and
+              np.allclose(got["fc.bias"], best_w[-1], rtol=1e-3, atol=1e-4 * scale), f"{name}: the refitted fc")
 elif GROUP == "badinput":
     out = os.path.join(W, "out.onnx")
 
