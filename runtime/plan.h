@@ -24,6 +24,18 @@ static inline oc_rvalue *oc_rv_of(const onnxc_tensor *t)
 /* st with the node's label in front, unless the kernel's message (made with oc_kerr) names it already. */
 onnxc_status oc_node_error(onnxc_status st, const oc_node *nd);
 
+/* Bytes of a tensor's dtype and dims (0 for bad dims). */
+size_t oc_meta_bytes(const onnxc_tensor *t);
+
+/* ---- run-time shapes (plan_dynamic.c) ---- */
+/* kctx.alloc_out of a node evaluated at plan time: the output's own buffer (rvalue.owned). */
+onnxc_status oc_alloc_plan_time(oc_kctx *c, int o);
+/* kctx.alloc_out of a dynamic node: the value's run-time buffer (rvalue.dyn_buf), grown when too small. */
+onnxc_status oc_alloc_dynamic(oc_kctx *c, int o);
+/* Run dynamic node s->nodes[pos]: infer (and prepare) for the shapes its inputs have in this run, unless they
+ * are those of the last run, give its outputs memory, run it. */
+onnxc_status oc_run_dynamic_node(onnxc_session *s, int pos);
+
 /* ---- fixed at create (plan_order.c) ---- */
 /* The run order (s->order, s->n_order) and each node's position in it (see oc_plan_pos). */
 onnxc_status oc_session_order(onnxc_session *s);

@@ -7,7 +7,27 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_conv, oc_kernels_gemm, oc_kernels_pool, oc_kernels_norm, oc_kernels_binary,
     oc_kernels_unary, oc_kernels_reduce, oc_kernels_shape, oc_kernels_resize,
     oc_kernels_misc, /* kernels/misc.c */
+    oc_kernels_detect, /* kernels/detect.c */
 };
+
+/* Kernels of the default domain whose shapes the planner may only learn at run time (kernel.h, OC_KF_*). */
+static const struct {
+    const char *op_type;
+    uint32_t flags;
+} oc_kernel_flag_table[] = {
+    {"NonZero", OC_KF_DATA_SHAPE}, {"NonMaxSuppression", OC_KF_DATA_SHAPE}, {"Compress", OC_KF_DATA_SHAPE},
+    {"Unique", OC_KF_DATA_SHAPE},  {"TopK", OC_KF_RUNTIME_VALUES},
+};
+
+uint32_t oc_kernel_flags(const oc_kernel *k)
+{
+    if (!k || !oc_domain_is_default(k->domain))
+        return 0;
+    for (size_t i = 0; i < sizeof oc_kernel_flag_table / sizeof oc_kernel_flag_table[0]; i++)
+        if (strcmp(oc_kernel_flag_table[i].op_type, k->op_type) == 0)
+            return oc_kernel_flag_table[i].flags;
+    return 0;
+}
 
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset)
 {

@@ -195,20 +195,27 @@ static void oc_plan_release(onnxc_session *s)
             s->kern[i]->release(sn->ctx.state);
         oc_free(sn->in);
         oc_free(sn->out);
+        free(sn->sig);
         memset(sn, 0, sizeof *sn);
     }
     for (int i = 0; i < s->n_rv; i++) {
         oc_rvalue *r = &s->rv[i];
         if (r->owned)
             free(r->owned);
-        bool needed = r->needed;
+        free(r->dyn_buf);
+        bool needed = r->needed, wanted = r->wanted;
         memset(r, 0, sizeof *r);
         r->needed = needed;
+        r->wanted = wanted;
     }
     free(s->arena);
     s->arena = NULL;
     free(s->scratch);
     s->scratch = NULL;
+    free(s->dyn_scratch);
+    s->dyn_scratch = NULL;
+    s->dyn_scratch_cap = 0;
+    s->has_dynamic = false;
     for (int i = 0; i < s->n_keys; i++)
         oc_free(s->keys[i].data);
     oc_free(s->keys);
@@ -326,7 +333,7 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
             continue;
         if (s->hook && s->hook_before)
             s->hook_before(s->hook, s->order[i]);
-        st = s->kern[i]->run(&sn->ctx);
+        st = sn->dynamic ? oc_run_dynamic_node(s, i) : s->kern[i]->run(&sn->ctx);
         if (st != ONNXC_OK)
             return oc_node_error(st, s->order[i]);
         if (s->hook && s->hook_after) {
@@ -401,6 +408,13 @@ const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i)
     return s->outputs[i];
 }
 
+int onnxc_session_output_dynamic(const onnxc_session *s, int i)
+{
+    if (!s || !s->planned || i < 0 || i >= s->g->n_outputs)
+        return 0;
+    return s->rv[s->g->outputs[i].value->id].dynamic ? 1 : 0;
+}
+
 void onnxc_session_free(onnxc_session *s)
 {
     if (!s)
@@ -410,6 +424,8 @@ void onnxc_session_free(onnxc_session *s)
     oc_free(s->nodes);
     oc_free(s->rv);
     oc_free(s->kern);
+    oc_free(s->kflags);
+    free(s->sig_tmp);
     onnxc_model_free(s->own_model);
     oc_free(s->order);
     oc_free(s->pos);

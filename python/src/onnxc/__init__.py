@@ -360,6 +360,7 @@ class Session:
     Outputs are zero-copy, read-only views of the session's memory: they stay readable as long as you hold
     them (they keep what they point into alive), but the next run() of the same session with the same input
     shapes overwrites them in place. Copy what you keep across runs (np.array(v), or run(..., copy=True)).
+    Outputs whose shape depends on the data (after NonZero, NonMaxSuppression, ...) are always copies.
     A run with other shapes while views of an earlier run are alive moves to a freshly planned C session, so
     old views never point at freed memory. A Session may be used from several threads (runs take turns);
     for parallel runs use one Session per thread: two sessions run at the same time, outside the GIL."""
@@ -399,7 +400,9 @@ class Session:
             res = {}
             for i in range(_lib.onnxc_session_num_outputs(c.ptr)):
                 name = _ffi.string(_lib.onnxc_session_output_name(c.ptr, i)).decode()
-                res[name] = _output_array(lease, _lib.onnxc_session_output(c.ptr, i), copy)
+                # an output whose shape depends on the data may move at the next run: always a copy
+                dyn = bool(_lib.onnxc_session_output_dynamic(c.ptr, i))
+                res[name] = _output_array(lease, _lib.onnxc_session_output(c.ptr, i), copy or dyn)
             self._last = None if copy else _weakref.ref(lease)
             return res
 
