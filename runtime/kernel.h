@@ -51,6 +51,12 @@ typedef struct oc_kctx {
      * are), its run sets each requested output's dtype, rank and dims and then calls alloc_out(c, o), which
      * points out[o]->data at nbytes of memory for it (contents undefined) or fails (out of memory). */
     onnxc_status (*alloc_out)(struct oc_kctx *c, int o);
+    /* Subgraphs (OC_KF_SUBGRAPHS: If): the model, and the values of the node's graph its subgraphs read
+     * (n_implicit tensors with their names; data set at run time) */
+    const onnxc_model *model;
+    int n_implicit;
+    onnxc_tensor *const *implicit;
+    const char *const *implicit_names;
 } oc_kctx;
 
 /* Activations a producing kernel applies to its output (kctx.fuse_act); alpha and beta as the ONNX op's. */
@@ -91,6 +97,8 @@ typedef struct oc_kernel {
  * downstream of such a node is inferred and allocated at run time too. */
 #define OC_KF_DATA_SHAPE 1u
 #define OC_KF_RUNTIME_VALUES 2u
+/* OC_KF_SUBGRAPHS: runs subgraphs of its attributes (If), reading kctx.implicit; always dynamic. */
+#define OC_KF_SUBGRAPHS 4u
 uint32_t oc_kernel_flags(const oc_kernel *k);
 
 /* Find the kernel for an op of a domain at an opset version, or NULL. */
@@ -111,5 +119,6 @@ extern const oc_kernel oc_kernels_shape[];   /* Reshape Flatten Transpose Squeez
 extern const oc_kernel oc_kernels_resize[];  /* Pad Resize Upsample */
 extern const oc_kernel oc_kernels_misc[];    /* TopK CumSum DepthToSpace SpaceToDepth IsNaN IsInf Shrink Trilu EyeLike */
 extern const oc_kernel oc_kernels_detect[];  /* NonZero NonMaxSuppression Compress Unique RoiAlign */
+extern const oc_kernel oc_kernels_control[]; /* If */
 
 #endif

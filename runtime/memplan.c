@@ -476,6 +476,9 @@ onnxc_status oc_plan_liveness(onnxc_session *s)
         for (int j = 0; j < nd->n_inputs; j++)
             if (nd->inputs[j])
                 s->rv[nd->inputs[j]->id].last = i;
+        for (int k = 0; k < s->implicit[i].n; k++) /* read by its subgraphs */
+            if (s->rv[s->implicit[i].v[k]->id].last < i)
+                s->rv[s->implicit[i].v[k]->id].last = i;
     }
     /* the caller reads graph outputs after the last node */
     for (int i = 0; i < g->n_outputs; i++) {

@@ -41,6 +41,9 @@ onnxc_status oc_run_dynamic_node(onnxc_session *s, int pos);
 onnxc_status oc_session_order(onnxc_session *s);
 /* Each node's kernel (s->kern); one message lists every unsupported op. */
 onnxc_status oc_session_kernels(onnxc_session *s);
+/* The graph's references to enclosing graphs (s->outer), and per node with subgraphs the values of g they read
+ * (s->implicit), for kernels that run subgraphs. */
+onnxc_status oc_session_scopes(onnxc_session *s);
 /* Mark the values whose data some kernel needs at plan time (shape inputs), and everything they derive from. */
 void oc_session_mark_needed(onnxc_session *s);
 /* Position in the run order of a node of the session's graph, or -1 (a node of another graph). */

@@ -93,7 +93,7 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
         r->known = r->is_static = true;
     }
     /* graph inputs (may override an IR<=3 initializer of the same name) */
-    s->keys = oc_calloc((size_t)g->n_inputs + 1, sizeof *s->keys);
+    s->keys = oc_calloc((size_t)g->n_inputs + (size_t)s->n_outer + 1, sizeof *s->keys);
     if (!s->keys)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
     for (int i = 0; i < g->n_inputs; i++) {
@@ -128,6 +128,35 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
             k->nbytes = t->nbytes;
         }
     }
+    /* a subgraph's session: what its nodes read from enclosing graphs comes like an input, by name */
+    for (int i = 0; i < s->n_outer; i++) {
+        oc_value *v = s->outer[i];
+        const onnxc_tensor *t = oc_find_input(v->name, n, names, inputs);
+        if (!t)
+            return oc_err(ONNXC_E_ARG, "subgraph '%s': enclosing value '%s' was not given", g->name ? g->name : "",
+                          v->name);
+        oc_rvalue *r = &s->rv[v->id];
+        oc_set_meta(&r->t, t);
+        r->is_input = true;
+        r->known = r->needed && t->data != NULL;
+        oc_pkey *k = &s->keys[s->n_keys++];
+        k->value = v;
+        k->dtype = t->dtype;
+        k->rank = t->rank;
+        memcpy(k->dims, t->dims, sizeof k->dims);
+        if (r->needed && t->data) {
+            k->data = oc_malloc(t->nbytes ? t->nbytes : 1);
+            if (!k->data)
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
+            memcpy(k->data, t->data, t->nbytes);
+            k->nbytes = t->nbytes;
+        }
+    }
+    /* values a node's subgraphs read: materialised and kept whole, like graph outputs (liveness extends them to
+     * that node) */
+    for (int i = 0; i < s->n_order; i++)
+        for (int k = 0; k < s->implicit[i].n; k++)
+            s->rv[s->implicit[i].v[k]->id].is_output = true;
     /* graph outputs: the caller reads them, so fusion, layout and aliasing leave them alone */
     for (int i = 0; i < g->n_outputs; i++)
         s->rv[g->outputs[i].value->id].is_output = true;
@@ -198,7 +227,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         const uint32_t kf = s->kflags[i];
         const bool fold = all_known && (any_needed || any_wanted || all_static) && nd->n_inputs > 0;
         /* dynamic: shapes inferred when the node runs (after the nodes it reads from) */
-        const bool dynamic = any_dynamic || ((kf & OC_KF_RUNTIME_VALUES) && unknown_value >= 0) ||
+        const bool dynamic = any_dynamic || (kf & OC_KF_SUBGRAPHS) || ((kf & OC_KF_RUNTIME_VALUES) && unknown_value >= 0) ||
                              ((kf & OC_KF_DATA_SHAPE) && !fold && nd->n_inputs > 0);
         if (!dynamic && unknown_value >= 0)
             return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' decides the output shape but is computed "
@@ -211,6 +240,10 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         c->in = sn->in;
         c->out = sn->out;
         c->pool = s->pool;
+        c->model = s->model;
+        c->n_implicit = s->implicit[i].n;
+        c->implicit = s->implicit[i].t;
+        c->implicit_names = s->implicit[i].names;
         c->const_inputs = 0;
         for (int j = 0; j < nd->n_inputs && j < 32; j++) {
             const oc_value *v = nd->inputs[j];

@@ -66,6 +66,119 @@ onnxc_status oc_session_kernels(onnxc_session *s)
     return ONNXC_OK;
 }
 
+/* Append to *list the values of s->g that subgraph sg (and the graphs nested in it) reads from outside. */
+static onnxc_status oc_collect_reads(onnxc_session *s, const oc_graph *sg, const oc_node *nd, oc_value ***list, int *n,
+                                     int *cap, int depth)
+{
+    char lbl[200];
+    if (depth > 64)
+        return oc_err(ONNXC_E_UNSUPPORTED, "node %s: subgraphs nested deeper than 64", oc_node_label(nd, lbl, sizeof lbl));
+    for (int i = 0; i < sg->n_values; i++) {
+        const oc_value *r = sg->values[i];
+        if (!(r->flags & OC_V_OUTER))
+            continue;
+        /* defined by a graph between sg and s->g: not ours to give */
+        bool between = false;
+        for (const oc_graph *p = sg->parent; p && p != s->g && !between; p = p->parent) {
+            const oc_value *w = oc_graph_find(p, r->name);
+            between = w && !(w->flags & OC_V_OUTER);
+        }
+        if (between)
+            continue;
+        oc_value *w = oc_graph_find(s->g, r->name);
+        if (!w)
+            return oc_err(ONNXC_E_UNSUPPORTED, "node %s: a subgraph reads '%s' from a graph above the one running it",
+                          oc_node_label(nd, lbl, sizeof lbl), r->name);
+        bool have = false;
+        for (int k = 0; k < *n && !have; k++)
+            have = (*list)[k] == w;
+        if (have)
+            continue;
+        if (*n == *cap) {
+            int nc = *cap ? *cap * 2 : 8;
+            oc_value **g = realloc(*list, (size_t)nc * sizeof *g);
+            if (!g)
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
+            *list = g;
+            *cap = nc;
+        }
+        (*list)[(*n)++] = w;
+    }
+    for (int i = 0; i < sg->n_nodes; i++) {
+        const oc_node *sn = sg->nodes[i];
+        for (int a = 0; a < sn->n_attrs; a++) {
+            const oc_attr *at = &sn->attrs[a];
+            onnxc_status st = ONNXC_OK;
+            if (at->g)
+                st = oc_collect_reads(s, at->g, nd, list, n, cap, depth + 1);
+            for (size_t k = 0; st == ONNXC_OK && k < at->n_graphs; k++)
+                if (at->graphs[k])
+                    st = oc_collect_reads(s, at->graphs[k], nd, list, n, cap, depth + 1);
+            if (st != ONNXC_OK)
+                return st;
+        }
+    }
+    return ONNXC_OK;
+}
+
+onnxc_status oc_session_scopes(onnxc_session *s)
+{
+    const oc_graph *g = s->g;
+    for (int pass = 0; pass < 2; pass++) {
+        int n = 0;
+        for (int i = 0; i < g->n_values; i++)
+            if ((g->values[i]->flags & OC_V_OUTER) && s->sub) {
+                if (pass)
+                    s->outer[n] = g->values[i];
+                n++;
+            }
+        if (!pass) {
+            s->outer = oc_calloc((size_t)n + 1, sizeof *s->outer);
+            if (!s->outer)
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
+        }
+        s->n_outer = n;
+    }
+    s->implicit = oc_calloc((size_t)s->n_order + 1, sizeof *s->implicit);
+    if (!s->implicit)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *nd = s->order[i];
+        oc_value **list = NULL;
+        int n = 0, cap = 0;
+        onnxc_status st = ONNXC_OK;
+        for (int a = 0; a < nd->n_attrs && st == ONNXC_OK; a++) {
+            const oc_attr *at = &nd->attrs[a];
+            if (at->g)
+                st = oc_collect_reads(s, at->g, nd, &list, &n, &cap, 1);
+            for (size_t k = 0; st == ONNXC_OK && k < at->n_graphs; k++)
+                if (at->graphs[k])
+                    st = oc_collect_reads(s, at->graphs[k], nd, &list, &n, &cap, 1);
+        }
+        if (st == ONNXC_OK && n) {
+            void **blk = oc_calloc((size_t)n * 3, sizeof(void *));
+            if (!blk) {
+                st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            } else {
+                struct oc_implicit *im = &s->implicit[i];
+                im->n = n;
+                im->t = (onnxc_tensor **)blk;
+                im->v = (oc_value **)(blk + n);
+                im->names = (const char **)(blk + 2 * n);
+                for (int k = 0; k < n; k++) {
+                    im->t[k] = &s->rv[list[k]->id].t;
+                    im->v[k] = list[k];
+                    im->names[k] = list[k]->name;
+                }
+            }
+        }
+        free(list);
+        if (st != ONNXC_OK)
+            return st;
+    }
+    return ONNXC_OK;
+}
+
 void oc_session_mark_needed(onnxc_session *s)
 {
     for (int i = s->n_order - 1; i >= 0; i--) {

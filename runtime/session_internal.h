@@ -99,7 +99,24 @@ struct onnxc_session {
     size_t dyn_scratch_cap;
     uint8_t *sig_tmp;  /* the signature being built for a dynamic node */
     size_t sig_tmp_cap;
+    /* Subgraphs (If branches). A session of a subgraph (sub) takes the values its nodes read from enclosing
+     * graphs (outer: its OC_V_OUTER values) like inputs, by name. In any session, implicit[pos] lists, for a
+     * node with subgraphs, the values of g its subgraphs read (fixed at create; kctx.implicit points there). */
+    const oc_graph *sub;
+    oc_value **outer;
+    int n_outer;
+    struct oc_implicit {
+        int n;
+        onnxc_tensor **t;   /* n tensors (&rv[id].t: stable for the session's life); one allocation with: */
+        oc_value **v;       /* their values */
+        const char **names; /* their names */
+    } *implicit;
 };
+
+/* A session of subgraph sub of model m (already inlined: sub must be a graph of m), sharing pool (NULL: its own),
+ * for a kernel that runs a branch or body: its OC_V_OUTER values are given to onnxc_session_run by name. */
+onnxc_status oc_session_create_sub(const onnxc_model *m, const oc_graph *sub, int threads,
+                                   struct oc_threadpool *pool, onnxc_session **out);
 
 /* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run.
  * Setting an after hook also makes the plan plain (see oc_session_set_plain), so every node runs and hands

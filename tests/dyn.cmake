@@ -2,7 +2,7 @@
 # writes NonZero / Compress / Unique / NonMaxSuppression / RoiAlign cases and detector-style graphs (several
 # data sets per model, sizes growing, shrinking and reaching zero) with numpy-computed expected outputs; the
 # node-test runner runs each model's data sets on one session. dyn_bad_nms_*: malformed NonMaxSuppression inputs
-# are refused with one message naming the node.
+# are refused with one message naming the node; dyn_bad_if_types: an If whose branches disagree on a type.
 set(ONNXC_DYN_CASES ${CMAKE_BINARY_DIR}/dyn-cases)
 add_custom_command(
   OUTPUT ${ONNXC_DYN_CASES}/manifest.txt
@@ -26,3 +26,6 @@ foreach(bad
             $<TARGET_FILE:onnxc> ${ONNXC_DYN_CASES}/bad_nms_${name}/model.onnx ${ONNXC_DYN_CASES}/bad_nms_${name}.err
             "${msg}")
 endforeach()
+add_test(NAME dyn_bad_if_types
+  COMMAND sh -c "\"$0\" run \"$1\" 2>\"$2\"; rc=$?; [ $rc -eq 2 ] && head -n 1 \"$2\" | grep -q \"^onnxc: node 'if' (If): output 0 is float in then_branch and int64 in else_branch\""
+          $<TARGET_FILE:onnxc> ${ONNXC_DYN_CASES}/bad_if_types/model.onnx ${ONNXC_DYN_CASES}/bad_if_types.err)

@@ -345,11 +345,15 @@ done:
 
 /* ---------------------------------------------------------------- NonMaxSuppression */
 
-/* An optional scalar input: absent or empty gives dflt. */
-static onnxc_status nms_scalar(const oc_kctx *c, int j, bool want_int, double dflt, double *out, bool *given)
+/* An optional scalar input: absent or empty gives dflt. An int64 one also lands in *iout exactly (exporters
+ * write INT64_MAX for "no limit", which a double does not hold). */
+static onnxc_status nms_scalar_i(const oc_kctx *c, int j, bool want_int, double dflt, double *out, int64_t *iout,
+                                 bool *given)
 {
     *out = dflt;
     *given = false;
+    if (iout)
+        *iout = (int64_t)dflt;
     if (j >= c->n_in || !c->in[j] || onnxc_tensor_numel(c->in[j]) == 0)
         return ONNXC_OK;
     const onnxc_tensor *t = c->in[j];
@@ -363,9 +367,16 @@ static onnxc_status nms_scalar(const oc_kctx *c, int j, bool want_int, double df
                        onnxc_dtype_name(t->dtype));
     if (t->data) {
         *out = want_int ? (double)oc_get_i64(t, 0) : oc_get_f64(t, 0);
+        if (iout && want_int)
+            *iout = oc_get_i64(t, 0);
         *given = true;
     }
     return ONNXC_OK;
+}
+
+static onnxc_status nms_scalar(const oc_kctx *c, int j, bool want_int, double dflt, double *out, bool *given)
+{
+    return nms_scalar_i(c, j, want_int, dflt, out, NULL, given);
 }
 
 static onnxc_status nms_infer(oc_kctx *c)
@@ -473,13 +484,14 @@ static onnxc_status nms_run(oc_kctx *c)
     const int64_t nb = bt->dims[0], nbox = bt->dims[1], ncls = stn->dims[1];
     const bool center = oc_attr_int(c->node, "center_point_box", 0) == 1;
     double maxo, iou, sth;
+    int64_t maxo_i = 0;
     bool given, has_sth;
-    nms_scalar(c, 2, true, 0, &maxo, &given);
+    nms_scalar_i(c, 2, true, 0, &maxo, &maxo_i, &given);
     nms_scalar(c, 3, false, 0, &iou, &given);
     nms_scalar(c, 4, false, 0, &sth, &has_sth);
     if (iou < 0 || iou > 1)
         return oc_kerr(c, ONNXC_E_INVALID, "iou_threshold %g is outside [0, 1]", iou);
-    const int64_t max_per_class = maxo > 0 ? (int64_t)maxo : 0;
+    const int64_t max_per_class = maxo_i > 0 ? maxo_i : 0;
     const float iou_t = (float)iou, score_t = (float)sth;
     const float *boxes = bt->data, *scores = stn->data;
     nms_cand *cand = malloc((size_t)(nbox ? nbox : 1) * sizeof *cand);

@@ -184,7 +184,9 @@ def rand_boxes(nb, n, center):
 def nms_cases():
     ins = ["boxes", "scores", "max_out", "iou", "score_t"]
     for center in (0, 1):
-        for max_out, iou_t, score_t in ((3, 0.5, 0.2), (100, 0.3, None), (1, 0.0, 0.6), (2, 1.0, None)):
+        # 2**63 - 1: what torchvision writes for "no limit"
+        for max_out, iou_t, score_t in ((3, 0.5, 0.2), (100, 0.3, None), (1, 0.0, 0.6), (2, 1.0, None),
+                                        (2**63 - 1, 0.5, 0.1)):
             sets = []
             for nb, nc, n in ((2, 3, 12), (1, 2, 30), (2, 1, 5)):
                 boxes = rand_boxes(nb, n, center)
@@ -194,7 +196,7 @@ def nms_cases():
                     feed.append(np.array([score_t], F32))
                 sets.append((feed, [nms_ref(boxes, scores, max_out, iou_t, score_t, center)]))
             n_in = 5 if score_t is not None else 4
-            save(f"nms_center{center}_max{max_out}_iou{iou_t}_score{score_t}".replace(".", "p"),
+            save(f"nms_center{center}_max{min(max_out, 999)}_iou{iou_t}_score{score_t}".replace(".", "p"),
                  [helper.make_node("NonMaxSuppression", ins[:n_in], ["sel"], center_point_box=center)],
                  ins[:n_in], ["sel"], sets, 11)
     boxes = rand_boxes(1, 10, 0)
@@ -381,6 +383,46 @@ def topk_runtime_k_case():
     save("topk_k_from_data", nodes, ["x", "kin"], ["v", "i"], sets, 13)
 
 
+def if_cases():
+    """If: branches that read the enclosing graph's values (including a dynamic one), outputs whose shape differs
+    per branch, a nested If, and a branch output that is an outer value itself."""
+    T = TensorProto.FLOAT
+
+    def out(n):
+        return helper.make_tensor_value_info(n, T, None)
+    then_g = helper.make_graph([helper.make_node("Add", ["x", "nzf"], ["t"])], "then", [], [out("t")])
+    else_g = helper.make_graph([helper.make_node("Concat", ["x", "x"], ["e"], axis=0)], "else", [], [out("e")])
+    nodes = [helper.make_node("Greater", ["x", "zero"], ["pos"]),
+             helper.make_node("NonZero", ["pos"], ["nz"]),
+             helper.make_node("Shape", ["nz"], ["nzs"]),
+             helper.make_node("Cast", ["nzs"], ["nzf"], to=T),
+             helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Mul", ["y", "two"], ["z"])]
+    sets = []
+    for c in (True, False, True):
+        x = RNG.standard_normal(2).astype(F32)
+        nzf = np.array(np.nonzero(x > 0)).shape
+        y = x + np.array(nzf, F32) if c else np.concatenate([x, x])
+        sets.append(([x, np.array(c)], [y * 2]))
+    save("if_outer_values_shapes_differ", nodes, ["x", "c"], ["z"], sets, 13,
+         [const("zero", np.array(0, F32)), const("two", np.array(2, F32))])
+    # nested: the inner branches read 'x' and 'a', which the middle branch reads too
+    inner_t = helper.make_graph([helper.make_node("Mul", ["x", "a"], ["it"])], "inner_then", [], [out("it")])
+    inner_e = helper.make_graph([helper.make_node("Sub", ["x", "a"], ["ie"])], "inner_else", [], [out("ie")])
+    mid_t = helper.make_graph([helper.make_node("Neg", ["a"], ["na"]), helper.make_node("Identity", ["x"], ["xi"]),
+                               helper.make_node("If", ["c2"], ["m"], then_branch=inner_t, else_branch=inner_e),
+                               helper.make_node("Add", ["m", "na"], ["mt"])], "mid_then", [], [out("mt")])
+    mid_e = helper.make_graph([], "mid_else", [], [out("x")])  # the outer value itself
+    nodes = [helper.make_node("If", ["c1"], ["y"], then_branch=mid_t, else_branch=mid_e)]
+    sets = []
+    for c1, c2 in ((True, True), (True, False), (False, True)):
+        x = RNG.standard_normal(3).astype(F32)
+        a_ = RNG.standard_normal(3).astype(F32)
+        y = ((x * a_) if c2 else (x - a_)) - a_ if c1 else x
+        sets.append(([x, a_, np.array(c1), np.array(c2)], [y]))
+    save("if_nested", nodes, ["x", "a", "c1", "c2"], ["y"], sets, 13)
+
+
 def bad_cases():
     def bad(name, bshape, sshape, extra=()):
         ins = [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, bshape),
@@ -400,6 +442,20 @@ def bad_cases():
     bad("scores_mismatch", [1, 6, 4], [1, 2, 7])
     bad("max_out_not_scalar", [1, 6, 4], [1, 2, 6], [("m", np.array([1, 2], np.int64))])
     bad("iou_out_of_range", [1, 6, 4], [1, 2, 6], [("m", np.array([1], np.int64)), ("i", np.array([1.5], F32))])
+    # an If whose branches disagree on an output's type
+    tg = helper.make_graph([helper.make_node("Identity", ["x"], ["t"])], "then", [],
+                           [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])
+    eg = helper.make_graph([helper.make_node("Cast", ["x"], ["e"], to=TensorProto.INT64)], "else", [],
+                           [helper.make_tensor_value_info("e", TensorProto.INT64, None)])
+    g = helper.make_graph([helper.make_node("If", ["c"], ["y"], name="if", then_branch=tg, else_branch=eg)], "bad",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]),
+                           helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    os.makedirs(os.path.join(OUT, "bad_if_types"), exist_ok=True)
+    with open(os.path.join(OUT, "bad_if_types", "model.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
 
 
 def main():
@@ -414,6 +470,7 @@ def main():
     postprocess_case()
     mask_head_case()
     topk_runtime_k_case()
+    if_cases()
     bad_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
