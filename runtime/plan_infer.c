@@ -227,7 +227,8 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         const uint32_t kf = s->kflags[i];
         const bool fold = all_known && (any_needed || any_wanted || all_static) && nd->n_inputs > 0;
         /* dynamic: shapes inferred when the node runs (after the nodes it reads from) */
-        const bool dynamic = any_dynamic || (kf & OC_KF_SUBGRAPHS) || ((kf & OC_KF_RUNTIME_VALUES) && unknown_value >= 0) ||
+        const bool dynamic = any_dynamic || (kf & OC_KF_SUBGRAPHS) ||
+                             ((kf & OC_KF_RUNTIME_VALUES) && unknown_value >= 0) ||
                              ((kf & OC_KF_DATA_SHAPE) && !fold && nd->n_inputs > 0);
         if (!dynamic && unknown_value >= 0)
             return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' decides the output shape but is computed "

@@ -72,7 +72,8 @@ static onnxc_status oc_collect_reads(onnxc_session *s, const oc_graph *sg, const
 {
     char lbl[200];
     if (depth > 64)
-        return oc_err(ONNXC_E_UNSUPPORTED, "node %s: subgraphs nested deeper than 64", oc_node_label(nd, lbl, sizeof lbl));
+        return oc_err(ONNXC_E_UNSUPPORTED, "node %s: subgraphs nested deeper than 64",
+                      oc_node_label(nd, lbl, sizeof lbl));
     for (int i = 0; i < sg->n_values; i++) {
         const oc_value *r = sg->values[i];
         if (!(r->flags & OC_V_OUTER))

@@ -23,8 +23,8 @@ static onnxc_status if_infer(oc_kctx *c)
     if (c->n_in < 1 || !c->in[0])
         return oc_kerr(c, ONNXC_E_INVALID, "missing input 'cond'");
     const onnxc_tensor *cond = c->in[0];
-    if (onnxc_tensor_numel(cond) != 1 || (cond->dtype != ONNXC_BOOL && !oc_dtype_is_int(cond->dtype) &&
-                                          !oc_dtype_is_float(cond->dtype)))
+    if (onnxc_tensor_numel(cond) != 1 ||
+        (cond->dtype != ONNXC_BOOL && !oc_dtype_is_int(cond->dtype) && !oc_dtype_is_float(cond->dtype)))
         return oc_kerr(c, ONNXC_E_INVALID, "cond must be one bool, not %lld elements of %s",
                        (long long)onnxc_tensor_numel(cond), onnxc_dtype_name(cond->dtype));
     for (int b = 0; b < 2; b++) {
@@ -80,7 +80,7 @@ static onnxc_status if_run(oc_kctx *c)
     if_state *s = c->state;
     const onnxc_tensor *cond = c->in[0];
     bool yes = cond->dtype == ONNXC_BOOL ? ((const uint8_t *)cond->data)[0] != 0
-                                        : oc_load_f64(cond->dtype, cond->data, 0) != 0.0;
+                                         : oc_load_f64(cond->dtype, cond->data, 0) != 0.0;
     onnxc_session *br = s->branch[yes ? 0 : 1];
     const char *what = yes ? "then_branch" : "else_branch";
     char lbl[200];

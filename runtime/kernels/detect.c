@@ -261,8 +261,8 @@ static onnxc_status unique_run(oc_kctx *c)
         if (fl)
             ((double *)vals)[i] = oc_load_f64(x->dtype, x->data, i);
         else
-            ((int64_t *)vals)[i] = x->dtype == ONNXC_BOOL ? ((const uint8_t *)x->data)[i] != 0
-                                                           : oc_load_i64(x->dtype, x->data, i);
+            ((int64_t *)vals)[i] =
+                x->dtype == ONNXC_BOOL ? ((const uint8_t *)x->data)[i] != 0 : oc_load_i64(x->dtype, x->data, i);
     }
     u.vf = fl ? vals : NULL;
     u.vi = fl ? NULL : vals;
@@ -310,7 +310,8 @@ static onnxc_status unique_run(oc_kctx *c)
     }
     int64_t d1[1] = {n_uniq}, dn[1] = {u.n};
     if ((st = out_shape(c, 0, x->dtype, yrank, ydims)) != ONNXC_OK ||
-        (st = out_shape(c, 1, ONNXC_INT64, 1, d1)) != ONNXC_OK || (st = out_shape(c, 2, ONNXC_INT64, 1, dn)) != ONNXC_OK ||
+        (st = out_shape(c, 1, ONNXC_INT64, 1, d1)) != ONNXC_OK ||
+        (st = out_shape(c, 2, ONNXC_INT64, 1, dn)) != ONNXC_OK ||
         (st = out_shape(c, 3, ONNXC_INT64, 1, d1)) != ONNXC_OK) {
         free(order);
         goto done;
@@ -387,8 +388,8 @@ static onnxc_status nms_infer(oc_kctx *c)
     const onnxc_tensor *b = c->in[0], *s = c->in[1];
     char got[64];
     if (b->dtype != ONNXC_FLOAT || s->dtype != ONNXC_FLOAT)
-        return oc_kerr(c, ONNXC_E_INVALID, "boxes and scores must be float, not %s and %s",
-                       onnxc_dtype_name(b->dtype), onnxc_dtype_name(s->dtype));
+        return oc_kerr(c, ONNXC_E_INVALID, "boxes and scores must be float, not %s and %s", onnxc_dtype_name(b->dtype),
+                       onnxc_dtype_name(s->dtype));
     if (b->rank != 3 || b->dims[2] != 4)
         return oc_kerr(c, ONNXC_E_INVALID, "boxes must be [num_batches, spatial_dimension, 4], not %s",
                        oc_dims_str(b->dims, b->rank, got, sizeof got));
@@ -560,7 +561,8 @@ static onnxc_status roialign_infer(oc_kctx *c)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "X and rois must be float, not %s and %s", onnxc_dtype_name(x->dtype),
                        onnxc_dtype_name(rois->dtype));
     if (x->rank != 4)
-        return oc_kerr(c, ONNXC_E_INVALID, "X must be [N, C, H, W], not %s", oc_dims_str(x->dims, x->rank, got, sizeof got));
+        return oc_kerr(c, ONNXC_E_INVALID, "X must be [N, C, H, W], not %s",
+                       oc_dims_str(x->dims, x->rank, got, sizeof got));
     if (rois->rank != 2 || rois->dims[1] != 4)
         return oc_kerr(c, ONNXC_E_INVALID, "rois must be [num_rois, 4], not %s",
                        oc_dims_str(rois->dims, rois->rank, got, sizeof got));
@@ -672,16 +674,24 @@ static onnxc_status roialign_run(oc_kctx *c)
     if (!c->out[0])
         return ONNXC_OK;
     char buf[32];
-    ra_args a = {.c = c, .x = x->data, .rois = rois->data, .bi = c->in[2]->data, .y = c->out[0]->data,
-                 .n = x->dims[0], .ch = x->dims[1], .h = x->dims[2], .w = x->dims[3],
-                 .oh = c->out[0]->dims[2], .ow = c->out[0]->dims[3],
+    ra_args a = {.c = c,
+                 .x = x->data,
+                 .rois = rois->data,
+                 .bi = c->in[2]->data,
+                 .y = c->out[0]->data,
+                 .n = x->dims[0],
+                 .ch = x->dims[1],
+                 .h = x->dims[2],
+                 .w = x->dims[3],
+                 .oh = c->out[0]->dims[2],
+                 .ow = c->out[0]->dims[3],
                  .sampling = oc_attr_int(c->node, "sampling_ratio", 0),
                  .scale = oc_attr_float(c->node, "spatial_scale", 1.0f)};
     a.max_mode = strcmp(oc_attr_string(c->node, "mode", "avg", buf, sizeof buf), "max") == 0;
     /* RoiAlign-10 had no such attribute and did not shift by half a pixel; 16 made half_pixel the default */
     a.half_pixel = c->opset >= 16 &&
-                   strcmp(oc_attr_string(c->node, "coordinate_transformation_mode", "half_pixel", buf, sizeof buf),
-                          "half_pixel") == 0;
+        strcmp(oc_attr_string(c->node, "coordinate_transformation_mode", "half_pixel", buf, sizeof buf),
+               "half_pixel") == 0;
     a.offset = a.half_pixel ? 0.5f : 0.0f;
     if (a.h <= 0 || a.w <= 0) {
         memset(a.y, 0, c->out[0]->nbytes);
@@ -693,7 +703,6 @@ static onnxc_status roialign_run(oc_kctx *c)
 }
 
 /* ---------------------------------------------------------------- the table */
-
 
 /* NonZero, Compress, Unique and NonMaxSuppression are OC_KF_DATA_SHAPE (registry.c's flag table). */
 const oc_kernel oc_kernels_detect[] = {
