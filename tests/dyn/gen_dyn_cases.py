@@ -385,7 +385,7 @@ def topk_runtime_k_case():
 
 def if_cases():
     """If: branches that read the enclosing graph's values (including a dynamic one), outputs whose shape differs
-    per branch, a nested If, and a branch output that is an outer value itself."""
+    per branch, and a nested If whose inner branches read values of the main graph."""
     T = TensorProto.FLOAT
 
     def out(n):
@@ -412,7 +412,8 @@ def if_cases():
     mid_t = helper.make_graph([helper.make_node("Neg", ["a"], ["na"]), helper.make_node("Identity", ["x"], ["xi"]),
                                helper.make_node("If", ["c2"], ["m"], then_branch=inner_t, else_branch=inner_e),
                                helper.make_node("Add", ["m", "na"], ["mt"])], "mid_then", [], [out("mt")])
-    mid_e = helper.make_graph([], "mid_else", [], [out("x")])  # the outer value itself
+    # (an Identity: ONNX Runtime refuses a branch whose output is an outer value itself)
+    mid_e = helper.make_graph([helper.make_node("Identity", ["x"], ["xo"])], "mid_else", [], [out("xo")])
     nodes = [helper.make_node("If", ["c1"], ["y"], then_branch=mid_t, else_branch=mid_e)]
     sets = []
     for c1, c2 in ((True, True), (True, False), (False, True)):
