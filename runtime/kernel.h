@@ -46,6 +46,17 @@ typedef struct oc_kctx {
      * out[0]) before the first run. */
     uint8_t blocked_modes;
     bool in_blocked, out_blocked;
+    /* Run-time shapes. A kernel with OC_KF_DATA_SHAPE (oc_kernel_flags) learns its output shapes only while it
+     * runs: its infer checks the inputs and sets the outputs' dtypes (dims it cannot know are left as they
+     * are), its run sets each requested output's dtype, rank and dims and then calls alloc_out(c, o), which
+     * points out[o]->data at nbytes of memory for it (contents undefined) or fails (out of memory). */
+    onnxc_status (*alloc_out)(struct oc_kctx *c, int o);
+    /* Subgraphs (OC_KF_SUBGRAPHS: If): the model, and the values of the node's graph its subgraphs read
+     * (n_implicit tensors with their names; data set at run time) */
+    const onnxc_model *model;
+    int n_implicit;
+    onnxc_tensor *const *implicit;
+    const char *const *implicit_names;
 } oc_kctx;
 
 /* Activations a producing kernel applies to its output (kctx.fuse_act); alpha and beta as the ONNX op's. */
@@ -78,6 +89,18 @@ typedef struct oc_kernel {
                                  * the node can be evaluated at plan time whatever input i holds */
 } oc_kernel;
 
+/* What the planner must know of a kernel beyond its entry (oc_kernel_flags; a table in registry.c, so the
+ * kernel tables keep their layout). OC_KF_DATA_SHAPE: output shapes depend on input values (NonZero,
+ * NonMaxSuppression, ...): the node runs with alloc_out (see oc_kctx) unless the plan can evaluate it at plan
+ * time. OC_KF_RUNTIME_VALUES: a value_input computed from run-time data does not make the plan depend on that
+ * data (no re-plan per value, no plan key): the node's shapes are inferred when it runs (TopK's K). Every value
+ * downstream of such a node is inferred and allocated at run time too. */
+#define OC_KF_DATA_SHAPE 1u
+#define OC_KF_RUNTIME_VALUES 2u
+/* OC_KF_SUBGRAPHS: runs subgraphs of its attributes (If), reading kctx.implicit; always dynamic. */
+#define OC_KF_SUBGRAPHS 4u
+uint32_t oc_kernel_flags(const oc_kernel *k);
+
 /* Find the kernel for an op of a domain at an opset version, or NULL. */
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset);
 
@@ -103,5 +126,7 @@ extern const oc_kernel oc_kernels_signal[];  /* HannWindow HammingWindow Blackma
 extern const oc_kernel oc_kernels_misc2[];   /* LRN MeanVarianceNormalization ReverseSequence Det MaxUnpool OneHot */
 extern const oc_kernel oc_kernels_sample[];  /* GridSample */
 extern const oc_kernel oc_kernels_einsum[];  /* Einsum */
+extern const oc_kernel oc_kernels_detect[];  /* NonZero NonMaxSuppression Compress Unique RoiAlign */
+extern const oc_kernel oc_kernels_control[]; /* If */
 
 #endif

@@ -476,11 +476,14 @@ onnxc_status oc_plan_liveness(onnxc_session *s)
         for (int j = 0; j < nd->n_inputs; j++)
             if (nd->inputs[j])
                 s->rv[nd->inputs[j]->id].last = i;
+        for (int k = 0; k < s->implicit[i].n; k++) /* read by its subgraphs */
+            if (s->rv[s->implicit[i].v[k]->id].last < i)
+                s->rv[s->implicit[i].v[k]->id].last = i;
     }
     /* the caller reads graph outputs after the last node */
     for (int i = 0; i < g->n_outputs; i++) {
         oc_rvalue *r = &s->rv[g->outputs[i].value->id];
-        if (!r->t.dtype) {
+        if (!r->t.dtype && !r->dynamic) {
             if (g->outputs[i].value->flags & OC_V_SPARSE)
                 return oc_err(ONNXC_E_UNSUPPORTED, "graph output '%s' is a sparse initializer, which onnxc does not "
                               "run", g->outputs[i].value->name);
@@ -505,8 +508,8 @@ onnxc_status oc_plan_arena(onnxc_session *s, size_t scratch)
     int nids = 0;
     for (int i = 0; i < s->n_rv; i++) {
         oc_rvalue *r = &s->rv[i];
-        if (r->known || r->is_input || r->first < 0 || r->alias >= 0)
-            continue;
+        if (r->known || r->is_input || r->first < 0 || r->alias >= 0 || r->dynamic)
+            continue; /* dynamic values get memory when they run (oc_alloc_dynamic) */
         if (r->last < r->first)
             r->last = r->first; /* produced, never used: lives through its producer only */
         blk[nids] = (oc_mblock){r->first, r->last, r->t.nbytes, 0};

@@ -24,11 +24,26 @@ static inline oc_rvalue *oc_rv_of(const onnxc_tensor *t)
 /* st with the node's label in front, unless the kernel's message (made with oc_kerr) names it already. */
 onnxc_status oc_node_error(onnxc_status st, const oc_node *nd);
 
+/* Bytes of a tensor's dtype and dims (0 for bad dims). */
+size_t oc_meta_bytes(const onnxc_tensor *t);
+
+/* ---- run-time shapes (plan_dynamic.c) ---- */
+/* kctx.alloc_out of a node evaluated at plan time: the output's own buffer (rvalue.owned). */
+onnxc_status oc_alloc_plan_time(oc_kctx *c, int o);
+/* kctx.alloc_out of a dynamic node: the value's run-time buffer (rvalue.dyn_buf), grown when too small. */
+onnxc_status oc_alloc_dynamic(oc_kctx *c, int o);
+/* Run dynamic node s->nodes[pos]: infer (and prepare) for the shapes its inputs have in this run, unless they
+ * are those of the last run, give its outputs memory, run it. */
+onnxc_status oc_run_dynamic_node(onnxc_session *s, int pos);
+
 /* ---- fixed at create (plan_order.c) ---- */
 /* The run order (s->order, s->n_order) and each node's position in it (see oc_plan_pos). */
 onnxc_status oc_session_order(onnxc_session *s);
 /* Each node's kernel (s->kern); one message lists every unsupported op. */
 onnxc_status oc_session_kernels(onnxc_session *s);
+/* The graph's references to enclosing graphs (s->outer), and per node with subgraphs the values of g they read
+ * (s->implicit), for kernels that run subgraphs. */
+onnxc_status oc_session_scopes(onnxc_session *s);
 /* Mark the values whose data some kernel needs at plan time (shape inputs), and everything they derive from. */
 void oc_session_mark_needed(onnxc_session *s);
 /* Position in the run order of a node of the session's graph, or -1 (a node of another graph). */

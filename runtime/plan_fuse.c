@@ -36,7 +36,7 @@ static bool oc_const_scalar(const onnxc_session *s, const oc_node *nd, int j, fl
 /* May node cn at position cp join the chain of the head at h (runs later, not already taken)? */
 static bool oc_joinable(const onnxc_session *s, int h, const oc_node *cn, int cp)
 {
-    return cp > h && !s->nodes[cp].folded && !s->nodes[cp].fused && cn->n_outputs >= 1 && cn->outputs[0];
+    return cp > h && !s->nodes[cp].folded && !s->nodes[cp].fused && !s->nodes[cp].dynamic && cn->n_outputs >= 1 && cn->outputs[0];
 }
 
 /* A value only the chain sees: not a graph output, not read at plan time, with exactly `uses` uses. */
@@ -112,7 +112,7 @@ void oc_plan_fuse(onnxc_session *s)
     for (int h = 0; h < s->n_order; h++) {
         oc_snode *head = &s->nodes[h];
         const oc_node *hn = s->order[h];
-        if (head->folded || head->fused || !head->ctx.accepts_epilogue || hn->n_outputs < 1 || !hn->outputs[0] ||
+        if (head->folded || head->fused || head->dynamic || !head->ctx.accepts_epilogue || hn->n_outputs < 1 || !hn->outputs[0] ||
             !head->out[0] || head->out[0]->dtype != ONNXC_FLOAT)
             continue;
         const oc_value *v = hn->outputs[0];
@@ -134,7 +134,7 @@ void oc_plan_fuse(onnxc_session *s)
                 break;
             const oc_node *cn = v->uses[0].node;
             const int cp = oc_plan_pos(s, cn);
-            if (cp <= h || s->nodes[cp].folded || s->nodes[cp].fused || cn->n_outputs < 1 || !cn->outputs[0])
+            if (cp <= h || s->nodes[cp].folded || s->nodes[cp].fused || s->nodes[cp].dynamic || cn->n_outputs < 1 || !cn->outputs[0])
                 break;
             const oc_value *cv = cn->outputs[0];
             if (!oc_same_shape(&s->rv[cv->id].t, shape))
@@ -221,7 +221,7 @@ static bool oc_blockable(const onnxc_session *s, int id)
 {
     const oc_rvalue *r = &s->rv[id];
     return r->t.dtype == ONNXC_FLOAT && r->t.rank == 4 && r->t.dims[1] > 0 && r->t.dims[1] % 8 == 0 &&
-           !r->known && !r->is_input && !r->needed && !r->is_output;
+           !r->known && !r->is_input && !r->needed && !r->is_output && !r->dynamic;
 }
 
 /* Node position that reads value id through its input 0 only, running in a mode of `modes`, or -1. */
@@ -229,7 +229,7 @@ static int oc_blocked_reader(const onnxc_session *s, const oc_use *u, uint8_t mo
 {
     const oc_node *cn = u->node;
     const int cp = oc_plan_pos(s, cn);
-    if (cp < 0 || u->slot != 0 || s->nodes[cp].folded || s->nodes[cp].fused ||
+    if (cp < 0 || u->slot != 0 || s->nodes[cp].folded || s->nodes[cp].fused || s->nodes[cp].dynamic ||
         !(s->nodes[cp].ctx.blocked_modes & modes))
         return -1;
     for (int j = 1; j < cn->n_inputs; j++)
@@ -305,7 +305,7 @@ void oc_plan_alias(onnxc_session *s)
     for (int i = 0; i < s->n_order; i++) {
         const oc_node *nd = s->order[i];
         oc_snode *sn = &s->nodes[i];
-        if (sn->folded || sn->fused || !oc_alias_op(nd) || nd->n_inputs < 1 || !nd->inputs[0] ||
+        if (sn->folded || sn->fused || sn->dynamic || !oc_alias_op(nd) || nd->n_inputs < 1 || !nd->inputs[0] ||
             nd->n_outputs < 1 || !nd->outputs[0])
             continue;
         oc_rvalue *ro = &s->rv[nd->outputs[0]->id];
@@ -313,7 +313,7 @@ void oc_plan_alias(onnxc_session *s)
         while (s->rv[root].alias >= 0)
             root = s->rv[root].alias;
         oc_rvalue *ri = &s->rv[root];
-        if (ri->known || ri->is_input || ri->first < 0 || ro->first != i || ro->is_output ||
+        if (ri->known || ri->is_input || ri->dynamic || ro->dynamic || ri->first < 0 || ro->first != i || ro->is_output ||
             ri->t.dtype != ro->t.dtype || ri->t.nbytes != ro->t.nbytes || ri->t.dtype == ONNXC_STRING)
             continue;
         ro->alias = root;

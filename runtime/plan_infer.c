@@ -72,7 +72,7 @@ static onnxc_status oc_set_meta(onnxc_tensor *dst, const onnxc_tensor *src)
     return ONNXC_OK;
 }
 
-static size_t oc_meta_bytes(const onnxc_tensor *t)
+size_t oc_meta_bytes(const onnxc_tensor *t)
 {
     int64_t n = 0;
     if (!oc_numel(t->dims, t->rank, &n))
@@ -93,7 +93,7 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
         r->known = r->is_static = true;
     }
     /* graph inputs (may override an IR<=3 initializer of the same name) */
-    s->keys = oc_calloc((size_t)g->n_inputs + 1, sizeof *s->keys);
+    s->keys = oc_calloc((size_t)g->n_inputs + (size_t)s->n_outer + 1, sizeof *s->keys);
     if (!s->keys)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
     for (int i = 0; i < g->n_inputs; i++) {
@@ -128,6 +128,35 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
             k->nbytes = t->nbytes;
         }
     }
+    /* a subgraph's session: what its nodes read from enclosing graphs comes like an input, by name */
+    for (int i = 0; i < s->n_outer; i++) {
+        oc_value *v = s->outer[i];
+        const onnxc_tensor *t = oc_find_input(v->name, n, names, inputs);
+        if (!t)
+            return oc_err(ONNXC_E_ARG, "subgraph '%s': enclosing value '%s' was not given", g->name ? g->name : "",
+                          v->name);
+        oc_rvalue *r = &s->rv[v->id];
+        oc_set_meta(&r->t, t);
+        r->is_input = true;
+        r->known = r->needed && t->data != NULL;
+        oc_pkey *k = &s->keys[s->n_keys++];
+        k->value = v;
+        k->dtype = t->dtype;
+        k->rank = t->rank;
+        memcpy(k->dims, t->dims, sizeof k->dims);
+        if (r->needed && t->data) {
+            k->data = oc_malloc(t->nbytes ? t->nbytes : 1);
+            if (!k->data)
+                return oc_err(ONNXC_E_NOMEM, "out of memory");
+            memcpy(k->data, t->data, t->nbytes);
+            k->nbytes = t->nbytes;
+        }
+    }
+    /* values a node's subgraphs read: materialised and kept whole, like graph outputs (liveness extends them to
+     * that node) */
+    for (int i = 0; i < s->n_order; i++)
+        for (int k = 0; k < s->implicit[i].n; k++)
+            s->rv[s->implicit[i].v[k]->id].is_output = true;
     /* graph outputs: the caller reads them, so fusion, layout and aliasing leave them alone */
     for (int i = 0; i < g->n_outputs; i++)
         s->rv[g->outputs[i].value->id].is_output = true;
@@ -154,7 +183,9 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         sn->out = oc_calloc((size_t)nd->n_outputs + 1, sizeof *sn->out);
         if (!sn->in || !sn->out)
             return oc_err(ONNXC_E_NOMEM, "out of memory");
-        bool all_known = true, all_static = true, any_needed = false;
+        bool all_known = true, all_static = true, any_needed = false, any_wanted = false;
+        bool any_dynamic = false;
+        int unknown_value = -1; /* a value input the plan does not know */
         for (int j = 0; j < nd->n_inputs; j++) {
             oc_value *v = nd->inputs[j];
             if (!v)
@@ -163,7 +194,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
                 return oc_err(ONNXC_E_UNSUPPORTED, "node %s: uses outer-scope value '%s'",
                               oc_node_label(nd, lbl, sizeof lbl), v->name);
             oc_rvalue *r = &s->rv[v->id];
-            if (!r->t.dtype && !r->known && !r->is_input && !v->producer) {
+            if (!r->t.dtype && !r->known && !r->is_input && !r->dynamic && !v->producer) {
                 if (v->flags & OC_V_SPARSE)
                     return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' is a sparse initializer, which onnxc "
                                   "does not run", oc_node_label(nd, lbl, sizeof lbl), v->name);
@@ -174,11 +205,14 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
             bool shape_only = j < 32 && ((k->shape_only_inputs >> j) & 1u);
             if (!r->known && !shape_only)
                 all_known = false;
+            if (r->dynamic) {
+                any_dynamic = true;
+                all_known = false;
+            }
             if (!r->is_static)
                 all_static = false;
-            if (j < 32 && ((k->value_inputs >> j) & 1u) && !r->known)
-                return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' decides the output shape but is computed "
-                              "from run-time data", oc_node_label(nd, lbl, sizeof lbl), v->name);
+            if (j < 32 && ((k->value_inputs >> j) & 1u) && !r->known && unknown_value < 0)
+                unknown_value = j;
         }
         for (int o = 0; o < nd->n_outputs; o++) {
             oc_value *v = nd->outputs[o];
@@ -187,7 +221,18 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
             sn->out[o] = &s->rv[v->id].t;
             if (s->rv[v->id].needed)
                 any_needed = true;
+            if (s->rv[v->id].wanted)
+                any_wanted = true;
         }
+        const uint32_t kf = s->kflags[i];
+        const bool fold = all_known && (any_needed || any_wanted || all_static) && nd->n_inputs > 0;
+        /* dynamic: shapes inferred when the node runs (after the nodes it reads from) */
+        const bool dynamic = any_dynamic || (kf & OC_KF_SUBGRAPHS) ||
+                             ((kf & OC_KF_RUNTIME_VALUES) && unknown_value >= 0) ||
+                             ((kf & OC_KF_DATA_SHAPE) && !fold && nd->n_inputs > 0);
+        if (!dynamic && unknown_value >= 0)
+            return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' decides the output shape but is computed "
+                          "from run-time data", oc_node_label(nd, lbl, sizeof lbl), nd->inputs[unknown_value]->name);
         oc_kctx *c = &sn->ctx;
         c->node = nd;
         c->opset = oc_model_opset(s->model, nd->domain);
@@ -196,12 +241,26 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         c->in = sn->in;
         c->out = sn->out;
         c->pool = s->pool;
+        c->model = s->model;
+        c->n_implicit = s->implicit[i].n;
+        c->implicit = s->implicit[i].t;
+        c->implicit_names = s->implicit[i].names;
         c->const_inputs = 0;
         for (int j = 0; j < nd->n_inputs && j < 32; j++) {
             const oc_value *v = nd->inputs[j];
             if (v && s->rv[v->id].known && s->rv[v->id].is_static && !s->rv[v->id].is_input)
                 c->const_inputs |= 1u << j;
         }
+        if (dynamic) {
+            sn->dynamic = true;
+            s->has_dynamic = true;
+            c->alloc_out = oc_alloc_dynamic;
+            for (int o = 0; o < nd->n_outputs; o++)
+                if (nd->outputs[o])
+                    s->rv[nd->outputs[o]->id].dynamic = true;
+            continue;
+        }
+        c->alloc_out = oc_alloc_plan_time;
         st = k->infer(c);
         if (st != ONNXC_OK)
             return oc_node_error(st, nd);
@@ -220,7 +279,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         }
         /* Evaluate now when every input is known and the result is needed for shapes or comes from constants
          * alone (constant folding inside the plan). */
-        sn->folded = all_known && (any_needed || all_static) && nd->n_inputs > 0;
+        sn->folded = fold;
         if (!sn->folded && nd->n_inputs == 0)
             sn->folded = true; /* Constant, and other input-less producers */
         if (sn->folded) {
@@ -231,7 +290,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
                     return oc_err(ONNXC_E_NOMEM, "out of memory");
             }
             c->scratch = tmp;
-            for (int o = 0; o < nd->n_outputs; o++) {
+            for (int o = 0; o < nd->n_outputs && !(kf & OC_KF_DATA_SHAPE); o++) {
                 oc_value *v = nd->outputs[o];
                 if (!v)
                     continue;

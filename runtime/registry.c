@@ -11,7 +11,29 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_loss, /* kernels/loss.c */
     oc_kernels_signal, oc_kernels_misc2, oc_kernels_sample, oc_kernels_einsum,
     oc_kernels_quant, oc_kernels_qgemm, /* kernels/quant.c, kernels/qgemm.c */
+    oc_kernels_detect, /* kernels/detect.c */
+    oc_kernels_control, /* kernels/control.c */
 };
+
+/* Kernels of the default domain whose shapes the planner may only learn at run time (kernel.h, OC_KF_*). */
+static const struct {
+    const char *op_type;
+    uint32_t flags;
+} oc_kernel_flag_table[] = {
+    {"NonZero", OC_KF_DATA_SHAPE}, {"NonMaxSuppression", OC_KF_DATA_SHAPE}, {"Compress", OC_KF_DATA_SHAPE},
+    {"Unique", OC_KF_DATA_SHAPE},  {"TopK", OC_KF_RUNTIME_VALUES},
+    {"If", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+};
+
+uint32_t oc_kernel_flags(const oc_kernel *k)
+{
+    if (!k || !oc_domain_is_default(k->domain))
+        return 0;
+    for (size_t i = 0; i < sizeof oc_kernel_flag_table / sizeof oc_kernel_flag_table[0]; i++)
+        if (strcmp(oc_kernel_flag_table[i].op_type, k->op_type) == 0)
+            return oc_kernel_flag_table[i].flags;
+    return 0;
+}
 
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset)
 {

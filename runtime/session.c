@@ -40,9 +40,11 @@ static void oc_blas_single_thread(void)
         blas_thread_shutdown_();
 }
 
-/* A session of m; pool NULL: its own pool of threads, else it borrows that pool (a spare run context). */
-static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_threadpool *pool,
-                                   onnxc_session **out)
+/* A session of m (of its subgraph sub when not NULL: a branch or body, whose references to enclosing graphs
+ * are given like inputs); pool NULL: its own pool of threads, else it borrows that pool (a spare run context,
+ * a subgraph's session). */
+static onnxc_status oc_session_new(const onnxc_model *m, const oc_graph *sub, int threads,
+                                   struct oc_threadpool *pool, onnxc_session **out)
 {
     *out = NULL;
     if (!m || !m->graph)
@@ -51,7 +53,8 @@ static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_
     if (!s)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
     s->range_last = -1;
-    if (oc_model_calls_functions(m)) {
+    s->sub = sub;
+    if (!sub && oc_model_calls_functions(m)) {
         /* run the functions' bodies: plan a copy with the calls inlined */
         onnxc_status ist = oc_model_inlined_copy(m, &s->own_model);
         if (ist != ONNXC_OK) {
@@ -62,7 +65,7 @@ static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_
             m = s->own_model;
     }
     s->model = m;
-    s->g = m->graph;
+    s->g = sub ? sub : m->graph;
     s->threads = threads;
     onnxc_status st = oc_session_order(s);
     if (st == ONNXC_OK)
@@ -88,6 +91,8 @@ static onnxc_status oc_session_new(const onnxc_model *m, int threads, struct oc_
         if (!s->outputs)
             st = oc_err(ONNXC_E_NOMEM, "out of memory");
     }
+    if (st == ONNXC_OK)
+        st = oc_session_scopes(s);
     if (st == ONNXC_OK)
         oc_session_mark_needed(s);
     if (st == ONNXC_OK) {
@@ -125,7 +130,13 @@ onnxc_status onnxc_session_create(const onnxc_model *m, const onnxc_session_opti
     if (!out)
         return oc_err(ONNXC_E_ARG, "session: no output pointer");
     int threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return oc_session_new(m, threads < 1 ? 1 : threads, NULL, out);
+    return oc_session_new(m, NULL, threads < 1 ? 1 : threads, NULL, out);
+}
+
+onnxc_status oc_session_create_sub(const onnxc_model *m, const oc_graph *sub, int threads,
+                                   struct oc_threadpool *pool, onnxc_session **out)
+{
+    return oc_session_new(m, sub, threads < 1 ? 1 : threads, pool, out);
 }
 
 /* ---------------------------------------------------------------- run contexts */
@@ -158,7 +169,7 @@ static onnxc_status oc_ctx_take_any(onnxc_session *s, onnxc_session **ctx)
     }
     /* planning the spare reads only the model (shared read-only), so it happens outside the lock */
     onnxc_session *spare = NULL;
-    onnxc_status st = oc_session_new(s->model, s->threads, s->pool, &spare);
+    onnxc_status st = oc_session_new(s->model, s->sub, s->threads, s->pool, &spare);
     if (st != ONNXC_OK)
         return oc_err_prefix(st, "session: a run context for a concurrent run");
     spare->busy = true;
@@ -195,20 +206,27 @@ static void oc_plan_release(onnxc_session *s)
             s->kern[i]->release(sn->ctx.state);
         oc_free(sn->in);
         oc_free(sn->out);
+        free(sn->sig);
         memset(sn, 0, sizeof *sn);
     }
     for (int i = 0; i < s->n_rv; i++) {
         oc_rvalue *r = &s->rv[i];
         if (r->owned)
             free(r->owned);
-        bool needed = r->needed;
+        free(r->dyn_buf);
+        bool needed = r->needed, wanted = r->wanted;
         memset(r, 0, sizeof *r);
         r->needed = needed;
+        r->wanted = wanted;
     }
     free(s->arena);
     s->arena = NULL;
     free(s->scratch);
     s->scratch = NULL;
+    free(s->dyn_scratch);
+    s->dyn_scratch = NULL;
+    s->dyn_scratch_cap = 0;
+    s->has_dynamic = false;
     for (int i = 0; i < s->n_keys; i++)
         oc_free(s->keys[i].data);
     oc_free(s->keys);
@@ -285,7 +303,7 @@ static onnxc_status oc_ctx_plan(onnxc_session *s, int n, const char *const *name
         if (!names[i] || !inputs[i])
             return oc_err(ONNXC_E_ARG, "session_run: input %d has no name or tensor", i);
         oc_value *v = oc_graph_find(g, names[i]);
-        bool is_input = false;
+        bool is_input = v && (v->flags & OC_V_OUTER) && s->sub;
         for (int j = 0; v && j < g->n_inputs; j++)
             if (g->inputs[j].value == v)
                 is_input = true;
@@ -316,6 +334,11 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
         if (t)
             s->rv[v->id].t.data = t->data;
     }
+    for (int i = 0; i < s->n_outer; i++) {
+        const onnxc_tensor *t = oc_find_input(s->outer[i]->name, n, names, inputs);
+        if (t)
+            s->rv[s->outer[i]->id].t.data = t->data;
+    }
     int first = s->range_last >= 0 ? s->range_first : 0;
     int last = s->range_last >= 0 && s->range_last < s->n_order ? s->range_last + 1 : s->n_order;
     for (int i = first; i < last; i++) {
@@ -326,7 +349,7 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
             continue;
         if (s->hook && s->hook_before)
             s->hook_before(s->hook, s->order[i]);
-        st = s->kern[i]->run(&sn->ctx);
+        st = sn->dynamic ? oc_run_dynamic_node(s, i) : s->kern[i]->run(&sn->ctx);
         if (st != ONNXC_OK)
             return oc_node_error(st, s->order[i]);
         if (s->hook && s->hook_after) {
@@ -401,6 +424,13 @@ const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i)
     return s->outputs[i];
 }
 
+int onnxc_session_output_dynamic(const onnxc_session *s, int i)
+{
+    if (!s || !s->planned || i < 0 || i >= s->g->n_outputs)
+        return 0;
+    return s->rv[s->g->outputs[i].value->id].dynamic ? 1 : 0;
+}
+
 void onnxc_session_free(onnxc_session *s)
 {
     if (!s)
@@ -410,6 +440,12 @@ void onnxc_session_free(onnxc_session *s)
     oc_free(s->nodes);
     oc_free(s->rv);
     oc_free(s->kern);
+    oc_free(s->kflags);
+    oc_free(s->outer);
+    for (int i = 0; s->implicit && i < s->n_order; i++)
+        oc_free(s->implicit[i].t);
+    oc_free(s->implicit);
+    free(s->sig_tmp);
     onnxc_model_free(s->own_model);
     oc_free(s->order);
     oc_free(s->pos);

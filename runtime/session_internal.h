@@ -20,6 +20,12 @@ typedef struct oc_rvalue {
     int first, last;  /* liveness in node positions */
     size_t offset;    /* arena offset */
     int alias;        /* id of the value whose memory this one shares (a Reshape's output), or -1 */
+    bool wanted;      /* a kernel with OC_KF_RUNTIME_VALUES reads its data at infer: fold it when the plan can,
+                       * but never key the plan on input data for it (kept across plans, like needed) */
+    bool dynamic;     /* shape known only at run time: no arena slot; dyn_buf holds it */
+    void *dyn_buf;    /* run-time memory of a dynamic value, dyn_cap bytes, grown as needed and reused by the
+                       * next runs of the plan */
+    size_t dyn_cap;
 } oc_rvalue;
 
 /* What the plan was made for, per graph input: shape, and the data when shapes depend on it. */
@@ -40,6 +46,11 @@ typedef struct oc_snode {
     bool fused;       /* applied by an earlier node's epilogue (fuse_head is that node's position): not run */
     bool aliased;     /* output shares the input's memory (Reshape, Flatten, ...): nothing to run */
     int fuse_head;
+    bool dynamic;     /* shapes inferred when it runs (oc_run_dynamic_node): an input is dynamic, or its kernel's
+                       * flags say so */
+    bool dyn_ready;   /* infer and prepare ran for the inputs described by sig */
+    uint8_t *sig;     /* the input types, shapes (and value inputs' data) of the last run-time inference */
+    size_t sig_len;
 } oc_snode;
 
 struct onnxc_session {
@@ -82,7 +93,30 @@ struct onnxc_session {
     onnxc_status (*hook_after)(void *user, const oc_node *n, const onnxc_tensor *const *outs);
     uint8_t *keep;    /* per value id of g: planned like a graph output (oc_session_keep_values), or NULL */
     int range_first, range_last; /* oc_session_set_range: the run-order positions a run executes (last < 0: all) */
+    uint32_t *kflags;  /* per run position: oc_kernel_flags of its kernel */
+    bool has_dynamic;  /* the plan has dynamic nodes */
+    void *dyn_scratch; /* scratch for dynamic nodes that ask for more than the planned scratch */
+    size_t dyn_scratch_cap;
+    uint8_t *sig_tmp;  /* the signature being built for a dynamic node */
+    size_t sig_tmp_cap;
+    /* Subgraphs (If branches). A session of a subgraph (sub) takes the values its nodes read from enclosing
+     * graphs (outer: its OC_V_OUTER values) like inputs, by name. In any session, implicit[pos] lists, for a
+     * node with subgraphs, the values of g its subgraphs read (fixed at create; kctx.implicit points there). */
+    const oc_graph *sub;
+    oc_value **outer;
+    int n_outer;
+    struct oc_implicit {
+        int n;
+        onnxc_tensor **t;   /* n tensors (&rv[id].t: stable for the session's life); one allocation with: */
+        oc_value **v;       /* their values */
+        const char **names; /* their names */
+    } *implicit;
 };
+
+/* A session of subgraph sub of model m (already inlined: sub must be a graph of m), sharing pool (NULL: its own),
+ * for a kernel that runs a branch or body: its OC_V_OUTER values are given to onnxc_session_run by name. */
+onnxc_status oc_session_create_sub(const onnxc_model *m, const oc_graph *sub, int threads,
+                                   struct oc_threadpool *pool, onnxc_session **out);
 
 /* Call before/after around each node run (per-node comparison, profiling, dumps); after may stop the run.
  * Setting an after hook also makes the plan plain (see oc_session_set_plain), so every node runs and hands

@@ -284,6 +284,12 @@ ONNXC_API int onnxc_session_num_outputs(const onnxc_session *s);
 ONNXC_API const char *onnxc_session_output_name(const onnxc_session *s, int i);
 /** Output i of the last run (NULL before any run); owned by the session. */
 ONNXC_API const onnxc_tensor *onnxc_session_output(const onnxc_session *s, int i);
+/** 1 when output i's shape depends on the data of the run (it comes after NonZero, NonMaxSuppression, Compress,
+ *  Unique, or a TopK whose K is computed at run time): its memory is outside the planned arena, sized when the
+ *  producing node runs, and may move at any later run even when the plan fits (the old address is then freed).
+ *  0 for a planned (static) output, before any plan, or for a bad index. Same thread rules as
+ *  onnxc_session_output. */
+ONNXC_API int onnxc_session_output_dynamic(const onnxc_session *s, int i);
 
 /** Plan the session for these inputs now (shapes, kernels' prepare, weight packing, the memory plan) without
  *  running: what the first onnxc_session_run would do first. Nothing happens when the current plan fits them.
@@ -292,9 +298,10 @@ ONNXC_API onnxc_status onnxc_session_plan(onnxc_session *s, int n, const char *c
                                           const onnxc_tensor *const *inputs);
 
 /** Non-zero when a run with these inputs would use the current plan as it is (same input types and shapes, and
- *  the same values for inputs that decide shapes). Only re-planning moves or frees the memory of the outputs:
- *  while runs fit the plan, the outputs of a run stay at the same addresses and the next run overwrites them in
- *  place (an output that is a graph input points at the caller's tensor of that run). 0 for bad arguments or an
+ *  the same values for inputs that decide shapes). Only re-planning moves or frees the memory of the planned outputs:
+ *  while runs fit the plan, those stay at the same addresses and the next run overwrites them in place (an output
+ *  that is a graph input points at the caller's tensor of that run); an output whose shape depends on the data
+ *  (onnxc_session_output_dynamic) may move at every run. 0 for bad arguments or an
  *  unplanned session. */
 ONNXC_API int onnxc_session_plan_fits(const onnxc_session *s, int n, const char *const *names,
                                       const onnxc_tensor *const *inputs);

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 import pytest
 
 import onnxc
@@ -377,3 +377,31 @@ def test_quantized_int8_uint8_io(repo):
     assert [i["numpy_dtype"] for i in mdq.inputs] == [np.dtype(np.float32)]
 
 
+def _nonzero_model():
+    # y = NonZero(x > 0): its size depends on the data; s = ReduceSum(x) is planned as usual
+    g = helper.make_graph(
+        [helper.make_node("Greater", ["x", "zero"], ["m"]), helper.make_node("NonZero", ["m"], ["y"]),
+         helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0)], "nz",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [2, "n"]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
+        initializer=[numpy_helper.from_array(np.array(0, np.float32), "zero")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_data_dependent_outputs_are_copies():
+    """An output whose size depends on the data may move at the next run: it comes back as a copy that later
+    runs (smaller, empty, larger) never change; numpy's nonzero is the reference."""
+    sess = onnxc.Session(_nonzero_model(), threads=1)
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((2, 5)).astype(np.float32) for _ in range(2)]
+    xs.insert(1, -np.ones((2, 5), np.float32))  # nothing > 0
+    xs.append(np.ones((2, 5), np.float32))      # everything
+    kept = []
+    for x in xs:
+        out = sess.run({"x": x})
+        assert out["y"].shape == (2, int((x > 0).sum()))
+        np.testing.assert_array_equal(out["y"], np.array(np.nonzero(x > 0)))
+        kept.append((x, out["y"]))
+    for x, y in kept:  # earlier results unchanged by the later runs
+        np.testing.assert_array_equal(y, np.array(np.nonzero(x > 0)))

@@ -8,6 +8,32 @@
 #include "kernel.h"
 #include "util.h"
 
+/* A kernel context with what alloc_out needs for an op whose output shapes depend on data (OC_KF_DATA_SHAPE). */
+typedef struct oc_eval_ctx {
+    oc_kctx c; /* first: alloc_out gets &c */
+    onnxc_tensor **made;
+    size_t max_out_bytes, in_bytes, out_bytes;
+} oc_eval_ctx;
+
+static onnxc_status oc_eval_alloc(oc_kctx *kc, int o)
+{
+    oc_eval_ctx *e = (oc_eval_ctx *)(void *)kc;
+    if (o < 0 || o >= kc->n_out || !kc->out[o])
+        return ONNXC_OK;
+    onnxc_tensor *t = kc->out[o];
+    onnxc_tensor_free(e->made[o]);
+    e->made[o] = NULL;
+    onnxc_status st = onnxc_tensor_create(t->dtype, t->rank, t->dims, &e->made[o]);
+    if (st != ONNXC_OK)
+        return st;
+    e->out_bytes += e->made[o]->nbytes;
+    if (e->out_bytes > e->max_out_bytes && e->out_bytes > e->in_bytes)
+        return oc_err(ONNXC_E_ARG, "its %zu-byte result would grow the model", e->out_bytes);
+    t->data = e->made[o]->data;
+    t->nbytes = e->made[o]->nbytes;
+    return ONNXC_OK;
+}
+
 onnxc_status oc_eval_node(const oc_node *n, int64_t opset, size_t max_out_bytes, oc_tensor **outs)
 {
     char lbl[200];
@@ -34,12 +60,16 @@ onnxc_status oc_eval_node(const oc_node *n, int64_t opset, size_t max_out_bytes,
     }
     for (int o = 0; o < n->n_outputs; o++)
         out[o] = n->outputs[o] ? &meta[o] : NULL;
-    oc_kctx c = {.node = n, .opset = opset, .n_in = n->n_inputs, .n_out = n->n_outputs, .in = in, .out = out};
-    onnxc_status st = k->infer(&c);
+    onnxc_tensor *made[32] = {0};
+    oc_eval_ctx e = {.c = {.node = n, .opset = opset, .n_in = n->n_inputs, .n_out = n->n_outputs, .in = in, .out = out,
+                           .alloc_out = oc_eval_alloc},
+                     .made = made, .max_out_bytes = max_out_bytes, .in_bytes = in_bytes};
+    const bool data_shape = (oc_kernel_flags(k) & OC_KF_DATA_SHAPE) != 0;
+    onnxc_status st = k->infer(&e.c);
     if (st != ONNXC_OK)
         return st;
     size_t out_bytes = 0;
-    for (int o = 0; o < n->n_outputs; o++)
+    for (int o = 0; o < n->n_outputs && !data_shape; o++)
         if (out[o]) {
             int64_t numel;
             if (!oc_numel(out[o]->dims, out[o]->rank, &numel))
@@ -51,8 +81,7 @@ onnxc_status oc_eval_node(const oc_node *n, int64_t opset, size_t max_out_bytes,
         }
     if (out_bytes > max_out_bytes && out_bytes > in_bytes)
         return oc_err(ONNXC_E_ARG, "its %zu-byte result would grow the model", out_bytes);
-    onnxc_tensor *made[32] = {0};
-    for (int o = 0; o < n->n_outputs && st == ONNXC_OK; o++) {
+    for (int o = 0; o < n->n_outputs && st == ONNXC_OK && !data_shape; o++) {
         if (!out[o])
             continue;
         st = onnxc_tensor_create(out[o]->dtype, out[o]->rank, out[o]->dims, &made[o]);
@@ -60,18 +89,21 @@ onnxc_status oc_eval_node(const oc_node *n, int64_t opset, size_t max_out_bytes,
             out[o]->data = made[o]->data;
     }
     void *scratch = NULL;
-    if (st == ONNXC_OK && c.scratch_size) {
-        scratch = aligned_alloc(64, (c.scratch_size + 63) & ~(size_t)63);
+    if (st == ONNXC_OK && e.c.scratch_size) {
+        scratch = aligned_alloc(64, (e.c.scratch_size + 63) & ~(size_t)63);
         if (!scratch)
             st = oc_err(ONNXC_E_NOMEM, "out of memory");
-        c.scratch = scratch;
+        e.c.scratch = scratch;
     }
     if (st == ONNXC_OK && k->prepare)
-        st = k->prepare(&c);
+        st = k->prepare(&e.c);
     if (st == ONNXC_OK)
-        st = k->run(&c);
-    if (c.state && k->release)
-        k->release(c.state);
+        st = k->run(&e.c);
+    for (int o = 0; st == ONNXC_OK && o < n->n_outputs; o++)
+        if (out[o] && (!made[o] || out[o]->dtype == ONNXC_STRING))
+            st = oc_err(ONNXC_E_UNSUPPORTED, "node %s: no result for output %d", oc_node_label(n, lbl, sizeof lbl), o);
+    if (e.c.state && k->release)
+        k->release(e.c.state);
     free(scratch);
     for (int o = 0; o < n->n_outputs; o++) {
         if (!made[o])
