@@ -1,14 +1,16 @@
 /* fold-bn: BatchNormalization in inference mode folded into the Conv / ConvTranspose / Gemm / MatMul before it;
- * a BN with nothing to fold into becomes one per-channel Mul + Add (unless the user keeps BNs). */
+ * a BN with nothing to fold into stays one BatchNormalization (one node, one pass over memory), or becomes a
+ * per-channel Mul + Add when asked (fold-bn.mul-add, for targets that lack BatchNormalization). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "affine.h"
 #include "bn_match.h"
+#include "infer.h"
 #include "pass.h"
 
-enum { FB_KEEP_BN, FB_N_OPTIONS };
+enum { FB_MUL_ADD, FB_N_OPTIONS };
 
 /* s = scale / sqrt(var + eps), t = B - mean * s, in double. False (why set) when a parameter is unusable. */
 static bool bn_affine(const oc_node *bn, double **s_out, double **t_out, int64_t *c_out, char *why, size_t cap)
@@ -83,10 +85,17 @@ static int32_t input_dtype(const oc_node *bn)
 }
 
 /* BN -> Mul(X, s[C,1..]) -> Add(t[C,1..]), the output keeping the BN's name. */
-static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const double *t, int64_t C, char *why,
-                          size_t cap)
+static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const double *t, int64_t C,
+                          oc_infer **inf, char *why, size_t cap)
 {
     int rank = oc_value_rank(bn->inputs[0]);
+    if (rank < 0) {
+        /* behind a Concat, a Resize, ...: shape inference (src/infer.c) knows the rank; run once per pass */
+        if (!*inf && oc_infer_graph(g, true, inf) != ONNXC_OK)
+            *inf = NULL;
+        if (*inf)
+            rank = oc_infer_get(*inf, bn->inputs[0])->rank;
+    }
     if (rank < 2) {
         snprintf(why, cap, rank < 0 ? "the rank of input '%s' is unknown" : "input '%s' has rank below 2",
                  bn->inputs[0]->name);
@@ -136,8 +145,109 @@ static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const doubl
     return true;
 }
 
+/* BN -> Conv, the BN folded forward: the Conv reads y = s*x + t (per input channel c), so
+ *   W'[m, c', k] = W[m, c', k] * s[c],  b'[m] = b[m] + sum_{c', k} W[m, c', k] * t[c],  c = grp(m) * C/group + c'.
+ * Exact when the Conv reads no padding: a padded border is 0 in y, but in x it would stand for t after the fold
+ * (b' adds t for every kernel tap), so with padding only a BN whose shift t is zero in every channel folds.
+ * False with why set when it does not apply; *no_budget set when --stop-after's budget stopped it. */
+static bool fold_forward(oc_graph *g, oc_node *bn, const double *s, const double *t, int64_t C, oc_pass_ctx *ctx,
+                         bool *no_budget, char *why, size_t cap)
+{
+    *no_budget = false;
+    oc_value *y = bn->outputs[0], *x = bn->inputs[0];
+    if (!y || (y->flags & OC_V_OUTPUT))
+        return oc_why(why, cap, "its output is a graph output");
+    if (y->n_uses != 1)
+        return oc_why(why, cap, "its output '%s' has %d consumers", y->name, y->n_uses);
+    oc_node *cv = y->uses[0].node;
+    char lbl[200];
+    oc_node_label(cv, lbl, sizeof lbl);
+    if (!oc_node_is_op(cv, "Conv") || y->uses[0].slot != 0)
+        return oc_why(why, cap, "its consumer %s is not a Conv reading it as X", lbl);
+    if (oc_name_in_subgraphs(g, y->name))
+        return oc_why(why, cap, "a subgraph refers to '%s'", y->name);
+    const oc_tensor *wc = cv->n_inputs > 1 ? oc_value_constant(cv->inputs[1]) : NULL;
+    const oc_tensor *bc = cv->n_inputs > 2 && cv->inputs[2] ? oc_value_constant(cv->inputs[2]) : NULL;
+    if (!wc)
+        return oc_why(why, cap, "the weight of %s is not a constant", lbl);
+    if (cv->n_inputs > 2 && cv->inputs[2] && !bc)
+        return oc_why(why, cap, "the bias of %s is not a constant", lbl);
+    const onnxc_tensor *w = &wc->t;
+    int64_t grp = oc_attr_int(cv, "group", 1);
+    if (w->rank < 3 || grp < 1 || w->dims[0] % grp || w->dims[1] * grp != C)
+        return oc_why(why, cap, "%s weight does not read %lld input channels", lbl, (long long)C);
+    if (bc && (bc->t.rank != 1 || bc->t.dims[0] != w->dims[0]))
+        return oc_why(why, cap, "%s bias is not a vector of its %lld output channels", lbl, (long long)w->dims[0]);
+    char apbuf[32];
+    const char *ap = oc_attr_string(cv, "auto_pad", "NOTSET", apbuf, sizeof apbuf);
+    bool pads = strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0;
+    size_t np = 0;
+    const int64_t *pv = oc_attr_ints(cv, "pads", &np);
+    for (size_t i = 0; i < np && !strcmp(ap, "NOTSET"); i++)
+        pads = pads || pv[i] != 0;
+    if (pads)
+        for (int64_t c = 0; c < C; c++)
+            if (t[c] != 0)
+                return oc_why(why, cap, "%s pads its input and the shift is not zero (channel %lld: %g), so the "
+                              "padded border would change", lbl, (long long)c, t[c]);
+    int64_t M = w->dims[0], cg = w->dims[1], mg = M / grp, wn = onnxc_tensor_numel(w), per = wn / (M * cg);
+    double *wv = oc_malloc((size_t)wn * sizeof *wv), *bv = oc_calloc((size_t)M, sizeof *bv);
+    bool ok = wv && bv && oc_tensor_to_f64(wc, wv) && (!bc || oc_tensor_to_f64(bc, bv));
+    if (!ok) {
+        oc_free(wv);
+        oc_free(bv);
+        return oc_why(why, cap, wv && bv ? "%s weight or bias is not a float tensor" : "out of memory", lbl);
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t j = 0; j < cg; j++) {
+            int64_t c = (m / mg) * cg + j;
+            for (int64_t k = 0; k < per; k++) {
+                double *e = &wv[(m * cg + j) * per + k];
+                bv[m] += *e * t[c];
+                *e *= s[c];
+            }
+        }
+    oc_tensor *nw = oc_tensor_from_f64(w->dtype, w->rank, w->dims, wv, why, cap);
+    oc_tensor *nb = nw ? oc_tensor_from_f64(bc ? bc->t.dtype : w->dtype, 1, &M, bv, why, cap) : NULL;
+    oc_free(wv);
+    oc_free(bv);
+    if (!nw || !nb) {
+        oc_tensor_free(nw);
+        return false;
+    }
+    if (!oc_pass_may_rewrite(ctx)) {
+        oc_tensor_free(nw);
+        oc_tensor_free(nb);
+        *no_budget = true;
+        return false;
+    }
+    char base[300];
+    snprintf(base, sizeof base, "%s_folded", cv->inputs[1]->name);
+    if (oc_set_constant_input(g, cv, 1, nw, base) != ONNXC_OK) {
+        oc_tensor_free(nb);
+        return oc_why(why, cap, "%s", onnxc_last_error());
+    }
+    if (bc) {
+        snprintf(base, sizeof base, "%s_folded", cv->inputs[2]->name);
+        if (oc_set_constant_input(g, cv, 2, nb, base) != ONNXC_OK)
+            return oc_why(why, cap, "%s", onnxc_last_error());
+    } else {
+        snprintf(base, sizeof base, "%s_bias", cv->name && *cv->name ? cv->name : cv->outputs[0]->name);
+        oc_value *v = oc_graph_add_initializer(g, base, nb);
+        if (!v) {
+            oc_tensor_free(nb);
+            return oc_why(why, cap, "out of memory");
+        }
+        oc_node_set_input(cv, 2, v);
+    }
+    oc_remove_node(bn);
+    oc_node_set_input(cv, 0, x);
+    return true;
+}
+
 static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
 {
+    oc_infer *inf = NULL; /* made when a rank is needed; rewrites after it only add Mul + Add of known ranks */
     for (int i = 0; i < g->n_nodes; i++) { /* n_nodes grows when a BN becomes Mul + Add */
         oc_node *bn = g->nodes[i];
         if (!oc_is_batchnorm(bn))
@@ -160,6 +270,7 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
             if (!oc_pass_may_rewrite(ctx)) {
                 oc_free(s);
                 oc_free(t);
+                oc_infer_free(inf);
                 return ONNXC_OK;
             }
             char plbl[200];
@@ -176,13 +287,36 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
             oc_free(t);
             continue;
         }
-        /* Nothing to fold into. A BN whose own conditions hold still becomes a cheaper Mul + Add. */
+        /* Nothing before it to fold into: forward into the Conv after it, else it stays (or becomes Mul + Add). */
         if (!oc_bn_params_ok(bn, why2, sizeof why2)) {
             oc_report_skipped(ctx, bn, "not folded: %s", why2);
             continue;
         }
-        if (oc_pass_opt(ctx, FB_KEEP_BN)->b) {
-            oc_report_skipped(ctx, bn, "not folded: %s (kept as BatchNormalization)", why);
+        /* forward into the Conv it feeds, when exact */
+        if (!bn_affine(bn, &s, &t, &C, why2, sizeof why2)) {
+            oc_report_skipped(ctx, bn, "not folded: %s", why2);
+            continue;
+        }
+        char why3[400] = "";
+        bool no_budget = false;
+        oc_node *next = bn->outputs[0] && bn->outputs[0]->n_uses == 1 ? bn->outputs[0]->uses[0].node : NULL;
+        char nlbl[200] = "";
+        if (next)
+            oc_node_label(next, nlbl, sizeof nlbl);
+        bool fwd = fold_forward(g, bn, s, t, C, ctx, &no_budget, why3, sizeof why3);
+        oc_free(s);
+        oc_free(t);
+        s = t = NULL;
+        if (no_budget)
+            break;
+        if (fwd) {
+            oc_report_changed(ctx, bn, "folded forward into %s", nlbl);
+            continue;
+        }
+        snprintf(why + strlen(why), sizeof why - strlen(why), "; not forward: %s", why3);
+        if (!oc_pass_opt(ctx, FB_MUL_ADD)->b) {
+            oc_report_skipped(ctx, bn, "not folded: %s (kept as one BatchNormalization; fold-bn.mul-add would make "
+                              "it Mul + Add)", why);
             continue;
         }
         if (!bn_affine(bn, &s, &t, &C, why2, sizeof why2)) {
@@ -192,27 +326,29 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
         if (!oc_pass_may_rewrite(ctx)) {
             oc_free(s);
             oc_free(t);
-            return ONNXC_OK;
+            break;
         }
-        if (bn_to_mul_add(g, bn, s, t, C, why2, sizeof why2))
+        if (bn_to_mul_add(g, bn, s, t, C, &inf, why2, sizeof why2))
             oc_report_changed(ctx, bn, "not folded (%s): replaced by Mul + Add", why);
         else
             oc_report_skipped(ctx, bn, "not folded: %s; not replaced by Mul + Add: %s", why, why2);
         oc_free(s);
         oc_free(t);
     }
+    oc_infer_free(inf);
     return ONNXC_OK;
 }
 
 static const oc_opt_def fold_bn_options[] = {
-    [FB_KEEP_BN] = {.name = "fold-bn.keep-bn", .type = OC_OPT_BOOL, .dflt = "false",
-                    .help = "keep a BatchNormalization that has nothing to fold into (else it becomes Mul + Add)"},
+    [FB_MUL_ADD] = {.name = "fold-bn.mul-add", .type = OC_OPT_BOOL, .dflt = "false",
+                    .help = "replace a BatchNormalization that has nothing to fold into by a per-channel Mul + Add "
+                            "(for targets without BatchNormalization; by default it stays one node)"},
 };
 _Static_assert(sizeof fold_bn_options / sizeof fold_bn_options[0] == FB_N_OPTIONS, "one entry per option");
 
 const oc_pass oc_pass_fold_bn = {
     .name = "fold-bn",
-    .summary = "fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it; else Mul+Add",
+    .summary = "fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it or an unpadded Conv after it",
     .exact = true,
     .in_default = true,
     .options = fold_bn_options,

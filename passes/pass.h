@@ -48,7 +48,8 @@ struct onnxc_report {
     int n_changes;
     oc_graph_stats before, after;
     char **passes_run;
-    int n_passes_run;
+    int n_passes_run; /* the list as given (each pass once, however many rounds ran) */
+    int rounds;       /* runs of the whole list until nothing changed (or the bound) */
     bool budget_exhausted;
 };
 

@@ -226,6 +226,58 @@ def main(out):
              [vi("x", xdims)], [vi("y", [None, 6])],
              [init("one", np.array(1, np.int64)), init("ax0", np.array([0], np.int64)),
               init("minus1", np.array([-1], np.int64))])
+    # 20. ConvTranspose -> Add(per-channel bias from a Constant node) -> BN (a text detector's head): fold-affine
+    # folds the Add, and only a second round of the pipeline lets fold-bn fold the BN
+    save(out, "convtranspose_add_bn",
+         [helper.make_node("Constant", [], ["cb"], name="bias_const", value=init("cb_t", f32(4, 1, 1))),
+          helper.make_node("ConvTranspose", ["x", "w"], ["ct"], name="deconv", strides=[2, 2]),
+          helper.make_node("Add", ["ct", "cb"], ["a"], name="add_bias"), bn_node("bn", "a", "y")],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 11, 11])], [init("w", f32(3, 4, 3, 3))] + bn_params("bn", 4))
+
+    # 21. BN on a graph input -> grouped Conv without padding: folded forward into the Conv; the Conv's weight
+    # is shared with a second Conv, so it is cloned
+    save(out, "bn_input_grouped_conv",
+         [bn_node("bn", "x", "xn"),
+          helper.make_node("Conv", ["xn", "w", "b"], ["y"], name="conv", group=2),
+          helper.make_node("Conv", ["x2", "w", "b"], ["y2"], name="conv_other", group=2)],
+         [vi("x", [N, 4, 6, 6]), vi("x2", [N, 4, 6, 6])], [vi("y", [N, 6, 4, 4]), vi("y2", [N, 6, 4, 4])],
+         [init("w", f32(6, 2, 3, 3)), init("b", f32(6))] + bn_params("bn", 4))
+
+    # 22. BN -> Conv with padding: not exact (the border would see the shift), so the BN stays ...
+    save(out, "bn_padded_conv",
+         [helper.make_node("Relu", ["x"], ["r"], name="relu"), bn_node("bn", "r", "rn"),
+          helper.make_node("Conv", ["rn", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 5, 5])], [init("w", f32(4, 3, 3, 3))] + bn_params("bn", 3))
+    # ... unless its shift is zero in every channel (B = 0, mean = 0): then padding is fine
+    zero_shift = bn_params("bn", 3)
+    zero_shift[1] = init("bn.B", np.zeros(3, np.float32))
+    zero_shift[2] = init("bn.mean", np.zeros(3, np.float32))
+    save(out, "bn_zero_shift_padded_conv",
+         [helper.make_node("Relu", ["x"], ["r"], name="relu"), bn_node("bn", "r", "rn"),
+          helper.make_node("Conv", ["rn", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 5, 5])], [init("w", f32(4, 3, 3, 3))] + zero_shift)
+
+    # 23. BN behind a Concat (DenseNet): nothing to fold into; its rank comes from shape inference for Mul + Add
+    save(out, "bn_after_concat",
+         [helper.make_node("Concat", ["x1", "x2"], ["c"], name="concat", axis=1), bn_node("bn", "c", "y")],
+         [vi("x1", [N, 2, 3, 3]), vi("x2", [N, 3, 3, 3])], [vi("y", [N, 5, 3, 3])], bn_params("bn", 5))
+
+    # 24. models that check calls invalid, which optimize and swap-norm must refuse without writing anything:
+    # no opset_import at all, a cycle, the same attribute twice (onnx.checker refuses the last two, so unchecked)
+    relu = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    save(out, "no_opset_import", relu, [vi("x", [N, 3])], [vi("y", [N, 3])], [], check=False)
+    m = onnx.load(os.path.join(out, "no_opset_import.onnx"))
+    del m.opset_import[:]
+    onnx.save(m, os.path.join(out, "no_opset_import.onnx"))
+    save(out, "cycle",
+         [helper.make_node("Relu", ["b"], ["a"], name="r1"), helper.make_node("Relu", ["a"], ["b"], name="r2"),
+          helper.make_node("Add", ["a", "x"], ["y"], name="add")],
+         [vi("x", [N, 3])], [vi("y", [N, 3])], [], check=False)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=1)
+    conv.attribute.extend([helper.make_attribute("group", 0)])
+    save(out, "duplicate_attribute", [conv], [vi("x", [N, 3, 4, 4])], [vi("y", [N, 3, 4, 4])],
+         [init("w", f32(3, 3, 1, 1))], check=False)
+
     # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
     # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
     # continuation byte; same length as the placeholder so no length prefix changes.
