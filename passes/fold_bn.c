@@ -174,7 +174,8 @@ static bool fold_forward(oc_graph *g, oc_node *bn, const double *s, const double
         return oc_why(why, cap, "the bias of %s is not a constant", lbl);
     const onnxc_tensor *w = &wc->t;
     int64_t grp = oc_attr_int(cv, "group", 1);
-    if (w->rank < 3 || grp < 1 || w->dims[0] % grp || w->dims[1] * grp != C)
+    if (w->rank < 3 || grp < 1 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[0] % grp || w->dims[1] * grp != C ||
+        onnxc_tensor_numel(w) < 1)
         return oc_why(why, cap, "%s weight does not read %lld input channels", lbl, (long long)C);
     if (bc && (bc->t.rank != 1 || bc->t.dims[0] != w->dims[0]))
         return oc_why(why, cap, "%s bias is not a vector of its %lld output channels", lbl, (long long)w->dims[0]);

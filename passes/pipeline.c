@@ -13,15 +13,21 @@ onnxc_status oc_refresh_value_info(onnxc_model *m); /* value_info_refresh.c */
 
 const oc_pass *const oc_passes[] = {
     &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_eval_mode,
-    &oc_pass_swap_norm, NULL,
+    &oc_pass_swap_norm, &oc_pass_fold_shapes, &oc_pass_remove_noops, &oc_pass_merge_chains, &oc_pass_fold_pad,
+    &oc_pass_cse, NULL,
 };
 
-/* The default pipeline: every exact pass, in an order where each one sets up the next. cleanup first removes
- * Identity/Dropout between a Conv and its BN; const-fold turns Constant chains into initializers; fold-bn
- * folds BNs (and turns the rest into Mul+Add); fold-affine folds those and frozen BNs; drop-bias handles BNs
- * that stay; a final cleanup removes what the folds left unused. */
-static const char *const oc_default_pipeline[] = {"cleanup", "const-fold", "fold-bn", "fold-affine",
-                                                  "drop-bias-before-bn", "cleanup", NULL};
+/* The default pipeline: every exact pass, in an order where each one sets up the next, run again while a round
+ * changed the graph. cleanup first removes Identity/Dropout between a Conv and its BN; const-fold turns Constant
+ * chains into initializers; fold-shapes folds shape arithmetic on static dims (const-fold then computes what
+ * depends on it in the next round); remove-noops, merge-chains and fold-pad remove the copies, pairs and Pads
+ * left; fold-bn folds BNs back into their producer or forward into an unpadded Conv; fold-affine folds frozen
+ * BNs and per-channel Mul/Add; drop-bias handles BNs that stay; cse then merges repeated work (after the folds:
+ * two Convs sharing input and weight, each with its own BN, fold into two Convs, where merging them first
+ * would leave one Conv and two BNs); a final cleanup removes what the folds left unused. */
+static const char *const oc_default_pipeline[] = {
+    "cleanup", "const-fold", "fold-shapes", "remove-noops", "merge-chains", "fold-pad", "fold-bn", "fold-affine",
+    "drop-bias-before-bn", "cse", "cleanup", NULL};
 
 const oc_pass *oc_pass_find(const char *name)
 {

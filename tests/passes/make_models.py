@@ -278,6 +278,75 @@ def main(out):
     save(out, "duplicate_attribute", [conv], [vi("x", [N, 3, 4, 4])], [vi("y", [N, 3, 4, 4])],
          [init("w", f32(3, 3, 1, 1))], check=False)
 
+    # 25. Shape -> Gather(0) -> Unsqueeze -> Concat -> Reshape on the symbolic batch dim: the Shape must stay
+    save(out, "shape_chain_batch",
+         [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+          helper.make_node("Gather", ["s", "zero"], ["c"], name="gather", axis=0),
+          helper.make_node("Unsqueeze", ["c", "ax0"], ["cu"], name="unsq"),
+          helper.make_node("Concat", ["cu", "minus1"], ["shp"], name="concat", axis=0),
+          helper.make_node("Reshape", ["x", "shp"], ["y"], name="reshape")],
+         [vi("x", [N, 6, 2])], [vi("y", [N, None])],
+         [init("zero", np.array(0, np.int64)), init("ax0", np.array([0], np.int64)),
+          init("minus1", np.array([-1], np.int64))])
+
+    # 26. no-ops: Reshape to its own shape, Cast to its own type, identity Transpose, Slice of everything,
+    # zero Pad, Expand to its own shape, Concat of one input, Split into one piece (opset 13), then a reversing
+    # Slice (same shape, step -1) and a Transpose of equal dims that must stay
+    save(out, "noops",
+         [helper.make_node("Reshape", ["x", "same_shape"], ["a"], name="reshape"),
+          helper.make_node("Cast", ["a"], ["b"], name="cast", to=TensorProto.FLOAT),
+          helper.make_node("Transpose", ["b"], ["c"], name="transpose", perm=[0, 1, 2]),
+          helper.make_node("Slice", ["c", "starts", "ends", "axes"], ["d"], name="slice"),
+          helper.make_node("Pad", ["d", "zero_pads"], ["e"], name="pad"),
+          helper.make_node("Expand", ["e", "expand_to"], ["f"], name="expand"),
+          helper.make_node("Concat", ["f"], ["h"], name="concat", axis=1),
+          helper.make_node("Split", ["h"], ["i"], name="split", axis=1),
+          helper.make_node("Slice", ["i", "rstarts", "rends", "raxes", "rsteps"], ["j"], name="reverse"),
+          helper.make_node("Transpose", ["j"], ["y"], name="swap", perm=[0, 2, 1])],
+         [vi("x", [N, 4, 4])], [vi("y", [N, 4, 4])],
+         [init("same_shape", np.array([-1, 4, 4], np.int64)), init("starts", np.array([0, 0], np.int64)),
+          init("ends", np.array([4, 100], np.int64)), init("axes", np.array([1, 2], np.int64)),
+          init("zero_pads", np.zeros(6, np.int64)), init("expand_to", np.array([1, 4], np.int64)),
+          init("rstarts", np.array([-1], np.int64)), init("rends", np.array([-100], np.int64)),
+          init("raxes", np.array([1], np.int64)), init("rsteps", np.array([-1], np.int64))])
+
+    # 27. Transpose -> Transpose (composed into one; back to identity it goes entirely) and Reshape -> Reshape
+    save(out, "transpose_reshape_chains",
+         [helper.make_node("Transpose", ["x"], ["t1"], name="t1", perm=[0, 2, 3, 1]),
+          helper.make_node("Transpose", ["t1"], ["t2"], name="t2", perm=[0, 2, 1, 3]),
+          helper.make_node("Transpose", ["x"], ["u1"], name="u1", perm=[0, 2, 3, 1]),
+          helper.make_node("Transpose", ["u1"], ["u2"], name="u2", perm=[0, 3, 1, 2]),
+          helper.make_node("Reshape", ["u2", "flat"], ["r1"], name="r1"),
+          helper.make_node("Reshape", ["r1", "back"], ["y2"], name="r2"),
+          helper.make_node("Relu", ["t2"], ["y1"], name="relu")],
+         [vi("x", [N, 2, 3, 4])], [vi("y1", [N, 4, 3, 2]), vi("y2", [N, 6, 4])],
+         [init("flat", np.array([-1, 24], np.int64)), init("back", np.array([-1, 6, 4], np.int64))])
+
+    # 28. zero Pad of the spatial dims -> Conv (pads added to the Conv's own) and -> AveragePool (count_include_pad
+    # becomes 1); a reflect Pad and a Pad into a MaxPool stay
+    save(out, "pad_into_conv_pool",
+         [helper.make_node("Pad", ["x", "p1"], ["xp"], name="pad_conv"),
+          helper.make_node("Conv", ["xp", "w"], ["c"], name="conv", pads=[0, 1, 0, 1]),
+          helper.make_node("Pad", ["c", "p2"], ["cp"], name="pad_avg"),
+          helper.make_node("AveragePool", ["cp"], ["a"], name="avg", kernel_shape=[3, 3]),
+          helper.make_node("Pad", ["a", "p2"], ["ap"], name="pad_max"),
+          helper.make_node("MaxPool", ["ap"], ["m"], name="max", kernel_shape=[2, 2]),
+          helper.make_node("Pad", ["m", "p2"], ["mp"], name="pad_reflect", mode="reflect"),
+          helper.make_node("Conv", ["mp", "w2"], ["y"], name="conv2")],
+         [vi("x", [N, 3, 6, 6])], [vi("y", [N, 2, 9, 11])],
+         [init("p1", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64)), init("w", f32(4, 3, 3, 3)),
+          init("p2", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)), init("w2", f32(2, 4, 1, 1))])
+
+    # 29. common subexpressions: the same Relu twice, the same Add of equal constants (two initializers with the
+    # same bytes), and a Mul that differs only in an input
+    save(out, "common_subexpressions",
+         [helper.make_node("Relu", ["x"], ["r1"], name="relu1"), helper.make_node("Relu", ["x"], ["r2"], name="relu2"),
+          helper.make_node("Add", ["r1", "k1"], ["a1"], name="add1"), helper.make_node("Add", ["r2", "k2"], ["a2"], name="add2"),
+          helper.make_node("Mul", ["a1", "a2"], ["m1"], name="mul1"), helper.make_node("Mul", ["a1", "r1"], ["m2"], name="mul2"),
+          helper.make_node("Sum", ["m1", "m2"], ["y"], name="sum")],
+         [vi("x", [N, 5])], [vi("y", [N, 5])],
+         [init("k1", np.arange(5, dtype=np.float32)), init("k2", np.arange(5, dtype=np.float32))])
+
     # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
     # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
     # continuation byte; same length as the placeholder so no length prefix changes.

@@ -438,10 +438,70 @@ def static_shape_chain_is_folded():
 
 
 @case
-def symbolic_dim_is_never_frozen():
+def static_dims_fold_while_the_batch_stays_symbolic():
+    # x is [N, 6, 2] and the chain reads dim 1 (static): the target becomes the constant [-1, 6]
     m0, m1, r, s, d = optimize("shape_chain_dynamic")
-    assert ops(m1)["Shape"] == 1, ops(m1)
+    assert ops(m1) == {"Reshape": 1}, ops(m1)
+    assert inits(m1)[m1.graph.node[0].input[1]].tolist() == [-1, 6]
     assert m1.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    assert any(e["pass"] == "fold-shapes" and e["kind"] == "changed" for e in events(r)), events(r)
+    same_outputs(s, d)
+    same_outputs(s, d, shape_args=("--shape", "N=5"))
+
+
+@case
+def symbolic_dim_is_never_frozen():
+    # the chain reads the batch dim N: nothing about it may become a constant
+    m0, m1, r, s, d = optimize("shape_chain_batch")
+    assert ops(m1)["Shape"] == 1 and ops(m1)["Reshape"] == 1, ops(m1)
+    assert m1.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    same_outputs(s, d)
+    same_outputs(s, d, shape_args=("--shape", "N=3"))
+
+
+@case
+def noops_are_removed():
+    m0, m1, r, s, d = optimize("noops")
+    assert ops(m1) == {"Slice": 1, "Transpose": 1}, ops(m1)  # the reversing Slice and the real Transpose stay
+    assert node(m1, "reverse").input[0] == "x" and m1.graph.node[-1].output[0] == "y"
+    removed = {e["node_name"] for e in events(r, "changed") if e["pass"] == "remove-noops"}
+    assert removed == {"reshape", "cast", "transpose", "slice", "pad", "expand", "concat", "split"}, removed
+    same_outputs(s, d)
+
+
+@case
+def transpose_and_reshape_chains_merge():
+    m0, m1, r, s, d = optimize("transpose_reshape_chains")
+    # t1 o t2 is one Transpose with perm [0,3,2,1]; u1 o u2 is the identity, so it goes; r1 o r2 is one Reshape
+    assert ops(m1) == {"Transpose": 1, "Reshape": 1, "Relu": 1}, ops(m1)
+    t = next(n for n in m1.graph.node if n.op_type == "Transpose")
+    perm = list([a for a in t.attribute if a.name == "perm"][0].ints)
+    a = np.arange(24).reshape(1, 2, 3, 4)
+    np.testing.assert_array_equal(np.transpose(a, perm), np.transpose(np.transpose(a, [0, 2, 3, 1]), [0, 2, 1, 3]))
+    rs = next(n for n in m1.graph.node if n.op_type == "Reshape")
+    assert rs.input[0] == "x" and inits(m1)[rs.input[1]].tolist() == [-1, 6, 4], rs
+    same_outputs(s, d)
+
+
+@case
+def zero_pad_folds_into_conv_and_avgpool():
+    m0, m1, r, s, d = optimize("pad_into_conv_pool")
+    assert ops(m1) == {"Conv": 2, "AveragePool": 1, "Pad": 2, "MaxPool": 1}, ops(m1)
+    attrs = lambda n: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+    conv, avg = node(m1, "conv"), node(m1, "avg")
+    assert conv.input[0] == "x" and attrs(conv)["pads"] == [1, 3, 1, 1], attrs(conv)
+    assert attrs(avg)["pads"] == [1, 1, 1, 1] and attrs(avg)["count_include_pad"] == 1, attrs(avg)
+    assert {n.name for n in m1.graph.node if n.op_type == "Pad"} == {"pad_max", "pad_reflect"}
+    same_outputs(s, d)
+
+
+@case
+def common_subexpressions_are_merged():
+    m0, m1, r, s, d = optimize("common_subexpressions")
+    assert ops(m1) == {"Relu": 1, "Add": 1, "Mul": 2, "Sum": 1}, ops(m1)
+    assert len(m1.graph.initializer) == 1, [t.name for t in m1.graph.initializer]
+    mul1 = node(m1, "mul1")
+    assert mul1.input[0] == mul1.input[1], mul1  # a1 * a2 became a1 * a1
     same_outputs(s, d)
 
 
