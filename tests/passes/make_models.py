@@ -347,6 +347,16 @@ def main(out):
          [vi("x", [N, 5])], [vi("y", [N, 5])],
          [init("k1", np.arange(5, dtype=np.float32)), init("k2", np.arange(5, dtype=np.float32))])
 
+    # 30. ConvTranspose -> (Add -> BN) x 10: each round of the pipeline folds one more stage, so the bound of 8
+    # rounds is hit (the report says so) before the chain is one node
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["s0"], name="deconv")]
+    inits = [init("w", f32(3, 4, 3, 3))]
+    for k in range(10):
+        inits += [init(f"b{k}", f32(4, 1, 1))] + bn_params(f"bn{k}", 4)
+        nodes += [helper.make_node("Add", [f"s{k}", f"b{k}"], [f"a{k}"], name=f"add{k}"),
+                  bn_node(f"bn{k}", f"a{k}", f"s{k + 1}" if k < 9 else "y")]
+    save(out, "deep_add_bn_chain", nodes, [vi("x", [N, 3, 4, 4])], [vi("y", [N, 4, 6, 6])], inits)
+
     # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
     # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
     # continuation byte; same length as the placeholder so no length prefix changes.

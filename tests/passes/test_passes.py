@@ -364,6 +364,21 @@ def convtranspose_add_bn_needs_a_second_round():
 
 
 @case
+def round_bound_is_reported():
+    m0, m1, r, s, d = optimize("deep_add_bn_chain")
+    assert r["rounds"] == 8, r["rounds"]
+    warn = [e for e in events(r, "warning") if e["pass"] == "pipeline"]
+    assert len(warn) == 1 and "8 rounds" in warn[0]["message"], events(r, "warning")
+    assert 0 < ops(m1)["BatchNormalization"] < 10, ops(m1)
+    same_outputs(s, d, limit=1e-9)
+    # a second optimize finishes the chain: one ConvTranspose
+    d2 = os.path.join(WORK, "deep_add_bn_chain.opt2.onnx")
+    run("optimize", d, "-o", d2)
+    assert ops(onnx.load(d2)) == {"ConvTranspose": 1}, ops(onnx.load(d2))
+    same_outputs(s, d2, limit=1e-9)
+
+
+@case
 def bn_before_unpadded_grouped_conv_folds_forward():
     m0, m1, r, s, d = optimize("bn_input_grouped_conv")
     assert ops(m1) == {"Conv": 2}, ops(m1)
