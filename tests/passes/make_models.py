@@ -357,6 +357,18 @@ def main(out):
                   bn_node(f"bn{k}", f"a{k}", f"s{k + 1}" if k < 9 else "y")]
     save(out, "deep_add_bn_chain", nodes, [vi("x", [N, 3, 4, 4])], [vi("y", [N, 4, 6, 6])], inits)
 
+    # 31. per-channel Mul -> Add (a BN as Mul + Add, a normalization of the input) in front of an unpadded Conv:
+    # both folded forward into it; a Mul whose constant broadcasts a 1-channel input up to the Conv's 3 channels
+    # must stay
+    save(out, "mul_add_before_conv",
+         [helper.make_node("Mul", ["x", "k"], ["m"], name="scale"), helper.make_node("Add", ["m", "t"], ["a"], name="shift"),
+          helper.make_node("Conv", ["a", "w", "b"], ["y"], name="conv"),
+          helper.make_node("Mul", ["x1", "k"], ["m1"], name="widen"),
+          helper.make_node("Conv", ["m1", "w"], ["y1"], name="conv1")],
+         [vi("x", [N, 3, 5, 5]), vi("x1", [N, 1, 5, 5])], [vi("y", [N, 4, 3, 3]), vi("y1", [N, 4, 3, 3])],
+         [init("k", f32(3, 1, 1, lo=0.5, hi=2.0)), init("t", f32(3, 1, 1)), init("w", f32(4, 3, 3, 3)),
+          init("b", f32(4))])
+
     # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
     # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
     # continuation byte; same length as the placeholder so no length prefix changes.

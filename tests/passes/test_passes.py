@@ -398,6 +398,21 @@ def bn_before_unpadded_grouped_conv_folds_forward():
 
 
 @case
+def mul_add_before_conv_fold_forward():
+    m0, m1, r, s, d = optimize("mul_add_before_conv")
+    assert ops(m1) == {"Conv": 2, "Mul": 1}, ops(m1)
+    assert node(m1, "conv").input[0] == "x" and node(m1, "widen").input[0] == "x1"
+    i0, i1 = inits(m0), inits(m1)
+    k, t, w = (i0[n].astype(np.float64) for n in ("k", "t", "w"))
+    conv = node(m1, "conv")
+    np.testing.assert_allclose(i1[conv.input[1]], w * k.reshape(1, 3, 1, 1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(i1[conv.input[2]], i0["b"] + (w * t.reshape(1, 3, 1, 1)).sum(axis=(1, 2, 3)),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(i1[node(m1, "conv1").input[1]], i0["w"])  # the shared weight was cloned
+    same_outputs(s, d)
+
+
+@case
 def bn_before_padded_conv_stays_unless_shift_is_zero():
     m0, m1, r, s, d = optimize("bn_padded_conv")
     assert ops(m1) == {"Relu": 1, "BatchNormalization": 1, "Conv": 1}, ops(m1)
