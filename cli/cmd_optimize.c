@@ -9,13 +9,14 @@
 
 static const char usage[] =
     "usage: onnxc optimize MODEL -o OUT [--passes LIST] [--list-passes] [--dry-run] [--verify [--write-diverged]]\n"
-    "                      [--force] [-q] [--json] [--stop-after N] [--keep-bn] [--eval-mode]\n"
+    "                      [--force] [-q] [--json] [--stop-after N] [--bn-mul-add] [--eval-mode]\n"
     "                      [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
     "                      [--seed S] [--external-data [MIN_BYTES]]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is not\n"
-    "touched unless --force names it as OUT). The default pipeline is every exact pass: cleanup, const-fold, fold-bn, fold-affine,\n"
-    "drop-bias-before-bn, cleanup. The report (what changed, what was skipped and why, op counts and\n"
+    "touched unless --force names it as OUT). The default pipeline is every exact pass: cleanup, const-fold,\n"
+    "fold-shapes, remove-noops, merge-chains, fold-pad, fold-bn, fold-affine, drop-bias-before-bn, cse, cleanup,\n"
+    "run again while a round changed the graph (at most 8 rounds). The report (what changed, what was skipped and why, op counts and\n"
     "parameter bytes before and after) goes to stderr, or as JSON to stdout with --json: the report's object\n"
     "(passes, changes, events with pass, kind, node (label), node_name, op, message; before/after) plus\n"
     "\"output\" (the file written, null for --dry-run or when nothing was written) and, with --verify,\n"
@@ -36,8 +37,11 @@ static const char usage[] =
     "                      m.onnx --force' replaces it, through a temporary file)\n"
     "  -q, --quiet         print nothing but errors, warnings and a one-line summary with the elapsed time\n"
     "  --stop-after N      apply only the first N rewrites (to find a bad rewrite by bisection)\n"
-    "  --keep-bn           keep a BatchNormalization that has nothing to fold into (default: Mul + Add);\n"
-    "                      the same as --set fold-bn.keep-bn=true\n"
+    "  --bn-mul-add        replace a BatchNormalization that has nothing to fold into by a per-channel\n"
+    "                      Mul + Add, for targets without BatchNormalization (default: it stays one node);\n"
+    "                      the same as --set fold-bn.mul-add=true\n"
+    "  --keep-bn           the default (a BatchNormalization with nothing to fold into stays); kept for old\n"
+    "                      scripts: the same as --set fold-bn.mul-add=false\n"
     "  --eval-mode         for a model exported in training mode (model.train() left on): run the eval-mode\n"
     "                      pass first, so every BatchNormalization uses the running mean and variance it\n"
     "                      carries instead of its batch's statistics and Dropout becomes Identity; then fold\n"
@@ -125,7 +129,8 @@ static void print_json(const onnxc_report *rep, const char *written, int did_ver
 static const cli_opt_flag optimize_flags[] = {
     {"--passes", "passes", NULL},
     {"--stop-after", "stop-after", NULL},
-    {"--keep-bn", "fold-bn.keep-bn", "true"},
+    {"--bn-mul-add", "fold-bn.mul-add", "true"},
+    {"--keep-bn", "fold-bn.mul-add", "false"},
     {"--eval-mode", "eval-mode", "true"},
     {NULL, NULL, NULL},
 };

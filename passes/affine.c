@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "pass.h"
 
 bool oc_why(char *why, size_t cap, const char *fmt, ...)
 {
@@ -373,6 +374,107 @@ out:
     oc_tensor_free(nw);
     oc_tensor_free(nb);
     return ok;
+}
+
+/* A per-channel map folded forward (see affine.h): the Conv reads y = s*x + t (per input channel c), so
+ *   W'[m, c', k] = W[m, c', k] * s[c],  b'[m] = b[m] + sum_{c', k} W[m, c', k] * t[c],  c = grp(m) * C/group + c'.
+ * Exact when the Conv reads no padding: a padded border is 0 in y, but in x it would stand for t after the fold
+ * (b' adds t for every kernel tap), so with padding only a BN whose shift t is zero in every channel folds.
+ */
+bool oc_affine_fold_forward(oc_graph *g, oc_node *n, const double *s, const double *t, int64_t C,
+                            struct oc_pass_ctx *ctx, bool *no_budget, char *why, size_t cap)
+{
+    *no_budget = false;
+    oc_value *y = n->outputs[0], *x = n->inputs[0];
+    if (!y || (y->flags & OC_V_OUTPUT))
+        return oc_why(why, cap, "its output is a graph output");
+    if (y->n_uses != 1)
+        return oc_why(why, cap, "its output '%s' has %d consumers", y->name, y->n_uses);
+    oc_node *cv = y->uses[0].node;
+    char lbl[200];
+    oc_node_label(cv, lbl, sizeof lbl);
+    if (!oc_node_is_op(cv, "Conv") || y->uses[0].slot != 0)
+        return oc_why(why, cap, "its consumer %s is not a Conv reading it as X", lbl);
+    if (oc_name_in_subgraphs(g, y->name))
+        return oc_why(why, cap, "a subgraph refers to '%s'", y->name);
+    const oc_tensor *wc = cv->n_inputs > 1 ? oc_value_constant(cv->inputs[1]) : NULL;
+    const oc_tensor *bc = cv->n_inputs > 2 && cv->inputs[2] ? oc_value_constant(cv->inputs[2]) : NULL;
+    if (!wc)
+        return oc_why(why, cap, "the weight of %s is not a constant", lbl);
+    if (cv->n_inputs > 2 && cv->inputs[2] && !bc)
+        return oc_why(why, cap, "the bias of %s is not a constant", lbl);
+    const onnxc_tensor *w = &wc->t;
+    int64_t grp = oc_attr_int(cv, "group", 1);
+    if (w->rank < 3 || grp < 1 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[0] % grp || w->dims[1] * grp != C ||
+        onnxc_tensor_numel(w) < 1)
+        return oc_why(why, cap, "%s weight does not read %lld input channels", lbl, (long long)C);
+    if (bc && (bc->t.rank != 1 || bc->t.dims[0] != w->dims[0]))
+        return oc_why(why, cap, "%s bias is not a vector of its %lld output channels", lbl, (long long)w->dims[0]);
+    char apbuf[32];
+    const char *ap = oc_attr_string(cv, "auto_pad", "NOTSET", apbuf, sizeof apbuf);
+    bool pads = strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0;
+    size_t np = 0;
+    const int64_t *pv = oc_attr_ints(cv, "pads", &np);
+    for (size_t i = 0; i < np && !strcmp(ap, "NOTSET"); i++)
+        pads = pads || pv[i] != 0;
+    if (pads)
+        for (int64_t c = 0; c < C; c++)
+            if (t[c] != 0)
+                return oc_why(why, cap, "%s pads its input and the shift is not zero (channel %lld: %g), so the "
+                              "padded border would change", lbl, (long long)c, t[c]);
+    int64_t M = w->dims[0], cg = w->dims[1], mg = M / grp, wn = onnxc_tensor_numel(w), per = wn / (M * cg);
+    double *wv = oc_malloc((size_t)wn * sizeof *wv), *bv = oc_calloc((size_t)M, sizeof *bv);
+    bool ok = wv && bv && oc_tensor_to_f64(wc, wv) && (!bc || oc_tensor_to_f64(bc, bv));
+    if (!ok) {
+        oc_free(wv);
+        oc_free(bv);
+        return oc_why(why, cap, wv && bv ? "%s weight or bias is not a float tensor" : "out of memory", lbl);
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t j = 0; j < cg; j++) {
+            int64_t c = (m / mg) * cg + j;
+            for (int64_t k = 0; k < per; k++) {
+                double *e = &wv[(m * cg + j) * per + k];
+                bv[m] += *e * t[c];
+                *e *= s[c];
+            }
+        }
+    oc_tensor *nw = oc_tensor_from_f64(w->dtype, w->rank, w->dims, wv, why, cap);
+    oc_tensor *nb = nw ? oc_tensor_from_f64(bc ? bc->t.dtype : w->dtype, 1, &M, bv, why, cap) : NULL;
+    oc_free(wv);
+    oc_free(bv);
+    if (!nw || !nb) {
+        oc_tensor_free(nw);
+        return false;
+    }
+    if (!oc_pass_may_rewrite(ctx)) {
+        oc_tensor_free(nw);
+        oc_tensor_free(nb);
+        *no_budget = true;
+        return false;
+    }
+    char base[300];
+    snprintf(base, sizeof base, "%s_folded", cv->inputs[1]->name);
+    if (oc_set_constant_input(g, cv, 1, nw, base) != ONNXC_OK) {
+        oc_tensor_free(nb);
+        return oc_why(why, cap, "%s", onnxc_last_error());
+    }
+    if (bc) {
+        snprintf(base, sizeof base, "%s_folded", cv->inputs[2]->name);
+        if (oc_set_constant_input(g, cv, 2, nb, base) != ONNXC_OK)
+            return oc_why(why, cap, "%s", onnxc_last_error());
+    } else {
+        snprintf(base, sizeof base, "%s_bias", cv->name && *cv->name ? cv->name : cv->outputs[0]->name);
+        oc_value *v = oc_graph_add_initializer(g, base, nb);
+        if (!v) {
+            oc_tensor_free(nb);
+            return oc_why(why, cap, "out of memory");
+        }
+        oc_node_set_input(cv, 2, v);
+    }
+    oc_remove_node(n);
+    oc_node_set_input(cv, 0, x);
+    return true;
 }
 
 int oc_value_rank(const oc_value *v)

@@ -26,6 +26,16 @@ bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap);
  * non-finite result leaves p untouched and returns false with why set. */
 bool oc_affine_fold(oc_graph *g, oc_node *p, const double *s, const double *t, int64_t C, char *why, size_t cap);
 
+struct oc_pass_ctx;
+
+/* Fold the per-channel map y = s*x + t computed by node n (x its input 0, y its output 0, C channels: a
+ * BatchNormalization, a constant Mul or Add) forward into the Conv that reads y as its X, and remove n: the
+ * Conv's weight scaled per input channel (cloned when shared), its bias b' = b + sum W * t. Exact when the
+ * Conv does not pad, or t is zero in every channel (a padded border is 0 in y). False with why set (nothing
+ * changed) when it does not apply; *no_budget set when --stop-after's budget stopped it. */
+bool oc_affine_fold_forward(oc_graph *g, oc_node *n, const double *s, const double *t, int64_t C,
+                            struct oc_pass_ctx *ctx, bool *no_budget, char *why, size_t cap);
+
 /* Read a constant tensor's elements as doubles into out (numel elements). False for non-float dtypes. */
 bool oc_tensor_to_f64(const oc_tensor *c, double *out);
 

@@ -142,9 +142,10 @@ onnxc_status oc_bn_count_foldable(const onnxc_model *m, long *count)
     free(bytes);
     if (st == ONNXC_OK)
         st = onnxc_optimize_options_create(&o);
-    /* keep-bn: a BN with nothing to fold into stays a BN, so every "changed" event of fold-bn is a fold */
+    /* fold-bn.mul-add off (the default): a BN with nothing to fold into stays a BN, so every "changed" event of
+     * fold-bn is a fold (backward into its producer or forward into the Conv it feeds) */
     if (st == ONNXC_OK && (st = onnxc_optimize_set(o, "passes", "cleanup,const-fold,fold-bn")) == ONNXC_OK &&
-        (st = onnxc_optimize_set(o, "fold-bn.keep-bn", "true")) == ONNXC_OK)
+        (st = onnxc_optimize_set(o, "fold-bn.mul-add", "false")) == ONNXC_OK)
         st = onnxc_optimize(copy, o, &r);
     for (int i = 0; st == ONNXC_OK && r && i < r->n_events; i++)
         if (r->events[i].kind == OC_EV_CHANGED && strcmp(r->events[i].pass, oc_pass_fold_bn.name) == 0)

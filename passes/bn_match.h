@@ -27,7 +27,8 @@ bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap);
  * reason such as "Conv 'c1' output also feeds 'Add_7'". */
 bool oc_bn_foldable(const oc_node *bn, oc_node **producer, char *why, size_t cap);
 
-/* How many BatchNormalization nodes of m's main graph `onnxc optimize` folds into their producer: the passes
+/* How many BatchNormalization nodes of m's main graph `onnxc optimize` folds into their producer (or forward
+ * into the unpadded Conv they feed): the passes
  * that run before fold-bn in the default pipeline (cleanup, const-fold: a PyTorch Linear exports its weight as
  * Transpose(W), a constant only after folding) and fold-bn itself run on a copy of m, and the folds fold-bn
  * reports are counted, so `info` and `optimize` apply oc_bn_foldable to the same graph. */

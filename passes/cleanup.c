@@ -55,8 +55,7 @@ static bool dropout_is_identity(const oc_graph *g, const oc_node *n, char *why, 
     return true;
 }
 
-/* Make node n (a copy from input 0 to output 0) disappear. */
-static bool bypass(oc_graph *g, oc_node *n, char *why, size_t cap)
+bool oc_bypass_node(oc_graph *g, oc_node *n, char *why, size_t cap)
 {
     oc_value *x = n->inputs[0], *y = n->outputs[0];
     if (oc_name_in_subgraphs(g, y->name)) {
@@ -114,7 +113,7 @@ static onnxc_status cleanup_run(oc_graph *g, oc_pass_ctx *ctx)
             continue;
         if (!oc_pass_may_rewrite(ctx))
             return ONNXC_OK;
-        if (bypass(g, n, why, sizeof why))
+        if (oc_bypass_node(g, n, why, sizeof why))
             oc_report_changed(ctx, n, "removed");
         else
             oc_report_skipped(ctx, n, "kept: %s", why);

@@ -1,14 +1,16 @@
 /* fold-bn: BatchNormalization in inference mode folded into the Conv / ConvTranspose / Gemm / MatMul before it;
- * a BN with nothing to fold into becomes one per-channel Mul + Add (unless the user keeps BNs). */
+ * a BN with nothing to fold into stays one BatchNormalization (one node, one pass over memory), or becomes a
+ * per-channel Mul + Add when asked (fold-bn.mul-add, for targets that lack BatchNormalization). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "affine.h"
 #include "bn_match.h"
+#include "infer.h"
 #include "pass.h"
 
-enum { FB_KEEP_BN, FB_N_OPTIONS };
+enum { FB_MUL_ADD, FB_N_OPTIONS };
 
 /* s = scale / sqrt(var + eps), t = B - mean * s, in double. False (why set) when a parameter is unusable. */
 static bool bn_affine(const oc_node *bn, double **s_out, double **t_out, int64_t *c_out, char *why, size_t cap)
@@ -83,10 +85,17 @@ static int32_t input_dtype(const oc_node *bn)
 }
 
 /* BN -> Mul(X, s[C,1..]) -> Add(t[C,1..]), the output keeping the BN's name. */
-static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const double *t, int64_t C, char *why,
-                          size_t cap)
+static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const double *t, int64_t C,
+                          oc_infer **inf, char *why, size_t cap)
 {
     int rank = oc_value_rank(bn->inputs[0]);
+    if (rank < 0) {
+        /* behind a Concat, a Resize, ...: shape inference (src/infer.c) knows the rank; run once per pass */
+        if (!*inf && oc_infer_graph(g, true, inf) != ONNXC_OK)
+            *inf = NULL;
+        if (*inf)
+            rank = oc_infer_get(*inf, bn->inputs[0])->rank;
+    }
     if (rank < 2) {
         snprintf(why, cap, rank < 0 ? "the rank of input '%s' is unknown" : "input '%s' has rank below 2",
                  bn->inputs[0]->name);
@@ -138,6 +147,7 @@ static bool bn_to_mul_add(oc_graph *g, oc_node *bn, const double *s, const doubl
 
 static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
 {
+    oc_infer *inf = NULL; /* made when a rank is needed; rewrites after it only add Mul + Add of known ranks */
     for (int i = 0; i < g->n_nodes; i++) { /* n_nodes grows when a BN becomes Mul + Add */
         oc_node *bn = g->nodes[i];
         if (!oc_is_batchnorm(bn))
@@ -160,6 +170,7 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
             if (!oc_pass_may_rewrite(ctx)) {
                 oc_free(s);
                 oc_free(t);
+                oc_infer_free(inf);
                 return ONNXC_OK;
             }
             char plbl[200];
@@ -176,13 +187,36 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
             oc_free(t);
             continue;
         }
-        /* Nothing to fold into. A BN whose own conditions hold still becomes a cheaper Mul + Add. */
+        /* Nothing before it to fold into: forward into the Conv after it, else it stays (or becomes Mul + Add). */
         if (!oc_bn_params_ok(bn, why2, sizeof why2)) {
             oc_report_skipped(ctx, bn, "not folded: %s", why2);
             continue;
         }
-        if (oc_pass_opt(ctx, FB_KEEP_BN)->b) {
-            oc_report_skipped(ctx, bn, "not folded: %s (kept as BatchNormalization)", why);
+        /* forward into the Conv it feeds, when exact */
+        if (!bn_affine(bn, &s, &t, &C, why2, sizeof why2)) {
+            oc_report_skipped(ctx, bn, "not folded: %s", why2);
+            continue;
+        }
+        char why3[400] = "";
+        bool no_budget = false;
+        oc_node *next = bn->outputs[0] && bn->outputs[0]->n_uses == 1 ? bn->outputs[0]->uses[0].node : NULL;
+        char nlbl[200] = "";
+        if (next)
+            oc_node_label(next, nlbl, sizeof nlbl);
+        bool fwd = oc_affine_fold_forward(g, bn, s, t, C, ctx, &no_budget, why3, sizeof why3);
+        oc_free(s);
+        oc_free(t);
+        s = t = NULL;
+        if (no_budget)
+            break;
+        if (fwd) {
+            oc_report_changed(ctx, bn, "folded forward into %s", nlbl);
+            continue;
+        }
+        snprintf(why + strlen(why), sizeof why - strlen(why), "; not forward: %s", why3);
+        if (!oc_pass_opt(ctx, FB_MUL_ADD)->b) {
+            oc_report_skipped(ctx, bn, "not folded: %s (kept as one BatchNormalization; fold-bn.mul-add would make "
+                              "it Mul + Add)", why);
             continue;
         }
         if (!bn_affine(bn, &s, &t, &C, why2, sizeof why2)) {
@@ -192,27 +226,29 @@ static onnxc_status fold_bn_run(oc_graph *g, oc_pass_ctx *ctx)
         if (!oc_pass_may_rewrite(ctx)) {
             oc_free(s);
             oc_free(t);
-            return ONNXC_OK;
+            break;
         }
-        if (bn_to_mul_add(g, bn, s, t, C, why2, sizeof why2))
+        if (bn_to_mul_add(g, bn, s, t, C, &inf, why2, sizeof why2))
             oc_report_changed(ctx, bn, "not folded (%s): replaced by Mul + Add", why);
         else
             oc_report_skipped(ctx, bn, "not folded: %s; not replaced by Mul + Add: %s", why, why2);
         oc_free(s);
         oc_free(t);
     }
+    oc_infer_free(inf);
     return ONNXC_OK;
 }
 
 static const oc_opt_def fold_bn_options[] = {
-    [FB_KEEP_BN] = {.name = "fold-bn.keep-bn", .type = OC_OPT_BOOL, .dflt = "false",
-                    .help = "keep a BatchNormalization that has nothing to fold into (else it becomes Mul + Add)"},
+    [FB_MUL_ADD] = {.name = "fold-bn.mul-add", .type = OC_OPT_BOOL, .dflt = "false",
+                    .help = "replace a BatchNormalization that has nothing to fold into by a per-channel Mul + Add "
+                            "(for targets without BatchNormalization; by default it stays one node)"},
 };
 _Static_assert(sizeof fold_bn_options / sizeof fold_bn_options[0] == FB_N_OPTIONS, "one entry per option");
 
 const oc_pass oc_pass_fold_bn = {
     .name = "fold-bn",
-    .summary = "fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it; else Mul+Add",
+    .summary = "fold inference BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul before it or an unpadded Conv after it",
     .exact = true,
     .in_default = true,
     .options = fold_bn_options,

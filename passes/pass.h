@@ -48,7 +48,8 @@ struct onnxc_report {
     int n_changes;
     oc_graph_stats before, after;
     char **passes_run;
-    int n_passes_run;
+    int n_passes_run; /* the list as given (each pass once, however many rounds ran) */
+    int rounds;       /* runs of the whole list until nothing changed (or the bound) */
     bool budget_exhausted;
 };
 
@@ -99,6 +100,11 @@ onnxc_status oc_graph_verify(const oc_graph *g);
  * keep their name and producer. (In cleanup.c.) */
 bool oc_name_in_subgraphs(const oc_graph *g, const char *name);
 
+/* Make node n, a copy of its input 0 to its output 0 (Identity, a no-op Reshape, ...), disappear: its consumers
+ * read the input instead; when the output is a graph output, the input's producer takes over its name. False
+ * (why set, nothing changed) when a subgraph reads the output or the name cannot move. (In cleanup.c.) */
+bool oc_bypass_node(oc_graph *g, oc_node *n, char *why, size_t cap);
+
 /* Registered passes, NULL-terminated. */
 extern const oc_pass *const oc_passes[];
 const oc_pass *oc_pass_find(const char *name);
@@ -111,5 +117,10 @@ extern const oc_pass oc_pass_eval_mode;
 extern const oc_pass oc_pass_fold_bn;
 extern const oc_pass oc_pass_fold_affine;
 extern const oc_pass oc_pass_swap_norm;
+extern const oc_pass oc_pass_fold_shapes;
+extern const oc_pass oc_pass_remove_noops;
+extern const oc_pass oc_pass_merge_chains;
+extern const oc_pass oc_pass_fold_pad;
+extern const oc_pass oc_pass_cse;
 
 #endif

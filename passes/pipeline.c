@@ -1,5 +1,5 @@
 /* The pass registry and the pipeline runner: runs a list of passes over a model with a rewrite budget, checks
- * the graph after every pass, and builds the report (events, op counts and parameter bytes before and after). */
+ * the graph after every pass, re-runs the list to a fixed point (bounded), and builds the report (events, op counts and parameter bytes before and after). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +13,21 @@ onnxc_status oc_refresh_value_info(onnxc_model *m); /* value_info_refresh.c */
 
 const oc_pass *const oc_passes[] = {
     &oc_pass_cleanup, &oc_pass_const_fold, &oc_pass_fold_bn, &oc_pass_fold_affine, &oc_pass_drop_bias, &oc_pass_eval_mode,
-    &oc_pass_swap_norm, NULL,
+    &oc_pass_swap_norm, &oc_pass_fold_shapes, &oc_pass_remove_noops, &oc_pass_merge_chains, &oc_pass_fold_pad,
+    &oc_pass_cse, NULL,
 };
 
-/* The default pipeline: every exact pass, in an order where each one sets up the next. cleanup first removes
- * Identity/Dropout between a Conv and its BN; const-fold turns Constant chains into initializers; fold-bn
- * folds BNs (and turns the rest into Mul+Add); fold-affine folds those and frozen BNs; drop-bias handles BNs
- * that stay; a final cleanup removes what the folds left unused. */
-static const char *const oc_default_pipeline[] = {"cleanup", "const-fold", "fold-bn", "fold-affine",
-                                                  "drop-bias-before-bn", "cleanup", NULL};
+/* The default pipeline: every exact pass, in an order where each one sets up the next, run again while a round
+ * changed the graph. cleanup first removes Identity/Dropout between a Conv and its BN; const-fold turns Constant
+ * chains into initializers; fold-shapes folds shape arithmetic on static dims (const-fold then computes what
+ * depends on it in the next round); remove-noops, merge-chains and fold-pad remove the copies, pairs and Pads
+ * left; fold-bn folds BNs back into their producer or forward into an unpadded Conv; fold-affine folds frozen
+ * BNs and per-channel Mul/Add; drop-bias handles BNs that stay; cse then merges repeated work (after the folds:
+ * two Convs sharing input and weight, each with its own BN, fold into two Convs, where merging them first
+ * would leave one Conv and two BNs); a final cleanup removes what the folds left unused. */
+static const char *const oc_default_pipeline[] = {
+    "cleanup", "const-fold", "fold-shapes", "remove-noops", "merge-chains", "fold-pad", "fold-bn", "fold-affine",
+    "drop-bias-before-bn", "cse", "cleanup", NULL};
 
 const oc_pass *oc_pass_find(const char *name)
 {
@@ -34,6 +40,8 @@ const oc_pass *oc_pass_find(const char *name)
 /* Resolve a comma-separated list of pass names (blanks around a name ignored, empty names skipped) into list
  * (room for OC_MAX_PIPELINE); ONNXC_E_ARG naming the option and the first unknown name. */
 #define OC_MAX_PIPELINE 64
+/* Bound on the pipeline's rounds (runs of the whole list) when passes keep changing the graph. */
+#define OC_MAX_ROUNDS 8
 static onnxc_status resolve_passes(const char *option, const char *spec, const oc_pass **list, int *n_out)
 {
     *n_out = 0;
@@ -134,6 +142,18 @@ static void oc_report_add(oc_pass_ctx *ctx, oc_event_kind kind, const oc_node *n
         return;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    if (kind == OC_EV_WARNING) {
+        /* a later round of the fixed point meets the same problem again: say it once */
+        char lbl[300] = "";
+        if (n)
+            oc_node_label(n, lbl, sizeof lbl);
+        for (int i = 0; i < r->n_events; i++) {
+            const oc_event *o = &r->events[i];
+            if (o->kind == kind && !strcmp(o->pass, ctx->pass_name) && o->message && !strcmp(o->message, msg) &&
+                !strcmp(o->node ? o->node : "", lbl))
+                return;
+        }
+    }
     oc_event *e = &r->events[r->n_events++];
     e->pass = ctx->pass_name;
     e->kind = kind;
@@ -310,8 +330,8 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
             fprintf(f, i ? ", " : "");
             oc_json_str(f, r->passes_run[i] ? r->passes_run[i] : "");
         }
-        fprintf(f, "], \"changes\": %d, \"stopped_by_budget\": %s, \"events\": [", r->n_changes,
-                r->budget_exhausted ? "true" : "false");
+        fprintf(f, "], \"rounds\": %d, \"changes\": %d, \"stopped_by_budget\": %s, \"events\": [", r->rounds,
+                r->n_changes, r->budget_exhausted ? "true" : "false");
         for (int i = 0; i < r->n_events; i++) {
             const oc_event *e = &r->events[i];
             fprintf(f, "%s{\"pass\": ", i ? ", " : "");
@@ -462,6 +482,75 @@ onnxc_status oc_graph_verify(const oc_graph *g)
 
 /* ---------------------------------------------------------------- run */
 
+static void event_free(oc_event *e)
+{
+    oc_free(e->node);
+    oc_free(e->node_name);
+    oc_free(e->op_type);
+    oc_free(e->message);
+}
+
+/* Remove the "skipped" events of exact passes: the next round re-runs those passes and reports what they still
+ * skip, so a skip that a later rewrite made moot ("'Add' is not a Conv", before fold-affine folded the Add) is
+ * not left in the report beside the fold that followed. */
+static void drop_exact_skips(onnxc_report *r)
+{
+    int k = 0;
+    for (int i = 0; i < r->n_events; i++) {
+        oc_event *e = &r->events[i];
+        const oc_pass *p = oc_pass_find(e->pass);
+        if (e->kind == OC_EV_SKIPPED && p && p->exact)
+            event_free(e);
+        else
+            r->events[k++] = *e;
+    }
+    r->n_events = k;
+}
+
+/* What `check` calls invalid and a rewrite must not build on, for g and its subgraphs: a cycle (no order to
+ * rewrite in), a node with the same attribute twice (which one a pass would read is arbitrary). The message is
+ * check's. A graph that is acyclic but out of order is sorted (stable: a sorted graph keeps its order). */
+static onnxc_status validate_graph(oc_graph *g, int depth)
+{
+    char lbl[300];
+    for (int i = 0; i < g->n_nodes; i++) {
+        oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int a = 0; a < n->n_attrs; a++) {
+            for (int b = 0; b < a; b++)
+                if (n->attrs[a].name && n->attrs[b].name && !strcmp(n->attrs[a].name, n->attrs[b].name))
+                    return oc_err(ONNXC_E_INVALID, "node %s: attribute '%s' is given more than once",
+                                  oc_node_label(n, lbl, sizeof lbl), n->attrs[a].name);
+            const oc_attr *at = &n->attrs[a];
+            for (size_t k = 0; k < 1 + at->n_graphs && depth < 64; k++) {
+                oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
+                onnxc_status st = sg ? validate_graph(sg, depth + 1) : ONNXC_OK;
+                if (st != ONNXC_OK)
+                    return st;
+            }
+        }
+    }
+    return oc_graph_toposort(g);
+}
+
+/* The model-level part: an opset import for the default domain when nodes use it (without one, which version
+ * of each operator a node is, and so what a rewrite preserves, is unknown). */
+static onnxc_status validate_model(onnxc_model *m)
+{
+    if (m->n_opsets == 0)
+        return oc_err(ONNXC_E_INVALID, "the model has no opset_import (the operator set of its nodes is unknown)");
+    if (oc_model_opset(m, NULL) <= 0)
+        for (int i = 0; i < m->graph->n_nodes; i++) {
+            const oc_node *n = m->graph->nodes[i];
+            char lbl[300];
+            if (!n->dead && oc_domain_is_default(n->domain))
+                return oc_err(ONNXC_E_INVALID, "opset import missing for domain 'ai.onnx', used by node %s",
+                              oc_node_label(n, lbl, sizeof lbl));
+        }
+    return validate_graph(m->graph, 0);
+}
+
 static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
 {
     const oc_opt_slot *pl = oc_opts_of(opts, NULL);
@@ -489,6 +578,10 @@ static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts,
         }
     }
 
+    /* refuse what check calls invalid before anything is rewritten (the model is left as it was) */
+    onnxc_status vst = validate_model(m);
+    if (vst != ONNXC_OK)
+        return vst;
     onnxc_report *r = oc_calloc(1, sizeof *r);
     if (!r)
         return oc_err(ONNXC_E_NOMEM, "out of memory");
@@ -525,31 +618,54 @@ static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts,
         if (st != ONNXC_OK)
             st = oc_err_prefix(st, "before the passes");
     }
-    for (int i = 0; i < n && st == ONNXC_OK; i++) {
-        ctx.pass_name = list[i]->name;
-        ctx.opts = oc_opts_of(opts, list[i]);
-        char **np = oc_realloc(r->passes_run, (size_t)(r->n_passes_run + 1) * sizeof *np);
-        if (!np) {
-            st = oc_err(ONNXC_E_NOMEM, "out of memory");
-            break;
+    /* Fixed point: a rewrite of one pass can open another's (fold-affine moves an Add into a ConvTranspose, after
+     * which fold-bn can fold the BN behind it), so the list is run again while a round changed the graph, at
+     * most OC_MAX_ROUNDS times. Later rounds run the exact passes only: a pass that changes outputs on purpose
+     * (swap-norm, eval-mode) does its work once. */
+    int round = 0;
+    bool changed = true;
+    for (; changed && round < OC_MAX_ROUNDS && st == ONNXC_OK && !r->budget_exhausted; round++) {
+        int changes_before = r->n_changes;
+        if (round > 0)
+            drop_exact_skips(r); /* this round says again, for the graph as it now is, what stays and why */
+        for (int i = 0; i < n && st == ONNXC_OK; i++) {
+            if (round > 0 && !list[i]->exact)
+                continue;
+            ctx.pass_name = list[i]->name;
+            ctx.opts = oc_opts_of(opts, list[i]);
+            if (round == 0) {
+                char **np = oc_realloc(r->passes_run, (size_t)(r->n_passes_run + 1) * sizeof *np);
+                if (!np) {
+                    st = oc_err(ONNXC_E_NOMEM, "out of memory");
+                    break;
+                }
+                r->passes_run = np;
+                r->passes_run[r->n_passes_run++] = oc_strdup(list[i]->name);
+            }
+            st = list[i]->run(g, &ctx);
+            if (st != ONNXC_OK) {
+                /* name the pass, unless its message already starts with its name */
+                size_t nl = strlen(list[i]->name);
+                const char *msg = onnxc_last_error();
+                if (!(strncmp(msg, list[i]->name, nl) == 0 && msg[nl] == ':'))
+                    st = oc_err_prefix(st, "pass %s", list[i]->name);
+                break;
+            }
+            oc_graph_compact(g);
+            if (check) {
+                st = oc_graph_verify(g);
+                if (st != ONNXC_OK)
+                    st = oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", list[i]->name);
+            }
         }
-        r->passes_run = np;
-        r->passes_run[r->n_passes_run++] = oc_strdup(list[i]->name);
-        st = list[i]->run(g, &ctx);
-        if (st != ONNXC_OK) {
-            /* name the pass, unless its message already starts with its name */
-            size_t nl = strlen(list[i]->name);
-            const char *msg = onnxc_last_error();
-            if (!(strncmp(msg, list[i]->name, nl) == 0 && msg[nl] == ':'))
-                st = oc_err_prefix(st, "pass %s", list[i]->name);
-            break;
-        }
-        oc_graph_compact(g);
-        if (check) {
-            st = oc_graph_verify(g);
-            if (st != ONNXC_OK)
-                st = oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", list[i]->name);
-        }
+        changed = r->n_changes > changes_before;
+    }
+    r->rounds = round;
+    if (st == ONNXC_OK && changed && round == OC_MAX_ROUNDS && !r->budget_exhausted) {
+        ctx.pass_name = "pipeline";
+        oc_report_warning(&ctx, NULL, "stopped after %d rounds while the passes still changed the graph (the "
+                          "bound on re-running them); the result is correct but may not be fully simplified",
+                          OC_MAX_ROUNDS);
     }
     /* value_info refresh (infer): kept separate from the pass loop */
     if (st == ONNXC_OK && !pl[PL_KEEP_VALUE_INFO].v.b)

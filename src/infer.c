@@ -834,17 +834,23 @@ static void r_reshape(oc_infer *I, const oc_node *n)
         return;
     bool allowzero = oc_attr_int(n, "allowzero", 0) != 0;
     int minus = -1;
+    /* in_dims keeps a negative element as "unknown" (v < 0), so -1 and invalid values are read from the
+     * integers themselves when they are all known */
+    int64_t raw[MAXR];
+    int rc = 0;
+    bool have_raw = in_ints(I, n, 1, raw, MAXR, &rc) && rc == c;
     for (int i = 0; i < c; i++) {
         if (dknown(d[i]) && d[i].v == 0 && !allowzero) {
             o->d[i] = x->rank > i ? x->d[i] : dunk();
-        } else if (dknown(d[i]) && d[i].v == -1) {
+        } else if (have_raw && raw[i] == -1) {
             minus = i;
-        } else if (!dknown(d[i]) || d[i].v >= 0)
-            o->d[i] = d[i];
-        else {
-            conflict(I, n, "shape value %lld", (long long)d[i].v);
+            o->d[i] = dunk();
+        } else if (have_raw && raw[i] < -1) {
+            conflict(I, n, "shape value %lld", (long long)raw[i]);
             vs_clear(o);
             return;
+        } else {
+            o->d[i] = d[i];
         }
     }
     if (minus < 0 || x->rank < 0)

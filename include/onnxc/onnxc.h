@@ -389,8 +389,10 @@ ONNXC_API const char *onnxc_optimize_get(const onnxc_optimize_options *o, const 
 ONNXC_API const char *onnxc_optimize_option_name(int i);
 
 /** Run passes over the model in place, with the options in opts (NULL: every default, i.e. the default
- *  pipeline). *report (may be NULL) receives what was done; free it with onnxc_report_free. opts is not
- *  changed and may be used again. */
+ *  pipeline), re-running the list while a round changed the graph (at most 8 rounds). *report (may be NULL)
+ *  receives what was done; free it with onnxc_report_free. opts is not changed and may be used again.
+ *  ONNXC_E_INVALID, the model untouched, for what onnxc_model_check calls invalid and a rewrite cannot build
+ *  on: no opset_import, a cycle, a node with the same attribute twice. One model per call at a time. */
 ONNXC_API onnxc_status onnxc_optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report);
 
 /** Print a report: human lines, or one JSON object when json != 0. */

@@ -321,7 +321,7 @@ class Usage(unittest.TestCase):
         rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip()}
         self.assertIn("swap-norm", rows)
         self.assertIn("default 32", rows["swap-norm.groups"])
-        self.assertIn("default false", rows["fold-bn.keep-bn"])
+        self.assertIn("default false", rows["fold-bn.mul-add"])
 
     def test_bad_files_are_exit_2(self):
         with tempfile.TemporaryDirectory() as d:

@@ -226,6 +226,149 @@ def main(out):
              [vi("x", xdims)], [vi("y", [None, 6])],
              [init("one", np.array(1, np.int64)), init("ax0", np.array([0], np.int64)),
               init("minus1", np.array([-1], np.int64))])
+    # 20. ConvTranspose -> Add(per-channel bias from a Constant node) -> BN (a text detector's head): fold-affine
+    # folds the Add, and only a second round of the pipeline lets fold-bn fold the BN
+    save(out, "convtranspose_add_bn",
+         [helper.make_node("Constant", [], ["cb"], name="bias_const", value=init("cb_t", f32(4, 1, 1))),
+          helper.make_node("ConvTranspose", ["x", "w"], ["ct"], name="deconv", strides=[2, 2]),
+          helper.make_node("Add", ["ct", "cb"], ["a"], name="add_bias"), bn_node("bn", "a", "y")],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 11, 11])], [init("w", f32(3, 4, 3, 3))] + bn_params("bn", 4))
+
+    # 21. BN on a graph input -> grouped Conv without padding: folded forward into the Conv; the Conv's weight
+    # is shared with a second Conv, so it is cloned
+    save(out, "bn_input_grouped_conv",
+         [bn_node("bn", "x", "xn"),
+          helper.make_node("Conv", ["xn", "w", "b"], ["y"], name="conv", group=2),
+          helper.make_node("Conv", ["x2", "w", "b"], ["y2"], name="conv_other", group=2)],
+         [vi("x", [N, 4, 6, 6]), vi("x2", [N, 4, 6, 6])], [vi("y", [N, 6, 4, 4]), vi("y2", [N, 6, 4, 4])],
+         [init("w", f32(6, 2, 3, 3)), init("b", f32(6))] + bn_params("bn", 4))
+
+    # 22. BN -> Conv with padding: not exact (the border would see the shift), so the BN stays ...
+    save(out, "bn_padded_conv",
+         [helper.make_node("Relu", ["x"], ["r"], name="relu"), bn_node("bn", "r", "rn"),
+          helper.make_node("Conv", ["rn", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 5, 5])], [init("w", f32(4, 3, 3, 3))] + bn_params("bn", 3))
+    # ... unless its shift is zero in every channel (B = 0, mean = 0): then padding is fine
+    zero_shift = bn_params("bn", 3)
+    zero_shift[1] = init("bn.B", np.zeros(3, np.float32))
+    zero_shift[2] = init("bn.mean", np.zeros(3, np.float32))
+    save(out, "bn_zero_shift_padded_conv",
+         [helper.make_node("Relu", ["x"], ["r"], name="relu"), bn_node("bn", "r", "rn"),
+          helper.make_node("Conv", ["rn", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])],
+         [vi("x", [N, 3, 5, 5])], [vi("y", [N, 4, 5, 5])], [init("w", f32(4, 3, 3, 3))] + zero_shift)
+
+    # 23. BN behind a Concat (DenseNet): nothing to fold into; its rank comes from shape inference for Mul + Add
+    save(out, "bn_after_concat",
+         [helper.make_node("Concat", ["x1", "x2"], ["c"], name="concat", axis=1), bn_node("bn", "c", "y")],
+         [vi("x1", [N, 2, 3, 3]), vi("x2", [N, 3, 3, 3])], [vi("y", [N, 5, 3, 3])], bn_params("bn", 5))
+
+    # 24. models that check calls invalid, which optimize and swap-norm must refuse without writing anything:
+    # no opset_import at all, a cycle, the same attribute twice (onnx.checker refuses the last two, so unchecked)
+    relu = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    save(out, "no_opset_import", relu, [vi("x", [N, 3])], [vi("y", [N, 3])], [], check=False)
+    m = onnx.load(os.path.join(out, "no_opset_import.onnx"))
+    del m.opset_import[:]
+    onnx.save(m, os.path.join(out, "no_opset_import.onnx"))
+    save(out, "cycle",
+         [helper.make_node("Relu", ["b"], ["a"], name="r1"), helper.make_node("Relu", ["a"], ["b"], name="r2"),
+          helper.make_node("Add", ["a", "x"], ["y"], name="add")],
+         [vi("x", [N, 3])], [vi("y", [N, 3])], [], check=False)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=1)
+    conv.attribute.extend([helper.make_attribute("group", 0)])
+    save(out, "duplicate_attribute", [conv], [vi("x", [N, 3, 4, 4])], [vi("y", [N, 3, 4, 4])],
+         [init("w", f32(3, 3, 1, 1))], check=False)
+
+    # 25. Shape -> Gather(0) -> Unsqueeze -> Concat -> Reshape on the symbolic batch dim: the Shape must stay
+    save(out, "shape_chain_batch",
+         [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+          helper.make_node("Gather", ["s", "zero"], ["c"], name="gather", axis=0),
+          helper.make_node("Unsqueeze", ["c", "ax0"], ["cu"], name="unsq"),
+          helper.make_node("Concat", ["cu", "minus1"], ["shp"], name="concat", axis=0),
+          helper.make_node("Reshape", ["x", "shp"], ["y"], name="reshape")],
+         [vi("x", [N, 6, 2])], [vi("y", [N, None])],
+         [init("zero", np.array(0, np.int64)), init("ax0", np.array([0], np.int64)),
+          init("minus1", np.array([-1], np.int64))])
+
+    # 26. no-ops: Reshape to its own shape, Cast to its own type, identity Transpose, Slice of everything,
+    # zero Pad, Expand to its own shape, Concat of one input, Split into one piece (opset 13), then a reversing
+    # Slice (same shape, step -1) and a Transpose of equal dims that must stay
+    save(out, "noops",
+         [helper.make_node("Reshape", ["x", "same_shape"], ["a"], name="reshape"),
+          helper.make_node("Cast", ["a"], ["b"], name="cast", to=TensorProto.FLOAT),
+          helper.make_node("Transpose", ["b"], ["c"], name="transpose", perm=[0, 1, 2]),
+          helper.make_node("Slice", ["c", "starts", "ends", "axes"], ["d"], name="slice"),
+          helper.make_node("Pad", ["d", "zero_pads"], ["e"], name="pad"),
+          helper.make_node("Expand", ["e", "expand_to"], ["f"], name="expand"),
+          helper.make_node("Concat", ["f"], ["h"], name="concat", axis=1),
+          helper.make_node("Split", ["h"], ["i"], name="split", axis=1),
+          helper.make_node("Slice", ["i", "rstarts", "rends", "raxes", "rsteps"], ["j"], name="reverse"),
+          helper.make_node("Transpose", ["j"], ["y"], name="swap", perm=[0, 2, 1])],
+         [vi("x", [N, 4, 4])], [vi("y", [N, 4, 4])],
+         [init("same_shape", np.array([-1, 4, 4], np.int64)), init("starts", np.array([0, 0], np.int64)),
+          init("ends", np.array([4, 100], np.int64)), init("axes", np.array([1, 2], np.int64)),
+          init("zero_pads", np.zeros(6, np.int64)), init("expand_to", np.array([1, 4], np.int64)),
+          init("rstarts", np.array([-1], np.int64)), init("rends", np.array([-100], np.int64)),
+          init("raxes", np.array([1], np.int64)), init("rsteps", np.array([-1], np.int64))])
+
+    # 27. Transpose -> Transpose (composed into one; back to identity it goes entirely) and Reshape -> Reshape
+    save(out, "transpose_reshape_chains",
+         [helper.make_node("Transpose", ["x"], ["t1"], name="t1", perm=[0, 2, 3, 1]),
+          helper.make_node("Transpose", ["t1"], ["t2"], name="t2", perm=[0, 2, 1, 3]),
+          helper.make_node("Transpose", ["x"], ["u1"], name="u1", perm=[0, 2, 3, 1]),
+          helper.make_node("Transpose", ["u1"], ["u2"], name="u2", perm=[0, 3, 1, 2]),
+          helper.make_node("Reshape", ["u2", "flat"], ["r1"], name="r1"),
+          helper.make_node("Reshape", ["r1", "back"], ["y2"], name="r2"),
+          helper.make_node("Relu", ["t2"], ["y1"], name="relu")],
+         [vi("x", [N, 2, 3, 4])], [vi("y1", [N, 4, 3, 2]), vi("y2", [N, 6, 4])],
+         [init("flat", np.array([-1, 24], np.int64)), init("back", np.array([-1, 6, 4], np.int64))])
+
+    # 28. zero Pad of the spatial dims -> Conv (pads added to the Conv's own) and -> AveragePool (count_include_pad
+    # becomes 1); a reflect Pad and a Pad into a MaxPool stay
+    save(out, "pad_into_conv_pool",
+         [helper.make_node("Pad", ["x", "p1"], ["xp"], name="pad_conv"),
+          helper.make_node("Conv", ["xp", "w"], ["c"], name="conv", pads=[0, 1, 0, 1]),
+          helper.make_node("Pad", ["c", "p2"], ["cp"], name="pad_avg"),
+          helper.make_node("AveragePool", ["cp"], ["a"], name="avg", kernel_shape=[3, 3]),
+          helper.make_node("Pad", ["a", "p2"], ["ap"], name="pad_max"),
+          helper.make_node("MaxPool", ["ap"], ["m"], name="max", kernel_shape=[2, 2]),
+          helper.make_node("Pad", ["m", "p2"], ["mp"], name="pad_reflect", mode="reflect"),
+          helper.make_node("Conv", ["mp", "w2"], ["y"], name="conv2")],
+         [vi("x", [N, 3, 6, 6])], [vi("y", [N, 2, 9, 11])],
+         [init("p1", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64)), init("w", f32(4, 3, 3, 3)),
+          init("p2", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)), init("w2", f32(2, 4, 1, 1))])
+
+    # 29. common subexpressions: the same Relu twice, the same Add of equal constants (two initializers with the
+    # same bytes), and a Mul that differs only in an input
+    save(out, "common_subexpressions",
+         [helper.make_node("Relu", ["x"], ["r1"], name="relu1"), helper.make_node("Relu", ["x"], ["r2"], name="relu2"),
+          helper.make_node("Add", ["r1", "k1"], ["a1"], name="add1"), helper.make_node("Add", ["r2", "k2"], ["a2"], name="add2"),
+          helper.make_node("Mul", ["a1", "a2"], ["m1"], name="mul1"), helper.make_node("Mul", ["a1", "r1"], ["m2"], name="mul2"),
+          helper.make_node("Sum", ["m1", "m2"], ["y"], name="sum")],
+         [vi("x", [N, 5])], [vi("y", [N, 5])],
+         [init("k1", np.arange(5, dtype=np.float32)), init("k2", np.arange(5, dtype=np.float32))])
+
+    # 30. ConvTranspose -> (Add -> BN) x 10: each round of the pipeline folds one more stage, so the bound of 8
+    # rounds is hit (the report says so) before the chain is one node
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["s0"], name="deconv")]
+    inits = [init("w", f32(3, 4, 3, 3))]
+    for k in range(10):
+        inits += [init(f"b{k}", f32(4, 1, 1))] + bn_params(f"bn{k}", 4)
+        nodes += [helper.make_node("Add", [f"s{k}", f"b{k}"], [f"a{k}"], name=f"add{k}"),
+                  bn_node(f"bn{k}", f"a{k}", f"s{k + 1}" if k < 9 else "y")]
+    save(out, "deep_add_bn_chain", nodes, [vi("x", [N, 3, 4, 4])], [vi("y", [N, 4, 6, 6])], inits)
+
+    # 31. per-channel Mul -> Add (a BN as Mul + Add, a normalization of the input) in front of an unpadded Conv:
+    # both folded forward into it; a Mul whose constant broadcasts a 1-channel input up to the Conv's 3 channels
+    # must stay
+    save(out, "mul_add_before_conv",
+         [helper.make_node("Mul", ["x", "k"], ["m"], name="scale"), helper.make_node("Add", ["m", "t"], ["a"], name="shift"),
+          helper.make_node("Conv", ["a", "w", "b"], ["y"], name="conv"),
+          helper.make_node("Mul", ["x1", "k"], ["m1"], name="widen"),
+          helper.make_node("Conv", ["m1", "w"], ["y1"], name="conv1")],
+         [vi("x", [N, 3, 5, 5]), vi("x1", [N, 1, 5, 5])], [vi("y", [N, 4, 3, 3]), vi("y1", [N, 4, 3, 3])],
+         [init("k", f32(3, 1, 1, lo=0.5, hi=2.0)), init("t", f32(3, 1, 1)), init("w", f32(4, 3, 3, 3)),
+          init("b", f32(4))])
+
     # 19. a node name that is not valid UTF-8 (protobuf's Python API refuses to write one, so the bytes are patched
     # into the file): the JSON report must still parse. Lone 0xff and 0xfe, then 0xc3 not followed by a
     # continuation byte; same length as the placeholder so no length prefix changes.

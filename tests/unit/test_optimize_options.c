@@ -41,7 +41,7 @@ static void test_defaults(void **state)
     /* the documented defaults (README, --help): the default pipeline, no budget, 32 groups (nn.GroupNorm's
      * usual choice), group norm, automatic form, nothing selected out, BNs not kept */
     const char *want[][2] = {{"passes", ""},           {"stop-after", "0"},        {"check-each", "false"}, {"eval-mode", "false"}, {"keep-value-info", "false"},
-                             {"fold-bn.keep-bn", "false"}, {"swap-norm.to", "group"}, {"swap-norm.groups", "32"},
+                             {"fold-bn.mul-add", "false"}, {"swap-norm.to", "group"}, {"swap-norm.groups", "32"},
                              {"swap-norm.strict", "false"}, {"swap-norm.form", "auto"}, {"swap-norm.only", ""},
                              {"swap-norm.exclude", ""}};
     int n_want = (int)(sizeof want / sizeof want[0]);
@@ -72,8 +72,8 @@ static void test_set_every_type(void **state)
     (void)state;
     onnxc_optimize_options *o = make();
     /* bool: the spellings, read back canonical */
-    assert_int_equal(onnxc_optimize_set(o, "fold-bn.keep-bn", "YES"), ONNXC_OK);
-    assert_string_equal(onnxc_optimize_get(o, "fold-bn.keep-bn"), "true");
+    assert_int_equal(onnxc_optimize_set(o, "fold-bn.mul-add", "YES"), ONNXC_OK);
+    assert_string_equal(onnxc_optimize_get(o, "fold-bn.mul-add"), "true");
     assert_int_equal(onnxc_optimize_set(o, "check-each", "0"), ONNXC_OK);
     assert_string_equal(onnxc_optimize_get(o, "check-each"), "false");
     assert_int_equal(onnxc_optimize_set(o, "check-each", "on"), ONNXC_OK);
@@ -161,7 +161,7 @@ static void test_bad_values(void **state)
     refused(o, "swap-norm.to", "Group", "group, instance or layer", NULL);
     refused(o, "swap-norm.form", "native", "swap-norm.form takes auto, op or decomposed, not 'native'", NULL);
     /* bool */
-    refused(o, "fold-bn.keep-bn", "maybe", "fold-bn.keep-bn takes true or false", "not 'maybe'");
+    refused(o, "fold-bn.mul-add", "maybe", "fold-bn.mul-add takes true or false", "not 'maybe'");
     /* regex */
     refused(o, "swap-norm.only", "(unclosed", "swap-norm.only: '(unclosed' is not a valid regular expression", NULL);
     refused(o, "swap-norm.exclude", "a{2,1}", "swap-norm.exclude: 'a{2,1}' is not a valid regular expression", NULL);

@@ -207,7 +207,7 @@ def optimize(model, passes=None, options=None, **pass_options):
     """Run passes over a copy of model; returns (new model, report dict) -- the report is what
     `onnxc optimize --json` prints. passes: a list or comma-separated names (None: the default pipeline).
     Options by the library's name in options={"swap-norm.groups": 16}, or as keywords with '-' and '.' written
-    '_' (swap_norm_groups=16, fold_bn_keep_bn=True, stop_after="fold-bn"). A bad name or value raises
+    '_' (swap_norm_groups=16, fold_bn_mul_add=True, stop_after="fold-bn"). A bad name or value raises
     onnxc.Error with the library's message (status "arg")."""
     m = load(model)
     settings = []

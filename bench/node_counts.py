@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Node counts after `onnxc optimize` next to ONNX Runtime's basic-level optimized graph (the session option
+optimizedModelFilePath at graph optimization level basic, through bench/ort_optimize.js), for models/*.onnx and
+the torchvision exports of bench/gen_models.py found in bench/models-gen (run gen_models.py first for those).
+Prints one row per model: nodes before, ours, ORT basic, BatchNormalization left in each, and whether our
+graph is no larger. With --verify, also that the outputs are equal before and after: `onnxc optimize --verify`
+(our executor, seeded inputs, the test of `compare`) and ONNX Runtime (all optimizations) running the original
+and our file on the same seeded inputs (batch 1), NMSE of each output. A figure-printing program, not a test.
+
+usage: /usr/bin/python3 bench/node_counts.py [--onnxc build/onnxc] [--only NAME,...] [--verify]"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+
+import numpy as np
+import onnx
+from onnx import helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def counts(path):
+    m = onnx.load(path, load_external_data=False)
+    return len(m.graph.node), Counter(n.op_type for n in m.graph.node)
+
+
+def ort_outputs(model, tmp, tag, inputs):
+    d = os.path.join(tmp, tag)
+    os.makedirs(d, exist_ok=True)
+    r = subprocess.run(["node", os.path.join(HERE, "ort_run.js"), model, d, *inputs], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip())
+    return {f: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))}
+
+
+def ort_nmse(src, ours, tmp, name):
+    """Worst output NMSE between ONNX Runtime on the original and on our file (same seeded inputs)."""
+    m = onnx.load(src, load_external_data=False)
+    inits = {t.name for t in m.graph.initializer}
+    rng = np.random.default_rng(0)
+    args = []
+    for i in m.graph.input:
+        if i.name in inits:
+            continue
+        t = i.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]
+        arr = rng.standard_normal(dims).astype(helper.tensor_dtype_to_np_dtype(t.elem_type)
+                                               if hasattr(helper, "tensor_dtype_to_np_dtype")
+                                               else onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[t.elem_type])
+        f = os.path.join(tmp, f"{name}.in.{len(args)}.npy")
+        np.save(f, arr)
+        args.append(f"{i.name}={f}")
+    a = ort_outputs(src, tmp, name + ".ort.a", args)
+    b = ort_outputs(ours, tmp, name + ".ort.b", args)
+    worst = 0.0
+    for k in a:
+        x, y = a[k].astype(np.float64), b[k].astype(np.float64)
+        worst = max(worst, float(((x - y) ** 2).sum() / max((x ** 2).sum(), 1e-300)))
+    return worst
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--onnxc", default=os.path.join(ROOT, "build", "onnxc"))
+    ap.add_argument("--only", default="")
+    ap.add_argument("--verify", action="store_true")
+    args = ap.parse_args()
+    paths = sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))
+    paths += sorted(p for p in glob.glob(os.path.join(HERE, "models-gen", "*.onnx")) if not p.endswith(".opt.onnx"))
+    only = {x for x in args.only.split(",") if x}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in paths:
+            name = os.path.splitext(os.path.basename(p))[0]
+            if only and name not in only:
+                continue
+            ours, ort = os.path.join(tmp, name + ".onnxc.onnx"), os.path.join(tmp, name + ".ort.onnx")
+            verified = ""
+            if args.verify:
+                r = subprocess.run([args.onnxc, "optimize", p, "-o", ours, "-q", "--verify"], capture_output=True,
+                                   text=True)
+                verified = "yes" if r.returncode == 0 else f"NO (exit {r.returncode})"
+            r = subprocess.run([args.onnxc, "optimize", p, "-o", ours, "-q"], capture_output=True, text=True)
+            if r.returncode != 0:
+                rows.append((name, "onnxc: " + r.stderr.strip().splitlines()[-1]))
+                continue
+            r = subprocess.run(["node", os.path.join(HERE, "ort_optimize.js"), p, ort, "basic"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                rows.append((name, r.stderr.strip()))
+                continue
+            n0, _ = counts(p)
+            n1, c1 = counts(ours)
+            n2, c2 = counts(ort)
+            nmse = ""
+            if args.verify:
+                try:
+                    nmse = f"{ort_nmse(p, ours, tmp, name):.1e}"
+                except RuntimeError as e:
+                    nmse = "ORT: " + str(e).splitlines()[-1][:40]
+            rows.append((name, n0, n1, n2, c1["BatchNormalization"], c2["BatchNormalization"], verified, nmse))
+    print(f"{'model':34} {'before':>7} {'onnxc':>7} {'ORT basic':>9} {'BN onnxc':>9} {'BN ORT':>7}  no larger"
+          + ("  verified  ORT NMSE" if args.verify else ""))
+    larger = 0
+    for row in rows:
+        if len(row) == 2:
+            print(f"{row[0]:34} {row[1]}")
+            continue
+        name, n0, n1, n2, b1, b2, verified, nmse = row
+        ok = n1 <= n2
+        larger += not ok
+        print(f"{name:34} {n0:7} {n1:7} {n2:9} {b1:9} {b2:7}  {'yes' if ok else 'NO':9}"
+              + (f"  {verified:9} {nmse}" if args.verify else ""))
+    print(f"{len(rows)} models; ours larger than ONNX Runtime's basic graph on {larger}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
