@@ -7,7 +7,7 @@ set(ONNXC_DYN_CASES ${CMAKE_BINARY_DIR}/dyn-cases)
 add_custom_command(
   OUTPUT ${ONNXC_DYN_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/dyn/gen_dyn_cases.py ${ONNXC_DYN_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dyn/gen_dyn_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dyn/gen_dyn_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating run-time shape and detection op cases (numpy)")
 add_custom_target(dyn_case_data ALL DEPENDS ${ONNXC_DYN_CASES}/manifest.txt)
 add_test(NAME dyn_kernel_cases

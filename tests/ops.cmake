@@ -7,7 +7,7 @@ set(ONNXC_OPS_CASES ${CMAKE_BINARY_DIR}/ops-cases)
 add_custom_command(
   OUTPUT ${ONNXC_OPS_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/ops/gen_ops_cases.py ${ONNXC_OPS_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/ops/gen_ops_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/ops/gen_ops_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating misc.c kernel cases (numpy)")
 add_custom_target(ops_case_data ALL DEPENDS ${ONNXC_OPS_CASES}/manifest.txt)
 add_test(NAME ops_kernel_cases

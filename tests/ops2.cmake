@@ -7,7 +7,7 @@ set(ONNXC_OPS2_CASES ${CMAKE_BINARY_DIR}/ops2-cases)
 add_custom_command(
   OUTPUT ${ONNXC_OPS2_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/ops2/gen_ops2_cases.py ${ONNXC_OPS2_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/ops2/gen_ops2_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/ops2/gen_ops2_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating einsum/sample/signal/misc2 kernel cases (numpy)")
 add_custom_target(ops2_case_data ALL DEPENDS ${ONNXC_OPS2_CASES}/manifest.txt)
 add_test(NAME ops2_kernel_cases

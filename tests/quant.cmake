@@ -7,7 +7,7 @@ set(ONNXC_QUANT_CASES ${CMAKE_BINARY_DIR}/quant-cases)
 add_custom_command(
   OUTPUT ${ONNXC_QUANT_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/gen_quant_cases.py ${ONNXC_QUANT_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/quant/gen_quant_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/quant/gen_quant_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating quantized kernel cases (numpy)")
 add_custom_target(quant_case_data ALL DEPENDS ${ONNXC_QUANT_CASES}/manifest.txt)
 add_test(NAME quant_kernel_cases

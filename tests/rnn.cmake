@@ -17,7 +17,7 @@ set(ONNXC_RNN_CASES ${CMAKE_BINARY_DIR}/rnn-cases)
 add_custom_command(
   OUTPUT ${ONNXC_RNN_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/rnn/gen_rnn_cases.py ${ONNXC_RNN_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/rnn/gen_rnn_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/rnn/gen_rnn_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating recurrent and loss kernel cases (numpy)")
 add_custom_target(rnn_case_data ALL DEPENDS ${ONNXC_RNN_CASES}/manifest.txt)
 add_test(NAME rnn_kernel_cases

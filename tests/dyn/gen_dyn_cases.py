@@ -15,7 +15,9 @@ import sys
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
-from onnx.mapping import NP_TYPE_TO_TENSOR_TYPE as NP2ONNX
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from casegen import init, write_case  # noqa: E402
 
 RNG = np.random.default_rng(20261203)
 CASES = []
@@ -23,30 +25,12 @@ OUT = None
 F32 = np.float32
 
 
-def save(name, nodes, in_names, out_names, sets, opset, inits=(), in_types=None):
+def save(name, nodes, in_names, out_names, sets, opset, inits=()):
     """sets: list of (inputs, outputs), each a list of arrays in the order of in_names / out_names. Inputs are
     declared with the first set's dtype and rank and symbolic dims (the sets may differ in size)."""
-    def vi(n, a, sym):
-        dims = [f"{n}_d{k}" for k in range(a.ndim)] if sym else list(a.shape)
-        return helper.make_tensor_value_info(n, NP2ONNX[np.dtype(a.dtype)], dims)
     ins0, outs0 = sets[0]
-    graph = helper.make_graph(nodes, name, [vi(n, a, True) for n, a in zip(in_names, ins0)],
-                              [vi(n, a, True) for n, a in zip(out_names, outs0)], initializer=list(inits))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_dyn_cases")
-    model.ir_version = 8
-    name = "test_" + name
-    d = os.path.join(OUT, name)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    for s, (ins, outs) in enumerate(sets):
-        sd = os.path.join(d, f"test_data_set_{s}")
-        os.makedirs(sd, exist_ok=True)
-        for kind, names, arrays in (("input", in_names, ins), ("output", out_names, outs)):
-            for i, (n, a) in enumerate(zip(names, arrays)):
-                with open(os.path.join(sd, f"{kind}_{i}.pb"), "wb") as f:
-                    f.write(numpy_helper.from_array(np.asarray(a), n).SerializeToString())
-    CASES.append(name)
+    CASES.append(write_case(OUT, "test_" + name, nodes, list(zip(in_names, ins0)), list(zip(out_names, outs0)),
+                            opset, inits, "gen_dyn_cases", sets=sets, symbolic=True))
 
 
 def const(name, a):

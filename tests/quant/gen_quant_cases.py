@@ -14,8 +14,10 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
-from onnx.mapping import NP_TYPE_TO_TENSOR_TYPE as NP2ONNX
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from casegen import init, write_case  # noqa: E402
 
 RNG = np.random.default_rng(20261203)
 CASES = []
@@ -24,27 +26,11 @@ QR = {np.uint8: (0, 255), np.int8: (-128, 127)}
 
 
 def save(name, nodes, inputs, outputs, opset, inits=(), folder=None):
-    def vi(n, a):
-        return helper.make_tensor_value_info(n, NP2ONNX[np.dtype(a.dtype)], list(a.shape))
-    graph = helper.make_graph(nodes, name, [vi(n, a) for n, a in inputs], [vi(n, a) for n, a in outputs],
-                              initializer=list(inits))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_quant_cases")
-    model.ir_version = 8
-    name = folder or "test_" + name
-    d = os.path.join(OUT, name)
-    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
-    with open(os.path.join(d, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    for kind, items in (("input", inputs), ("output", outputs)):
-        for i, (n, a) in enumerate(items):
-            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(np.asarray(a), n).SerializeToString())
+    d = write_case(OUT, folder or "test_" + name, nodes, inputs, outputs, opset, inits, "gen_quant_cases")
     if not folder:
-        CASES.append(name)
+        CASES.append(d)
 
 
-def init(name, a):
-    return numpy_helper.from_array(np.asarray(a), name)
 
 
 def requant(v, zp, dt):

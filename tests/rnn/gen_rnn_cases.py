@@ -12,7 +12,9 @@ import sys
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
-from onnx.mapping import NP_TYPE_TO_TENSOR_TYPE as NP2ONNX
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from casegen import init, write_case  # noqa: E402
 
 RNG = np.random.default_rng(20261203)
 CASES = []
@@ -21,22 +23,7 @@ OUT = None
 
 def save(name, node, inputs, outputs, opset, inits=()):
     """inputs/outputs: (name, array) pairs; an output whose name is '' is omitted from the node."""
-    def vi(n, a):
-        return helper.make_tensor_value_info(n, NP2ONNX[np.dtype(a.dtype)], list(a.shape))
-    graph = helper.make_graph([node], name, [vi(n, a) for n, a in inputs], [vi(n, a) for n, a in outputs if n],
-                              initializer=list(inits))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_rnn_cases")
-    model.ir_version = 7
-    name = "test_" + name
-    d = os.path.join(OUT, name)
-    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
-    with open(os.path.join(d, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    for kind, items in (("input", inputs), ("output", [o for o in outputs if o[0]])):
-        for i, (n, a) in enumerate(items):
-            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(np.asarray(a), n).SerializeToString())
-    CASES.append(name)
+    CASES.append(write_case(OUT, "test_" + name, [node], inputs, outputs, opset, inits, "gen_rnn_cases", 7))
 
 
 # ---------------------------------------------------------------- the recurrent reference
