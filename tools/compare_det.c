@@ -550,8 +550,8 @@ onnxc_status oc_det_sample(oc_det_set *s, const onnxc_tensor *const *a, const on
             int fail = 0;
             for (int c = 0; c < 4; c++) {
                 double x = da.box[i * 4 + c], y = db.box[best * 4 + c], d = fabs(y - x);
-                if (d > p->max_box_diff)
-                    p->max_box_diff = d;
+                if (d > p->max_box_diff || isnan(d))
+                    p->max_box_diff = isnan(d) ? INFINITY : d;
                 fail |= !passes(x, y, atol, rtol, da.rms_box);
             }
             p->box_fail += fail;

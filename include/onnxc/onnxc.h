@@ -667,8 +667,9 @@ ONNXC_API int64_t onnxc_compare_num_elements(const onnxc_comparison *c);
  *  pass) and every matched output is within tolerance. */
 ONNXC_API int onnxc_compare_within(const onnxc_comparison *c);
 
-/** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence
- *  and a verdict line; or one JSON object when json != 0 (non-finite figures are null). */
+/** Print the result: a table of the outputs (and of the shared values with per_node), the detection sets (how
+ *  each was grouped, its counts and differences), the first divergence and a verdict line; or one JSON object
+ *  when json != 0 (non-finite figures are null; "detections" lists the sets). */
 ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
 
 /** The result as onnxc_compare_print(c, f, 1) prints it, as one malloc'd NUL-terminated JSON string in *json
@@ -676,10 +677,10 @@ ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json)
 ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json);
 
 /** The result as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the table of
- *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict) and, with per_node, the NMSE of every shared
- *  value along b's execution order on a log scale with the first divergence marked, and their table. Names are
- *  HTML-escaped. Written to path through a temporary file beside it and a rename, so a failed write leaves no
- *  partial page and an existing file untouched. */
+ *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict), the detection sets' table and, with
+ *  per_node, the NMSE of every shared value along b's execution order on a log scale with the first divergence
+ *  marked, and their table. Names are HTML-escaped. Written to path through a temporary file beside it and a
+ *  rename, so a failed write leaves no partial page and an existing file untouched. */
 ONNXC_API onnxc_status onnxc_compare_write_html(const onnxc_comparison *c, const char *path);
 
 /** The page onnxc_compare_write_html writes, as one malloc'd NUL-terminated string in *html (NULL on failure);

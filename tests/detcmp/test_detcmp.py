@@ -9,6 +9,7 @@ numpy matcher below, written from the rule in onnxc.h (onnxc_compare_detections)
 built (a swap of two tied boxes is all matched); never from onnxc's own output. Run one group:
 test_detcmp.py GROUP with ONNXC (the binary) and ONNXC_MODELS_DIR in the environment.
 """
+import html.parser
 import json
 import os
 import subprocess
@@ -315,6 +316,44 @@ class Matching(Base):
                       "extra=masks", p.stdout)
         self.assertIn("2 matched pairs at another position in B", p.stdout)
         self.assertIn("(matched as detections, see below) ok", p.stdout)
+
+
+    def test_report(self):
+        b = variant(scores=lambda s: s.__setitem__(3, np.float32(0.3000002)))
+        pa, pb = self.pair("extra", BASE, b)
+        page = os.path.join(TMP, "det.html")
+        onnxc("compare", pa, pb, "--input", "thr=%s" % thr_file(), "--report", page, expect=1)
+
+        class Cells(html.parser.HTMLParser):
+            def __init__(self):
+                super().__init__()
+                self.table, self.rows, self.cell = None, [], None
+
+            def handle_starttag(self, tag, attrs):
+                if tag == "table":
+                    self.table = dict(attrs).get("id")
+                elif tag == "tr" and self.table == "detections":
+                    self.rows.append([])
+                elif tag in ("td", "th") and self.table == "detections":
+                    self.cell = ""
+
+            def handle_endtag(self, tag):
+                if tag in ("td", "th") and self.cell is not None:
+                    self.rows[-1].append(self.cell)
+                    self.cell = None
+                elif tag == "table":
+                    self.table = None
+
+            def handle_data(self, data):
+                if self.cell is not None:
+                    self.cell += data
+        p = Cells()
+        with open(page) as f:
+            p.feed(f.read())
+        self.assertEqual(len(p.rows), 2, p.rows)
+        row = dict(zip(p.rows[0], p.rows[1]))
+        self.assertEqual((row["set"], row["grouped by"], row["A"], row["B"], row["matched"], row["unmatched B"],
+                          row["verdict"]), ("boxes", "name", "3", "4", "3", "1", "DIFFERS"))
 
 
 class Grouping(Base):
