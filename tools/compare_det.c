@@ -653,20 +653,25 @@ void oc_det_reason(const oc_det_set *s, char *buf, size_t cap)
                  p->shape_problems == 1 ? "" : "s");
         return;
     }
-    size_t k = (size_t)snprintf(buf, cap, "%lld of %lld detections of A and %lld of %lld of B unmatched",
-                                (long long)(p->unmatched_a - p->at_threshold_a), (long long)p->n_a,
-                                (long long)(p->unmatched_b - p->at_threshold_b), (long long)p->n_b);
+    size_t k = 0;
+    buf[0] = 0;
+    if (p->unmatched_a > p->at_threshold_a || p->unmatched_b > p->at_threshold_b)
+        k = (size_t)snprintf(buf, cap, "%lld of %lld detections of A and %lld of %lld of B unmatched",
+                             (long long)(p->unmatched_a - p->at_threshold_a), (long long)p->n_a,
+                             (long long)(p->unmatched_b - p->at_threshold_b), (long long)p->n_b);
     if (k < cap && p->label_changed)
         k += (size_t)snprintf(buf + k, cap - k, " (%lld relabelled)", (long long)p->label_changed);
     if (k < cap && p->box_fail)
-        k += (size_t)snprintf(buf + k, cap - k, ", %lld matched box%s beyond tolerance (max diff %.3g)",
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld matched box%s beyond tolerance (max diff %.3g)", k ? ", " : "",
                               (long long)p->box_fail, p->box_fail == 1 ? "" : "es", p->max_box_diff);
     if (k < cap && p->score_fail)
-        k += (size_t)snprintf(buf + k, cap - k, ", %lld matched score%s beyond tolerance (max diff %.3g)",
-                              (long long)p->score_fail, p->score_fail == 1 ? "" : "s", p->max_score_diff);
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld matched score%s beyond tolerance (max diff %.3g)",
+                              k ? ", " : "", (long long)p->score_fail, p->score_fail == 1 ? "" : "s",
+                              p->max_score_diff);
     for (int e = 0; e < p->n_extra && k < cap; e++)
         if (p->extra_fail[e])
-            k += (size_t)snprintf(buf + k, cap - k, ", %s beyond tolerance on %lld matched detection%s (max diff %.3g)",
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s beyond tolerance on %lld matched detection%s (max diff %.3g)",
+                                  k ? ", " : "",
                                   p->extra[e], (long long)p->extra_fail[e], p->extra_fail[e] == 1 ? "" : "s",
                                   p->extra_max_abs[e]);
 }

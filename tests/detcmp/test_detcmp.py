@@ -370,6 +370,21 @@ class Grouping(Base):
         p = onnxc("compare", pa, pb, "--input", "thr=%s" % thr_file(), expect=0)
         self.assertIn("grouped by shape: data-dependent outputs sharing K", p.stdout)
 
+    def test_keypoints_by_name(self):
+        # torchvision's Keypoint R-CNN names: boxes, scores, labels, keypoints [K,17,3]
+        kp = np.arange(4 * 17 * 3, dtype=np.float32).reshape(4, 17, 3)
+        a = dict(BASE, masks=kp)
+        b = permute(a, [0, 2, 1, 3])
+        b["masks"][0, 5, 1] += np.float32(2)
+        pa, pb = self.pair("kp", a, b, names=("boxes", "scores", "labels", "keypoints"))
+        c = self.compare(pa, pb, expect=1)
+        d = c["detections"][0]
+        self.assertEqual([e["name"] for e in d["extra"]], ["keypoints"])
+        self.assertEqual((d["matched"], d["extra"][0]["failing"]), (3, 1))
+        self.assertAlmostEqual(d["extra"][0]["max_abs"], 2.0)
+        r = reference_match(kept(a), kept(b))
+        self.assertEqual(r["extra"]["masks"][1], 1)
+
     def test_static_outputs_need_the_option(self):
         # fixed-size outputs with neutral names are not detections unless said so
         b = permute(BASE, [0, 2, 1, 3])
