@@ -186,6 +186,7 @@ class Base(unittest.TestCase):
 
     def check_against_reference(self, det, A, B, **kw):
         r = reference_match(kept(A), kept(B), **kw)
+        det = dict(det, extra=[e for e in det["extra"] if e["name"] in r["extra"]])
         for key in ("detections_a", "detections_b", "matched", "unmatched_a", "unmatched_b", "reordered",
                     "box_failing", "score_failing", "label_changed"):
             self.assertEqual(det[key], r[key], key)
@@ -385,6 +386,36 @@ class Grouping(Base):
         r = reference_match(kept(a), kept(b))
         self.assertEqual(r["extra"]["masks"][1], 1)
 
+    def test_dets_form(self):
+        # mmdetection-style dets [K,5] (x1, y1, x2, y2, score) with labels [K], and [K,6] with the label as column 5
+        def model(path, d, cols):
+            dets = np.concatenate([d["boxes"], d["scores"][:, None]] +
+                                  ([d["labels"][:, None].astype(np.float32)] if cols == 6 else []), 1)
+            init = [numpy_helper.from_array(dets, "c_d"), numpy_helper.from_array(d["scores"], "c_s"),
+                    numpy_helper.from_array(d["labels"], "c_l")]
+            nodes = [helper.make_node("Greater", ["c_s", "thr"], ["keep"]),
+                     helper.make_node("Compress", ["c_d", "keep"], ["dets"], axis=0)]
+            outs = [helper.make_tensor_value_info("dets", TensorProto.FLOAT, ["K", cols])]
+            if cols == 5:
+                nodes.append(helper.make_node("Compress", ["c_l", "keep"], ["labels"], axis=0))
+                outs.append(helper.make_tensor_value_info("labels", TensorProto.INT64, ["K"]))
+            g = helper.make_graph(nodes, "dets", [helper.make_tensor_value_info("thr", TensorProto.FLOAT, [1])],
+                                  outs, initializer=init)
+            onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+            return path
+        b = permute(variant(labels=lambda x: x.__setitem__(0, 2)), [0, 2, 1, 3])
+        for cols in (5, 6):
+            pa = model(os.path.join(TMP, "dets%d_a.onnx" % cols), BASE, cols)
+            pb = model(os.path.join(TMP, "dets%d_b.onnx" % cols), permute(BASE, [0, 2, 1, 3]), cols)
+            d = self.compare(pa, pb, expect=0)["detections"][0]
+            self.assertEqual((d["form"], d["boxes"], d["labels"], d["matched"], d["reordered"]),
+                             ("dets", "dets", "labels" if cols == 5 else None, 3, 2))
+            # box 0 relabelled (2 instead of 1): one unmatched on each side, found as a relabelling
+            pc = model(os.path.join(TMP, "dets%d_c.onnx" % cols), b, cols)
+            d = self.compare(pa, pc, expect=1)["detections"][0]
+            self.assertEqual((d["matched"], d["unmatched_a"], d["unmatched_b"], d["label_changed"]), (2, 1, 1, 1))
+            self.check_against_reference(d, BASE, b, extras=())
+
     def test_static_outputs_need_the_option(self):
         # fixed-size outputs with neutral names are not detections unless said so
         b = permute(BASE, [0, 2, 1, 3])
@@ -409,7 +440,6 @@ class Grouping(Base):
     def test_indices_form(self):
         # NonMaxSuppression's selected_indices [K,3] (batch, class, box): rows match when equal
         idx = np.array([[0, 0, 3], [0, 0, 1], [0, 1, 2], [0, 1, 0]], np.int64)
-        a = dict(BASE, boxes=idx)
 
         def model(path, rows):
             init = [numpy_helper.from_array(rows, "c_idx"), numpy_helper.from_array(BASE["scores"], "c_s")]
@@ -428,7 +458,6 @@ class Grouping(Base):
         pc = model(os.path.join(TMP, "idx_c.onnx"), np.array([[0, 0, 3], [0, 0, 2], [0, 1, 2], [0, 1, 0]], np.int64))
         d = self.compare(pa, pc, expect=1)["detections"][0]
         self.assertEqual((d["matched"], d["unmatched_a"], d["unmatched_b"]), (2, 1, 1))
-        del a
 
 
 class Verify(Base):
