@@ -513,6 +513,20 @@ onnxc_status oc_det_sample(oc_det_set *s, const onnxc_tensor *const *a, const on
     const int labelled = has_labels(s) || (s->form == OC_DET_DETS && a[s->k_boxes]->dims[1] == 6);
     const int scored = has_scores(s);
     order_by_score(da.score, da.n, order);
+    double rms_extra[ONNXC_DET_MAX_EXTRA]; /* over A's values of each extra in this sample */
+    for (int e = 0; e < p->n_extra; e++) {
+        const onnxc_tensor *xa = a[s->k_extra[e]];
+        double sum = 0;
+        int64_t m = 0, total = numel(xa);
+        for (int64_t q = 0; q < total; q++) {
+            double v = oc_load_f64(xa->dtype, xa->data, q);
+            if (isfinite(v)) {
+                sum += v * v;
+                m++;
+            }
+        }
+        rms_extra[e] = m ? sqrt(sum / (double)m) : 0.0;
+    }
     for (int64_t j = 0; j < db.n; j++)
         mb[j] = -1;
     for (int64_t r = 0; r < da.n; r++) {
@@ -565,16 +579,7 @@ onnxc_status oc_det_sample(oc_det_set *s, const onnxc_tensor *const *a, const on
         for (int e = 0; e < p->n_extra; e++) {
             const onnxc_tensor *xa = a[s->k_extra[e]], *xb = b[s->k_extra[e]];
             int64_t row = ka ? numel(xa) / ka : 0, fail = 0;
-            double rms = 0;
-            int64_t m = 0;
-            for (int64_t q = 0; q < numel(xa); q++) { /* rms over A's values of the extra in this sample */
-                double v = oc_load_f64(xa->dtype, xa->data, q);
-                if (isfinite(v)) {
-                    rms += v * v;
-                    m++;
-                }
-            }
-            rms = m ? sqrt(rms / (double)m) : 0.0;
+            const double rms = rms_extra[e];
             for (int64_t q = 0; q < row; q++) {
                 double x = oc_load_f64(xa->dtype, xa->data, i * row + q), y = oc_load_f64(xb->dtype, xb->data, best * row + q);
                 double d = fabs(y - x);
