@@ -9,9 +9,11 @@ numpy matcher below, written from the rule in onnxc.h (onnxc_compare_detections)
 built (a swap of two tied boxes is all matched); never from onnxc's own output. Run one group:
 test_detcmp.py GROUP with ONNXC (the binary) and ONNXC_MODELS_DIR in the environment.
 """
+import atexit
 import html.parser
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 ONNXC = os.environ.get("ONNXC", "onnxc")
 MODELS_DIR = os.environ.get("ONNXC_MODELS_DIR", "")
 TMP = tempfile.mkdtemp(prefix="onnxc-detcmp-")
+atexit.register(shutil.rmtree, TMP, True)
 
 
 def onnxc(*args, expect=None):
