@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -668,4 +669,59 @@ void cli_save_options(onnxc_save_options *o, int external, int64_t min_bytes, co
     if (external && min_bytes >= 0)
         o->external_min_bytes = min_bytes == 0 ? 1 : (size_t)min_bytes;
     o->external_name = name;
+}
+
+/* ---------------------------------------------------------------- detection flags */
+
+int cli_det_flag(const char *cmd, int argc, char **argv, int *i, cli_det_opts *d)
+{
+    const char *val;
+    int k;
+    char *end;
+    if ((k = cli_opt_value(cmd, argc, argv, i, "--detections", &val)) != 0) {
+        if (k < 0)
+            return -1;
+        if (!*val)
+            return cli_usage_error(cmd, "--detections takes ROLE=OUTPUT,... (or 'none'), not an empty value"), -1;
+        size_t old = d->spec ? strlen(d->spec) : 0, add = strlen(val);
+        if ((d->spec && strcmp(d->spec, "none") == 0) || (old && strcmp(val, "none") == 0))
+            return cli_usage_error(cmd, "--detections none cannot be combined with other --detections"), -1;
+        char *s = realloc(d->spec, old + add + 2);
+        if (!s) {
+            cli_error("%s: out of memory", cmd);
+            return -1;
+        }
+        if (old)
+            s[old++] = ';';
+        memcpy(s + old, val, add + 1);
+        d->spec = s;
+        return 1;
+    }
+    if ((k = cli_opt_value(cmd, argc, argv, i, "--iou", &val)) != 0) {
+        if (k < 0)
+            return -1;
+        double v = strtod(val, &end);
+        if (end == val || *end || !(v > 0 && v <= 1))
+            return cli_usage_error(cmd, "--iou takes a number in (0, 1], not '%s'", val), -1;
+        d->iou = v;
+        return 1;
+    }
+    if ((k = cli_opt_value(cmd, argc, argv, i, "--score-threshold", &val)) != 0) {
+        if (k < 0)
+            return -1;
+        double v = strtod(val, &end);
+        if (end == val || *end || !isfinite(v))
+            return cli_usage_error(cmd, "--score-threshold takes a number, not '%s'", val), -1;
+        d->score_threshold = v;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_det_apply(const cli_det_opts *d, onnxc_compare_options *co)
+{
+    co->detections = d->spec;
+    if (d->iou > 0)
+        co->iou = d->iou;
+    co->score_threshold = d->score_threshold;
 }

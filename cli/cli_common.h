@@ -190,6 +190,19 @@ onnxc_status cli_calib_read(const onnxc_model *m, int n_specs, const char *const
 onnxc_status cli_calib_random(const onnxc_model *m, int n, cli_calib *c);
 void cli_calib_free(cli_calib *c);
 
+/* The detection flags of compare and optimize --verify: --detections SPEC (repeatable: the sets are joined with
+ * ';'; "none" alone turns detection matching off), --iou X, --score-threshold T. */
+typedef struct cli_det_opts {
+    char *spec; /* malloc'd, NULL: found automatically */
+    double iou; /* 0: the command's default */
+    double score_threshold; /* NaN: none */
+} cli_det_opts;
+
+/* 1 when argv[*i] was one of the flags (consumed, with its value), 0 when not, -1 after a usage error. */
+int cli_det_flag(const char *cmd, int argc, char **argv, int *i, cli_det_opts *d);
+/* Put the flags into a comparison's options (iou only when given). */
+void cli_det_apply(const cli_det_opts *d, onnxc_compare_options *co);
+
 /* Subcommands: argv[0] is the command name. Each returns the process exit code. */
 int cmd_info(int argc, char **argv);
 int cmd_check(int argc, char **argv);

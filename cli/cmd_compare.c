@@ -12,9 +12,9 @@
 static const char usage[] =
     "usage: onnxc compare A.onnx B.onnx [--input NAME=FILE]... [--shape NAME=DIMS]... [--samples N] [--seed S]\n"
     "                     [--range NAME=LO,HI]... [--atol X] [--rtol Y] [--nmse Z] [--per-node] [--json]\n"
-    "                     [--threads N] [--report FILE.html]\n"
+    "                     [--threads N] [--report FILE.html] [--detections SPEC]... [--iou X] [--score-threshold T]\n"
     "       onnxc compare MODEL --reference DIR --input NAME=FILE... [--atol X] [--rtol Y] [--nmse Z] [--json]\n"
-    "                     [--threads N] [--report FILE.html]\n"
+    "                     [--threads N] [--report FILE.html] [--detections SPEC]... [--iou X] [--score-threshold T]\n"
     "\n"
     "Run A (the reference) and B (e.g. A after 'onnxc optimize' or 'onnxc swap-norm') with onnxc's executor on\n"
     "the same inputs and report, for each output, how far B is from A: max abs error, max relative error\n"
@@ -29,6 +29,21 @@ static const char usage[] =
     "values (rounding scales with the output's magnitude, so an element near zero may move by rtol*rms); a NaN\n"
     "never passes, equal infinities do. An output passes when no element fails AND its NMSE <= Z. A comparison\n"
     "of zero elements (every output empty, e.g. --shape N=0) is not a pass: exit 2.\n"
+    "\n"
+    "Detections: outputs whose rows are detections - boxes [K,4] (x1,y1,x2,y2) with scores [K] and labels [K]\n"
+    "as torchvision's detectors and NMS tails emit them, dets [K,5|6] (box, score, label), NonMaxSuppression's\n"
+    "selected_indices [K,3], and masks [K,1,H,W] / keypoints [K,17,3] that follow the same K - are compared by\n"
+    "matching, not element by element, so a float tie that reorders two boxes agrees and one box more above a\n"
+    "threshold is one unmatched detection, not a shape mismatch. They are found by name (a boxes/bbox/dets/\n"
+    "selected_indices output of that shape with the scores, labels, masks, keypoints outputs whose names\n"
+    "differ only in that word: boxes_kept, scores_kept, labels_kept), else by shape (outputs whose size\n"
+    "depends on the data, sharing K: one float [K,4], one float [K] as scores, one integer [K] as labels), or\n"
+    "as given with --detections; the output says which and how. Matching: A's detections by decreasing score\n"
+    "each take B's unmatched detection of the same label with the highest IoU >= X (default 0.5, the usual\n"
+    "'same object' overlap); rows of selected_indices match when equal. A set passes when every detection on\n"
+    "both sides is matched and every matched box coordinate, score and mask / keypoint element passes the\n"
+    "element test above (NMSE does not apply). Reported: detections in A and B, matched, unmatched on each\n"
+    "side, relabelled boxes, the smallest IoU and the largest box, score and mask differences of matched pairs.\n"
     "\n"
     "  --input NAME=FILE   input NAME from a NumPy .npy or ONNX TensorProto .pb file (FILE alone: the name\n"
     "                      stored in the .pb, or the models' only input); the same tensor feeds every sample\n"
@@ -53,6 +68,14 @@ static const char usage[] =
     "                      by the name stored in it, else NAME.pb), e.g. written by PyTorch; DIR plays A. Give\n"
     "                      with --input every input the reference was computed from (no random inputs, one\n"
     "                      sample, no --per-node); a file for a name MODEL lacks is noted and not compared\n"
+    "  --detections SPEC   the outputs of one detection set, ROLE=OUTPUT,... with the roles boxes, dets, indices,\n"
+    "                      scores, labels, masks, keypoints (extra: any other [K,...] output); repeat for more\n"
+    "                      sets; only the sets given are matched. 'none': compare every output element-wise\n"
+    "  --iou X             IoU a pair of boxes needs to match, in (0, 1] (default 0.5)\n"
+    "  --score-threshold T the score threshold the model applies: a detection found on one side only whose\n"
+    "                      score is within the tolerance of T (|score - T| <= atol + rtol*max(|T|, rms)) is\n"
+    "                      reported as 'at the threshold' and does not fail the set (default: none, every\n"
+    "                      unmatched detection fails)\n"
     "\n"
     "Generated inputs use the generator of 'onnxc run': without --range, 'onnxc run A.onnx --seed S+k' sees\n"
     "the inputs of sample k. A float range maps those values affinely onto [LO, HI); an integer range draws\n"
@@ -86,6 +109,7 @@ typedef struct cmp_state {
     int n_ranges;
     cli_dims dims;
     int json;
+    cli_det_opts det;
     /* progress bar */
     int tty;
     struct timespec start;
@@ -512,6 +536,7 @@ static void state_free(cmp_state *s)
     free(s->gen_rank);
     free(s->gen_dims);
     cli_dims_free(&s->dims);
+    free(s->det.spec);
     onnxc_compare_free(s->c);
     if (s->ma != s->mb)
         onnxc_model_free(s->ma);
@@ -606,6 +631,9 @@ static int compare_main(cmp_state *s, int argc, char **argv)
             co.per_node = 1;
         } else if (strcmp(a, "--json") == 0) {
             s->json = 1;
+        } else if ((k = cli_det_flag("compare", argc, argv, &i, &s->det)) != 0) {
+            if (k < 0)
+                return CLI_EXIT_USAGE;
         } else if ((k = cli_opt_value("compare", argc, argv, &i, "--input", &val)) != 0) {
             if (k < 0 || cli_given_parse("compare", val, &s->given[s->n_given++]) != 0)
                 return CLI_EXIT_USAGE;
@@ -684,6 +712,7 @@ static int compare_main(cmp_state *s, int argc, char **argv)
                       (s->ma != s->mb && (st = onnxc_model_check_output(s->ma, s->report, NULL)) != ONNXC_OK)))
         return fail(st);
     co.threads = (int)threads;
+    cli_det_apply(&s->det, &co);
     co.label_a = s->path_a;
     co.label_b = s->path_b;
     co.progress = progress;
@@ -762,16 +791,20 @@ static int compare_main(cmp_state *s, int argc, char **argv)
     warn_findings(s);
     int incomparable = 0; /* an output of another type or shape is a finding (exit 1), not an empty run */
     for (int i = 0; i < onnxc_compare_num_outputs(s->c); i++)
-        incomparable += !onnxc_compare_output(s->c, i)->metrics.comparable;
+        incomparable += !onnxc_compare_output(s->c, i)->metrics.comparable &&
+                        onnxc_compare_output(s->c, i)->detection_set < 0;
     if (onnxc_compare_num_elements(s->c) == 0 && !incomparable) {
-        cli_error("compare: no element was compared (every output of the models is empty on these inputs%s): "
-                  "not a pass", s->dims.n_opts ? "; see --shape" : "");
+        cli_error("compare: no element was compared (every output of the models is empty on these inputs%s%s): "
+                  "not a pass", onnxc_compare_num_detection_sets(s->c) ? ", no detection on either side" : "",
+                  s->dims.n_opts ? "; see --shape" : "");
         return CLI_EXIT_USAGE;
     }
     int ok = onnxc_compare_within(s->c);
-    cli_summary("%s: %d output%s, %s%s%s", s->path_b, onnxc_compare_num_outputs(s->c),
-                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", ok ? "within tolerance" : "DIFFERS",
-                s->report ? ", wrote " : "", s->report ? s->report : "");
+    int nd = onnxc_compare_num_detection_sets(s->c);
+    cli_summary("%s: %d output%s%s%s, %s%s%s", s->path_b, onnxc_compare_num_outputs(s->c),
+                onnxc_compare_num_outputs(s->c) == 1 ? "" : "s", nd ? (nd == 1 ? " (1 detection set" : " (detection sets") : "",
+                nd ? " matched)" : "", ok ? "within tolerance" : "DIFFERS", s->report ? ", wrote " : "",
+                s->report ? s->report : "");
     return ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
 }
 
@@ -779,6 +812,7 @@ int cmd_compare(int argc, char **argv)
 {
     cmp_state s;
     memset(&s, 0, sizeof s);
+    s.det.score_threshold = NAN;
     int rc = compare_main(&s, argc, argv);
     fflush(stdout);
     state_free(&s);

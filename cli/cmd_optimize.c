@@ -12,6 +12,7 @@ static const char usage[] =
     "                      [--force] [-q] [--json] [--stop-after N] [--bn-mul-add] [--eval-mode]\n"
     "                      [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
     "                      [--seed S] [--external-data [MIN_BYTES]]\n"
+    "                      [--detections SPEC]... [--iou X] [--score-threshold T]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is not\n"
     "touched unless --force names it as OUT). The default pipeline is every exact pass: cleanup, const-fold,\n"
@@ -31,7 +32,19 @@ static const char usage[] =
     "  --verify            run the original and the result on seeded random inputs with onnxc's executor and\n"
     "                      refuse to write unless every output is equal within float rounding, the test of\n"
     "                      'onnxc compare' with its defaults (each element |B - A| <= 1e-5 + 1e-4*max(|A|,\n"
-    "                      rms(A)), NMSE <= 1e-7); its table goes to stderr (with --json, into the JSON)\n"
+    "                      rms(A)), NMSE <= 1e-7); its table goes to stderr (with --json, into the JSON).\n"
+    "                      Detection outputs (boxes/scores/labels, dets, NMS selected_indices, masks and\n"
+    "                      keypoints, found as 'onnxc compare' finds them) are matched instead: the check\n"
+    "                      passes only when every detection of each side is matched (same label, IoU >= 0.9\n"
+    "                      by default: an exact rewrite moves a box by rounding only, and at 0.9 no two boxes\n"
+    "                      that survived NMS can claim one partner) and every matched box coordinate, score\n"
+    "                      and mask / keypoint element passes the element test above. One box more or less\n"
+    "                      fails, unless --score-threshold names the model's threshold and its score is\n"
+    "                      within the tolerance of it (a tie at the threshold, not a divergence)\n"
+    "  --detections SPEC   --verify: the outputs of a detection set (ROLE=OUTPUT,...; 'none': element-wise);\n"
+    "                      see 'onnxc compare --help'\n"
+    "  --iou X             --verify: IoU a pair of boxes needs to match (default 0.9)\n"
+    "  --score-threshold T --verify: the model's score threshold (see above)\n"
     "  --write-diverged    with --verify: write even when an output diverges\n"
     "  --force             allow OUT to be MODEL itself (as for convert and swap-norm: 'optimize m.onnx -o\n"
     "                      m.onnx --force' replaces it, through a temporary file)\n"
@@ -64,11 +77,13 @@ static const char usage[] =
  * 0 when every output is within it, 1 when one is not, 2 on error; *out (freed by the caller) holds the
  * comparison for printing. */
 static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dims *dims, uint64_t seed,
-                  onnxc_comparison **out)
+                  const cli_det_opts *det, onnxc_comparison **out)
 {
     cli_inputs in = {0};
     onnxc_compare_options co;
     onnxc_compare_options_init(&co);
+    co.iou = ONNXC_COMPARE_IOU_SAME_MODEL; /* the same model rewritten exactly: see onnxc.h */
+    cli_det_apply(det, &co);
     co.label_a = "verify: the original model";
     co.label_b = "verify: the optimized model";
     onnxc_status st = onnxc_compare_create(orig, opt, &co, out);
@@ -82,8 +97,9 @@ static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dim
         return 2;
     }
     if (onnxc_compare_num_elements(*out) == 0) {
-        cli_error("optimize: --verify compared no element (every output is empty on these inputs): not a proof; "
-                  "choose other --shape values");
+        cli_error("optimize: --verify compared no element (every output is empty on these inputs%s): not a proof; "
+                  "choose other --shape or --seed values", onnxc_compare_num_detection_sets(*out) ?
+                  ", no detection on either side" : "");
         return 2;
     }
     return onnxc_compare_within(*out) ? 0 : 1;
@@ -142,6 +158,7 @@ int cmd_optimize(int argc, char **argv)
     int64_t ext_min = -1;
     uint64_t seed = 0;
     cli_dims dims = {0};
+    cli_det_opts det = {.score_threshold = NAN};
     int rc = CLI_EXIT_USAGE;
     cli_pass_options po = {.flags = optimize_flags};
     onnxc_status st = onnxc_optimize_options_create(&po.opts);
@@ -166,6 +183,9 @@ int cmd_optimize(int argc, char **argv)
             force = 1;
         } else if (!strcmp(argv[i], "--write-diverged")) {
             write_diverged = 1;
+        } else if ((r = cli_det_flag("optimize", argc, argv, &i, &det)) != 0) {
+            if (r < 0)
+                goto done;
         } else if ((r = cli_opt_external("optimize", argc, argv, &i, &ext_min)) != 0) {
             if (r < 0)
                 goto done;
@@ -208,6 +228,10 @@ int cmd_optimize(int argc, char **argv)
         rc = cli_usage_error("optimize", "no output given (-o OUT, or --dry-run)");
         goto done;
     }
+    if ((det.spec || det.iou > 0 || !isnan(det.score_threshold)) && !do_verify) {
+        rc = cli_usage_error("optimize", "--detections, --iou and --score-threshold need --verify");
+        goto done;
+    }
     if (write_diverged && !do_verify) {
         rc = cli_usage_error("optimize", "--write-diverged needs --verify");
         goto done;
@@ -246,7 +270,7 @@ int cmd_optimize(int argc, char **argv)
     rc = CLI_EXIT_OK;
     int written = 0;
     if (do_verify) {
-        v = verify(orig, m, &dims, seed, &cmp);
+        v = verify(orig, m, &dims, seed, &det, &cmp);
         if (cmp && !json && v != 2)
             onnxc_compare_print(cmp, stderr, 0);
         if (v == 1 && !write_diverged)
@@ -279,6 +303,7 @@ free_models:
     onnxc_model_free(orig);
 done:
     cli_dims_free(&dims);
+    free(det.spec);
     onnxc_optimize_options_free(po.opts);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "compare_det.h"
 #include "ir.h"
 #include "json.h"
 #include "kutil.h"
@@ -464,6 +465,12 @@ struct onnxc_comparison {
     int n_refs;
     oc_ref_file *refs;
     int *ref_idx; /* refs index of output k */
+    /* detection sets (tools/compare_det.c): given (det_spec), or found on the first sample (det_decided) */
+    char *det_spec;
+    int det_off; /* "none": every output element by element */
+    int det_decided;
+    int n_dets;
+    oc_det_set *dets;
 };
 
 void onnxc_compare_options_init(onnxc_compare_options *o)
@@ -474,6 +481,35 @@ void onnxc_compare_options_init(onnxc_compare_options *o)
     o->atol = ONNXC_COMPARE_ATOL;
     o->rtol = ONNXC_COMPARE_RTOL;
     o->nmse = ONNXC_COMPARE_NMSE;
+    o->iou = ONNXC_COMPARE_IOU;
+    o->score_threshold = NAN;
+}
+
+/* The detection options: checked, the spec copied and parsed against the matched outputs' names. */
+static onnxc_status setup_detections(onnxc_comparison *c)
+{
+    for (int k = 0; k < c->n_out; k++)
+        c->out[k].detection_set = -1;
+    if (!(c->o.iou > 0 && c->o.iou <= 1))
+        return oc_err(ONNXC_E_ARG, "compare: the IoU threshold for matching detections must be in (0, 1], not %g",
+                      c->o.iou);
+    if (!isnan(c->o.score_threshold) && !isfinite(c->o.score_threshold))
+        return oc_err(ONNXC_E_ARG, "compare: the score threshold must be a finite number (NaN: none)");
+    if (c->o.detections && !(c->det_spec = oc_strdup(c->o.detections)))
+        return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    c->o.detections = c->det_spec;
+    const char **names = oc_calloc((size_t)c->n_out + 1, sizeof *names);
+    if (!names)
+        return oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+    for (int k = 0; k < c->n_out; k++)
+        names[k] = c->out[k].name;
+    onnxc_status st = oc_det_parse(c->det_spec, c->n_out, names, &c->dets, &c->n_dets, &c->det_off);
+    oc_free(names);
+    for (int i = 0; i < c->n_dets; i++) {
+        c->dets[i].pub.iou_threshold = c->o.iou;
+        c->dets[i].pub.score_threshold = c->o.score_threshold;
+    }
+    return st;
 }
 
 
@@ -655,6 +691,7 @@ static onnxc_status plan_per_node(onnxc_comparison *c)
             e->node = nb->name ? nb->name : "";
             e->op_type = nb->op_type;
             e->op_type_a = va->producer->op_type;
+            e->detection_set = -1;
             c->slot_a[va->id] = c->n_nodes;
             c->slot_b[vb->id] = c->n_nodes;
             c->n_nodes++;
@@ -714,6 +751,8 @@ onnxc_status onnxc_compare_create(const onnxc_model *a, const onnxc_model *b, co
         st = check_inputs(c);
     if (st == ONNXC_OK)
         st = match_outputs(c);
+    if (st == ONNXC_OK)
+        st = setup_detections(c);
     onnxc_session_options so = {.threads = o.threads};
     if (st == ONNXC_OK && (st = onnxc_session_create(a, &so, &c->sa)) != ONNXC_OK)
         oc_err_prefix(st, "%s", c->label_a);
@@ -926,6 +965,8 @@ static onnxc_status create_reference(const onnxc_model *b, const char *dir, cons
         st = dir ? read_reference_dir(c, dir) : copy_reference_tensors(c, n, names, tensors);
     if (st == ONNXC_OK)
         st = match_reference(c);
+    if (st == ONNXC_OK)
+        st = setup_detections(c);
     onnxc_session_options so = {.threads = o.threads};
     if (st == ONNXC_OK && (st = onnxc_session_create(b, &so, &c->sb)) != ONNXC_OK)
         oc_err_prefix(st, "%s", c->label_b);
@@ -1083,6 +1124,74 @@ static onnxc_status observe_b(void *user, const oc_node *n, const oc_value *v, c
     return ONNXC_OK;
 }
 
+/* After a sample's outputs: find the detection sets on the first one (unless given or turned off), match each
+ * set's detections, and give the set's verdict to its outputs. */
+static onnxc_status fold_detections(onnxc_comparison *c)
+{
+    if (c->det_off)
+        return ONNXC_OK;
+    size_t n = (size_t)c->n_out + 1;
+    const onnxc_tensor **ta = oc_calloc(n, sizeof *ta), **tb = oc_calloc(n, sizeof *tb);
+    int *dyn = oc_calloc(n, sizeof *dyn);
+    const char **dim0 = oc_calloc(n, sizeof *dim0), **names = oc_calloc(n, sizeof *names);
+    onnxc_status st = ONNXC_OK;
+    if (!ta || !tb || !dyn || !dim0 || !names) {
+        st = oc_err(ONNXC_E_NOMEM, "compare: out of memory");
+        goto done;
+    }
+    for (int k = 0; k < c->n_out; k++) {
+        ta[k] = c->reference ? c->refs[c->ref_idx[k]].t : onnxc_session_output(c->sa, c->out_a[k]);
+        tb[k] = onnxc_session_output(c->sb, c->out_b[k]);
+        if (!ta[k] || !tb[k]) {
+            st = oc_err(ONNXC_E_RUNTIME, "compare: output '%s' is missing after the run", c->out[k].name);
+            goto done;
+        }
+        names[k] = c->out[k].name;
+    }
+    if (!c->det_decided) {
+        if (!c->det_spec) {
+            for (int k = 0; k < c->n_out; k++) {
+                onnxc_io_info info;
+                dyn[k] = onnxc_session_output_dynamic(c->sb, c->out_b[k]);
+                if (onnxc_model_output_info(c->mb, c->out_b[k], &info) == ONNXC_OK && info.rank >= 1 &&
+                    info.dims[0] < 0 && info.dim_params[0] && *info.dim_params[0])
+                    dim0[k] = info.dim_params[0];
+            }
+            oc_det_view v = {c->n_out, names, ta, tb, dyn, dim0};
+            if ((st = oc_det_group(&v, c->o.iou, c->o.score_threshold, &c->dets, &c->n_dets)) != ONNXC_OK)
+                goto done;
+        }
+        c->det_decided = 1;
+        for (int i = 0; i < c->n_dets; i++) {
+            const oc_det_set *d = &c->dets[i];
+            c->out[d->k_boxes].detection_set = i;
+            if (d->k_scores >= 0)
+                c->out[d->k_scores].detection_set = i;
+            if (d->k_labels >= 0)
+                c->out[d->k_labels].detection_set = i;
+            for (int e = 0; e < d->pub.n_extra; e++)
+                c->out[d->k_extra[e]].detection_set = i;
+        }
+    }
+    for (int i = 0; i < c->n_dets && st == ONNXC_OK; i++)
+        st = oc_det_sample(&c->dets[i], ta, tb, c->o.atol, c->o.rtol);
+    for (int k = 0; k < c->n_out; k++) {
+        onnxc_compare_entry *e = &c->out[k];
+        if (e->detection_set < 0)
+            continue;
+        e->within = c->dets[e->detection_set].pub.within;
+        /* a [K,4] box list is no [N, classes] row set: no top-1 figures */
+        e->metrics.top1_rows = e->metrics.top1_agree = e->metrics.top5_rows = e->metrics.top5_agree = 0;
+    }
+done:
+    oc_free(ta);
+    oc_free(tb);
+    oc_free(dyn);
+    oc_free(dim0);
+    oc_free(names);
+    return st;
+}
+
 /* Reference mode: run B alone and compare its outputs with the saved ones. */
 static onnxc_status run_reference(onnxc_comparison *c, int n, const char *const *names,
                                   const onnxc_tensor *const *inputs)
@@ -1106,6 +1215,8 @@ static onnxc_status run_reference(onnxc_comparison *c, int n, const char *const 
                                  c->refs[c->ref_idx[k]].file);
         entry_fold(c, &c->out[k], &m, ta, tb);
     }
+    if ((st = fold_detections(c)) != ONNXC_OK)
+        return st;
     c->samples++;
     return ONNXC_OK;
 }
@@ -1141,6 +1252,8 @@ onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *na
             return oc_err_prefix(st, "compare: output '%s'", c->out[k].name);
         entry_fold(c, &c->out[k], &m, ta, tb);
     }
+    if ((st = fold_detections(c)) != ONNXC_OK)
+        return st;
     c->samples++;
     return ONNXC_OK;
 }
@@ -1217,8 +1330,18 @@ int64_t onnxc_compare_num_elements(const onnxc_comparison *c)
 {
     int64_t n = 0;
     for (int k = 0; c && k < c->n_out; k++)
-        n += c->out[k].metrics.n;
+        if (c->out[k].detection_set < 0)
+            n += c->out[k].metrics.n;
+    for (int i = 0; c && i < c->n_dets; i++)
+        n += c->dets[i].elements;
     return n;
+}
+
+int onnxc_compare_num_detection_sets(const onnxc_comparison *c) { return c && c->det_decided ? c->n_dets : 0; }
+
+const onnxc_compare_detections *onnxc_compare_detection_set(const onnxc_comparison *c, int i)
+{
+    return c && c->det_decided && i >= 0 && i < c->n_dets ? &c->dets[i].pub : NULL;
 }
 
 int onnxc_compare_within(const onnxc_comparison *c)
@@ -1260,6 +1383,8 @@ void onnxc_compare_free(onnxc_comparison *c)
     oc_free(c->refs);
     oc_free(c->ref_idx);
     oc_free(c->ref_dir);
+    oc_free(c->dets);
+    oc_free(c->det_spec);
     oc_free(c);
 }
 
@@ -1270,6 +1395,12 @@ static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e,
 {
     const onnxc_metrics *m = &e->metrics;
     char sa[128], sb[128];
+    if (e->detection_set >= 0 && e->detection_set < c->n_dets) {
+        size_t k = (size_t)snprintf(buf, cap, "detection set '%s': ", c->dets[e->detection_set].pub.name);
+        if (k < cap)
+            oc_det_reason(&c->dets[e->detection_set], buf + k, cap - k);
+        return;
+    }
     if (!m->comparable) {
         if (e->dtype_a != e->dtype_b)
             snprintf(buf, cap, "not comparable, type differs: %s in A, %s in B", onnxc_dtype_name(e->dtype_a),
@@ -1295,6 +1426,18 @@ static void print_row(FILE *f, const onnxc_compare_entry *e, int wname, int wop)
 {
     const onnxc_metrics *m = &e->metrics;
     char shape[128], fails[64];
+    if (e->detection_set >= 0) { /* its figures are the set's, below the table */
+        char a[64], b[64];
+        oc_dims_str(e->dims_a, e->rank_a, a, sizeof a);
+        oc_dims_str(e->dims_b, e->rank_b, b, sizeof b);
+        if (strcmp(a, b) == 0)
+            snprintf(shape, sizeof shape, "%s", b);
+        else
+            snprintf(shape, sizeof shape, "%s|%s", a, b);
+        fprintf(f, "  %-*s %-14s (matched as detections, see below) %s\n", wname, e->name, shape,
+                e->within ? "ok" : "DIFFERS");
+        return;
+    }
     if (m->comparable || e->rank_a == e->rank_b)
         oc_dims_str(e->dims_b, e->rank_b, shape, sizeof shape);
     if (!m->comparable) {
@@ -1363,6 +1506,7 @@ static void print_human(const onnxc_comparison *c, FILE *f)
             fprintf(f, "\n");
         }
     }
+    oc_det_print_human(f, c->dets, c->det_decided ? c->n_dets : 0);
     for (int side = 0; side < 2; side++)
         for (int i = 0; i < c->n_unmatched[side]; i++) {
             if (c->reference)
@@ -1424,7 +1568,7 @@ static void print_human(const onnxc_comparison *c, FILE *f)
     }
     int incomparable = 0;
     for (int k = 0; k < c->n_out; k++)
-        incomparable += !c->out[k].metrics.comparable;
+        incomparable += !c->out[k].metrics.comparable && c->out[k].detection_set < 0;
     if (onnxc_compare_num_elements(c) == 0 && !incomparable) {
         fprintf(f, "result: nothing compared (every output is empty): not a pass\n");
         return;
@@ -1519,7 +1663,12 @@ static void json_entry(FILE *f, const onnxc_compare_entry *e)
         fprintf(f, ",\"top5\":{\"rows\":%lld,\"agree\":%lld}", (long long)m->top5_rows, (long long)m->top5_agree);
     else
         fputs(",\"top5\":null", f);
-    fprintf(f, ",\"worst_sample\":%d,\"within_tolerance\":%s}", e->worst_sample, e->within ? "true" : "false");
+    fprintf(f, ",\"worst_sample\":%d", e->worst_sample);
+    if (e->detection_set >= 0)
+        fprintf(f, ",\"compared_as\":\"detections\",\"detection_set\":%d", e->detection_set);
+    else
+        fputs(",\"compared_as\":\"elements\",\"detection_set\":null", f);
+    fprintf(f, ",\"within_tolerance\":%s}", e->within ? "true" : "false");
 }
 
 static void print_json(const onnxc_comparison *c, FILE *f)
@@ -1545,6 +1694,8 @@ static void print_json(const onnxc_comparison *c, FILE *f)
         json_entry(f, &c->out[k]);
     }
     fputc(']', f);
+    fputs(",\"detections\":", f);
+    oc_det_print_json(f, c->dets, c->det_decided ? c->n_dets : 0);
     for (int side = 0; side < 2; side++) {
         fprintf(f, ",\"unmatched_%s\":[", side ? "b" : "a");
         for (int i = 0; i < c->n_unmatched[side]; i++) {

@@ -80,7 +80,7 @@ static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int i
     }
     fputs("<td>", f);
     html_shape(f, e->dims_b, e->rank_b);
-    if (!m->comparable && (e->rank_a != e->rank_b || memcmp(e->dims_a, e->dims_b, sizeof e->dims_a) != 0)) {
+    if ((!m->comparable || e->detection_set >= 0) && (e->rank_a != e->rank_b || memcmp(e->dims_a, e->dims_b, sizeof e->dims_a) != 0)) {
         fputs(" (A: ", f);
         html_shape(f, e->dims_a, e->rank_a);
         fputs(")", f);
@@ -93,7 +93,9 @@ static void entry_row(FILE *f, const onnxc_compare_entry *e, int per_node, int i
         fputs(")", f);
     }
     fputs("</td>", f);
-    if (m->comparable) {
+    if (e->detection_set >= 0) {
+        fprintf(f, "<td colspan=\"4\">matched as detections (set %d, below)</td>", e->detection_set + 1);
+    } else if (m->comparable) {
         double v[] = {m->max_abs, m->max_rel, m->nmse};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
             fputs("<td>", f);
@@ -214,6 +216,67 @@ static void per_node_chart(FILE *f, const onnxc_comparison *c, double nmse_limit
     fputs("</svg>\n", f);
 }
 
+/* The detection sets: how each was found, its counts and the largest differences of matched pairs. */
+static void detections_table(FILE *f, const onnxc_comparison *c)
+{
+    int n = onnxc_compare_num_detection_sets(c);
+    if (n == 0)
+        return;
+    fprintf(f, "<h2>Detections</h2>\n<p>%d set%s of outputs compared by matching detections, not element by element: "
+               "A's detections by decreasing score each take B's unmatched detection of the same label with the "
+               "highest IoU &ge; the threshold; a set passes when every detection is matched and every matched box "
+               "coordinate, score and extra element passes the element test.</p>\n<table id=\"detections\">\n"
+               "<tr><th>#</th><th>set</th><th>grouped by</th><th>outputs</th><th>IoU &ge;</th><th>A</th><th>B</th>"
+               "<th>matched</th><th>unmatched A</th><th>unmatched B</th><th>relabelled</th><th>min IoU</th>"
+               "<th>max box diff</th><th>max score diff</th><th>extra max diff</th><th>verdict</th></tr>\n",
+            n, n == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) {
+        const onnxc_compare_detections *d = onnxc_compare_detection_set(c, i);
+        fprintf(f, "<tr class=\"%s\"><td>%d</td><td class=\"name\">", d->within ? "ok" : "differs", i + 1);
+        oc_html_text(f, d->name);
+        fputs("</td><td>", f);
+        oc_html_text(f, d->grouped_by);
+        fputs("</td><td class=\"name\">", f);
+        oc_html_text(f, d->form);
+        fputs("=", f);
+        oc_html_text(f, d->boxes);
+        const char *role[] = {"scores", "labels"}, *name[] = {d->scores, d->labels};
+        for (int r = 0; r < 2; r++)
+            if (name[r]) {
+                fprintf(f, ", %s=", role[r]);
+                oc_html_text(f, name[r]);
+            }
+        for (int e = 0; e < d->n_extra; e++) {
+            fputs(", extra=", f);
+            oc_html_text(f, d->extra[e]);
+        }
+        fprintf(f, "</td><td>%g</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
+                d->iou_threshold, (long long)d->n_a, (long long)d->n_b, (long long)d->matched,
+                (long long)d->unmatched_a, (long long)d->unmatched_b, (long long)d->label_changed);
+        if (d->matched) {
+            fprintf(f, "%.4f</td><td>", d->min_iou);
+            oc_html_num(f, d->max_box_diff);
+            fputs("</td><td>", f);
+            oc_html_num(f, d->max_score_diff);
+        } else {
+            fputs("&ndash;</td><td>&ndash;</td><td>&ndash;", f);
+        }
+        fputs("</td><td>", f);
+        for (int e = 0; e < d->n_extra; e++) {
+            if (e)
+                fputs("<br>", f);
+            oc_html_text(f, d->extra[e]);
+            fputs(" ", f);
+            if (d->matched)
+                oc_html_num(f, d->extra_max_abs[e]);
+            else
+                fputs("&ndash;", f);
+        }
+        fprintf(f, "</td><td class=\"verdict\">%s</td></tr>\n", d->within ? "ok" : "DIFFERS");
+    }
+    fputs("</table>\n", f);
+}
+
 static void write_page(const onnxc_comparison *c, FILE *f)
 {
     const onnxc_compare_options *o = oc_compare_options(c);
@@ -252,6 +315,7 @@ static void write_page(const onnxc_comparison *c, FILE *f)
             }
         fputs("</ul>\n", f);
     }
+    detections_table(f, c);
     int n = onnxc_compare_num_nodes(c);
     if (n > 0) {
         int first = onnxc_compare_first_divergence(c);

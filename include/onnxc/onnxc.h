@@ -496,9 +496,32 @@ typedef struct onnxc_compare_options {
      *  may be NULL. */
     void (*progress)(void *user, int64_t done, int64_t total);
     void *progress_user; /**< passed to progress */
+    /** Which outputs are detections, compared by matching instead of element by element (see
+     *  onnxc_compare_detections): NULL (default) finds them by name, else by shape; "none" compares every
+     *  output element by element; otherwise one or more sets separated by ';', each "ROLE=OUTPUT,..." with the
+     *  roles boxes ([K,4] float, x1,y1,x2,y2), dets ([K,5] box + score or [K,6] box + score + label), indices
+     *  (NonMaxSuppression's [K,3] int64), scores ([K]), labels ([K]) and extra (any [K,...] output that follows
+     *  the same K: masks, keypoints; up to ONNXC_DET_MAX_EXTRA; the role names masks and keypoints are accepted
+     *  for it). Only the sets given are then compared as detections. Copied at onnxc_compare_create. */
+    const char *detections;
+    double iou;         /**< IoU a box pair needs to match (ONNXC_COMPARE_IOU; in (0, 1]) */
+    /** The score threshold the model applies, when known (NaN, the default: unknown): a detection kept on
+     *  one side only whose score passes |score - threshold| <= atol + rtol*max(|threshold|, rms(A's scores))
+     *  is counted "at the threshold" and does not fail the set. */
+    double score_threshold;
 } onnxc_compare_options;
 
-/** Defaults: tolerances above, per_node off, threads 0, labels NULL, no progress callback. */
+/** Default IoU for matching detections in onnxc compare: 0.5, the usual "same object" overlap (Pascal VOC,
+ *  COCO's AP50), so that a drifting model's boxes are still paired with the ones they came from. */
+#define ONNXC_COMPARE_IOU 0.5
+/** IoU onnxc optimize --verify matches detections with: an exact rewrite moves a box by float rounding only
+ *  (IoU > 0.999). 1 - IoU is a metric (the Jaccard distance), so at 0.9 two boxes of one label that both match
+ *  one box overlap by IoU >= 0.8, more than any NMS threshold detectors keep (torchvision: 0.5 to 0.7): a
+ *  pairing is never ambiguous and a box that moved by more than rounding is reported unmatched. */
+#define ONNXC_COMPARE_IOU_SAME_MODEL 0.9
+
+/** Defaults: tolerances above, per_node off, threads 0, labels NULL, no progress callback, detections found
+ *  automatically (NULL), iou ONNXC_COMPARE_IOU, score_threshold NaN. */
 ONNXC_API void onnxc_compare_options_init(onnxc_compare_options *o);
 
 /** A comparison of model b against the reference a, accumulated over samples; opaque. */
@@ -554,8 +577,67 @@ typedef struct onnxc_compare_entry {
     int64_t dims_a[ONNXC_MAX_RANK], dims_b[ONNXC_MAX_RANK]; /**< shapes in the last sample */
     onnxc_metrics metrics;     /**< merged over samples */
     int worst_sample;          /**< 0-based sample with the largest NMSE (or the first one not comparable) */
-    int within;                /**< non-zero when within tolerance (onnxc_metrics_within) */
+    int within;                /**< non-zero when within tolerance (onnxc_metrics_within); for an output of a
+                                    detection set, the set's verdict */
+    int detection_set;         /**< outputs: the detection set it belongs to (onnxc_compare_detection_set),
+                                    -1 when compared element by element (metrics are then the verdict; for a
+                                    set's outputs they are informative only); per-node entries: -1 */
 } onnxc_compare_entry;
+
+/** Most outputs besides boxes, scores and labels one detection set compares on matched pairs. */
+#define ONNXC_DET_MAX_EXTRA 4
+
+/** A detection set: outputs whose rows are detections (boxes [K,4] + scores [K] + labels [K] as torchvision's
+ *  detectors and the usual NMS tails emit them, [K,5|6] "dets", or NonMaxSuppression's selected_indices
+ *  [K,3]; masks [K,1,H,W] or keypoints [K,17,3] that follow the same K), whose count K depends on the data.
+ *  They are compared by matching, not element by element, so a float tie that reorders two boxes agrees and
+ *  one box more passing a threshold is one unmatched detection. Each sample: A's detections in order of
+ *  decreasing score (ties: lower index first) each take the unmatched B detection of the same label with the
+ *  largest IoU (corner boxes x1,y1,x2,y2) >= iou_threshold (ties: the closer score, then the lower index);
+ *  indices rows match when equal. For matched pairs, each box coordinate, score and extra element is held to
+ *  the element test of onnxc_compare (|B - A| <= atol + rtol*max(|A|, rms(A)), rms over A's values of that
+ *  output in the sample). The set is within tolerance when its outputs have detection shapes in every
+ *  sample, every detection on both sides is matched (or at the threshold, see score_threshold) and no
+ *  matched figure fails. Counts are totals over the samples, differences the largest. Strings are owned by
+ *  the comparison. */
+typedef struct onnxc_compare_detections {
+    const char *name;          /**< the set's name: its boxes, dets or indices output */
+    const char *grouped_by;    /**< how it was found: "option" (given), "name" (boxes/scores/labels names
+                                    sharing the rest of the name), "shape" (data-dependent outputs sharing K) */
+    const char *form;          /**< "boxes", "dets" or "indices" */
+    const char *boxes;         /**< the boxes, dets or indices output */
+    const char *scores;        /**< the scores output, NULL when none (or the dets' column 4) */
+    const char *labels;        /**< the labels output, NULL when none (or the dets' column 5): matching
+                                    ignores labels then */
+    int n_extra;               /**< extra per-detection outputs */
+    const char *extra[ONNXC_DET_MAX_EXTRA]; /**< their names (masks, keypoints, ...) */
+    double iou_threshold;      /**< the IoU used */
+    double score_threshold;    /**< NaN when not given */
+    int samples;               /**< samples compared */
+    int64_t n_a, n_b;          /**< detections in A and in B */
+    int64_t matched;           /**< pairs matched */
+    int64_t unmatched_a, unmatched_b; /**< detections of one side with no partner */
+    int64_t at_threshold_a, at_threshold_b; /**< of those, the ones whose score is at the threshold */
+    int64_t label_changed;     /**< unmatched A detections that overlap (IoU >= threshold) an unmatched B
+                                    detection of another label: the same box, relabelled */
+    int64_t reordered;         /**< matched pairs at different positions in A and B (ties, extra boxes) */
+    double min_iou;            /**< smallest IoU of a matched pair (1 when none) */
+    double max_box_diff;       /**< largest |B - A| of a matched box coordinate */
+    int64_t box_fail;          /**< matched pairs with a coordinate failing the element test */
+    double max_score_diff;     /**< largest |B - A| of a matched score */
+    int64_t score_fail;        /**< matched pairs whose score fails the element test */
+    double extra_max_abs[ONNXC_DET_MAX_EXTRA]; /**< per extra output: largest |B - A| over matched pairs */
+    int64_t extra_fail[ONNXC_DET_MAX_EXTRA];   /**< per extra output: matched pairs with a failing element */
+    int64_t shape_problems;    /**< samples where an output of the set did not have a detection shape (not
+                                    [K,...] with the set's K, or a wrong width or type) */
+    int within;                /**< non-zero when the set is within tolerance (see above) */
+} onnxc_compare_detections;
+
+/** Number of detection sets the comparison found or was given (0 before the first sample: sets found by
+ *  shape are decided on it). */
+ONNXC_API int onnxc_compare_num_detection_sets(const onnxc_comparison *c);
+/** Detection set i, NULL when out of range. */
+ONNXC_API const onnxc_compare_detections *onnxc_compare_detection_set(const onnxc_comparison *c, int i);
 
 /** Samples run so far. */
 ONNXC_API int onnxc_compare_num_samples(const onnxc_comparison *c);
@@ -577,14 +659,17 @@ ONNXC_API const onnxc_compare_entry *onnxc_compare_node(const onnxc_comparison *
 ONNXC_API int onnxc_compare_first_divergence(const onnxc_comparison *c);
 /** Non-zero when model a, the reference, produced NaN or Inf in a compared output. */
 ONNXC_API int onnxc_compare_reference_nonfinite(const onnxc_comparison *c);
-/** Elements compared over every matched output and sample (0: nothing was compared, e.g. empty outputs). */
+/** Elements compared over every matched output and sample (0: nothing was compared, e.g. empty outputs); for
+ *  the outputs of a detection set, the elements of A's and B's detections (0 when neither side detected
+ *  anything). */
 ONNXC_API int64_t onnxc_compare_num_elements(const onnxc_comparison *c);
 /** Non-zero when at least one sample ran, at least one element was compared (an empty comparison is not a
  *  pass) and every matched output is within tolerance. */
 ONNXC_API int onnxc_compare_within(const onnxc_comparison *c);
 
-/** Print the result: a table of the outputs (and of the shared values with per_node), the first divergence
- *  and a verdict line; or one JSON object when json != 0 (non-finite figures are null). */
+/** Print the result: a table of the outputs (and of the shared values with per_node), the detection sets (how
+ *  each was grouped, its counts and differences), the first divergence and a verdict line; or one JSON object
+ *  when json != 0 (non-finite figures are null; "detections" lists the sets). */
 ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json);
 
 /** The result as onnxc_compare_print(c, f, 1) prints it, as one malloc'd NUL-terminated JSON string in *json
@@ -592,10 +677,10 @@ ONNXC_API void onnxc_compare_print(const onnxc_comparison *c, FILE *f, int json)
 ONNXC_API onnxc_status onnxc_compare_json(const onnxc_comparison *c, char **json);
 
 /** The result as one self-contained HTML page (inline CSS and SVG; no script, nothing fetched): the table of
- *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict) and, with per_node, the NMSE of every shared
- *  value along b's execution order on a log scale with the first divergence marked, and their table. Names are
- *  HTML-escaped. Written to path through a temporary file beside it and a rename, so a failed write leaves no
- *  partial page and an existing file untouched. */
+ *  outputs (name, shape, dtype, max abs/rel, NMSE, cosine, verdict), the detection sets' table and, with
+ *  per_node, the NMSE of every shared value along b's execution order on a log scale with the first divergence
+ *  marked, and their table. Names are HTML-escaped. Written to path through a temporary file beside it and a
+ *  rename, so a failed write leaves no partial page and an existing file untouched. */
 ONNXC_API onnxc_status onnxc_compare_write_html(const onnxc_comparison *c, const char *path);
 
 /** The page onnxc_compare_write_html writes, as one malloc'd NUL-terminated string in *html (NULL on failure);

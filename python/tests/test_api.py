@@ -405,3 +405,48 @@ def test_data_dependent_outputs_are_copies():
         kept.append((x, out["y"]))
     for x, y in kept:  # earlier results unchanged by the later runs
         np.testing.assert_array_equal(y, np.array(np.nonzero(x > 0)))
+
+
+def detection_model(boxes, scores, labels):
+    """boxes/scores/labels constants; the rows whose score > thr (input [1]) are the outputs (K from the data)."""
+    inits = [numpy_helper.from_array(np.asarray(boxes, np.float32), "cb"),
+             numpy_helper.from_array(np.asarray(scores, np.float32), "cs"),
+             numpy_helper.from_array(np.asarray(labels, np.int64), "cl")]
+    nodes = [helper.make_node("Greater", ["cs", "thr"], ["keep"])]
+    outs = []
+    for c, n, et, shape in (("cb", "boxes", TensorProto.FLOAT, ["K", 4]), ("cs", "scores", TensorProto.FLOAT, ["K"]),
+                            ("cl", "labels", TensorProto.INT64, ["K"])):
+        nodes.append(helper.make_node("Compress", [c, "keep"], [n], axis=0))
+        outs.append(helper.make_tensor_value_info(n, et, shape))
+    g = helper.make_graph(nodes, "det", [helper.make_tensor_value_info("thr", TensorProto.FLOAT, [1])], outs,
+                          initializer=inits)
+    return onnxc.load(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_compare_detections(cli, tmp_path):
+    boxes = [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]
+    a = detection_model(boxes, [0.9, 0.8, 0.8], [1, 2, 2])
+    # the two tied boxes swapped, and one more box above the threshold
+    b = detection_model([boxes[0], boxes[2], boxes[1], [60, 60, 70, 70]], [0.9, 0.8, 0.8, 0.5], [1, 2, 2, 1])
+    thr = {"thr": np.array([0.3], np.float32)}
+    got = onnxc.compare(a, b, inputs=thr)
+    d = got["detections"][0]
+    assert (d["grouped_by"], d["matched"], d["unmatched_a"], d["unmatched_b"], d["reordered"]) == ("name", 3, 0, 1, 2)
+    assert got["within_tolerance"] is False
+    assert {o["name"]: o["compared_as"] for o in got["outputs"]} == dict.fromkeys(["boxes", "scores", "labels"],
+                                                                                  "detections")
+    # the same as the CLI's JSON
+    a.save(tmp_path / "a.onnx")
+    b.save(tmp_path / "b.onnx")
+    np.save(tmp_path / "thr.npy", thr["thr"])
+    want = json.loads(cli("compare", tmp_path / "a.onnx", tmp_path / "b.onnx", "--input",
+                          "thr=%s" % (tmp_path / "thr.npy"), "--json", ok=(1,)).stdout)["comparison"]
+    assert got == want
+    # a dict names the set; the threshold forgives nothing here (0.5 is far from 0.3)
+    got = onnxc.compare(a, b, inputs=thr, detections={"boxes": "boxes", "scores": "scores"}, iou=0.7,
+                        score_threshold=0.3)
+    d = got["detections"][0]
+    assert (d["grouped_by"], d["labels"], d["iou_threshold"], d["at_threshold_b"]) == ("option", None, 0.7, 0)
+    assert onnxc.compare(a, b, inputs=thr, detections="none")["detections"] == []
+    with pytest.raises(onnxc.Error, match="not an output"):
+        onnxc.compare(a, b, inputs=thr, detections="boxes=nope")

@@ -478,7 +478,7 @@ def _random_inputs(model, seed):
 
 
 def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=None, per_node=False, threads=0,
-            seed=0):
+            seed=0, detections=None, iou=None, score_threshold=None):
     """Run model a (the reference) and b on the same inputs and return the metrics as a dict: what
     `onnxc compare --json` prints under "comparison" (per output: max_abs, max_rel, nmse, cosine, failing
     elements, NaN/Inf counts, top-1/top-5; "within_tolerance"; with per_node the shared values and the first
@@ -489,7 +489,17 @@ def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=N
     With reference= instead of b, model a is compared against saved outputs, as `onnxc compare MODEL
     --reference DIR`: a folder (one <output>.npy or .pb per output, e.g. PyTorch's) or a dict {output name:
     ndarray}, the outputs of the one sample inputs= (required) gives every input of. The result's "reference"
-    is the folder, or "<arrays>" for a dict."""
+    is the folder, or "<arrays>" for a dict.
+
+    Detection outputs (boxes [K,4] + scores [K] + labels [K], dets [K,5|6], NonMaxSuppression's selected_indices
+    [K,3], and masks / keypoints [K,...] of the same K) are matched by label and box IoU instead of element by
+    element: the result's "detections" lists each set (how it was grouped, detections in a and b, matched,
+    unmatched_a / unmatched_b, label_changed, min_iou, max_box_diff, max_score_diff, extra[i]["max_abs"],
+    within_tolerance), and those outputs carry "compared_as": "detections". detections: None finds the sets
+    by name, else by shape; "none" compares every output element by element; a string "boxes=NAME,scores=NAME,
+    labels=NAME[,masks=NAME]" (sets separated by ";"), or a dict {role: name} or a list of them, gives them.
+    iou: the IoU a pair needs (default 0.5); score_threshold: the model's score threshold, so that a detection
+    on one side only whose score is at it within the tolerance does not fail the set."""
     o = _ffi.new("onnxc_compare_options *")
     _lib.onnxc_compare_options_init(o)
     if atol is not None:
@@ -500,6 +510,17 @@ def compare(a, b=None, inputs=None, reference=None, atol=None, rtol=None, nmse=N
         o.nmse = float(nmse)
     o.per_node = 1 if per_node else 0
     o.threads = int(threads)
+    if iou is not None:
+        o.iou = float(iou)
+    if score_threshold is not None:
+        o.score_threshold = float(score_threshold)
+    if detections is not None:
+        if isinstance(detections, dict):
+            detections = [detections]
+        if not isinstance(detections, str):
+            detections = ";".join(",".join("%s=%s" % kv for kv in d.items()) for d in detections)
+        spec = _ffi.new("char[]", detections.encode())  # copied by onnxc_compare_create
+        o.detections = spec
     pc = _ffi.new("onnxc_comparison **")
     if reference is not None:
         if b is not None:

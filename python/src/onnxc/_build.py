@@ -70,7 +70,7 @@ def _locate():
 
 def cdef_from_header(text):
     """The header's declarations as cffi's cdef accepts them: no preprocessor lines, no C++ guard, no ONNXC_API,
-    only the integer #define ONNXC_MAX_RANK kept."""
+    only the integer #defines (ONNXC_MAX_RANK, ONNXC_DET_MAX_EXTRA) kept."""
     out, skip = [], 0
     for line in text.splitlines():
         s = line.strip()
@@ -83,7 +83,7 @@ def cdef_from_header(text):
         if s.startswith("#ifdef __cplusplus") or s.startswith("#if defined(__GNUC__)"):
             skip = 1
             continue
-        if s.startswith("#define ONNXC_MAX_RANK"):
+        if re.fullmatch(r"#define ONNXC_\w+ \d+", s):  # integer constants (array sizes): ONNXC_MAX_RANK, ...
             out.append(s)
             continue
         if s.startswith("#"):
