@@ -43,7 +43,7 @@ typedef struct cal_layer {
 } cal_layer;
 
 enum { ACT_LEAKY = 1, ACT_CLIP = 2 };
-enum { ACT_PASSES = 8 }; /* passes of refine over the stored values: evaluations, each but the last with a step */
+enum { ACT_PASSES = 8 }; /* at most, passes of refine over the stored values: evaluations, each with a step */
 
 typedef struct cal_head {
     onnxc_calib_head pub;
@@ -255,7 +255,7 @@ enum { G_W, G_WN, G_WNN, G_R, G_RN, G_E, G_TT, G_E0, G_K };
  * Gauss-Newton: each pass over the samples (their normalized values from L->nfile, written while the sums were
  * accumulated, and their targets from the spill file) evaluates the error of the current (a, b) and, when it is the
  * lowest so far, steps to the least-squares fit of the linearized f on the current pieces; when it is not, halves
- * the step back toward the best. Keeps the best evaluated; memory: one sample's values and G_K + 4 doubles per
+ * the step back toward the best; stops early when no channel moves. Keeps the best evaluated; memory: one sample's values and G_K + 4 doubles per
  * channel. The residuals become the ones after f. */
 static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes, const double *a0s,
                            const double *b0s)
@@ -325,8 +325,9 @@ static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes,
         if (err != ONNXC_OK)
             break;
         double before = 0, after = 0, total = 0;
+        bool moved = false;
         for (int64_t c = 0; c < C; c++) {
-            double *q = &g[c * G_K], *p = &st[c * 6];
+            double *q = &g[c * G_K], *p = &st[c * 6], pa = p[0], pb = p[1];
             if (it == 0)
                 p[5] = q[G_E0];
             if (q[G_E] <= p[4]) {
@@ -342,12 +343,15 @@ static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes,
                 p[0] = 0.5 * (p[0] + p[2]);
                 p[1] = 0.5 * (p[1] + p[3]);
             }
+            moved = moved || fabs(p[0] - pa) + fabs(p[1] - pb) > 1e-9 * (fabs(pa) + fabs(pb)) + 1e-30;
             before += p[5];
             after += p[4];
             total += q[G_TT];
         }
         L->pub.residual_before = total > 0 ? sqrt(before / total) : 0;
         L->pub.residual_after = total > 0 ? sqrt(after / total) : 0;
+        if (!moved)
+            break; /* every channel at a fixed point (its pieces no longer change): more passes change nothing */
     }
     for (int64_t c = 0; err == ONNXC_OK && c < C; c++)
         for (int k = 0; k < 2; k++) {

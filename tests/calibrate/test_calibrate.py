@@ -21,7 +21,7 @@ on a held-out test set, against independent truth:
              after the activation equal numpy's, and the act fit's error after the activation is below the bn
              fit's (the default), whose scale and bias numpy's least squares reproduces
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
-             NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
+             NAME=DIR with an unknown name, an unknown --calibrate-fit: each exit 2, a one-line message, nothing written
 usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
 import json
 import os
@@ -402,6 +402,7 @@ elif GROUP == "badinput":
     bad("folder for an unknown input", "--calibrate", d, must="'image'")
     bad("NAME=DIR with an unknown name", "--calibrate", "image=" + os.path.join(d, "image"), must="'image'")
     bad("both flags", "--calibrate", CALIB, "--calibrate-random", "2")
+    bad("unknown --calibrate-fit", "--calibrate", CALIB, "--calibrate-fit", "relu", must="bn or act")
 elif GROUP in ("report", "report_chromium"):
     # the --report page: parsed with html.parser (well-formed, nothing fetched) and checked against the --json of
     # the same run; report_chromium: headless Chromium builds the same DOM and renders it
