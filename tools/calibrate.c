@@ -1,6 +1,7 @@
 /* Calibrated swap-norm: fit the per-channel scale and bias of each layer swap-norm made so that it reproduces the
- * original BatchNormalization's output on sample inputs (least squares per channel, sums in double), layer by
- * layer in execution order on the swapped model's own upstream activations; then the drift of every output. */
+ * original BatchNormalization's output on sample inputs (least squares per channel, sums in double; with the ACT
+ * objective, its output after the activation that alone reads it), layer by layer in execution order on the
+ * swapped model's own upstream activations; then the final linear layers' refit and the drift of every output. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -255,8 +256,8 @@ enum { G_W, G_WN, G_WNN, G_R, G_RN, G_E, G_TT, G_E0, G_K };
  * Gauss-Newton: each pass over the samples (their normalized values from L->nfile, written while the sums were
  * accumulated, and their targets from the spill file) evaluates the error of the current (a, b) and, when it is the
  * lowest so far, steps to the least-squares fit of the linearized f on the current pieces; when it is not, halves
- * the step back toward the best; stops early when no channel moves. Keeps the best evaluated; memory: one sample's values and G_K + 4 doubles per
- * channel. The residuals become the ones after f. */
+ * the step back toward the best; stops early when no channel moves. Keeps the best evaluated; memory: one sample's
+ * values and G_K + 6 doubles per channel. The residuals become the ones after f. */
 static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes, const double *a0s,
                            const double *b0s)
 {
@@ -1786,7 +1787,8 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
     fprintf(f, "calibration: %d layer%s on %d sample%s in %d pass%s over the samples (%.2f s)\n", c->n_layers,
             c->n_layers == 1 ? "" : "s", c->n_samples, c->n_samples == 1 ? "" : "s", c->n_passes,
             c->n_passes == 1 ? "" : "es", c->seconds);
-    fprintf(f, "  %-40s %6s %6s  %s\n", "layer", "C", "G", "residual before -> after (of the BN output, or after its activation)");
+    fprintf(f, "  %-40s %6s %6s  %s\n", "layer", "C", "G",
+            "residual before -> after (of the BN output, or after its activation)");
     for (int i = 0; i < c->n_layers; i++) {
         const onnxc_calib_layer *L = &c->layers[i].pub;
         fprintf(f, "  %-40s %6lld %6lld  %.4g -> %.4g", L->node, (long long)L->channels, (long long)L->groups,

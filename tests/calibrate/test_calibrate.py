@@ -4,7 +4,7 @@ on a held-out test set, against independent truth:
   accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer; head refit
              off and on) on the 600 held-out test images (labels from the generator); prints the table, asserts
              that calibration recovers what the naive group/layer swaps lose and that the head refit (default)
-             brings group and layer within 0.05 of the original
+             brings group and layer within 0.05 of the original, also with --calibrate-fit act
   accuracy_plain  the same for group and layer on models/shapes_plain_cnn.onnx (a second truth model: shapes
              with fixed levels, another seed; models/author_shapes_cnn.py --variant plain)
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
@@ -71,6 +71,19 @@ def params(path):
     return {k: v.reshape(-1) for k, v in inits.items() if k.endswith(("_gn_scale", "_gn_bias", "_gamma", "_beta"))}
 
 
+def act_acc(model, calib, x, y, acc):
+    """--calibrate-fit act (head refit on, the default) for group and layer: printed, and it recovers too."""
+    test = os.path.join(W, "test_act.npy")
+    np.save(test, x)
+    for to in ("group", "layer"):
+        out = os.path.join(W, f"{to}_act.onnx")
+        p = run("swap-norm", model, "-o", out, "--to", to, "--calibrate", calib, "--calibrate-fit", "act")
+        assert p.returncode == 0, p.stderr
+        a = (logits(out, test).argmax(1) == y).mean()
+        print(f"--calibrate-fit act, {to}, head refit: {a:.3f} (bn: {acc[(to, 'on')]:.3f})")
+        check(a >= acc["original"] - 0.05, f"act-calibrated {to} swap with the head refit recovers nearly all")
+
+
 if GROUP == "accuracy":
     x = np.load(os.path.join(MODELS, "shapes_data", "test_images.npy")).astype(np.float32) / 255
     y = np.load(os.path.join(MODELS, "shapes_data", "test_labels.npy"))
@@ -100,6 +113,7 @@ if GROUP == "accuracy":
         check(acc[(to, "off")] > acc[(to, "naive")] + 0.3, f"calibration improves {to}")
         check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
     check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    act_acc(MODEL, CALIB, x, y, acc)
     for to in ("group", "instance", "layer"):
         h = heads[to]
         check(len(h) == 1 and h[0]["output"] == "logits" and h[0]["inputs"] == 128 and h[0]["outputs"] == 4 and
@@ -129,6 +143,7 @@ elif GROUP == "accuracy_plain":
         check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
         check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
     check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    act_acc(pm, os.path.join(pd, "calib"), x, y, acc)
 elif GROUP == "torch":
     exp = os.path.join(MODELS, "expected", "shapes_cnn")
     cal = os.path.join(W, "gn.onnx")
