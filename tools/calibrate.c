@@ -1655,6 +1655,21 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
     }
     if (st == ONNXC_OK)
         st = drift(c, sa, sb, n_samples, n_inputs, names, samples, opts);
+    /* the output names point into sb's model, which is swapped: copy them before the session goes (a failure
+     * here undoes the fit too) */
+    for (int i = 0; st == ONNXC_OK && i < c->n_outputs; i++) {
+        char *copy = oc_strdup(c->outputs[i].name);
+        if (!copy) {
+            for (int k = 0; k < i; k++) {
+                oc_free((char *)c->outputs[k].name);
+                c->outputs[k].name = NULL;
+            }
+            c->n_outputs = 0; /* none copied */
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            break;
+        }
+        c->outputs[i].name = copy;
+    }
     if (st != ONNXC_OK) {
         for (int i = 0; heads_stored && i < c->n_heads; i++)
             head_store(&c->heads[i], c->heads[i].w0);
@@ -1672,12 +1687,6 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         fclose(r.spill);
 out:
     oc_free(dep);
-    /* the output names point into sb's model, which is swapped: copy them before the session goes */
-    for (int i = 0; st == ONNXC_OK && i < c->n_outputs; i++) {
-        c->outputs[i].name = oc_strdup(c->outputs[i].name);
-        if (!c->outputs[i].name)
-            st = oc_err(ONNXC_E_NOMEM, "out of memory");
-    }
     onnxc_session_free(sa);
     onnxc_session_free(sb);
     if (st != ONNXC_OK || !out) {
