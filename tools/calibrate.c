@@ -351,6 +351,8 @@ static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes,
         }
         L->pub.residual_before = total > 0 ? sqrt(before / total) : 0;
         L->pub.residual_after = total > 0 ? sqrt(after / total) : 0;
+        if (it == 0)
+            L->pub.residual_bn_fit = L->pub.residual_after; /* the first pass evaluates fit()'s values */
         if (!moved)
             break; /* every channel at a fixed point (its pieces no longer change): more passes change nothing */
     }
@@ -723,6 +725,7 @@ static onnxc_status find_layers(onnxc_calibration *c, const onnxc_model *origina
                           (long long)L.pub.channels, (long long)G);
         L.pub.training_mode = oc_attr_int(bn, "training_mode", 0) != 0;
         L.pub.objective = "bn";
+        L.pub.residual_bn_fit = NAN;
         if (objective == ONNXC_CALIB_FIT_ACT && !find_act(swapped->graph, y, &L)) {
             L.act = 0;
             L.pub.objective = "bn";
@@ -1756,6 +1759,8 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             fprintf(f, ", \"kept_channels\": %lld, \"training_mode\": %s, \"objective\": ",
                     (long long)L->kept_channels, L->training_mode ? "true" : "false");
             onnxc_json_write_string(f, L->objective);
+            fputs(", \"residual_bn_fit\": ", f);
+            json_num(f, L->residual_bn_fit);
             fputc('}', f);
         }
         fputs("], \"heads\": [", f);
@@ -1803,7 +1808,7 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
         fprintf(f, "  %-40s %6lld %6lld  %.4g -> %.4g", L->node, (long long)L->channels, (long long)L->groups,
                 L->residual_before, L->residual_after);
         if (strcmp(L->objective, "bn"))
-            fprintf(f, "  (after the %s)", L->objective);
+            fprintf(f, "  (after the %s; the bn fit: %.4g)", L->objective, L->residual_bn_fit);
         if (L->kept_channels)
             fprintf(f, "  (warning: %lld channel%s without variance kept gamma/beta)", (long long)L->kept_channels,
                     L->kept_channels == 1 ? "" : "s");

@@ -650,6 +650,8 @@ typedef struct onnxc_calib_layer {
     int training_mode;         /**< the original BN ran in training mode (targets are its batch statistics) */
     const char *objective;     /**< what the residuals compare: "bn" (the BN output itself), or the activation
                                     the fit went through ("Relu", "LeakyRelu", "Clip"): target and fit after it */
+    double residual_bn_fit;    /**< objective not "bn": the residual after the activation of the least-squares
+                                    (bn) fit the Gauss-Newton steps started from; NaN for "bn" */
 } onnxc_calib_layer;
 
 /** One refitted final linear layer: a Gemm (transA 0), MatMul, or MatMul + Add whose weight (and bias) are

@@ -324,7 +324,9 @@ elif GROUP == "act":
               np.allclose(bb.reshape(-1), icpt, rtol=1e-3, atol=1e-5), f"{what}: bn fit is numpy's least squares")
         check(np.isclose(La["residual_after"], e_act, rtol=2e-3), f"{what}: reported residual after the {fname}")
         check(np.isclose(La["residual_before"], e_carried, rtol=2e-3), f"{what}: residual before (carried)")
+        check(Lb["residual_bn_fit"] is None, f"{what}: no residual_bn_fit for the bn objective")
         if k == 0:
+            check(np.isclose(La["residual_bn_fit"], e_bn, rtol=2e-3), f"{what}: residual_bn_fit")
             check(e_act < e_bn * 0.995, f"{what}: the act fit lowers the error after the {fname} below the bn fit's")
 
     relu = lambda v: np.maximum(v, 0)
