@@ -12,6 +12,7 @@ static const char usage[] =
     "usage: onnxc swap-norm MODEL -o OUT [--to group|instance|layer] [--groups G] [--only REGEX]\n"
     "                       [--exclude REGEX] [--form auto|op|decomposed] [--strict] [--set NAME=VALUE]...\n"
     "                       [--calibrate DATA | --calibrate NAME=DIR... | --calibrate-random N] [--calibrate-head on|off]\n"
+    "                       [--calibrate-fit bn|act]\n"
     "                       [--threads N] [--report FILE.html]\n"
     "                       [--list-passes] [--dry-run] [--json] [--force] [-q] [--external-data [MIN_BYTES]]\n"
     "\n"
@@ -53,6 +54,10 @@ static const char usage[] =
     "                      layer) by ridge regression toward its carried weights, so that the calibrated model's\n"
     "                      outputs match the ORIGINAL model's outputs on the samples (not labels); the ridge\n"
     "                      strength is chosen by the left-out-sample residual. off: leave those layers as they are\n"
+    "  --calibrate-fit bn|act  what each layer's fit matches: bn (default): the original BN's output (one\n"
+    "                      pass); act: where the swapped layer's only reader is Relu, LeakyRelu or Clip, the\n"
+    "                      original's output after that activation (damped Gauss-Newton steps from the bn fit,\n"
+    "                      on the layer's values kept in a temporary file); other layers as bn\n"
     "  --threads N         threads of the calibration's sessions (default: number of cores)\n"
     "  --report FILE.html  with --calibrate(-random): also write the calibration as one self-contained HTML\n"
     "                      page (no script, nothing fetched): each layer's residual before and after the fit\n"
@@ -95,6 +100,9 @@ static void calib_progress(void *user, const onnxc_calib_progress *p)
     if (p->phase == 0 && p->layer_first == p->layer_last)
         fprintf(stderr, "\rcalibrating: layer %d of %d, sample %d/%d   ", p->layer_first + 1, p->n_layers,
                 p->sample, p->n_samples);
+    else if (p->phase == 4)
+        fprintf(stderr, "\rcalibrating: layer %d of %d through its activation        ", p->layer_first + 1,
+                p->n_layers);
     else if (p->phase == 0)
         fprintf(stderr, "\rcalibrating: layers %d-%d of %d, sample %d/%d   ", p->layer_first + 1,
                 p->layer_last + 1, p->n_layers, p->sample, p->n_samples);
@@ -109,7 +117,8 @@ static void calib_progress(void *user, const onnxc_calib_progress *p)
 
 /* Calibrate m (swapped from the file model) on the samples; the original is loaded again from the file. */
 static onnxc_status calibrate(const char *model, onnxc_model *m, int n_specs, const char *const *specs,
-                              int64_t n_random, int threads, int keep_head, onnxc_calibration **out)
+                              int64_t n_random, int threads, int keep_head, int objective,
+                              onnxc_calibration **out)
 {
     onnxc_model *orig = NULL;
     cli_calib data = {0};
@@ -123,7 +132,8 @@ static onnxc_status calibrate(const char *model, onnxc_model *m, int n_specs, co
                                       .sample_labels = (const char *const *)data.labels,
                                       .progress = calib_progress,
                                       .progress_user = &view,
-                                      .keep_head = keep_head};
+                                      .keep_head = keep_head,
+                                      .objective = objective};
         st = onnxc_swap_norm_calibrate(orig, m, data.n_samples, data.n_inputs, (const char *const *)data.names,
                                        (const onnxc_tensor *const *)data.tensors, &co, out);
         if (view.shown)
@@ -140,7 +150,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
     int n_specs = 0;
     int64_t n_random = 0, threads = 0;
     const char *model = NULL, *out = NULL, *report = NULL;
-    int json = 0, dry = 0, external = 0, force = 0, keep_head = 0;
+    int json = 0, dry = 0, external = 0, force = 0, keep_head = 0, objective = ONNXC_CALIB_FIT_DEFAULT;
     int64_t ext_min = -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -173,6 +183,12 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
             if (strcmp(v, "on") && strcmp(v, "off"))
                 return cli_usage_error("swap-norm", "--calibrate-head takes on or off, not '%s'", v);
             keep_head = !strcmp(v, "off");
+        } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--calibrate-fit", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            if (strcmp(v, "bn") && strcmp(v, "act"))
+                return cli_usage_error("swap-norm", "--calibrate-fit takes bn or act, not '%s'", v);
+            objective = !strcmp(v, "bn") ? ONNXC_CALIB_FIT_BN : ONNXC_CALIB_FIT_ACT;
         } else if ((r = cli_opt_value("swap-norm", argc, argv, &i, "--threads", &v)) != 0) {
             if (r < 0)
                 return CLI_EXIT_USAGE;
@@ -240,7 +256,7 @@ static int swap_norm(int argc, char **argv, cli_pass_options *po)
         onnxc_report_print(rep, json ? stdout : stderr, json);
     int rc = CLI_EXIT_OK;
     if (st == ONNXC_OK && calibrating && onnxc_report_num_changes(rep) > 0) {
-        st = calibrate(model, m, n_specs, calib_specs, n_random, (int)threads, keep_head, &cal);
+        st = calibrate(model, m, n_specs, calib_specs, n_random, (int)threads, keep_head, objective, &cal);
     }
     if (rep && calibrating && json)
         fputs(cal ? ", \"calibration\": " : "}\n", stdout);

@@ -170,6 +170,10 @@ static void write_page(const onnxc_calibration *cal, const char *original, const
                     L->kept_channels == 1 ? "" : "s");
         if (L->training_mode)
             fprintf(f, "%sthe original ran in training mode", L->kept_channels ? "; " : "");
+        if (L->objective && strcmp(L->objective, "bn")) {
+            fprintf(f, "%sresiduals after the ", L->kept_channels || L->training_mode ? "; " : "");
+            oc_html_text(f, L->objective);
+        }
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n<h2>Drift of the outputs</h2>\n<p>The calibrated model against the original on the "

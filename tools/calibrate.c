@@ -1,6 +1,7 @@
 /* Calibrated swap-norm: fit the per-channel scale and bias of each layer swap-norm made so that it reproduces the
- * original BatchNormalization's output on sample inputs (least squares per channel, sums in double), layer by
- * layer in execution order on the swapped model's own upstream activations; then the drift of every output. */
+ * original BatchNormalization's output on sample inputs (least squares per channel, sums in double; with the ACT
+ * objective, its output after the activation that alone reads it), layer by layer in execution order on the
+ * swapped model's own upstream activations; then the final linear layers' refit and the drift of every output. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +34,17 @@ typedef struct cal_layer {
     int y_rank;
     bool have_y, have_x, in_pass, done;
     int64_t *spill_off;      /* per sample: where its target starts in the spill file (floats), or NULL */
+    /* the ACT objective (see refine): the activation that alone reads the layer's output, 0 for none */
+    int act;                 /* ACT_LEAKY (Relu: alpha 0) or ACT_CLIP */
+    double act_alpha, act_lo, act_hi;
+    float *nbuf;             /* the normalized value of the current sample, for the temporary file */
+    FILE *nfile;             /* the normalized values of every sample of the pass (shared by its layers) */
+    int64_t *n_off;          /* per sample: where its normalized value starts in nfile */
+    int sample;              /* the sample being accumulated */
 } cal_layer;
+
+enum { ACT_LEAKY = 1, ACT_CLIP = 2 };
+enum { ACT_PASSES = 8 }; /* at most, passes of refine over the stored values: evaluations, each with a step */
 
 typedef struct cal_head {
     onnxc_calib_head pub;
@@ -150,6 +161,8 @@ static onnxc_status accumulate(cal_layer *L, const onnxc_tensor *x)
                 int64_t o = base + c * S;
                 for (int64_t i = 0; i < S; i++) {
                     double nv = (elem(x, f, o + i) - mean) * inv, y = (double)L->y[o + i];
+                    if (L->nbuf)
+                        L->nbuf[o + i] = (float)nv;
                     sn += nv;
                     snn += nv * nv;
                     sy += y;
@@ -165,6 +178,13 @@ static onnxc_status accumulate(cal_layer *L, const onnxc_tensor *x)
                 s[S_NY] += sny;
             }
         }
+    if (L->nbuf) {
+        off_t at = ftello(L->nfile);
+        if (at < 0 || fwrite(L->nbuf, sizeof *L->nbuf, (size_t)L->y_n, L->nfile) != (size_t)L->y_n)
+            return oc_err(ONNXC_E_IO, "calibrate: cannot write normalized values to a temporary file (%s)",
+                          strerror(errno));
+        L->n_off[L->sample] = (int64_t)at;
+    }
     L->have_x = true;
     return ONNXC_OK;
 }
@@ -209,6 +229,145 @@ static void fit(cal_layer *L)
     L->pub.residual_before = total > 0 ? sqrt(before / total) : 0;
     L->pub.residual_after = total > 0 ? sqrt(after / total) : 0;
     L->done = true;
+}
+
+/* The activation f(u) of layer L, its slope s and offset c (f(u) = s u + c on u's piece). */
+static inline double act_of(const cal_layer *L, double u, double *s, double *c)
+{
+    if (L->act == ACT_LEAKY) {
+        *c = 0;
+        *s = u > 0 ? 1 : L->act_alpha;
+        return *s * u;
+    }
+    if (u < L->act_lo || u > L->act_hi) {
+        *s = 0;
+        return *c = u < L->act_lo ? L->act_lo : L->act_hi;
+    }
+    *s = 1;
+    *c = 0;
+    return u;
+}
+
+/* Gauss-Newton sums per channel: sum s^2, s^2 n, s^2 n^2, s r, s r n (r = f(y) - c), error, f(y)^2, carried. */
+enum { G_W, G_WN, G_WNN, G_R, G_RN, G_E, G_TT, G_E0, G_K };
+
+/* The ACT objective for L after fit(): minimize sum (f(a n + b) - f(y))^2 per channel, f the activation that
+ * alone reads the layer's output (the next layer sees only f's values). From the least-squares fit, damped
+ * Gauss-Newton: each pass over the samples (their normalized values from L->nfile, written while the sums were
+ * accumulated, and their targets from the spill file) evaluates the error of the current (a, b) and, when it is the
+ * lowest so far, steps to the least-squares fit of the linearized f on the current pieces; when it is not, halves
+ * the step back toward the best; stops early when no channel moves. Keeps the best evaluated; memory: one sample's
+ * values and G_K + 6 doubles per channel. The residuals become the ones after f. */
+static onnxc_status refine(cal_layer *L, FILE *spill, int n_samples, int passes, const double *a0s,
+                           const double *b0s)
+{
+    int64_t C = L->pub.channels, S = 0, N = 0;
+    double *g = oc_calloc((size_t)C * G_K, sizeof *g), *st = oc_malloc((size_t)C * 6 * sizeof *st);
+    unsigned char *fixed = oc_calloc((size_t)C + 1, 1);
+    onnxc_status err = ONNXC_OK;
+    if (!g || !st || !fixed || !L->y) {
+        err = oc_err(ONNXC_E_NOMEM, "out of memory");
+        goto done;
+    }
+    N = L->y_dims[0];
+    S = L->y_n / (N * C > 0 ? N * C : 1);
+    /* st per channel: a, b (current: fit()'s to start), best a, best b, best error, the carried values' error;
+     * a channel fit() left at the carried values (no variance) stays there */
+    for (int64_t c = 0; c < C; c++) {
+        st[c * 6 + 0] = st[c * 6 + 2] = oc_get_f64(&L->par[0][0]->t, c);
+        st[c * 6 + 1] = st[c * 6 + 3] = oc_get_f64(&L->par[0][1]->t, c);
+        st[c * 6 + 4] = INFINITY;
+        st[c * 6 + 5] = 0;
+        fixed[c] = (float)st[c * 6] == (float)a0s[c] && (float)st[c * 6 + 1] == (float)b0s[c];
+    }
+    for (int it = 0; it < passes && err == ONNXC_OK; it++) {
+        memset(g, 0, (size_t)C * G_K * sizeof *g);
+        for (int smp = 0; smp < n_samples && err == ONNXC_OK; smp++) {
+            if (fseeko(spill, (off_t)L->spill_off[smp], SEEK_SET) != 0 ||
+                fread(L->y, sizeof *L->y, (size_t)L->y_n, spill) != (size_t)L->y_n ||
+                fseeko(L->nfile, (off_t)L->n_off[smp], SEEK_SET) != 0 ||
+                fread(L->nbuf, sizeof *L->nbuf, (size_t)L->y_n, L->nfile) != (size_t)L->y_n) {
+                err = oc_err(ONNXC_E_IO, "calibrate: cannot read values back from a temporary file");
+                break;
+            }
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = 0; c < C; c++) {
+                    const float *nv = L->nbuf + (n * C + c) * S, *yv = L->y + (n * C + c) * S;
+                    double a = st[c * 6], b = st[c * 6 + 1], a0 = a0s[c], b0 = b0s[c];
+                    double w = 0, wn = 0, wnn = 0, r1 = 0, rn = 0, e = 0, tt = 0, e0 = 0;
+                    for (int64_t i = 0; i < S; i++) {
+                        double sl, off, x = nv[i];
+                        double t = act_of(L, yv[i], &sl, &off);
+                        double fu = act_of(L, a * x + b, &sl, &off);
+                        double d = fu - t, r = t - off;
+                        e += d * d;
+                        tt += t * t;
+                        w += sl * sl;
+                        wn += sl * sl * x;
+                        wnn += sl * sl * x * x;
+                        r1 += sl * r;
+                        rn += sl * r * x;
+                        if (it == 0) {
+                            double s0, o0, d0 = act_of(L, a0 * x + b0, &s0, &o0) - t;
+                            e0 += d0 * d0;
+                        }
+                    }
+                    double *q = &g[c * G_K];
+                    q[G_W] += w;
+                    q[G_WN] += wn;
+                    q[G_WNN] += wnn;
+                    q[G_R] += r1;
+                    q[G_RN] += rn;
+                    q[G_E] += e;
+                    q[G_TT] += tt;
+                    q[G_E0] += e0;
+                }
+        }
+        if (err != ONNXC_OK)
+            break;
+        double before = 0, after = 0, total = 0;
+        bool moved = false;
+        for (int64_t c = 0; c < C; c++) {
+            double *q = &g[c * G_K], *p = &st[c * 6], pa = p[0], pb = p[1];
+            if (it == 0)
+                p[5] = q[G_E0];
+            if (q[G_E] <= p[4]) {
+                p[2] = p[0];
+                p[3] = p[1];
+                p[4] = q[G_E];
+                double det = q[G_WNN] * q[G_W] - q[G_WN] * q[G_WN];
+                if (!fixed[c] && q[G_W] > 0 && det > 1e-12 * q[G_WNN] * q[G_W]) {
+                    p[0] = (q[G_W] * q[G_RN] - q[G_WN] * q[G_R]) / det;
+                    p[1] = (q[G_WNN] * q[G_R] - q[G_WN] * q[G_RN]) / det;
+                }
+            } else {
+                p[0] = 0.5 * (p[0] + p[2]);
+                p[1] = 0.5 * (p[1] + p[3]);
+            }
+            moved = moved || fabs(p[0] - pa) + fabs(p[1] - pb) > 1e-9 * (fabs(pa) + fabs(pb)) + 1e-30;
+            before += p[5];
+            after += p[4];
+            total += q[G_TT];
+        }
+        L->pub.residual_before = total > 0 ? sqrt(before / total) : 0;
+        L->pub.residual_after = total > 0 ? sqrt(after / total) : 0;
+        if (it == 0)
+            L->pub.residual_bn_fit = L->pub.residual_after; /* the first pass evaluates fit()'s values */
+        if (!moved)
+            break; /* every channel at a fixed point (its pieces no longer change): more passes change nothing */
+    }
+    for (int64_t c = 0; err == ONNXC_OK && c < C; c++)
+        for (int k = 0; k < 2; k++) {
+            double v = st[c * 6 + 2 + k];
+            oc_set_f64(&L->par[0][k]->t, c, v);
+            if (L->par[1][k] != L->par[0][k])
+                oc_set_f64(&L->par[1][k]->t, c, v);
+        }
+done:
+    oc_free(g);
+    oc_free(st);
+    oc_free(fixed);
+    return err;
 }
 
 typedef struct cal_run {
@@ -504,9 +663,41 @@ static void progress(const onnxc_calibrate_options *o, int phase, int first, int
     }
 }
 
+/* For the ACT objective: the activation that alone reads value y in g (Relu, LeakyRelu, or Clip with constant
+ * bounds), into L; false for none. */
+static bool find_act(const oc_graph *g, const char *y, cal_layer *L)
+{
+    const oc_value *v = oc_graph_find(g, y);
+    if (!v || v->n_uses != 1 || (v->flags & OC_V_OUTPUT) || v->uses[0].slot != 0)
+        return false;
+    const oc_node *u = v->uses[0].node;
+    if (is_op(u, "Relu") || is_op(u, "LeakyRelu")) {
+        L->act = ACT_LEAKY;
+        L->act_alpha = is_op(u, "Relu") ? 0.0 : oc_attr_float(u, "alpha", 0.01f);
+        L->pub.objective = is_op(u, "Relu") ? "Relu" : "LeakyRelu";
+        return L->act_alpha >= 0 && L->act_alpha < 1;
+    }
+    if (!is_op(u, "Clip"))
+        return false;
+    L->act_lo = oc_attr_float(u, "min", -INFINITY);
+    L->act_hi = oc_attr_float(u, "max", INFINITY);
+    for (int k = 1; k < 3 && k < u->n_inputs; k++) {
+        const oc_value *b = u->inputs[k];
+        if (!b || !b->name[0])
+            continue;
+        const oc_tensor *t = oc_value_constant(b);
+        if (!t || onnxc_tensor_numel(&t->t) != 1)
+            return false;
+        *(k == 1 ? &L->act_lo : &L->act_hi) = oc_get_f64(&t->t, 0);
+    }
+    L->act = ACT_CLIP;
+    L->pub.objective = "Clip";
+    return L->act_lo < L->act_hi;
+}
+
 /* The swapped layers: every BN of the original whose output swapped makes with a normalizer, in B's order. */
 static onnxc_status find_layers(onnxc_calibration *c, const onnxc_model *original, onnxc_model *swapped,
-                                const onnxc_session *sa, const onnxc_session *sb)
+                                const onnxc_session *sa, const onnxc_session *sb, int objective)
 {
     const oc_graph *ga = original->graph;
     int n_bn = 0;
@@ -533,6 +724,12 @@ static onnxc_status find_layers(onnxc_calibration *c, const onnxc_model *origina
             return oc_err(ONNXC_E_INVALID, "calibrate: layer '%s' has %lld channels in %lld groups", y,
                           (long long)L.pub.channels, (long long)G);
         L.pub.training_mode = oc_attr_int(bn, "training_mode", 0) != 0;
+        L.pub.objective = "bn";
+        L.pub.residual_bn_fit = NAN;
+        if (objective == ONNXC_CALIB_FIT_ACT && !find_act(swapped->graph, y, &L)) {
+            L.act = 0;
+            L.pub.objective = "bn";
+        }
         char lbl[300];
         L.node = oc_strdup(oc_node_label(bn, lbl, sizeof lbl));
         L.output = oc_strdup(y);
@@ -1126,6 +1323,9 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         *out = NULL;
     if (!original || !swapped || (n_inputs > 0 && !names) || n_inputs < 0)
         return oc_err(ONNXC_E_ARG, "calibrate: no model, or input names missing");
+    if (opts && (opts->objective < ONNXC_CALIB_FIT_DEFAULT || opts->objective > ONNXC_CALIB_FIT_ACT))
+        return oc_err(ONNXC_E_ARG, "calibrate: objective %d is not one of ONNXC_CALIB_FIT_DEFAULT, _BN, _ACT",
+                      opts->objective);
     onnxc_status st = check_samples(original, n_samples, n_inputs, names, samples, opts);
     if (st != ONNXC_OK)
         return st;
@@ -1142,7 +1342,7 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
     if (st == ONNXC_OK)
         st = onnxc_session_create(swapped, &so, &sb);
     if (st == ONNXC_OK)
-        st = find_layers(c, original, swapped, sa, sb);
+        st = find_layers(c, original, swapped, sa, sb, opts ? opts->objective : 0);
     if (st == ONNXC_OK && !(opts && opts->keep_head))
         st = find_heads(c, swapped, sa, sb);
     if (st != ONNXC_OK)
@@ -1318,6 +1518,20 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
             st = oc_err(ONNXC_E_RUNTIME, "calibrate: a layer's value was not computed");
         progress(opts, 2, 0, n - 1, n, s + 1, n_samples);
     }
+    /* the ACT objective keeps each pass's normalized values in a temporary file (needs the spill file too) */
+    FILE *nfile = NULL;
+    for (int j = 0; j < n && st == ONNXC_OK; j++) {
+        cal_layer *L = &c->layers[j];
+        if (L->act && r.spill && !nfile)
+            nfile = tmpfile();
+        if (L->act && (!r.spill || !nfile)) {
+            L->act = 0; /* no temporary file: the BN objective */
+            L->pub.objective = "bn";
+        }
+        if (L->act && !(L->n_off = oc_calloc((size_t)n_samples, sizeof *L->n_off)))
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+        L->nfile = nfile;
+    }
     int n_done = 0;
     while (st == ONNXC_OK && n_done < n) {
         /* one pass over the samples fits every layer that no unfitted layer feeds */
@@ -1346,15 +1560,29 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         for (int j = 0; segments && j < n; j++)
             if (c->layers[j].in_pass != (pass_of[j] == c->n_passes - 1))
                 segments = false; /* the schedule is not this loop's: run from the input (not expected) */
-        if (segments) {
+        bool act_pass = false;
+        for (int j = 0; j < n && st == ONNXC_OK; j++) {
+            cal_layer *L = &c->layers[j];
+            if (L->in_pass && L->act) {
+                act_pass = true;
+                if (!(L->nbuf = oc_malloc((size_t)(L->y_n ? L->y_n : 1) * sizeof *L->nbuf)))
+                    st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            }
+        }
+        if (act_pass && st == ONNXC_OK &&
+            (fflush(nfile) != 0 || ftruncate(fileno(nfile), 0) != 0 || fseeko(nfile, 0, SEEK_SET) != 0))
+            st = oc_err(ONNXC_E_IO, "calibrate: cannot reuse a temporary file (%s)", strerror(errno));
+        if (segments && st == ONNXC_OK) {
             FILE *w = fr_file[(c->n_passes - 1) % 2];
             if (fflush(w) != 0 || ftruncate(fileno(w), 0) != 0 || fseeko(w, 0, SEEK_SET) != 0)
                 st = oc_err(ONNXC_E_IO, "calibrate: cannot reuse a temporary file (%s)", strerror(errno));
         }
         for (int s = 0; s < n_samples && st == ONNXC_OK; s++) {
             const onnxc_tensor *const *in = samples + (size_t)s * (size_t)n_inputs;
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n; j++) {
                 c->layers[j].have_x = c->layers[j].have_y = false;
+                c->layers[j].sample = s;
+            }
             r.want = want;
             r.got = 0;
             if (r.spill) {
@@ -1391,12 +1619,20 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         for (int j = 0; j < n && st == ONNXC_OK; j++)
             if (c->layers[j].in_pass) {
                 fit(&c->layers[j]);
+                if (c->layers[j].act) {
+                    st = refine(&c->layers[j], r.spill, n_samples, ACT_PASSES, keep[2 * j], keep[2 * j + 1]);
+                    progress(opts, 4, j, j, n, n_samples, n_samples);
+                }
+                oc_free(c->layers[j].nbuf);
+                c->layers[j].nbuf = NULL;
                 n_done++;
                 oc_free(c->layers[j].y);
                 c->layers[j].y = NULL;
                 c->layers[j].y_n = 0;
             }
     }
+    if (nfile)
+        fclose(nfile);
     for (int k = 0; fr && k < n; k++)
         oc_free(fr[k]);
     oc_free(fr);
@@ -1422,6 +1658,21 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
     }
     if (st == ONNXC_OK)
         st = drift(c, sa, sb, n_samples, n_inputs, names, samples, opts);
+    /* the output names point into sb's model, which is swapped: copy them before the session goes (a failure
+     * here undoes the fit too) */
+    for (int i = 0; st == ONNXC_OK && i < c->n_outputs; i++) {
+        char *copy = oc_strdup(c->outputs[i].name);
+        if (!copy) {
+            for (int k = 0; k < i; k++) {
+                oc_free((char *)c->outputs[k].name);
+                c->outputs[k].name = NULL;
+            }
+            c->n_outputs = 0; /* none copied */
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            break;
+        }
+        c->outputs[i].name = copy;
+    }
     if (st != ONNXC_OK) {
         for (int i = 0; heads_stored && i < c->n_heads; i++)
             head_store(&c->heads[i], c->heads[i].w0);
@@ -1439,12 +1690,6 @@ onnxc_status onnxc_swap_norm_calibrate(const onnxc_model *original, onnxc_model 
         fclose(r.spill);
 out:
     oc_free(dep);
-    /* the output names point into sb's model, which is swapped: copy them before the session goes */
-    for (int i = 0; st == ONNXC_OK && i < c->n_outputs; i++) {
-        c->outputs[i].name = oc_strdup(c->outputs[i].name);
-        if (!c->outputs[i].name)
-            st = oc_err(ONNXC_E_NOMEM, "out of memory");
-    }
     onnxc_session_free(sa);
     onnxc_session_free(sb);
     if (st != ONNXC_OK || !out) {
@@ -1511,8 +1756,12 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
             json_num(f, L->residual_before);
             fputs(", \"residual_after\": ", f);
             json_num(f, L->residual_after);
-            fprintf(f, ", \"kept_channels\": %lld, \"training_mode\": %s}", (long long)L->kept_channels,
-                    L->training_mode ? "true" : "false");
+            fprintf(f, ", \"kept_channels\": %lld, \"training_mode\": %s, \"objective\": ",
+                    (long long)L->kept_channels, L->training_mode ? "true" : "false");
+            onnxc_json_write_string(f, L->objective);
+            fputs(", \"residual_bn_fit\": ", f);
+            json_num(f, L->residual_bn_fit);
+            fputc('}', f);
         }
         fputs("], \"heads\": [", f);
         for (int i = 0; i < c->n_heads; i++) {
@@ -1552,11 +1801,14 @@ void onnxc_calibration_print(const onnxc_calibration *c, FILE *f, int json)
     fprintf(f, "calibration: %d layer%s on %d sample%s in %d pass%s over the samples (%.2f s)\n", c->n_layers,
             c->n_layers == 1 ? "" : "s", c->n_samples, c->n_samples == 1 ? "" : "s", c->n_passes,
             c->n_passes == 1 ? "" : "es", c->seconds);
-    fprintf(f, "  %-40s %6s %6s  %s\n", "layer", "C", "G", "residual before -> after");
+    fprintf(f, "  %-40s %6s %6s  %s\n", "layer", "C", "G",
+            "residual before -> after (of the BN output, or after its activation)");
     for (int i = 0; i < c->n_layers; i++) {
         const onnxc_calib_layer *L = &c->layers[i].pub;
         fprintf(f, "  %-40s %6lld %6lld  %.4g -> %.4g", L->node, (long long)L->channels, (long long)L->groups,
                 L->residual_before, L->residual_after);
+        if (strcmp(L->objective, "bn"))
+            fprintf(f, "  (after the %s; the bn fit: %.4g)", L->objective, L->residual_bn_fit);
         if (L->kept_channels)
             fprintf(f, "  (warning: %lld channel%s without variance kept gamma/beta)", (long long)L->kept_channels,
                     L->kept_channels == 1 ? "" : "s");
@@ -1613,6 +1865,8 @@ void onnxc_calibration_free(onnxc_calibration *c)
         oc_free(c->layers[i].sums);
         oc_free(c->layers[i].y);
         oc_free(c->layers[i].spill_off);
+        oc_free(c->layers[i].nbuf);
+        oc_free(c->layers[i].n_off);
     }
     oc_free(c->layers);
     for (int i = 0; i < c->n_heads; i++) {

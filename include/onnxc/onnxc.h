@@ -695,7 +695,8 @@ ONNXC_API void onnxc_compare_free(onnxc_comparison *c);
 /** Where a calibration is: phase 2 (first) runs the original once per sample to record every layer's target,
  *  phase 0 fits layers first..last (0-based, execution order; layers with no swapped layer between them are
  *  fitted in one pass over the samples) of n_layers, phase 3 runs both models once more for the final linear
- *  layers' refit (unless keep_head), phase 1 measures the final drift; sample is the number of samples done in
+ *  layers' refit (unless keep_head), phase 1 measures the final drift, phase 4 (objective ONNXC_CALIB_FIT_ACT)
+ *  has finished the fit of layer layer_first through its activation; sample is the number of samples done in
  *  this pass, of n_samples. */
 typedef struct onnxc_calib_progress {
     int phase;
@@ -711,11 +712,20 @@ typedef struct onnxc_calibrate_options {
     void *progress_user;          /**< passed to progress */
     int keep_head;                /**< nonzero: leave the final linear layers as they are; 0 (default): after the
                                        layer fits, refit each one (see onnxc_calib_head) */
+    int objective;                /**< what each layer's fit matches: ONNXC_CALIB_FIT_DEFAULT (0),
+                                       ONNXC_CALIB_FIT_BN or ONNXC_CALIB_FIT_ACT (see onnxc_calib_layer) */
 } onnxc_calibrate_options;
+
+/** Objectives of the layer fit (onnxc_calibrate_options.objective). BN: least squares to the original
+ *  BatchNormalization's output (one pass). ACT: where the swapped layer's only reader is Relu, LeakyRelu or Clip
+ *  (constant bounds), least squares to the original's output AFTER that activation (the BN fit, then damped
+ *  Gauss-Newton steps on the normalized values kept in a temporary file); other layers as BN. DEFAULT: BN. */
+enum { ONNXC_CALIB_FIT_DEFAULT = 0, ONNXC_CALIB_FIT_BN = 1, ONNXC_CALIB_FIT_ACT = 2 };
 
 /** One calibrated layer. Residuals are ||fit - target|| / ||target|| over every sample, position and channel,
  *  where target is the original BatchNormalization's output on the sample and fit the swapped layer's output
- *  with the layers before it already calibrated: before = with the carried gamma/beta, after = with the fit. */
+ *  with the layers before it already calibrated (both after the activation when objective names one):
+ *  before = with the carried gamma/beta, after = with the fit. */
 typedef struct onnxc_calib_layer {
     const char *node;          /**< the original BatchNormalization's node label */
     const char *output;        /**< its output value (the swapped layer's too) */
@@ -723,6 +733,10 @@ typedef struct onnxc_calib_layer {
     double residual_before, residual_after;
     int64_t kept_channels;     /**< channels whose normalized value had no variance: gamma/beta kept */
     int training_mode;         /**< the original BN ran in training mode (targets are its batch statistics) */
+    const char *objective;     /**< what the residuals compare: "bn" (the BN output itself), or the activation
+                                    the fit went through ("Relu", "LeakyRelu", "Clip"): target and fit after it */
+    double residual_bn_fit;    /**< objective not "bn": the residual after the activation of the least-squares
+                                    (bn) fit the Gauss-Newton steps started from; NaN for "bn" */
 } onnxc_calib_layer;
 
 /** One refitted final linear layer: a Gemm (transA 0), MatMul, or MatMul + Add whose weight (and bias) are

@@ -352,6 +352,16 @@ def test_swap_norm_calibrated_equals_cli(repo, cli, tmp_path):
         onnxc.swap_norm(model, calibrate=[arrays[0].astype(np.float64)])
     with pytest.raises(TypeError, match="calibrate"):
         onnxc.swap_norm(model, report_html=tmp_path / "x.html")
+    # --calibrate-fit act --calibrate-head off through the keywords: the same file as the CLI's
+    cli("swap-norm", model, "-o", tmp_path / "act.onnx", "--calibrate", calib, "--threads", "1",
+        "--calibrate-fit", "act", "--calibrate-head", "off")
+    got, rep = onnxc.swap_norm(model, calibrate=arrays, threads=1, calibrate_fit="act", calibrate_head=False)
+    got.save(tmp_path / "pyact.onnx")
+    assert (tmp_path / "pyact.onnx").read_bytes() == (tmp_path / "act.onnx").read_bytes()
+    assert [L["objective"] for L in rep["calibration"]["layers"]] == ["Relu"] * 3
+    assert rep["calibration"]["heads"] == []
+    with pytest.raises(ValueError, match="calibrate_fit"):
+        onnxc.swap_norm(model, calibrate=arrays, calibrate_fit="relu")
 
 
 def test_quantized_int8_uint8_io(repo):

@@ -4,7 +4,7 @@ on a held-out test set, against independent truth:
   accuracy   accuracy of the original, the naive and the calibrated swaps (group, instance, layer; head refit
              off and on) on the 600 held-out test images (labels from the generator); prints the table, asserts
              that calibration recovers what the naive group/layer swaps lose and that the head refit (default)
-             brings group and layer within 0.05 of the original
+             brings group and layer within 0.05 of the original, also with --calibrate-fit act
   accuracy_plain  the same for group and layer on models/shapes_plain_cnn.onnx (a second truth model: shapes
              with fixed levels, another seed; models/author_shapes_cnn.py --variant plain)
   torch      the calibrated GroupNormalization-21 file run by onnxc equals PyTorch's nn.GroupNorm net carrying
@@ -15,8 +15,13 @@ on a held-out test set, against independent truth:
   report_chromium  the page in headless Chromium (DOM and screenshot)
   head       the head refit equals a numpy ridge (lambda by exact leave-one-out) on the same rows, in the dual
              (64 rows) and the primal (240 rows) form
+  act        --calibrate-fit act against numpy: on models/shapes_cnn.onnx's first layer (its input, the Conv of
+             the image, is the same in both models) and on a small Conv-BN-Clip(0,6)-Conv-BN-LeakyRelu(0.1) model
+             made here (each layer's input computed by numpy from the calibrated file), the reported residuals
+             after the activation equal numpy's, and the act fit's error after the activation is below the bn
+             fit's (the default), whose scale and bias numpy's least squares reproduces
   badinput   missing folder, empty folder, wrong shape, wrong dtype, a folder for an input the model lacks,
-             NAME=DIR with an unknown name: each exit 2, a one-line message, nothing written
+             NAME=DIR with an unknown name, an unknown --calibrate-fit: each exit 2, a one-line message, nothing written
 usage: test_calibrate.py GROUP ONNXC MODELS_DIR WORK_DIR"""
 import json
 import os
@@ -66,6 +71,19 @@ def params(path):
     return {k: v.reshape(-1) for k, v in inits.items() if k.endswith(("_gn_scale", "_gn_bias", "_gamma", "_beta"))}
 
 
+def act_acc(model, calib, x, y, acc):
+    """--calibrate-fit act (head refit on, the default) for group and layer: printed, and it recovers too."""
+    test = os.path.join(W, "test_act.npy")
+    np.save(test, x)
+    for to in ("group", "layer"):
+        out = os.path.join(W, f"{to}_act.onnx")
+        p = run("swap-norm", model, "-o", out, "--to", to, "--calibrate", calib, "--calibrate-fit", "act")
+        assert p.returncode == 0, p.stderr
+        a = (logits(out, test).argmax(1) == y).mean()
+        print(f"--calibrate-fit act, {to}, head refit: {a:.3f} (bn: {acc[(to, 'on')]:.3f})")
+        check(a >= acc["original"] - 0.05, f"act-calibrated {to} swap with the head refit recovers nearly all")
+
+
 if GROUP == "accuracy":
     x = np.load(os.path.join(MODELS, "shapes_data", "test_images.npy")).astype(np.float32) / 255
     y = np.load(os.path.join(MODELS, "shapes_data", "test_labels.npy"))
@@ -95,6 +113,7 @@ if GROUP == "accuracy":
         check(acc[(to, "off")] > acc[(to, "naive")] + 0.3, f"calibration improves {to}")
         check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
     check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    act_acc(MODEL, CALIB, x, y, acc)
     for to in ("group", "instance", "layer"):
         h = heads[to]
         check(len(h) == 1 and h[0]["output"] == "logits" and h[0]["inputs"] == 128 and h[0]["outputs"] == 4 and
@@ -124,6 +143,7 @@ elif GROUP == "accuracy_plain":
         check(acc[(to, "naive")] < acc["original"] - 0.3, f"naive {to} swap collapses")
         check(acc[(to, "on")] >= acc["original"] - 0.05, f"calibrated {to} swap with the head refit recovers nearly all")
     check(acc[("group", "on")] >= acc[("group", "off")] + 0.03, "the head refit helps group")
+    act_acc(pm, os.path.join(pd, "calib"), x, y, acc)
 elif GROUP == "torch":
     exp = os.path.join(MODELS, "expected", "shapes_cnn")
     cal = os.path.join(W, "gn.onnx")
@@ -230,6 +250,146 @@ elif GROUP == "head":
         scale = np.abs(best_w).max()
         check(np.allclose(got["fc.weight"], best_w[:-1].T, rtol=1e-3, atol=1e-4 * scale) and
               np.allclose(got["fc.bias"], best_w[-1], rtol=1e-3, atol=1e-4 * scale), f"{name}: the refitted fc")
+elif GROUP == "act":
+    from onnx import TensorProto, helper
+
+    def conv(x, w, stride, pad):
+        """numpy Conv (no groups, no dilation): x [N,C,H,W], w [M,C,k,k]."""
+        n, c, h, wd = x.shape
+        m, _, k, _ = w.shape
+        xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        ho, wo = (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1
+        cols = np.empty((n, c, k, k, ho, wo))
+        for i in range(k):
+            for j in range(k):
+                cols[:, :, i, j] = xp[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride]
+        return np.einsum("nckluv,mckl->nmuv", cols, w.astype(np.float64))
+
+    def gn_norm(z, groups, eps):
+        n, c = z.shape[:2]
+        g = z.reshape(n, groups, -1)
+        return ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + eps)).reshape(z.shape)
+
+    def bn(z, inits, node):
+        sc, bi, mu, var = (inits[node.input[k]].astype(np.float64)[None, :, None, None] for k in range(1, 5))
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        return sc * (z - mu) / np.sqrt(var + eps) + bi
+
+    def layer(path, k):
+        """scale, bias, groups, epsilon of the k-th GroupNormalization of a calibrated file."""
+        m = onnx.load(path)
+        inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+        g = [nd for nd in m.graph.node if nd.op_type == "GroupNormalization"][k]
+        at = {a.name: a for a in g.attribute}
+        return (inits[g.input[1]].astype(np.float64)[None, :, None, None],
+                inits[g.input[2]].astype(np.float64)[None, :, None, None], at["num_groups"].i,
+                at["epsilon"].f if "epsilon" in at else 1e-5)
+
+    def rel(f, pred, y):
+        return np.sqrt(((f(pred) - f(y)) ** 2).sum() / (f(y) ** 2).sum())
+
+    def fits(model, calib, G):
+        """swap-norm --to group --groups G --form op with both objectives: {fit: (file, json layers)}."""
+        res = {}
+        for fit in ("bn", "act"):
+            out = os.path.join(W, f"{os.path.basename(model)}_{fit}.onnx")
+            p = run("swap-norm", model, "-o", out, "--to", "group", "--groups", str(G), "--form", "op",
+                    "--calibrate", calib, "--calibrate-head", "off", "--calibrate-fit", fit, "--threads", "1",
+                    "--json")
+            check(p.returncode == 0, f"{model} {fit}: {p.stderr}")
+            res[fit] = (out, json.loads(p.stdout)["calibration"]["layers"])
+        return res
+
+    def check_layer(what, res, k, z, y, f, fname, carried):
+        """layer k: input z (numpy), original BN output y, activation f: residuals and fits against numpy."""
+        a, b, G, eps = layer(res["act"][0], k)
+        nz = gn_norm(z, G, eps)
+        La, Lb = res["act"][1][k], res["bn"][1][k]
+        check(La["objective"] == fname and Lb["objective"] == "bn", f"{what}: objectives {La['objective']}, "
+              f"{Lb['objective']}")
+        e_act = rel(f, a * nz + b, y)
+        e_carried = rel(f, carried[0] * nz + carried[1], y)
+        ab, bb, _, _ = layer(res["bn"][0], k)
+        nzb = gn_norm(zb[k], G, eps) if k else nz
+        e_bn = rel(f, ab * nzb + bb, y)
+        # numpy's least squares of the BN output on the normalized value, per channel: the bn fit
+        C = z.shape[1]
+        nn_ = np.moveaxis(nzb, 1, 0).reshape(C, -1)
+        yy = np.moveaxis(y, 1, 0).reshape(C, -1)
+        slope = ((nn_ - nn_.mean(1, keepdims=True)) * (yy - yy.mean(1, keepdims=True))).mean(1) / nn_.var(1)
+        icpt = yy.mean(1) - slope * nn_.mean(1)
+        print(f"{what}: after the {fname}: carried {e_carried:.4f}, bn fit {e_bn:.4f}, act fit {e_act:.4f} "
+              f"(reported {La['residual_before']:.4f} -> {La['residual_after']:.4f})")
+        check(np.allclose(ab.reshape(-1), slope, rtol=1e-3, atol=1e-5) and
+              np.allclose(bb.reshape(-1), icpt, rtol=1e-3, atol=1e-5), f"{what}: bn fit is numpy's least squares")
+        check(np.isclose(La["residual_after"], e_act, rtol=2e-3), f"{what}: reported residual after the {fname}")
+        check(np.isclose(La["residual_before"], e_carried, rtol=2e-3), f"{what}: residual before (carried)")
+        check(Lb["residual_bn_fit"] is None, f"{what}: no residual_bn_fit for the bn objective")
+        if k == 0:
+            check(np.isclose(La["residual_bn_fit"], e_bn, rtol=2e-3), f"{what}: residual_bn_fit")
+            check(e_act < e_bn * 0.995, f"{what}: the act fit lowers the error after the {fname} below the bn fit's")
+
+    relu = lambda v: np.maximum(v, 0)
+    # 1. models/shapes_cnn.onnx, first layer: Conv(1->64, 3x3, stride 2, pad 1) of the image
+    m = onnx.load(MODEL)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    x = np.concatenate([np.load(os.path.join(CALIB, f)) for f in sorted(os.listdir(CALIB))])
+    cv = [nd for nd in m.graph.node if nd.op_type == "Conv"][0]
+    bn0 = [nd for nd in m.graph.node if nd.op_type == "BatchNormalization"][0]
+    z0 = conv(x, inits[cv.input[1]], 2, 1)
+    zb = {}
+    res = fits(MODEL, CALIB, 32)
+    check([L["objective"] for L in res["act"][1]] == ["Relu"] * 3, "shapes_cnn: every layer through its Relu")
+    check_layer("shapes_cnn layer 1", res, 0, z0, bn(z0, inits, bn0), relu, "Relu",
+                (inits[bn0.input[1]][None, :, None, None], inits[bn0.input[2]][None, :, None, None]))
+    # 2. a small model made here: Conv-BN-Clip(0,6)-Conv-BN-LeakyRelu(0.1)
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(0, 0.4, (16, 3, 3, 3)).astype(np.float32)
+    w2 = rng.normal(0, 0.2, (16, 16, 3, 3)).astype(np.float32)
+    P = {"w1": w1, "w2": w2, "lo": np.array(0, np.float32), "hi": np.array(6, np.float32)}
+    for i in (1, 2):
+        P[f"g{i}"] = rng.uniform(0.5, 2, 16).astype(np.float32)
+        P[f"b{i}"] = rng.normal(0, 1, 16).astype(np.float32)
+        P[f"m{i}"] = rng.normal(0, 1, 16).astype(np.float32)
+        P[f"v{i}"] = rng.uniform(0.5, 3, 16).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c1", "g1", "b1", "m1", "v1"], ["n1"], epsilon=1e-5),
+             helper.make_node("Clip", ["n1", "lo", "hi"], ["a1"]),
+             helper.make_node("Conv", ["a1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c2", "g2", "b2", "m2", "v2"], ["n2"], epsilon=1e-5),
+             helper.make_node("LeakyRelu", ["n2"], ["out"], alpha=0.1)]
+    gr = helper.make_graph(nodes, "act", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 12, 12])],
+                           [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 16, 12, 12])],
+                           [onnx.numpy_helper.from_array(v, k) for k, v in P.items()])
+    small = os.path.join(W, "small.onnx")
+    onnx.save(helper.make_model(gr, opset_imports=[helper.make_opsetid("", 13)]), small)
+    cd = os.path.join(W, "calib")
+    os.makedirs(cd)
+    xs = []
+    for i in range(12):
+        # per-sample level and contrast, so that per-sample normalisation loses something
+        xi = (rng.normal(0, 1, (1, 3, 12, 12)) * rng.uniform(0.3, 3) + rng.normal(0, 2)).astype(np.float32)
+        np.save(os.path.join(cd, f"{i:02d}.npy"), xi)
+        xs.append(xi)
+    x = np.concatenate(xs)
+    clip = lambda v: np.clip(v, 0, 6)
+    leaky = lambda v: np.where(v > 0, v, 0.1 * v)
+    res = fits(small, cd, 4)
+    check([L["objective"] for L in res["act"][1]] == ["Clip", "LeakyRelu"], "small: Clip and LeakyRelu found")
+    z1 = conv(x, w1, 1, 1)
+    bnode = [helper.make_node("BatchNormalization", ["", f"g{i}", f"b{i}", f"m{i}", f"v{i}"], [""], epsilon=1e-5)
+             for i in (1, 2)]
+    check_layer("small layer 1 (Clip)", res, 0, z1, bn(z1, P, bnode[0]), clip, "Clip", (P["g1"][None, :, None, None],
+                P["b1"][None, :, None, None]))
+    # layer 2's input in each calibrated file: numpy from that file's layer 1
+    y1 = clip(bn(z1, P, bnode[0]))
+    def z2_of(fit):
+        a, b, G, eps = layer(res[fit][0], 0)
+        return conv(clip(a * gn_norm(z1, G, eps) + b), w2, 1, 1)
+    zb[1] = z2_of("bn")
+    y2 = bn(conv(y1, w2, 1, 1), P, bnode[1])
+    check_layer("small layer 2 (LeakyRelu)", res, 1, z2_of("act"), y2, leaky, "LeakyRelu",
+                (P["g2"][None, :, None, None], P["b2"][None, :, None, None]))
 elif GROUP == "badinput":
     out = os.path.join(W, "out.onnx")
 
@@ -259,6 +419,7 @@ elif GROUP == "badinput":
     bad("folder for an unknown input", "--calibrate", d, must="'image'")
     bad("NAME=DIR with an unknown name", "--calibrate", "image=" + os.path.join(d, "image"), must="'image'")
     bad("both flags", "--calibrate", CALIB, "--calibrate-random", "2")
+    bad("unknown --calibrate-fit", "--calibrate", CALIB, "--calibrate-fit", "relu", must="bn or act")
 elif GROUP in ("report", "report_chromium"):
     # the --report page: parsed with html.parser (well-formed, nothing fetched) and checked against the --json of
     # the same run; report_chromium: headless Chromium builds the same DOM and renders it

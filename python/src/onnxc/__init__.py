@@ -243,7 +243,8 @@ def _run_optimize(m, settings):
 
 
 def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None, strict=None, options=None,
-              calibrate=None, threads=0, report_html=None, **pass_options):
+              calibrate=None, threads=0, report_html=None, calibrate_head=True, calibrate_fit="bn",
+              **pass_options):
     """The swap-norm pass alone (like `onnxc swap-norm`): BatchNormalization replaced by group / instance /
     layer normalization. Returns (new model, report dict). None leaves an option at its default; more
     swap-norm options as keywords (swap_norm_NAME=...) or options={...} as in optimize.
@@ -254,7 +255,12 @@ def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None
     to reproduce the original BatchNormalization's output (onnxc_swap_norm_calibrate, on `threads` threads,
     outside the GIL) and report["calibration"] is what `--json` prints under "calibration" (per-layer
     residuals before/after, drift of every output); report_html=PATH also writes the --report page. Nothing
-    is calibrated when no BN was swapped (report["calibration"] is then None)."""
+    is calibrated when no BN was swapped (report["calibration"] is then None). calibrate_head=False is
+    --calibrate-head off; calibrate_fit="act" is --calibrate-fit act (each layer fitted through the Relu,
+    LeakyRelu or Clip that alone reads it)."""
+    fits = {"bn": _lib.ONNXC_CALIB_FIT_BN, "act": _lib.ONNXC_CALIB_FIT_ACT}
+    if calibrate_fit not in fits:
+        raise ValueError("swap_norm: calibrate_fit is 'bn' or 'act', not %r" % (calibrate_fit,))
     settings = [("passes", "swap-norm"), ("swap-norm.to", str(to))]
     for name, v in (("groups", groups), ("only", only), ("exclude", exclude), ("form", form), ("strict", strict)):
         if v is not None:
@@ -284,6 +290,8 @@ def swap_norm(model, to="group", groups=None, only=None, exclude=None, form=None
     names_p = _ffi.new("const char *[]", c_names or [_ffi.NULL])
     o = _ffi.new("onnxc_calibrate_options *")
     o.threads = int(threads)
+    o.keep_head = 0 if calibrate_head else 1
+    o.objective = fits[calibrate_fit]
     pc = _ffi.new("onnxc_calibration **")
     _check(_lib.onnxc_swap_norm_calibrate(m._ptr, swapped._ptr, len(feeds), len(names), names_p, ptrs, o, pc),
            "swap_norm calibration")
