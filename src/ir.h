@@ -236,6 +236,8 @@ struct onnxc_model {
     int n_functions;
     oc_bytes *training_info;  /* packed TrainingInfoProtos */
     int n_training_info;
+    bool has_subgraphs;       /* some graph of it was made with a parent (oc_graph_new): names are then checked
+                               * against subgraphs too; never reset */
     char *path;               /* file it was loaded from, or NULL */
     char *dir;                /* folder for external data, or NULL */
     oc_bytes unknown;         /* e.g. configuration (IR 11) */

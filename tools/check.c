@@ -716,6 +716,9 @@ static onnxc_status check_graph(checker *c, const oc_graph *g, const char *ctx, 
             if (v && v->producer != nd)
                 problem(c, ctx, "node %s: output '%s' is also produced by node %s", label(nd, a, sizeof a), v->name,
                         label(v->producer, b, sizeof b));
+            else if (v && g->parent && oc_graph_lookup(g->parent, v->name))
+                problem(c, ctx, "node %s: output '%s' shadows a value of an enclosing graph (names must be unique "
+                        "across scopes; onnx.checker and ONNX Runtime refuse it)", label(nd, a, sizeof a), v->name);
         }
         if ((st = check_node_ops(c, nd, ctx)) != ONNXC_OK)
             goto done;
