@@ -548,6 +548,13 @@ const oc_tensor *oc_value_constant(const oc_value *v)
         if (a && a->t)
             return a->t;
     }
+    /* a subgraph's reference to a value of an enclosing graph: that value's constant, if it is one (the tensor
+     * belongs to the enclosing graph: a pass that changes it makes a copy in the subgraph) */
+    if (!v->init && !v->producer && (v->flags & OC_V_OUTER) && v->graph && v->graph->parent) {
+        const oc_value *ov = oc_graph_lookup(v->graph->parent, v->name);
+        if (ov && ov != v && ov->graph != v->graph)
+            return oc_value_constant(ov);
+    }
     return NULL;
 }
 

@@ -9,3 +9,7 @@ add_test(NAME subgraph_passes_ort
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/subgraphs/test_subgraph_passes.py $<TARGET_FILE:onnxc>
           ${CMAKE_BINARY_DIR}/subgraph-passes-ort --ort ${CMAKE_SOURCE_DIR})
 set_tests_properties(subgraph_passes_ort PROPERTIES SKIP_RETURN_CODE 77)
+add_test(NAME subgraph_models
+  COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/subgraphs/test_subgraph_passes.py $<TARGET_FILE:onnxc>
+          ${CMAKE_BINARY_DIR}/subgraph-models --models-only)
+set_tests_properties(subgraph_models PROPERTIES FIXTURES_SETUP subgraph_models)

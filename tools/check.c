@@ -296,7 +296,7 @@ static onnxc_status check_declarations(checker *c, const oc_graph *g, const char
             if (init && type_disagrees_tensor(ty, &init->t))
                 problem(c, ctx, "value '%s': %s says %s, initializer is %s", v->name, lists[l].what,
                         type_str(ty, a, sizeof a), tensor_str(&init->t, b, sizeof b));
-            const oc_tensor *cst = !init ? oc_value_constant(v) : NULL;
+            const oc_tensor *cst = !init && !(v->flags & OC_V_OUTER) ? oc_value_constant(v) : NULL;
             if (cst && type_disagrees_tensor(ty, &cst->t))
                 problem(c, ctx, "value '%s': %s says %s, Constant node gives %s", v->name, lists[l].what,
                         type_str(ty, a, sizeof a), tensor_str(&cst->t, b, sizeof b));

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Passes inside subgraphs (If branches, Loop bodies, nested ones), `info` per subgraph and `check` on nested
+"""Passes inside subgraphs (If branches, Loop and Scan bodies, nested ones, weights of the main graph read by a
+body), `info` per subgraph and `check` on nested
 problems, on models built here with onnx.helper. Each optimize case asserts the graph that results (with Debian's
 onnx, independent of onnxc) and, for If models, the same outputs before and after in onnxc's executor on both
 branches. With --ort, the Loop models (which onnxc's executor does not run yet) and the If models are run before
 and after with ONNX Runtime (bench/ort_run.js) instead; without node or bench/node_modules that mode exits 77
 (skipped).
-usage: test_subgraph_passes.py ONNXC WORK_DIR [--ort REPO_DIR]"""
+With --models-only it writes the models and stops (shape inference is checked on them by infer_vs_onnx).
+usage: test_subgraph_passes.py ONNXC WORK_DIR [--ort REPO_DIR | --models-only]"""
 import json
 import os
 import shutil
@@ -19,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 ONNXC, WORK = sys.argv[1:3]
 ORT_REPO = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--ort" else None
+MODELS_ONLY = "--models-only" in sys.argv[3:]
 os.environ["ONNXC_CHECK_PASSES"] = "1"  # verify the IR after every pass (every scope), in release builds too
 os.makedirs(WORK, exist_ok=True)
 RNG = np.random.default_rng(11)
@@ -97,6 +100,43 @@ def loop_conv_bn():
         "loop_conv_bn", [vi("X", F, [1, 3, 6, 6])], [vi("Y", F, [1, 3, 6, 6])],
         initializer=[t("trip", np.array(3, np.int64)), t("cond", np.array(True))])
     return save("loop_conv_bn", g)
+
+
+def loop_outer_weights():
+    """A Loop body whose Conv weights and BN parameters are initializers of the main graph (as exporters write
+    loops): 'ow' and the BN's are read by the body only, 'sw' by the body and by a Conv of the main graph."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"], name="cond_copy"),
+         helper.make_node("Conv", ["x_in", "ow"], ["l_c1"], name="l_conv1", pads=[1, 1, 1, 1]),
+         bn_node("l_bn", "l_c1", "l_b1"),
+         helper.make_node("Conv", ["l_b1", "sw"], ["x_out"], name="l_conv2")],
+        "body", [vi("i", TensorProto.INT64, []), vi("cond_in", TensorProto.BOOL, []), vi("x_in")],
+        [vi("cond_out", TensorProto.BOOL, []), vi("x_out")])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["trip", "cond", "X"], ["L"], name="loop", body=body),
+         helper.make_node("Conv", ["L", "sw"], ["Y"], name="main_conv")],
+        "loop_outer_weights", [vi("X", F, [1, 3, 6, 6])], [vi("Y", F, [1, 3, 6, 6])],
+        initializer=[t("trip", np.array(2, np.int64)), t("cond", np.array(True)), weight("ow", 3, 3, 3),
+                     weight("sw", 3, 3, 1)] + bn_inits("l_bn", 3))
+    return save("loop_outer_weights", g)
+
+
+def scan_const_chain():
+    """Scan over X [T, 4] with a state [4]: s' = s + x_t * (k1 * k2), y_t = Relu(s'); k1 and k2 are Constant nodes
+    of the body (const-fold makes one initializer of k1 * k2), and a dead node sits in the body."""
+    body = helper.make_graph(
+        [helper.make_node("Constant", [], ["k1"], name="k1", value=t("k1v", np.full(4, 0.5, np.float32))),
+         helper.make_node("Constant", [], ["k2"], name="k2", value=t("k2v", np.full(4, 3.0, np.float32))),
+         helper.make_node("Mul", ["k1", "k2"], ["k"], name="k"),
+         helper.make_node("Mul", ["x_t", "k"], ["xk"], name="xk"),
+         helper.make_node("Add", ["s_in", "xk"], ["s_out"], name="acc"),
+         helper.make_node("Relu", ["s_out"], ["y_t"], name="relu"),
+         helper.make_node("Neg", ["x_t"], ["unused"], name="dead")],
+        "scan_body", [vi("s_in", F, [4]), vi("x_t", F, [4])], [vi("s_out", F, [4]), vi("y_t", F, [4])])
+    g = helper.make_graph(
+        [helper.make_node("Scan", ["S0", "X"], ["S", "Y"], name="scan", body=body, num_scan_inputs=1)],
+        "scan_const_chain", [vi("S0", F, [4]), vi("X", F, [5, 4])], [vi("S", F, [4]), vi("Y", F, [5, 4])])
+    return save("scan_const_chain", g)
 
 
 def body_reads_outer():
@@ -293,13 +333,22 @@ def model(name):
     return MODELS[name]
 
 
+# ---------------------------------------------------------------- models only (for infer_vs_onnx)
+
+if MODELS_ONLY:
+    for name in ("if_conv_bn", "loop_conv_bn", "loop_outer_weights", "scan_const_chain", "body_reads_outer", "nested_if_in_loop", "shadowing",
+                 "body_const_and_cse"):
+        model(name)
+    sys.exit(0)
+
 # ---------------------------------------------------------------- ORT mode
 
 if ORT_REPO:
     if not shutil.which("node") or not os.path.isdir(os.path.join(ORT_REPO, "bench", "node_modules")):
         print("skipped: node or bench/node_modules (ONNX Runtime for Node.js) is missing")
         sys.exit(77)
-    for name, conds in (("loop_conv_bn", [None]), ("nested_if_in_loop", [None]), ("if_conv_bn", [True, False]),
+    for name, conds in (("loop_conv_bn", [None]), ("nested_if_in_loop", [None]), ("loop_outer_weights", [None]),
+                        ("scan_const_chain", [None]), ("if_conv_bn", [True, False]),
                         ("body_reads_outer", [True, False]), ("body_const_and_cse", [True, False])):
         # (not "shadowing": ONNX Runtime, like onnx.checker, refuses a subgraph value that shadows an outer name)
         def ort_case(name=name, conds=conds):
@@ -354,6 +403,33 @@ def bn_folds_in_loop_body():
     assert not any(i.name.startswith("b_bn_") for i in body.initializer), init_names(body)
     assert [i.name for i in body.input] == ["i", "cond_in", "x_in"]
     assert init_names(m1.graph) == {"trip", "cond"}
+
+
+@case
+def bn_folds_in_a_body_with_outer_weights():
+    src = model("loop_outer_weights")
+    m0, m1, rep, dst = optimize(src)
+    onnx.checker.check_model(m1)
+    body = sub(m1.graph, "loop", "body")
+    assert ops(body) == Counter({"Identity": 1, "Conv": 2}), ops(body)
+    conv1 = next(n for n in body.node if n.name == "l_conv1")
+    # the folded weight and bias are the body's own; the main graph keeps 'sw' (its Conv reads it too) and drops
+    # what only the body read before the fold
+    assert conv1.input[1] in init_names(body) and conv1.input[2] in init_names(body), (conv1.input, init_names(body))
+    assert next(n for n in body.node if n.name == "l_conv2").input[1] == "sw"
+    assert init_names(m1.graph) == {"trip", "cond", "sw"}, init_names(m1.graph)
+
+
+@case
+def scan_body_is_simplified():
+    src = model("scan_const_chain")
+    m0, m1, rep, dst = optimize(src)
+    onnx.checker.check_model(m1)
+    body = sub(m1.graph, "scan", "body")
+    assert ops(body) == Counter({"Mul": 1, "Add": 1, "Relu": 1}), ops(body)
+    k = next(n for n in body.node if n.op_type == "Mul").input[1]
+    assert np.allclose(numpy_helper.to_array(next(i for i in body.initializer if i.name == k)), 1.5)
+    assert [o.name for o in body.output] == ["s_out", "y_t"] and [i.name for i in body.input] == ["s_in", "x_t"]
 
 
 @case
