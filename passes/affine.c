@@ -114,7 +114,8 @@ oc_value *oc_add_const(oc_graph *g, const char *base, int32_t dtype, int rank, c
 onnxc_status oc_set_constant_input(oc_graph *g, oc_node *n, int slot, oc_tensor *t, const char *base)
 {
     oc_value *old = slot < n->n_inputs ? n->inputs[slot] : NULL;
-    if (old && old->init && !(old->flags & (OC_V_INPUT | OC_V_OUTPUT)) && old->n_uses == 1 && old->uses[0].node == n) {
+    if (old && old->init && !(old->flags & (OC_V_INPUT | OC_V_OUTPUT)) && old->n_uses == 1 && old->uses[0].node == n &&
+        !oc_name_in_subgraphs(g, old->name)) {
         /* unshared initializer: rewrite in place, keeping its name */
         oc_free(t->name);
         t->name = oc_strdup(old->name);
@@ -169,6 +170,8 @@ bool oc_affine_target_ok(const oc_node *p, char *why, size_t cap)
         return oc_why(why, cap, "%s has no output", lbl);
     if (y->flags & OC_V_OUTPUT)
         return oc_why(why, cap, "%s output '%s' is a graph output", lbl, y->name);
+    if (!oc_value_is_private(y))
+        return oc_why(why, cap, "%s output '%s' is read by a subgraph", lbl, y->name);
     if (y->n_uses != 1) {
         /* name every consumer so the user sees which one blocks the fold */
         char list[400] = "";

@@ -68,7 +68,7 @@ bool oc_bn_params_ok(const oc_node *bn, char *why, size_t cap)
     const int64_t opset = bn->graph && bn->graph->model ? oc_model_opset(bn->graph->model, bn->domain) : 0;
     for (int i = 1; i < bn->n_outputs; i++) {
         const oc_value *o = bn->outputs[i];
-        if (o && (o->n_uses > 0 || (o->flags & OC_V_OUTPUT)))
+        if (o && (o->n_uses > 0 || !oc_value_is_private(o)))
             return oc_why(why, cap, "its running-statistics output '%s' is used", o->name);
         if (o && opset < 14)
             return oc_why(why, cap, "it declares output '%s', which before BatchNormalization-14 selects training "

@@ -1,5 +1,6 @@
 /* cleanup: remove Identity and inference-mode Dropout, nodes whose results nobody uses, and initializers nobody
- * reads. Graph input and output names never change. */
+ * reads, in the main graph and (run by the pipeline for each) in every subgraph; a value some subgraph names from
+ * an enclosing scope counts as read. Graph input and output names never change. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,10 @@ bool oc_name_in_subgraphs(const oc_graph *g, const char *name)
     return false;
 }
 
+bool oc_value_is_private(const oc_value *v)
+{
+    return v && !(v->flags & OC_V_OUTPUT) && !oc_name_in_subgraphs(v->graph, v->name);
+}
 
 /* Dropout is a copy at inference: Dropout-12+ when training_mode is absent or a constant false; before 7 only
  * with is_test=1 (is_test=0 asked for training behaviour); 7..11 always. The mask output must be unused. */
@@ -144,6 +149,8 @@ static onnxc_status cleanup_run(oc_graph *g, oc_pass_ctx *ctx)
         oc_value *v = g->initializers[i];
         if (!v->init || v->n_uses > 0 || (v->flags & OC_V_OUTPUT) || oc_name_in_subgraphs(g, v->name))
             continue;
+        if ((v->flags & OC_V_INPUT) && g->parent)
+            continue; /* a subgraph's inputs are its signature (the Loop / Scan passes them): never dropped */
         if (!allowed && !(allowed = oc_pass_may_rewrite(ctx)))
             return ONNXC_OK;
         if (v->flags & OC_V_INPUT)

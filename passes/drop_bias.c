@@ -29,7 +29,7 @@ static onnxc_status drop_bias_run(oc_graph *g, oc_pass_ctx *ctx)
             continue; /* no bias: nothing to drop */
         char plbl[200];
         oc_node_label(p, plbl, sizeof plbl);
-        if (x->n_uses != 1 || (x->flags & OC_V_OUTPUT)) {
+        if (x->n_uses != 1 || !oc_value_is_private(x)) {
             oc_report_skipped(ctx, bn, "bias of %s kept: its output is also used elsewhere", plbl);
             continue;
         }

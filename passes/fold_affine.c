@@ -74,7 +74,7 @@ static bool op_affine(int op, int ks, const double *kc, int64_t C, double *s, do
 static onnxc_status try_forward(oc_graph *g, oc_pass_ctx *ctx, oc_node *n, int op, int ks, oc_infer **inf)
 {
     oc_value *y = n->outputs[0], *x = n->inputs[1 - ks];
-    if (y->n_uses != 1 || (y->flags & OC_V_OUTPUT) || !oc_node_is_op(y->uses[0].node, "Conv") || y->uses[0].slot)
+    if (y->n_uses != 1 || !oc_value_is_private(y) || !oc_node_is_op(y->uses[0].node, "Conv") || y->uses[0].slot)
         return ONNXC_OK;
     if (op == 3 && ks == 0)
         return ONNXC_OK; /* k / x is not affine */

@@ -29,12 +29,15 @@ typedef struct oc_event {
     char *node_name; /* its name, "" when unnamed (NULL when no node) */
     char *op_type;   /* its op (NULL when no node) */
     char *message;
+    char *scope;     /* the subgraph the node is in ("'loop' (Loop).body", nested ones joined by " / "); NULL: the
+                      * main graph */
     oc_event_detail details[4];
     int n_details;
 } oc_event;
 
 typedef struct oc_graph_stats {
-    int n_nodes;
+    int n_nodes;        /* of the main graph (op counts too) */
+    int n_nested_nodes; /* of every subgraph, at any depth (parameters include theirs) */
     int64_t param_bytes;
     int64_t param_count;
     int n_ops;
@@ -59,6 +62,7 @@ typedef struct oc_pass_ctx {
     const oc_opt_slot *opts; /* the running pass's options, in the order of its table (see oc_pass_opt) */
     onnxc_report *report;
     int budget;      /* rewrites still allowed; < 0 = unlimited */
+    const char *scope; /* the subgraph being rewritten (see oc_event.scope); NULL: the main graph */
 } oc_pass_ctx;
 
 typedef struct oc_pass {
@@ -99,6 +103,10 @@ onnxc_status oc_graph_verify(const oc_graph *g);
 /* True when some subgraph (If/Loop/Scan body) within g refers to name from an enclosing scope: such values must
  * keep their name and producer. (In cleanup.c.) */
 bool oc_name_in_subgraphs(const oc_graph *g, const char *name);
+
+/* v's value may change or lose its name only when no subgraph reads it: false when v is a graph output or some
+ * subgraph within v's graph refers to v's name. (In cleanup.c.) */
+bool oc_value_is_private(const oc_value *v);
 
 /* Make node n, a copy of its input 0 to its output 0 (Identity, a no-op Reshape, ...), disappear: its consumers
  * read the input instead; when the output is a graph output, the input's producer takes over its name. False

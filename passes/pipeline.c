@@ -40,6 +40,8 @@ const oc_pass *oc_pass_find(const char *name)
 /* Resolve a comma-separated list of pass names (blanks around a name ignored, empty names skipped) into list
  * (room for OC_MAX_PIPELINE); ONNXC_E_ARG naming the option and the first unknown name. */
 #define OC_MAX_PIPELINE 64
+/* Deepest nesting of subgraphs the passes descend into (validate_graph stops there too). */
+#define OC_MAX_SCOPE_DEPTH 64
 /* Bound on the pipeline's rounds (runs of the whole list) when passes keep changing the graph. */
 #define OC_MAX_ROUNDS 8
 static onnxc_status resolve_passes(const char *option, const char *spec, const oc_pass **list, int *n_out)
@@ -150,7 +152,7 @@ static void oc_report_add(oc_pass_ctx *ctx, oc_event_kind kind, const oc_node *n
         for (int i = 0; i < r->n_events; i++) {
             const oc_event *o = &r->events[i];
             if (o->kind == kind && !strcmp(o->pass, ctx->pass_name) && o->message && !strcmp(o->message, msg) &&
-                !strcmp(o->node ? o->node : "", lbl))
+                !strcmp(o->node ? o->node : "", lbl) && !strcmp(o->scope ? o->scope : "", ctx->scope ? ctx->scope : ""))
                 return;
         }
     }
@@ -166,6 +168,7 @@ static void oc_report_add(oc_pass_ctx *ctx, oc_event_kind kind, const oc_node *n
         e->op_type = oc_strdup(n->op_type ? n->op_type : "");
     }
     e->message = oc_strdup(msg);
+    e->scope = ctx->scope ? oc_strdup(ctx->scope) : NULL;
     if (kind == OC_EV_CHANGED)
         r->n_changes++;
 }
@@ -215,6 +218,50 @@ static void oc_stats_free(oc_graph_stats *st)
     memset(st, 0, sizeof *st);
 }
 
+/* Parameters of g's initializers and Constant nodes. */
+static void oc_stats_params(const oc_graph *g, oc_graph_stats *st)
+{
+    for (int i = 0; i < g->n_initializers; i++) {
+        if (!g->initializers[i]->init)
+            continue;
+        const onnxc_tensor *t = &g->initializers[i]->init->t;
+        st->param_bytes += (int64_t)t->nbytes;
+        st->param_count += onnxc_tensor_numel(t);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const oc_node *nd = g->nodes[i];
+        if (nd->dead || strcmp(nd->op_type, "Constant") != 0)
+            continue;
+        const oc_attr *a = oc_node_attr(nd, "value");
+        if (a && a->t) {
+            st->param_bytes += (int64_t)a->t->t.nbytes;
+            st->param_count += onnxc_tensor_numel(&a->t->t);
+        }
+    }
+}
+
+/* Nodes and parameters of the subgraphs within g. */
+static void oc_stats_nested(const oc_graph *g, oc_graph_stats *st, int depth)
+{
+    for (int i = 0; i < g->n_nodes && depth < OC_MAX_SCOPE_DEPTH; i++) {
+        const oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int a = 0; a < n->n_attrs; a++) {
+            const oc_attr *at = &n->attrs[a];
+            for (size_t k = 0; k < 1 + at->n_graphs; k++) {
+                const oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
+                if (!sg)
+                    continue;
+                for (int j = 0; j < sg->n_nodes; j++)
+                    st->n_nested_nodes += !sg->nodes[j]->dead;
+                oc_stats_params(sg, st);
+                oc_stats_nested(sg, st, depth + 1);
+            }
+        }
+    }
+}
+
 static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
 {
     oc_stats_free(st);
@@ -243,21 +290,8 @@ static void oc_stats_collect(const oc_graph *g, oc_graph_stats *st)
         }
     }
     oc_free(names);
-    for (int i = 0; i < g->n_initializers; i++) {
-        const onnxc_tensor *t = &g->initializers[i]->init->t;
-        st->param_bytes += (int64_t)t->nbytes;
-        st->param_count += onnxc_tensor_numel(t);
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        const oc_node *nd = g->nodes[i];
-        if (nd->dead || strcmp(nd->op_type, "Constant") != 0)
-            continue;
-        const oc_attr *a = oc_node_attr(nd, "value");
-        if (a && a->t) {
-            st->param_bytes += (int64_t)a->t->t.nbytes;
-            st->param_count += onnxc_tensor_numel(&a->t->t);
-        }
-    }
+    oc_stats_params(g, st);
+    oc_stats_nested(g, st, 0);
 }
 
 int onnxc_report_num_changes(const onnxc_report *r) { return r ? r->n_changes : 0; }
@@ -283,6 +317,7 @@ void onnxc_report_free(onnxc_report *r)
         oc_free(r->events[i].node_name);
         oc_free(r->events[i].op_type);
         oc_free(r->events[i].message);
+        oc_free(r->events[i].scope);
     }
     oc_free(r->events);
     oc_stats_free(&r->before);
@@ -320,6 +355,36 @@ onnxc_status onnxc_report_json(const onnxc_report *r, char **json)
 
 static const char *const oc_event_names[] = {"changed", "skipped", "warning", "info"};
 
+/* Rewrites per scope, one line, when some were made inside subgraphs: "rewrites per scope: main graph 3, 'loop'
+ * (Loop).body 2". Scopes in the order they first appear. */
+static void print_scope_counts(const onnxc_report *r, FILE *f)
+{
+    bool nested = false;
+    for (int i = 0; i < r->n_events && !nested; i++)
+        nested = r->events[i].kind == OC_EV_CHANGED && r->events[i].scope;
+    if (!nested)
+        return;
+    int main_count = 0;
+    for (int i = 0; i < r->n_events; i++)
+        main_count += r->events[i].kind == OC_EV_CHANGED && !r->events[i].scope;
+    fprintf(f, "rewrites per scope: main graph %d", main_count);
+    for (int i = 0; i < r->n_events; i++) {
+        const oc_event *e = &r->events[i];
+        if (e->kind != OC_EV_CHANGED || !e->scope)
+            continue;
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = r->events[j].kind == OC_EV_CHANGED && r->events[j].scope && !strcmp(r->events[j].scope, e->scope);
+        if (seen)
+            continue;
+        int count = 0;
+        for (int j = i; j < r->n_events; j++)
+            count += r->events[j].kind == OC_EV_CHANGED && r->events[j].scope && !strcmp(r->events[j].scope, e->scope);
+        fprintf(f, ", %s %d", e->scope, count);
+    }
+    fputc('\n', f);
+}
+
 void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
 {
     if (!r)
@@ -351,6 +416,11 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
                 oc_json_str(f, e->op_type);
             else
                 fprintf(f, "null");
+            fprintf(f, ", \"scope\": ");
+            if (e->scope)
+                oc_json_str(f, e->scope);
+            else
+                fprintf(f, "null");
             fprintf(f, ", \"message\": ");
             oc_json_str(f, e->message ? e->message : "");
             for (int k = 0; k < e->n_details; k++) {
@@ -364,8 +434,9 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
         const oc_graph_stats *sides[2] = {&r->before, &r->after};
         for (int s = 0; s < 2; s++) {
             const oc_graph_stats *st = sides[s];
-            fprintf(f, ", \"%s\": {\"nodes\": %d, \"param_count\": %lld, \"param_bytes\": %lld, \"ops\": {",
-                    s ? "after" : "before", st->n_nodes, (long long)st->param_count, (long long)st->param_bytes);
+            fprintf(f, ", \"%s\": {\"nodes\": %d, \"nested_nodes\": %d, \"param_count\": %lld, \"param_bytes\": %lld, "
+                    "\"ops\": {", s ? "after" : "before", st->n_nodes, st->n_nested_nodes, (long long)st->param_count,
+                    (long long)st->param_bytes);
             for (int i = 0; i < st->n_ops; i++) {
                 fprintf(f, i ? ", " : "");
                 oc_json_str(f, st->op_names[i]);
@@ -378,13 +449,18 @@ void onnxc_report_print(const onnxc_report *r, FILE *f, int json)
     }
     for (int i = 0; i < r->n_events; i++) {
         const oc_event *e = &r->events[i];
-        fprintf(f, "%-20s %-8s %s%s%s\n", e->pass, oc_event_names[e->kind], e->node ? e->node : "",
+        fprintf(f, "%-20s %-8s %s%s%s%s%s%s\n", e->pass, oc_event_names[e->kind], e->scope ? "in " : "",
+                e->scope ? e->scope : "", e->scope ? (e->node ? ", " : ": ") : "", e->node ? e->node : "",
                 e->node ? ": " : "", e->message);
     }
+    print_scope_counts(r, f);
     if (r->budget_exhausted)
         fprintf(f, "stopped: the --stop-after budget was spent\n");
-    fprintf(f, "%d rewrite%s. nodes %d -> %d, parameters %lld -> %lld (%lld -> %lld bytes)\n", r->n_changes,
-            r->n_changes == 1 ? "" : "s", r->before.n_nodes, r->after.n_nodes, (long long)r->before.param_count,
+    char nested[96] = "";
+    if (r->before.n_nested_nodes || r->after.n_nested_nodes)
+        snprintf(nested, sizeof nested, " (+%d -> +%d in subgraphs)", r->before.n_nested_nodes, r->after.n_nested_nodes);
+    fprintf(f, "%d rewrite%s. nodes %d -> %d%s, parameters %lld -> %lld (%lld -> %lld bytes)\n", r->n_changes,
+            r->n_changes == 1 ? "" : "s", r->before.n_nodes, r->after.n_nodes, nested, (long long)r->before.param_count,
             (long long)r->after.param_count, (long long)r->before.param_bytes, (long long)r->after.param_bytes);
     /* op count changes, one line */
     int printed = 0;
@@ -488,6 +564,7 @@ static void event_free(oc_event *e)
     oc_free(e->node_name);
     oc_free(e->op_type);
     oc_free(e->message);
+    oc_free(e->scope);
 }
 
 /* Remove the "skipped" events of exact passes: the next round re-runs those passes and reports what they still
@@ -549,6 +626,61 @@ static onnxc_status validate_model(onnxc_model *m)
                               oc_node_label(n, lbl, sizeof lbl));
         }
     return validate_graph(m->graph, 0);
+}
+
+/* Run pass p over g, then over every subgraph of g's nodes (If branches, Loop / Scan bodies, nested ones), each
+ * a scope of its own: values a body reads from an enclosing graph are OC_V_OUTER there, never constants, and the
+ * enclosing graph keeps every value a body names (oc_name_in_subgraphs). swap-norm stays in the main graph (its
+ * calibration runs the main graph). scope names the graph for the report (NULL: the main graph). */
+static onnxc_status run_scoped(const oc_pass *p, oc_graph *g, oc_pass_ctx *ctx, bool check, int depth,
+                               const char *scope)
+{
+    ctx->scope = scope;
+    onnxc_status st = p->run(g, ctx);
+    if (st != ONNXC_OK) {
+        /* name the pass, unless its message already starts with its name */
+        size_t nl = strlen(p->name);
+        const char *msg = onnxc_last_error();
+        if (!(strncmp(msg, p->name, nl) == 0 && msg[nl] == ':'))
+            st = scope ? oc_err_prefix(st, "pass %s in %s", p->name, scope) : oc_err_prefix(st, "pass %s", p->name);
+        return st;
+    }
+    oc_graph_compact(g);
+    if (check) {
+        st = oc_graph_verify(g);
+        if (st != ONNXC_OK)
+            return scope ? oc_err_prefix(st, "after pass %s in %s (a bug in onnxc: please report it)", p->name, scope)
+                         : oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", p->name);
+    }
+    if (p == &oc_pass_swap_norm || depth >= OC_MAX_SCOPE_DEPTH || ctx->report->budget_exhausted)
+        return ONNXC_OK;
+    for (int i = 0; i < g->n_nodes; i++) {
+        oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int a = 0; a < n->n_attrs; a++) {
+            oc_attr *at = &n->attrs[a];
+            for (size_t k = 0; k < 1 + at->n_graphs; k++) {
+                oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
+                if (!sg)
+                    continue;
+                char lbl[300], sub[1024];
+                oc_node_label(n, lbl, sizeof lbl);
+                char idx[32] = "";
+                if (k > 0)
+                    snprintf(idx, sizeof idx, "[%zu]", k - 1);
+                int w = snprintf(sub, sizeof sub, "%s%s%s.%s%s", scope ? scope : "", scope ? " / " : "", lbl,
+                                 at->name ? at->name : "?", idx);
+                if (w < 0 || w >= (int)sizeof sub)
+                    snprintf(sub + sizeof sub - 4, 4, "...");
+                st = run_scoped(p, sg, ctx, check, depth + 1, sub);
+                ctx->scope = scope;
+                if (st != ONNXC_OK)
+                    return st;
+            }
+        }
+    }
+    return ONNXC_OK;
 }
 
 static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts, onnxc_report **report_out)
@@ -642,21 +774,10 @@ static onnxc_status optimize(onnxc_model *m, const onnxc_optimize_options *opts,
                 r->passes_run = np;
                 r->passes_run[r->n_passes_run++] = oc_strdup(list[i]->name);
             }
-            st = list[i]->run(g, &ctx);
-            if (st != ONNXC_OK) {
-                /* name the pass, unless its message already starts with its name */
-                size_t nl = strlen(list[i]->name);
-                const char *msg = onnxc_last_error();
-                if (!(strncmp(msg, list[i]->name, nl) == 0 && msg[nl] == ':'))
-                    st = oc_err_prefix(st, "pass %s", list[i]->name);
+            st = run_scoped(list[i], g, &ctx, check, 0, NULL);
+            ctx.scope = NULL;
+            if (st != ONNXC_OK)
                 break;
-            }
-            oc_graph_compact(g);
-            if (check) {
-                st = oc_graph_verify(g);
-                if (st != ONNXC_OK)
-                    st = oc_err_prefix(st, "after pass %s (a bug in onnxc: please report it)", list[i]->name);
-            }
         }
         changed = r->n_changes > changes_before;
     }

@@ -2140,6 +2140,19 @@ onnxc_status oc_infer_graph(const oc_graph *g, bool use_declared, oc_infer **out
             from_type(I, &I->vs[v->id], &g->inputs[i].type);
         }
     }
+    /* values a subgraph reads from enclosing graphs: what those say of them (a constant, a graph input's declared
+     * type; a declared value_info only with use_declared, as for the graph's own values) */
+    for (int i = 0; g->parent && i < g->n_values; i++) {
+        oc_value *v = g->values[i];
+        if (!(v->flags & OC_V_OUTER) || v->init || v->producer)
+            continue;
+        const oc_value *ov = oc_graph_lookup(g->parent, v->name);
+        const oc_tensor *c = ov ? oc_value_constant(ov) : NULL;
+        if (c)
+            set_from_tensor(I, &I->vs[v->id], &c->t);
+        else if (ov && ((ov->flags & OC_V_INPUT) || use_declared))
+            from_type(I, &I->vs[v->id], oc_value_type(ov));
+    }
     if (oc_graph_order(g, order) != ONNXC_OK) {
         oc_err_clear();
         for (int i = 0; i < g->n_nodes; i++)

@@ -112,6 +112,8 @@ oc_graph *oc_graph_new(onnxc_model *m, oc_graph *parent)
         return NULL;
     g->model = m;
     g->parent = parent;
+    if (m && parent)
+        m->has_subgraphs = true;
     return g;
 }
 
@@ -400,10 +402,32 @@ oc_value *oc_graph_value(oc_graph *g, const char *name)
     return v;
 }
 
+/* name is a value of a subgraph within g (at any depth). */
+static bool oc_name_in_nested(const oc_graph *g, const char *name, int depth)
+{
+    if (depth > 64)
+        return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const oc_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int a = 0; a < n->n_attrs; a++) {
+            const oc_attr *at = &n->attrs[a];
+            for (size_t k = 0; k < 1 + at->n_graphs; k++) {
+                const oc_graph *sg = k == 0 ? at->g : at->graphs[k - 1];
+                if (sg && (oc_map_get(&sg->map, name) || oc_name_in_nested(sg, name, depth + 1)))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 static bool oc_name_taken(const oc_graph *g, const char *name)
 {
-    /* Names must be unique in the graph and must not shadow an enclosing graph's value. */
-    return oc_graph_lookup(g, name) != NULL;
+    /* Names must be unique in the graph, must not shadow an enclosing graph's value, and must not be shadowed by
+     * (or captured as an outer reference of) a value of one of its subgraphs. */
+    return oc_graph_lookup(g, name) != NULL || (g->model && g->model->has_subgraphs && oc_name_in_nested(g, name, 0));
 }
 
 oc_value *oc_graph_new_value(oc_graph *g, const char *base)
@@ -523,6 +547,13 @@ const oc_tensor *oc_value_constant(const oc_value *v)
         const oc_attr *a = oc_node_attr(v->producer, "value");
         if (a && a->t)
             return a->t;
+    }
+    /* a subgraph's reference to a value of an enclosing graph: that value's constant, if it is one (the tensor
+     * belongs to the enclosing graph: a pass that changes it makes a copy in the subgraph) */
+    if (!v->init && !v->producer && (v->flags & OC_V_OUTER) && v->graph && v->graph->parent) {
+        const oc_value *ov = oc_graph_lookup(v->graph->parent, v->name);
+        if (ov && ov != v && ov->graph != v->graph)
+            return oc_value_constant(ov);
     }
     return NULL;
 }

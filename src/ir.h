@@ -236,6 +236,8 @@ struct onnxc_model {
     int n_functions;
     oc_bytes *training_info;  /* packed TrainingInfoProtos */
     int n_training_info;
+    bool has_subgraphs;       /* some graph of it was made with a parent (oc_graph_new): names are then checked
+                               * against subgraphs too; never reset */
     char *path;               /* file it was loaded from, or NULL */
     char *dir;                /* folder for external data, or NULL */
     oc_bytes unknown;         /* e.g. configuration (IR 11) */
@@ -288,9 +290,11 @@ onnxc_status oc_graph_sync_initializer_input(oc_graph *g, oc_value *v);
 onnxc_status oc_value_make_initializer(oc_graph *g, oc_value *v, oc_tensor *t);
 /* The type declared for v in graph inputs, outputs or value_info (first found), or NULL. */
 const oc_type *oc_value_type(const oc_value *v);
-/* True if v is a constant: an initializer that is not also a graph input, or the output of a Constant node. */
+/* True if v is a constant: an initializer that is not also a graph input, or the output of a Constant node (or a
+ * subgraph's reference to one of an enclosing graph). */
 bool oc_value_is_constant(const oc_value *v);
-/* The constant tensor behind v (initializer or Constant node's value attribute), or NULL. */
+/* The constant tensor behind v (initializer or Constant node's value attribute; for a subgraph's reference to an
+ * enclosing graph's value, that value's), or NULL. */
 const oc_tensor *oc_value_constant(const oc_value *v);
 
 /* ---- nodes and edges ---- */

@@ -296,7 +296,7 @@ static onnxc_status check_declarations(checker *c, const oc_graph *g, const char
             if (init && type_disagrees_tensor(ty, &init->t))
                 problem(c, ctx, "value '%s': %s says %s, initializer is %s", v->name, lists[l].what,
                         type_str(ty, a, sizeof a), tensor_str(&init->t, b, sizeof b));
-            const oc_tensor *cst = !init ? oc_value_constant(v) : NULL;
+            const oc_tensor *cst = !init && !(v->flags & OC_V_OUTER) ? oc_value_constant(v) : NULL;
             if (cst && type_disagrees_tensor(ty, &cst->t))
                 problem(c, ctx, "value '%s': %s says %s, Constant node gives %s", v->name, lists[l].what,
                         type_str(ty, a, sizeof a), tensor_str(&cst->t, b, sizeof b));
@@ -716,6 +716,9 @@ static onnxc_status check_graph(checker *c, const oc_graph *g, const char *ctx, 
             if (v && v->producer != nd)
                 problem(c, ctx, "node %s: output '%s' is also produced by node %s", label(nd, a, sizeof a), v->name,
                         label(v->producer, b, sizeof b));
+            else if (v && g->parent && oc_graph_lookup(g->parent, v->name))
+                problem(c, ctx, "node %s: output '%s' shadows a value of an enclosing graph (names must be unique "
+                        "across scopes; onnx.checker and ONNX Runtime refuse it)", label(nd, a, sizeof a), v->name);
         }
         if ((st = check_node_ops(c, nd, ctx)) != ONNXC_OK)
             goto done;

@@ -16,7 +16,17 @@ typedef struct op_count {
     long count;
 } op_count;
 
+/* One subgraph: where it is ("'loop' (Loop).body", nested ones joined by " / ", as the optimize report names
+ * scopes), its graph name and its own nodes (not those of subgraphs within it). */
+typedef struct sub_count {
+    char *path;
+    const char *graph;
+    long nodes;
+} sub_count;
+
 typedef struct info_stats {
+    sub_count *subs;
+    int n_subs, cap_subs;
     op_count *ops;
     int n_ops, cap_ops;
     long nodes_main;     /* nodes of the main graph */
@@ -56,7 +66,43 @@ static bool is_float_dtype(int32_t dt)
     return dt == ONNXC_FLOAT || dt == ONNXC_DOUBLE || dt == ONNXC_FLOAT16 || dt == ONNXC_BFLOAT16;
 }
 
-static onnxc_status collect(info_stats *s, const oc_graph *g, int depth)
+static onnxc_status collect(info_stats *s, const oc_graph *g, int depth, const char *path);
+
+/* Record subgraph sg of node n (attribute at, index k among its graphs or -1) and collect it. */
+static onnxc_status collect_sub(info_stats *s, const oc_node *n, const oc_attr *at, long k, const oc_graph *sg,
+                                int depth, const char *path)
+{
+    char lbl[300], sub[1024], idx[32] = "";
+    if (k >= 0)
+        snprintf(idx, sizeof idx, "[%ld]", k);
+    int w = snprintf(sub, sizeof sub, "%s%s%s.%s%s", path ? path : "", path ? " / " : "", oc_node_label(n, lbl, sizeof lbl),
+                     at->name ? at->name : "?", idx);
+    if (w < 0 || w >= (int)sizeof sub)
+        snprintf(sub + sizeof sub - 4, 4, "...");
+    onnxc_status st = oc_grow((void **)&s->subs, &s->cap_subs, s->n_subs + 1, sizeof *s->subs);
+    if (st != ONNXC_OK)
+        return st;
+    sub_count *sc = &s->subs[s->n_subs++];
+    sc->path = oc_strdup(sub);
+    sc->graph = sg->name;
+    sc->nodes = 0;
+    for (int i = 0; i < sg->n_nodes; i++)
+        sc->nodes += !sg->nodes[i]->dead;
+    if (!sc->path)
+        return oc_err(ONNXC_E_NOMEM, "out of memory");
+    s->subgraphs++;
+    return collect(s, sg, depth + 1, sub);
+}
+
+static void stats_free(info_stats *s)
+{
+    for (int i = 0; i < s->n_subs; i++)
+        oc_free(s->subs[i].path);
+    oc_free(s->subs);
+    oc_free(s->ops);
+}
+
+static onnxc_status collect(info_stats *s, const oc_graph *g, int depth, const char *path)
 {
     /* A model is untrusted input: cap the nesting so a crafted file cannot exhaust the stack. */
     if (depth > 64)
@@ -90,18 +136,11 @@ static onnxc_status collect(info_stats *s, const oc_graph *g, int depth)
         }
         for (int a = 0; a < n->n_attrs; a++) {
             const oc_attr *at = &n->attrs[a];
-            if (at->g) {
-                s->subgraphs++;
-                if ((st = collect(s, at->g, depth + 1)) != ONNXC_OK)
+            if (at->g && (st = collect_sub(s, n, at, -1, at->g, depth, path)) != ONNXC_OK)
+                return st;
+            for (size_t k = 0; k < at->n_graphs; k++)
+                if (at->graphs[k] && (st = collect_sub(s, n, at, (long)k, at->graphs[k], depth, path)) != ONNXC_OK)
                     return st;
-            }
-            for (size_t k = 0; k < at->n_graphs; k++) {
-                if (!at->graphs[k])
-                    continue;
-                s->subgraphs++;
-                if ((st = collect(s, at->graphs[k], depth + 1)) != ONNXC_OK)
-                    return st;
-            }
         }
     }
     return ONNXC_OK;
@@ -206,8 +245,16 @@ static void print_json(const onnxc_model *m, const info_stats *s, const oc_train
             fputs(", ", f);
         json_vinfo(f, &g->outputs[i]);
     }
-    fprintf(f, "], \"node_count\": %ld, \"node_count_total\": %ld, \"subgraph_count\": %ld, \"op_histogram\": {",
+    fprintf(f, "], \"node_count\": %ld, \"node_count_total\": %ld, \"subgraph_count\": %ld, \"subgraphs\": [",
             s->nodes_main, s->nodes_total, s->subgraphs);
+    for (int i = 0; i < s->n_subs; i++) {
+        fprintf(f, "%s{\"path\": ", i ? ", " : "");
+        oc_json_str(f, s->subs[i].path);
+        fprintf(f, ", \"graph\": ");
+        oc_json_str(f, s->subs[i].graph ? s->subs[i].graph : "");
+        fprintf(f, ", \"nodes\": %ld}", s->subs[i].nodes);
+    }
+    fprintf(f, "], \"op_histogram\": {");
     for (int i = 0; i < s->n_ops; i++) {
         char key[512];
         if (s->ops[i].domain)
@@ -292,7 +339,11 @@ static void print_text(const onnxc_model *m, const info_stats *s, FILE *f)
     if (s->subgraphs)
         fprintf(f, " (+%ld in %ld subgraph%s)", s->nodes_total - s->nodes_main, s->subgraphs,
                 s->subgraphs == 1 ? "" : "s");
-    fprintf(f, "\nops:         %d kinds\n", s->n_ops);
+    fputc('\n', f);
+    for (int i = 0; i < s->n_subs; i++)
+        fprintf(f, "  %ld node%s in %s (graph '%s')\n", s->subs[i].nodes, s->subs[i].nodes == 1 ? "" : "s",
+                s->subs[i].path, s->subs[i].graph ? s->subs[i].graph : "");
+    fprintf(f, "ops:         %d kinds\n", s->n_ops);
     for (int i = 0; i < s->n_ops; i++) {
         char key[512];
         if (s->ops[i].domain)
@@ -317,9 +368,9 @@ onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json)
         return oc_err(ONNXC_E_ARG, "onnxc_model_print_info: NULL argument");
     info_stats s;
     memset(&s, 0, sizeof s);
-    onnxc_status st = collect(&s, m->graph, 0);
+    onnxc_status st = collect(&s, m->graph, 0, NULL);
     if (st != ONNXC_OK) {
-        oc_free(s.ops);
+        stats_free(&s);
         return st;
     }
     /* the count optimize would fold (one predicate, on the graph fold-bn sees); -1 when that run fails */
@@ -335,7 +386,7 @@ onnxc_status onnxc_model_print_info(const onnxc_model *m, FILE *f, int json)
         print_text(m, &s, f);
         oc_train_mode_print(&tm, f);
     }
-    oc_free(s.ops);
+    stats_free(&s);
     if (fflush(f) != 0 || ferror(f))
         return oc_err(ONNXC_E_IO, "could not write the model summary");
     return ONNXC_OK;

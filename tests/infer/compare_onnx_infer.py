@@ -1,34 +1,52 @@
 """Compares onnxc's shape inference (src/infer.c, through infer_dump) with onnx.shape_inference.infer_shapes
-on every ONNX node-test model and on models/*.onnx: for each node output both infer, the element type and the
+on every ONNX node-test model, on models/*.onnx and on the models of each --extra folder, subgraphs included
+(If / Loop / Scan bodies, keyed by their path): for each node output both infer, the element type and the
 rank must match, and so must every dim that both give as a number. Prints the agreement counts; fails on any
-disagreement. Usage: compare_onnx_infer.py INFER_DUMP NODE_TEST_DIR MODELS_DIR [--min-compared N]"""
-import glob, os, subprocess, sys, tempfile
+disagreement. Usage: compare_onnx_infer.py INFER_DUMP NODE_TEST_DIR MODELS_DIR [--extra DIR]... [--min-compared N]"""
+import glob, os, re, subprocess, sys, tempfile
 
 import onnx
 from onnx import shape_inference
 
 
+SUBGRAPH_KEY = re.compile(r"^\d+\.[A-Za-z_]\w*(\.\d+)?/")  # "3.body/name": a value of a subgraph
+
+
+def subgraphs(g, prefix=""):
+    """(path prefix, graph) for g and every graph within it, named as infer_dump names them."""
+    yield prefix, g
+    for i, n in enumerate(g.node):
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from subgraphs(a.g, f"{prefix}{i}.{a.name}/")
+            elif a.type == onnx.AttributeProto.GRAPHS:
+                for k, sg in enumerate(a.graphs):
+                    yield from subgraphs(sg, f"{prefix}{i}.{a.name}.{k}/")
+
+
 def onnx_types(path):
     m = onnx.load(path)
-    g = m.graph
-    # strip what the file declares for node outputs, so onnx has to infer them
-    for vi in list(g.output):
-        vi.type.tensor_type.ClearField("shape")
-        vi.type.tensor_type.elem_type = 0
-    del g.value_info[:]
+    # strip what the file declares for node outputs (subgraphs' too), so onnx has to infer them
+    for _, g in subgraphs(m.graph):
+        for vi in list(g.output):
+            if vi.type.HasField("tensor_type"):
+                vi.type.tensor_type.ClearField("shape")
+                vi.type.tensor_type.elem_type = 0
+        del g.value_info[:]
     try:
         inf = shape_inference.infer_shapes(m, strict_mode=False)
     except Exception:
         return None
     out = {}
-    for vi in list(inf.graph.value_info) + list(inf.graph.output):
-        tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
-        if tt is None:
-            continue
-        dims = None
-        if tt.HasField("shape"):
-            dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
-        out[vi.name] = (tt.elem_type, dims)
+    for prefix, g in subgraphs(inf.graph):
+        for vi in list(g.value_info) + list(g.output):
+            tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+            if tt is None:
+                continue
+            dims = None
+            if tt.HasField("shape"):
+                dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+            out[prefix + vi.name] = (tt.elem_type, dims)
     return out
 
 
@@ -56,6 +74,12 @@ def main():
     min_compared = int(sys.argv[sys.argv.index("--min-compared") + 1]) if "--min-compared" in sys.argv else 0
     paths = sorted(glob.glob(os.path.join(node_dir, "*", "model.onnx"))) + sorted(
         glob.glob(os.path.join(models_dir, "*.onnx")))
+    # --extra DIR (repeatable): the models of more folders (*.onnx, and */model.onnx for node-test style folders)
+    for i, a in enumerate(sys.argv):
+        if a == "--extra" and i + 1 < len(sys.argv):
+            d = sys.argv[i + 1]
+            paths += sorted(glob.glob(os.path.join(d, "*.onnx")) + glob.glob(os.path.join(d, "*", "model.onnx")))
+    subgraph_values = 0
     mine = {}
     for i in range(0, len(paths), 200):
         mine.update(ours(dump, paths[i:i + 200]))
@@ -70,6 +94,7 @@ def main():
             if name not in ref:
                 continue
             c["values"] += 1
+            subgraph_values += bool(SUBGRAPH_KEY.match(name))
             ret, rdims = ref[name]
             if et and ret:
                 c["type_cmp"] += 1
@@ -87,7 +112,7 @@ def main():
                 c["only_onnx"] += 1
             elif dims is not None:
                 c["only_ours"] += 1
-    print(f"models {len(paths)}; values compared {c['values']}")
+    print(f"models {len(paths)}; values compared {c['values']} ({subgraph_values} of them in subgraphs)")
     print(f"elem type: {c['type_ok']}/{c['type_cmp']} agree")
     print(f"shape: {c['shape_ok']}/{c['shape_cmp']} agree; shape only from onnx {c['only_onnx']}, only from onnxc {c['only_ours']}")
     for b in bad[:60]:
