@@ -1,10 +1,15 @@
 /* Normalization kernels: BatchNormalization (opsets 1-15, inference and training), InstanceNormalization,
- * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double, in two passes; work is
+ * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double (one pass over a float
+ * plane, row or group: shifted sums, nm_stats1_f32; two passes otherwise); work is
  * split over the session's pool by whole rows, channels or groups, so no sum depends on the thread count. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "act.h"
 #include "kernel.h"
@@ -50,6 +55,50 @@ static double nm_sqdev_f32(const float *p, int64_t len, double m)
         acc[l] += d * d;
     }
     return nm_lanes_total(acc);
+}
+
+/* Mean and population variance of len floats in one pass over memory: sums of d = x - x[0] and of d^2 in
+ * double, NM_LANES lanes each (the shift by the first element keeps E[d^2] - E[d]^2 from cancelling: the mean of
+ * d is within the data's spread of 0). Lanes as in nm_sum_f32, so the result depends on the data alone. */
+static void nm_stats1_f32(const float *p, int64_t len, double *mean, double *var)
+{
+    const double k = p[0];
+    double s1[NM_LANES] = {0}, s2[NM_LANES] = {0};
+    int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    {
+        const __m256d vk = _mm256_set1_pd(k);
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
+        for (; i + NM_LANES <= len; i += NM_LANES) {
+            const __m256 v = _mm256_loadu_ps(p + i);
+            const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vk);
+            const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vk);
+            a0 = _mm256_add_pd(a0, d0);
+            a1 = _mm256_add_pd(a1, d1);
+            q0 = _mm256_fmadd_pd(d0, d0, q0);
+            q1 = _mm256_fmadd_pd(d1, d1, q1);
+        }
+        _mm256_storeu_pd(s1, a0);
+        _mm256_storeu_pd(s1 + 4, a1);
+        _mm256_storeu_pd(s2, q0);
+        _mm256_storeu_pd(s2 + 4, q1);
+    }
+#else
+    for (; i + NM_LANES <= len; i += NM_LANES)
+        for (int l = 0; l < NM_LANES; l++) {
+            const double d = p[i + l] - k;
+            s1[l] += d;
+            s2[l] += d * d;
+        }
+#endif
+    for (int l = 0; i < len; i++, l++) {
+        const double d = p[i] - k;
+        s1[l] += d;
+        s2[l] += d * d;
+    }
+    const double m = nm_lanes_total(s1) / (double)len, v = nm_lanes_total(s2) / (double)len - m * m;
+    *mean = k + m;
+    *var = v > 0 ? v : 0;
 }
 
 static bool nm_is_float(int32_t dt)
@@ -99,6 +148,10 @@ static void nm_stats(const void *x, int32_t dt, int64_t off, int64_t nseg, int64
     if (count <= 0) {
         *mean = 0.0;
         *var = 0.0;
+        return;
+    }
+    if (dt == ONNXC_FLOAT && nseg == 1) { /* one plane, row or group: one pass */
+        nm_stats1_f32((const float *)x + off, len, mean, var);
         return;
     }
     double s = 0.0;
