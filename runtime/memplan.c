@@ -458,6 +458,7 @@ onnxc_status oc_plan_liveness(onnxc_session *s)
         s->rv[i].first = -1;
         s->rv[i].last = -1;
         s->rv[i].alias = -1;
+        s->rv[i].alias_off = 0;
     }
     for (int i = 0; i < s->n_order; i++) {
         const oc_node *nd = s->order[i];
@@ -530,9 +531,15 @@ onnxc_status oc_plan_arena(onnxc_session *s, size_t scratch)
             s->rv[ids[a]].offset = blk[a].offset;
             s->rv[ids[a]].t.data = s->arena + blk[a].offset;
         }
-        for (int i = 0; i < s->n_rv; i++)
-            if (s->rv[i].alias >= 0)
-                s->rv[i].t.data = s->rv[s->rv[i].alias].t.data;
+        for (int i = 0; i < s->n_rv; i++) { /* an alias's memory: its root's, at the offsets along the way */
+            if (s->rv[i].alias < 0)
+                continue;
+            size_t off = 0;
+            int root = i;
+            for (; s->rv[root].alias >= 0; root = s->rv[root].alias)
+                off += s->rv[root].alias_off;
+            s->rv[i].t.data = (char *)s->rv[root].t.data + off;
+        }
         for (int i = 0; i < s->n_order; i++)
             s->nodes[i].ctx.scratch = s->scratch;
     }

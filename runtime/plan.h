@@ -67,6 +67,8 @@ void oc_plan_blocked(onnxc_session *s);
 onnxc_status oc_plan_liveness(onnxc_session *s);
 /* plan_fuse.c: Reshape-like outputs share their input's memory (after liveness, which it extends). */
 void oc_plan_alias(onnxc_session *s);
+/* plan_concat.c: the inputs of batch-1 Concats written in place, as slices of the output (after alias). */
+void oc_plan_concat(onnxc_session *s);
 /* memplan.c: offsets in one arena for the run-time values, the arena and scratch allocated, data pointers set. */
 onnxc_status oc_plan_arena(onnxc_session *s, size_t scratch);
 

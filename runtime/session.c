@@ -253,8 +253,10 @@ static onnxc_status oc_plan(onnxc_session *s, int n, const char *const *names, c
     st = oc_plan_liveness(s);
     if (st != ONNXC_OK)
         return st;
-    if (!s->plain_plan)
+    if (!s->plain_plan) {
         oc_plan_alias(s);
+        oc_plan_concat(s);
+    }
     st = oc_plan_arena(s, scratch);
     if (st != ONNXC_OK)
         return st;

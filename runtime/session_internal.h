@@ -20,6 +20,7 @@ typedef struct oc_rvalue {
     int first, last;  /* liveness in node positions */
     size_t offset;    /* arena offset */
     int alias;        /* id of the value whose memory this one shares (a Reshape's output), or -1 */
+    size_t alias_off; /* byte offset of this value in alias's memory (an input of a Concat planned in place) */
     bool wanted;      /* a kernel with OC_KF_RUNTIME_VALUES reads its data at infer: fold it when the plan can,
                        * but never key the plan on input data for it (kept across plans, like needed) */
     bool dynamic;     /* shape known only at run time: no arena slot; dyn_buf holds it */

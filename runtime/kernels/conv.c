@@ -914,6 +914,38 @@ static inline void dw_taps_x4(const float *b, const float *wt, const int64_t *of
     _mm256_storeu_ps(yr + 24, a3);
 }
 
+/* The last nv (1 to 4) vectors of a row, the last of them possibly partial, from output column i of row oh:
+ * as dw_taps_x4 (taps summed in order from the bias), one FMA chain per vector; stores as the one-vector loop
+ * makes them (a whole vector past the row end unless it passes the plane's end, see dw3x3_strip). */
+static inline __attribute__((always_inline)) void dw_taps_tail(const float *b, const float *wt, const int64_t *off,
+                                                               int64_t ntaps, __m256 vb, int nv, int64_t oh,
+                                                               int64_t o1, int64_t o2, int64_t i, float *yr,
+                                                               const float *rr, bool clamp, __m256 vlo, __m256 vhi,
+                                                               __m256i tail)
+{
+    __m256 a[4] = {vb, vb, vb, vb};
+    for (int64_t t = 0; t < ntaps; t++) {
+        const __m256 wv = _mm256_broadcast_ss(wt + t);
+        const float *q = b + off[t];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            a[v] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q + 8 * v), a[v]);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        __m256 acc = a[v];
+        const bool whole = oh * o2 + i + 8 * v + 8 <= o1 * o2;
+        if (rr)
+            acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + 8 * v) : _mm256_maskload_ps(rr + 8 * v, tail));
+        if (clamp)
+            acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+        if (whole)
+            _mm256_storeu_ps(yr + 8 * v, acc);
+        else
+            _mm256_maskstore_ps(yr + 8 * v, tail, acc);
+    }
+}
+
 /* All output rows of one padded plane, 8 outputs per vector; tap t of output row oh, outputs i.. reads
  * buf + oh * row_step + off[t] + i. The 3 x 3 case keeps its nine weights in registers. */
 static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt, float bias, float *yp,
@@ -1019,13 +1051,32 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
                 acc = _mm256_fmadd_ps(wv9[7], _mm256_loadu_ps(b + off[7]), acc);
                 acc = _mm256_fmadd_ps(wv9[8], _mm256_loadu_ps(b + off[8]), acc);
             } else {
-                if (i + 32 <= o2) { /* 4 vectors at once: 4 independent FMA chains hide the latency */
+                /* up to 4 vectors at once, the row's last ones too (independent FMA chains hide the
+                 * latency; one chain per vector would leave the 24 outputs past the last whole 32 of a
+                 * 56-wide row taking as long as the 32 before them) */
+                const int nv = o2 - i >= 32 ? 4 : (int)((o2 - i + 7) / 8);
+                switch (o2 - i >= 32 ? 0 : nv) {
+                case 0: /* 32 outputs inside the row */
                     dw_taps_x4(base + i, wt, off, ntaps, vb, yr + i, rr ? rr + i : NULL, clamp, vlo, vhi);
-                    i += 24;
-                    continue;
+                    break;
+                case 4:
+                    dw_taps_tail(base + i, wt, off, ntaps, vb, 4, oh, o1, o2, i, yr + i, rr ? rr + i : NULL, clamp,
+                                 vlo, vhi, tail);
+                    break;
+                case 3:
+                    dw_taps_tail(base + i, wt, off, ntaps, vb, 3, oh, o1, o2, i, yr + i, rr ? rr + i : NULL, clamp,
+                                 vlo, vhi, tail);
+                    break;
+                case 2:
+                    dw_taps_tail(base + i, wt, off, ntaps, vb, 2, oh, o1, o2, i, yr + i, rr ? rr + i : NULL, clamp,
+                                 vlo, vhi, tail);
+                    break;
+                default:
+                    dw_taps_tail(base + i, wt, off, ntaps, vb, 1, oh, o1, o2, i, yr + i, rr ? rr + i : NULL, clamp,
+                                 vlo, vhi, tail);
                 }
-                for (int64_t t = 0; t < ntaps; t++)
-                    acc = _mm256_fmadd_ps(_mm256_broadcast_ss(wt + t), _mm256_loadu_ps(base + off[t] + i), acc);
+                i += 8 * nv - 8;
+                continue;
             }
             const bool whole = oh * o2 + i + 8 <= o1 * o2;
             if (rr)

@@ -1,11 +1,17 @@
 /* Normalization kernels: BatchNormalization (opsets 1-15, inference and training), InstanceNormalization,
- * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double, in two passes; work is
+ * LayerNormalization-17 and GroupNormalization-18/21. Statistics accumulate in double (one pass over a float
+ * plane, row or group: shifted sums, nm_stats1_f32; two passes otherwise); work is
  * split over the session's pool by whole rows, channels or groups, so no sum depends on the thread count. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include "act.h"
 #include "kernel.h"
 #include "kutil.h"
 
@@ -49,6 +55,50 @@ static double nm_sqdev_f32(const float *p, int64_t len, double m)
         acc[l] += d * d;
     }
     return nm_lanes_total(acc);
+}
+
+/* Mean and population variance of len floats in one pass over memory: sums of d = x - x[0] and of d^2 in
+ * double, NM_LANES lanes each (the shift by the first element keeps E[d^2] - E[d]^2 from cancelling: the mean of
+ * d is within the data's spread of 0). Lanes as in nm_sum_f32, so the result depends on the data alone. */
+static void nm_stats1_f32(const float *p, int64_t len, double *mean, double *var)
+{
+    const double k = p[0];
+    double s1[NM_LANES] = {0}, s2[NM_LANES] = {0};
+    int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    {
+        const __m256d vk = _mm256_set1_pd(k);
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
+        for (; i + NM_LANES <= len; i += NM_LANES) {
+            const __m256 v = _mm256_loadu_ps(p + i);
+            const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vk);
+            const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vk);
+            a0 = _mm256_add_pd(a0, d0);
+            a1 = _mm256_add_pd(a1, d1);
+            q0 = _mm256_fmadd_pd(d0, d0, q0);
+            q1 = _mm256_fmadd_pd(d1, d1, q1);
+        }
+        _mm256_storeu_pd(s1, a0);
+        _mm256_storeu_pd(s1 + 4, a1);
+        _mm256_storeu_pd(s2, q0);
+        _mm256_storeu_pd(s2 + 4, q1);
+    }
+#else
+    for (; i + NM_LANES <= len; i += NM_LANES)
+        for (int l = 0; l < NM_LANES; l++) {
+            const double d = p[i + l] - k;
+            s1[l] += d;
+            s2[l] += d * d;
+        }
+#endif
+    for (int l = 0; i < len; i++, l++) {
+        const double d = p[i] - k;
+        s1[l] += d;
+        s2[l] += d * d;
+    }
+    const double m = nm_lanes_total(s1) / (double)len, v = nm_lanes_total(s2) / (double)len - m * m;
+    *mean = k + m;
+    *var = v > 0 ? v : 0;
 }
 
 static bool nm_is_float(int32_t dt)
@@ -98,6 +148,10 @@ static void nm_stats(const void *x, int32_t dt, int64_t off, int64_t nseg, int64
     if (count <= 0) {
         *mean = 0.0;
         *var = 0.0;
+        return;
+    }
+    if (dt == ONNXC_FLOAT && nseg == 1) { /* one plane, row or group: one pass */
+        nm_stats1_f32((const float *)x + off, len, mean, var);
         return;
     }
     double s = 0.0;
@@ -333,7 +387,43 @@ typedef struct nm_bn_job {
     onnxc_tensor *y;
     const double *a, *b;
     double *bmean, *bvar;
+    const oc_kctx *c; /* its fused epilogue (float, spatial inference only), or NULL */
 } nm_bn_job;
+
+/* One float plane of channel ch with the fused epilogue of c (plan_fuse.c): y = x * a + b rounded to float as
+ * the unfused kernel does, + the residual (as Add), clamped (as Relu / Clip in a Conv's epilogue), then the
+ * activation (act.h, the standalone ops' code): the unfused chain's bits, in one pass over memory. */
+static void nm_bn_plane_fused(const oc_kctx *c, const float *x, float *y, const float *res, int64_t len, int64_t ch,
+                              double a, double b)
+{
+    const bool clamp = c->fuse_clamp;
+    const float lo = c->fuse_lo, hi = c->fuse_hi;
+    if (res) {
+        for (int64_t i = 0; i < len; i++) {
+            float v = (float)(x[i] * a + b);
+            v += res[i];
+            if (clamp) {
+                v = v < lo ? lo : v;
+                v = v > hi ? hi : v;
+            }
+            y[i] = v;
+        }
+    } else if (clamp) {
+        for (int64_t i = 0; i < len; i++) {
+            float v = (float)(x[i] * a + b);
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            y[i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < len; i++)
+            y[i] = (float)(x[i] * a + b);
+    }
+    if (c->fuse_act != OC_ACT_NONE) {
+        const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[ch] : c->fuse_slope[0];
+        oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, y, len);
+    }
+}
 
 static void nm_bn_stats_items(void *arg, int64_t lo, int64_t hi, int slot)
 {
@@ -355,7 +445,12 @@ static void nm_bn_apply_items(void *arg, int64_t lo, int64_t hi, int slot)
     const nm_bn_job *j = arg;
     const nm_bn *bn = j->bn;
     for (int64_t i = lo; i < hi; i++) {
-        if (bn->spatial)
+        if (j->c) {
+            const int64_t ch = i % bn->ch, off = i * bn->sp;
+            nm_bn_plane_fused(j->c, (const float *)j->x->data + off, (float *)j->y->data + off,
+                              j->c->fuse_res ? (const float *)j->c->fuse_res->data + off : NULL, bn->sp, ch, j->a[ch],
+                              j->b[ch]);
+        } else if (bn->spatial)
             nm_affine(j->x->data, j->y->data, j->x->dtype, i * bn->sp, bn->sp, j->a[i % bn->ch], j->b[i % bn->ch]);
         else /* one parameter per activation: the folded a, b act as a per-element scale and bias */
             nm_affine_vec(j->x->data, j->y->data, j->x->dtype, i * bn->p, bn->p, 0.0, 1.0, j->a, j->b);
@@ -376,7 +471,10 @@ static onnxc_status nm_bn_run(oc_kctx *c)
     double *a = (double *)c->scratch, *b = a + p;
     double *bmean = NULL, *bvar = NULL;
     int64_t total = n * ch * sp;
-    nm_bn_job job = {&bn, x, y, a, b, NULL, NULL};
+    nm_bn_job job = {&bn, x, y, a, b, NULL, NULL, NULL};
+    if (c->accepts_epilogue && y &&
+        (c->fuse_res || c->fuse_clamp || c->fuse_act != OC_ACT_NONE)) /* set by nm_bn_prepare: float, spatial */
+        job.c = c;
 
     if (bn.training) {
         /* Batch statistics (population variance, as the ONNX reference's x.var()): per channel over N and
@@ -414,6 +512,18 @@ static onnxc_status nm_bn_run(oc_kctx *c)
             for (int64_t j = 0; j < p; j++)
                 nm_st(o->data, o->dtype, j, bvar[j]);
     }
+    return ONNXC_OK;
+}
+
+/* Inference over float planes lets the planner fuse what follows (a residual Add, Relu / Clip, an activation)
+ * into the pass that writes Y (nm_bn_plane_fused). */
+static onnxc_status nm_bn_prepare(oc_kctx *c)
+{
+    nm_bn bn;
+    onnxc_status st = nm_bn_layout(c, &bn);
+    if (st != ONNXC_OK)
+        return st;
+    c->accepts_epilogue = !bn.training && bn.spatial && c->in[0]->dtype == ONNXC_FLOAT;
     return ONNXC_OK;
 }
 
@@ -727,7 +837,7 @@ static onnxc_status nm_gn_run(oc_kctx *c)
 }
 
 const oc_kernel oc_kernels_norm[] = {
-    {"BatchNormalization", NULL, 1, 0, 0, nm_bn_infer, NULL, nm_bn_run, NULL, 0},
+    {"BatchNormalization", NULL, 1, 0, 0, nm_bn_infer, nm_bn_prepare, nm_bn_run, NULL, 0},
     {"InstanceNormalization", NULL, 1, 0, 0, nm_in_infer, NULL, nm_in_run, NULL, 0},
     {"LayerNormalization", NULL, 17, 0, 0, nm_ln_infer, NULL, nm_ln_run, NULL, 0},
     {"GroupNormalization", NULL, 18, 0, 0, nm_gn_infer, NULL, nm_gn_run, NULL, 0},

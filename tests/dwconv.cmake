@@ -1,0 +1,13 @@
+# Depthwise convolutions of every size (runtime/kernels/conv.c): gen_dw_cases.py writes node-test folders for
+# 3 x 3, 5 x 5 and 7 x 7 kernels at strides 1 and 2 (row tails of 1 to 4 vectors, 1 x 1 and odd planes, channel
+# counts not a multiple of 8, asymmetric padding, channel multiplier 2, batch 2, a fused Relu) with numpy float64
+# expected outputs; the node-test runner checks them.
+set(ONNXC_DW_CASES ${CMAKE_BINARY_DIR}/dw-cases)
+add_custom_command(
+  OUTPUT ${ONNXC_DW_CASES}/manifest.txt
+  COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/dwconv/gen_dw_cases.py ${ONNXC_DW_CASES}
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dwconv/gen_dw_cases.py
+  COMMENT "Generating depthwise convolution cases (numpy)")
+add_custom_target(dw_case_data ALL DEPENDS ${ONNXC_DW_CASES}/manifest.txt)
+add_test(NAME dwconv_cases
+  COMMAND onnxc_node_tests --data ${ONNXC_DW_CASES} --manifest ${ONNXC_DW_CASES}/manifest.txt)

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Write node-test folders (model.onnx + test_data_set_0/{input,output}_*.pb) for depthwise convolutions of
+every size the zoo uses (runtime/kernels/conv.c: the 3 x 3 direct path and the padded-plane path of larger
+kernels), with expected outputs computed here in float64 by a direct numpy loop over the taps: kernels 3, 5, 7,
+strides 1 and 2, "same" and asymmetric padding and none, output widths that leave 1 to 4 vectors of 8 after the
+last whole 32 (9, 17, 25, 28, 31, 56, 57), 1 x 1 and odd planes, channel counts not a multiple of 8, bias or
+none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner).
+Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(20261205)
+OUT = sys.argv[1]
+CASES = []
+
+
+def dwconv(x, w, b, stride, pads, mult):
+    """float64 depthwise convolution: output channel m reads input channel m // mult."""
+    n, c, h, wd = x.shape
+    m, _, kh, kw = w.shape
+    xp = np.zeros((n, c, h + pads[0] + pads[2], wd + pads[1] + pads[3]))
+    xp[:, :, pads[0]:pads[0] + h, pads[1]:pads[1] + wd] = x
+    oh = (xp.shape[2] - kh) // stride + 1
+    ow = (xp.shape[3] - kw) // stride + 1
+    y = np.zeros((n, m, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+            y += np.repeat(patch, mult, axis=1) * w[None, :, 0, i, j, None, None]
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False):
+    pads = pads if pads is not None else [k // 2] * 4
+    x = RNG.standard_normal((n, c, h, wd)).astype(np.float32)
+    w = (RNG.standard_normal((c * mult, 1, k, k)) / k).astype(np.float32)
+    b = (RNG.standard_normal(c * mult) * 0.1).astype(np.float32) if bias else None
+    y = dwconv(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64), stride, pads,
+               mult)
+    if relu:
+        y = np.maximum(y, 0)
+    inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c" if relu else "y"], group=c,
+                              kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="gen_dw_cases")
+    model.ir_version = 8
+    d = os.path.join(OUT, "test_" + name)
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    for kind, nm, a in (("input", "x", x), ("output", "y", y.astype(np.float32))):
+        with open(os.path.join(d, "test_data_set_0", kind + "_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(a, nm).SerializeToString())
+    CASES.append("test_" + name)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for k in (3, 5, 7):
+        for s in (1, 2):
+            for wd in (9, 17, 25, 28, 31, 56, 57):  # 1..4 vectors after the last whole 32 (stride 1)
+                case("dw%dx%d_s%d_w%d" % (k, k, s, wd), 5, 6 if wd < 30 else 11, wd, k, s, relu=(wd % 2 == 1))
+            case("dw%dx%d_s%d_plane1" % (k, k, s), 3, 1, 1, k, s)
+            case("dw%dx%d_s%d_odd_c13" % (k, k, s), 13, 15, 13, k, s, bias=False)
+            case("dw%dx%d_s%d_asym_pad" % (k, k, s), 4, 9, 11, k, s, pads=[0, k // 2, k - 1, 1])
+            case("dw%dx%d_s%d_no_pad" % (k, k, s), 6, 12, 20, k, s, pads=[0, 0, 0, 0])
+            case("dw%dx%d_s%d_mult2_batch2" % (k, k, s), 3, 8, 14, k, s, mult=2, n=2, relu=True)
+    with open(os.path.join(OUT, "manifest.txt"), "w") as f:
+        f.write("\n".join(CASES) + "\n")
+
+
+if __name__ == "__main__":
+    main()
