@@ -622,49 +622,65 @@ static void ra_rows(void *arg, int64_t lo, int64_t hi, int slot)
         const int64_t gh = a->sampling > 0 ? a->sampling : (int64_t)ceilf(rh / (float)a->oh);
         const int64_t gw = a->sampling > 0 ? a->sampling : (int64_t)ceilf(rw / (float)a->ow);
         const float count = (float)(gh * gw > 1 ? gh * gw : 1);
-        for (int64_t ch = 0; ch < a->ch; ch++) {
-            const float *xc = a->x + (b * a->ch + ch) * a->h * a->w;
-            for (int64_t ph = 0; ph < a->oh; ph++)
-                for (int64_t pw = 0; pw < a->ow; pw++) {
-                    float acc = 0.0f;
-                    bool any = false;
-                    for (int64_t iy = 0; iy < gh; iy++) {
-                        float y = sh + (float)ph * bh + ((float)iy + 0.5f) * bh / (float)gh;
-                        for (int64_t ix = 0; ix < gw; ix++) {
-                            float x = sw + (float)pw * bw + ((float)ix + 0.5f) * bw / (float)gw;
+        const int64_t plane = a->oh * a->ow, hw = a->h * a->w;
+        const float *xb = a->x + b * a->ch * hw;
+        /* Each sample's corners and weights are computed once and applied to every channel (the channel loop
+         * innermost), in the same order per channel as one channel at a time: the same sums, bit for bit. */
+        for (int64_t ph = 0; ph < a->oh; ph++)
+            for (int64_t pw = 0; pw < a->ow; pw++) {
+                float *yo = yr + ph * a->ow + pw;
+                bool any = false;
+                for (int64_t iy = 0; iy < gh; iy++) {
+                    float y = sh + (float)ph * bh + ((float)iy + 0.5f) * bh / (float)gh;
+                    for (int64_t ix = 0; ix < gw; ix++) {
+                        float x = sw + (float)pw * bw + ((float)ix + 0.5f) * bw / (float)gw;
+                        const bool outside = y < -1.0f || y > (float)a->h || x < -1.0f || x > (float)a->w;
+                        int64_t i1 = 0, i2 = 0, i3 = 0, i4 = 0;
+                        float w1 = 0, w2 = 0, w3 = 0, w4 = 0;
+                        if (!outside) {
+                            float yy = y <= 0 ? 0 : y, xx = x <= 0 ? 0 : x;
+                            int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;
+                            if (yl >= a->h - 1) {
+                                yh = yl = a->h - 1;
+                                yy = (float)yl;
+                            } else {
+                                yh = yl + 1;
+                            }
+                            if (xl >= a->w - 1) {
+                                xh = xl = a->w - 1;
+                                xx = (float)xl;
+                            } else {
+                                xh = xl + 1;
+                            }
+                            const float ly = yy - (float)yl, lx = xx - (float)xl, hy = 1.0f - ly, hx = 1.0f - lx;
+                            w1 = hy * hx, w2 = hy * lx, w3 = ly * hx, w4 = ly * lx;
+                            i1 = yl * a->w + xl, i2 = yl * a->w + xh, i3 = yh * a->w + xl, i4 = yh * a->w + xh;
+                        }
+                        for (int64_t ch = 0; ch < a->ch; ch++) {
+                            const float *xc = xb + ch * hw;
                             float v;
-                            if (y < -1.0f || y > (float)a->h || x < -1.0f || x > (float)a->w) {
+                            if (outside) {
                                 v = 0.0f;
                             } else {
-                                float yy = y <= 0 ? 0 : y, xx = x <= 0 ? 0 : x;
-                                int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;
-                                if (yl >= a->h - 1) {
-                                    yh = yl = a->h - 1;
-                                    yy = (float)yl;
-                                } else {
-                                    yh = yl + 1;
-                                }
-                                if (xl >= a->w - 1) {
-                                    xh = xl = a->w - 1;
-                                    xx = (float)xl;
-                                } else {
-                                    xh = xl + 1;
-                                }
-                                const float ly = yy - (float)yl, lx = xx - (float)xl, hy = 1.0f - ly, hx = 1.0f - lx;
-                                const float v1 = hy * hx * xc[yl * a->w + xl], v2 = hy * lx * xc[yl * a->w + xh];
-                                const float v3 = ly * hx * xc[yh * a->w + xl], v4 = ly * lx * xc[yh * a->w + xh];
+                                const float v1 = w1 * xc[i1], v2 = w2 * xc[i2], v3 = w3 * xc[i3], v4 = w4 * xc[i4];
                                 v = a->max_mode ? fmaxf(fmaxf(v1, v2), fmaxf(v3, v4)) : v1 + v2 + v3 + v4;
                             }
-                            if (a->max_mode)
-                                acc = any ? fmaxf(acc, v) : v;
+                            float *acc = yo + ch * plane;
+                            if (!any)
+                                *acc = v;
                             else
-                                acc += v;
-                            any = true;
+                                *acc = a->max_mode ? fmaxf(*acc, v) : *acc + v;
                         }
+                        any = true;
                     }
-                    yr[(ch * a->oh + ph) * a->ow + pw] = a->max_mode ? acc : acc / count;
                 }
-        }
+                if (!any)
+                    for (int64_t ch = 0; ch < a->ch; ch++)
+                        yo[ch * plane] = 0.0f;
+                else if (!a->max_mode)
+                    for (int64_t ch = 0; ch < a->ch; ch++)
+                        yo[ch * plane] /= count;
+            }
     }
 }
 
