@@ -465,6 +465,9 @@ static bool nms_suppress(const nms_box *a, const nms_box *b, float iou_threshold
     return inter / uni > iou_threshold;
 }
 
+/* cells along x that nms_run files selected boxes in (see there) */
+#define NMS_MAX_CELLS 4096
+
 typedef struct nms_cand {
     float score;
     int64_t index;
@@ -495,15 +498,52 @@ static onnxc_status nms_run(oc_kctx *c)
     const int64_t max_per_class = maxo_i > 0 ? maxo_i : 0;
     const float iou_t = (float)iou, score_t = (float)sth;
     const float *boxes = bt->data, *scores = stn->data;
-    nms_cand *cand = malloc((size_t)(nbox ? nbox : 1) * sizeof *cand);
-    nms_box *sel = malloc((size_t)(nbox ? nbox : 1) * sizeof *sel);
+    const size_t nalloc = (size_t)(nbox ? nbox : 1);
+    nms_cand *cand = malloc(nalloc * sizeof *cand);
+    nms_box *sel = malloc(nalloc * sizeof *sel), *all = malloc(nalloc * sizeof *all);
+    int64_t *next = malloc(nalloc * sizeof *next), *head = malloc((NMS_MAX_CELLS + 1) * sizeof *head);
     int64_t *out = NULL, n_out = 0, cap = 0;
     onnxc_status st = ONNXC_OK;
-    if (!cand || !sel) {
+    if (!cand || !sel || !all || !next || !head) {
         st = oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
         goto done;
     }
-    for (int64_t b = 0; b < nb && max_per_class > 0; b++)
+    for (int64_t b = 0; b < nb && max_per_class > 0; b++) {
+        /* The selected boxes are kept in cells along x (their x0), so a candidate is tested only against those
+         * whose x0 lies within the widest box of its own x0 .. x1, plus one cell either side for rounding: the
+         * boxes of torchvision's batched_nms (classes offset apart) then meet only their own class. Any box
+         * tested the same way as before and none that could overlap skipped: the same selection. Non-finite
+         * coordinates: one cell (every selected box tested). */
+        float xmin = INFINITY, xmax = -INFINITY, wmax = 0.0f;
+        bool finite = true;
+        for (int64_t i = 0; i < nbox; i++) {
+            all[i] = nms_corners(boxes + (b * nbox + i) * 4, center);
+            const nms_box *q = &all[i];
+            if (!isfinite(q->x0) || !isfinite(q->x1) || !isfinite(q->y0) || !isfinite(q->y1))
+                finite = false;
+            xmin = fminf(xmin, q->x0);
+            xmax = fmaxf(xmax, q->x0);
+            wmax = fmaxf(wmax, q->x1 - q->x0);
+        }
+        int64_t ncells = 1;
+        double cellw = 1.0;
+        if (finite && nbox > 0 && xmax > xmin) {
+            const double range = (double)xmax - (double)xmin;
+            cellw = (double)wmax > range / NMS_MAX_CELLS ? (double)wmax : range / NMS_MAX_CELLS;
+            /* at least a few float ulps of the coordinates: widths were rounded in float */
+            const double mag = fmax(fabs((double)xmin), fabs((double)xmax)) + (double)wmax;
+            if (cellw < mag * 1e-6)
+                cellw = mag * 1e-6;
+            ncells = (int64_t)(range / cellw) + 1;
+            if (ncells > NMS_MAX_CELLS)
+                ncells = NMS_MAX_CELLS;
+        }
+#define NMS_CELL(x)                                                                                                    \
+    (ncells == 1 ? 0                                                                                                   \
+                 : ((x) - (double)xmin) / cellw <= 0                                                                   \
+                     ? 0                                                                                               \
+                     : ((x) - (double)xmin) / cellw >= (double)(ncells - 1) ? ncells - 1                               \
+                                                                            : (int64_t)((((x) - (double)xmin)) / cellw))
         for (int64_t k = 0; k < ncls; k++) {
             const float *sc = scores + (b * ncls + k) * nbox;
             int64_t n_cand = 0;
@@ -511,16 +551,28 @@ static onnxc_status nms_run(oc_kctx *c)
                 if (!has_sth || sc[i] > score_t)
                     cand[n_cand++] = (nms_cand){sc[i], i};
             qsort(cand, (size_t)n_cand, sizeof *cand, nms_cand_cmp);
+            for (int64_t j = 0; j < ncells; j++)
+                head[j] = -1;
             int64_t n_sel = 0;
             for (int64_t q = 0; q < n_cand && n_sel < max_per_class; q++) {
-                const nms_box bx = nms_corners(boxes + (b * nbox + cand[q].index) * 4, center);
+                const nms_box bx = all[cand[q].index];
                 bool keep = true;
-                for (int64_t s2 = 0; keep && s2 < n_sel; s2++)
-                    if (nms_suppress(&sel[s2], &bx, iou_t))
-                        keep = false;
+                int64_t lo = NMS_CELL((double)bx.x0 - (double)wmax) - 1, hi = NMS_CELL((double)bx.x1) + 1;
+                if (lo < 0)
+                    lo = 0;
+                if (hi > ncells - 1)
+                    hi = ncells - 1;
+                for (int64_t j = lo; keep && j <= hi; j++)
+                    for (int64_t s2 = head[j]; keep && s2 >= 0; s2 = next[s2])
+                        if (nms_suppress(&sel[s2], &bx, iou_t))
+                            keep = false;
                 if (!keep)
                     continue;
-                sel[n_sel++] = bx;
+                const int64_t cell = NMS_CELL((double)bx.x0);
+                sel[n_sel] = bx;
+                next[n_sel] = head[cell];
+                head[cell] = n_sel;
+                n_sel++;
                 if (n_out == cap) {
                     int64_t ncap = cap ? cap * 2 : 64;
                     int64_t *g = realloc(out, (size_t)ncap * 3 * sizeof *g);
@@ -537,6 +589,8 @@ static onnxc_status nms_run(oc_kctx *c)
                 n_out++;
             }
         }
+#undef NMS_CELL
+    }
     int64_t dims[2] = {n_out, 3};
     st = out_shape(c, 0, ONNXC_INT64, 2, dims);
     if (st == ONNXC_OK && c->out[0] && n_out)
@@ -544,6 +598,9 @@ static onnxc_status nms_run(oc_kctx *c)
 done:
     free(cand);
     free(sel);
+    free(all);
+    free(next);
+    free(head);
     free(out);
     return st;
 }
@@ -622,49 +679,65 @@ static void ra_rows(void *arg, int64_t lo, int64_t hi, int slot)
         const int64_t gh = a->sampling > 0 ? a->sampling : (int64_t)ceilf(rh / (float)a->oh);
         const int64_t gw = a->sampling > 0 ? a->sampling : (int64_t)ceilf(rw / (float)a->ow);
         const float count = (float)(gh * gw > 1 ? gh * gw : 1);
-        for (int64_t ch = 0; ch < a->ch; ch++) {
-            const float *xc = a->x + (b * a->ch + ch) * a->h * a->w;
-            for (int64_t ph = 0; ph < a->oh; ph++)
-                for (int64_t pw = 0; pw < a->ow; pw++) {
-                    float acc = 0.0f;
-                    bool any = false;
-                    for (int64_t iy = 0; iy < gh; iy++) {
-                        float y = sh + (float)ph * bh + ((float)iy + 0.5f) * bh / (float)gh;
-                        for (int64_t ix = 0; ix < gw; ix++) {
-                            float x = sw + (float)pw * bw + ((float)ix + 0.5f) * bw / (float)gw;
+        const int64_t plane = a->oh * a->ow, hw = a->h * a->w;
+        const float *xb = a->x + b * a->ch * hw;
+        /* Each sample's corners and weights are computed once and applied to every channel (the channel loop
+         * innermost), in the same order per channel as one channel at a time: the same sums, bit for bit. */
+        for (int64_t ph = 0; ph < a->oh; ph++)
+            for (int64_t pw = 0; pw < a->ow; pw++) {
+                float *yo = yr + ph * a->ow + pw;
+                bool any = false;
+                for (int64_t iy = 0; iy < gh; iy++) {
+                    float y = sh + (float)ph * bh + ((float)iy + 0.5f) * bh / (float)gh;
+                    for (int64_t ix = 0; ix < gw; ix++) {
+                        float x = sw + (float)pw * bw + ((float)ix + 0.5f) * bw / (float)gw;
+                        const bool outside = y < -1.0f || y > (float)a->h || x < -1.0f || x > (float)a->w;
+                        int64_t i1 = 0, i2 = 0, i3 = 0, i4 = 0;
+                        float w1 = 0, w2 = 0, w3 = 0, w4 = 0;
+                        if (!outside) {
+                            float yy = y <= 0 ? 0 : y, xx = x <= 0 ? 0 : x;
+                            int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;
+                            if (yl >= a->h - 1) {
+                                yh = yl = a->h - 1;
+                                yy = (float)yl;
+                            } else {
+                                yh = yl + 1;
+                            }
+                            if (xl >= a->w - 1) {
+                                xh = xl = a->w - 1;
+                                xx = (float)xl;
+                            } else {
+                                xh = xl + 1;
+                            }
+                            const float ly = yy - (float)yl, lx = xx - (float)xl, hy = 1.0f - ly, hx = 1.0f - lx;
+                            w1 = hy * hx, w2 = hy * lx, w3 = ly * hx, w4 = ly * lx;
+                            i1 = yl * a->w + xl, i2 = yl * a->w + xh, i3 = yh * a->w + xl, i4 = yh * a->w + xh;
+                        }
+                        for (int64_t ch = 0; ch < a->ch; ch++) {
+                            const float *xc = xb + ch * hw;
                             float v;
-                            if (y < -1.0f || y > (float)a->h || x < -1.0f || x > (float)a->w) {
+                            if (outside) {
                                 v = 0.0f;
                             } else {
-                                float yy = y <= 0 ? 0 : y, xx = x <= 0 ? 0 : x;
-                                int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;
-                                if (yl >= a->h - 1) {
-                                    yh = yl = a->h - 1;
-                                    yy = (float)yl;
-                                } else {
-                                    yh = yl + 1;
-                                }
-                                if (xl >= a->w - 1) {
-                                    xh = xl = a->w - 1;
-                                    xx = (float)xl;
-                                } else {
-                                    xh = xl + 1;
-                                }
-                                const float ly = yy - (float)yl, lx = xx - (float)xl, hy = 1.0f - ly, hx = 1.0f - lx;
-                                const float v1 = hy * hx * xc[yl * a->w + xl], v2 = hy * lx * xc[yl * a->w + xh];
-                                const float v3 = ly * hx * xc[yh * a->w + xl], v4 = ly * lx * xc[yh * a->w + xh];
+                                const float v1 = w1 * xc[i1], v2 = w2 * xc[i2], v3 = w3 * xc[i3], v4 = w4 * xc[i4];
                                 v = a->max_mode ? fmaxf(fmaxf(v1, v2), fmaxf(v3, v4)) : v1 + v2 + v3 + v4;
                             }
-                            if (a->max_mode)
-                                acc = any ? fmaxf(acc, v) : v;
+                            float *acc = yo + ch * plane;
+                            if (!any)
+                                *acc = v;
                             else
-                                acc += v;
-                            any = true;
+                                *acc = a->max_mode ? fmaxf(*acc, v) : *acc + v;
                         }
+                        any = true;
                     }
-                    yr[(ch * a->oh + ph) * a->ow + pw] = a->max_mode ? acc : acc / count;
                 }
-        }
+                if (!any)
+                    for (int64_t ch = 0; ch < a->ch; ch++)
+                        yo[ch * plane] = 0.0f;
+                else if (!a->max_mode)
+                    for (int64_t ch = 0; ch < a->ch; ch++)
+                        yo[ch * plane] /= count;
+            }
     }
 }
 
