@@ -13,6 +13,7 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_quant, oc_kernels_qgemm, /* kernels/quant.c, kernels/qgemm.c */
     oc_kernels_detect, /* kernels/detect.c */
     oc_kernels_control, /* kernels/control.c */
+    oc_kernels_loop,    /* kernels/loop.c */
 };
 
 /* Kernels of the default domain whose shapes the planner may only learn at run time (kernel.h, OC_KF_*). */
@@ -22,7 +23,8 @@ static const struct {
 } oc_kernel_flag_table[] = {
     {"NonZero", OC_KF_DATA_SHAPE}, {"NonMaxSuppression", OC_KF_DATA_SHAPE}, {"Compress", OC_KF_DATA_SHAPE},
     {"Unique", OC_KF_DATA_SHAPE},  {"TopK", OC_KF_RUNTIME_VALUES},
-    {"If", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+    {"If", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},   {"Loop", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+    {"Scan", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
 };
 
 uint32_t oc_kernel_flags(const oc_kernel *k)
