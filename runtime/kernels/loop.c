@@ -108,23 +108,30 @@ static onnxc_status body_run(const oc_kctx *c, body *b, int64_t iter)
 }
 
 /* The dims of body output o when the loop ran no iteration: what the body's plan infers for inputs like the
- * first iteration's (the caller has set b->ts), else the declared dims (0 where unknown). */
+ * first iteration's (the caller has set b->ts), else the declared dims (0 where unknown). onnxc_last_error may
+ * be left set by a failed attempt. */
 static void body_output_guess(const oc_kctx *c, body *b, int o, int32_t *dtype, int *rank, int64_t *dims)
 {
     const oc_graph *g = body_graph(c);
     const oc_type *ty = &g->outputs[o].type;
-    *dtype = ty->has_elem_type ? ty->elem_type : ONNXC_FLOAT;
+    *dtype = ty->has_elem_type && ty->elem_type ? ty->elem_type : ONNXC_FLOAT;
     *rank = ty->kind == OC_TYPE_TENSOR && ty->rank > 0 && ty->rank <= ONNXC_MAX_RANK ? ty->rank : 0;
     for (int d = 0; d < *rank; d++)
         dims[d] = ty->dims[d].has_value && ty->dims[d].value >= 0 ? ty->dims[d].value : 0;
     if (oc_session_plan(b->s, b->n, b->names, b->ts) != ONNXC_OK)
         return; /* the declared type is all there is */
-    const oc_rvalue *r = &b->s->rv[g->outputs[o].value->id];
-    if (r->dynamic || !r->t.dtype)
+    const onnxc_tensor *t = &b->s->rv[g->outputs[o].value->id].t;
+    if (b->s->rv[g->outputs[o].value->id].dynamic) {
+        /* known only once the body runs: run it once on those inputs (a body that fails on them, as one indexing
+         * an empty tensor by the iteration number would, leaves the declared type) */
+        if (onnxc_session_run(b->s, b->n, b->names, b->ts) != ONNXC_OK || !(t = onnxc_session_output(b->s, o)))
+            return;
+    }
+    if (!t->dtype)
         return;
-    *dtype = r->t.dtype;
-    *rank = r->t.rank;
-    memcpy(dims, r->t.dims, sizeof(int64_t) * (size_t)r->t.rank);
+    *dtype = t->dtype;
+    *rank = t->rank;
+    memcpy(dims, t->dims, sizeof(int64_t) * (size_t)t->rank);
 }
 
 /* A body output as a plain tensor, or an error naming it. */
@@ -352,7 +359,7 @@ static onnxc_status loop_infer(oc_kctx *c)
         if (!c->in[2 + j])
             return oc_kerr(c, ONNXC_E_INVALID, "loop-carried input %d is empty", j);
         const oc_type *ty = &g->outputs[1 + j].type;
-        if (ty->kind == OC_TYPE_TENSOR && ty->has_elem_type && ty->elem_type != c->in[2 + j]->dtype)
+        if (ty->kind == OC_TYPE_TENSOR && ty->has_elem_type && ty->elem_type && ty->elem_type != c->in[2 + j]->dtype)
             return oc_kerr(c, ONNXC_E_INVALID, "body output %d is declared %s, the carried value it replaces is %s",
                            1 + j, onnxc_dtype_name(ty->elem_type), onnxc_dtype_name(c->in[2 + j]->dtype));
         if (c->out[j])
@@ -361,7 +368,7 @@ static onnxc_status loop_infer(oc_kctx *c)
     for (int k = 0; k < K; k++) {
         const oc_type *ty = &g->outputs[1 + N + k].type;
         if (c->out[N + k])
-            c->out[N + k]->dtype = ty->has_elem_type ? ty->elem_type : ONNXC_FLOAT;
+            c->out[N + k]->dtype = ty->has_elem_type && ty->elem_type ? ty->elem_type : ONNXC_FLOAT;
     }
     return ONNXC_OK;
 }
@@ -518,7 +525,7 @@ static onnxc_status scan_infer(oc_kctx *c)
     for (int k = 0; k < K; k++) {
         const oc_type *ty = &g->outputs[N + k].type;
         if (c->out[N + k])
-            c->out[N + k]->dtype = ty->has_elem_type ? ty->elem_type : ONNXC_FLOAT;
+            c->out[N + k]->dtype = ty->has_elem_type && ty->elem_type ? ty->elem_type : ONNXC_FLOAT;
     }
     return ONNXC_OK;
 }
@@ -606,15 +613,17 @@ static onnxc_status scan_core(oc_kctx *c, loop_state *s, const onnxc_tensor *con
             b->ts[j] = s->cur[j];
         for (int j = 0; j < M; j++) {
             held *h = &s->slices[j];
-            if (!held_reserve(h, 1))
-                return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
             h->t = *xs[j];
             h->t.rank = xs[j]->rank - 1;
             for (int d = 0, k = 0; d < xs[j]->rank; d++)
                 if (d != axes[j])
                     h->t.dims[k++] = xs[j]->dims[d];
+            h->t.nbytes = (size_t)oc_dims_prod(h->t.dims, 0, h->t.rank) * onnxc_dtype_size(h->t.dtype);
+            if (!held_reserve(h, h->t.nbytes + 1))
+                return oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+            memset(h->buf, 0, h->t.nbytes); /* only planned, never run */
             h->t.data = h->buf;
-            h->t.nbytes = 0; /* not read: only planned */
+            h->t.owns_data = 0;
             b->ts[N + j] = &h->t;
         }
         for (int k = 0; k < K; k++) {
