@@ -128,6 +128,7 @@ extern const oc_kernel oc_kernels_sample[];  /* GridSample */
 extern const oc_kernel oc_kernels_einsum[];  /* Einsum */
 extern const oc_kernel oc_kernels_detect[];  /* NonZero NonMaxSuppression Compress Unique RoiAlign */
 extern const oc_kernel oc_kernels_control[]; /* If */
-extern const oc_kernel oc_kernels_loop[];    /* Loop Scan */
+extern const oc_kernel oc_kernels_loop[];    /* Loop Scan SequenceMap */
+extern const oc_kernel oc_kernels_sequence[]; /* Sequence* ConcatFromSequence SplitToSequence Optional* */
 
 #endif

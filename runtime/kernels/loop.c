@@ -1,12 +1,14 @@
-/* Loop and Scan: the body planned once as a session of its own over the body graph (re-planned by that session
- * only when the shapes it is given change), run once per iteration with the loop-carried values copied from one
- * iteration's outputs to the next one's inputs and the scan outputs stacked; both OC_KF_DATA_SHAPE |
- * OC_KF_SUBGRAPHS, since their output shapes are known only once the loop has run. */
+/* Loop, Scan and SequenceMap: the body planned once as a session of its own over the body graph (re-planned by
+ * that session only when the shapes it is given change), run once per iteration with the loop-carried values
+ * copied from one iteration's outputs to the next one's inputs and the scan outputs stacked (SequenceMap: each
+ * output gathered into a sequence); all OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS, since their output shapes are known
+ * only once the loop has run. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"
 #include "kutil.h"
+#include "seqval.h"
 #include "session_internal.h"
 
 /* A growable byte buffer with the dtype and shape of what it holds. */
@@ -315,7 +317,8 @@ static onnxc_status loop_state_new(oc_kctx *c, int n_carried, int n_scan, int n_
 static onnxc_status carry(const oc_kctx *c, loop_state *s, int j, int flip, const onnxc_tensor *t,
                           const onnxc_tensor *init, int o, int64_t iter)
 {
-    if (t->dtype != init->dtype)
+    /* a value may replace an optional that holds one (Loop-16 carries optionals) */
+    if (t->dtype != init->dtype && init->dtype != ONNXC_OPTIONAL && t->dtype != ONNXC_OPTIONAL)
         return oc_kerr(c, ONNXC_E_INVALID, "body output %d (loop-carried) is %s in iteration %lld, %s before", o,
                        onnxc_dtype_name(t->dtype), (long long)iter, onnxc_dtype_name(init->dtype));
     held *h = &s->carried[flip][j];
@@ -755,8 +758,90 @@ static onnxc_status scan_run(oc_kctx *c)
     return ONNXC_OK;
 }
 
+/* ---------------------------------------------------------------- SequenceMap */
+
+/* SequenceMap-17: the body once per item of input_sequence, given item i of every sequence input and the whole
+ * of every tensor input; each body output gathered into an output sequence. */
+static onnxc_status seqmap_infer(oc_kctx *c)
+{
+    const oc_graph *g = body_graph(c);
+    if (!g)
+        return oc_kerr(c, ONNXC_E_INVALID, "no body graph");
+    if (c->n_in < 1 || !c->in[0] || c->in[0]->dtype != ONNXC_SEQUENCE)
+        return oc_kerr(c, ONNXC_E_INVALID, "input 0 must be a sequence");
+    if (g->n_inputs != c->n_in)
+        return oc_kerr(c, ONNXC_E_INVALID, "body has %d inputs, the node %d", g->n_inputs, c->n_in);
+    if (g->n_outputs != c->n_out)
+        return oc_kerr(c, ONNXC_E_INVALID, "body has %d outputs, the node %d", g->n_outputs, c->n_out);
+    for (int j = 0; j < c->n_in; j++)
+        if (!c->in[j])
+            return oc_kerr(c, ONNXC_E_INVALID, "input %d is empty", j);
+    for (int o = 0; o < c->n_out; o++)
+        if (c->out[o])
+            c->out[o]->dtype = ONNXC_SEQUENCE;
+    return ONNXC_OK;
+}
+
+static onnxc_status seqmap_prepare(oc_kctx *c) { return loop_state_new(c, 0, c->n_out, 0); }
+
+static onnxc_status seqmap_run(oc_kctx *c)
+{
+    loop_state *s = c->state;
+    body *b = &s->b;
+    const int64_t n = oc_seq_len(c->in[0]);
+    for (int j = 0; j < c->n_in; j++) {
+        if (c->in[j]->dtype == ONNXC_SEQUENCE && !oc_seq_valid(c->in[j]))
+            return oc_kerr(c, ONNXC_E_INVALID, "input %d is not a valid sequence", j);
+        if (c->in[j]->dtype == ONNXC_SEQUENCE && oc_seq_len(c->in[j]) != n)
+            return oc_kerr(c, ONNXC_E_INVALID, "input %d has %lld items, input 0 %lld", j,
+                           (long long)oc_seq_len(c->in[j]), (long long)n);
+    }
+    const int K = c->n_out;
+    onnxc_tensor *views = calloc((size_t)c->n_in + 1, sizeof *views);
+    onnxc_tensor **items = calloc((size_t)(K * n) + 1, sizeof *items);
+    onnxc_status st = views && items ? ONNXC_OK : oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+    for (int64_t i = 0; st == ONNXC_OK && i < n; i++) {
+        for (int j = 0; j < c->n_in; j++) {
+            if (c->in[j]->dtype == ONNXC_SEQUENCE) {
+                oc_seq_at(c->in[j], i, &views[j]);
+                b->ts[j] = &views[j];
+            } else {
+                b->ts[j] = c->in[j];
+            }
+        }
+        if ((st = body_run(c, b, i)) != ONNXC_OK)
+            break;
+        for (int k = 0; st == ONNXC_OK && k < K; k++) {
+            const onnxc_tensor *t = NULL;
+            if ((st = body_output(c, b, k, i, &t)) == ONNXC_OK && onnxc_tensor_clone(t, &items[k * n + i]) != ONNXC_OK)
+                st = oc_kerr(c, ONNXC_E_NOMEM, "out of memory");
+        }
+    }
+    for (int k = 0; st == ONNXC_OK && k < K; k++) {
+        if (!c->out[k])
+            continue;
+        const onnxc_tensor *const *its = (const onnxc_tensor *const *)items + k * n;
+        size_t bytes = 0;
+        const char *why = NULL;
+        if (!oc_seq_bytes(n, its, &bytes, &why)) {
+            st = oc_kerr(c, ONNXC_E_UNSUPPORTED, "output %d: %s", k, why);
+            break;
+        }
+        const int64_t d = (int64_t)bytes;
+        if ((st = oc_kset_shape(c, c->out[k], ONNXC_SEQUENCE, 1, &d)) != ONNXC_OK || (st = c->alloc_out(c, k)) != ONNXC_OK)
+            break;
+        oc_seq_write(c->out[k]->data, ONNXC_SEQUENCE, n ? its[0]->dtype : ONNXC_UNDEFINED, n, its);
+    }
+    for (int64_t i = 0; items && i < K * n; i++)
+        onnxc_tensor_free(items[i]);
+    free(items);
+    free(views);
+    return st;
+}
+
 const oc_kernel oc_kernels_loop[] = {
     {"Loop", NULL, 1, 0, 0, loop_infer, loop_prepare, loop_run, loop_release, 0},
     {"Scan", NULL, 8, 0, 0, scan_infer, scan_prepare, scan_run, loop_release, 0},
+    {"SequenceMap", NULL, 17, 0, 0, seqmap_infer, seqmap_prepare, seqmap_run, loop_release, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
