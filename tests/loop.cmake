@@ -1,6 +1,6 @@
 # Loop and Scan (runtime/kernels/loop.c): gen_loop_cases.py writes exporter-style Loops (Mask R-CNN paste_masks,
 # Keypoint R-CNN heatmaps: a trip count from a Shape, 0 detections giving an empty stack), a carried value that
-# grows, a while loop, nested Loops reading values two graphs up, Scan-16 axes/directions and Scan-8, with
+# grows, a while loop, nested Loops reading values two graphs up, Scan-16 axes/directions and Scan-8, the sequence ops the node tests miss, with
 # numpy-computed expected outputs and several data sets per model (one session runs them all). loop_bad_*:
 # malformed Loops and Scans are refused with exit 2 and one line naming the node.
 set(ONNXC_LOOP_CASES ${CMAKE_BINARY_DIR}/loop-cases)
@@ -20,7 +20,8 @@ foreach(bad
     "loop_body_inputs|loop|Loop|body has 1 inputs, the Loop needs 3 (iteration, cond and 1 carried)"
     "loop_type_change|loop|Loop|body output 1 (loop-carried) is int64 in iteration 0, float before"
     "loop_scan_shape_change|loop|Loop|body output 2 (a scan output) is float [8] in iteration 1, float [4] before"
-    "scan_lengths|scan|Scan|scan input 1 has 4 entries along axis 0, scan input 0 has 3")
+    "scan_lengths|scan|Scan|scan input 1 has 4 entries along axis 0, scan input 0 has 3"
+    "sequence_at_range|at|SequenceAt|position 5 is out of range for a sequence of 3")
   string(REPLACE "|" ";" parts "${bad}")
   list(GET parts 0 name)
   list(GET parts 1 node)
@@ -32,3 +33,7 @@ foreach(bad
             "${node}" "${op}" "${msg}")
   set_tests_properties(loop_bad_${name} PROPERTIES TIMEOUT 30)
 endforeach()
+# onnxc run on a sequence output: the items described on its line and written one .npy file each
+add_test(NAME loop_cli_sequence_output
+  COMMAND sh -c "rm -rf \"$2\" && \"$0\" run \"$1/model.onnx\" --shape x=6x4 --input split=\"$1/test_data_set_0/input_1.pb\" --output-dir \"$2\" | grep -qF 'output rest_out: sequence of 2 items: float [2x4], float [3x4]' && [ -f \"$2/rest_out_0.npy\" ] && [ -f \"$2/rest_out_1.npy\" ]"
+          $<TARGET_FILE:onnxc> ${ONNXC_LOOP_CASES}/test_sequence_split_erase_concat ${CMAKE_BINARY_DIR}/loop-cli-seq-out)

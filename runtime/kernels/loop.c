@@ -11,6 +11,12 @@
 #include "seqval.h"
 #include "session_internal.h"
 
+#ifdef ONNXC_FUZZ_LIMITS
+/* The fuzz build (-DONNXC_FUZZ=ON) refuses longer loops, so a mutated trip count or a condition that stays true
+ * cannot stall the fuzzer; a Loop's length is otherwise the model's to choose. */
+#define OC_LOOP_FUZZ_MAX_ITER 4096
+#endif
+
 /* A growable byte buffer with the dtype and shape of what it holds. */
 typedef struct held {
     onnxc_tensor t; /* t.data is buf */
@@ -407,6 +413,11 @@ static onnxc_status loop_run(oc_kctx *c)
     onnxc_status st = ONNXC_OK;
     int flip = 0;
     for (; (trips < 0 || iter < trips) && (!cond || go); iter++) {
+#ifdef OC_LOOP_FUZZ_MAX_ITER
+        if (iter >= OC_LOOP_FUZZ_MAX_ITER)
+            return oc_kerr(c, ONNXC_E_UNSUPPORTED, "more than %d iterations (the fuzz build's limit)",
+                           OC_LOOP_FUZZ_MAX_ITER);
+#endif
         for (int j = 0; j < N; j++)
             b->ts[2 + j] = s->cur[j];
         if ((st = body_run(c, b, iter)) != ONNXC_OK)

@@ -4,8 +4,10 @@
 write them (torchvision's Mask R-CNN paste_masks and Keypoint R-CNN heatmaps loops: one iteration per detection,
 trip count from a Shape, a scan output stacked, 0 detections giving an empty stack [0, ...]), a carried value that
 grows by a Concat each iteration, a while loop ended by its condition, nested Loops reading values two graphs up,
-Scan-16 with axes and directions both ways, Scan over an empty sequence; several data sets per model, so one
-session runs them with sizes that change. Also writes OUT_DIR/bad_* models that must be refused with one line
+Scan-16 with axes and directions both ways, Scan over an empty sequence; the sequence ops the node tests of
+onnx 1.12 miss (SplitToSequence, ConcatFromSequence, SequenceErase, SequenceAt with negative positions, a
+sequence output, a Loop appending to a sequence); several data sets per model, so one session runs them with
+sizes that change. Also writes OUT_DIR/bad_* models that must be refused with one line
 naming the node. Usage: gen_loop_cases.py OUT_DIR  (also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -34,12 +36,25 @@ def write_model(d, graph, opset):
         f.write(model.SerializeToString())
 
 
+def vi_any(n, a):
+    """A tensor, or a list of arrays as a sequence of tensors."""
+    if isinstance(a, list):
+        return helper.make_tensor_sequence_value_info(n, NP2ONNX[np.dtype(a[0].dtype)], None)
+    return vi(n, a)
+
+
+def proto_of(a, n):
+    if isinstance(a, list):
+        return numpy_helper.from_list([np.asarray(x) for x in a], n)
+    return numpy_helper.from_array(np.asarray(a), n)
+
+
 def save(name, nodes, in_names, out_names, sets, opset, inits=()):
-    """sets: list of (inputs, outputs), arrays in the order of in_names / out_names; inputs and outputs are
-    declared with symbolic dims (the sets may differ in size)."""
+    """sets: list of (inputs, outputs), arrays (or lists of arrays: sequences) in the order of in_names /
+    out_names; inputs and outputs are declared with symbolic dims (the sets may differ in size)."""
     ins0, outs0 = sets[0]
-    graph = helper.make_graph(nodes, name, [vi(n, a) for n, a in zip(in_names, ins0)],
-                              [vi(n, a) for n, a in zip(out_names, outs0)], initializer=list(inits))
+    graph = helper.make_graph(nodes, name, [vi_any(n, a) for n, a in zip(in_names, ins0)],
+                              [vi_any(n, a) for n, a in zip(out_names, outs0)], initializer=list(inits))
     name = "test_" + name
     d = os.path.join(OUT, name)
     write_model(d, graph, opset)
@@ -49,7 +64,7 @@ def save(name, nodes, in_names, out_names, sets, opset, inits=()):
         for kind, names, arrays in (("input", in_names, ins), ("output", out_names, outs)):
             for i, (n, a) in enumerate(zip(names, arrays)):
                 with open(os.path.join(sd, f"{kind}_{i}.pb"), "wb") as f:
-                    f.write(numpy_helper.from_array(np.asarray(a), n).SerializeToString())
+                    f.write(proto_of(a, n).SerializeToString())
     CASES.append(name)
 
 
@@ -295,6 +310,58 @@ def scan8_case():
     save("scan8_batch_reverse", nodes, ["s0", "x"], ["s", "y"], [([s0, x], [s, ys])], 8)
 
 
+# ---------------------------------------------------------------- sequences
+
+def sequence_ops_case():
+    """x [R, 4] split into rows of the sizes given (SplitToSequence), the first item erased, the rest
+    concatenated back; x split into columns without keepdims and stacked back on a new axis; the length, the last
+    item (SequenceAt -1) and the erased sequence as a sequence output."""
+    nodes = [helper.make_node("SplitToSequence", ["x", "split"], ["rows"], axis=0),
+             helper.make_node("SequenceLength", ["rows"], ["n"]),
+             cnode("m1", np.array(-1, I64)),
+             helper.make_node("SequenceAt", ["rows", "m1"], ["last"]),
+             cnode("zero", np.array(0, np.int32)),
+             helper.make_node("SequenceErase", ["rows", "zero"], ["rest"]),
+             helper.make_node("ConcatFromSequence", ["rest"], ["joined"], axis=0),
+             helper.make_node("SplitToSequence", ["x"], ["cols"], axis=1, keepdims=0),
+             helper.make_node("ConcatFromSequence", ["cols"], ["stacked"], axis=-1, new_axis=1),
+             helper.make_node("Identity", ["rest"], ["rest_out"])]
+    sets = []
+    for sizes in ([1, 2, 3], [4, 1], [2, 0, 1]):
+        x = RNG.standard_normal((sum(sizes), 4)).astype(F32)
+        rows = np.split(x, np.cumsum(sizes)[:-1], axis=0)
+        rest = rows[1:]
+        sets.append(([x, np.array(sizes, I64)],
+                     [np.array(len(rows), I64), rows[-1], np.concatenate(rest, axis=0), x, rest]))
+    save("sequence_split_erase_concat", nodes, ["x", "split"], ["n", "last", "joined", "stacked", "rest_out"], sets,
+         13)
+
+
+def loop_sequence_case():
+    """A Loop appending one slice per iteration to a carried sequence (a Python list built in a loop, as torch
+    exports it), concatenated after the loop; the sequence starts empty."""
+    body = helper.make_graph(
+        [cnode("zero", np.array([0], I64)), cnode("one", np.array(1, I64)),
+         helper.make_node("Add", ["i", "one"], ["i1"]),
+         cnode("ax", np.array([0], I64)),
+         helper.make_node("Unsqueeze", ["i1", "ax"], ["end"]),
+         helper.make_node("Slice", ["x", "zero", "end"], ["part"]),
+         helper.make_node("SequenceInsert", ["seq_in", "part"], ["seq_out"]),
+         helper.make_node("Identity", ["c"], ["c_out"])],
+        "append_body",
+        [tvi("i", TensorProto.INT64, []), tvi("c", TensorProto.BOOL, []),
+         helper.make_tensor_sequence_value_info("seq_in", TensorProto.FLOAT, None)],
+        [tvi("c_out", TensorProto.BOOL, []), helper.make_tensor_sequence_value_info("seq_out", TensorProto.FLOAT, None)])
+    nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=TensorProto.FLOAT),
+             helper.make_node("Loop", ["M", "", "empty"], ["parts"], body=body, name="append"),
+             helper.make_node("ConcatFromSequence", ["parts"], ["joined"], axis=0)]
+    sets = []
+    for m in (3, 1, 4):
+        x = RNG.standard_normal(5).astype(F32)
+        sets.append(([np.array(m, I64), x], [np.concatenate([x[:i + 1] for i in range(m)])]))
+    save("loop_sequence_append", nodes, ["M", "x"], ["joined"], sets, 13)
+
+
 # ---------------------------------------------------------------- refused
 
 def bad_cases():
@@ -357,6 +424,11 @@ def bad_cases():
                           "g", [tvi("a", TensorProto.FLOAT, [3, 2]), tvi("b", TensorProto.FLOAT, [4, 2])],
                           [tvi("ys", TensorProto.FLOAT, None)])
     bad("scan_lengths", g, 11)
+    g = helper.make_graph([helper.make_node("SequenceConstruct", ["a", "a", "a"], ["s"]),
+                           helper.make_node("SequenceAt", ["s", "pos"], ["y"], name="at")], "g",
+                          [tvi("a", TensorProto.FLOAT, [2])], [tvi("y", TensorProto.FLOAT, None)],
+                          initializer=[const("pos", np.array(5, I64))])
+    bad("sequence_at_range", g, 13)
 
 
 def main():
@@ -370,6 +442,8 @@ def main():
     nested_case()
     scan16_case()
     scan8_case()
+    sequence_ops_case()
+    loop_sequence_case()
     bad_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
