@@ -168,8 +168,8 @@ def keypoint_heatmaps_case():
 
 
 def growing_case():
-    """y starts [1, 2]; each iteration appends y[-1] + i (Concat): y's shape changes every iteration; the scan
-    output is the sum of y per iteration."""
+    """y starts [1, 2]; each iteration appends y[-1] + i (Concat): y's shape changes every iteration, whatever the
+    body declares; the scan output is the sum of y per iteration."""
     body = helper.make_graph(
         [cnode("m1", np.array([-1], I64)), cnode("big", np.array([2 ** 62], I64)),
          helper.make_node("Slice", ["y_in", "m1", "big"], ["last"]),
@@ -179,8 +179,10 @@ def growing_case():
          helper.make_node("ReduceSum", ["y_out"], ["tot"], keepdims=0),
          helper.make_node("Identity", ["c"], ["c_out"])],
         "grow_body",
-        [tvi("i", TensorProto.INT64, []), tvi("c", TensorProto.BOOL, []), tvi("y_in", TensorProto.FLOAT, ["n"])],
-        [tvi("c_out", TensorProto.BOOL, []), tvi("y_out", TensorProto.FLOAT, ["m"]),
+        # declared as torch's exporter does, with the shapes of the one iteration it traced (y_in [2], y_out [3]):
+        # the carried value grows all the same
+        [tvi("i", TensorProto.INT64, []), tvi("c", TensorProto.BOOL, []), tvi("y_in", TensorProto.FLOAT, [2])],
+        [tvi("c_out", TensorProto.BOOL, []), tvi("y_out", TensorProto.FLOAT, [3]),
          tvi("tot", TensorProto.FLOAT, [])])
     nodes = [helper.make_node("Loop", ["M", "", "y0"], ["y", "sums"], body=body, name="grow")]
     sets = []
