@@ -77,7 +77,7 @@ static bool seq_head_of(const onnxc_tensor *t, seq_head *h)
         return false;
     memcpy(h, t->data, sizeof *h);
     return h->magic == SEQ_MAGIC && h->kind == t->dtype && h->n >= 0 &&
-           (uint64_t)h->n <= (t->nbytes - SEQ_HEAD) / sizeof(seq_item) && (h->kind != ONNXC_OPTIONAL || h->n <= 1);
+        (uint64_t)h->n <= (t->nbytes - SEQ_HEAD) / sizeof(seq_item) && (h->kind != ONNXC_OPTIONAL || h->n <= 1);
 }
 
 static void seq_item_of(const onnxc_tensor *t, int64_t i, seq_item *it)

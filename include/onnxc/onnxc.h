@@ -201,7 +201,8 @@ ONNXC_API onnxc_status onnxc_model_serialize(const onnxc_model *m, void **data, 
 /** A graph input or output as seen from outside: name, element type and shape (dims < 0 are symbolic or unknown). */
 typedef struct onnxc_io_info {
     const char *name;          /**< value name */
-    int32_t dtype;             /**< element type, ONNXC_UNDEFINED if not declared; ONNXC_SEQUENCE / ONNXC_OPTIONAL for such values */
+    int32_t dtype;             /**< element type, ONNXC_UNDEFINED if not declared; ONNXC_SEQUENCE /
+                                    ONNXC_OPTIONAL for a sequence or optional value */
     int32_t rank;              /**< -1 when the shape is not declared */
     int64_t dims[ONNXC_MAX_RANK]; /**< static dims, -1 where symbolic or unknown */
     const char *dim_params[ONNXC_MAX_RANK]; /**< symbolic dim names where dims[i] < 0 (may be NULL) */

@@ -344,8 +344,7 @@ static onnxc_status loop_infer(oc_kctx *c)
     if (!g)
         return oc_kerr(c, ONNXC_E_INVALID, "no body graph");
     if (c->n_in < 2)
-        return oc_kerr(c, ONNXC_E_INVALID, "needs the inputs M and cond (either may be empty), got %d inputs",
-                       c->n_in);
+        return oc_kerr(c, ONNXC_E_INVALID, "needs the inputs M and cond (either may be empty), got %d inputs", c->n_in);
     const onnxc_tensor *M = c->in[0], *cond = c->in[1];
     if (!M && !cond)
         return oc_kerr(c, ONNXC_E_INVALID, "has neither a trip count M nor a condition: it would never end");
@@ -428,8 +427,8 @@ static onnxc_status loop_run(oc_kctx *c)
         if (onnxc_tensor_numel(t) != 1 || (t->dtype != ONNXC_BOOL && !oc_dtype_is_int(t->dtype)))
             return oc_kerr(c, ONNXC_E_INVALID, "body output 0 (cond) must be one bool, not %lld elements of %s",
                            (long long)onnxc_tensor_numel(t), onnxc_dtype_name(t->dtype));
-        const uint8_t next_go = t->dtype == ONNXC_BOOL ? ((const uint8_t *)t->data)[0] != 0
-                                                       : oc_load_f64(t->dtype, t->data, 0) != 0.0;
+        const uint8_t next_go =
+            t->dtype == ONNXC_BOOL ? ((const uint8_t *)t->data)[0] != 0 : oc_load_f64(t->dtype, t->data, 0) != 0.0;
         for (int j = 0; j < N; j++) {
             if ((st = body_output(c, b, 1 + j, iter, &t)) != ONNXC_OK ||
                 (st = carry(c, s, j, flip, t, c->in[2 + j], 1 + j, iter)) != ONNXC_OK)
@@ -510,8 +509,7 @@ static onnxc_status scan_infer(oc_kctx *c)
             return oc_kerr(c, ONNXC_E_INVALID, "input %d is empty", i);
     int64_t lists[ONNXC_MAX_RANK * 8];
     if (M > (int64_t)(sizeof lists / sizeof lists[0]) || K > (int)(sizeof lists / sizeof lists[0]))
-        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "more than %zu scan inputs or outputs",
-                       sizeof lists / sizeof lists[0]);
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "more than %zu scan inputs or outputs", sizeof lists / sizeof lists[0]);
     onnxc_status st = ONNXC_OK;
     if (!first) {
         if ((st = scan_attr_list(c, "scan_input_axes", (int)M, lists)) != ONNXC_OK)
@@ -592,8 +590,8 @@ static onnxc_status scan_core(oc_kctx *c, loop_state *s, const onnxc_tensor *con
         if (L < 0)
             L = n;
         else if (n != L)
-            return oc_kerr(c, ONNXC_E_INVALID, "scan input %d has %lld entries along axis %d, scan input 0 has %lld",
-                           j, (long long)n, axes[j], (long long)L);
+            return oc_kerr(c, ONNXC_E_INVALID, "scan input %d has %lld entries along axis %d, scan input 0 has %lld", j,
+                           (long long)n, axes[j], (long long)L);
     }
     for (int j = 0; j < N; j++)
         s->cur[j] = states[j];
@@ -694,8 +692,10 @@ static onnxc_status scan_run(oc_kctx *c)
     for (int64_t bi = 0; lens && bi < B; bi++) {
         int64_t v = (int64_t)oc_load_f64(lens->dtype, lens->data, bi);
         if (v != L)
-            return oc_kerr(c, ONNXC_E_UNSUPPORTED, "sequence_lens[%lld] is %lld: only full-length sequences (%lld) "
-                           "are supported", (long long)bi, (long long)v, (long long)L);
+            return oc_kerr(c, ONNXC_E_UNSUPPORTED,
+                           "sequence_lens[%lld] is %lld: only full-length sequences (%lld) "
+                           "are supported",
+                           (long long)bi, (long long)v, (long long)L);
     }
     onnxc_tensor views[ONNXC_MAX_RANK * 8];
     const onnxc_tensor *vp[ONNXC_MAX_RANK * 8];
@@ -735,8 +735,9 @@ static onnxc_status scan_run(oc_kctx *c)
                     return oc_kerr(c, ONNXC_E_UNSUPPORTED, "output %d would have rank %d", o, e.rank + 1);
                 dims[0] = B;
                 memcpy(dims + 1, e.dims, sizeof(int64_t) * (size_t)e.rank);
-                if (c->out[o] && ((st = oc_kset_shape(c, c->out[o], e.dtype, e.rank + 1, dims)) != ONNXC_OK ||
-                                  (st = c->alloc_out(c, o)) != ONNXC_OK))
+                if (c->out[o] &&
+                    ((st = oc_kset_shape(c, c->out[o], e.dtype, e.rank + 1, dims)) != ONNXC_OK ||
+                     (st = c->alloc_out(c, o)) != ONNXC_OK))
                     return st;
             } else if (!same_shape(&first_out[o], &e)) {
                 return oc_kerr(c, ONNXC_E_INVALID, "output %d has another shape for batch entry %lld", o,
@@ -839,7 +840,8 @@ static onnxc_status seqmap_run(oc_kctx *c)
             break;
         }
         const int64_t d = (int64_t)bytes;
-        if ((st = oc_kset_shape(c, c->out[k], ONNXC_SEQUENCE, 1, &d)) != ONNXC_OK || (st = c->alloc_out(c, k)) != ONNXC_OK)
+        if ((st = oc_kset_shape(c, c->out[k], ONNXC_SEQUENCE, 1, &d)) != ONNXC_OK ||
+            (st = c->alloc_out(c, k)) != ONNXC_OK)
             break;
         oc_seq_write(c->out[k]->data, ONNXC_SEQUENCE, n ? its[0]->dtype : ONNXC_UNDEFINED, n, its);
     }

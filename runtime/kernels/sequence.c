@@ -416,8 +416,8 @@ static onnxc_status split_seq_run(oc_kctx *c)
         t->data = buf + boff;
         t->nbytes = (size_t)outer * chunk;
         for (int64_t q = 0; q < outer && chunk; q++)
-            memcpy(buf + boff + (size_t)q * chunk, (const char *)x->data + ((size_t)(q * D + start) * (size_t)inner) * es,
-                   chunk);
+            memcpy(buf + boff + (size_t)q * chunk,
+                   (const char *)x->data + ((size_t)(q * D + start) * (size_t)inner) * es, chunk);
         boff += t->nbytes;
         start += sizes[i];
         p[i] = t;
