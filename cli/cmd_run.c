@@ -164,7 +164,7 @@ static void compute_stats(const onnxc_tensor *t, out_stats *s)
     memset(s, 0, sizeof *s);
     s->n = onnxc_tensor_numel(t);
     s->numeric = t->dtype != ONNXC_STRING && t->dtype != ONNXC_COMPLEX64 && t->dtype != ONNXC_COMPLEX128 &&
-                 onnxc_dtype_size(t->dtype) != 0;
+                 t->dtype != ONNXC_SEQUENCE && t->dtype != ONNXC_OPTIONAL && onnxc_dtype_size(t->dtype) != 0;
     if (!s->numeric || s->n <= 0)
         return;
     if (!t->data || t->nbytes < (size_t)s->n * onnxc_dtype_size(t->dtype)) {
@@ -315,6 +315,74 @@ static int ensure_dir(const char *dir)
     return 0;
 }
 
+/* A sequence or optional output: its items' types and shapes, and with out_dir each item written as
+ * DIR/<output name>_<item>.npy; 0 or an exit code. */
+static int report_items(run_state *r, int i, const char *name, const onnxc_tensor *t, const char *out_dir)
+{
+    const int64_t n = onnxc_value_items(t);
+    if (n < 0) {
+        cli_error("run: output '%s' is not a valid %s value", name, onnxc_dtype_name(t->dtype));
+        return CLI_EXIT_PROBLEMS;
+    }
+    FILE *tf = stdout;
+    if (r->jf) { /* the human line goes nowhere; the JSON entry below carries the same figures */
+        tf = fopen("/dev/null", "w");
+        if (!tf)
+            tf = stderr;
+    }
+    if (t->dtype == ONNXC_OPTIONAL && n == 0)
+        fprintf(tf, "output %s: optional, no value\n", name);
+    else
+        fprintf(tf, "output %s: %s of %lld item%s", name, onnxc_dtype_name(t->dtype), (long long)n, n == 1 ? "" : "s");
+    char *base = NULL;
+    if (out_dir && n > 0 && output_path(r, out_dir, name, i, &base) != 0) {
+        free(base);
+        if (tf != stdout && tf != stderr)
+            fclose(tf);
+        cli_error("run: out of memory");
+        return CLI_EXIT_PROBLEMS;
+    }
+    if (base && strlen(base) > 4 && strcmp(base + strlen(base) - 4, ".npy") == 0)
+        base[strlen(base) - 4] = 0;
+    int rc = 0;
+    for (int64_t k = 0; k < n; k++) {
+        onnxc_tensor it;
+        char d[256];
+        if (onnxc_value_item(t, k, &it) != ONNXC_OK)
+            break;
+        cli_dims_text(it.dims, it.rank, d, sizeof d);
+        if (k < 8)
+            fprintf(tf, "%s %s [%s]", k ? "," : ":", onnxc_dtype_name(it.dtype), d);
+        else if (k == 8)
+            fprintf(tf, ", ...");
+        if (base && !rc) {
+            char file[4200];
+            snprintf(file, sizeof file, "%s_%lld.npy", base, (long long)k);
+            onnxc_status st = it.dtype == ONNXC_SEQUENCE || it.dtype == ONNXC_OPTIONAL
+                                  ? ONNXC_E_UNSUPPORTED
+                                  : onnxc_tensor_write_npy(&it, file);
+            if (st != ONNXC_OK) {
+                fprintf(tf, "\n");
+                cli_error("run: output '%s' item %lld: %s", name, (long long)k,
+                          st == ONNXC_E_UNSUPPORTED ? "a nested sequence has no .npy form" : onnxc_last_error());
+                rc = CLI_EXIT_PROBLEMS;
+            }
+        }
+    }
+    if (!rc && (t->dtype != ONNXC_OPTIONAL || n > 0))
+        fprintf(tf, base ? " -> %s_<item>.npy\n" : "\n", base);
+    if (r->jf) {
+        fprintf(r->jf, "%s{\"name\": ", i ? ", " : "");
+        onnxc_json_write_string(r->jf, name);
+        fprintf(r->jf, ", \"dtype\": \"%s\", \"items\": %lld}", onnxc_dtype_name(t->dtype), (long long)n);
+    }
+    free(base);
+    if (tf != stdout && tf != stderr)
+        fclose(tf);
+    fflush(stdout);
+    return rc;
+}
+
 /* Print one output's line (and warnings), and write it when out_dir is set; 0 or an exit code. */
 static int report_output(run_state *r, int i, const char *out_dir)
 {
@@ -324,6 +392,8 @@ static int report_output(run_state *r, int i, const char *out_dir)
         cli_error("run: output %d is missing after the run", i);
         return CLI_EXIT_PROBLEMS;
     }
+    if (t->dtype == ONNXC_SEQUENCE || t->dtype == ONNXC_OPTIONAL)
+        return report_items(r, i, name, t, out_dir);
     char d[256];
     cli_dims_text(t->dims, t->rank, d, sizeof d);
     out_stats s;

@@ -97,7 +97,7 @@ typedef struct oc_kernel {
  * downstream of such a node is inferred and allocated at run time too. */
 #define OC_KF_DATA_SHAPE 1u
 #define OC_KF_RUNTIME_VALUES 2u
-/* OC_KF_SUBGRAPHS: runs subgraphs of its attributes (If), reading kctx.implicit; always dynamic. */
+/* OC_KF_SUBGRAPHS: runs subgraphs of its attributes (If, Loop, Scan), reading kctx.implicit; always dynamic. */
 #define OC_KF_SUBGRAPHS 4u
 uint32_t oc_kernel_flags(const oc_kernel *k);
 
@@ -128,5 +128,7 @@ extern const oc_kernel oc_kernels_sample[];  /* GridSample */
 extern const oc_kernel oc_kernels_einsum[];  /* Einsum */
 extern const oc_kernel oc_kernels_detect[];  /* NonZero NonMaxSuppression Compress Unique RoiAlign */
 extern const oc_kernel oc_kernels_control[]; /* If */
+extern const oc_kernel oc_kernels_loop[];    /* Loop Scan SequenceMap */
+extern const oc_kernel oc_kernels_sequence[]; /* Sequence* ConcatFromSequence SplitToSequence Optional* */
 
 #endif

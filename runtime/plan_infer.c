@@ -16,8 +16,9 @@ const onnxc_tensor *oc_find_input(const char *name, int n, const char *const *na
     return NULL;
 }
 
-/* Check a provided input against the declared type. */
-static onnxc_status oc_check_input(const oc_vinfo *vi, const onnxc_tensor *t)
+/* Check a provided input against the declared type; shape_too false: the element type only (a Loop or Scan body,
+ * whose declared input shapes exporters copy from one traced iteration while carried values may change shape). */
+static onnxc_status oc_check_input(const oc_vinfo *vi, const onnxc_tensor *t, bool shape_too)
 {
     const oc_type *ty = &vi->type;
     char got[128], want[128];
@@ -36,7 +37,7 @@ static onnxc_status oc_check_input(const oc_vinfo *vi, const onnxc_tensor *t)
     if (ty->has_elem_type && ty->elem_type != t->dtype)
         return oc_err(ONNXC_E_ARG, "input '%s': expected %s, got %s", vi->value->name,
                       onnxc_dtype_name(ty->elem_type), onnxc_dtype_name(t->dtype));
-    if (ty->rank >= 0) {
+    if (ty->rank >= 0 && shape_too) {
         bool ok = ty->rank == t->rank;
         for (int i = 0; ok && i < ty->rank; i++)
             if (ty->dims[i].has_value && ty->dims[i].value >= 0 && ty->dims[i].value != t->dims[i])
@@ -106,7 +107,7 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
                 continue; /* IR <= 3 default */
             return oc_err(ONNXC_E_ARG, "input '%s' was not given", v->name);
         }
-        st = oc_check_input(vi, t);
+        st = oc_check_input(vi, t, !s->sub);
         if (st != ONNXC_OK)
             return st;
         oc_set_meta(&r->t, t);

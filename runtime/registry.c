@@ -13,6 +13,8 @@ static const oc_kernel *const oc_kernel_tables[] = {
     oc_kernels_quant, oc_kernels_qgemm, /* kernels/quant.c, kernels/qgemm.c */
     oc_kernels_detect, /* kernels/detect.c */
     oc_kernels_control, /* kernels/control.c */
+    oc_kernels_loop,    /* kernels/loop.c */
+    oc_kernels_sequence, /* kernels/sequence.c */
 };
 
 /* Kernels of the default domain whose shapes the planner may only learn at run time (kernel.h, OC_KF_*). */
@@ -22,7 +24,13 @@ static const struct {
 } oc_kernel_flag_table[] = {
     {"NonZero", OC_KF_DATA_SHAPE}, {"NonMaxSuppression", OC_KF_DATA_SHAPE}, {"Compress", OC_KF_DATA_SHAPE},
     {"Unique", OC_KF_DATA_SHAPE},  {"TopK", OC_KF_RUNTIME_VALUES},
-    {"If", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+    {"If", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},   {"Loop", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+    {"Scan", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS}, {"SequenceMap", OC_KF_DATA_SHAPE | OC_KF_SUBGRAPHS},
+    /* sequences and optionals: byte blocks whose size is known once their items are (src/seqval.h) */
+    {"SequenceEmpty", OC_KF_DATA_SHAPE}, {"SequenceConstruct", OC_KF_DATA_SHAPE}, {"SequenceInsert", OC_KF_DATA_SHAPE},
+    {"SequenceErase", OC_KF_DATA_SHAPE}, {"SequenceAt", OC_KF_DATA_SHAPE}, {"SequenceLength", OC_KF_DATA_SHAPE},
+    {"ConcatFromSequence", OC_KF_DATA_SHAPE}, {"SplitToSequence", OC_KF_DATA_SHAPE}, {"Optional", OC_KF_DATA_SHAPE},
+    {"OptionalHasElement", OC_KF_DATA_SHAPE}, {"OptionalGetElement", OC_KF_DATA_SHAPE},
 };
 
 uint32_t oc_kernel_flags(const oc_kernel *k)

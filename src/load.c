@@ -775,7 +775,7 @@ static onnxc_status load_attr_graphs(oc_loader *L, Onnx__AttributeProto *ap, oc_
 /* ---------------------------------------------------------------- graphs */
 
 /* A name a node input or graph output refers to: defined in g, or in an enclosing graph (then a local value
- * flagged OC_V_OUTER stands for it). NULL when no one defines it. */
+ * flagged OC_V_OUTER stands for it, in g and in every graph between). NULL when no one defines it. */
 static oc_value *resolve_use(oc_graph *g, const char *name, onnxc_status *st)
 {
     *st = ONNXC_OK;
@@ -790,6 +790,10 @@ static oc_value *resolve_use(oc_graph *g, const char *name, onnxc_status *st)
         return NULL;
     }
     v->flags |= OC_V_OUTER;
+    /* defined further up: the graphs between stand for it too, so a session of any of them (a Loop body whose
+     * nested Loop reads the name) is given it like its own outer references */
+    if (!oc_graph_find(g->parent, name) && g->parent->parent && !resolve_use(g->parent, name, st) && *st != ONNXC_OK)
+        return NULL;
     return v;
 }
 

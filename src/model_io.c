@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "seqval.h"
 
 static bool is_real_input(const oc_vinfo *vi) { return vi->value && !vi->value->init; }
 
@@ -40,8 +41,10 @@ static onnxc_status fill_info(const oc_vinfo *vi, onnxc_io_info *info)
     for (int d = 0; d < ONNXC_MAX_RANK; d++)
         info->dims[d] = -1;
     const oc_type *ty = &vi->type;
-    if (ty->kind != OC_TYPE_TENSOR)
+    if (ty->kind != OC_TYPE_TENSOR) {
+        info->dtype = oc_type_value_kind(ty); /* a sequence or optional, or undefined */
         return ONNXC_OK;
+    }
     if (ty->has_elem_type)
         info->dtype = ty->elem_type;
     if (ty->rank < 0)

@@ -14,6 +14,7 @@ size_t onnxc_dtype_size(int32_t dtype)
     case ONNXC_INT64: case ONNXC_DOUBLE: case ONNXC_UINT64: case ONNXC_COMPLEX64: return 8;
     case ONNXC_COMPLEX128: return 16;
     case ONNXC_STRING: return sizeof(onnxc_string);
+    case ONNXC_SEQUENCE: case ONNXC_OPTIONAL: return 1; /* a byte block (src/seqval.h) */
     default: return 0;
     }
 }
@@ -23,6 +24,10 @@ const char *onnxc_dtype_name(int32_t dtype)
     static const char *names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
                                   "string", "bool", "float16", "double", "uint32", "uint64", "complex64",
                                   "complex128", "bfloat16"};
+    if (dtype == ONNXC_SEQUENCE)
+        return "sequence";
+    if (dtype == ONNXC_OPTIONAL)
+        return "optional";
     if (dtype < 0 || dtype >= (int32_t)(sizeof names / sizeof names[0]))
         return "undefined";
     return names[dtype];

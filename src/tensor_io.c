@@ -336,6 +336,115 @@ onnxc_status onnxc_tensor_read(const char *path, onnxc_tensor **out, char **name
     return st;
 }
 
+/* ---------------------------------------------------------------- SequenceProto / OptionalProto */
+
+/* onnx-data.proto, which onnx.proto does not include, so read by hand: SequenceProto {1 name, 2 elem_type,
+ * 3 tensor_values, 5 sequence_values, ...}, OptionalProto {1 name, 2 elem_type, 3 tensor_value,
+ * 5 sequence_value, ...}; elem_type 1 tensor, 3 sequence, 5 optional. Maps and sparse tensors are refused. */
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int sh = 0; sh < 64 && *p < end; sh += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static onnxc_status read_seqval(uint8_t *buf, size_t len, int32_t kind, const char *path, int depth,
+                                onnxc_tensor **out)
+{
+    *out = NULL;
+    if (depth > 8)
+        return oc_err(ONNXC_E_UNSUPPORTED, "%s: sequences nested deeper than 8", path);
+    const uint8_t *p = buf, *end = buf + len;
+    onnxc_tensor **items = NULL;
+    int64_t n = 0;
+    int32_t elem = 0;
+    onnxc_status st = ONNXC_OK;
+    const char *what = kind == ONNXC_SEQUENCE ? "SequenceProto" : "OptionalProto";
+    while (st == ONNXC_OK && p < end) {
+        uint64_t tag, v;
+        if (!pb_varint(&p, end, &tag)) {
+            st = oc_err(ONNXC_E_PARSE, "%s: not a valid %s", path, what);
+            break;
+        }
+        const unsigned field = (unsigned)(tag >> 3), wt = (unsigned)(tag & 7);
+        if (wt == 0) {
+            if (!pb_varint(&p, end, &v))
+                st = oc_err(ONNXC_E_PARSE, "%s: not a valid %s", path, what);
+            else if (field == 2)
+                elem = (int32_t)v;
+            continue;
+        }
+        if (wt == 1 || wt == 5) {
+            size_t w = wt == 1 ? 8 : 4;
+            if ((size_t)(end - p) < w)
+                st = oc_err(ONNXC_E_PARSE, "%s: not a valid %s", path, what);
+            p += w;
+            continue;
+        }
+        if (wt != 2 || !pb_varint(&p, end, &v) || v > (uint64_t)(end - p)) {
+            st = oc_err(ONNXC_E_PARSE, "%s: not a valid %s", path, what);
+            break;
+        }
+        uint8_t *sub = (uint8_t *)p;
+        p += v;
+        if (field == 1)
+            continue;
+        onnxc_tensor *item = NULL;
+        if (field == 3)
+            st = v ? read_pb(sub, (size_t)v, path, &item, NULL)
+                   : oc_err(ONNXC_E_PARSE, "%s: an empty tensor in a %s", path, what);
+        else if (field == 5)
+            st = read_seqval(sub, (size_t)v, ONNXC_SEQUENCE, path, depth + 1, &item);
+        else if (field == 7)
+            st = read_seqval(sub, (size_t)v, ONNXC_OPTIONAL, path, depth + 1, &item);
+        else
+            st = oc_err(ONNXC_E_UNSUPPORTED, "%s: %s holds %s, which onnxc does not run", path, what,
+                        field == 4 ? "sparse tensors" : field == 6 ? "maps" : "an unknown kind of value");
+        if (st != ONNXC_OK)
+            break;
+        onnxc_tensor **g = realloc(items, (size_t)(n + 1) * sizeof *g);
+        if (!g) {
+            onnxc_tensor_free(item);
+            st = oc_err(ONNXC_E_NOMEM, "out of memory");
+            break;
+        }
+        items = g;
+        items[n++] = item;
+    }
+    if (st == ONNXC_OK && kind == ONNXC_OPTIONAL && n > 1)
+        st = oc_err(ONNXC_E_PARSE, "%s: an OptionalProto with %lld values", path, (long long)n);
+    if (st == ONNXC_OK) {
+        int32_t et = elem == 1 && n > 0 ? items[0]->dtype : elem == 3 ? ONNXC_SEQUENCE : ONNXC_UNDEFINED;
+        st = onnxc_value_pack(kind, et, n, (const onnxc_tensor *const *)items, out);
+    }
+    for (int64_t i = 0; i < n; i++)
+        onnxc_tensor_free(items[i]);
+    free(items);
+    return st;
+}
+
+onnxc_status onnxc_value_read(const char *path, int32_t kind, onnxc_tensor **out)
+{
+    if (!out || !path)
+        return oc_err(ONNXC_E_ARG, "onnxc_value_read: NULL argument");
+    if (kind != ONNXC_SEQUENCE && kind != ONNXC_OPTIONAL)
+        return onnxc_tensor_read(path, out, NULL);
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    onnxc_status st = oc_read_file(path, &buf, &len);
+    if (st != ONNXC_OK)
+        return st;
+    st = read_seqval(buf, len, kind, path, 0, out);
+    oc_free(buf);
+    return st;
+}
+
 /* ---------------------------------------------------------------- .npz */
 
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }

@@ -65,7 +65,13 @@ typedef enum onnxc_dtype {
     ONNXC_UINT64 = 13,
     ONNXC_COMPLEX64 = 14,
     ONNXC_COMPLEX128 = 15,
-    ONNXC_BFLOAT16 = 16
+    ONNXC_BFLOAT16 = 16,
+    /** Not ONNX element types but value kinds, held in a tensor of this dtype as one self-contained byte block
+     *  (rank 1, dims[0] = its bytes, element size 1, so it is copied like any tensor): a sequence of tensors, or
+     *  an optional (no value, or one tensor or sequence). Read them with onnxc_value_items / onnxc_value_item,
+     *  make them with onnxc_value_pack. */
+    ONNXC_SEQUENCE = 1000,
+    ONNXC_OPTIONAL = 1001
 } onnxc_dtype;
 
 /** Size in bytes of one element of dtype (sizeof(onnxc_string) for STRING), 0 if unknown. */
@@ -118,6 +124,27 @@ ONNXC_API void onnxc_npz_free(int n, char **names, onnxc_tensor **tensors);
  *  nearest (float16/bfloat16 to nearest even; integers truncated toward zero).
  *  String, complex and undefined types are ONNXC_E_UNSUPPORTED. */
 ONNXC_API onnxc_status onnxc_tensor_cast(const onnxc_tensor *src, int32_t dtype, onnxc_tensor **out);
+
+/** Number of items of a sequence, 0 (no value) or 1 of an optional; -1 when t is neither or its bytes are not a
+ *  valid block. */
+ONNXC_API int64_t onnxc_value_items(const onnxc_tensor *t);
+
+/** Item i of a sequence or optional as a view *item whose data points into t (valid while t is; an item may be a
+ *  sequence itself, in an optional). */
+ONNXC_API onnxc_status onnxc_value_item(const onnxc_tensor *t, int64_t i, onnxc_tensor *item);
+
+/** The declared element type of a sequence or optional (ONNXC_UNDEFINED when unknown). */
+ONNXC_API int32_t onnxc_value_elem_type(const onnxc_tensor *t);
+
+/** Into *out (free with onnxc_tensor_free) a sequence (kind ONNXC_SEQUENCE) or optional (ONNXC_OPTIONAL, n 0 or
+ *  1) holding copies of items[0..n); elem_type is what it is declared to hold (ONNXC_UNDEFINED: unknown).
+ *  String tensors are ONNXC_E_UNSUPPORTED. */
+ONNXC_API onnxc_status onnxc_value_pack(int32_t kind, int32_t elem_type, int64_t n, const onnxc_tensor *const *items,
+                                        onnxc_tensor **out);
+
+/** Read a value file as kind says: ONNXC_SEQUENCE an ONNX SequenceProto .pb, ONNXC_OPTIONAL an OptionalProto .pb
+ *  (of tensors or sequences of tensors), anything else as onnxc_tensor_read. */
+ONNXC_API onnxc_status onnxc_value_read(const char *path, int32_t kind, onnxc_tensor **out);
 
 /** Write a tensor as a NumPy .npy file (atomically: temporary file, then rename). */
 ONNXC_API onnxc_status onnxc_tensor_write_npy(const onnxc_tensor *t, const char *path);
@@ -174,7 +201,8 @@ ONNXC_API onnxc_status onnxc_model_serialize(const onnxc_model *m, void **data, 
 /** A graph input or output as seen from outside: name, element type and shape (dims < 0 are symbolic or unknown). */
 typedef struct onnxc_io_info {
     const char *name;          /**< value name */
-    int32_t dtype;             /**< element type, ONNXC_UNDEFINED if not declared */
+    int32_t dtype;             /**< element type, ONNXC_UNDEFINED if not declared; ONNXC_SEQUENCE /
+                                    ONNXC_OPTIONAL for a sequence or optional value */
     int32_t rank;              /**< -1 when the shape is not declared */
     int64_t dims[ONNXC_MAX_RANK]; /**< static dims, -1 where symbolic or unknown */
     const char *dim_params[ONNXC_MAX_RANK]; /**< symbolic dim names where dims[i] < 0 (may be NULL) */

@@ -1,4 +1,5 @@
-/* ONNX backend node-test runner: runs every test folder (model.onnx + test_data_set_N/{input,output}_K.pb) in one
+/* ONNX backend node-test runner: runs every test folder (model.onnx + test_data_set_N/{input,output}_K.pb, tensors
+ * or, where the model declares them, SequenceProto / OptionalProto values) in one
  * process with our executor and compares with the ONNX reference outputs (rtol 1e-3, atol 1e-7, as the ONNX
  * backend test does). With --manifest, the tests listed there must pass; the others are reported, not failed. */
 #include <dirent.h>
@@ -99,9 +100,37 @@ static double get_f64(const onnxc_tensor *t, int64_t i)
     }
 }
 
+static int compare(const onnxc_tensor *got, const onnxc_tensor *want, char *msg, size_t cap);
+
+/* Sequences and optionals: the same number of items, each compared as a tensor (or again as a sequence). */
+static int compare_items(const onnxc_tensor *got, const onnxc_tensor *want, char *msg, size_t cap)
+{
+    int64_t ng = onnxc_value_items(got), nw = onnxc_value_items(want);
+    if (ng < 0 || nw < 0) {
+        snprintf(msg, cap, "not a valid %s value", onnxc_dtype_name(want->dtype));
+        return 0;
+    }
+    if (ng != nw) {
+        snprintf(msg, cap, "%lld items, expected %lld", (long long)ng, (long long)nw);
+        return 0;
+    }
+    for (int64_t i = 0; i < nw; i++) {
+        onnxc_tensor a, b;
+        char why[300];
+        if (onnxc_value_item(got, i, &a) != ONNXC_OK || onnxc_value_item(want, i, &b) != ONNXC_OK ||
+            !compare(&a, &b, why, sizeof why)) {
+            snprintf(msg, cap, "item %lld: %s", (long long)i, why);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Compare got against want; on mismatch print why into msg. */
 static int compare(const onnxc_tensor *got, const onnxc_tensor *want, char *msg, size_t cap)
 {
+    if (got->dtype == want->dtype && (want->dtype == ONNXC_SEQUENCE || want->dtype == ONNXC_OPTIONAL))
+        return compare_items(got, want, msg, cap);
     if (got->dtype != want->dtype) {
         snprintf(msg, cap, "dtype %s, expected %s", onnxc_dtype_name(got->dtype), onnxc_dtype_name(want->dtype));
         return 0;
@@ -210,7 +239,7 @@ static int run_test(const char *dir, char *msg, size_t cap)
             if (snprintf(path, sizeof path, "%s/test_data_set_%d/input_%d.pb", dir, set, k) >= (int)sizeof path ||
                 !file_exists(path))
                 break; /* optional inputs left out */
-            if (onnxc_tensor_read(path, &ins[k], NULL) != ONNXC_OK) {
+            if (onnxc_value_read(path, info.dtype, &ins[k]) != ONNXC_OK) {
                 snprintf(msg, cap, "input %d: %s", k, onnxc_last_error());
                 ok = 0;
                 break;
@@ -230,7 +259,9 @@ static int run_test(const char *dir, char *msg, size_t cap)
                 ok = 0;
                 break;
             }
-            if (onnxc_tensor_read(path, &want, NULL) != ONNXC_OK) {
+            onnxc_io_info oinfo;
+            onnxc_model_output_info(m, o, &oinfo);
+            if (onnxc_value_read(path, oinfo.dtype, &want) != ONNXC_OK) {
                 snprintf(msg, cap, "expected output %d: %s", o, onnxc_last_error());
                 ok = 0;
                 break;
