@@ -2,7 +2,7 @@
 """Convert a float32 ONNX model to float16 (or bfloat16 with --bf16): every float initializer and Constant,
 the graph's float inputs / outputs / value_info, and Cast-to-float targets, for the float16 benchmark
 (`onnxc bench` against bench/ort_bench.js). Inputs the spec keeps float whatever T is (Resize's roi and scales,
-Upsample's scales) stay float. Weights round to nearest even (numpy's astype; bfloat16 by the same rule).
+Upsample's scales, LayerNormalization's Mean / InvStdDev outputs) stay float. Weights round to nearest even (numpy's astype; bfloat16 by the same rule).
 usage: /usr/bin/python3 bench/to_fp16.py IN.onnx OUT.onnx [--bf16]"""
 import sys
 
@@ -27,6 +27,8 @@ def convert_tensor(t, elem):
 
 def convert_graph(g, elem):
     keep = {n.input[i] for n in g.node for (op, i) in KEEP_FLOAT if n.op_type == op and len(n.input) > i}
+    # LayerNormalization's Mean and InvStdDev are of type U (stash_type, float by default), not T
+    keep |= {n.output[i] for n in g.node if n.op_type == "LayerNormalization" for i in (1, 2) if len(n.output) > i}
     for i, t in enumerate(g.initializer):
         if t.data_type == TensorProto.FLOAT and t.name not in keep:
             g.initializer[i].CopyFrom(convert_tensor(t, elem))
