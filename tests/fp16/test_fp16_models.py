@@ -7,7 +7,8 @@ and within 1 ulp_T of PyTorch's float32 arithmetic on the rounded parameters (f1
 float32 compute inside each kernel plus one rounding per stored activation stay below that.
 Also: 1 and 2 threads give the same bits; `optimize --verify` passes (BatchNormalization folded into the Convs,
 stored in the model's own type) and the optimized model stays within the bound; `compare` of the original and
-the optimized model passes with the per-type defaults; a fold-bn whose folded weights overflow float16 or lose
+the optimized model passes with the per-type defaults; swap-norm rewrites it and the result runs in
+float16; a fold-bn whose folded weights overflow float16 or lose
 nonzero values to underflow is refused with the reason; ONNX Runtime (bench/ort_run.js, when node and
 onnxruntime-node are present: not in CI) runs the models we write and agrees within the bound.
 Usage: test_fp16_models.py ONNXC MODELS_DIR TMP_DIR"""
@@ -138,6 +139,22 @@ def main():
                       f"float32 ({e:.3g}) {rr.stderr.strip()[-200:]}")
         elif kind == "f16":
             print("skip ONNX Runtime checks: node or bench/node_modules/onnxruntime-node not present")
+    # swap-norm on the float16 model: every BatchNormalization swapped, the result runs in float16 (its outputs
+    # change by design: only their type and finiteness are checked)
+    sw = os.path.join(TMP, "cnn_f16.swap.onnx")
+    r = subprocess.run([ONNXC, "swap-norm", os.path.join(MODELS, "cnn_f16.onnx"), "-o", sw, "-q"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, f"swap-norm on cnn_f16 ({r.returncode}: {r.stderr.strip()[-200:]})")
+    if r.returncode == 0:
+        ops = [n.op_type for n in onnx.load(sw).graph.node]
+        out = os.path.join(TMP, "swap_out")
+        shutil.rmtree(out, ignore_errors=True)
+        rr = subprocess.run([ONNXC, "run", sw, "--input", INPUTS["f16"], "--output-dir", out, "-q"],
+                            capture_output=True, text=True)
+        y = np.load(os.path.join(out, "logits.npy")) if rr.returncode == 0 else None
+        check("BatchNormalization" not in ops and y is not None and y.dtype == np.float16 and
+              np.isfinite(y).all(), f"swap-norm'd cnn_f16 has no BatchNormalization and runs in float16 "
+              f"{rr.stderr.strip()[-200:]}")
     # fold-bn refusals, with the reason; the model still runs, BN kept
     # 2 * 59968 > 65504; 0.25 * 2^-24 is a quarter of float16's smallest subnormal: it would be stored as 0
     for tag, w0, scale, why in (("overflow", (2.0, -0.5), 60000.0, "overflows float16"),
