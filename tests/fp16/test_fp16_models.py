@@ -139,6 +139,26 @@ def main():
                       f"float32 ({e:.3g}) {rr.stderr.strip()[-200:]}")
         elif kind == "f16":
             print("skip ONNX Runtime checks: node or bench/node_modules/onnxruntime-node not present")
+    # GroupNormalization-18 (no node test in onnx 1.12): models/groupnorm18_native.onnx in float16 against its
+    # PyTorch float32 output, within 8 u (2^-11) of max |expected| like fp16_node_ops
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import to_fp16
+    gm = onnx.load(os.path.join(sys.argv[2], "groupnorm18_native.onnx"))
+    to_fp16.convert_graph(gm.graph, TensorProto.FLOAT16)
+    gp, gi = os.path.join(TMP, "groupnorm18_f16.onnx"), os.path.join(TMP, "groupnorm18_in.npy")
+    onnx.save(gm, gp)
+    gexp = os.path.join(sys.argv[2], "expected", "groupnorm18_native")
+    np.save(gi, np.load(os.path.join(gexp, "input_0.npy")).astype(np.float16))
+    go = os.path.join(TMP, "groupnorm18_out")
+    shutil.rmtree(go, ignore_errors=True)
+    r = subprocess.run([ONNXC, "run", gp, "--input", gi, "--output-dir", go, "-q"], capture_output=True, text=True)
+    if r.returncode == 0:
+        got = np.load(os.path.join(go, os.listdir(go)[0]))
+        want = np.load(os.path.join(gexp, "output_0.npy"))
+        e, b = np.abs(got.astype(np.float32) - want).max(), 8 * 2.0 ** -11 * max(1.0, np.abs(want).max())
+        check(got.dtype == np.float16 and e <= b, f"GroupNormalization-18 in float16: max error {e:.3g} <= {b:.3g}")
+    else:
+        check(False, f"GroupNormalization-18 in float16: {r.stderr.strip()[-200:]}")
     # swap-norm on the float16 model: every BatchNormalization swapped, the result runs in float16 (its outputs
     # change by design: only their type and finiteness are checked)
     sw = os.path.join(TMP, "cnn_f16.swap.onnx")
