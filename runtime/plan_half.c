@@ -213,6 +213,10 @@ onnxc_status oc_half_run(oc_snode *sn, const oc_kernel *k)
     oc_half_node *h = sn->half;
     oc_kctx *c = &sn->ctx;
     char *scratch = c->scratch;
+    if (!scratch && c->scratch_size)
+        return oc_err(ONNXC_E_RUNTIME, "float16 node: no scratch memory");
+    if (!scratch)
+        return k->run(c); /* nothing to convert: every converted tensor is empty */
     for (int j = 0; j < h->n_in; j++)
         if (h->in_mode[j] == 2) {
             onnxc_tensor *f = &h->tin[j];
