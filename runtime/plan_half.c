@@ -21,7 +21,7 @@ static const oc_half_rule oc_half_rules[] = {
     {"Conv", 7, 0, 1}, {"ConvTranspose", 7, 0, 1}, {"Gemm", 7, 0, 1}, {"MatMul", 3, 0, 1},
     {"MaxPool", 1, 0, 1}, {"AveragePool", 1, 0, 1}, {"GlobalAveragePool", 1, 0, 1}, {"GlobalMaxPool", 1, 0, 1},
     {"LpPool", 1, 0, 1},
-    {"BatchNormalization", 1, 0x1e, 1}, {"InstanceNormalization", 7, 0, 1}, {"LayerNormalization", 7, 0, 1},
+    {"BatchNormalization", 1, 0x1e, 7}, {"InstanceNormalization", 7, 0, 1}, {"LayerNormalization", 7, 0, 1},
     {"GroupNormalization", 7, 0, 1},
     {"Softmax", 1, 0, 1}, {"LogSoftmax", 1, 0, 1}, {"Hardmax", 1, 0, 1},
     {"ReduceMean", 1, 0, 1}, {"ReduceSum", 1, 0, 1}, {"ReduceMax", 1, 0, 1}, {"ReduceMin", 1, 0, 1},
