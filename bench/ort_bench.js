@@ -55,6 +55,31 @@ function makeRng(seed) {
     };
 }
 
+// float32 -> IEEE half bits, round to nearest even (as onnxc's oc_float_to_half), for float16 inputs.
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function toHalf(v) {
+    f32[0] = v;
+    const u = u32[0];
+    const sign = (u >>> 16) & 0x8000;
+    const abs = u & 0x7fffffff;
+    if (abs >= 0x7f800000) return sign | (abs === 0x7f800000 ? 0x7c00 : 0x7e00);
+    if (abs >= 0x477ff000) return sign | 0x7c00;
+    if (abs < 0x38800000) {
+        if (abs < 0x33000000) return sign;
+        const e = abs >>> 23, m = (abs & 0x7fffff) | 0x800000, shift = 126 - e;
+        let q = m >>> shift;
+        const rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
+        if (rem > half || (rem === half && (q & 1))) q++;
+        return sign | q;
+    }
+    const r = abs - 0x38000000;
+    let q = r >>> 13;
+    const rem = r & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (q & 1))) q++;
+    return sign | q;
+}
+
 function makeInput(meta, shapes, rng) {
     let dims = shapes[meta.name];
     if (!dims) {
@@ -70,6 +95,11 @@ function makeInput(meta, shapes, rng) {
         for (let i = 0; i < n; i++) data[i] = Number(rng() >> 40n) * 2 ** -23 - 1;
         return new ort.Tensor('float32', data, dims);
     }
+    if (meta.type === 'float16') { // the same values as float32, rounded to half
+        const data = new Uint16Array(n);
+        for (let i = 0; i < n; i++) data[i] = toHalf(Number(rng() >> 40n) * 2 ** -23 - 1);
+        return new ort.Tensor('float16', data, dims);
+    }
     if (meta.type === 'int64') {
         const data = new BigInt64Array(n);
         for (let i = 0; i < n; i++) data[i] = rng() % 10n;
@@ -80,7 +110,7 @@ function makeInput(meta, shapes, rng) {
         for (let i = 0; i < n; i++) data[i] = Number(rng() % 10n);
         return new ort.Tensor('int32', data, dims);
     }
-    throw new Error(`input '${meta.name}' has type ${meta.type}; this script generates float32, int64, int32`);
+    throw new Error(`input '${meta.name}' has type ${meta.type}; this script generates float32, float16, int64, int32`);
 }
 
 function quantile(sorted, q) {

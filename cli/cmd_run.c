@@ -24,7 +24,8 @@ static const char usage[] =
     "                      or, when NAME is a symbolic dim of the inputs, its value: --shape N=4\n"
     "  --seed S            seed of the generator for inputs not given (default 0)\n"
     "  --output-dir DIR    write each output as DIR/<output name>.npy (characters other than letters, digits,\n"
-    "                      '.', '-' and '_' become '_'); without it nothing is written\n"
+    "                      '.', '-' and '_' become '_'; bfloat16, which NumPy lacks, as a TensorProto .pb);\n"
+    "                      without it nothing is written\n"
     "  --threads N         worker threads (default: number of cores)\n"
     "  --dump DIR          write every value a node produces (intermediates and outputs, including values the\n"
     "                      plan computes ahead of time from constants) as DIR/<value name>.npy, file names made\n"
@@ -241,6 +242,18 @@ static int output_path_in(char ***written, int *n_written, const char *dir, cons
     return 0;
 }
 
+/* Write t to file (a path ending in .npy); bfloat16, which NumPy has no type for, goes to the same path with .pb
+ * in place of .npy, as an ONNX TensorProto named name. */
+static onnxc_status write_value(const onnxc_tensor *t, const char *name, char *file)
+{
+    if (t->dtype != ONNXC_BFLOAT16)
+        return onnxc_tensor_write_npy(t, file);
+    size_t n = strlen(file);
+    if (n >= 4 && strcmp(file + n - 4, ".npy") == 0)
+        strcpy(file + n - 4, ".pb");
+    return onnxc_tensor_write_pb(t, name, file);
+}
+
 static int output_path(run_state *r, const char *dir, const char *name, int index, char **out)
 {
     return output_path_in(&r->written, &r->n_written, dir, name, index, out);
@@ -265,7 +278,7 @@ static onnxc_status dump_value(void *user, const char *node_name, const char *op
         free(file);
         return cli_set_error(ONNXC_E_NOMEM, "run: out of memory");
     }
-    onnxc_status st = onnxc_tensor_write_npy(t, file);
+    onnxc_status st = write_value(t, value_name, file);
     free(file);
     return st;
 }
@@ -427,7 +440,7 @@ static int report_output(run_state *r, int i, const char *out_dir)
                 fclose(tf);
             return CLI_EXIT_PROBLEMS;
         }
-        onnxc_status st = onnxc_tensor_write_npy(t, file);
+        onnxc_status st = write_value(t, name, file);
         if (st == ONNXC_OK)
             fprintf(tf, " -> %s", file);
         written = file;

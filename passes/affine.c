@@ -70,18 +70,23 @@ oc_tensor *oc_tensor_from_f64(int32_t dtype, int rank, const int64_t *dims, cons
             ((double *)nt->data)[i] = x;
             break;
         case ONNXC_FLOAT16:
-            /* 65504 is float16's largest finite value: beyond it the folded weight would be inf. */
-            if (!isfinite(x) || fabs(x) > 65504.0)
-                ok = oc_why(why, cap, "folded value %g does not fit float16", x);
+        case ONNXC_BFLOAT16: {
+            /* one rounding from double; 65504 is float16's largest finite value (beyond it the folded weight would
+             * be inf), bfloat16 overflows past float's range */
+            const bool h = dtype == ONNXC_FLOAT16;
+            const uint16_t q = h ? oc_double_to_half(x) : oc_double_to_bf16(x);
+            const double back = h ? oc_half_to_float(q) : oc_bf16_to_float(q);
+            if (!isfinite(x) || (h && fabs(x) > 65504.0) || !isfinite(back))
+                ok = oc_why(why, cap, "folded value %g (element %lld) overflows %s", x, (long long)i,
+                            onnxc_dtype_name(dtype));
+            else if (x != 0 && fabs(back - x) > fabs(x) / 8)
+                /* lost to underflow: a nonzero value stored as zero, or as a subnormal with under 3 bits left */
+                ok = oc_why(why, cap, "folded value %g (element %lld) underflows %s to %g", x, (long long)i,
+                            onnxc_dtype_name(dtype), back);
             else
-                ((uint16_t *)nt->data)[i] = oc_float_to_half((float)x);
+                ((uint16_t *)nt->data)[i] = q;
             break;
-        case ONNXC_BFLOAT16:
-            if (!isfinite(x) || !isfinite((float)x))
-                ok = oc_why(why, cap, "folded value %g does not fit bfloat16", x);
-            else
-                ((uint16_t *)nt->data)[i] = oc_float_to_bf16((float)x);
-            break;
+        }
         default:
             ok = oc_why(why, cap, "dtype %s cannot hold a folded value", onnxc_dtype_name(dtype));
         }

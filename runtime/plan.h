@@ -27,6 +27,25 @@ onnxc_status oc_node_error(onnxc_status st, const oc_node *nd);
 /* Bytes of a tensor's dtype and dims (0 for bad dims). */
 size_t oc_meta_bytes(const onnxc_tensor *t);
 
+/* ---- float16 / bfloat16 nodes on float32 kernels (plan_half.c) ---- */
+/* Before the kernel's infer: when the node's op has a float32 kernel that serves half types this way and its
+ * inputs are float16 / bfloat16, point ctx.in / ctx.out at float32 tensors (constant inputs converted now) and
+ * set sn->half; an error when inputs that must share one type mix half and float. */
+onnxc_status oc_half_setup(oc_snode *sn, const oc_node *nd);
+/* After infer: the node's outputs get their types and shapes (half where the kernel wrote float). */
+onnxc_status oc_half_after_infer(oc_snode *sn, const oc_node *nd);
+/* After prepare: room for the run-time conversions appended to ctx.scratch_size; returns the new size. */
+size_t oc_half_scratch(oc_snode *sn);
+/* Run: inputs converted into scratch, the kernel, outputs rounded into the node's own memory. */
+onnxc_status oc_half_run(oc_snode *sn, const oc_kernel *k);
+void oc_half_free(oc_half_node *h);
+
+/* Run the kernel of a planned (non-dynamic) node. */
+static inline onnxc_status oc_snode_run(oc_snode *sn, const oc_kernel *k)
+{
+    return sn->half ? oc_half_run(sn, k) : k->run(&sn->ctx);
+}
+
 /* ---- run-time shapes (plan_dynamic.c) ---- */
 /* kctx.alloc_out of a node evaluated at plan time: the output's own buffer (rvalue.owned). */
 onnxc_status oc_alloc_plan_time(oc_kctx *c, int o);

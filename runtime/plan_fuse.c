@@ -113,7 +113,7 @@ void oc_plan_fuse(onnxc_session *s)
         oc_snode *head = &s->nodes[h];
         const oc_node *hn = s->order[h];
         if (head->folded || head->fused || head->dynamic || !head->ctx.accepts_epilogue || hn->n_outputs < 1 || !hn->outputs[0] ||
-            !head->out[0] || head->out[0]->dtype != ONNXC_FLOAT)
+            !head->out[0] || (head->out[0]->dtype != ONNXC_FLOAT && !head->half))
             continue;
         const oc_value *v = hn->outputs[0];
         const onnxc_tensor *shape = &s->rv[v->id].t;

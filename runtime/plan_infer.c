@@ -262,9 +262,14 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
             continue;
         }
         c->alloc_out = oc_alloc_plan_time;
+        st = oc_half_setup(sn, nd);
+        if (st != ONNXC_OK)
+            return st;
         st = k->infer(c);
         if (st != ONNXC_OK)
             return oc_node_error(st, nd);
+        if (sn->half && (st = oc_half_after_infer(sn, nd)) != ONNXC_OK)
+            return st;
         for (int o = 0; o < nd->n_outputs; o++) {
             if (!sn->out[o])
                 continue;
@@ -278,6 +283,8 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
             if (st != ONNXC_OK)
                 return oc_node_error(st, nd);
         }
+        if (sn->half)
+            oc_half_scratch(sn);
         /* Evaluate now when every input is known and the result is needed for shapes or comes from constants
          * alone (constant folding inside the plan). */
         sn->folded = fold;
@@ -303,7 +310,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
                 }
                 r->t.data = r->owned;
             }
-            st = k->run(c);
+            st = oc_snode_run(sn, k);
             free(tmp);
             c->scratch = NULL;
             if (st != ONNXC_OK)

@@ -207,6 +207,7 @@ static void oc_plan_release(onnxc_session *s)
         oc_free(sn->in);
         oc_free(sn->out);
         free(sn->sig);
+        oc_half_free(sn->half);
         memset(sn, 0, sizeof *sn);
     }
     for (int i = 0; i < s->n_rv; i++) {
@@ -351,7 +352,7 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
             continue;
         if (s->hook && s->hook_before)
             s->hook_before(s->hook, s->order[i]);
-        st = sn->dynamic ? oc_run_dynamic_node(s, i) : s->kern[i]->run(&sn->ctx);
+        st = sn->dynamic ? oc_run_dynamic_node(s, i) : oc_snode_run(sn, s->kern[i]);
         if (st != ONNXC_OK)
             return oc_node_error(st, s->order[i]);
         if (s->hook && s->hook_after) {

@@ -39,6 +39,9 @@ typedef struct oc_pkey {
     size_t nbytes;
 } oc_pkey;
 
+/* A float16 / bfloat16 node run on a float32 kernel (plan_half.c). */
+typedef struct oc_half_node oc_half_node;
+
 typedef struct oc_snode {
     oc_kctx ctx;
     onnxc_tensor **in;
@@ -52,6 +55,8 @@ typedef struct oc_snode {
     bool dyn_ready;   /* infer and prepare ran for the inputs described by sig */
     uint8_t *sig;     /* the input types, shapes (and value inputs' data) of the last run-time inference */
     size_t sig_len;
+    oc_half_node *half; /* non-NULL: a float16/bfloat16 node whose kernel runs on float32 copies (ctx.in/out
+                         * point at them; in/out above stay the node's own values) */
 } oc_snode;
 
 struct onnxc_session {

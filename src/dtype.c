@@ -5,6 +5,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 double oc_load_f64(int32_t dtype, const void *p, int64_t i)
 {
@@ -241,6 +244,49 @@ uint16_t oc_double_to_half(double d)
 uint16_t oc_double_to_bf16(double d)
 {
     return oc_float_to_bf16(oc_double_to_float_odd(d));
+}
+
+/* ---- conversion loops ---- */
+
+void oc_half_to_float_n(int32_t dtype, const uint16_t *src, float *dst, int64_t n)
+{
+    int64_t i = 0;
+    if (dtype == ONNXC_FLOAT) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    if (dtype == ONNXC_BFLOAT16) {
+        for (; i < n; i++) /* a shift: the compiler vectorises it */
+            dst[i] = oc_bits_f32((uint32_t)src[i] << 16);
+        return;
+    }
+#if defined(__F16C__) && defined(__AVX__)
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
+#endif
+    for (; i < n; i++)
+        dst[i] = oc_half_to_float(src[i]);
+}
+
+void oc_float_to_half_n(int32_t dtype, const float *src, uint16_t *dst, int64_t n)
+{
+    int64_t i = 0;
+    if (dtype == ONNXC_FLOAT) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    if (dtype == ONNXC_BFLOAT16) {
+        for (; i < n; i++)
+            dst[i] = oc_float_to_bf16(src[i]);
+        return;
+    }
+#if defined(__F16C__) && defined(__AVX__)
+    /* vcvtps2ph with imm 0: round to nearest even, NaN stays NaN (quiet), overflow to inf: as oc_float_to_half */
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), 0));
+#endif
+    for (; i < n; i++)
+        dst[i] = oc_float_to_half(src[i]);
 }
 
 /* ---- the public conversions (onnxc.h) ---- */

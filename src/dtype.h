@@ -35,4 +35,10 @@ uint16_t oc_float_to_bf16(float f);
 uint16_t oc_double_to_half(double d);
 uint16_t oc_double_to_bf16(double d);
 
+/* n elements of float16 / bfloat16 (dtype) to float32 and back, rounding to nearest even: the conversion loops
+ * of the runtime's float16 path (F16C when the build targets it, the scalar conversions above otherwise; both
+ * give the same bits). dtype ONNXC_FLOAT copies. */
+void oc_half_to_float_n(int32_t dtype, const uint16_t *src, float *dst, int64_t n);
+void oc_float_to_half_n(int32_t dtype, const float *src, uint16_t *dst, int64_t n);
+
 #endif

@@ -1068,6 +1068,31 @@ static onnxc_status observe_a(void *user, const oc_node *n, const oc_value *v, c
     return ONNXC_OK;
 }
 
+/* The tolerances for an output of these types: the options' own, or when those are the defaults and a side is
+ * float16 / bfloat16, the defaults of that type (onnxc.h). */
+typedef struct oc_tol {
+    double atol, rtol, nmse;
+} oc_tol;
+
+static oc_tol tol_for(const onnxc_comparison *c, int32_t da, int32_t db)
+{
+    oc_tol t = {c->o.atol, c->o.rtol, c->o.nmse};
+    if (c->o.atol != ONNXC_COMPARE_ATOL || c->o.rtol != ONNXC_COMPARE_RTOL || c->o.nmse != ONNXC_COMPARE_NMSE)
+        return t;
+    if (da == ONNXC_BFLOAT16 || db == ONNXC_BFLOAT16)
+        return (oc_tol){ONNXC_COMPARE_ATOL_BF16, ONNXC_COMPARE_RTOL_BF16, ONNXC_COMPARE_NMSE_BF16};
+    if (da == ONNXC_FLOAT16 || db == ONNXC_FLOAT16)
+        return (oc_tol){ONNXC_COMPARE_ATOL_F16, ONNXC_COMPARE_RTOL_F16, ONNXC_COMPARE_NMSE_F16};
+    return t;
+}
+
+static onnxc_status metrics_for(const onnxc_comparison *c, const onnxc_tensor *a, const onnxc_tensor *b,
+                                onnxc_metrics *m)
+{
+    oc_tol t = tol_for(c, a->dtype, b->dtype);
+    return onnxc_metrics_compute(a, b, t.atol, t.rtol, m);
+}
+
 /* Fold one sample's metrics into an entry, remembering the worst sample. */
 static void entry_fold(onnxc_comparison *c, onnxc_compare_entry *e, const onnxc_metrics *m,
                        const onnxc_tensor *ta, const onnxc_tensor *tb)
@@ -1077,7 +1102,7 @@ static void entry_fold(onnxc_comparison *c, onnxc_compare_entry *e, const onnxc_
         (acc->comparable && m->comparable && m->nmse > acc->nmse))
         e->worst_sample = c->samples;
     onnxc_metrics_merge(&e->metrics, m);
-    e->within = onnxc_metrics_within(&e->metrics, c->o.nmse);
+    e->within = onnxc_metrics_within(&e->metrics, tol_for(c, ta->dtype, tb->dtype).nmse);
     e->dtype_a = ta->dtype;
     e->rank_a = ta->rank;
     memcpy(e->dims_a, ta->dims, sizeof e->dims_a);
@@ -1117,7 +1142,7 @@ static onnxc_status observe_b(void *user, const oc_node *n, const oc_value *v, c
     ta.data = c->buf;
     ta.nbytes = sp->nbytes;
     onnxc_metrics m;
-    st = onnxc_metrics_compute(&ta, t, c->o.atol, c->o.rtol, &m);
+    st = metrics_for(c, &ta, t, &m);
     if (st != ONNXC_OK)
         return oc_err_prefix(st, "compare: value '%s'", v->name);
     entry_fold(c, &c->nodes[slot], &m, &ta, t);
@@ -1210,7 +1235,7 @@ static onnxc_status run_reference(onnxc_comparison *c, int n, const char *const 
         if (!tb)
             return oc_err(ONNXC_E_RUNTIME, "compare: output '%s' is missing after the run", c->out[k].name);
         onnxc_metrics m;
-        if ((st = onnxc_metrics_compute(ta, tb, c->o.atol, c->o.rtol, &m)) != ONNXC_OK)
+        if ((st = metrics_for(c, ta, tb, &m)) != ONNXC_OK)
             return oc_err_prefix(st, "compare: output '%s' against %s/%s", c->out[k].name, c->ref_dir,
                                  c->refs[c->ref_idx[k]].file);
         entry_fold(c, &c->out[k], &m, ta, tb);
@@ -1248,7 +1273,7 @@ onnxc_status onnxc_compare_run(onnxc_comparison *c, int n, const char *const *na
         if (!ta || !tb)
             return oc_err(ONNXC_E_RUNTIME, "compare: output '%s' is missing after the run", c->out[k].name);
         onnxc_metrics m;
-        if ((st = onnxc_metrics_compute(ta, tb, c->o.atol, c->o.rtol, &m)) != ONNXC_OK)
+        if ((st = metrics_for(c, ta, tb, &m)) != ONNXC_OK)
             return oc_err_prefix(st, "compare: output '%s'", c->out[k].name);
         entry_fold(c, &c->out[k], &m, ta, tb);
     }
@@ -1412,8 +1437,8 @@ static void reason_text(const onnxc_comparison *c, const onnxc_compare_entry *e,
         }
         return;
     }
-    size_t k = (size_t)snprintf(buf, cap, "NMSE %.3g%s%.0e", m->nmse, m->nmse > c->o.nmse ? " > " : " <= ",
-                                c->o.nmse);
+    const double lim = tol_for(c, e->dtype_a, e->dtype_b).nmse;
+    size_t k = (size_t)snprintf(buf, cap, "NMSE %.3g%s%.2g", m->nmse, m->nmse > lim ? " > " : " <= ", lim);
     if (k < cap)
         k += (size_t)snprintf(buf + k, cap - k, ", %lld of %lld elements outside atol + rtol*max(|A|, rms(A))",
                               (long long)m->n_fail, (long long)m->n);
@@ -1475,6 +1500,17 @@ static void print_human(const onnxc_comparison *c, FILE *f)
     fprintf(f, "criterion: an element passes when |B - A| <= atol + rtol*max(|A|, rms(A)) (atol %g, rtol %g; a NaN never "
                "passes); an output passes when no element fails and NMSE <= %g\n",
             c->o.atol, c->o.rtol, c->o.nmse);
+    for (int k = 0; k < c->n_out; k++) {
+        const onnxc_compare_entry *e = &c->out[k];
+        oc_tol t = tol_for(c, e->dtype_a, e->dtype_b);
+        if (t.nmse != c->o.nmse) {
+            fprintf(f, "  %s outputs: atol %g, rtol %g, NMSE <= %g (the defaults of the type)\n",
+                    onnxc_dtype_name(e->dtype_a == ONNXC_BFLOAT16 || e->dtype_b == ONNXC_BFLOAT16 ? ONNXC_BFLOAT16
+                                                                                                  : ONNXC_FLOAT16),
+                    t.atol, t.rtol, t.nmse);
+            break;
+        }
+    }
     if (c->reference)
         fprintf(f, "outputs (A: the saved outputs in %s, matched by name):\n", c->ref_dir);
     else

@@ -473,6 +473,15 @@ ONNXC_API int onnxc_model_produces(const onnxc_model *m, const char *name);
 #define ONNXC_COMPARE_ATOL 1e-5
 #define ONNXC_COMPARE_RTOL 1e-4
 #define ONNXC_COMPARE_NMSE 1e-7
+/** With these defaults, an output whose element type is float16 (or, on one side, bfloat16) is held to the
+ *  tolerances of its type instead: about 20 units of its rounding (float16: 2^-11, bfloat16: 2^-8) per element,
+ *  NMSE of a few units squared. Tolerances other than the defaults apply as given, whatever the type. */
+#define ONNXC_COMPARE_ATOL_F16 1e-4
+#define ONNXC_COMPARE_RTOL_F16 1e-2
+#define ONNXC_COMPARE_NMSE_F16 1e-5
+#define ONNXC_COMPARE_ATOL_BF16 1e-3
+#define ONNXC_COMPARE_RTOL_BF16 8e-2
+#define ONNXC_COMPARE_NMSE_BF16 6.4e-4
 
 /** How far tensor b (under test) is from tensor a (the reference). Figures over elements finite in both unless
  *  said otherwise. After onnxc_metrics_merge: counts are totals over samples, the other figures the worst
