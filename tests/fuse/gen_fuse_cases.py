@@ -96,6 +96,83 @@ def silu_case(name, shape, cout, swap=False, k=3, stride=1, group=1):
     save(name, g, [m], 2, 1)
 
 
+def matmul(g, x, n, bias_first=False, batch_b=None):
+    """MatMul by a constant [K, n] (or [batch_b, K, n]) then Add of a bias [n]: the Linear layer's export."""
+    k = g.val[x].shape[-1]
+    w = arr(*((batch_b,) if batch_b else ()), k, n, scale=1.0 / np.sqrt(k))
+    mm = g.node("MatMul", [x, g.const(w)], torch.matmul(g.val[x], t64(w)))
+    b = arr(n, scale=0.3)
+    bn = g.const(b)
+    return g.node("Add", [bn, mm] if bias_first else [mm, bn], g.val[mm] + t64(b))
+
+
+def gelu(g, v, mul_form=False):
+    """torch.nn.GELU() as the exporter writes it: Div by sqrt(2) (or Mul by 1/sqrt(2)), Erf, Add 1, Mul, Mul 0.5."""
+    if mul_form:
+        d = g.node("Mul", [g.const(np.array(0.70710677, np.float32)), v], g.val[v] * 0.70710677)
+    else:
+        d = g.node("Div", [v, g.const(np.array(1.4142135, np.float32))], g.val[v] / 1.4142135)
+    e = g.node("Erf", [d], torch.erf(g.val[d]))
+    a = g.node("Add", [e, g.const(np.array(1.0, np.float32))], g.val[e] + 1.0)
+    m = g.node("Mul", [v, a], g.val[v] * g.val[a])
+    return g.node("Mul", [m, g.const(np.array(0.5, np.float32))], g.val[m] * 0.5)
+
+
+def gemm(g, x, n):
+    k = g.val[x].shape[-1]
+    w, b = arr(n, k, scale=1.0 / np.sqrt(k)), arr(n, scale=0.3)
+    return g.node("Gemm", [x, g.const(w), g.const(b)], g.val[x] @ t64(w).T + t64(b), transB=1)
+
+
+def product_cases():
+    """The MatMul / Gemm epilogues: bias Add, GELU (both exported forms), residual Add, Relu, x * HardSigmoid(x),
+    on a ConvNeXt-like NHWC block, a single row (matrix-vector), a batched B, and the forms that must not fuse."""
+    # ConvNeXt's MLP on NHWC: MatMul + bias + GELU, MatMul + bias + residual
+    g = G(arr(1, 5, 7, 24))
+    h = gelu(g, matmul(g, "x", 37, bias_first=True))
+    y = matmul(g, h, 24)
+    r = g.node("Add", [y, "x"], g.val[y] + g.val["x"])
+    save("mm_bias_gelu_residual", g, [r], 8, 1)
+
+    # one row (the matrix-vector path), 13 columns, bias [1, 13], Relu
+    g = G(arr(1, 33))
+    w = arr(33, 13, scale=0.2)
+    b = arr(1, 13, scale=0.3)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    a = g.node("Add", [mm, g.const(b)], g.val[mm] + t64(b))
+    r = g.node("Relu", [a], torch.relu(g.val[a]))
+    save("mm_row_bias_relu", g, [r], 2, 1)
+
+    # batched B ([2, 9, 11]): one product per batch; GELU in its Mul form
+    g = G(arr(2, 3, 9))
+    save("mm_batched_gelu_mulform", g, [gelu(g, matmul(g, "x", 11, batch_b=2), mul_form=True)], 6, 1)
+
+    # the classifier heads: Gemm + Relu; Gemm + x * HardSigmoid(x) (MobileNetV3, opset 13) then Gemm
+    g = G(arr(3, 50))
+    c = gemm(g, "x", 19)
+    save("gemm_relu", g, [g.node("Relu", [c], torch.relu(g.val[c]))], 1, 1)
+    g = G(arr(1, 40, scale=3.0))
+    c = gemm(g, "x", 21)
+    hs = g.node("HardSigmoid", [c], hsig(g.val[c], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+    hm = g.node("Mul", [c, hs], g.val[c] * g.val[hs])
+    save("gemm_hardswish_gemm", g, [gemm(g, hm, 10)], 2, 1)
+
+    # not fused: a bias per row ([4, 1]) is no column bias; a PRelu slope per column; the biased value is also an
+    # output (the bias Add fuses, the GELU does not)
+    g = G(arr(4, 6))
+    w, b = arr(6, 5), arr(4, 1)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    save("mm_row_bias_not_fused", g, [g.node("Add", [mm, g.const(b)], g.val[mm] + t64(b))], 0, 1)
+    g = G(arr(3, 6))
+    w, sl = arr(6, 7), arr(7, scale=0.5)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    p = g.node("PRelu", [mm, g.const(sl)], torch.where(g.val[mm] < 0, g.val[mm] * t64(sl), g.val[mm]))
+    save("mm_prelu_per_column_not_fused", g, [p], 0, 1)
+    g = G(arr(2, 10))
+    v = matmul(g, "x", 12)
+    save("mm_gelu_input_is_output", g, [gelu(g, v), v], 1, 1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     silu_case("silu", (1, 5, 9, 7), 13)
@@ -226,6 +303,8 @@ def main():
     c = g.conv("x", 7)
     h = g.node("HardSwish", [c], F.hardswish(g.val[c]))
     save("conv_is_output", g, [h, c], 0, 1, opset=14)
+
+    product_cases()
 
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(LINES) + "\n")
