@@ -6,6 +6,7 @@
 
 #include "act.h"
 #include "blocked.h"
+#include "conv_vec.h"
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
@@ -1370,6 +1371,12 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     const bool items_act = !c->out_blocked && p->algo != CONV_WINOGRAD;
     j.c = items_act ? c : NULL;
     oc_threadpool *pool = c->pool;
+    if (p->algo == CONV_POINTWISE && p->group == 1 && w->out_vol == 1) {
+        /* 1 x 1 planes (squeeze-excite): a matrix-vector product; blocked or not, a 1 x 1 plane has the same
+         * bytes, and conv_run applies the activation to a blocked output */
+        oc_conv_vec_run(c, j.x, j.wt, j.bias, j.y, p->n, p->m, p->c_in, !c->out_blocked);
+        return ONNXC_OK;
+    }
 #ifdef OC_BLK_KERNELS
     if (c->out_blocked) {
         const onnxc_status st = conv_blocked_weights(c, p);

@@ -173,6 +173,32 @@ def product_cases():
     save("mm_gelu_input_is_output", g, [gelu(g, v), v], 1, 1)
 
 
+def se_cases():
+    """Convolutions on 1 x 1 planes (the squeeze-excite block, kernels/conv_vec.c): a product large enough for
+    the pool with a per-channel PRelu and batch 2, a residual + Clip on 13 channels, and a whole SE block of 36
+    channels (GlobalAveragePool, SiLU, Sigmoid gate, Mul by the [N, C, 1, 1] gate)."""
+    g = G(arr(2, 600, 1, 1))
+    c = g.conv("x", 240, k=1)
+    slope = arr(240, 1, 1, scale=0.5)
+    p = g.node("PRelu", [c, g.const(slope)], torch.where(g.val[c] < 0, g.val[c] * t64(slope), g.val[c]))
+    save("vec1x1_pool_prelu_batch2", g, [p], 1, 1)
+
+    g = G(arr(1, 13, 1, 1, scale=3.0))
+    c = g.conv("x", 13, k=1)
+    a = g.node("Add", ["x", c], g.val["x"] + g.val[c])
+    lo, hi = g.const(np.array(0.0, np.float32)), g.const(np.array(6.0, np.float32))
+    save("vec1x1_residual_clip", g, [g.node("Clip", [a, lo, hi], torch.clamp(g.val[a], 0.0, 6.0))], 2, 1)
+
+    g = G(arr(1, 36, 5, 5))
+    p = g.node("GlobalAveragePool", ["x"], g.val["x"].mean(dim=(2, 3), keepdim=True))
+    c1 = g.conv(p, 9, k=1)
+    s1 = g.node("Sigmoid", [c1], sig(g.val[c1]))
+    m1 = g.node("Mul", [c1, s1], g.val[c1] * g.val[s1])
+    c2 = g.conv(m1, 36, k=1)
+    s2 = g.node("Sigmoid", [c2], sig(g.val[c2]))
+    save("se_block_c36_sigmoid", g, [g.node("Mul", ["x", s2], g.val["x"] * g.val[s2])], 3, 1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     silu_case("silu", (1, 5, 9, 7), 13)
@@ -305,6 +331,7 @@ def main():
     save("conv_is_output", g, [h, c], 0, 1, opset=14)
 
     product_cases()
+    se_cases()
 
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(LINES) + "\n")
