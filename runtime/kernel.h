@@ -45,6 +45,11 @@ typedef struct oc_kctx {
      * layer's bias); then fuse_res, then fuse_clamp or fuse_act, as for a Conv. */
     bool accepts_bias;
     const float *fuse_bias;
+    /* Conv (pointwise, plain layout): a kernel whose prepare sets accepts_gate lets the planner fuse the
+     * squeeze-excite Mul in front of it: in[0] is then never written, and the kernel reads fuse_gate_x[n, c, ...]
+     * * fuse_gate[n, c] (a [N, C, 1, 1] gate) in its place, each product the Mul's one IEEE multiplication. */
+    bool accepts_gate;
+    const onnxc_tensor *fuse_gate_x, *fuse_gate;
     /* Blocked layout NCHW8c: a 4-D float value [N, C, H, W] with C a multiple of 8 stored as [N][C/8][H][W][8]
      * (same bytes). prepare sets the OC_BLK_* modes the kernel can run in; after fusion the planner may pick
      * one, for values that only such kernels produce and read, and sets in_blocked / out_blocked (for in[0] and

@@ -188,6 +188,8 @@ static const float *oc_col_bias(const onnxc_session *s, const oc_node *cn, const
     return r->t.data;
 }
 
+static void oc_plan_fuse_gate(onnxc_session *s);
+
 /* PRelu's slope when it is a plan-time float constant that varies along the channel axis (1) of x at most:
  * its data and count (1 or the channel count). Slopes broadcast from the right (PRelu-7), so [C, 1, 1] is per
  * channel of an N x C x H x W x, while [C] would be per column. */
@@ -345,6 +347,56 @@ void oc_plan_fuse(onnxc_session *s)
             if (last)
                 break;
         }
+    }
+    oc_plan_fuse_gate(s);
+}
+
+/* Is t a 4-D float [N, C, 1, 1] gate for the [N, C, H, W] x? */
+static bool oc_gate_shape(const onnxc_tensor *t, const onnxc_tensor *x)
+{
+    return t->dtype == ONNXC_FLOAT && x->dtype == ONNXC_FLOAT && t->rank == 4 && x->rank == 4 &&
+           t->dims[0] == x->dims[0] && t->dims[1] == x->dims[1] && t->dims[2] == 1 && t->dims[3] == 1;
+}
+
+/* The squeeze-excite gate: a Mul of x [N, C, H, W] by a gate [N, C, 1, 1] whose product only a pointwise Conv
+ * (kctx.accepts_gate) reads, through its input 0, is fused into that Conv's input read: the Mul is skipped and
+ * the Conv multiplies as it fills its GEMM blocks (the same products, so the same bits). The Conv then writes
+ * plainly (no blocked layout), and the memory plan keeps x and the gate alive to it (memplan.c). */
+static void oc_plan_fuse_gate(onnxc_session *s)
+{
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *mn = s->order[i];
+        const oc_snode *ms = &s->nodes[i];
+        if (ms->folded || ms->fused || ms->dynamic || !oc_node_is_op(mn, "Mul") || mn->n_inputs != 2 ||
+            !mn->inputs[0] || !mn->inputs[1] || mn->inputs[0] == mn->inputs[1] || mn->n_outputs < 1 ||
+            !mn->outputs[0])
+            continue;
+        const oc_value *o = mn->outputs[0];
+        if (!oc_private(s, o, 1) || o->uses[0].slot != 0 || s->rv[o->id].dynamic)
+            continue;
+        const oc_node *cn = o->uses[0].node;
+        const int cp = oc_plan_pos(s, cn);
+        if (cp <= i || s->nodes[cp].folded || s->nodes[cp].fused || s->nodes[cp].dynamic ||
+            !s->nodes[cp].ctx.accepts_gate || s->nodes[cp].ctx.fuse_gate_x)
+            continue;
+        bool dup = false; /* the product read twice by the Conv (as weights too) */
+        for (int j = 1; j < cn->n_inputs; j++)
+            dup = dup || cn->inputs[j] == o;
+        const onnxc_tensor *ot = &s->rv[o->id].t;
+        int xi = -1;
+        for (int k = 0; k < 2 && xi < 0; k++) {
+            const oc_rvalue *rx = &s->rv[mn->inputs[k]->id], *rg = &s->rv[mn->inputs[1 - k]->id];
+            if (!rx->dynamic && !rg->dynamic && oc_same_shape(&rx->t, ot) && oc_gate_shape(&rg->t, ot))
+                xi = k;
+        }
+        if (dup || xi < 0)
+            continue;
+        oc_snode *cs = &s->nodes[cp];
+        cs->ctx.fuse_gate_x = &s->rv[mn->inputs[xi]->id].t;
+        cs->ctx.fuse_gate = &s->rv[mn->inputs[1 - xi]->id].t;
+        cs->ctx.blocked_modes = 0;
+        s->nodes[i].fused = true;
+        s->nodes[i].fuse_head = cp;
     }
 }
 

@@ -467,6 +467,8 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return st;
     c->scratch_size = 0;
     c->accepts_epilogue = true;
+    /* the squeeze-excite Mul in front (plan_fuse.c), applied while the GEMM's B blocks are filled */
+    c->accepts_gate = p->algo == CONV_POINTWISE && p->w.out_vol > 1;
     st = conv_blocked_prepare(c, p);
     if (st != ONNXC_OK)
         return st;
@@ -519,6 +521,7 @@ typedef struct conv_fill {
     const oc_window *w;
     const float *x;      /* the group's first input channel */
     int64_t row_stride;  /* pointwise: floats from one channel to the next */
+    const float *gate;   /* pointwise: the fused squeeze-excite gate of the group's first channel, or NULL */
 } conv_fill;
 
 static void zero_tail(float *row, int64_t nc)
@@ -534,7 +537,14 @@ static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0
     const conv_fill *f = vctx;
     for (int64_t r = 0; r < kcb; r++) {
         float *d = dst + r * ldb;
-        memcpy(d, f->x + (k0 + r) * f->row_stride + n0, (size_t)nc * sizeof *d);
+        const float *xr = f->x + (k0 + r) * f->row_stride + n0;
+        if (f->gate) { /* x * gate, as the fused Mul computes it */
+            const float gv = f->gate[k0 + r];
+            for (int64_t i = 0; i < nc; i++)
+                d[i] = xr[i] * gv;
+        } else {
+            memcpy(d, xr, (size_t)nc * sizeof *d);
+        }
         zero_tail(d, nc);
     }
 }
@@ -610,6 +620,7 @@ typedef struct conv_job {
     float lo, hi;
     int64_t dw_per_item; /* depthwise: planes per item */
     bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
+    const float *gate;   /* pointwise: the fused squeeze-excite gate [N, C], or NULL */
     const oc_kctx *c;    /* its fused activation (fuse_act), applied by each item to the block it wrote */
 } conv_job;
 
@@ -749,7 +760,7 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     const oc_window *w = &p->w;
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
-    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride};
+    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride, NULL};
     const int64_t yoff = g * p->mg * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
@@ -820,7 +831,8 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     const oc_window *w = &p->w;
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer % p->group, n = ip.outer / p->group, m0 = ip.m0, m1 = ip.m1;
-    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol};
+    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol,
+                   j->gate ? j->gate + n * p->c_in + g * p->cg : NULL};
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
@@ -1359,7 +1371,8 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     conv_job j;
     memset(&j, 0, sizeof j);
     j.p = p;
-    j.x = c->in[0]->data;
+    j.x = c->fuse_gate_x ? c->fuse_gate_x->data : c->in[0]->data;
+    j.gate = c->fuse_gate ? c->fuse_gate->data : NULL;
     j.wt = c->in[1]->data;
     j.bias = p->has_bias ? c->in[2]->data : NULL;
     j.y = c->out[0]->data;

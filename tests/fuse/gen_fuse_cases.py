@@ -198,6 +198,32 @@ def se_cases():
     s2 = g.node("Sigmoid", [c2], sig(g.val[c2]))
     save("se_block_c36_sigmoid", g, [g.node("Mul", ["x", s2], g.val["x"] * g.val[s2])], 3, 1)
 
+    # the gate Mul read by the next pointwise Conv (fused into its input read), batch 2 (a gate per image),
+    # the gate first; HardSigmoid gate on 44 channels, x first, then a projection to 12 channels with a residual
+    for name, shape, cout, hard, gate_first in (("se_gate_into_conv_batch2", (2, 36, 6, 7), 20, False, True),
+                                                ("se_gate_hardsigmoid_into_conv", (1, 44, 9, 5), 12, True, False)):
+        g = G(arr(*shape))
+        d = g.conv("x", shape[1], k=3, group=shape[1])
+        p = g.node("GlobalAveragePool", [d], g.val[d].mean(dim=(2, 3), keepdim=True))
+        c1 = g.conv(p, 8, k=1)
+        r1 = g.node("Relu", [c1], torch.relu(g.val[c1]))
+        c2 = g.conv(r1, shape[1], k=1)
+        if hard:
+            gt = g.node("HardSigmoid", [c2], hsig(g.val[c2], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+        else:
+            gt = g.node("Sigmoid", [c2], sig(g.val[c2]))
+        m = g.node("Mul", [gt, d] if gate_first else [d, gt], g.val[d] * g.val[gt])
+        y = g.conv(m, cout, k=1)
+        save(name, g, [y], 3, 1)
+
+    # not fused into the Conv: the gated product is also a graph output
+    g = G(arr(1, 16, 5, 5))
+    p = g.node("GlobalAveragePool", ["x"], g.val["x"].mean(dim=(2, 3), keepdim=True))
+    gt = g.node("Sigmoid", [g.conv(p, 16, k=1)], None)
+    g.val[gt] = sig(g.val[g.nodes[-2].output[0]])
+    m = g.node("Mul", ["x", gt], g.val["x"] * g.val[gt])
+    save("se_gate_product_is_output", g, [g.conv(m, 8, k=1), m], 1, 1)
+
 
 def main():
     os.makedirs(OUT, exist_ok=True)

@@ -132,7 +132,7 @@ static void test_fused_patterns(void **state)
         }
     }
     fclose(f);
-    assert_true(cases >= 34);
+    assert_true(cases >= 37);
     assert_true(ok);
 }
 
