@@ -2,8 +2,9 @@
 """Write the models test_plan_fuse runs: Conv followed by each activation pattern the plan fuses into the Conv
 epilogue (SiLU as Sigmoid + Mul, HardSwish-14, x * HardSigmoid(x), Sigmoid, HardSigmoid, LeakyRelu, PRelu with
 its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 planes, depthwise 5 x 5 stride 2,
-depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
-consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
+depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) the MatMul / Gemm epilogues (bias Add, GELU in both exported forms, residual, Relu, x * HardSigmoid(x)), the 1 x 1-plane
+convolutions of squeeze-excite and its gate Mul fused into the next pointwise Conv, and the forms that must not fuse (an
+intermediate that is a graph output or has a second consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
 and weights. Channel counts are mostly not multiples of 8 (the vector width).
 Usage: gen_fuse_cases.py OUT_DIR (the committed copy is tests/fuse/cases: CI has no PyTorch)  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
 one line per case: name, how many nodes the plan must fuse, 1 when the fused result must equal the unfused plan
