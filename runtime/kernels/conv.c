@@ -537,14 +537,23 @@ static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0
     const conv_fill *f = vctx;
     for (int64_t r = 0; r < kcb; r++) {
         float *d = dst + r * ldb;
+        memcpy(d, f->x + (k0 + r) * f->row_stride + n0, (size_t)nc * sizeof *d);
+        zero_tail(d, nc);
+    }
+}
+
+/* Pointwise with the fused squeeze-excite gate: row k of B is input channel k times its gate, as the Mul
+ * computes it. */
+static void fill_pointwise_gated(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst,
+                                 int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    for (int64_t r = 0; r < kcb; r++) {
+        float *d = dst + r * ldb;
         const float *xr = f->x + (k0 + r) * f->row_stride + n0;
-        if (f->gate) { /* x * gate, as the fused Mul computes it */
-            const float gv = f->gate[k0 + r];
-            for (int64_t i = 0; i < nc; i++)
-                d[i] = xr[i] * gv;
-        } else {
-            memcpy(d, xr, (size_t)nc * sizeof *d);
-        }
+        const float gv = f->gate[k0 + r];
+        for (int64_t i = 0; i < nc; i++)
+            d[i] = xr[i] * gv;
         zero_tail(d, nc);
     }
 }
@@ -837,7 +846,7 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    oc_bfill_fn fill = p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col;
+    oc_bfill_fn fill = p->algo != CONV_POINTWISE ? fill_im2col : f.gate ? fill_pointwise_gated : fill_pointwise;
 #ifdef OC_BLK_KERNELS
     if (j->in_blocked)
         fill = fill_blocked;
