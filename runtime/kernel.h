@@ -40,6 +40,16 @@ typedef struct oc_kctx {
     float fuse_alpha, fuse_beta;
     const float *fuse_slope;
     int64_t fuse_slope_n;
+    /* MatMul and Gemm (float): a kernel whose prepare sets accepts_bias also takes fuse_bias, a plan-time
+     * constant of out[0]'s last dim added to every row of the product first (the exporters' Add of a Linear
+     * layer's bias); then fuse_res, then fuse_clamp or fuse_act, as for a Conv. */
+    bool accepts_bias;
+    const float *fuse_bias;
+    /* Conv (pointwise, plain layout): a kernel whose prepare sets accepts_gate lets the planner fuse the
+     * squeeze-excite Mul in front of it: in[0] is then never written, and the kernel reads fuse_gate_x[n, c, ...]
+     * * fuse_gate[n, c] (a [N, C, 1, 1] gate) in its place, each product the Mul's one IEEE multiplication. */
+    bool accepts_gate;
+    const onnxc_tensor *fuse_gate_x, *fuse_gate;
     /* Blocked layout NCHW8c: a 4-D float value [N, C, H, W] with C a multiple of 8 stored as [N][C/8][H][W][8]
      * (same bytes). prepare sets the OC_BLK_* modes the kernel can run in; after fusion the planner may pick
      * one, for values that only such kernels produce and read, and sets in_blocked / out_blocked (for in[0] and
@@ -69,6 +79,8 @@ enum {
     OC_ACT_HARDSWISH14, /* HardSwish-14: x * max(0, min(1, x / 6 + 0.5)) */
     OC_ACT_LEAKYRELU,   /* x < 0 ? alpha * x : x */
     OC_ACT_PRELU,       /* x < 0 ? slope[channel] * x : x */
+    OC_ACT_GELU_ERF,    /* the exported exact GELU, (x * (1 + erf(x / alpha))) * 0.5 (beta 1; beta 0: x * alpha
+                         * inside erf), computed as its Div/Mul, Erf, Add, Mul, Mul nodes compute it */
 };
 
 #define OC_BLK_IN 1u   /* reads in[0] blocked, writes out[0] plain */

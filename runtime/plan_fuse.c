@@ -1,5 +1,5 @@
 /* Plan steps that change how nodes run without touching the user's graph: fusion of Add, Relu/Clip and the
- * exporters' activation patterns into a Conv's epilogue, the blocked (NCHW8c) layout between kernels that take it, and Reshape-like outputs aliased to their
+ * exporters' activation patterns into a Conv's, MatMul's or Gemm's epilogue, the blocked (NCHW8c) layout between kernels that take it, and Reshape-like outputs aliased to their
  * inputs. */
 #include <math.h>
 #include <string.h>
@@ -75,6 +75,121 @@ static bool oc_match_gated(const onnxc_session *s, int h, const oc_value *v, con
     return false;
 }
 
+/* The one float of a plan-time constant value (of any rank), when it is one. */
+static bool oc_scalar_value(const onnxc_session *s, const oc_value *v, float *out)
+{
+    if (!v)
+        return false;
+    const oc_rvalue *r = &s->rv[v->id];
+    int64_t n = 0;
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data || !oc_numel(r->t.dims, r->t.rank, &n) || n != 1)
+        return false;
+    *out = *(const float *)r->t.data;
+    return true;
+}
+
+/* Node cn = Op(v, K) or Op(K, v) (commutative ops) with K a plan-time float scalar, op one of op_a/op_b
+ * (op_b may be NULL): its constant, and which op matched. Div only as Div(v, K). */
+static bool oc_op_with_scalar(const onnxc_session *s, const oc_node *cn, const oc_value *v, const char *op_a,
+                              const char *op_b, float *k, bool *is_a)
+{
+    const bool a = oc_node_is_op(cn, op_a), b = op_b && oc_node_is_op(cn, op_b);
+    if ((!a && !b) || cn->n_inputs != 2 || !cn->inputs[0] || !cn->inputs[1])
+        return false;
+    const bool comm = !oc_node_is_op(cn, "Div");
+    if (cn->inputs[0] == v && cn->inputs[1] != v && oc_scalar_value(s, cn->inputs[1], k)) {
+        *is_a = a;
+        return true;
+    }
+    if (comm && cn->inputs[1] == v && cn->inputs[0] != v && oc_scalar_value(s, cn->inputs[0], k)) {
+        *is_a = a;
+        return true;
+    }
+    return false;
+}
+
+/* The only use of value v, when the chain may take it: a node at a later position that is not taken, whose
+ * output has v's shape; its position, or -1. */
+static int oc_sole_use(const onnxc_session *s, int h, const oc_value *v, const onnxc_tensor *shape)
+{
+    if (!oc_private(s, v, 1))
+        return -1;
+    const oc_node *cn = v->uses[0].node;
+    const int cp = oc_plan_pos(s, cn);
+    if (!oc_joinable(s, h, cn, cp) || !oc_same_shape(&s->rv[cn->outputs[0]->id].t, shape))
+        return -1;
+    return cp;
+}
+
+/* The exact GELU as exporters write it (torch.nn.GELU, approximate='none'): v's two uses are d = Div(v, K1) (or
+ * Mul(v, K1)) and m = Mul(v, a), with a = Add(Erf(d), 1) and the chain's end Mul(m, 0.5), each intermediate used
+ * once. On a match, pos[0..5) are the positions of d, Erf, Add, m and the last Mul, *k1 and *div the first
+ * node's constant and op. */
+static bool oc_match_gelu(const onnxc_session *s, int h, const oc_value *v, const onnxc_tensor *shape, int pos[5],
+                          float *k1, bool *div)
+{
+    if (!oc_private(s, v, 2))
+        return false;
+    for (int k = 0; k < 2; k++) {
+        const oc_node *dn = v->uses[k].node, *mn = v->uses[1 - k].node;
+        const int dp = oc_plan_pos(s, dn), mp = oc_plan_pos(s, mn);
+        float kc, one, half;
+        bool is_div, is_add;
+        if (!oc_joinable(s, h, dn, dp) || !oc_joinable(s, h, mn, mp) ||
+            !oc_op_with_scalar(s, dn, v, "Div", "Mul", &kc, &is_div) ||
+            !oc_same_shape(&s->rv[dn->outputs[0]->id].t, shape))
+            continue;
+        const int ep = oc_sole_use(s, h, dn->outputs[0], shape);
+        if (ep < 0 || !oc_node_is_op(s->order[ep], "Erf") || s->order[ep]->n_inputs != 1)
+            continue;
+        const oc_node *en = s->order[ep];
+        const int ap = oc_sole_use(s, h, en->outputs[0], shape);
+        if (ap < 0 || !oc_op_with_scalar(s, s->order[ap], en->outputs[0], "Add", NULL, &one, &is_add) || one != 1.0f)
+            continue;
+        const oc_value *av = s->order[ap]->outputs[0];
+        if (!oc_node_is_op(mn, "Mul") || mn->n_inputs != 2 ||
+            !((mn->inputs[0] == v && mn->inputs[1] == av) || (mn->inputs[0] == av && mn->inputs[1] == v)) ||
+            oc_sole_use(s, h, av, shape) != mp || !oc_same_shape(&s->rv[mn->outputs[0]->id].t, shape))
+            continue;
+        const int lp = oc_sole_use(s, h, mn->outputs[0], shape);
+        bool is_mul;
+        if (lp < 0 || !oc_op_with_scalar(s, s->order[lp], mn->outputs[0], "Mul", NULL, &half, &is_mul) ||
+            half != 0.5f)
+            continue;
+        pos[0] = dp;
+        pos[1] = ep;
+        pos[2] = ap;
+        pos[3] = mp;
+        pos[4] = lp;
+        *k1 = kc;
+        *div = is_div;
+        return true;
+    }
+    return false;
+}
+
+/* Node cn = Add(v, b) or Add(b, v) with b a plan-time float constant that is one value per column of v's last
+ * axis ([N] or [1, ..., 1, N]): b's data, else NULL. */
+static const float *oc_col_bias(const onnxc_session *s, const oc_node *cn, const oc_value *v,
+                                const onnxc_tensor *shape)
+{
+    if (!oc_node_is_op(cn, "Add") || cn->n_inputs != 2 || !cn->inputs[0] || !cn->inputs[1] || shape->rank < 1)
+        return NULL;
+    const oc_value *b = cn->inputs[0] == v ? cn->inputs[1] : cn->inputs[0];
+    if (b == v)
+        return NULL;
+    const oc_rvalue *r = &s->rv[b->id];
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data || r->t.rank < 1 || r->t.rank > shape->rank ||
+        r->t.dims[r->t.rank - 1] != shape->dims[shape->rank - 1])
+        return NULL;
+    for (int i = 0; i + 1 < r->t.rank; i++)
+        if (r->t.dims[i] != 1)
+            return NULL;
+    return r->t.data;
+}
+
+static void oc_plan_fuse_gate(onnxc_session *s);
+
 /* PRelu's slope when it is a plan-time float constant that varies along the channel axis (1) of x at most:
  * its data and count (1 or the channel count). Slopes broadcast from the right (PRelu-7), so [C, 1, 1] is per
  * channel of an N x C x H x W x, while [C] would be per column. */
@@ -101,10 +216,11 @@ static bool oc_prelu_slope(const onnxc_session *s, const oc_node *cn, const onnx
     return true;
 }
 
-/* Fuse into each node whose kernel accepts an epilogue (Conv) what follows it alone: an Add of a same-shape
- * tensor that is ready by then (a residual), then Relu or Clip with constant bounds, or an activation (Sigmoid,
- * HardSigmoid, HardSwish, LeakyRelu, PRelu with a per-channel slope, and the gated x * Sigmoid(x) and
- * x * HardSigmoid(x)). The user's graph is not touched: the head's output pointer moves to the chain's last
+/* Fuse into each node whose kernel accepts an epilogue (Conv, float MatMul and Gemm) what follows it alone: for
+ * a MatMul or Gemm an Add of a constant per-column bias first, an Add of a same-shape tensor that is ready by
+ * then (a residual), then Relu or Clip with constant bounds, or an activation (Sigmoid, HardSigmoid, HardSwish,
+ * LeakyRelu, PRelu with a per-channel slope, the gated x * Sigmoid(x) and x * HardSigmoid(x), and the exported
+ * Erf form of GELU). The user's graph is not touched: the head's output pointer moves to the chain's last
  * value and the other nodes are skipped. An intermediate value that is a graph output or has another use
  * stops the chain before it. */
 void oc_plan_fuse(onnxc_session *s)
@@ -117,10 +233,23 @@ void oc_plan_fuse(onnxc_session *s)
             continue;
         const oc_value *v = hn->outputs[0];
         const onnxc_tensor *shape = &s->rv[v->id].t;
-        bool have_res = false;
+        const bool product = oc_node_is_op(hn, "MatMul") || oc_node_is_op(hn, "Gemm");
+        bool have_res = false, have_bias = false;
         for (;;) {
-            int gp, mp, act;
-            float alpha, beta;
+            int gp, mp, act, gelu[5];
+            float alpha, beta, k1;
+            bool div;
+            if (oc_match_gelu(s, h, v, shape, gelu, &k1, &div)) {
+                head->ctx.fuse_act = OC_ACT_GELU_ERF;
+                head->ctx.fuse_alpha = k1;
+                head->ctx.fuse_beta = div ? 1.0f : 0.0f;
+                for (int k = 0; k < 5; k++) {
+                    s->nodes[gelu[k]].fused = true;
+                    s->nodes[gelu[k]].fuse_head = h;
+                }
+                head->out[0] = &s->rv[s->order[gelu[4]]->outputs[0]->id].t;
+                break;
+            }
             if (oc_match_gated(s, h, v, shape, &gp, &mp, &act, &alpha, &beta)) {
                 head->ctx.fuse_act = act;
                 head->ctx.fuse_alpha = alpha;
@@ -140,7 +269,13 @@ void oc_plan_fuse(onnxc_session *s)
             if (!oc_same_shape(&s->rv[cv->id].t, shape))
                 break;
             bool last = false;
-            if (!have_res && oc_node_is_op(cn, "Add") && cn->n_inputs == 2 && cn->inputs[0] && cn->inputs[1]) {
+            const float *bias =
+                head->ctx.accepts_bias && !have_bias && !have_res ? oc_col_bias(s, cn, v, shape) : NULL;
+            if (bias) {
+                /* before a residual: (x + bias) + res is the unfused order */
+                head->ctx.fuse_bias = bias;
+                have_bias = true;
+            } else if (!have_res && oc_node_is_op(cn, "Add") && cn->n_inputs == 2 && cn->inputs[0] && cn->inputs[1]) {
                 const oc_value *other = cn->inputs[0] == v ? cn->inputs[1] : cn->inputs[0];
                 const oc_rvalue *ro = &s->rv[other->id];
                 if (other == v || !oc_same_shape(&ro->t, shape))
@@ -196,8 +331,8 @@ void oc_plan_fuse(onnxc_session *s)
             } else if (oc_node_is_op(cn, "PRelu") && cn->inputs[0] == v) {
                 const float *slope;
                 int64_t n_slope;
-                if (!oc_prelu_slope(s, cn, shape, &slope, &n_slope))
-                    break;
+                if (!oc_prelu_slope(s, cn, shape, &slope, &n_slope) || (product && n_slope > 1))
+                    break; /* a product's epilogue runs on column blocks: one slope only */
                 head->ctx.fuse_act = OC_ACT_PRELU;
                 head->ctx.fuse_slope = slope;
                 head->ctx.fuse_slope_n = n_slope;
@@ -212,6 +347,56 @@ void oc_plan_fuse(onnxc_session *s)
             if (last)
                 break;
         }
+    }
+    oc_plan_fuse_gate(s);
+}
+
+/* Is t a 4-D float [N, C, 1, 1] gate for the [N, C, H, W] x? */
+static bool oc_gate_shape(const onnxc_tensor *t, const onnxc_tensor *x)
+{
+    return t->dtype == ONNXC_FLOAT && x->dtype == ONNXC_FLOAT && t->rank == 4 && x->rank == 4 &&
+           t->dims[0] == x->dims[0] && t->dims[1] == x->dims[1] && t->dims[2] == 1 && t->dims[3] == 1;
+}
+
+/* The squeeze-excite gate: a Mul of x [N, C, H, W] by a gate [N, C, 1, 1] whose product only a pointwise Conv
+ * (kctx.accepts_gate) reads, through its input 0, is fused into that Conv's input read: the Mul is skipped and
+ * the Conv multiplies as it fills its GEMM blocks (the same products, so the same bits). The Conv then writes
+ * plainly (no blocked layout), and the memory plan keeps x and the gate alive to it (memplan.c). */
+static void oc_plan_fuse_gate(onnxc_session *s)
+{
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *mn = s->order[i];
+        const oc_snode *ms = &s->nodes[i];
+        if (ms->folded || ms->fused || ms->dynamic || !oc_node_is_op(mn, "Mul") || mn->n_inputs != 2 ||
+            !mn->inputs[0] || !mn->inputs[1] || mn->inputs[0] == mn->inputs[1] || mn->n_outputs < 1 ||
+            !mn->outputs[0])
+            continue;
+        const oc_value *o = mn->outputs[0];
+        if (!oc_private(s, o, 1) || o->uses[0].slot != 0 || s->rv[o->id].dynamic)
+            continue;
+        const oc_node *cn = o->uses[0].node;
+        const int cp = oc_plan_pos(s, cn);
+        if (cp <= i || s->nodes[cp].folded || s->nodes[cp].fused || s->nodes[cp].dynamic ||
+            !s->nodes[cp].ctx.accepts_gate || s->nodes[cp].ctx.fuse_gate_x)
+            continue;
+        bool dup = false; /* the product read twice by the Conv (as weights too) */
+        for (int j = 1; j < cn->n_inputs; j++)
+            dup = dup || cn->inputs[j] == o;
+        const onnxc_tensor *ot = &s->rv[o->id].t;
+        int xi = -1;
+        for (int k = 0; k < 2 && xi < 0; k++) {
+            const oc_rvalue *rx = &s->rv[mn->inputs[k]->id], *rg = &s->rv[mn->inputs[1 - k]->id];
+            if (!rx->dynamic && !rg->dynamic && oc_same_shape(&rx->t, ot) && oc_gate_shape(&rg->t, ot))
+                xi = k;
+        }
+        if (dup || xi < 0)
+            continue;
+        oc_snode *cs = &s->nodes[cp];
+        cs->ctx.fuse_gate_x = &s->rv[mn->inputs[xi]->id].t;
+        cs->ctx.fuse_gate = &s->rv[mn->inputs[1 - xi]->id].t;
+        cs->ctx.blocked_modes = 0;
+        s->nodes[i].fused = true;
+        s->nodes[i].fuse_head = cp;
     }
 }
 

@@ -348,6 +348,8 @@ static onnxc_status oc_ctx_run(onnxc_session *s, int n, const char *const *names
         oc_snode *sn = &s->nodes[i];
         if (sn->fused && sn->fuse_head < first)
             return oc_err(ONNXC_E_RUNTIME, "session: node %d of a partial run is fused into an earlier one", i);
+        if (sn->fused && sn->fuse_head >= last) /* a squeeze-excite Mul read by a later Conv */
+            return oc_err(ONNXC_E_RUNTIME, "session: node %d of a partial run is fused into a later one", i);
         if (sn->folded || sn->fused || sn->aliased)
             continue;
         if (s->hook && s->hook_before)

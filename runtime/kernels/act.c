@@ -18,6 +18,26 @@ static inline __m256 act_vec(int act, __m256 x, __m256 va, __m256 vs)
 }
 #endif
 
+/* The exported exact GELU over n floats, op by op as the unfused Div (or Mul), Erf, Add 1, Mul by x and Mul by 0.5
+ * compute it (IEEE operations in the same order, and vmath's erf, which computes each element alone), so the
+ * fused chain gives the unfused chain's bits. */
+static void act_gelu_erf(float *y, int64_t n, float k, bool div)
+{
+    float t[256];
+    for (int64_t a = 0; a < n; a += 256) {
+        const int64_t m = n - a < 256 ? n - a : 256;
+        float *ya = y + a;
+        for (int64_t i = 0; i < m; i++)
+            t[i] = div ? ya[i] / k : ya[i] * k;
+        oc_vm_erf(t, t, m);
+        for (int64_t i = 0; i < m; i++) {
+            const float g = t[i] + 1.0f;
+            const float p = ya[i] * g;
+            ya[i] = p * 0.5f;
+        }
+    }
+}
+
 /* The sigmoid and hard-sigmoid families go through vmath, the code the standalone Sigmoid, HardSigmoid and
  * HardSwish ops and the Mul of x by them run, so a fused chain gives the unfused chain's bits. */
 void oc_act_span(int act, float alpha, float beta, float slope, float *y, int64_t n)
@@ -37,6 +57,9 @@ void oc_act_span(int act, float alpha, float beta, float slope, float *y, int64_
         return;
     case OC_ACT_HARDSWISH14:
         oc_vm_hardswish(y, y, n);
+        return;
+    case OC_ACT_GELU_ERF:
+        act_gelu_erf(y, n, alpha, beta != 0.0f);
         return;
     default:
         break;

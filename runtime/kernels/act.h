@@ -1,5 +1,6 @@
-/* The activations a producing kernel (Conv) applies to its own output when the planner fused the nodes after
- * it (kctx.fuse_act): SiLU, HardSwish, Sigmoid, HardSigmoid, LeakyRelu, PRelu, in place over the output. */
+/* The activations a producing kernel (Conv, MatMul, Gemm) applies to its own output when the planner fused the
+ * nodes after it (kctx.fuse_act): SiLU, HardSwish, Sigmoid, HardSigmoid, LeakyRelu, PRelu, GELU (Erf form), in
+ * place over the output. */
 #ifndef ONNXC_KERNELS_ACT_H
 #define ONNXC_KERNELS_ACT_H
 

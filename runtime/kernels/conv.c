@@ -6,6 +6,7 @@
 
 #include "act.h"
 #include "blocked.h"
+#include "conv_vec.h"
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
@@ -466,6 +467,8 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return st;
     c->scratch_size = 0;
     c->accepts_epilogue = true;
+    /* the squeeze-excite Mul in front (plan_fuse.c), applied while the GEMM's B blocks are filled */
+    c->accepts_gate = p->algo == CONV_POINTWISE && p->w.out_vol > 1;
     st = conv_blocked_prepare(c, p);
     if (st != ONNXC_OK)
         return st;
@@ -518,6 +521,7 @@ typedef struct conv_fill {
     const oc_window *w;
     const float *x;      /* the group's first input channel */
     int64_t row_stride;  /* pointwise: floats from one channel to the next */
+    const float *gate;   /* pointwise: the fused squeeze-excite gate of the group's first channel, or NULL */
 } conv_fill;
 
 static void zero_tail(float *row, int64_t nc)
@@ -534,6 +538,22 @@ static void fill_pointwise(const void *vctx, int64_t k0, int64_t kcb, int64_t n0
     for (int64_t r = 0; r < kcb; r++) {
         float *d = dst + r * ldb;
         memcpy(d, f->x + (k0 + r) * f->row_stride + n0, (size_t)nc * sizeof *d);
+        zero_tail(d, nc);
+    }
+}
+
+/* Pointwise with the fused squeeze-excite gate: row k of B is input channel k times its gate, as the Mul
+ * computes it. */
+static void fill_pointwise_gated(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst,
+                                 int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    for (int64_t r = 0; r < kcb; r++) {
+        float *d = dst + r * ldb;
+        const float *xr = f->x + (k0 + r) * f->row_stride + n0;
+        const float gv = f->gate[k0 + r];
+        for (int64_t i = 0; i < nc; i++)
+            d[i] = xr[i] * gv;
         zero_tail(d, nc);
     }
 }
@@ -609,6 +629,7 @@ typedef struct conv_job {
     float lo, hi;
     int64_t dw_per_item; /* depthwise: planes per item */
     bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
+    const float *gate;   /* pointwise: the fused squeeze-excite gate [N, C], or NULL */
     const oc_kctx *c;    /* its fused activation (fuse_act), applied by each item to the block it wrote */
 } conv_job;
 
@@ -748,7 +769,7 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     const oc_window *w = &p->w;
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
-    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride};
+    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride, NULL};
     const int64_t yoff = g * p->mg * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
@@ -819,12 +840,13 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     const oc_window *w = &p->w;
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer % p->group, n = ip.outer / p->group, m0 = ip.m0, m1 = ip.m1;
-    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol};
+    conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol,
+                   j->gate ? j->gate + n * p->c_in + g * p->cg : NULL};
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    oc_bfill_fn fill = p->algo == CONV_POINTWISE ? fill_pointwise : fill_im2col;
+    oc_bfill_fn fill = p->algo != CONV_POINTWISE ? fill_im2col : f.gate ? fill_pointwise_gated : fill_pointwise;
 #ifdef OC_BLK_KERNELS
     if (j->in_blocked)
         fill = fill_blocked;
@@ -1409,7 +1431,8 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     conv_job j;
     memset(&j, 0, sizeof j);
     j.p = p;
-    j.x = c->in[0]->data;
+    j.x = c->fuse_gate_x ? c->fuse_gate_x->data : c->in[0]->data;
+    j.gate = c->fuse_gate ? c->fuse_gate->data : NULL;
     j.wt = c->in[1]->data;
     j.bias = p->has_bias ? c->in[2]->data : NULL;
     j.y = c->out[0]->data;
@@ -1421,6 +1444,12 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     const bool items_act = !c->out_blocked && p->algo != CONV_WINOGRAD;
     j.c = items_act ? c : NULL;
     oc_threadpool *pool = c->pool;
+    if (p->algo == CONV_POINTWISE && p->group == 1 && w->out_vol == 1) {
+        /* 1 x 1 planes (squeeze-excite): a matrix-vector product; blocked or not, a 1 x 1 plane has the same
+         * bytes, and conv_run applies the activation to a blocked output */
+        oc_conv_vec_run(c, j.x, j.wt, j.bias, j.y, p->n, p->m, p->c_in, !c->out_blocked);
+        return ONNXC_OK;
+    }
 #ifdef OC_BLK_KERNELS
     if (c->out_blocked) {
         const onnxc_status st = conv_blocked_weights(c, p);

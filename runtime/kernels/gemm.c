@@ -1,11 +1,65 @@
 /* Gemm (transA/transB, alpha, beta, C broadcast to [M, N]) and MatMul (numpy batching and 1-D promotion)
- * through cblas_sgemm / cblas_dgemm; integer MatMul by plain loops with wrap-around arithmetic. */
+ * through cblas_sgemm / cblas_dgemm; integer MatMul by plain loops with wrap-around arithmetic. Float products
+ * take a fused epilogue (a bias Add, a residual Add, Relu/Clip or an activation, GELU included) applied to each
+ * block of the output by the thread that computed it. */
 #include <stdint.h>
 #include <string.h>
 
+#include "act.h"
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
+
+/* ---- the fused epilogue of a float product ---- */
+
+typedef struct mm_epilogue {
+    const oc_kctx *c;
+    const float *y; /* out[0]'s first element: a block's offset from it is the residual's */
+} mm_epilogue;
+
+/* out[0] rows [r0, r1) x columns [c0, c1) of the C at cb: + fuse_bias[column], + fuse_res, then the clamp (as
+ * Clip computes it: NaN passes) or the activation, each step the one IEEE operation the unfused node does. */
+static void mm_epilogue_block(void *ctx, float *cb, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
+{
+    const mm_epilogue *e = ctx;
+    const oc_kctx *c = e->c;
+    const float *bias = c->fuse_bias ? c->fuse_bias + c0 : NULL;
+    const float *res = c->fuse_res ? c->fuse_res->data : NULL;
+    const float lo = c->fuse_lo, hi = c->fuse_hi;
+    const int64_t n = c1 - c0;
+    for (int64_t r = r0; r < r1; r++) {
+        float *yr = cb + r * ldc + c0;
+        if (bias)
+            for (int64_t i = 0; i < n; i++)
+                yr[i] = yr[i] + bias[i];
+        if (res) {
+            const float *rr = res + (yr - e->y);
+            for (int64_t i = 0; i < n; i++)
+                yr[i] = yr[i] + rr[i];
+        }
+        if (c->fuse_clamp)
+            for (int64_t i = 0; i < n; i++)
+                yr[i] = yr[i] < lo ? lo : yr[i] > hi ? hi : yr[i];
+        else if (c->fuse_act != OC_ACT_NONE)
+            oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, c->fuse_slope ? c->fuse_slope[0] : 0.0f, yr, n);
+    }
+}
+
+static bool mm_has_epilogue(const oc_kctx *c)
+{
+    return c->fuse_bias || c->fuse_res || c->fuse_clamp || c->fuse_act != OC_ACT_NONE;
+}
+
+/* A float product accepts the planner's epilogue (a PRelu slope only when it is one number: see plan_fuse.c). */
+static onnxc_status mm_prepare(oc_kctx *c)
+{
+    if (c->in[0] && c->in[0]->dtype == ONNXC_FLOAT && c->out[0]) {
+        c->accepts_epilogue = true;
+        /* a 1-D B drops the column axis from the output: its last dim is then not the product's columns */
+        c->accepts_bias = c->in[1] && c->in[1]->rank >= 2;
+    }
+    return ONNXC_OK;
+}
 
 /* ---- Gemm ---- */
 
@@ -90,8 +144,9 @@ static onnxc_status gemm_run(oc_kctx *c)
                 for (int64_t j = 0; j < g.n; j++)
                     y[i * g.n + j] = cv[i * cs0 + j * cs1];
         }
-        oc_sgemm_pool(c->pool, g.ta, g.tb, g.m, g.n, g.k, g.alpha, A->data, A->dims[1], B->data, B->dims[1],
-                      use_c ? g.beta : 0.0f, y, g.n);
+        mm_epilogue ep = {c, y};
+        oc_sgemm_pool_ep(c->pool, g.ta, g.tb, g.m, g.n, g.k, g.alpha, A->data, A->dims[1], B->data, B->dims[1],
+                         use_c ? g.beta : 0.0f, y, g.n, mm_has_epilogue(c) ? mm_epilogue_block : NULL, &ep);
     } else {
         double *y = c->out[0]->data;
         if (use_c) {
@@ -221,13 +276,14 @@ DEFINE_MATMUL_INT(matmul_i64, int64_t)
 DEFINE_MATMUL_INT(matmul_u32, uint32_t)
 DEFINE_MATMUL_INT(matmul_u64, uint64_t)
 
-/* One [m, k] x [k, n] product; offsets are in elements. */
+/* One [m, k] x [k, n] product; offsets are in elements. ep: a float product's fused epilogue, or NULL. */
 static void matmul_one(oc_threadpool *pool, int32_t dt, const void *a, const void *b, void *y, int64_t m, int64_t n,
-                       int64_t k)
+                       int64_t k, mm_epilogue *ep)
 {
     switch (dt) {
     case ONNXC_FLOAT:
-        oc_sgemm_pool(pool, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, y, n);
+        oc_sgemm_pool_ep(pool, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, y, n, ep ? mm_epilogue_block : NULL,
+                         ep);
         break;
     case ONNXC_DOUBLE:
         oc_dgemm(false, false, m, n, k, 1.0, a, k, b, n, 0.0, y, n);
@@ -260,17 +316,18 @@ static onnxc_status matmul_run(oc_kctx *c)
     const char *a = c->in[0]->data, *b = c->in[1]->data;
     char *y = c->out[0]->data;
     const int64_t a_mat = g.m * g.k, b_mat = g.k * g.n, y_mat = g.m * g.n;
+    mm_epilogue epv = {c, (const float *)y}, *ep = dt == ONNXC_FLOAT && mm_has_epilogue(c) ? &epv : NULL;
     if (g.nb_b == 1) {
         /* B is one matrix shared by every batch: A's batches stacked are one [nb * m, k] operand, and the
          * output rows follow in the same order */
-        matmul_one(c->pool, dt, a, b, y, g.nb * g.m, g.n, g.k);
+        matmul_one(c->pool, dt, a, b, y, g.nb * g.m, g.n, g.k, ep);
         return ONNXC_OK;
     }
     int64_t idx[ONNXC_MAX_RANK] = {0};
     int64_t ao = 0, bo = 0;
     for (int64_t t = 0; t < g.nb; t++) {
         matmul_one(c->pool, dt, a + (size_t)(ao * a_mat) * es, b + (size_t)(bo * b_mat) * es, y + (size_t)(t * y_mat) * es,
-                   g.m, g.n, g.k);
+                   g.m, g.n, g.k, ep);
         /* advance the batch index like an odometer, keeping the operand offsets in step */
         for (int i = g.br - 1; i >= 0; i--) {
             idx[i]++;
@@ -288,7 +345,7 @@ static onnxc_status matmul_run(oc_kctx *c)
 
 const oc_kernel oc_kernels_gemm[] = {
     /* Gemm-1..6 had a 'broadcast' flag; broadcasting C always is the superset Gemm-7 made the rule */
-    {"Gemm", NULL, 1, 0, 0, gemm_infer, NULL, gemm_run, NULL, 0},
-    {"MatMul", NULL, 1, 0, 0, matmul_infer, NULL, matmul_run, NULL, 0},
+    {"Gemm", NULL, 1, 0, 0, gemm_infer, mm_prepare, gemm_run, NULL, 0},
+    {"MatMul", NULL, 1, 0, 0, matmul_infer, mm_prepare, matmul_run, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

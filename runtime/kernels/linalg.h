@@ -54,6 +54,14 @@ struct oc_threadpool;
 void oc_sgemm_pool(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* Called on each block of C right after the thread that computed it: rows [r0, r1) x columns [c0, c1) of the
+ * C at c (row stride ldc), while the block is still in that core's cache (a fused epilogue). */
+typedef void (*oc_block_fn)(void *ctx, float *c, int64_t ldc, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+/* oc_sgemm_pool, with ep(ep_ctx, ...) run on every block it computed (ep may be NULL). */
+void oc_sgemm_pool_ep(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                      oc_block_fn ep, void *ep_ctx);
+
 /* ---- packed single-precision GEMM (sgemm_packed.c): C = A B with A prepacked once (a layer's weights) and B
  * produced block by block by the caller (im2col, or rows of an activation), so a column block stays in
  * cache from the moment it is written until every row of C has used it. AVX2/FMA micro-kernel of

@@ -499,6 +499,8 @@ typedef struct sgemm_job {
     float alpha, beta;
     const float *a, *b;
     float *c;
+    oc_block_fn ep;
+    void *ep_ctx;
 } sgemm_job;
 
 static void sgemm_item(void *arg, int64_t item, int slot)
@@ -512,6 +514,8 @@ static void sgemm_item(void *arg, int64_t item, int slot)
         const float *a = j->ta ? j->a + lo : j->a + lo * j->lda;
         oc_sgemm(j->ta, j->tb, rows, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta, j->c + lo * j->ldc,
                  j->ldc);
+        if (j->ep)
+            j->ep(j->ep_ctx, j->c, j->ldc, lo, lo + rows, 0, j->n);
         return;
     }
     const int64_t cols = j->n - lo < j->block ? j->n - lo : j->block;
@@ -529,17 +533,26 @@ static void sgemm_item(void *arg, int64_t item, int slot)
         else
             cblas_sgemv(CblasRowMajor, CblasTrans, (int)j->k, (int)cols, j->alpha, b, (int)j->ldb, j->a,
                         (int)incx, j->beta, j->c + lo, 1);
-        return;
+    } else {
+        oc_sgemm(j->ta, j->tb, j->m, cols, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta, j->c + lo, j->ldc);
     }
-    oc_sgemm(j->ta, j->tb, j->m, cols, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta, j->c + lo, j->ldc);
+    if (j->ep)
+        j->ep(j->ep_ctx, j->c, j->ldc, 0, j->m, lo, lo + cols);
 }
 
 void oc_sgemm_pool(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
+    oc_sgemm_pool_ep(pool, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
+}
+
+void oc_sgemm_pool_ep(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                      oc_block_fn ep, void *ep_ctx)
+{
     if (m <= 0 || n <= 0)
         return;
-    sgemm_job j = {ta, tb, false, m, n, k, lda, ldb, ldc, n, alpha, beta, a, b, c};
+    sgemm_job j = {ta, tb, false, m, n, k, lda, ldb, ldc, n, alpha, beta, a, b, c, ep, ep_ctx};
     const int slots = oc_pool_threads(pool);
     /* enough blocks for every thread to claim a few, none smaller than ~64k multiply-adds */
     const double work = (double)m * (double)n * (double)(k > 0 ? k : 1);

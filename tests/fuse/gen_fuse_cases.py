@@ -2,8 +2,9 @@
 """Write the models test_plan_fuse runs: Conv followed by each activation pattern the plan fuses into the Conv
 epilogue (SiLU as Sigmoid + Mul, HardSwish-14, x * HardSigmoid(x), Sigmoid, HardSigmoid, LeakyRelu, PRelu with
 its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 planes, depthwise 5 x 5 stride 2,
-depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) and the forms that must not fuse (an intermediate that is a graph output or has a second
-consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
+depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) the MatMul / Gemm epilogues (bias Add, GELU in both exported forms, residual, Relu, x * HardSigmoid(x)), the 1 x 1-plane
+convolutions of squeeze-excite and its gate Mul fused into the next pointwise Conv, and the forms that must not fuse (an
+intermediate that is a graph output or has a second consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
 and weights. Channel counts are mostly not multiples of 8 (the vector width).
 Usage: gen_fuse_cases.py OUT_DIR (the committed copy is tests/fuse/cases: CI has no PyTorch)  (writes OUT_DIR/<case>.onnx, <case>.in.npy, <case>.out.npy and manifest.txt:
 one line per case: name, how many nodes the plan must fuse, 1 when the fused result must equal the unfused plan
@@ -94,6 +95,135 @@ def silu_case(name, shape, cout, swap=False, k=3, stride=1, group=1):
     s = g.node("Sigmoid", [c], sig(g.val[c]))
     m = g.node("Mul", [s, c] if swap else [c, s], g.val[c] * g.val[s])
     save(name, g, [m], 2, 1)
+
+
+def matmul(g, x, n, bias_first=False, batch_b=None):
+    """MatMul by a constant [K, n] (or [batch_b, K, n]) then Add of a bias [n]: the Linear layer's export."""
+    k = g.val[x].shape[-1]
+    w = arr(*((batch_b,) if batch_b else ()), k, n, scale=1.0 / np.sqrt(k))
+    mm = g.node("MatMul", [x, g.const(w)], torch.matmul(g.val[x], t64(w)))
+    b = arr(n, scale=0.3)
+    bn = g.const(b)
+    return g.node("Add", [bn, mm] if bias_first else [mm, bn], g.val[mm] + t64(b))
+
+
+def gelu(g, v, mul_form=False):
+    """torch.nn.GELU() as the exporter writes it: Div by sqrt(2) (or Mul by 1/sqrt(2)), Erf, Add 1, Mul, Mul 0.5."""
+    if mul_form:
+        d = g.node("Mul", [g.const(np.array(0.70710677, np.float32)), v], g.val[v] * 0.70710677)
+    else:
+        d = g.node("Div", [v, g.const(np.array(1.4142135, np.float32))], g.val[v] / 1.4142135)
+    e = g.node("Erf", [d], torch.erf(g.val[d]))
+    a = g.node("Add", [e, g.const(np.array(1.0, np.float32))], g.val[e] + 1.0)
+    m = g.node("Mul", [v, a], g.val[v] * g.val[a])
+    return g.node("Mul", [m, g.const(np.array(0.5, np.float32))], g.val[m] * 0.5)
+
+
+def gemm(g, x, n):
+    k = g.val[x].shape[-1]
+    w, b = arr(n, k, scale=1.0 / np.sqrt(k)), arr(n, scale=0.3)
+    return g.node("Gemm", [x, g.const(w), g.const(b)], g.val[x] @ t64(w).T + t64(b), transB=1)
+
+
+def product_cases():
+    """The MatMul / Gemm epilogues: bias Add, GELU (both exported forms), residual Add, Relu, x * HardSigmoid(x),
+    on a ConvNeXt-like NHWC block, a single row (matrix-vector), a batched B, and the forms that must not fuse."""
+    # ConvNeXt's MLP on NHWC: MatMul + bias + GELU, MatMul + bias + residual
+    g = G(arr(1, 5, 7, 24))
+    h = gelu(g, matmul(g, "x", 37, bias_first=True))
+    y = matmul(g, h, 24)
+    r = g.node("Add", [y, "x"], g.val[y] + g.val["x"])
+    save("mm_bias_gelu_residual", g, [r], 8, 1)
+
+    # one row (the matrix-vector path), 13 columns, bias [1, 13], Relu
+    g = G(arr(1, 33))
+    w = arr(33, 13, scale=0.2)
+    b = arr(1, 13, scale=0.3)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    a = g.node("Add", [mm, g.const(b)], g.val[mm] + t64(b))
+    r = g.node("Relu", [a], torch.relu(g.val[a]))
+    save("mm_row_bias_relu", g, [r], 2, 1)
+
+    # batched B ([2, 9, 11]): one product per batch; GELU in its Mul form
+    g = G(arr(2, 3, 9))
+    save("mm_batched_gelu_mulform", g, [gelu(g, matmul(g, "x", 11, batch_b=2), mul_form=True)], 6, 1)
+
+    # the classifier heads: Gemm + Relu; Gemm + x * HardSigmoid(x) (MobileNetV3, opset 13) then Gemm
+    g = G(arr(3, 50))
+    c = gemm(g, "x", 19)
+    save("gemm_relu", g, [g.node("Relu", [c], torch.relu(g.val[c]))], 1, 1)
+    g = G(arr(1, 40, scale=3.0))
+    c = gemm(g, "x", 21)
+    hs = g.node("HardSigmoid", [c], hsig(g.val[c], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+    hm = g.node("Mul", [c, hs], g.val[c] * g.val[hs])
+    save("gemm_hardswish_gemm", g, [gemm(g, hm, 10)], 2, 1)
+
+    # not fused: a bias per row ([4, 1]) is no column bias; a PRelu slope per column; the biased value is also an
+    # output (the bias Add fuses, the GELU does not)
+    g = G(arr(4, 6))
+    w, b = arr(6, 5), arr(4, 1)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    save("mm_row_bias_not_fused", g, [g.node("Add", [mm, g.const(b)], g.val[mm] + t64(b))], 0, 1)
+    g = G(arr(3, 6))
+    w, sl = arr(6, 7), arr(7, scale=0.5)
+    mm = g.node("MatMul", ["x", g.const(w)], g.val["x"] @ t64(w))
+    p = g.node("PRelu", [mm, g.const(sl)], torch.where(g.val[mm] < 0, g.val[mm] * t64(sl), g.val[mm]))
+    save("mm_prelu_per_column_not_fused", g, [p], 0, 1)
+    g = G(arr(2, 10))
+    v = matmul(g, "x", 12)
+    save("mm_gelu_input_is_output", g, [gelu(g, v), v], 1, 1)
+
+
+def se_cases():
+    """Convolutions on 1 x 1 planes (the squeeze-excite block, kernels/conv_vec.c): a product large enough for
+    the pool with a per-channel PRelu and batch 2, a residual + Clip on 13 channels, and a whole SE block of 36
+    channels (GlobalAveragePool, SiLU, Sigmoid gate, Mul by the [N, C, 1, 1] gate)."""
+    g = G(arr(2, 600, 1, 1))
+    c = g.conv("x", 240, k=1)
+    slope = arr(240, 1, 1, scale=0.5)
+    p = g.node("PRelu", [c, g.const(slope)], torch.where(g.val[c] < 0, g.val[c] * t64(slope), g.val[c]))
+    save("vec1x1_pool_prelu_batch2", g, [p], 1, 1)
+
+    g = G(arr(1, 13, 1, 1, scale=3.0))
+    c = g.conv("x", 13, k=1)
+    a = g.node("Add", ["x", c], g.val["x"] + g.val[c])
+    lo, hi = g.const(np.array(0.0, np.float32)), g.const(np.array(6.0, np.float32))
+    save("vec1x1_residual_clip", g, [g.node("Clip", [a, lo, hi], torch.clamp(g.val[a], 0.0, 6.0))], 2, 1)
+
+    g = G(arr(1, 36, 5, 5))
+    p = g.node("GlobalAveragePool", ["x"], g.val["x"].mean(dim=(2, 3), keepdim=True))
+    c1 = g.conv(p, 9, k=1)
+    s1 = g.node("Sigmoid", [c1], sig(g.val[c1]))
+    m1 = g.node("Mul", [c1, s1], g.val[c1] * g.val[s1])
+    c2 = g.conv(m1, 36, k=1)
+    s2 = g.node("Sigmoid", [c2], sig(g.val[c2]))
+    save("se_block_c36_sigmoid", g, [g.node("Mul", ["x", s2], g.val["x"] * g.val[s2])], 3, 1)
+
+    # the gate Mul read by the next pointwise Conv (fused into its input read), batch 2 (a gate per image),
+    # the gate first; HardSigmoid gate on 44 channels, x first, then a projection to 12 channels with a residual
+    for name, shape, cout, hard, gate_first in (("se_gate_into_conv_batch2", (2, 36, 6, 7), 20, False, True),
+                                                ("se_gate_hardsigmoid_into_conv", (1, 44, 9, 5), 12, True, False)):
+        g = G(arr(*shape))
+        d = g.conv("x", shape[1], k=3, group=shape[1])
+        p = g.node("GlobalAveragePool", [d], g.val[d].mean(dim=(2, 3), keepdim=True))
+        c1 = g.conv(p, 8, k=1)
+        r1 = g.node("Relu", [c1], torch.relu(g.val[c1]))
+        c2 = g.conv(r1, shape[1], k=1)
+        if hard:
+            gt = g.node("HardSigmoid", [c2], hsig(g.val[c2], 1.0 / 6, 0.5), alpha=1.0 / 6, beta=0.5)
+        else:
+            gt = g.node("Sigmoid", [c2], sig(g.val[c2]))
+        m = g.node("Mul", [gt, d] if gate_first else [d, gt], g.val[d] * g.val[gt])
+        y = g.conv(m, cout, k=1)
+        save(name, g, [y], 3, 1)
+
+    # not fused into the Conv: the gated product is also a graph output
+    g = G(arr(1, 16, 5, 5))
+    p = g.node("GlobalAveragePool", ["x"], g.val["x"].mean(dim=(2, 3), keepdim=True))
+    gt = g.node("Sigmoid", [g.conv(p, 16, k=1)], None)
+    g.val[gt] = sig(g.val[g.nodes[-2].output[0]])
+    m = g.node("Mul", ["x", gt], g.val["x"] * g.val[gt])
+    save("se_gate_product_is_output", g, [g.conv(m, 8, k=1), m], 1, 1)
 
 
 def main():
@@ -226,6 +356,9 @@ def main():
     c = g.conv("x", 7)
     h = g.node("HardSwish", [c], F.hardswish(g.val[c]))
     save("conv_is_output", g, [h, c], 0, 1, opset=14)
+
+    product_cases()
+    se_cases()
 
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(LINES) + "\n")
