@@ -503,17 +503,7 @@ class Check(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             paths.append(save(bn_model(), os.path.join(d, "bn.onnx")))
             for path in paths:
-                if os.path.isfile(path) and os.path.basename(path).startswith(("det_maskrcnn_", "det_keypointrcnn_")):
-                    # torchvision's Mask / Keypoint R-CNN hold a Loop (models/author_detectors.py); until Loop is
-                    # implemented check lists it, and nothing else
-                    p = onnxc("check", path)
-                    if p.returncode != 0:
-                        self.assertEqual(p.returncode, 1, p.stderr)
-                        self.assertRegex(p.stdout, r"\Aunsupported: 1 op: Loop-1[37] \(1 node: '[^']+'\)\n%s: 1 problem\n\Z"
-                                         % re.escape(path))
-                        continue
-                    self.assertEqual(p.stdout, "%s: ok\n" % path)
-                elif os.path.isfile(path):
+                if os.path.isfile(path):
                     p = onnxc("check", path, expect=0)
                     # models/train_mode_cnn.onnx (tests/evalmode) and bn_model() (a training-mode BN on purpose)
                     # are valid but hold training-mode BatchNormalization: check warns about it; the rest is clean
