@@ -13,6 +13,7 @@ static const char usage[] =
     "                      [--set NAME=VALUE]... [--shape DIM=VALUE]...\n"
     "                      [--seed S] [--external-data [MIN_BYTES]]\n"
     "                      [--detections SPEC]... [--iou X] [--score-threshold T]\n"
+    "                      [--input [NAME=]FILE]... [--atol X] [--rtol Y] [--nmse Z]\n"
     "\n"
     "Rewrite MODEL with graph passes and write the result to OUT (through a temporary file; MODEL is not\n"
     "touched unless --force names it as OUT). The default pipeline is every exact pass: cleanup, const-fold,\n"
@@ -47,6 +48,12 @@ static const char usage[] =
     "                      see 'onnxc compare --help'\n"
     "  --iou X             --verify: IoU a pair of boxes needs to match (default 0.9)\n"
     "  --score-threshold T --verify: the model's score threshold (see above)\n"
+    "  --input [NAME=]FILE --verify: input NAME from a .npy / .npz / .pb file instead of seeded random data\n"
+    "                      (repeatable; the others stay seeded): a detector verified on a real image, where\n"
+    "                      random data makes near-tied proposals that float rounding reorders\n"
+    "  --atol X, --rtol Y, --nmse Z\n"
+    "                      --verify: the tolerances of the element and output tests above, as for 'onnxc\n"
+    "                      compare' (a deep detector amplifies the rounding of a fold: state what you accept)\n"
     "  --write-diverged    with --verify: write even when an output diverges\n"
     "  --force             allow OUT to be MODEL itself (as for convert and swap-norm: 'optimize m.onnx -o\n"
     "                      m.onnx --force' replaces it, through a temporary file)\n"
@@ -78,19 +85,102 @@ static const char usage[] =
  * definition of "equal within float rounding" that 'onnxc compare' uses (onnxc.h, ONNXC_COMPARE_*).
  * 0 when every output is within it, 1 when one is not, 2 on error; *out (freed by the caller) holds the
  * comparison for printing. */
+/* Tolerances given on the command line (NAN: the default of onnxc_compare_options_init). */
+typedef struct verify_tols {
+    double atol, rtol, nmse;
+} verify_tols;
+
+/* Read the --input files given[0..n_given), name each and check it against orig's declared inputs, before any
+ * pass runs. 0, or the exit code after a message. */
+static int read_given(const onnxc_model *orig, cli_given **given, int *n_given)
+{
+    int k = cli_given_expand("optimize", given, n_given);
+    if (k != 0)
+        return k;
+    const int n_in = onnxc_model_num_inputs(orig);
+    onnxc_io_info *infos = calloc((size_t)n_in + 1, sizeof *infos);
+    if (!infos) {
+        cli_error("optimize: out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    onnxc_status st = ONNXC_OK;
+    for (int i = 0; i < n_in && st == ONNXC_OK; i++)
+        st = onnxc_model_input_info(orig, i, &infos[i]);
+    int rc = st == ONNXC_OK ? 0 : cli_fail(st);
+    for (int i = 0; rc == 0 && i < *n_given; i++) {
+        cli_given *g = &(*given)[i];
+        if (cli_given_read("optimize", *given, i, infos, n_in, 0) != 0) {
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+        int j = 0;
+        while (j < n_in && strcmp(infos[j].name, g->name) != 0)
+            j++;
+        if (j == n_in) {
+            char names[512];
+            size_t len = 0;
+            names[0] = 0;
+            for (int q = 0; q < n_in && len < sizeof names; q++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s'%s'", q ? ", " : "", infos[q].name);
+            cli_error("optimize: --input %s: the model has no input '%s' (its inputs: %s)", g->file, g->name,
+                      n_in ? names : "none");
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+        if (cli_given_fits("optimize", &infos[j], g, 0) != 0) {
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+    }
+    free(infos);
+    return rc;
+}
+
+/* The seeded tensors of in replaced by the given ones (read_given has read them), which move into in. */
+static void use_given(cli_given *given, int n_given, cli_inputs *in)
+{
+    for (int i = 0; i < n_given; i++)
+        for (int q = 0; q < in->n; q++)
+            if (given[i].t && strcmp(in->names[q], given[i].name) == 0) {
+                onnxc_tensor_free(in->tensors[q]);
+                in->tensors[q] = given[i].t;
+                given[i].t = NULL;
+            }
+}
+
+/* A --atol / --rtol / --nmse value: 0, or the usage error's exit code. */
+static int parse_tol(const char *flag, const char *val, double *out)
+{
+    char *end;
+    const double x = strtod(val, &end);
+    if (end == val || *end || !(x >= 0))
+        return cli_usage_error("optimize", "%s takes a non-negative number, not '%s'", flag, val);
+    *out = x;
+    return 0;
+}
+
 static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dims *dims, uint64_t seed,
-                  const cli_det_opts *det, onnxc_comparison **out)
+                  const cli_det_opts *det, const verify_tols *tols, cli_given *given, int n_given,
+                  onnxc_comparison **out)
 {
     cli_inputs in = {0};
     onnxc_compare_options co;
     onnxc_compare_options_init(&co);
     co.iou = ONNXC_COMPARE_IOU_SAME_MODEL; /* the same model rewritten exactly: see onnxc.h */
     cli_det_apply(det, &co);
+    if (!isnan(tols->atol))
+        co.atol = tols->atol;
+    if (!isnan(tols->rtol))
+        co.rtol = tols->rtol;
+    if (!isnan(tols->nmse))
+        co.nmse = tols->nmse;
     co.label_a = "verify: the original model";
     co.label_b = "verify: the optimized model";
     onnxc_status st = onnxc_compare_create(orig, opt, &co, out);
     if (st == ONNXC_OK)
         st = cli_inputs_generate(orig, dims, seed, &in);
+    if (st == ONNXC_OK)
+        use_given(given, n_given, &in);
     if (st == ONNXC_OK)
         st = onnxc_compare_run(*out, in.n, (const char *const *)in.names, (const onnxc_tensor *const *)in.tensors);
     cli_inputs_free(&in);
@@ -100,7 +190,7 @@ static int verify(const onnxc_model *orig, const onnxc_model *opt, const cli_dim
     }
     if (onnxc_compare_num_elements(*out) == 0) {
         cli_error("optimize: --verify compared no element (every output is empty on these inputs%s): not a proof; "
-                  "choose other --shape or --seed values", onnxc_compare_num_detection_sets(*out) ?
+                  "choose other inputs (--input, --shape, --seed)", onnxc_compare_num_detection_sets(*out) ?
                   ", no detection on either side" : "");
         return 2;
     }
@@ -161,6 +251,9 @@ int cmd_optimize(int argc, char **argv)
     uint64_t seed = 0;
     cli_dims dims = {0};
     cli_det_opts det = {.score_threshold = NAN};
+    verify_tols tols = {NAN, NAN, NAN};
+    cli_given *given = NULL;
+    int n_given = 0;
     int rc = CLI_EXIT_USAGE;
     cli_pass_options po = {.flags = optimize_flags};
     onnxc_status st = onnxc_optimize_options_create(&po.opts);
@@ -209,6 +302,27 @@ int cmd_optimize(int argc, char **argv)
                 rc = cli_usage_error("optimize", "--seed takes a whole number, not '%s'", v);
                 goto done;
             }
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--input", &v)) != 0) {
+            if (r < 0)
+                goto done;
+            cli_given *grown = realloc(given, ((size_t)n_given + 1) * sizeof *grown);
+            if (!grown) {
+                cli_error("optimize: out of memory");
+                goto done;
+            }
+            given = grown;
+            memset(&given[n_given], 0, sizeof *given);
+            if (cli_given_parse("optimize", v, &given[n_given++]) != 0)
+                goto done;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--atol", &v)) != 0) {
+            if (r < 0 || (rc = parse_tol("--atol", v, &tols.atol)) != 0)
+                goto done;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--rtol", &v)) != 0) {
+            if (r < 0 || (rc = parse_tol("--rtol", v, &tols.rtol)) != 0)
+                goto done;
+        } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--nmse", &v)) != 0) {
+            if (r < 0 || (rc = parse_tol("--nmse", v, &tols.nmse)) != 0)
+                goto done;
         } else if ((r = cli_opt_value("optimize", argc, argv, &i, "--shape", &v)) != 0) {
             if (r < 0 || cli_dims_add("optimize", &dims, v) != 0)
                 goto done;
@@ -232,6 +346,10 @@ int cmd_optimize(int argc, char **argv)
     }
     if ((det.spec || det.iou > 0 || !isnan(det.score_threshold)) && !do_verify) {
         rc = cli_usage_error("optimize", "--detections, --iou and --score-threshold need --verify");
+        goto done;
+    }
+    if ((n_given || !isnan(tols.atol) || !isnan(tols.rtol) || !isnan(tols.nmse)) && !do_verify) {
+        rc = cli_usage_error("optimize", "--input, --atol, --rtol and --nmse need --verify");
         goto done;
     }
     if (write_diverged && !do_verify) {
@@ -260,6 +378,8 @@ int cmd_optimize(int argc, char **argv)
         rc = cli_fail(st);
         goto free_models;
     }
+    if (n_given && (rc = read_given(orig, &given, &n_given)) != 0)
+        goto free_models;
     st = onnxc_optimize(m, po.opts, &rep);
     if (rep && !json)
         onnxc_report_print(rep, stderr, 0);
@@ -272,7 +392,7 @@ int cmd_optimize(int argc, char **argv)
     rc = CLI_EXIT_OK;
     int written = 0;
     if (do_verify) {
-        v = verify(orig, m, &dims, seed, &det, &cmp);
+        v = verify(orig, m, &dims, seed, &det, &tols, given, n_given, &cmp);
         if (cmp && !json && v != 2)
             onnxc_compare_print(cmp, stderr, 0);
         if (v == 1 && !write_diverged)
@@ -304,6 +424,11 @@ free_models:
     onnxc_model_free(m);
     onnxc_model_free(orig);
 done:
+    for (int i = 0; i < n_given; i++) {
+        onnxc_tensor_free(given[i].t);
+        free(given[i].name_buf);
+    }
+    free(given);
     cli_dims_free(&dims);
     free(det.spec);
     onnxc_optimize_options_free(po.opts);

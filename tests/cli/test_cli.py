@@ -1095,6 +1095,36 @@ class Details(unittest.TestCase):
             self.assertIsNone(j["output"])
             self.assertNotIn("verify", j)
 
+    def test_optimize_verify_on_given_inputs(self):
+        # --input replaces the seeded data (its batch of 5 shows in the element count, where seeded data would
+        # have N=1), --atol/--rtol/--nmse reach the comparison; each misuse is one line and exit 2
+        src = self.model("linear_bn1d.onnx")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "o.onnx")
+            x = os.path.join(d, "x.npy")
+            np.save(x, np.random.default_rng(3).standard_normal((5, 32)).astype(np.float32) * 4)
+            j = json.loads(onnxc("optimize", src, "-o", out, "--verify", "--json", "--input", "input=" + x,
+                                 "--atol", "2e-5", "--rtol=3e-4", "--nmse", "1e-6", expect=0).stdout)
+            c = j["verify"]["comparison"]
+            self.assertTrue(j["verify"]["passed"])
+            self.assertEqual(c["outputs"][0]["elements"], 5 * 8)
+            self.assertEqual((c["atol"], c["rtol"], c["nmse_limit"]), (2e-5, 3e-4, 1e-6))
+            # the file alone names the model's only input
+            j = json.loads(onnxc("optimize", src, "-o", out, "--verify", "--json", "--input", x, expect=0).stdout)
+            self.assertEqual(j["verify"]["comparison"]["outputs"][0]["elements"], 5 * 8)
+            bad = os.path.join(d, "bad.npy")
+            np.save(bad, np.zeros((5, 31), np.float32))
+            for args, needles in (
+                    (["--input", "input=" + x], ["need --verify"]),
+                    (["--verify", "--input", "nope=" + x], ["no input 'nope'", "'input'"]),
+                    (["--verify", "--input", "input=" + bad], ["input 'input'", bad]),
+                    (["--verify", "--input", "input=" + os.path.join(d, "missing.npy")], ["missing.npy"]),
+                    (["--verify", "--atol", "-1"], ["--atol", "'-1'"]),
+                    (["--verify", "--nmse", "x"], ["--nmse", "'x'"])):
+                p = onnxc("optimize", src, "-o", os.path.join(d, "never.onnx"), *args, expect=2)
+                assert_one_line_error(self, p, *needles)
+                self.assertFalse(os.path.exists(os.path.join(d, "never.onnx")))
+
     def test_run_json(self):
         x = np.array([[-2.0, 0.5, 3.0], [1.0, -0.25, np.inf]], dtype=np.float32)
         m = make_model([helper.make_node("Relu", ["x"], ["y"])],
