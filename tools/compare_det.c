@@ -377,12 +377,27 @@ done:
 
 /* ---------------------------------------------------------------- matching */
 
-/* IoU of corner boxes; boxes with x2 < x1 or y2 < y1 have no area; two equal boxes have IoU 1 even when empty. */
+/* Overlap of intervals [a0, a1] and [b0, b1] along one axis, as a fraction of their union; two intervals of no
+ * length overlap fully (1) when they sit at the same place within float rounding, else not at all. */
+static double axis_iou(double a0, double a1, double b0, double b1)
+{
+    const double la = fmax(a1 - a0, 0), lb = fmax(b1 - b0, 0);
+    if (la == 0 && lb == 0)
+        return fabs(a0 - b0) <= 1e-6 * fmax(1.0, fabs(a0)) ? 1.0 : 0.0;
+    const double inter = fmax(fmin(a1, b1) - fmax(a0, b0), 0), uni = la + lb - inter;
+    return uni > 0 && isfinite(uni) ? inter / uni : 0.0;
+}
+
+/* IoU of corner boxes; boxes with x2 < x1 or y2 < y1 have no area; two equal boxes have IoU 1 even when empty.
+ * Two boxes without area (clipped to a border, as detectors with random weights emit them: x1 = x2) have no
+ * area IoU; theirs is the product of the axes' overlaps, so the same segment moved by rounding still matches. */
 static double box_iou(const double *a, const double *b)
 {
     if (a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3])
         return 1.0;
     double aw = fmax(a[2] - a[0], 0), ah = fmax(a[3] - a[1], 0), bw = fmax(b[2] - b[0], 0), bh = fmax(b[3] - b[1], 0);
+    if (aw * ah == 0 && bw * bh == 0)
+        return axis_iou(a[0], a[2], b[0], b[2]) * axis_iou(a[1], a[3], b[1], b[3]);
     double iw = fmax(fmin(a[2], b[2]) - fmax(a[0], b[0]), 0), ih = fmax(fmin(a[3], b[3]) - fmax(a[1], b[1]), 0);
     double inter = iw * ih, uni = aw * ah + bw * bh - inter;
     return uni > 0 && isfinite(uni) ? inter / uni : 0.0;

@@ -630,7 +630,8 @@ typedef struct onnxc_compare_entry {
  *  They are compared by matching, not element by element, so a float tie that reorders two boxes agrees and
  *  one box more passing a threshold is one unmatched detection. Each sample: A's detections in order of
  *  decreasing score (ties: lower index first) each take the unmatched B detection of the same label with the
- *  largest IoU (corner boxes x1,y1,x2,y2) >= iou_threshold (ties: the closer score, then the lower index);
+ *  largest IoU (corner boxes x1,y1,x2,y2; two boxes without area, segments clipped to a border, take the
+ *  product of their axes' overlaps) >= iou_threshold (ties: the closer score, then the lower index);
  *  indices rows match when equal. For matched pairs, each box coordinate, score and extra element is held to
  *  the element test of onnxc_compare (|B - A| <= atol + rtol*max(|A|, rms(A)), rms over A's values of that
  *  output in the sample). The set is within tolerance when its outputs have detection shapes in every

@@ -98,13 +98,27 @@ def kept(d, thr=0.3):
 
 # ---------------------------------------------------------------- the reference matcher (numpy, from onnxc.h)
 
+def axis_iou(a0, a1, b0, b1):
+    """Overlap of two intervals over their union; two points overlap fully when equal within 1e-6 relative."""
+    la, lb = max(a1 - a0, 0), max(b1 - b0, 0)
+    if la == 0 and lb == 0:
+        return 1.0 if abs(a0 - b0) <= 1e-6 * max(1.0, abs(a0)) else 0.0
+    inter = max(min(a1, b1) - max(a0, b0), 0)
+    union = la + lb - inter
+    return inter / union if union > 0 else 0.0
+
+
 def iou(a, b):
+    """The rule of onnxc.h: area IoU; for two boxes without area (a segment clipped to a border) the product of
+    the two axes' overlaps."""
     a = a.astype(np.float64)
     b = b.astype(np.float64)
     if np.array_equal(a, b):
         return 1.0
     aw, ah = max(a[2] - a[0], 0), max(a[3] - a[1], 0)
     bw, bh = max(b[2] - b[0], 0), max(b[3] - b[1], 0)
+    if aw * ah == 0 and bw * bh == 0:
+        return axis_iou(a[0], a[2], b[0], b[2]) * axis_iou(a[1], a[3], b[1], b[3])
     iw = max(min(a[2], b[2]) - max(a[0], b[0]), 0)
     ih = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
     inter = iw * ih
@@ -273,6 +287,23 @@ class Matching(Base):
         d = self.compare(pa, pb, expect=1)["detections"][0]
         self.assertEqual((d["matched"], d["unmatched_a"], d["unmatched_b"]), (2, 1, 1))
         self.check_against_reference(d, BASE, b)
+
+    def test_boxes_without_area(self):
+        # detectors with random weights emit boxes clipped to a border (x1 = x2): box 0 becomes the segment
+        # x = 10, y 0..10, and B's copy moves by rounding (y2 + 4e-6): it still matches, as one segment
+        a = variant(boxes=lambda x: x.__setitem__(0, np.array([10, 0, 10, 10], np.float32)))
+        b = variant(boxes=lambda x: x.__setitem__(0, np.array([10, 0, 10, 10.000004], np.float32)))
+        pa, pb = self.pair("noarea", a, b)
+        d = self.compare(pa, pb, expect=0)["detections"][0]
+        self.assertEqual((d["matched"], d["unmatched_a"], d["unmatched_b"]), (3, 0, 0))
+        self.assertGreater(d["min_iou"], 0.999)
+        self.check_against_reference(d, a, b)
+        # a segment at another place is another box
+        c = variant(boxes=lambda x: x.__setitem__(0, np.array([11, 0, 11, 10], np.float32)))
+        pa, pc = self.pair("noarea2", a, c)
+        d = self.compare(pa, pc, expect=1)["detections"][0]
+        self.assertEqual((d["matched"], d["unmatched_a"], d["unmatched_b"]), (2, 1, 1))
+        self.check_against_reference(d, a, c)
 
     def test_relabelled(self):
         b = variant(labels=lambda x: x.__setitem__(1, 3))
