@@ -228,10 +228,27 @@ static onnxc_status read_npy(const uint8_t *buf, size_t len, const char *path, o
     bool swap = false;
     if ((st = descr_to_dtype(h.descr, &dtype, &swap, path)) != ONNXC_OK)
         return st;
+    /* the data's size must match the shape before anything is allocated: a header may claim gigabytes */
+    const size_t have = len - hstart - hlen;
+    size_t need = onnxc_dtype_size(dtype);
+    for (int d = 0; d < h.rank && need; d++) {
+        if (h.dims[d] < 0 || (uint64_t)h.dims[d] > SIZE_MAX / need) {
+            need = SIZE_MAX; /* negative or overflowing: never equal to a real file's size */
+            break;
+        }
+        need *= (size_t)h.dims[d];
+    }
+    if (need != have && need == SIZE_MAX)
+        return oc_err(ONNXC_E_INVALID, "%s: .npy shape of '%s' is too large or negative (the data has %zu bytes)",
+                      path, h.descr, have);
+    if (need != have) {
+        char dims[256];
+        return oc_err(ONNXC_E_INVALID, "%s: .npy data has %zu bytes, shape %s of '%s' needs %zu", path, have,
+                      oc_dims_str(h.dims, h.rank, dims, sizeof dims), h.descr, need);
+    }
     onnxc_tensor *t;
     if ((st = onnxc_tensor_create(dtype, h.rank, h.dims, &t)) != ONNXC_OK)
         return oc_err_prefix(st, "%s", path);
-    size_t have = len - hstart - hlen;
     if (have != t->nbytes) {
         char dims[256];
         st = oc_err(ONNXC_E_INVALID, "%s: .npy data has %zu bytes, shape %s of '%s' needs %zu", path, have,

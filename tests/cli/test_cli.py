@@ -815,6 +815,19 @@ class Run(unittest.TestCase):
             p = onnxc("run", m, "--input", os.path.join(tmp, "cut.npz"), expect=2)
             assert_one_line_error(self, p, "cut.npz", "truncated")
 
+    def test_npy_header_claiming_gigabytes_is_refused_before_allocating(self):
+        # found by fuzz_tensor: a 174-byte .npy whose header says shape (1080298503,) of float16 (2 GB); the
+        # reader allocated it before comparing with the data it has (tests/fuzz/corpus/tensor/oom_shape.npy)
+        with tempfile.TemporaryDirectory() as d:
+            m = save(self.identity_model(TensorProto.FLOAT16, [2]), os.path.join(d, "m.onnx"))
+            for shape, needle in (("(1080298503,)", "needs 2160597006"), ("(4611686018427387904, 8)", "too large")):
+                hdr = ("{'descr': '>f2', 'fortran_order': False, 'shape': %s, }" % shape).ljust(117) + "\n"
+                path = os.path.join(d, "big.npy")
+                with open(path, "wb") as f:
+                    f.write(b"\x93NUMPY\x01\x00" + len(hdr).to_bytes(2, "little") + hdr.encode() + b"\x00<\x00@")
+                p = onnxc("run", m, "--input", "x=" + path, expect=2)
+                assert_one_line_error(self, p, "big.npy", needle)
+
     def test_unknown_input_name_is_refused_first_with_the_valid_names(self):
         with tempfile.TemporaryDirectory() as d:
             m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(d, "m.onnx"))
