@@ -229,8 +229,8 @@ static void dw_item(void *arg, int64_t item, int slot)
  * the bias over the 25 taps in order, row by row, padding zeros included. rows: the five padded input rows; col0:
  * the padded column of the first output's first tap. */
 static inline __attribute__((always_inline)) void dw5_cols(const float *const rows[5], int64_t col0, int64_t sw,
-                                                           const float *wt, __m256 bias, float *o, int nc,
-                                                           bool clamp, __m256 lo, __m256 hi)
+                                                           const float *wt, __m256 bias, float *o, int nc, bool clamp,
+                                                           __m256 lo, __m256 hi)
 {
     __m256 a[8];
 #pragma GCC unroll 8
