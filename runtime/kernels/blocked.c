@@ -122,15 +122,16 @@ void oc_blk_pw_run(struct oc_threadpool *pool, const float *x, const float *pack
     oc_pool_run(pool, n * j.n_chunks * j.n_groups, pw_item, &j);
 }
 
-onnxc_status oc_blk_dw_pack(const float *w, int64_t c, float **out)
+onnxc_status oc_blk_dw_pack(const float *w, int64_t c, int k, float **out)
 {
-    float *p = oc_malloc((size_t)(c * 9) * sizeof *p);
+    const int kk = k * k;
+    float *p = oc_malloc((size_t)(c * kk) * sizeof *p);
     *out = p;
     if (!p)
         return oc_err(ONNXC_E_NOMEM, "out of memory packing %lld depthwise weights", (long long)c);
     for (int64_t ch = 0; ch < c; ch++)
-        for (int t = 0; t < 9; t++)
-            p[(ch / 8 * 9 + t) * 8 + ch % 8] = w[ch * 9 + t];
+        for (int t = 0; t < kk; t++)
+            p[(ch / 8 * kk + t) * 8 + ch % 8] = w[ch * kk + t];
     return ONNXC_OK;
 }
 
@@ -224,6 +225,92 @@ static void dw_item(void *arg, int64_t item, int slot)
     }
 }
 
+/* nc (1 to 8) outputs of one row of a 5 x 5 convolution, nc independent FMA chains: each output one chain from
+ * the bias over the 25 taps in order, row by row, padding zeros included. rows: the five padded input rows; col0:
+ * the padded column of the first output's first tap. */
+static inline __attribute__((always_inline)) void dw5_cols(const float *const rows[5], int64_t col0, int64_t sw,
+                                                           const float *wt, __m256 bias, float *o, int nc, bool clamp,
+                                                           __m256 lo, __m256 hi)
+{
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++)
+        a[c] = bias;
+    for (int kh = 0; kh < 5; kh++) {
+        const float *r = rows[kh] + col0 * 8;
+        for (int kw = 0; kw < 5; kw++) {
+            const __m256 wv = _mm256_loadu_ps(wt + (kh * 5 + kw) * 8);
+            const float *q = r + kw * 8;
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; c++)
+                if (c < nc)
+                    a[c] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(q + c * sw * 8), a[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++)
+        if (c < nc)
+            _mm256_storeu_ps(o + c * 8, clampv(a[c], clamp, lo, hi));
+}
+
+/* The padding a 5 x 5 item reads: a zero row (rows above and below the plane). */
+static const float dw5_zero_row[OC_BLK_DW5_MAX_W * 8];
+
+/* One item of a 5 x 5 convolution: a block of output rows of one channel block of one image. The input rows it
+ * reads are copied once each, zero-padded left and right, into a ring of five rows on the stack, so every output
+ * is dw5_cols' chain over all 25 taps: the operations of the plain padded kernel (conv.c, dw_plane_avx2: taps in
+ * order from the bias over a zero-padded plane), the same bits. */
+static void dw5_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const dw_job *j = arg;
+    const oc_blk_dw *g = j->g;
+    const int64_t cbs = g->c / 8, rb = item % j->n_rblk, cb = item / j->n_rblk % cbs, img = item / j->n_rblk / cbs;
+    const int64_t oh0 = rb * j->rows_per, oh1 = oh0 + j->rows_per < g->ho ? oh0 + j->rows_per : g->ho;
+    const float *in = j->x + ((img * cbs + cb) * g->h * g->w) * 8;
+    float *out = j->y + ((img * cbs + cb) * g->ho * g->wo) * 8;
+    const float *wt = j->packed + cb * 25 * 8;
+    const __m256 bias = j->bias ? _mm256_loadu_ps(j->bias + cb * 8) : _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(j->lo), hi = _mm256_set1_ps(j->hi);
+    const int64_t w = g->w, sw = g->sw, pl = g->pl, wp = (g->wo - 1) * sw + 5; /* padded row width */
+    const int64_t ncopy = pl + w <= wp ? w : wp - pl;
+    float ring[5][OC_BLK_DW5_MAX_W * 8] __attribute__((aligned(32)));
+    int64_t held[5] = {-1000, -1000, -1000, -1000, -1000};
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        const float *rows[5];
+        for (int kh = 0; kh < 5; kh++) {
+            const int64_t ih = oh * g->sh - g->pt + kh;
+            if (ih < 0 || ih >= g->h) {
+                rows[kh] = dw5_zero_row;
+                continue;
+            }
+            float *r = ring[ih % 5];
+            if (held[ih % 5] != ih) {
+                held[ih % 5] = ih;
+                memset(r, 0, (size_t)(pl * 8) * sizeof *r);
+                memcpy(r + pl * 8, in + ih * w * 8, (size_t)(ncopy * 8) * sizeof *r);
+                if (pl + ncopy < wp)
+                    memset(r + (pl + ncopy) * 8, 0, (size_t)((wp - pl - ncopy) * 8) * sizeof *r);
+            }
+            rows[kh] = r;
+        }
+        float *orow = out + oh * g->wo * 8;
+        for (int64_t ow = 0; ow < g->wo; ow += 8) {
+            const int64_t left = g->wo - ow;
+            switch (left >= 8 ? 8 : (int)left) {
+            case 8: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 8, j->clamp, lo, hi); break;
+            case 7: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 7, j->clamp, lo, hi); break;
+            case 6: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 6, j->clamp, lo, hi); break;
+            case 5: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 5, j->clamp, lo, hi); break;
+            case 4: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 4, j->clamp, lo, hi); break;
+            case 3: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 3, j->clamp, lo, hi); break;
+            case 2: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 2, j->clamp, lo, hi); break;
+            default: dw5_cols(rows, ow * sw, sw, wt, bias, orow + ow * 8, 1, j->clamp, lo, hi);
+            }
+        }
+    }
+}
+
 void oc_blk_dw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *x, const float *packed,
                    const float *bias, float *y, bool clamp, float lo, float hi)
 {
@@ -236,7 +323,7 @@ void oc_blk_dw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *
         n_rblk = 1;
     dw_job j = {g, x, packed, bias, y, (g->ho + n_rblk - 1) / n_rblk, 0, clamp, lo, hi};
     j.n_rblk = (g->ho + j.rows_per - 1) / j.rows_per;
-    oc_pool_run(pool, planes * j.n_rblk, dw_item, &j);
+    oc_pool_run(pool, planes * j.n_rblk, g->k == 5 ? dw5_item : dw_item, &j);
 }
 
 /* 8 x 8 transpose: row t of the result is lane t of v[0..7]. */

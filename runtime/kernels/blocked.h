@@ -1,6 +1,6 @@
 /* Convolution kernels on the blocked layout NCHW8c ([N][C/8][H][W][8], see oc_kctx in kernel.h): a pointwise
- * convolution that reads NCHW and writes blocked, a 3 x 3 depthwise convolution blocked in and out, and the
- * gather that lets the packed GEMM read a blocked input as its B operand. Eight channels fill one AVX2 vector,
+ * convolution that reads NCHW and writes blocked, a 3 x 3 or 5 x 5 depthwise convolution blocked in and
+ * out, and the gather that lets the packed GEMM read a blocked input as its B operand. Eight channels fill one AVX2 vector,
  * so the depthwise kernel needs no shuffles or edge masks and the pointwise kernel writes each channel block
  * as one sequential stream. Built only with AVX2 + FMA (OC_BLK_KERNELS defined). */
 #ifndef ONNXC_KERNELS_BLOCKED_H
@@ -25,14 +25,19 @@ onnxc_status oc_blk_pw_pack(const float *w, int64_t m, int64_t k, float **out);
 void oc_blk_pw_run(struct oc_threadpool *pool, const float *x, const float *packed, const float *bias, float *y,
                    int64_t n, int64_t m, int64_t k, int64_t hw, bool clamp, float lo, float hi);
 
-/* Depthwise 3 x 3 weights W [c][1][3][3] (c a multiple of 8) repacked as [c/8][9][8]. */
-onnxc_status oc_blk_dw_pack(const float *w, int64_t c, float **out);
+/* Depthwise k x k weights W [c][1][k][k] (c a multiple of 8, k 3 or 5) repacked as [c/8][k * k][8]. */
+onnxc_status oc_blk_dw_pack(const float *w, int64_t c, int k, float **out);
 
-/* Geometry of a blocked depthwise 3 x 3 convolution: planes h x w -> ho x wo, strides 1 or 2, top and left
- * padding 0 or 1 (bottom and right follow from the output size), no dilation. */
+/* Widest plane (input columns plus padding) the blocked 5 x 5 kernel takes: its padded rows live on the stack. */
+#define OC_BLK_DW5_MAX_W 128
+
+/* Geometry of a blocked depthwise k x k convolution: planes h x w -> ho x wo, strides 1 or 2, no dilation;
+ * k = 3: top and left padding 0 or 1; k = 5: top and left padding 0 to 2, w + 4 <= OC_BLK_DW5_MAX_W (bottom and
+ * right padding follow from the output size). */
 typedef struct oc_blk_dw {
     int64_t n, c, h, w, ho, wo, sh, sw, pt, pl;
-    int bias_row; /* 0 or 2: the kernel row whose sum starts from the bias (as the plain kernel for the shape) */
+    int bias_row; /* k = 3: 0 or 2, the kernel row whose sum starts from the bias (as the plain kernel for the shape) */
+    int k;        /* 3 or 5 */
 } oc_blk_dw;
 
 /* y (blocked) = clamp(depthwise(x blocked) + bias); bias may be NULL. Runs on the pool. */

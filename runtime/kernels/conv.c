@@ -413,7 +413,8 @@ static onnxc_status conv_wino_prepare(oc_kctx *c, conv_plan *p, int slots)
 }
 
 /* The blocked-layout modes this convolution can run in (kernel.h): a 3 x 3 depthwise convolution (one channel
- * per group, stride 1 or 2, padding 0 or 1) blocked in and out; a 2-D pointwise one reading plain and writing
+ * per group, stride 1 or 2, padding 0 or 1) or a 5 x 5 one (padding 0 to 2, on the padded plain kernel's planes)
+ * blocked in and out; a 2-D pointwise one reading plain and writing
  * blocked, or reading blocked through the GEMM's B gather. Constant weights only. */
 static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
 {
@@ -423,8 +424,13 @@ static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
     if (!const_w || w->nsp != 2 || c->in[0]->dtype != ONNXC_FLOAT)
         return ONNXC_OK;
     if (p->algo == CONV_DEPTHWISE) {
-        if (p->m == p->c_in && p->c_in % 8 == 0 && w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 &&
-            w->dil[2] == 1 && w->stride[1] <= 2 && w->stride[2] <= 2 && w->pad0[1] <= 1 && w->pad0[2] <= 1)
+        const bool common = p->m == p->c_in && p->c_in % 8 == 0 && w->dil[1] == 1 && w->dil[2] == 1 &&
+                            w->stride[1] <= 2 && w->stride[2] <= 2;
+        if (common && w->k[1] == 3 && w->k[2] == 3 && w->pad0[1] <= 1 && w->pad0[2] <= 1)
+            c->blocked_modes = OC_BLK_BOTH;
+        /* 5 x 5: only where the plain kernel is the padded one (the blocked kernel keeps its operations) */
+        if (common && w->k[1] == 5 && w->k[2] == 5 && w->pad0[1] <= 2 && w->pad0[2] <= 2 && p->dw_padded &&
+            (w->out[2] - 1) * w->stride[2] + 5 <= OC_BLK_DW5_MAX_W)
             c->blocked_modes = OC_BLK_BOTH;
     } else if (p->algo == CONV_POINTWISE && p->group == 1) {
         if (p->m % 8 == 0)
@@ -446,7 +452,7 @@ static onnxc_status conv_blocked_weights(oc_kctx *c, conv_plan *p)
 {
     if (p->blk_w)
         return ONNXC_OK;
-    const onnxc_status st = p->algo == CONV_DEPTHWISE ? oc_blk_dw_pack(c->in[1]->data, p->c_in, &p->blk_w)
+    const onnxc_status st = p->algo == CONV_DEPTHWISE ? oc_blk_dw_pack(c->in[1]->data, p->c_in, (int)p->w.k[1], &p->blk_w)
                                                       : oc_blk_pw_pack(c->in[1]->data, p->m, p->c_in, &p->blk_w);
     if (st != ONNXC_OK)
         return oc_kerr(c, st, "%s", onnxc_last_error());
@@ -469,11 +475,13 @@ static onnxc_status conv_prepare(oc_kctx *c)
     c->accepts_epilogue = true;
     /* the squeeze-excite Mul in front (plan_fuse.c), applied while the GEMM's B blocks are filled */
     c->accepts_gate = p->algo == CONV_POINTWISE && p->w.out_vol > 1;
+    if (p->algo == CONV_DEPTHWISE) {
+        st = conv_dw_prepare(c, p); /* first: the blocked 5 x 5 mode follows the padded plain kernel */
+        return st != ONNXC_OK ? st : conv_blocked_prepare(c, p);
+    }
     st = conv_blocked_prepare(c, p);
     if (st != ONNXC_OK)
         return st;
-    if (p->algo == CONV_DEPTHWISE)
-        return conv_dw_prepare(c, p);
     const onnxc_tensor *W = c->in[1];
     const int64_t depth = p->cg * p->w.k_vol;
     if (conv_wino_ok(p)) {
@@ -1458,7 +1466,8 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     }
     if (c->out_blocked && p->algo == CONV_DEPTHWISE) {
         const oc_blk_dw g = {p->n, p->c_in, w->in[1], w->in[2], w->out[1], w->out[2], w->stride[1], w->stride[2],
-                             w->pad0[1], w->pad0[2], w->stride[2] == 1 && w->out[2] > 16 && p->dw_padded ? 2 : 0};
+                             w->pad0[1], w->pad0[2], w->stride[2] == 1 && w->out[2] > 16 && p->dw_padded ? 2 : 0,
+                             (int)w->k[1]};
         oc_blk_dw_run(pool, &g, j.x, p->blk_w, j.bias, j.y, j.clamp, j.lo, j.hi);
         return ONNXC_OK;
     }

@@ -2,7 +2,7 @@
 """Write the models test_plan_fuse runs: Conv followed by each activation pattern the plan fuses into the Conv
 epilogue (SiLU as Sigmoid + Mul, HardSwish-14, x * HardSigmoid(x), Sigmoid, HardSigmoid, LeakyRelu, PRelu with
 its slope shapes, residual Add + activation, a squeeze-excite block on 1 x 1 planes, depthwise 5 x 5 stride 2,
-depthwise 7 x 7 and 5 x 5 on wide planes, a blocked-layout chain) the MatMul / Gemm epilogues (bias Add, GELU in both exported forms, residual, Relu, x * HardSigmoid(x)), the 1 x 1-plane
+depthwise 7 x 7 and 5 x 5 on wide planes, blocked-layout chains with 3 x 3 and 5 x 5) the MatMul / Gemm epilogues (bias Add, GELU in both exported forms, residual, Relu, x * HardSigmoid(x)), the 1 x 1-plane
 convolutions of squeeze-excite and its gate Mul fused into the next pointwise Conv, and the forms that must not fuse (an
 intermediate that is a graph output or has a second consumer, a PRelu slope per column). Expected outputs come from PyTorch in float64 on the same float32 inputs
 and weights. Channel counts are mostly not multiples of 8 (the vector width).
@@ -226,6 +226,33 @@ def se_cases():
     save("se_gate_product_is_output", g, [g.conv(m, 8, k=1), m], 1, 1)
 
 
+def blocked5_cases():
+    """5 x 5 depthwise convolutions in the blocked layout (MnasNet's and EfficientNet's stages): pointwise + Relu ->
+    5 x 5 stride 1 + Clip -> pointwise -> pointwise + Relu -> 5 x 5 stride 2 on an odd plane + Relu -> pointwise, 16 and 24
+    channels, batch 2; then 5 x 5 on a 7 x 7 plane (all of its columns within 2 of an edge)."""
+    g = G(arr(2, 16, 13, 11))
+    c1 = g.conv("x", 16, k=1)
+    r1 = g.node("Relu", [c1], torch.relu(g.val[c1]))
+    d1 = g.conv(r1, 16, k=5, group=16)
+    lo, hi = g.const(np.array(0.0, np.float32)), g.const(np.array(6.0, np.float32))
+    k1 = g.node("Clip", [d1, lo, hi], torch.clamp(g.val[d1], 0.0, 6.0))
+    c2 = g.conv(k1, 16, k=1)  # the projection reads blocked; the expansion after it writes blocked
+    c2b = g.conv(c2, 24, k=1)
+    r2 = g.node("Relu", [c2b], torch.relu(g.val[c2b]))
+    d2 = g.conv(r2, 24, k=5, stride=2, group=24)
+    r3 = g.node("Relu", [d2], torch.relu(g.val[d2]))
+    c3 = g.conv(r3, 8, k=1)
+    save("blocked5_chain_batch2", g, [c3], 4, 0)
+
+    g = G(arr(1, 8, 7, 7))
+    c1 = g.conv("x", 40, k=1)
+    r1 = g.node("Relu", [c1], torch.relu(g.val[c1]))
+    d1 = g.conv(r1, 40, k=5, group=40)
+    r2 = g.node("Relu", [d1], torch.relu(g.val[d1]))
+    c2 = g.conv(r2, 8, k=1)
+    save("blocked5_plane7", g, [c2], 2, 0)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     silu_case("silu", (1, 5, 9, 7), 13)
@@ -359,6 +386,7 @@ def main():
 
     product_cases()
     se_cases()
+    blocked5_cases()
 
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(LINES) + "\n")

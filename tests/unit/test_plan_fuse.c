@@ -1,7 +1,8 @@
 /* Unit tests of the activation fusions in the plan (runtime/plan_fuse.c, kernels/act.c, the MatMul / Gemm
  * epilogue of kernels/gemm.c): for each model written by tests/fuse/gen_fuse_cases.py, the fused plan fuses the expected number of nodes and matches PyTorch's
  * float64 outputs, and equals the unfused (plain) plan bit for bit (the fused activations run the standalone
- * ops' code), except the blocked-layout chain, whose GEMM sums in another order (within EXP_BOUND); the patterns whose
+ * ops' code), except the blocked-layout chains (which must run blocked), whose GEMM sums in another order (within
+ * EXP_BOUND); the patterns whose
  * intermediate is a graph output or has another consumer fuse nothing. Also the fused exp's error against
  * double precision. */
 #include <math.h>
@@ -56,6 +57,9 @@ static out_copy copy_out(const onnxc_tensor *t)
     return c;
 }
 
+/* Nodes of the last run_case's plan that ran blocked in and out (the depthwise convolutions of a blocked chain). */
+static int last_blocked_dw;
+
 /* Run the case's model on its input with a fused or plain plan; outs[i] get copies of the outputs; returns
  * how many nodes the plan fused. */
 static int run_case(const char *name, int n_out, bool plain, int threads, out_copy *outs)
@@ -78,8 +82,11 @@ static int run_case(const char *name, int n_out, bool plain, int threads, out_co
     for (int i = 0; i < n_out; i++)
         outs[i] = copy_out(onnxc_session_output(s, i));
     int fused = 0;
-    for (int i = 0; i < s->n_order; i++)
+    last_blocked_dw = 0;
+    for (int i = 0; i < s->n_order; i++) {
         fused += s->nodes[i].fused;
+        last_blocked_dw += s->nodes[i].ctx.in_blocked && s->nodes[i].ctx.out_blocked;
+    }
     onnxc_session_free(s);
     onnxc_tensor_free(x);
     onnxc_model_free(m);
@@ -100,7 +107,18 @@ static void test_fused_patterns(void **state)
         for (int threads = 1; threads <= 2; threads++) {
             out_copy fused[4], plain[4];
             const int nf = run_case(name, n_out, false, threads, fused);
+            const int nblk = last_blocked_dw;
             const int np = run_case(name, n_out, true, threads, plain);
+#if defined(__AVX2__) && defined(__FMA__)
+            /* the blocked chains must run blocked where the kernels are built: 5 x 5 cases every depthwise */
+            const int want_blk = strncmp(name, "blocked5_chain", 14) == 0 ? 2 : strncmp(name, "blocked", 7) == 0;
+            if (nblk < want_blk) {
+                print_error("%s (%d threads): %d depthwise nodes blocked, want %d\n", name, threads, nblk, want_blk);
+                ok = false;
+            }
+#else
+            (void)nblk;
+#endif
             if (nf != want_fused || np != 0) {
                 print_error("%s (%d threads): %d nodes fused (plain %d), want %d\n", name, threads, nf, np,
                             want_fused);
@@ -132,7 +150,7 @@ static void test_fused_patterns(void **state)
         }
     }
     fclose(f);
-    assert_true(cases >= 37);
+    assert_true(cases >= 39);
     assert_true(ok);
 }
 
