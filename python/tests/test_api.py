@@ -460,3 +460,28 @@ def test_compare_detections(cli, tmp_path):
     assert onnxc.compare(a, b, inputs=thr, detections="none")["detections"] == []
     with pytest.raises(onnxc.Error, match="not an output"):
         onnxc.compare(a, b, inputs=thr, detections="boxes=nope")
+
+
+def test_sequence_and_optional_outputs():
+    """A sequence output comes back as a list of arrays (SplitToSequence of x, numpy's split the reference), an
+    optional as its value or None (OptionalHasElement decides in an If, as exporters write it)."""
+    x_vi = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 3])
+    seq = helper.make_tensor_sequence_value_info("parts", TensorProto.FLOAT, None)
+    opt = helper.make_value_info("maybe", helper.make_optional_type_proto(
+        helper.make_tensor_type_proto(TensorProto.FLOAT, [5, 3])))
+    empty = helper.make_value_info("none", helper.make_optional_type_proto(
+        helper.make_tensor_type_proto(TensorProto.FLOAT, None)))
+    split = numpy_helper.from_array(np.array([2, 3], np.int64), "split")
+    g = helper.make_graph([helper.make_node("SplitToSequence", ["x", "split"], ["parts"], axis=0),
+                           helper.make_node("Optional", ["x"], ["maybe"]),
+                           helper.make_node("Optional", [], ["none"], type=helper.make_tensor_type_proto(
+                               TensorProto.FLOAT, None))],
+                          "seq", [x_vi], [seq, opt, empty], initializer=[split])
+    m = onnxc.load(helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)]))
+    x = np.arange(15, dtype=np.float32).reshape(5, 3)
+    out = onnxc.Session(m, threads=1).run({"x": x})
+    assert isinstance(out["parts"], list) and len(out["parts"]) == 2
+    for got, want in zip(out["parts"], np.split(x, [2], axis=0)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(out["maybe"], x)
+    assert out["none"] is None

@@ -392,6 +392,19 @@ class _Owned:
 def _output_array(t, copy):
     """The NumPy array of caller-owned output t (a gc'd onnxc_tensor *): a view of t's own memory (which the
     array then keeps alive) unless copy, or a converted copy for bfloat16 and strings."""
+    if t.dtype in (_lib.ONNXC_SEQUENCE, _lib.ONNXC_OPTIONAL):
+        # a sequence becomes a list, an optional its value or None; items are views into t, so copied
+        n = int(_lib.onnxc_value_items(t))
+        if n < 0:
+            raise Error("runtime", "output holds a malformed sequence / optional value")
+        items = []
+        for i in range(n):
+            item = _ffi.new("onnxc_tensor *")
+            _check(_lib.onnxc_value_item(t, i, item))
+            items.append(_output_array(item, True))
+        if t.dtype == _lib.ONNXC_OPTIONAL:
+            return items[0] if items else None
+        return items
     shape = tuple(int(t.dims[d]) for d in range(t.rank))
     dt = _NP_OF.get(t.dtype)
     if t.dtype == _lib.ONNXC_BFLOAT16:
