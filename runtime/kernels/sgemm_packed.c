@@ -559,7 +559,11 @@ void oc_sgemm_pool_ep(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, i
     int64_t items = slots > 1 ? 4 * (int64_t)slots : 1;
     if (work / (double)items < 65536.0)
         items = (int64_t)(work / 65536.0) + 1;
-    if (items > 1 && n < 64 && m >= 4 * n) {
+    /* Each item's BLAS call packs the whole of the operand it does not split: a column split packs op(A)
+     * (m x k) once per item, a row split packs op(B) (k x n) once per item. Split the longer side so the
+     * smaller operand is the one packed again (ConvNeXt's [3136, 96] x [96, 384] runs ~25 % faster by rows,
+     * its [49, 768] x [768, 3072] ~3x slower). */
+    if (items > 1 && m > n) {
         j.by_rows = true;
         j.block = (m + items - 1) / items;
         if (j.block < 1)

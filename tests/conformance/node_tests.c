@@ -195,6 +195,8 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+static int g_threads = 1; /* --threads: the sessions' thread count */
+
 /* Run one test folder. Returns 1 pass, 0 fail; msg says why. */
 static int run_test(const char *dir, char *msg, size_t cap)
 {
@@ -210,7 +212,7 @@ static int run_test(const char *dir, char *msg, size_t cap)
         snprintf(msg, cap, "load: %s", onnxc_last_error());
         return 0;
     }
-    onnxc_session_options so = {.threads = 1};
+    onnxc_session_options so = {.threads = g_threads};
     if (onnxc_session_create(m, &so, &s) != ONNXC_OK) {
         snprintf(msg, cap, "session: %s", onnxc_last_error());
         goto out;
@@ -287,10 +289,12 @@ out:
 static void usage(void)
 {
     printf("usage: onnxc_node_tests --data DIR [--manifest FILE] [--only SUBSTR] [--verbose] [--write-manifest FILE]\n"
+           "                        [--threads N]\n"
            "  DIR holds one folder per test (model.onnx, test_data_set_N/).\n"
            "  --manifest: tests listed there must pass; others are run and reported but do not fail the run.\n"
            "  --only: run the tests whose name contains SUBSTR.\n"
-           "  --write-manifest: write the names of the passing tests to FILE.\n");
+           "  --write-manifest: write the names of the passing tests to FILE.\n"
+           "  --threads: run every session on N threads (default 1).\n");
 }
 
 int main(int argc, char **argv)
@@ -306,6 +310,8 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (!strcmp(argv[i], "--write-manifest") && i + 1 < argc)
             wpath = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
             verbose = 1;
         else {

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Write node-test folders (model.onnx + test_data_set_0/{input,output}_0.pb) for float MatMul and Gemm in the
+shapes whose work the thread pool splits by rows of the output (runtime/kernels/sgemm_packed.c,
+oc_sgemm_pool_ep: more rows than columns) and by columns (fewer), with expected outputs computed here in float64
+by numpy: ConvNeXt-Tiny's pointwise MLPs on NHWC ([3136, 96] x [96, 384], [3136, 384] x [384, 96], [49, 768] x
+[768, 3072]), odd sizes just either side of the rule (m = n + 1, m = n - 1), a batched A over one B, Gemm with
+transA / transB / alpha / beta and a C, and a MatMul followed by a bias Add, a residual Add and Erf-GELU (the
+fused epilogue, applied to each row or column block by the thread that computed it).
+Inputs are uniform in [0, 1) (every product non-negative, so no cancellation): float32 accumulation over K terms
+is then within K * 2^-24 relative of the float64 result (K <= 768: < 5e-5), well inside the runner's rtol 1e-3,
+while a block computed from wrong rows or columns, or written to the wrong place, is off by percents.
+Usage: gen_mm_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
+import math
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(20261203)
+OUT = sys.argv[1]
+CASES = []
+
+
+def u(*shape):
+    return RNG.random(shape).astype(np.float32)
+
+
+def write(name, nodes, x, inits, y):
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))],
+                              initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="gen_mm_cases")
+    model.ir_version = 8
+    d = os.path.join(OUT, "test_" + name)
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    for kind, nm, a in (("input", "x", x), ("output", "y", y.astype(np.float32))):
+        with open(os.path.join(d, "test_data_set_0", kind + "_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(a, nm).SerializeToString())
+    CASES.append("test_" + name)
+
+
+def matmul(name, ashape, k, n, epilogue=None):
+    """x [..., k] (an input) times the initializer w [k, n]; epilogue: None, 'bias', 'bias_res' or 'gelu'."""
+    x, w = u(*ashape, k), u(k, n)
+    if epilogue == "gelu":  # products of about 0.5 (and a bias in [0, 1)), where GELU is not the identity
+        x = (x * np.float32(2.0 / k)).astype(np.float32)
+    y = x.astype(np.float64) @ w.astype(np.float64)
+    inits, nodes, out = {"w": w}, [], "y" if epilogue is None else "p"
+    nodes.append(helper.make_node("MatMul", ["x", "w"], [out]))
+    if epilogue in ("bias", "bias_res", "gelu"):
+        b = u(n)
+        inits["b"] = b
+        y = y + b.astype(np.float64)
+        nodes.append(helper.make_node("Add", [out, "b"], ["y" if epilogue == "bias" else "q"]))
+    if epilogue == "bias_res":
+        r = u(*ashape, n)
+        inits["r"] = r
+        y = y + r.astype(np.float64)
+        nodes.append(helper.make_node("Add", ["q", "r"], ["y"]))
+    if epilogue == "gelu":
+        # GELU as the exporters write it: 0.5 * q * (1 + erf(q / sqrt(2))), on q of about 0.5 (x scaled below)
+        inits.update({"r2": np.array(math.sqrt(2.0), np.float32), "one": np.array(1.0, np.float32),
+                      "half": np.array(0.5, np.float32)})
+        y = 0.5 * y * (1.0 + np.vectorize(math.erf)(y / math.sqrt(2.0)))
+        nodes += [helper.make_node("Div", ["q", "r2"], ["g1"]), helper.make_node("Erf", ["g1"], ["g2"]),
+                  helper.make_node("Add", ["g2", "one"], ["g3"]), helper.make_node("Mul", ["q", "g3"], ["g4"]),
+                  helper.make_node("Mul", ["g4", "half"], ["y"])]
+    write(name, nodes, x, inits, y)
+
+
+def gemm(name, m, n, k, ta, tb, alpha, beta, cshape):
+    x = u(k, m) if ta else u(m, k)
+    w = u(n, k) if tb else u(k, n)
+    c = u(*cshape)
+    a64 = x.astype(np.float64).T if ta else x.astype(np.float64)
+    b64 = w.astype(np.float64).T if tb else w.astype(np.float64)
+    y = np.float64(np.float32(alpha)) * (a64 @ b64) + np.float64(np.float32(beta)) * c.astype(np.float64)
+    node = helper.make_node("Gemm", ["x", "w", "c"], ["y"], transA=ta, transB=tb, alpha=alpha, beta=beta)
+    write(name, [node], x, {"w": w, "c": c}, y)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # ConvNeXt-Tiny's MLPs (stage 1 split by rows, stage 4 by columns)
+    matmul("mm_convnext_s1_fc1", (1, 56, 56), 96, 384)
+    matmul("mm_convnext_s1_fc2", (1, 56, 56), 384, 96)
+    matmul("mm_convnext_s4_fc1", (1, 7, 7), 768, 3072)
+    # either side of the rule, sizes not a multiple of any tile
+    matmul("mm_rows_m_n_plus_1", (201,), 67, 200)
+    matmul("mm_cols_m_n_minus_1", (199,), 67, 200)
+    matmul("mm_rows_narrow", (997,), 33, 17)
+    matmul("mm_one_row", (1,), 300, 257)
+    # A's batches stacked over one B
+    matmul("mm_batched_rows", (3, 350), 64, 48)
+    # the fused epilogues in row blocks (and one in column blocks)
+    matmul("mm_rows_bias", (1, 40, 40), 96, 130, "bias")
+    matmul("mm_rows_bias_res", (1, 28, 28), 192, 96, "bias_res")
+    matmul("mm_rows_gelu", (1, 30, 30), 64, 256, "gelu")
+    matmul("mm_cols_gelu", (1, 5, 5), 128, 512, "gelu")
+    # Gemm: transposes, alpha, beta, C as a row, a column or a matrix
+    gemm("gemm_rows_ta", 640, 96, 80, 1, 0, 1.0, 1.0, (96,))
+    gemm("gemm_rows_tb_alpha", 700, 120, 64, 0, 1, 0.5, 2.0, (700, 1))
+    gemm("gemm_rows_ta_tb", 513, 77, 96, 1, 1, 1.5, 0.25, (513, 77))
+    gemm("gemm_cols_tb", 60, 500, 128, 0, 1, 1.0, 1.0, (500,))
+    with open(os.path.join(OUT, "manifest.txt"), "w") as f:
+        f.write("\n".join(CASES) + "\n")
+
+
+if __name__ == "__main__":
+    main()
