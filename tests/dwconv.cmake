@@ -6,7 +6,7 @@ set(ONNXC_DW_CASES ${CMAKE_BINARY_DIR}/dw-cases)
 add_custom_command(
   OUTPUT ${ONNXC_DW_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/dwconv/gen_dw_cases.py ${ONNXC_DW_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dwconv/gen_dw_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dwconv/gen_dw_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating depthwise convolution cases (numpy)")
 add_custom_target(dw_case_data ALL DEPENDS ${ONNXC_DW_CASES}/manifest.txt)
 add_test(NAME dwconv_cases

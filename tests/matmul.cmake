@@ -6,7 +6,7 @@ set(ONNXC_MM_CASES ${CMAKE_BINARY_DIR}/mm-cases)
 add_custom_command(
   OUTPUT ${ONNXC_MM_CASES}/manifest.txt
   COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/matmul/gen_mm_cases.py ${ONNXC_MM_CASES}
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/matmul/gen_mm_cases.py
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/matmul/gen_mm_cases.py ${CMAKE_CURRENT_SOURCE_DIR}/casegen.py
   COMMENT "Generating MatMul / Gemm split cases (numpy)")
 add_custom_target(mm_case_data ALL DEPENDS ${ONNXC_MM_CASES}/manifest.txt)
 add_test(NAME matmul_split_cases

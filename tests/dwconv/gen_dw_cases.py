@@ -10,7 +10,10 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from casegen import write_case  # noqa: E402
 
 RNG = np.random.default_rng(20261205)
 OUT = sys.argv[1]
@@ -49,18 +52,8 @@ def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=Fals
                               kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
     if relu:
         nodes.append(helper.make_node("Relu", ["c"], ["y"]))
-    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="gen_dw_cases")
-    model.ir_version = 8
-    d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
-    with open(os.path.join(d, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    for kind, nm, a in (("input", "x", x), ("output", "y", y.astype(np.float32))):
-        with open(os.path.join(d, "test_data_set_0", kind + "_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(a, nm).SerializeToString())
-    CASES.append("test_" + name)
+    CASES.append(write_case(OUT, "test_" + name, nodes, [("x", x)], [("y", y.astype(np.float32))], 13, inits,
+                            "gen_dw_cases"))
 
 
 def main():

@@ -9,7 +9,10 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from casegen import write_case  # noqa: E402
 
 RNG = np.random.default_rng(20261206)
 OUT = sys.argv[1]
@@ -17,19 +20,8 @@ CASES = []
 
 
 def save(name, node, x, y, inits, opset):
-    graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))],
-                              initializer=[numpy_helper.from_array(a, n) for n, a in inits])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gen_norm_cases")
-    model.ir_version = 8
-    d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
-    with open(os.path.join(d, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    for kind, nm, a in (("input", "x", x), ("output", "y", y.astype(np.float32))):
-        with open(os.path.join(d, "test_data_set_0", kind + "_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(a, nm).SerializeToString())
-    CASES.append("test_" + name)
+    CASES.append(write_case(OUT, "test_" + name, [node], [("x", x)], [("y", y.astype(np.float32))], opset,
+                            [numpy_helper.from_array(a, n) for n, a in inits], "gen_norm_cases"))
 
 
 def data(shape, kind):
