@@ -9,7 +9,9 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from plan_graph import PlanGraph  # noqa: E402
 
 RNG = np.random.default_rng(20261204)
 OUT = sys.argv[1]
@@ -20,25 +22,7 @@ def arr(*shape, scale=1.0):
     return (RNG.standard_normal(shape) * scale).astype(np.float32)
 
 
-class G:
-    def __init__(self, x):
-        self.nodes, self.inits, self.val, self.n, self.x = [], [], {"x": np.asarray(x, np.float64)}, 0, x
-
-    def name(self, p):
-        self.n += 1
-        return "%s%d" % (p, self.n)
-
-    def const(self, a):
-        nm = self.name("c")
-        self.inits.append(numpy_helper.from_array(a, nm))
-        return nm
-
-    def node(self, op, ins, value, **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, ins, [out], **attrs))
-        self.val[out] = value
-        return out
-
+class G(PlanGraph):
     def bn(self, x, eps=1e-5):
         c = self.val[x].shape[1]
         s, b, m = arr(c), arr(c, scale=0.5), arr(c, scale=0.5)
@@ -48,22 +32,6 @@ class G:
         y = (self.val[x] - f[2]) / np.sqrt(f[3] + eps) * f[0] + f[1]
         return self.node("BatchNormalization", [x] + [self.const(a) for a in (s, b, m, v)], y, epsilon=eps)
 
-    def relu(self, x):
-        return self.node("Relu", [x], np.maximum(self.val[x], 0))
-
-    def clip(self, x, lo, hi):
-        return self.node("Clip", [x, self.const(np.float32(lo)), self.const(np.float32(hi))],
-                         np.clip(self.val[x], lo, hi))
-
-    def sigmoid(self, x):
-        return self.node("Sigmoid", [x], 1 / (1 + np.exp(-self.val[x])))
-
-    def mul(self, a, b):
-        return self.node("Mul", [a, b], self.val[a] * self.val[b])
-
-    def add(self, a, b):
-        return self.node("Add", [a, b], self.val[a] + self.val[b])
-
     def conv1x1(self, x, cout):
         cin = self.val[x].shape[1]
         w = arr(cout, cin, 1, 1, scale=1.0 / np.sqrt(cin))
@@ -71,17 +39,7 @@ class G:
         return self.node("Conv", [x, self.const(w)], y, kernel_shape=[1, 1])
 
     def save(self, name, outs, fused):
-        def vi(n):
-            return helper.make_tensor_value_info(n, TensorProto.FLOAT, list(self.val[n].shape))
-        graph = helper.make_graph(self.nodes, name, [vi("x")], [vi(o) for o in outs], initializer=self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="gen_bnfuse_cases")
-        model.ir_version = 8
-        with open(os.path.join(OUT, name + ".onnx"), "wb") as f:
-            f.write(model.SerializeToString())
-        np.save(os.path.join(OUT, name + ".in.npy"), self.x)
-        for i, o in enumerate(outs):
-            np.save(os.path.join(OUT, "%s.out%d.npy" % (name, i)), self.val[o].astype(np.float32))
-        LINES.append("%s %d %d" % (name, len(outs), fused))
+        super().save(OUT, name, outs, fused, "gen_bnfuse_cases", LINES)
 
 
 def main():

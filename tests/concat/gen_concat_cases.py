@@ -11,7 +11,10 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from plan_graph import PlanGraph  # noqa: E402
 
 RNG = np.random.default_rng(20261203)
 OUT = sys.argv[1]
@@ -22,21 +25,8 @@ def arr(*shape, scale=1.0):
     return (RNG.standard_normal(shape) * scale).astype(np.float32)
 
 
-class G:
-    """A graph under construction: nodes, initializers and the float64 value of every tensor."""
-
-    def __init__(self, x):
-        self.nodes, self.inits, self.val, self.n, self.x = [], [], {"x": np.asarray(x, np.float64)}, 0, x
-
-    def name(self, p):
-        self.n += 1
-        return "%s%d" % (p, self.n)
-
-    def node(self, op, ins, value, **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, ins, [out], **attrs))
-        self.val[out] = value
-        return out
+class G(PlanGraph):
+    """The cases' graph: PlanGraph with a biased 1x1 convolution."""
 
     def conv1x1(self, x, cout):
         """A 1x1 convolution with bias (W cout x cin x 1 x 1), as a float64 einsum."""
@@ -48,30 +38,8 @@ class G:
             b.astype(np.float64)[None, :, None, None]
         return self.node("Conv", [x, wn, bn], y, kernel_shape=[1, 1])
 
-    def relu(self, x):
-        return self.node("Relu", [x], np.maximum(self.val[x], 0))
-
-    def sigmoid(self, x):
-        return self.node("Sigmoid", [x], 1 / (1 + np.exp(-self.val[x])))
-
-    def add(self, a, b):
-        return self.node("Add", [a, b], self.val[a] + self.val[b])
-
-    def concat(self, parts, axis=1):
-        return self.node("Concat", parts, np.concatenate([self.val[p] for p in parts], axis=axis), axis=axis)
-
     def save(self, name, outs, in_place):
-        def vi(n):
-            return helper.make_tensor_value_info(n, TensorProto.FLOAT, list(self.val[n].shape))
-        graph = helper.make_graph(self.nodes, name, [vi("x")], [vi(o) for o in outs], initializer=self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="gen_concat_cases")
-        model.ir_version = 8
-        with open(os.path.join(OUT, name + ".onnx"), "wb") as f:
-            f.write(model.SerializeToString())
-        np.save(os.path.join(OUT, name + ".in.npy"), self.x)
-        for i, o in enumerate(outs):
-            np.save(os.path.join(OUT, "%s.out%d.npy" % (name, i)), self.val[o].astype(np.float32))
-        LINES.append("%s %d %d" % (name, len(outs), in_place))
+        super().save(OUT, name, outs, in_place, "gen_concat_cases", LINES)
 
 
 def fire():  # SqueezeNet: squeeze 1x1, expand 1x1 and expand 1x1 (for 3x3), each + Relu, into one Concat
