@@ -14,8 +14,6 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
-import onnx.numpy_helper
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,20 +46,7 @@ def main():
                             "group", "--groups", str(A.GROUPS), "--form", "op", "--calibrate",
                             os.path.join(data, "calib"), "--calibrate-head", head, "--calibrate-fit", fit,
                             "--threads", "1"], check=True, capture_output=True)
-            m = onnx.load(cal)
-            inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-            gns = [n for n in m.graph.node if n.op_type == "GroupNormalization"]
-            convs = [n for n in m.graph.node if n.op_type == "Conv"]
-            gemm = [n for n in m.graph.node if n.op_type == "Gemm"][0]
-            net = A.Net(lambda c: torch.nn.GroupNorm(A.GROUPS, c))
-            sd = net.state_dict()
-            for idx, cv, gn in zip((0, 3, 6), convs, gns):
-                sd[f"features.{idx}.weight"] = torch.from_numpy(inits[cv.input[1]].copy())
-                sd[f"features.{idx + 1}.weight"] = torch.from_numpy(inits[gn.input[1]].copy())
-                sd[f"features.{idx + 1}.bias"] = torch.from_numpy(inits[gn.input[2]].copy())
-            sd["fc.weight"] = torch.from_numpy(inits[gemm.input[1]].copy())
-            sd["fc.bias"] = torch.from_numpy(inits[gemm.input[2]].copy())
-            net.load_state_dict(sd)
+            net = A.gn_net_from_onnx(cal)
             net.eval()
             with torch.no_grad():
                 pt = net(torch.from_numpy(x)).double().numpy()

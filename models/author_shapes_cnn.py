@@ -121,6 +121,26 @@ def write_gn_expected(onnxc, net, onnx_path, data, exp, x16, test_x, test_y, hea
         return (gn_net(torch.from_numpy(to_input(test_x))).argmax(1).numpy() == test_y).mean()
 
 
+def gn_net_from_onnx(path):
+    """An nn.GroupNorm net carrying every weight of a swapped file (swap-norm --to group --form op: GroupNormalization-21
+    nodes), for running the calibrated file in PyTorch and fine-tuning from it."""
+    m = onnx.load(path)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    gns = [n for n in m.graph.node if n.op_type == "GroupNormalization"]
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    gemm = [n for n in m.graph.node if n.op_type == "Gemm"][0]
+    net = Net(lambda c: nn.GroupNorm(GROUPS, c))
+    sd = net.state_dict()
+    for idx, cv, gn in zip((0, 3, 6), convs, gns):
+        sd[f"features.{idx}.weight"] = torch.from_numpy(inits[cv.input[1]].copy())
+        sd[f"features.{idx + 1}.weight"] = torch.from_numpy(inits[gn.input[1]].copy())
+        sd[f"features.{idx + 1}.bias"] = torch.from_numpy(inits[gn.input[2]].copy())
+    sd["fc.weight"] = torch.from_numpy(inits[gemm.input[1]].copy())
+    sd["fc.bias"] = torch.from_numpy(inits[gemm.input[2]].copy())
+    net.load_state_dict(sd)
+    return net
+
+
 def net_from_onnx(path):
     """The trained net with its weights read back from the committed ONNX file."""
     inits = {t.name: torch.from_numpy(onnx.numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}

@@ -15,8 +15,6 @@ import sys
 import tempfile
 
 import numpy as np
-import onnx
-import onnx.numpy_helper
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,21 +24,7 @@ import author_shapes_cnn as A  # noqa: E402
 
 def gn_net(path):
     """nn.GroupNorm net carrying every weight of the swapped file path (GroupNormalization-21 form)."""
-    m = onnx.load(path)
-    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-    gns = [n for n in m.graph.node if n.op_type == "GroupNormalization"]
-    convs = [n for n in m.graph.node if n.op_type == "Conv"]
-    gemm = [n for n in m.graph.node if n.op_type == "Gemm"][0]
-    net = A.Net(lambda c: torch.nn.GroupNorm(A.GROUPS, c))
-    sd = net.state_dict()
-    for idx, cv, gn in zip((0, 3, 6), convs, gns):
-        sd[f"features.{idx}.weight"] = torch.from_numpy(inits[cv.input[1]].copy())
-        sd[f"features.{idx + 1}.weight"] = torch.from_numpy(inits[gn.input[1]].copy())
-        sd[f"features.{idx + 1}.bias"] = torch.from_numpy(inits[gn.input[2]].copy())
-    sd["fc.weight"] = torch.from_numpy(inits[gemm.input[1]].copy())
-    sd["fc.bias"] = torch.from_numpy(inits[gemm.input[2]].copy())
-    net.load_state_dict(sd)
-    return net
+    return A.gn_net_from_onnx(path)
 
 
 def svg(path, steps, curves, window, every):
