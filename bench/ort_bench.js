@@ -4,7 +4,10 @@
 // Inputs are the seeded random values `onnxc bench --seed S` uses (splitmix64, floats uniform in [-1, 1)).
 //
 // usage: node bench/ort_bench.js MODEL [--threads N] [--runs N] [--warmup N] [--seed S] [--shape NAME=DIMS]...
-//                                [--opt all|extended|basic|disabled]
+//                                [--opt all|extended|basic|disabled] [--profile PREFIX]
+// --profile: ONNX Runtime's own profiler on (enableProfiling) over the warm-up and timed runs; its trace goes to
+// PREFIX_<date>.json and a per-op-type and per-node table of kernel time per run is printed on stderr (compare with
+// `onnxc bench --profile`).
 'use strict';
 
 const baseRss = process.memoryUsage().rss; // before ONNX Runtime is loaded: the node runtime's own footprint
@@ -17,7 +20,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-    const a = {model: null, threads: 2, runs: 50, warmup: 5, seed: 0n, shapes: {}, opt: 'all'};
+    const a = {model: null, threads: 2, runs: 50, warmup: 5, seed: 0n, shapes: {}, opt: 'all', profile: null};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const next = () => {
@@ -29,6 +32,7 @@ function parseArgs(argv) {
         else if (arg === '--warmup') a.warmup = parseInt(next(), 10);
         else if (arg === '--seed') a.seed = BigInt(next());
         else if (arg === '--opt') a.opt = next();
+        else if (arg === '--profile') a.profile = next();
         else if (arg === '--shape') {
             const [name, dims] = next().split('=');
             if (!dims) usage('--shape wants NAME=DIMS');
@@ -119,6 +123,38 @@ function quantile(sorted, q) {
     return sorted[idx];
 }
 
+// The newest PREFIX_*.json trace: kernel time per run by op type and the 15 slowest nodes, on stderr.
+function printProfile(prefix, nruns) {
+    const fs = require('fs'), path = require('path');
+    const dir = path.dirname(prefix), base = path.basename(prefix) + '_';
+    const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'))
+        .map((f) => path.join(dir, f)).sort((x, y) => fs.statSync(y).mtimeMs - fs.statSync(x).mtimeMs);
+    if (!files.length) throw new Error(`no profile written under ${prefix}`);
+    const ev = JSON.parse(fs.readFileSync(files[0], 'utf8'));
+    const byOp = new Map(), byNode = new Map();
+    let total = 0;
+    for (const e of ev) {
+        if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+        const op = (e.args && e.args.op_name) || '?', node = e.name.slice(0, -'_kernel_time'.length);
+        byOp.set(op, (byOp.get(op) || 0) + e.dur);
+        const n = byNode.get(node) || {op, us: 0};
+        n.us += e.dur;
+        byNode.set(node, n);
+        total += e.dur;
+    }
+    const runs = nruns + 1; // the first run too
+    const ms = (us) => (us / runs / 1000).toFixed(3);
+    let txt = `ONNX Runtime kernel time per run: ${ms(total)} ms (${runs} runs, ${files[0]})\n`;
+    txt += 'op type                     ms/run      %\n';
+    for (const [op, us] of [...byOp].sort((x, y) => y[1] - x[1]))
+        txt += `${op.padEnd(24)} ${ms(us).padStart(9)} ${(100 * us / total).toFixed(1).padStart(6)}\n`;
+    txt += 'slowest nodes\n';
+    for (const [node, n] of [...byNode].sort((x, y) => y[1].us - x[1].us).slice(0, 15))
+        txt += `  ${ms(n.us).padStart(8)}  ${n.op.padEnd(20)} ${node}\n`;
+    process.stderr.write(txt);
+    return files[0];
+}
+
 async function main() {
     const a = parseArgs(process.argv.slice(2));
     const opts = {
@@ -128,6 +164,10 @@ async function main() {
         interOpNumThreads: 1,
         executionMode: 'sequential',
     };
+    if (a.profile) {
+        opts.enableProfiling = true;
+        opts.profileFilePrefix = a.profile;
+    }
     const t0 = process.hrtime.bigint();
     const session = await ort.InferenceSession.create(a.model, opts);
     const createMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -162,6 +202,10 @@ async function main() {
         peak_rss_mb: peakRss / 1048576,
         base_rss_mb: baseRss / 1048576,
     };
+    if (a.profile) {
+        session.endProfiling();
+        out.profile_file = printProfile(a.profile, a.warmup + a.runs);
+    }
     process.stdout.write(JSON.stringify(out) + '\n');
     await session.release();
 }
