@@ -11,6 +11,8 @@
 
 onnxc_status oc_set_shape(onnxc_tensor *t, int32_t dtype, int rank, const int64_t *dims)
 {
+    if (!t)
+        return oc_err(ONNXC_E_INVALID, "an output the op requires is missing from the node");
     if (rank < 0 || rank > ONNXC_MAX_RANK)
         return oc_err(ONNXC_E_INVALID, "rank %d outside 0..%d", rank, ONNXC_MAX_RANK);
     size_t es = onnxc_dtype_size(dtype);

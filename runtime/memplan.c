@@ -534,8 +534,18 @@ onnxc_status oc_plan_arena(onnxc_session *s, size_t scratch)
         s->arena = oc_aligned_alloc(arena);
         s->scratch_size = scratch;
         s->scratch = scratch ? oc_aligned_alloc(scratch) : NULL;
-        if (!s->arena || (scratch && !s->scratch))
-            st = oc_err(ONNXC_E_NOMEM, "out of memory for the %zu-byte arena", arena + scratch);
+        if (!s->arena || (scratch && !s->scratch)) {
+            int big = -1; /* the largest value, to tell the user what asks for the memory */
+            for (int a = 0; a < nids; a++)
+                if (big < 0 || blk[a].size > blk[big].size)
+                    big = a;
+            if (big >= 0 && s->g->values[ids[big]])
+                st = oc_err(ONNXC_E_NOMEM, "out of memory for the %zu-byte arena the plan needs (its largest "
+                            "value, '%s', takes %zu bytes)", arena + scratch, s->g->values[ids[big]]->name,
+                            blk[big].size);
+            else
+                st = oc_err(ONNXC_E_NOMEM, "out of memory for the %zu-byte arena the plan needs", arena + scratch);
+        }
     }
     if (st == ONNXC_OK) {
         for (int a = 0; a < nids; a++) {

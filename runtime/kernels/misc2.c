@@ -411,8 +411,10 @@ static onnxc_status onehot_depth(const oc_kctx *c, int64_t *depth)
     if (!d->data)
         return oc_kerr(c, ONNXC_E_UNSUPPORTED, "input 'depth' is not known at plan time");
     double v = oc_get_f64(d, 0);
-    if (!(v >= 1) || v > (double)INT32_MAX)
+    if (!(v >= 1))
         return oc_kerr(c, ONNXC_E_INVALID, "depth = %g must be a positive integer", v);
+    if (v > (double)INT32_MAX)
+        return oc_kerr(c, ONNXC_E_UNSUPPORTED, "depth = %.0f is more than onnxc's limit of %d", v, INT32_MAX);
     *depth = (int64_t)v;
     return ONNXC_OK;
 }

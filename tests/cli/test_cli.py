@@ -828,6 +828,37 @@ class Run(unittest.TestCase):
                 p = onnxc("run", m, "--input", "x=" + path, expect=2)
                 assert_one_line_error(self, p, "big.npy", needle)
 
+    def test_node_without_its_first_output_is_refused(self):
+        # found by fuzz_model: a GridSample whose output list is empty reached the kernel's shape code with no
+        # output tensor (a null dereference); an empty first output name is the same hole
+        with tempfile.TemporaryDirectory() as d:
+            ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3]),
+                   helper.make_tensor_value_info("grid", TensorProto.FLOAT, [1, 2, 2, 2])]
+            outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+            for outputs, needle in (([], "the node has no outputs"), ([""], "output 0 is left out (empty name)")):
+                nodes = [helper.make_node("GridSample", ["x", "grid"], outputs, name="gs"),
+                         helper.make_node("Identity", ["x"], ["y"], name="id")]
+                m = save(make_model(nodes, ins, outs, opset=16), os.path.join(d, "m.onnx"))
+                p = onnxc("run", m, expect=2)
+                assert_one_line_error(self, p, "'gs' (GridSample)", needle)
+
+    def test_plan_too_large_to_allocate_is_refused(self):
+        # found by fuzz_model: a OneHot of depth 2^30 on 1024 indices plans a 4 TB output; malloc fails and the plan
+        # says so
+        # (ASan's allocator is told to return NULL as the system's does, instead of reporting the size)
+        with tempfile.TemporaryDirectory() as d:
+            depth = numpy_helper.from_array(np.array([1 << 30], dtype=np.int64), "depth")
+            vals = numpy_helper.from_array(np.array([0, 1], dtype=np.float32), "vals")
+            nodes = [helper.make_node("OneHot", ["ind", "depth", "vals"], ["y"], name="oh")]
+            m = save(make_model(nodes, [helper.make_tensor_value_info("ind", TensorProto.INT64, [1024])],
+                                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [depth, vals]),
+                     os.path.join(d, "m.onnx"))
+            env = dict(os.environ)
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":allocator_may_return_null=1").lstrip(":")
+            p = subprocess.run([ONNXC, "run", m], capture_output=True, text=True, env=env, timeout=120)
+            self.assertNotEqual(p.returncode, 0, p.stderr)
+            assert_one_line_error(self, p, "out of memory for the 4398046511104-byte arena", "'y', takes 4398046511104")
+
     def test_unknown_input_name_is_refused_first_with_the_valid_names(self):
         with tempfile.TemporaryDirectory() as d:
             m = save(self.identity_model(TensorProto.FLOAT, [2, 3]), os.path.join(d, "m.onnx"))
