@@ -112,6 +112,9 @@ typedef struct oc_kernel {
 /* OC_KF_SUBGRAPHS: runs subgraphs of its attributes (If, Loop, Scan), reading kctx.implicit; always dynamic. */
 #define OC_KF_SUBGRAPHS 4u
 uint32_t oc_kernel_flags(const oc_kernel *k);
+/* 1 when node nd's op may leave out its first output (LSTM/GRU/RNN, If/Loop/Scan); any other node without output
+ * 0 is refused by the planner and reported by check. */
+bool oc_op_first_output_optional(const oc_node *nd);
 
 /* Find the kernel for an op of a domain at an opset version, or NULL. */
 const oc_kernel *oc_kernel_find(const char *domain, const char *op_type, int64_t opset);

@@ -168,19 +168,6 @@ onnxc_status oc_plan_bind(onnxc_session *s, int n, const char *const *names, con
     return ONNXC_OK;
 }
 
-/* Ops whose first output may be left out: the recurrent ones (Y, Y_h, Y_c are all optional) and the control-flow
- * ops, which may have no outputs at all. Every other op's kernel writes output 0. */
-static bool oc_first_output_optional(const oc_node *nd)
-{
-    static const char *const ops[] = {"LSTM", "GRU", "RNN", "If", "Loop", "Scan"};
-    if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx") != 0)
-        return false;
-    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
-        if (strcmp(nd->op_type, ops[k]) == 0)
-            return true;
-    return false;
-}
-
 onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
 {
     const oc_graph *g = s->g;
@@ -247,7 +234,7 @@ onnxc_status oc_plan_infer(onnxc_session *s, size_t *scratch_out)
         if (!dynamic && unknown_value >= 0)
             return oc_err(ONNXC_E_UNSUPPORTED, "node %s: input '%s' decides the output shape but is computed "
                           "from run-time data", oc_node_label(nd, lbl, sizeof lbl), nd->inputs[unknown_value]->name);
-        if ((nd->n_outputs == 0 || !nd->outputs[0]) && !oc_first_output_optional(nd))
+        if ((nd->n_outputs == 0 || !nd->outputs[0]) && !oc_op_first_output_optional(nd))
             return oc_err(ONNXC_E_INVALID, "node %s: %s; the op requires its first output",
                           oc_node_label(nd, lbl, sizeof lbl),
                           nd->n_outputs ? "output 0 is left out (empty name)" : "the node has no outputs");

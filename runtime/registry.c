@@ -65,3 +65,16 @@ int oc_kernel_known_op(const char *domain, const char *op_type)
                 return 1;
     return 0;
 }
+
+/* Ops whose first output may be left out: the recurrent ones (Y, Y_h, Y_c are all optional) and the control-flow
+ * ops, which may have no outputs at all. Every other op's kernel writes output 0. */
+bool oc_op_first_output_optional(const oc_node *nd)
+{
+    static const char *const ops[] = {"LSTM", "GRU", "RNN", "If", "Loop", "Scan"};
+    if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx") != 0)
+        return false;
+    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
+        if (strcmp(nd->op_type, ops[k]) == 0)
+            return true;
+    return false;
+}

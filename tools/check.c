@@ -616,6 +616,9 @@ static onnxc_status check_node_ops(checker *c, const oc_node *n, const char *ctx
         problem(c, ctx, "node %s has an empty op_type", label(n, a, sizeof a));
         return ONNXC_OK;
     }
+    if ((n->n_outputs == 0 || !n->outputs[0]) && !oc_op_first_output_optional(n))
+        problem(c, ctx, "node %s: %s; the op requires its first output", label(n, a, sizeof a),
+                n->n_outputs ? "output 0 is left out (empty name)" : "the node has no outputs");
     /* ops without a kernel are listed by oc_unsupported_ops, the list session creation gives too */
     if (oc_model_opset(c->m, n->domain) <= 0)
         return note_missing_domain(c, n);

@@ -841,6 +841,8 @@ class Run(unittest.TestCase):
                 m = save(make_model(nodes, ins, outs, opset=16), os.path.join(d, "m.onnx"))
                 p = onnxc("run", m, expect=2)
                 assert_one_line_error(self, p, "'gs' (GridSample)", needle)
+                p = onnxc("check", m, expect=1)
+                self.assertIn("node 'gs' (GridSample): " + needle, p.stdout + p.stderr)
 
     def test_plan_too_large_to_allocate_is_refused(self):
         # found by fuzz_model: a OneHot of depth 2^30 on 1024 indices plans a 4 TB output; malloc fails and the plan
