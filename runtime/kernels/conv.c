@@ -56,6 +56,7 @@ typedef struct conv_plan {
     oc_wino *wino;          /* Winograd: one plan per group */
     float *blk_w;           /* weights repacked for a blocked mode at its first run (conv_blocked_weights), or NULL */
     bool dw_nchw;           /* depthwise on plain planes through blocked rows (oc_blk_dw_nchw_run) */
+    float *vec_w;           /* 1 x 1 planes: constant weights packed by oc_conv_vec_pack at the first run, or NULL */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -193,6 +194,7 @@ static void conv_release(void *state)
             oc_wino_free(&p->wino[g]);
     oc_free(p->wino);
     oc_free(p->blk_w);
+    oc_free(p->vec_w);
     oc_free(p);
 }
 
@@ -1461,7 +1463,13 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     if (p->algo == CONV_POINTWISE && p->group == 1 && w->out_vol == 1) {
         /* 1 x 1 planes (squeeze-excite): a matrix-vector product; blocked or not, a 1 x 1 plane has the same
          * bytes, and conv_run applies the activation to a blocked output */
-        oc_conv_vec_run(c, j.x, j.wt, j.bias, j.y, p->n, p->m, p->c_in, !c->out_blocked);
+        if (!p->vec_w && ((c->const_inputs >> 1) & 1u) && c->in[1]->data) {
+            const onnxc_status st = oc_conv_vec_pack(j.wt, p->m, p->c_in, &p->vec_w);
+            if (st != ONNXC_OK)
+                return oc_kerr(c, st, "%s", onnxc_last_error());
+        }
+        oc_conv_vec_run(c, j.x, p->vec_w ? p->vec_w : j.wt, p->vec_w != NULL, j.bias, j.y, p->n, p->m, p->c_in,
+                        !c->out_blocked);
         return ONNXC_OK;
     }
 #ifdef OC_BLK_KERNELS
