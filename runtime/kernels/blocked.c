@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "blocked.h"
+#include "act.h"
 #include "linalg.h"
 #include "threadpool.h"
 #include "util.h"
@@ -125,7 +126,8 @@ void oc_blk_pw_run(struct oc_threadpool *pool, const float *x, const float *pack
 onnxc_status oc_blk_dw_pack(const float *w, int64_t c, int k, float **out)
 {
     const int kk = k * k;
-    float *p = oc_malloc((size_t)(c * kk) * sizeof *p);
+    const int64_t cp = (c + 7) / 8 * 8; /* a last partial block padded with zero weights */
+    float *p = oc_calloc((size_t)(cp * kk), sizeof *p);
     *out = p;
     if (!p)
         return oc_err(ONNXC_E_NOMEM, "out of memory packing %lld depthwise weights", (long long)c);
@@ -327,6 +329,150 @@ void oc_blk_dw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *
 }
 
 /* 8 x 8 transpose: row t of the result is lane t of v[0..7]. */
+static inline void transpose8(__m256 v[8]);
+
+/* Plain-layout depthwise through blocked rows (oc_blk_dw_nchw_run): rows of 8 channels transposed into a ring
+ * of k zero-padded blocked rows, one output row computed there, then transposed back. */
+typedef struct dwn_job {
+    const oc_blk_dw *g;
+    const float *x, *packed, *bias;
+    float *y;
+    int64_t rows_per, n_rblk, cbs;
+    bool clamp;
+    float lo, hi;
+    int act;
+    float alpha, beta, slope;
+} dwn_job;
+
+/* Input row ih of channels c0 .. c0 + nch (nch <= 8; the other lanes zero) as a blocked row of wp columns:
+ * pl zeros, the row's first ncopy columns, zeros. */
+static void dwn_load_row(const float *x, int64_t hw, int64_t w, int64_t ih, int nch, int64_t pl, int64_t ncopy,
+                         int64_t wp, float *dst)
+{
+    const float *src[8];
+    for (int t = 0; t < 8; t++)
+        src[t] = t < nch ? x + t * hw + ih * w : NULL;
+    memset(dst, 0, (size_t)(pl * 8) * sizeof *dst);
+    float *d = dst + pl * 8;
+    int64_t iw = 0;
+    for (; iw + 8 <= ncopy; iw += 8) {
+        __m256 v[8];
+        for (int t = 0; t < 8; t++)
+            v[t] = src[t] ? _mm256_loadu_ps(src[t] + iw) : _mm256_setzero_ps();
+        transpose8(v);
+        for (int q = 0; q < 8; q++)
+            _mm256_storeu_ps(d + (iw + q) * 8, v[q]);
+    }
+    if (iw < ncopy) { /* the last columns through masked loads (masked lanes are not read) */
+        const int nl = (int)(ncopy - iw);
+        const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 v[8];
+        for (int t = 0; t < 8; t++)
+            v[t] = src[t] ? _mm256_maskload_ps(src[t] + iw, m) : _mm256_setzero_ps();
+        transpose8(v);
+        for (int q = 0; q < nl; q++)
+            _mm256_storeu_ps(d + (iw + q) * 8, v[q]);
+    }
+    if (pl + ncopy < wp)
+        memset(dst + (pl + ncopy) * 8, 0, (size_t)((wp - pl - ncopy) * 8) * sizeof *dst);
+}
+
+/* The blocked output row orow (wo columns) back to row oh of channels c0 .. c0 + nch. */
+static void dwn_store_row(const float *orow, int64_t wo, int64_t ohw, int64_t oh, int nch, float *y)
+{
+    for (int64_t ow = 0; ow < wo; ow += 8) {
+        const int nl = wo - ow >= 8 ? 8 : (int)(wo - ow);
+        __m256 v[8];
+        for (int q = 0; q < 8; q++)
+            v[q] = q < nl ? _mm256_loadu_ps(orow + (ow + q) * 8) : _mm256_setzero_ps();
+        transpose8(v);
+        if (nl == 8) {
+            for (int t = 0; t < nch; t++)
+                _mm256_storeu_ps(y + t * ohw + oh * wo + ow, v[t]);
+        } else {
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int t = 0; t < nch; t++)
+                _mm256_maskstore_ps(y + t * ohw + oh * wo + ow, m, v[t]);
+        }
+    }
+}
+
+/* One item: a block of output rows of one channel block of one image of a 5 x 5 convolution: dw5_cols' chain
+ * over the 25 taps, as dw5_item, so the plain layout gets the blocked kernel's bits, which are the padded plain
+ * kernel's (conv.c). */
+static void dwn_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const dwn_job *j = arg;
+    const oc_blk_dw *g = j->g;
+    const int64_t cbs = j->cbs, rb = item % j->n_rblk, cb = item / j->n_rblk % cbs, img = item / j->n_rblk / cbs;
+    const int64_t oh0 = rb * j->rows_per, oh1 = oh0 + j->rows_per < g->ho ? oh0 + j->rows_per : g->ho;
+    const int64_t c0 = cb * 8, hw = g->h * g->w, ohw = g->ho * g->wo;
+    const int nch = g->c - c0 >= 8 ? 8 : (int)(g->c - c0);
+    const float *in = j->x + (img * g->c + c0) * hw;
+    float *out = j->y + (img * g->c + c0) * ohw;
+    const float *wt = j->packed + cb * 25 * 8;
+    float bb[8] = {0};
+    if (j->bias)
+        for (int t = 0; t < nch; t++)
+            bb[t] = j->bias[c0 + t];
+    const __m256 bias = _mm256_loadu_ps(bb);
+    const __m256 lo = _mm256_set1_ps(j->lo), hi = _mm256_set1_ps(j->hi);
+    const int64_t w = g->w, sw = g->sw, pl = g->pl, wp = (g->wo - 1) * sw + 5; /* padded row width */
+    const int64_t ncopy = pl + w <= wp ? w : wp - pl;
+    float ring[5][OC_BLK_DW5_MAX_W * 8] __attribute__((aligned(32)));
+    float orow[OC_BLK_DW5_MAX_W * 8] __attribute__((aligned(32)));
+    int64_t held[5] = {-1000, -1000, -1000, -1000, -1000};
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        const float *rows[5];
+        for (int kh = 0; kh < 5; kh++) {
+            const int64_t ih = oh * g->sh - g->pt + kh;
+            if (ih < 0 || ih >= g->h) {
+                rows[kh] = dw5_zero_row;
+                continue;
+            }
+            float *r = ring[ih % 5];
+            if (held[ih % 5] != ih) {
+                held[ih % 5] = ih;
+                dwn_load_row(in, hw, w, ih, nch, pl, ncopy, wp, r);
+            }
+            rows[kh] = r;
+        }
+        for (int64_t ow = 0; ow < g->wo; ow += 8) {
+            const int64_t left = g->wo - ow;
+            float *o = orow + ow * 8;
+            switch (left >= 8 ? 8 : (int)left) {
+            case 8: dw5_cols(rows, ow * sw, sw, wt, bias, o, 8, j->clamp, lo, hi); break;
+            case 7: dw5_cols(rows, ow * sw, sw, wt, bias, o, 7, j->clamp, lo, hi); break;
+            case 6: dw5_cols(rows, ow * sw, sw, wt, bias, o, 6, j->clamp, lo, hi); break;
+            case 5: dw5_cols(rows, ow * sw, sw, wt, bias, o, 5, j->clamp, lo, hi); break;
+            case 4: dw5_cols(rows, ow * sw, sw, wt, bias, o, 4, j->clamp, lo, hi); break;
+            case 3: dw5_cols(rows, ow * sw, sw, wt, bias, o, 3, j->clamp, lo, hi); break;
+            case 2: dw5_cols(rows, ow * sw, sw, wt, bias, o, 2, j->clamp, lo, hi); break;
+            default: dw5_cols(rows, ow * sw, sw, wt, bias, o, 1, j->clamp, lo, hi);
+            }
+        }
+        if (j->act != OC_ACT_NONE) /* elementwise, so the blocked row gets the plain planes' bits */
+            oc_act_span(j->act, j->alpha, j->beta, j->slope, orow, g->wo * 8);
+        dwn_store_row(orow, g->wo, ohw, oh, nch, out);
+    }
+}
+
+void oc_blk_dw_nchw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *x, const float *packed,
+                        const float *bias, float *y, bool clamp, float lo, float hi, int act, float alpha,
+                        float beta, float slope)
+{
+    const int64_t cbs = (g->c + 7) / 8, planes = g->n * cbs, want = 4 * (int64_t)oc_pool_threads(pool);
+    int64_t n_rblk = (want + planes - 1) / planes;
+    if (n_rblk > g->ho)
+        n_rblk = g->ho;
+    if (n_rblk < 1)
+        n_rblk = 1;
+    dwn_job j = {g, x, packed, bias, y, (g->ho + n_rblk - 1) / n_rblk, 0, cbs, clamp, lo, hi, act, alpha, beta, slope};
+    j.n_rblk = (g->ho + j.rows_per - 1) / j.rows_per;
+    oc_pool_run(pool, planes * j.n_rblk, dwn_item, &j);
+}
+
 static inline void transpose8(__m256 v[8])
 {
     const __m256 a0 = _mm256_unpacklo_ps(v[0], v[1]), a1 = _mm256_unpackhi_ps(v[0], v[1]);

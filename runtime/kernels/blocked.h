@@ -25,7 +25,8 @@ onnxc_status oc_blk_pw_pack(const float *w, int64_t m, int64_t k, float **out);
 void oc_blk_pw_run(struct oc_threadpool *pool, const float *x, const float *packed, const float *bias, float *y,
                    int64_t n, int64_t m, int64_t k, int64_t hw, bool clamp, float lo, float hi);
 
-/* Depthwise k x k weights W [c][1][k][k] (c a multiple of 8, k 3 or 5) repacked as [c/8][k * k][8]. */
+/* Depthwise k x k weights W [c][1][k][k] (k 3 or 5) repacked as [c/8][k * k][8], a last partial block of
+ * channels padded with zeros. */
 onnxc_status oc_blk_dw_pack(const float *w, int64_t c, int k, float **out);
 
 /* Widest plane (input columns plus padding) the blocked 5 x 5 kernel takes: its padded rows live on the stack. */
@@ -43,6 +44,15 @@ typedef struct oc_blk_dw {
 /* y (blocked) = clamp(depthwise(x blocked) + bias); bias may be NULL. Runs on the pool. */
 void oc_blk_dw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *x, const float *packed,
                    const float *bias, float *y, bool clamp, float lo, float hi);
+
+/* The 5 x 5 convolution (g->k 5, geometry as above) on plain NCHW x and y, any channel count (g->c; weights
+ * packed by oc_blk_dw_pack, which pads the last block with zeros): rows of 8 channels are transposed into
+ * blocked rows, convolved there with the blocked kernel's operations, then transposed back, with the activation
+ * act (oc_act_span: alpha, beta, one slope) after the clamp; the padded plain kernel's bits. Plain planes narrower
+ * than a few vectors waste most lanes; eight channels per vector waste none. Runs on the pool. */
+void oc_blk_dw_nchw_run(struct oc_threadpool *pool, const oc_blk_dw *g, const float *x, const float *packed,
+                        const float *bias, float *y, bool clamp, float lo, float hi, int act, float alpha,
+                        float beta, float slope);
 
 /* B rows k0 .. k0 + kcb of a pointwise GEMM over blocked input x (one image, hw positions per channel): row r
  * holds channel k0 + r at positions n0 .. n0 + nc, zero-padded to whole 16-column panels; rows ldb apart. */

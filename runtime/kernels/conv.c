@@ -55,6 +55,8 @@ typedef struct conv_plan {
     int64_t xph_floats;     /* scratch floats of the copy */
     oc_wino *wino;          /* Winograd: one plan per group */
     float *blk_w;           /* weights repacked for a blocked mode at its first run (conv_blocked_weights), or NULL */
+    bool dw_nchw;           /* depthwise on plain planes through blocked rows (oc_blk_dw_nchw_run) */
+    float *vec_w;           /* 1 x 1 planes: constant weights packed by oc_conv_vec_pack at the first run, or NULL */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -192,6 +194,7 @@ static void conv_release(void *state)
             oc_wino_free(&p->wino[g]);
     oc_free(p->wino);
     oc_free(p->blk_w);
+    oc_free(p->vec_w);
     oc_free(p);
 }
 
@@ -432,6 +435,11 @@ static onnxc_status conv_blocked_prepare(oc_kctx *c, conv_plan *p)
         if (common && w->k[1] == 5 && w->k[2] == 5 && w->pad0[1] <= 2 && w->pad0[2] <= 2 && p->dw_padded &&
             (w->out[2] - 1) * w->stride[2] + 5 <= OC_BLK_DW5_MAX_W)
             c->blocked_modes = OC_BLK_BOTH;
+        /* 5 x 5 on plain planes: through blocked rows too, any channel count (the same operations; measured
+         * slower than the direct plain kernel for 3 x 3) */
+        p->dw_nchw = p->m == p->c_in && w->dil[1] == 1 && w->dil[2] == 1 && w->stride[1] <= 2 && w->stride[2] <= 2 &&
+                     w->k[1] == 5 && w->k[2] == 5 && w->pad0[1] <= 2 && w->pad0[2] <= 2 && p->dw_padded &&
+                     (w->out[2] - 1) * w->stride[2] + 5 <= OC_BLK_DW5_MAX_W;
     } else if (p->algo == CONV_POINTWISE && p->group == 1) {
         if (p->m % 8 == 0)
             c->blocked_modes |= OC_BLK_OUT;
@@ -1455,7 +1463,13 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     if (p->algo == CONV_POINTWISE && p->group == 1 && w->out_vol == 1) {
         /* 1 x 1 planes (squeeze-excite): a matrix-vector product; blocked or not, a 1 x 1 plane has the same
          * bytes, and conv_run applies the activation to a blocked output */
-        oc_conv_vec_run(c, j.x, j.wt, j.bias, j.y, p->n, p->m, p->c_in, !c->out_blocked);
+        if (!p->vec_w && ((c->const_inputs >> 1) & 1u) && c->in[1]->data) {
+            const onnxc_status st = oc_conv_vec_pack(j.wt, p->m, p->c_in, &p->vec_w);
+            if (st != ONNXC_OK)
+                return oc_kerr(c, st, "%s", onnxc_last_error());
+        }
+        oc_conv_vec_run(c, j.x, p->vec_w ? p->vec_w : j.wt, p->vec_w != NULL, j.bias, j.y, p->n, p->m, p->c_in,
+                        !c->out_blocked);
         return ONNXC_OK;
     }
 #ifdef OC_BLK_KERNELS
@@ -1476,6 +1490,16 @@ static onnxc_status conv_run_fused(oc_kctx *c)
         return ONNXC_OK;
     }
     j.in_blocked = c->in_blocked;
+    if (p->dw_nchw && !j.res && !(c->fuse_act == OC_ACT_PRELU && c->fuse_slope_n > 1)) {
+        const onnxc_status st = conv_blocked_weights(c, p);
+        if (st != ONNXC_OK)
+            return st;
+        const oc_blk_dw g = {p->n, p->c_in, w->in[1], w->in[2], w->out[1], w->out[2], w->stride[1], w->stride[2],
+                             w->pad0[1], w->pad0[2], 0, 5};
+        oc_blk_dw_nchw_run(pool, &g, j.x, p->blk_w, j.bias, j.y, j.clamp, j.lo, j.hi, c->fuse_act, c->fuse_alpha,
+                           c->fuse_beta, c->fuse_slope ? c->fuse_slope[0] : 0.0f);
+        return ONNXC_OK;
+    }
 #endif
     if (p->algo == CONV_DEPTHWISE) {
         const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;

@@ -7,6 +7,10 @@
 #include "kutil.h"
 #include "threadpool.h"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #define MAXR ONNXC_MAX_RANK
 
 static const onnxc_tensor *opt_in(const oc_kctx *c, int i)
@@ -288,7 +292,8 @@ typedef struct rs_plan {
     int64_t out[MAXR];
     int taps[MAXR];   /* taps per output position along each axis */
     int64_t combos;   /* product of taps over every axis but the last */
-    size_t scratch;   /* bytes of tables and per-thread combination buffers */
+    size_t scratch;   /* bytes of tables, per-thread combination buffers and interpolated rows */
+    bool hrows;       /* float linear: per-thread buffers of two rows interpolated along the last axis */
     int threads;      /* threads of the session's pool: one combination buffer each */
 } rs_plan;
 
@@ -519,9 +524,16 @@ static onnxc_status rs_setup(const oc_kctx *c, bool upsample, bool need_roi, rs_
     }
     ok = ok && oc_mul_size((size_t)p->threads * (size_t)p->combos, sizeof(int64_t) + sizeof(double), &n) &&
          bytes + n > bytes;
+    /* float linear: per thread two rows interpolated along the last axis, reused by the output rows that read
+     * the same input rows (rs_rows) */
+    size_t h = 0;
+    p->hrows = p->mode == RS_LINEAR && !p->antialias && x->dtype == ONNXC_FLOAT;
+    if (p->hrows)
+        ok = ok && oc_mul_size((size_t)p->threads * 2 * (size_t)p->out[r - 1], sizeof(double), &h) &&
+             bytes + n + h > bytes + n;
     if (!ok)
         return oc_kerr(c, ONNXC_E_INVALID, "output shape too large");
-    p->scratch = bytes + n;
+    p->scratch = bytes + n + h;
     return ONNXC_OK;
 }
 
@@ -732,6 +744,7 @@ typedef struct rs_job {
     onnxc_tensor *y;
     int64_t *co_base;
     double *cw_base;
+    double *h_base;     /* p->hrows: per thread two rows of n doubles, else NULL */
     const uint8_t *ext; /* extrapolation_value in the element type */
     int64_t n;          /* outputs per row */
     bool nearest;       /* one tap on every axis */
@@ -755,6 +768,13 @@ static void rs_rows(void *arg, int64_t lo, int64_t hi, int slot)
     const int T = last->taps;
     int64_t *co = jb->co_base + (size_t)slot * (size_t)p->combos;
     double *cw = jb->cw_base + (size_t)slot * (size_t)p->combos;
+    /* float linear: input rows interpolated along the last axis, by the offset of the row they come from */
+    double *hrow[2] = {NULL, NULL};
+    int64_t hkey[2] = {-1, -1};
+    if (jb->h_base) {
+        hrow[0] = jb->h_base + (size_t)slot * 2 * (size_t)n;
+        hrow[1] = hrow[0] + n;
+    }
     for (int64_t row = lo; row < hi; row++) {
         int64_t idx[MAXR], rem = row;
         for (int a = r - 2; a >= 0; a--) {
@@ -803,6 +823,55 @@ static void rs_rows(void *arg, int64_t lo, int64_t hi, int slot)
                     memcpy(q + (size_t)i * es, last->outside[i] ? (const char *)ext : base + (size_t)last->off[i] * es,
                            es);
             }
+            continue;
+        }
+        if (dt == ONNXC_FLOAT && hrow[0] && T == 2 && nc <= 2) {
+            /* each output sums cw[k] * (w0 * b[o0] + w1 * b[o1]) over k in order, as the loop below; the
+             * parenthesised part depends on the input row and the column only, so it is computed once per input
+             * row (an upsampling by s along the rows reuses it s times) */
+            const float *xf = (const float *)src;
+            float *o = (float *)q;
+            const double *h[2] = {NULL, NULL};
+            for (int64_t k = 0; k < nc; k++)
+                for (int s = 0; s < 2; s++)
+                    if (hkey[s] == co[k])
+                        h[k] = hrow[s];
+            for (int64_t k = 0; k < nc; k++) {
+                if (h[k])
+                    continue;
+                /* a slot the other combination does not read */
+                const int s = nc == 2 && h[1 - k] == hrow[0] ? 1 : nc == 2 && h[1 - k] == hrow[1] ? 0 : (int)k;
+                const float *b = xf + co[k];
+                double *d = hrow[s];
+                for (int64_t i = 0; i < n; i++) {
+                    const int64_t *lo2 = last->off + i * 2;
+                    const double *lw = last->w + i * 2;
+                    d[i] = lw[0] * b[lo2[0]] + lw[1] * b[lo2[1]];
+                }
+                hkey[s] = co[k];
+                h[k] = d;
+            }
+            const double c0 = cw[0], c1 = nc == 2 ? cw[1] : 0.0, *h0 = h[0], *h1 = nc == 2 ? h[1] : h[0];
+            int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+            const __m256d v0 = _mm256_set1_pd(c0), v1 = _mm256_set1_pd(c1), zero = _mm256_setzero_pd();
+            for (; nc == 2 && i + 4 <= n; i += 4) {
+                __m256d acc = _mm256_add_pd(zero, _mm256_mul_pd(v0, _mm256_loadu_pd(h0 + i)));
+                acc = _mm256_add_pd(acc, _mm256_mul_pd(v1, _mm256_loadu_pd(h1 + i)));
+                _mm_storeu_ps(o + i, _mm256_cvtpd_ps(acc));
+            }
+#endif
+            for (; i < n; i++) {
+                double acc = 0;
+                acc += c0 * h0[i];
+                if (nc == 2)
+                    acc += c1 * h1[i];
+                o[i] = (float)acc;
+            }
+            if (p->ctm == CT_TF_CROP_AND_RESIZE)
+                for (i = 0; i < n; i++)
+                    if (last->outside[i])
+                        o[i] = (float)p->extrapolation;
             continue;
         }
         if (dt == ONNXC_FLOAT) {
@@ -907,7 +976,8 @@ static onnxc_status rs_run_common(oc_kctx *c, bool upsample)
         onnxc_tensor tmp = {.dtype = dt, .data = ext, .nbytes = sizeof ext};
         rs_store(&tmp, 0, p.extrapolation);
     }
-    rs_job job = {&p, ax, x, y, co_base, cw_base, ext, n, nearest};
+    double *h_base = p.hrows ? cw_base + (size_t)p.threads * (size_t)p.combos : NULL;
+    rs_job job = {&p, ax, x, y, co_base, cw_base, h_base, ext, n, nearest};
     oc_par_for(c->pool, rows, rows * n * (nearest ? 1 : 4), rs_rows, &job);
     return ONNXC_OK;
 }

@@ -4,7 +4,10 @@ every size the zoo uses (runtime/kernels/conv.c: the 3 x 3 direct path and the p
 kernels), with expected outputs computed here in float64 by a direct numpy loop over the taps: kernels 3, 5, 7,
 strides 1 and 2, "same" and asymmetric padding and none, output widths that leave 1 to 4 vectors of 8 after the
 last whole 32 (9, 17, 25, 28, 31, 56, 57), 1 x 1 and odd planes, channel counts not a multiple of 8, bias or
-none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner).
+none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner);
+5 x 5 on the plain layout through blocked rows of 8 channels (runtime/kernels/blocked.c, oc_blk_dw_nchw_run):
+whole blocks and a last partial one, 7 x 7 to 28 x 28 planes at strides 1 and 2, rows wider than a vector, and the
+activations the planner fuses into it (Relu, Clip 0..6, HardSwish and SiLU in their exported x * gate(x) forms).
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -38,20 +41,39 @@ def dwconv(x, w, b, stride, pads, mult):
     return y
 
 
-def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False):
+def act_nodes(act, src):
+    """The exporters' form of act on value src, ending in y; and the float64 function."""
+    if act == "relu":
+        return [helper.make_node("Relu", [src], ["y"])], lambda v: np.maximum(v, 0)
+    if act == "clip6":
+        return ([helper.make_node("Clip", [src, "lo", "hi"], ["y"])], lambda v: np.clip(v, 0, 6))
+    if act == "hardswish":
+        return ([helper.make_node("HardSigmoid", [src], ["g"], alpha=1.0 / 6, beta=0.5),
+                 helper.make_node("Mul", [src, "g"], ["y"])],
+                lambda v: v * np.clip(v * np.float64(np.float32(1.0 / 6)) + 0.5, 0, 1))
+    assert act == "silu"
+    return ([helper.make_node("Sigmoid", [src], ["g"]), helper.make_node("Mul", [src, "g"], ["y"])],
+            lambda v: v / (1 + np.exp(-v)))
+
+
+def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False, act=None):
+    act = "relu" if relu else act
     pads = pads if pads is not None else [k // 2] * 4
     x = RNG.standard_normal((n, c, h, wd)).astype(np.float32)
     w = (RNG.standard_normal((c * mult, 1, k, k)) / k).astype(np.float32)
     b = (RNG.standard_normal(c * mult) * 0.1).astype(np.float32) if bias else None
     y = dwconv(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64), stride, pads,
                mult)
-    if relu:
-        y = np.maximum(y, 0)
     inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
-    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c" if relu else "y"], group=c,
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c" if act else "y"], group=c,
                               kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
-    if relu:
-        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    if act:
+        more, f = act_nodes(act, "c")
+        nodes += more
+        y = f(y)
+        if act == "clip6":
+            inits += [numpy_helper.from_array(np.array(0, np.float32), "lo"),
+                      numpy_helper.from_array(np.array(6, np.float32), "hi")]
     CASES.append(write_case(OUT, "test_" + name, nodes, [("x", x)], [("y", y.astype(np.float32))], 13, inits,
                             "gen_dw_cases"))
 
@@ -67,6 +89,12 @@ def main():
             case("dw%dx%d_s%d_asym_pad" % (k, k, s), 4, 9, 11, k, s, pads=[0, k // 2, k - 1, 1])
             case("dw%dx%d_s%d_no_pad" % (k, k, s), 6, 12, 20, k, s, pads=[0, 0, 0, 0])
             case("dw%dx%d_s%d_mult2_batch2" % (k, k, s), 3, 8, 14, k, s, mult=2, n=2, relu=True)
+    # 5 x 5 through blocked rows: c 8 (one block), 24, 20 (a partial last block), 40 + 4; planes 7, 14, 28, 57
+    for c, hw, s, act in ((8, 7, 1, None), (24, 7, 1, "hardswish"), (20, 14, 2, "silu"), (44, 14, 1, "clip6"),
+                          (16, 28, 2, "relu"), (12, 28, 1, "hardswish"), (24, 57, 1, "silu"), (8, 57, 2, None)):
+        case("dw5x5_rows_c%d_p%d_s%d_%s" % (c, hw, s, act or "none"), c, hw, hw, 5, s, act=act)
+    case("dw5x5_rows_batch2_c20", 20, 9, 11, 5, 1, n=2, act="silu")
+    case("dw5x5_rows_pad1_c16", 16, 10, 10, 5, 2, pads=[1, 1, 2, 2], act="hardswish")
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Write extra node-test folders (model.onnx + test_data_set_0/{input,output}_*.pb) for the element-wise, reduction
 and softmax kernels, with expected outputs computed by numpy: broadcast shape combinations the ONNX 1.12 node
-tests lack, opset-18 Reduce* with axes inputs, middle-axis softmax, ties for ArgMin/ArgMax, large threaded cases.
+tests lack, opset-18 Reduce* with axes inputs, GlobalAveragePool's plane tails, middle-axis softmax, ties for
+ArgMin/ArgMax, large threaded cases.
 Usage: gen_elem_cases.py OUT_DIR  (also writes OUT_DIR/manifest.txt listing every case)."""
 import os
 import sys
@@ -143,6 +144,12 @@ def reduce_cases():
     xi = RNG.integers(-1000, 1000, (4, 5, 6)).astype(np.int64)
     save("elem_reducesum_int64", [helper.make_node("ReduceSum", ["x", "axes"], ["y"])],
          [("x", xi), ("axes", np.array([0, 2], np.int64))], [("y", xi.sum((0, 2), keepdims=True))], 13)
+    # GlobalAveragePool over planes of every tail: under one vector, whole vectors, a 32-lane pass plus whole
+    # vectors plus a masked tail, the squeeze-excite planes (7 x 7, 14 x 14), wide ones, values off zero
+    for hw in ((1, 1), (1, 5), (1, 8), (1, 31), (1, 32), (1, 33), (3, 13), (7, 7), (14, 14), (56, 56), (112, 112)):
+        x = (rand((2, 13) + hw, np.float32) + 3.0).astype(np.float32)
+        save(f"elem_globalaveragepool_{hw[0]}x{hw[1]}", [helper.make_node("GlobalAveragePool", ["x"], ["y"])],
+             [("x", x)], [("y", x.astype(np.float64).mean((2, 3), keepdims=True).astype(np.float32))], 13)
 
 
 def softmax_cases():

@@ -5,7 +5,9 @@ oc_sgemm_pool_ep: more rows than columns) and by columns (fewer), with expected 
 by numpy: ConvNeXt-Tiny's pointwise MLPs on NHWC ([3136, 96] x [96, 384], [3136, 384] x [384, 96], [49, 768] x
 [768, 3072]), odd sizes just either side of the rule (m = n + 1, m = n - 1), a batched A over one B, Gemm with
 transA / transB / alpha / beta and a C, and a MatMul followed by a bias Add, a residual Add and Erf-GELU (the
-fused epilogue, applied to each row or column block by the thread that computed it).
+fused epilogue, applied to each row or column block by the thread that computed it); and Convs on 1 x 1 planes (the
+squeeze-excite products, runtime/kernels/conv_vec.c: packed weights in blocks of 64 output channels split over the
+pool, a last block rounded up to 8) with a bias or none, batch 2, and a fused HardSigmoid.
 Inputs are uniform in [0, 1) (every product non-negative, so no cancellation): float32 accumulation over K terms
 is then within K * 2^-24 relative of the float64 result (K <= 768: < 5e-5), well inside the runner's rtol 1e-3,
 while a block computed from wrong rows or columns, or written to the wrong place, is off by percents.
@@ -74,6 +76,22 @@ def gemm(name, m, n, k, ta, tb, alpha, beta, cshape):
     write(name, [node], x, {"w": w, "c": c}, y)
 
 
+def conv_vec(name, n, k, m, bias=True, hardsigmoid=False):
+    """x [n, k, 1, 1] through a 1 x 1 Conv to m channels (the matrix-vector path), optional HardSigmoid."""
+    x, w = u(n, k, 1, 1), u(m, k, 1, 1)
+    x = (x * np.float32(4.0 / k)).astype(np.float32)  # products of about 1, where HardSigmoid is not clipped
+    y = np.einsum("nk,mk->nm", x[:, :, 0, 0].astype(np.float64), w[:, :, 0, 0].astype(np.float64))
+    inits = {"w": w}
+    if bias:
+        inits["b"] = u(m) - np.float32(0.5)
+        y = y + inits["b"].astype(np.float64)
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["p" if hardsigmoid else "y"])]
+    if hardsigmoid:
+        nodes.append(helper.make_node("HardSigmoid", ["p"], ["y"], alpha=0.2, beta=0.5))
+        y = np.clip(y * np.float64(np.float32(0.2)) + 0.5, 0, 1)
+    write(name, nodes, x, inits, y.reshape(n, m, 1, 1))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # ConvNeXt-Tiny's MLPs (stage 1 split by rows, stage 4 by columns)
@@ -97,6 +115,13 @@ def main():
     gemm("gemm_rows_tb_alpha", 700, 120, 64, 0, 1, 0.5, 2.0, (700, 1))
     gemm("gemm_rows_ta_tb", 513, 77, 96, 1, 1, 1.5, 0.25, (513, 77))
     gemm("gemm_cols_tb", 60, 500, 128, 0, 1, 1.0, 1.0, (500,))
+    # 1 x 1 planes: MobileNetV3-Large's 240 -> 960 (15 blocks, split over the pool), EfficientNet's 1152 -> 48
+    # (one block of 48) and 48 -> 1152, tails of 4 and 12 channels, batch 2
+    conv_vec("conv_vec_k240_m960_hardsigmoid", 1, 240, 960, hardsigmoid=True)
+    conv_vec("conv_vec_k1152_m48_nobias", 1, 1152, 48, bias=False)
+    conv_vec("conv_vec_k48_m1152_batch2", 2, 48, 1152)
+    conv_vec("conv_vec_k300_m100", 1, 300, 100)
+    conv_vec("conv_vec_k7_m140_batch2", 2, 7, 140, hardsigmoid=True)
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 

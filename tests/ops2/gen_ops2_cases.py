@@ -8,7 +8,8 @@ mode x padding_mode x align_corners with grid points outside [-1, 1]; np.fft for
 padding and truncation, complex input, another axis) and STFT (onesided both ways, complex signal); the window
 formulas in float64 output; OneHot on every axis with float indices, negative and out-of-range indices;
 LRN with an even size, MeanVarianceNormalization over other axes, ReverseSequence batch-major on int64, Det of a
-singular and a float64 batch, MaxPool -> MaxUnpool on 3-D pooling with output_shape.
+singular and a float64 batch, MaxPool -> MaxUnpool on 3-D pooling with output_shape; float linear Resize
+(runtime/kernels/resize.c) against a separable numpy reference of the spec.
 Also writes OUT_DIR/bad_*/model.onnx models that must be refused (see tests/ops2.cmake).
 Usage: gen_ops2_cases.py OUT_DIR  (also writes OUT_DIR/manifest.txt listing every case)."""
 import math
@@ -430,6 +431,57 @@ def bad_cases():
               [x], [init("i", np.array([[[[0, 1], [2, 99]]]], np.int64))])
 
 
+def resize_linear_ref(x, out_shape, ctm):
+    """N-linear Resize-13 of float64 x to out_shape, axis by axis (it is separable), from the spec: each output
+    coordinate mapped back by ctm, clamped to the input, interpolated between floor and floor + 1."""
+    y = x
+    for a in range(x.ndim):
+        d, o = x.shape[a], out_shape[a]
+        if d == o:
+            continue
+        scale = o / d
+        r = np.arange(o, dtype=np.float64)
+        if ctm == "half_pixel":
+            xo = (r + 0.5) / scale - 0.5
+        elif ctm == "pytorch_half_pixel":
+            xo = (r + 0.5) / scale - 0.5 if o > 1 else np.zeros(o)
+        elif ctm == "align_corners":
+            xo = r * (d - 1) / (o - 1) if o > 1 else np.zeros(o)
+        else:  # asymmetric
+            xo = r / scale
+        xo = np.clip(xo, 0, d - 1)
+        i0 = np.floor(xo).astype(np.int64)
+        i1 = np.minimum(i0 + 1, d - 1)
+        f = xo - i0
+        shape = [1] * x.ndim
+        shape[a] = o
+        f = f.reshape(shape)
+        y = np.take(y, i0, axis=a) * (1 - f) + np.take(y, i1, axis=a) * f
+    return y
+
+
+def resize_cases():
+    """float linear Resize (runtime/kernels/resize.c: rows interpolated along the last axis once per input row,
+    reused by the output rows that read it): LR-ASPP's x8 upsampling of 21 classes, batch 2 with channel counts
+    not a multiple of 8, downsampling, align_corners / asymmetric / pytorch_half_pixel, widths of 1, a rank-3
+    input (one combination per row) and a rank-5 one (four: the general loop)."""
+    for name, shape, out, ctm in (("x8_c21", (1, 21, 7, 9), (1, 21, 56, 72), "half_pixel"),
+                                  ("x2_c13_batch2", (2, 13, 14, 14), (2, 13, 28, 28), "half_pixel"),
+                                  ("down", (1, 3, 30, 22), (1, 3, 11, 7), "half_pixel"),
+                                  ("align_corners", (1, 2, 5, 6), (1, 2, 9, 13), "align_corners"),
+                                  ("asymmetric", (1, 4, 4, 4), (1, 4, 10, 7), "asymmetric"),
+                                  ("pytorch_to_1", (1, 3, 6, 5), (1, 3, 1, 11), "pytorch_half_pixel"),
+                                  ("from_width1", (1, 5, 4, 1), (1, 5, 9, 6), "half_pixel"),
+                                  ("rank3", (2, 3, 17), (2, 3, 40), "half_pixel"),
+                                  ("rank5", (1, 2, 3, 4, 5), (1, 2, 6, 8, 10), "half_pixel")):
+        x = RNG.standard_normal(shape).astype(np.float32)
+        y = resize_linear_ref(x.astype(np.float64), out, ctm).astype(np.float32)
+        node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                                coordinate_transformation_mode=ctm)
+        save("resize_linear_" + name, [node], [("x", x)], [("y", y)], 13,
+             [init("sizes", np.array(out, np.int64))])
+
+
 def main():
     global OUT
     OUT = sys.argv[1]
@@ -439,6 +491,7 @@ def main():
     gridsample_cases()
     signal_cases()
     misc2_cases()
+    resize_cases()
     bad_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
