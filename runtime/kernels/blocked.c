@@ -10,6 +10,8 @@
 #ifdef OC_BLK_KERNELS
 #include <immintrin.h>
 
+#include "simd.h"
+
 onnxc_status oc_blk_pw_pack(const float *w, int64_t m, int64_t k, float **out)
 {
     float *p = oc_malloc((size_t)(m * k) * sizeof *p);
@@ -392,7 +394,7 @@ static void dwn_store_row(const float *orow, int64_t wo, int64_t ohw, int64_t oh
         } else {
             const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
             for (int t = 0; t < nch; t++)
-                _mm256_maskstore_ps(y + t * ohw + oh * wo + ow, m, v[t]);
+                oc_maskstore8(y + t * ohw + oh * wo + ow, m, v[t]);
         }
     }
 }

@@ -10,6 +10,8 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#include "simd.h"
 #define OC_VM_AVX2 1
 #else
 #define OC_VM_AVX2 0
@@ -144,7 +146,7 @@ static inline __m256i oc_v_tail_mask(int64_t k)
         if (i < n) {                                                                                      \
             __m256i m = oc_v_tail_mask(n - i);                                                            \
             __m256 v = _mm256_maskload_ps(x + i, m);                                                      \
-            _mm256_maskstore_ps(o + i, m, (E));                                                           \
+            oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
 
@@ -159,7 +161,7 @@ static inline __m256i oc_v_tail_mask(int64_t k)
         if (i < n) {                                                                                      \
             __m256i m = oc_v_tail_mask(n - i);                                                            \
             __m256 va = _mm256_maskload_ps(a + i, m), vb = _mm256_maskload_ps(b + i, m);                  \
-            _mm256_maskstore_ps(o + i, m, (E));                                                           \
+            oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
 
