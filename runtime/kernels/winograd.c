@@ -82,9 +82,21 @@ onnxc_status oc_wino_plan(oc_wino *wz, int64_t c, int64_t m, int64_t h, int64_t 
         if (st != ONNXC_OK)
             return st;
     }
-    int64_t v, mm;
-    if (!oc_mul_i64(16 * c, wz->ldv, &v) || !oc_mul_i64(16 * wz->mpad, wz->ldm, &mm))
+    int64_t v, mm, vall;
+    if (!oc_mul_i64(16 * c, wz->ldv, &v) || !oc_mul_i64(16 * wz->mpad, wz->ldm, &mm) ||
+        !oc_mul_i64(v, wz->n_blk, &vall))
         return oc_err(ONNXC_E_NOMEM, "winograd buffers overflow");
+    wz->v_floats = v;
+    /* output channels split over items: each item would transform its block's whole input again (ResNet's
+     * 7 x 7 and 14 x 14 planes: 8 and 2 copies at 2 threads), so the blocks are transformed once, by channel
+     * chunks, into one buffer the items share */
+    wz->shared = wz->n_mb > 2;
+    if (wz->shared) {
+        wz->n_cc = ceil_div(want, wz->n_blk);
+        wz->n_cc = wz->n_cc > c ? c : wz->n_cc;
+        wz->shared_floats = vall;
+        v = 0;
+    }
     /* + slack: the output transform reads 8 tiles from the last tile of a row */
     wz->work_floats = ceil_div(v + mm + 16, 16) * 16;
     return ONNXC_OK;
@@ -316,17 +328,14 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
 
 #endif
 
-void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, const float *bias, const float *res,
-                  bool clamp, float lo, float hi, float *work)
+/* Input tiles of block blk, channels [ci0, ci1), into its V [16][c][ldv] at v; the columns past the tiles up to
+ * a whole panel are zeroed (the GEMM reads them). */
+static void wino_transform_block(const oc_wino *wz, int64_t blk, int64_t ci0, int64_t ci1, const float *x, float *v)
 {
-    const int64_t blk = item / wz->n_mb, mb = item % wz->n_mb;
     const int64_t ty0 = blk * wz->rows_per_blk;
     const int64_t ty1 = ty0 + wz->rows_per_blk < wz->th ? ty0 + wz->rows_per_blk : wz->th;
-    const int64_t ntiles = (ty1 - ty0) * wz->tw, ncols = ceil_div(ntiles, 8) * 8;
-    const int64_t in_plane = wz->h * wz->w, out_plane = wz->ho * wz->wo;
-    float *v = work, *mbuf = work + 16 * wz->c * wz->ldv;
-    /* 1. transformed input tiles, V[xi] = [c][tiles]; columns past the tiles up to a whole panel stay finite */
-    for (int64_t ci = 0; ci < wz->c; ci++) {
+    const int64_t ntiles = (ty1 - ty0) * wz->tw, in_plane = wz->h * wz->w;
+    for (int64_t ci = ci0; ci < ci1; ci++) {
         const float *xc = x + ci * in_plane;
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx0 = 0; tx0 < wz->tw; tx0 += 8) {
@@ -336,8 +345,37 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
     }
     const int64_t pad_end = ceil_div(ntiles, 16) * 16;
     if (pad_end > ntiles)
-        for (int64_t r = 0; r < 16 * wz->c; r++)
-            memset(v + r * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
+        for (int xi = 0; xi < 16; xi++)
+            for (int64_t ci = ci0; ci < ci1; ci++)
+                memset(v + (xi * wz->c + ci) * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
+}
+
+void oc_wino_input_item(const oc_wino *wz, int64_t item, const float *x, float *vshared)
+{
+    const int64_t blk = item / wz->n_cc, cc = item % wz->n_cc;
+    const int64_t ci0 = wz->c * cc / wz->n_cc, ci1 = wz->c * (cc + 1) / wz->n_cc;
+    wino_transform_block(wz, blk, ci0, ci1, x, vshared + blk * wz->v_floats);
+}
+
+void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, const float *bias, const float *res,
+                  bool clamp, float lo, float hi, float *work, const float *vshared)
+{
+    const int64_t blk = item / wz->n_mb, mb = item % wz->n_mb;
+    const int64_t ty0 = blk * wz->rows_per_blk;
+    const int64_t ty1 = ty0 + wz->rows_per_blk < wz->th ? ty0 + wz->rows_per_blk : wz->th;
+    const int64_t ntiles = (ty1 - ty0) * wz->tw, ncols = ceil_div(ntiles, 8) * 8;
+    const int64_t out_plane = wz->ho * wz->wo;
+    /* 1. transformed input tiles, V[xi] = [c][tiles] (shared mode: done by oc_wino_input_item) */
+    const float *v;
+    float *mbuf;
+    if (wz->shared) {
+        v = vshared + blk * wz->v_floats;
+        mbuf = work;
+    } else {
+        wino_transform_block(wz, blk, 0, wz->c, x, work);
+        v = work;
+        mbuf = work + wz->v_floats;
+    }
     /* 2. the 16 products M[xi] = U[xi] V[xi] for this item's output channels */
     const int64_t m0 = mb * wz->mc, m1 = m0 + wz->mc < wz->mpad ? m0 + wz->mc : wz->mpad;
     for (int xi = 0; xi < 16; xi++)

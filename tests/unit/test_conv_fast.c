@@ -337,9 +337,10 @@ static void test_conv_paths(void **state)
         {1, 3, 40, 40, 8, 1, 7, 2, 3, 1, false, false, false},
         /* 2-D through block-wise im2col: rows at least a tile wide and a padded copy above 256 KiB */
         {1, 40, 64, 64, 18, 1, 3, 2, 1, 1, false, true, true},
-        /* gathered B for narrow outputs (< 16 wide), stride 2 and stride 1 below Winograd's size */
+        /* gathered B for narrow outputs (< 16 wide), stride 2 and stride 1 below Winograd's size (49 outputs) */
         {1, 40, 14, 14, 33, 1, 3, 2, 1, 1, false, true, true},
-        {2, 20, 7, 7, 17, 1, 3, 1, 1, 1, false, false, true},
+        {2, 20, 6, 6, 17, 1, 3, 1, 1, 1, false, false, true},
+        {1, 24, 8, 6, 20, 1, 3, 1, 0, 1, false, true, false},
         /* Winograd F(2x2, 3x3): odd sizes (partial tiles), several tile rows and channel blocks */
         {1, 16, 17, 19, 16, 1, 3, 1, 1, 1, false, true, true},
         {2, 32, 12, 30, 40, 1, 3, 1, 1, 1, false, false, false},
@@ -347,6 +348,13 @@ static void test_conv_paths(void **state)
         /* rows at most 16 wide: whole-vector stores past a row end (tile rows split between items when threaded) */
         {1, 16, 14, 14, 16, 1, 3, 1, 1, 1, false, true, true},
         {2, 24, 11, 13, 20, 1, 3, 1, 1, 1, false, true, true},
+        /* 7 x 7 planes (ResNet's last stage); at 3 threads the output channels split into more than 2 blocks, so
+         * the input is transformed once into the buffer the items share: one image, a batch of 2 with 2 groups,
+         * depths over several GEMM depth blocks, an 8 x 7 plane */
+        {1, 20, 7, 7, 40, 1, 3, 1, 1, 1, false, true, true},
+        {2, 32, 7, 7, 96, 2, 3, 1, 1, 1, false, true, false},
+        {1, 288, 7, 7, 64, 1, 3, 1, 1, 1, false, false, true},
+        {1, 17, 8, 7, 45, 1, 3, 1, 1, 1, false, true, true},
         /* grouped (not depthwise) and depthwise: narrow planes straight from the input, wide through the
          * padded copy; stride 2; a channel multiplier; a 5x5 kernel */
         {1, 32, 10, 12, 32, 2, 3, 1, 1, 1, false, true, true},
