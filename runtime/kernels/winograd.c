@@ -82,9 +82,16 @@ onnxc_status oc_wino_plan(oc_wino *wz, int64_t c, int64_t m, int64_t h, int64_t 
         if (st != ONNXC_OK)
             return st;
     }
+    /* the 16 planes of V and of M one 64-byte line further than a whole number of rows apart: ldv is a multiple
+     * of 16 and so are the usual channel counts, so planes of c x ldv floats would start on the same L1 set and at the same 4 KiB offset,
+     * and the input transform's 16 stores per tile vector (one per plane) would evict each other (measured: a
+     * quarter of a 64-channel 56 x 56 layer's time in that transform) */
     int64_t v, mm, vall;
-    if (!oc_mul_i64(16 * c, wz->ldv, &v) || !oc_mul_i64(16 * wz->mpad, wz->ldm, &mm) ||
-        !oc_mul_i64(v, wz->n_blk, &vall))
+    if (!oc_mul_i64(c, wz->ldv, &wz->vplane) || !oc_mul_i64(wz->mpad, wz->ldm, &wz->mplane))
+        return oc_err(ONNXC_E_NOMEM, "winograd buffers overflow");
+    wz->vplane += 16;
+    wz->mplane += 16;
+    if (!oc_mul_i64(16, wz->vplane, &v) || !oc_mul_i64(16, wz->mplane, &mm) || !oc_mul_i64(v, wz->n_blk, &vall))
         return oc_err(ONNXC_E_NOMEM, "winograd buffers overflow");
     wz->v_floats = v;
     /* output channels split over items: each item would transform its block's whole input again (ResNet's
@@ -200,7 +207,7 @@ static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t 
         s[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
         s[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
     }
-    const int64_t plane = wz->c * wz->ldv;
+    const int64_t plane = wz->vplane;
     float *base = v + ci * wz->ldv + t;
     (void)n;
     for (int i = 0; i < 4; i++) {
@@ -270,7 +277,7 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
 static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t tx0, int n, float *v, int64_t t,
                         int64_t ci)
 {
-    const int64_t plane = wz->c * wz->ldv;
+    const int64_t plane = wz->vplane;
     for (int q = 0; q < n; q++) {
         float d[4][4], s[4][4];
         for (int i = 0; i < 4; i++)
@@ -347,7 +354,7 @@ static void wino_transform_block(const oc_wino *wz, int64_t blk, int64_t ci0, in
     if (pad_end > ntiles)
         for (int xi = 0; xi < 16; xi++)
             for (int64_t ci = ci0; ci < ci1; ci++)
-                memset(v + (xi * wz->c + ci) * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
+                memset(v + xi * wz->vplane + ci * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
 }
 
 void oc_wino_input_item(const oc_wino *wz, int64_t item, const float *x, float *vshared)
@@ -379,8 +386,8 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
     /* 2. the 16 products M[xi] = U[xi] V[xi] for this item's output channels */
     const int64_t m0 = mb * wz->mc, m1 = m0 + wz->mc < wz->mpad ? m0 + wz->mc : wz->mpad;
     for (int xi = 0; xi < 16; xi++)
-        oc_gemm_packed_koff(&wz->u[xi], m0, m1, 0, ncols, v + xi * wz->c * wz->ldv, wz->koff,
-                            mbuf + xi * wz->mpad * wz->ldm, wz->ldm, NULL);
+        oc_gemm_packed_koff(&wz->u[xi], m0, m1, 0, ncols, v + xi * wz->vplane, wz->koff,
+                            mbuf + xi * wz->mplane, wz->ldm, NULL);
     /* 3. output tiles, with the epilogue */
     const int64_t mend = m1 < wz->m ? m1 : wz->m;
     for (int64_t mo = m0; mo < mend; mo++) {
@@ -389,7 +396,7 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
         const float *rc = res ? res + mo * out_plane : NULL;
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx0 = 0; tx0 < wz->tw; tx0 += 8)
-                wino_output8(wz, mbuf + mo * wz->ldm + (ty - ty0) * wz->tw + tx0, wz->mpad * wz->ldm, ty, tx0, b,
+                wino_output8(wz, mbuf + mo * wz->ldm + (ty - ty0) * wz->tw + tx0, wz->mplane, ty, tx0, b,
                              yc, rc, clamp, lo, hi, 2 * ty1 < wz->ho ? 2 * ty1 : wz->ho);
     }
 }
