@@ -13,6 +13,10 @@
 #include "winograd.h"
 #include "window.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 typedef enum conv_algo {
     CONV_IM2COL,    /* general case: each B block unfolded from the input patch by patch */
     CONV_IMPLICIT,  /* 1-D and 2-D: GEMM reading B straight from a padded, stride-phase-split input copy */
@@ -379,15 +383,15 @@ static onnxc_status conv_implicit_prepare(oc_kctx *c, conv_plan *p, int slots)
 }
 
 /* Winograd F(2x2, 3x3) pays where the transforms are cheap next to the products: 3 x 3, stride 1, undilated
- * 2-D convolutions with at least 16 input and output channels per group, and at least 64 output positions
- * (below that, its 16/9 larger weights make a 7 x 7 layer weight-bandwidth bound; measured in ResNet's
- * last stage, the gathered direct product is as fast or faster). */
+ * 2-D convolutions with at least 16 input and output channels per group, and at least 49 output positions
+ * (ResNet's last stage, 512 channels on 7 x 7: 16 tiles, one whole GEMM panel; measured 0.6x the gathered
+ * direct product at 1 and 2 threads once the input transform is shared between the items of a split). */
 static bool conv_wino_ok(const conv_plan *p)
 {
     const oc_window *w = &p->w;
     /* 2-D (the implicit or im2col algorithm), 3 x 3, stride 1, at least 16 input and 16 output channels per group */
     return oc_wino_available() && (p->algo == CONV_IMPLICIT || p->algo == CONV_IM2COL) && w->k[0] == 1 &&
-           w->in[0] == 1 && w->out[0] == 1 && w->out_vol >= 64 && w->k[1] == 3 && w->k[2] == 3 &&
+           w->in[0] == 1 && w->out[0] == 1 && w->out_vol >= 49 && w->k[1] == 3 && w->k[2] == 3 &&
            w->stride[1] == 1 &&
            w->stride[2] == 1 && w->dil[1] == 1 && w->dil[2] == 1 && p->cg >= 16 && p->mg >= 16 &&
            w->in[2] < (1 << 30) && w->out[2] < (1 << 30);
@@ -408,7 +412,8 @@ static onnxc_status conv_wino_prepare(oc_kctx *c, conv_plan *p, int slots)
             oc_wino_set_weights(&p->wino[g], (const float *)c->in[1]->data + g * p->mg * p->cg * 9);
     }
     int64_t bytes;
-    if (!oc_mul_i64(p->wino[0].work_floats * (int64_t)sizeof(float), slots, &bytes))
+    if (!oc_mul_i64(p->wino[0].work_floats, slots, &bytes) ||
+        !oc_mul_i64(p->wino[0].shared_floats + bytes, (int64_t)sizeof(float), &bytes))
         return oc_kerr(c, ONNXC_E_NOMEM, "convolution buffer size overflows");
     c->scratch_size = (size_t)bytes;
     p->algo = CONV_WINOGRAD;
@@ -586,6 +591,23 @@ static void fill_blocked(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, 
 /* im2col of a block: row k = (channel, kd, kh, kw) holds, for each output position of the block, the input
  * value that position sees through that tap (0 in padding). Output positions are walked as runs along the
  * last spatial dim. */
+/* d[i] = src[2 i] for i in [0, n), reading src[0 .. 2 n - 2] only: the stride-2 taps of an im2col row (ResNet's
+ * 3 x 3 stride-2 convolutions spent a third of their time in the scalar loop). */
+static void gather_stride2(float *d, const float *src, int64_t n)
+{
+    int64_t i = 0;
+#if defined(__AVX2__)
+    /* 16 floats read per 8 written: whole vectors while src[2 i + 15] is inside the run */
+    for (; i + 8 <= n - 1; i += 8) {
+        const __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
+        const __m256 e = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+        _mm256_storeu_ps(d + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    }
+#endif
+    for (; i < n; i++)
+        d[i] = src[2 * i];
+}
+
 static void fill_im2col(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
 {
     const conv_fill *f = vctx;
@@ -617,6 +639,8 @@ static void fill_im2col(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, i
                     dd[q - ow] = 0.0f;
                 if (sw == 1) {
                     memcpy(dd + (a - ow), src + a + off_w, (size_t)(b - a) * sizeof *dd);
+                } else if (sw == 2) {
+                    gather_stride2(dd + (a - ow), src + 2 * a + off_w, b - a);
                 } else {
                     for (int64_t q = a; q < b; q++)
                         dd[q - ow] = src[q * sw + off_w];
@@ -647,6 +671,8 @@ typedef struct conv_job {
     bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
     const float *gate;   /* pointwise: the fused squeeze-excite gate [N, C], or NULL */
     const oc_kctx *c;    /* its fused activation (fuse_act), applied by each item to the block it wrote */
+    float *wino_v;       /* Winograd, shared mode: the transformed input of image / group wino_ng */
+    int64_t wino_ng;
 } conv_job;
 
 /* The fused activation over rows x cols of the output at y (row stride ld), row r being output channel
@@ -770,11 +796,23 @@ static void conv_wino_item(void *arg, int64_t item, int slot)
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
     const int64_t per = oc_wino_items(&p->wino[0]);
-    const int64_t it = item % per, g = item / per % p->group, n = item / per / p->group;
+    /* shared mode: the items of one image and group (j->wino_ng) */
+    const int64_t ng = j->wino_v ? j->wino_ng : item / per, it = j->wino_v ? item : item % per;
+    const int64_t g = ng % p->group, n = ng / p->group;
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_wino_item(&p->wino[g], it, j->x + (n * p->c_in + g * p->cg) * w->in_vol, j->y + yoff,
                  j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, j->clamp, j->lo, j->hi,
-                 j->work + (int64_t)slot * p->wino[0].work_floats);
+                 j->work + (int64_t)slot * p->wino[0].work_floats, j->wino_v);
+}
+
+/* Winograd, shared mode: input transform item of image / group j->wino_ng. */
+static void conv_wino_input_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const int64_t g = j->wino_ng % p->group, n = j->wino_ng / p->group;
+    oc_wino_input_item(&p->wino[g], item, j->x + (n * p->c_in + g * p->cg) * p->w.in_vol, j->wino_v);
 }
 
 /* Subsampled 1 x 1: the pointwise product of one image over the compact phase plane (0, 0). */
@@ -1532,13 +1570,24 @@ static onnxc_status conv_run_fused(oc_kctx *c)
             for (int64_t g = 0; g < p->group; g++)
                 oc_wino_set_weights(&p->wino[g], j.wt + g * p->mg * p->cg * 9);
         const int slots = conv_slots(c);
-        const size_t need = (size_t)p->wino[0].work_floats * sizeof(float);
-        if (!c->scratch || c->scratch_size < need)
+        const oc_wino *wz = &p->wino[0];
+        const size_t shared = (size_t)wz->shared_floats * sizeof(float), need = (size_t)wz->work_floats * sizeof(float);
+        if (!c->scratch || c->scratch_size < shared + need)
             return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
-        if ((size_t)slots * need > c->scratch_size)
+        if (shared + (size_t)slots * need > c->scratch_size)
             pool = NULL;
-        j.work = c->scratch;
-        oc_pool_run(pool, p->n * p->group * oc_wino_items(&p->wino[0]), conv_wino_item, &j);
+        if (!wz->shared) {
+            j.work = c->scratch;
+            oc_pool_run(pool, p->n * p->group * oc_wino_items(wz), conv_wino_item, &j);
+            return ONNXC_OK;
+        }
+        /* the input transformed once per image and group, then the products and output tiles */
+        j.wino_v = c->scratch;
+        j.work = (float *)c->scratch + wz->shared_floats;
+        for (j.wino_ng = 0; j.wino_ng < p->n * p->group; j.wino_ng++) {
+            oc_pool_run(pool, oc_wino_input_items(wz), conv_wino_input_item, &j);
+            oc_pool_run(pool, oc_wino_items(wz), conv_wino_item, &j);
+        }
         return ONNXC_OK;
     }
     if (!p->packed_const) {

@@ -50,6 +50,14 @@ onnxc_status oc_wino_plan(oc_wino *wz, int64_t c, int64_t m, int64_t h, int64_t 
     tiles = tiles < 16 ? 16 : tiles > 256 ? 256 : tiles;
     int64_t rows = (tiles + wz->tw / 2) / wz->tw;
     rows = rows < 1 ? 1 : rows > wz->th ? wz->th : rows;
+    /* blocks of whole 16-tile GEMM panels where a few more rows give them (up to 128 tiles): a last panel of 8
+     * or 12 tiles costs nearly a whole one (1 thread: 64 channels on 56 x 56 with 4 tile rows of 28, 0.94x;
+     * 128 on 28 x 28 with 8 rows of 14, 0.88x); the split for several threads below may cut them again */
+    for (int64_t r = rows; r <= wz->th && r <= 4 * rows && r * wz->tw <= 128; r++)
+        if ((r * wz->tw) % 16 == 0 || r == wz->th) {
+            rows = r;
+            break;
+        }
     wz->mpad = ceil_div(m, MR) * MR;
     wz->mc = wz->mpad;
     /* enough items for every thread to claim several: first finer tile blocks, then channel blocks */
@@ -82,9 +90,28 @@ onnxc_status oc_wino_plan(oc_wino *wz, int64_t c, int64_t m, int64_t h, int64_t 
         if (st != ONNXC_OK)
             return st;
     }
-    int64_t v, mm;
-    if (!oc_mul_i64(16 * c, wz->ldv, &v) || !oc_mul_i64(16 * wz->mpad, wz->ldm, &mm))
+    /* the 16 planes of V and of M one 64-byte line further than a whole number of rows apart: ldv is a multiple
+     * of 16 and so are the usual channel counts, so planes of c x ldv floats would start on the same L1 set and at the same 4 KiB offset,
+     * and the input transform's 16 stores per tile vector (one per plane) would evict each other (measured: a
+     * quarter of a 64-channel 56 x 56 layer's time in that transform) */
+    int64_t v, mm, vall;
+    if (!oc_mul_i64(c, wz->ldv, &wz->vplane) || !oc_mul_i64(wz->mpad, wz->ldm, &wz->mplane))
         return oc_err(ONNXC_E_NOMEM, "winograd buffers overflow");
+    wz->vplane += 16;
+    wz->mplane += 16;
+    if (!oc_mul_i64(16, wz->vplane, &v) || !oc_mul_i64(16, wz->mplane, &mm) || !oc_mul_i64(v, wz->n_blk, &vall))
+        return oc_err(ONNXC_E_NOMEM, "winograd buffers overflow");
+    wz->v_floats = v;
+    /* output channels split over items: each item would transform its block's whole input again (ResNet's
+     * 7 x 7 and 14 x 14 planes: 8 and 2 copies at 2 threads), so the blocks are transformed once, by channel
+     * chunks, into one buffer the items share */
+    wz->shared = wz->n_mb > 2;
+    if (wz->shared) {
+        wz->n_cc = ceil_div(want, wz->n_blk);
+        wz->n_cc = wz->n_cc > c ? c : wz->n_cc;
+        wz->shared_floats = vall;
+        v = 0;
+    }
     /* + slack: the output transform reads 8 tiles from the last tile of a row */
     wz->work_floats = ceil_div(v + mm + 16, 16) * 16;
     return ONNXC_OK;
@@ -188,7 +215,7 @@ static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t 
         s[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
         s[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
     }
-    const int64_t plane = wz->c * wz->ldv;
+    const int64_t plane = wz->vplane;
     float *base = v + ci * wz->ldv + t;
     (void)n;
     for (int i = 0; i < 4; i++) {
@@ -258,7 +285,7 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
 static void wino_input8(const oc_wino *wz, const float *xc, int64_t ty, int64_t tx0, int n, float *v, int64_t t,
                         int64_t ci)
 {
-    const int64_t plane = wz->c * wz->ldv;
+    const int64_t plane = wz->vplane;
     for (int q = 0; q < n; q++) {
         float d[4][4], s[4][4];
         for (int i = 0; i < 4; i++)
@@ -316,17 +343,14 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
 
 #endif
 
-void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, const float *bias, const float *res,
-                  bool clamp, float lo, float hi, float *work)
+/* Input tiles of block blk, channels [ci0, ci1), into its V [16][c][ldv] at v; the columns past the tiles up to
+ * a whole panel are zeroed (the GEMM reads them). */
+static void wino_transform_block(const oc_wino *wz, int64_t blk, int64_t ci0, int64_t ci1, const float *x, float *v)
 {
-    const int64_t blk = item / wz->n_mb, mb = item % wz->n_mb;
     const int64_t ty0 = blk * wz->rows_per_blk;
     const int64_t ty1 = ty0 + wz->rows_per_blk < wz->th ? ty0 + wz->rows_per_blk : wz->th;
-    const int64_t ntiles = (ty1 - ty0) * wz->tw, ncols = ceil_div(ntiles, 8) * 8;
-    const int64_t in_plane = wz->h * wz->w, out_plane = wz->ho * wz->wo;
-    float *v = work, *mbuf = work + 16 * wz->c * wz->ldv;
-    /* 1. transformed input tiles, V[xi] = [c][tiles]; columns past the tiles up to a whole panel stay finite */
-    for (int64_t ci = 0; ci < wz->c; ci++) {
+    const int64_t ntiles = (ty1 - ty0) * wz->tw, in_plane = wz->h * wz->w;
+    for (int64_t ci = ci0; ci < ci1; ci++) {
         const float *xc = x + ci * in_plane;
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx0 = 0; tx0 < wz->tw; tx0 += 8) {
@@ -336,13 +360,42 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
     }
     const int64_t pad_end = ceil_div(ntiles, 16) * 16;
     if (pad_end > ntiles)
-        for (int64_t r = 0; r < 16 * wz->c; r++)
-            memset(v + r * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
+        for (int xi = 0; xi < 16; xi++)
+            for (int64_t ci = ci0; ci < ci1; ci++)
+                memset(v + xi * wz->vplane + ci * wz->ldv + ntiles, 0, (size_t)(pad_end - ntiles) * sizeof *v);
+}
+
+void oc_wino_input_item(const oc_wino *wz, int64_t item, const float *x, float *vshared)
+{
+    const int64_t blk = item / wz->n_cc, cc = item % wz->n_cc;
+    const int64_t ci0 = wz->c * cc / wz->n_cc, ci1 = wz->c * (cc + 1) / wz->n_cc;
+    wino_transform_block(wz, blk, ci0, ci1, x, vshared + blk * wz->v_floats);
+}
+
+void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, const float *bias, const float *res,
+                  bool clamp, float lo, float hi, float *work, const float *vshared)
+{
+    const int64_t blk = item / wz->n_mb, mb = item % wz->n_mb;
+    const int64_t ty0 = blk * wz->rows_per_blk;
+    const int64_t ty1 = ty0 + wz->rows_per_blk < wz->th ? ty0 + wz->rows_per_blk : wz->th;
+    const int64_t ntiles = (ty1 - ty0) * wz->tw, ncols = ceil_div(ntiles, 8) * 8;
+    const int64_t out_plane = wz->ho * wz->wo;
+    /* 1. transformed input tiles, V[xi] = [c][tiles] (shared mode: done by oc_wino_input_item) */
+    const float *v;
+    float *mbuf;
+    if (wz->shared) {
+        v = vshared + blk * wz->v_floats;
+        mbuf = work;
+    } else {
+        wino_transform_block(wz, blk, 0, wz->c, x, work);
+        v = work;
+        mbuf = work + wz->v_floats;
+    }
     /* 2. the 16 products M[xi] = U[xi] V[xi] for this item's output channels */
     const int64_t m0 = mb * wz->mc, m1 = m0 + wz->mc < wz->mpad ? m0 + wz->mc : wz->mpad;
     for (int xi = 0; xi < 16; xi++)
-        oc_gemm_packed_koff(&wz->u[xi], m0, m1, 0, ncols, v + xi * wz->c * wz->ldv, wz->koff,
-                            mbuf + xi * wz->mpad * wz->ldm, wz->ldm, NULL);
+        oc_gemm_packed_koff(&wz->u[xi], m0, m1, 0, ncols, v + xi * wz->vplane, wz->koff,
+                            mbuf + xi * wz->mplane, wz->ldm, NULL);
     /* 3. output tiles, with the epilogue */
     const int64_t mend = m1 < wz->m ? m1 : wz->m;
     for (int64_t mo = m0; mo < mend; mo++) {
@@ -351,7 +404,7 @@ void oc_wino_item(const oc_wino *wz, int64_t item, const float *x, float *y, con
         const float *rc = res ? res + mo * out_plane : NULL;
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx0 = 0; tx0 < wz->tw; tx0 += 8)
-                wino_output8(wz, mbuf + mo * wz->ldm + (ty - ty0) * wz->tw + tx0, wz->mpad * wz->ldm, ty, tx0, b,
+                wino_output8(wz, mbuf + mo * wz->ldm + (ty - ty0) * wz->tw + tx0, wz->mplane, ty, tx0, b,
                              yc, rc, clamp, lo, hi, 2 * ty1 < wz->ho ? 2 * ty1 : wz->ho);
     }
 }

@@ -308,7 +308,10 @@ static void run_conv_case(const conv_case *cc, int threads, bool const_w)
                  (long long)cc->c, (long long)cc->m, (long long)cc->h, (long long)cc->w, (long long)cc->k,
                  (long long)cc->stride, (long long)cc->pad, (long long)cc->dil, (long long)cc->group,
                  cc->depth3 ? " 3-D" : "", threads, const_w ? " const" : "");
-        expect_close(out_t.data, want, ny, 2e-5, what);
+        /* float rounding grows with the square root of the depth summed (Winograd's transforms add a constant
+         * factor): the bound 2e-5 holds up to depth 512 and widens beyond */
+        const double depth = (double)(cg * kd * cc->k * cc->k);
+        expect_close(out_t.data, want, ny, 2e-5 * (depth > 512 ? sqrt(depth / 512) : 1.0), what);
     }
     kern->release(c.state);
     oc_pool_free(pool);
@@ -337,9 +340,14 @@ static void test_conv_paths(void **state)
         {1, 3, 40, 40, 8, 1, 7, 2, 3, 1, false, false, false},
         /* 2-D through block-wise im2col: rows at least a tile wide and a padded copy above 256 KiB */
         {1, 40, 64, 64, 18, 1, 3, 2, 1, 1, false, true, true},
-        /* gathered B for narrow outputs (< 16 wide), stride 2 and stride 1 below Winograd's size */
+        /* the same at stride 2 on odd widths, unpadded, and a 5 x 5 kernel: the vector stride-2 gather's tails */
+        {1, 32, 45, 51, 20, 1, 3, 2, 1, 1, false, true, true},
+        {1, 32, 47, 51, 20, 1, 3, 2, 0, 1, false, false, true},
+        {1, 32, 40, 45, 16, 1, 5, 2, 2, 1, false, true, false},
+        /* gathered B for narrow outputs (< 16 wide), stride 2 and stride 1 below Winograd's size (49 outputs) */
         {1, 40, 14, 14, 33, 1, 3, 2, 1, 1, false, true, true},
-        {2, 20, 7, 7, 17, 1, 3, 1, 1, 1, false, false, true},
+        {2, 20, 6, 6, 17, 1, 3, 1, 1, 1, false, false, true},
+        {1, 24, 8, 6, 20, 1, 3, 1, 0, 1, false, true, false},
         /* Winograd F(2x2, 3x3): odd sizes (partial tiles), several tile rows and channel blocks */
         {1, 16, 17, 19, 16, 1, 3, 1, 1, 1, false, true, true},
         {2, 32, 12, 30, 40, 1, 3, 1, 1, 1, false, false, false},
@@ -347,6 +355,13 @@ static void test_conv_paths(void **state)
         /* rows at most 16 wide: whole-vector stores past a row end (tile rows split between items when threaded) */
         {1, 16, 14, 14, 16, 1, 3, 1, 1, 1, false, true, true},
         {2, 24, 11, 13, 20, 1, 3, 1, 1, 1, false, true, true},
+        /* 7 x 7 planes (ResNet's last stage); at 3 threads the output channels split into more than 2 blocks, so
+         * the input is transformed once into the buffer the items share: one image, a batch of 2 with 2 groups,
+         * depths over several GEMM depth blocks, an 8 x 7 plane */
+        {1, 20, 7, 7, 40, 1, 3, 1, 1, 1, false, true, true},
+        {2, 32, 7, 7, 96, 2, 3, 1, 1, 1, false, true, false},
+        {1, 288, 7, 7, 64, 1, 3, 1, 1, 1, false, false, true},
+        {1, 17, 8, 7, 45, 1, 3, 1, 1, 1, false, true, true},
         /* grouped (not depthwise) and depthwise: narrow planes straight from the input, wide through the
          * padded copy; stride 2; a channel multiplier; a 5x5 kernel */
         {1, 32, 10, 12, 32, 2, 3, 1, 1, 1, false, true, true},
