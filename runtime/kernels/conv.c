@@ -15,6 +15,8 @@
 
 #if defined(__AVX2__)
 #include <immintrin.h>
+
+#include "simd.h"
 #endif
 
 typedef enum conv_algo {
@@ -1018,7 +1020,7 @@ static inline __attribute__((always_inline)) void dw_taps_tail(const float *b, c
         if (whole)
             _mm256_storeu_ps(yr + 8 * v, acc);
         else
-            _mm256_maskstore_ps(yr + 8 * v, tail, acc);
+            oc_maskstore8(yr + 8 * v, tail, acc);
     }
 }
 
@@ -1071,7 +1073,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
                 if (whole)
                     _mm256_storeu_ps(yr + i, acc);
                 else
-                    _mm256_maskstore_ps(yr + i, tail, acc);
+                    oc_maskstore8(yr + i, tail, acc);
             }
         }
         return;
@@ -1107,7 +1109,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
                     if (whole && i + 8 <= o2)
                         _mm256_storeu_ps(yr + r * o2 + i, acc);
                     else
-                        _mm256_maskstore_ps(yr + r * o2 + i, tail, acc);
+                        oc_maskstore8(yr + r * o2 + i, tail, acc);
                 }
             }
             oh += 3;
@@ -1162,7 +1164,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
             if (whole)
                 _mm256_storeu_ps(yr + i, acc);
             else
-                _mm256_maskstore_ps(yr + i, tail, acc);
+                oc_maskstore8(yr + i, tail, acc);
         }
     }
 }
@@ -1241,7 +1243,7 @@ static inline void dw3x3_strip(const oc_window *w, const float *xp, const __m256
     if (whole)
         _mm256_storeu_ps(yr, acc);
     else
-        _mm256_maskstore_ps(yr, m[5], acc);
+        oc_maskstore8(yr, m[5], acc);
 }
 
 /* Whether every load of the strip from ow lies inside the row. */

@@ -10,6 +10,8 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#include "simd.h"
 #define OC_WINO_AVX2 1
 #endif
 
@@ -274,7 +276,7 @@ static void wino_output8(const oc_wino *wz, const float *mrow, int64_t mstride, 
             if (whole)
                 _mm256_storeu_ps(yr + col, vv);
             else
-                _mm256_maskstore_ps(yr + col, mask, vv);
+                oc_maskstore8(yr + col, mask, vv);
         }
     }
 }
