@@ -4,7 +4,8 @@ every size the zoo uses (runtime/kernels/conv.c: the 3 x 3 direct path and the p
 kernels), with expected outputs computed here in float64 by a direct numpy loop over the taps: kernels 3, 5, 7,
 strides 1 and 2, "same" and asymmetric padding and none, output widths that leave 1 to 4 vectors of 8 after the
 last whole 32 (9, 17, 25, 28, 31, 56, 57), 1 x 1 and odd planes, channel counts not a multiple of 8, bias or
-none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner).
+none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner); for the
+AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused residual Add.
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -38,18 +39,25 @@ def dwconv(x, w, b, stride, pads, mult):
     return y
 
 
-def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False):
+def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False, res=False):
     pads = pads if pads is not None else [k // 2] * 4
     x = RNG.standard_normal((n, c, h, wd)).astype(np.float32)
     w = (RNG.standard_normal((c * mult, 1, k, k)) / k).astype(np.float32)
     b = (RNG.standard_normal(c * mult) * 0.1).astype(np.float32) if bias else None
     y = dwconv(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64), stride, pads,
                mult)
+    r = RNG.standard_normal(y.shape).astype(np.float32) if res else None
+    if res:
+        y = y + r.astype(np.float64)
     if relu:
         y = np.maximum(y, 0)
     inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
-    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c" if relu else "y"], group=c,
+    last = "y" if not relu else "c"
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["d" if res else last], group=c,
                               kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
+    if res:
+        inits.append(numpy_helper.from_array(r, "r"))
+        nodes.append(helper.make_node("Add", ["d", "r"], [last]))
     if relu:
         nodes.append(helper.make_node("Relu", ["c"], ["y"]))
     CASES.append(write_case(OUT, "test_" + name, nodes, [("x", x)], [("y", y.astype(np.float32))], 13, inits,
@@ -67,6 +75,11 @@ def main():
             case("dw%dx%d_s%d_asym_pad" % (k, k, s), 4, 9, 11, k, s, pads=[0, k // 2, k - 1, 1])
             case("dw%dx%d_s%d_no_pad" % (k, k, s), 6, 12, 20, k, s, pads=[0, 0, 0, 0])
             case("dw%dx%d_s%d_mult2_batch2" % (k, k, s), 3, 8, 14, k, s, mult=2, n=2, relu=True)
+    # 7 x 7 at stride 1 with AVX-512 (runtime/kernels/dwconv7.c): tiles of 4, 2 and 1 rows x up to 64 columns,
+    # so rows past 64 (70: 64 + 6; 129: 64 + 64 + 1), heights 7 and 3, and a residual Add (fused) with a Relu
+    case("dw7x7_s1_w70_h7_res_relu", 3, 7, 70, 7, 1, relu=True, res=True)
+    case("dw7x7_s1_w129_h3", 2, 3, 129, 7, 1)
+    case("dw7x7_s1_w56_h56_res", 2, 56, 56, 7, 1, res=True)
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 
