@@ -7,6 +7,7 @@
 #include "act.h"
 #include "blocked.h"
 #include "conv_vec.h"
+#include "dwconv7.h"
 #include "kutil.h"
 #include "linalg.h"
 #include "threadpool.h"
@@ -1360,6 +1361,11 @@ static void conv_dw_padded_item(void *arg, int64_t item, int slot)
         float *yp = j->y + pm * w->out_vol;
         const float *rp = j->res ? j->res + pm * w->out_vol : NULL;
         const float bias = j->bias ? j->bias[m] : 0.0f;
+        if (k1 == 7 && k2 == 7 && s == 1 && w->stride[1] == 1 && w->dil[1] == 1 && w->dil[2] == 1 &&
+            oc_dw7_plane(buf, p->dw_row_len, o1, o2, wp, bias, yp, rp, j->clamp, j->lo, j->hi)) {
+            conv_act_block(j, m, yp, 1, w->out_vol, w->out_vol);
+            continue;
+        }
 #if defined(__AVX2__) && defined(__FMA__)
         if (k1 * k2 <= 64) {
             dw_plane_avx2(p, buf, wp, bias, yp, rp, j->clamp, j->lo, j->hi);

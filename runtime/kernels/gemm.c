@@ -1,5 +1,6 @@
 /* Gemm (transA/transB, alpha, beta, C broadcast to [M, N]) and MatMul (numpy batching and 1-D promotion)
- * through cblas_sgemm / cblas_dgemm; integer MatMul by plain loops with wrap-around arithmetic. Float products
+ * through cblas_sgemm / cblas_dgemm, or against weights packed at plan time (sgemm_packb.c) when B is a
+ * constant float matrix; integer MatMul by plain loops with wrap-around arithmetic. Float products
  * take a fused epilogue (a bias Add, a residual Add, Relu/Clip or an activation, GELU included) applied to each
  * block of the output by the thread that computed it. */
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include "act.h"
 #include "kutil.h"
 #include "linalg.h"
+#include "sgemm_packb.h"
 #include "threadpool.h"
 
 /* ---- the fused epilogue of a float product ---- */
@@ -50,16 +52,6 @@ static bool mm_has_epilogue(const oc_kctx *c)
     return c->fuse_bias || c->fuse_res || c->fuse_clamp || c->fuse_act != OC_ACT_NONE;
 }
 
-/* A float product accepts the planner's epilogue (a PRelu slope only when it is one number: see plan_fuse.c). */
-static onnxc_status mm_prepare(oc_kctx *c)
-{
-    if (c->in[0] && c->in[0]->dtype == ONNXC_FLOAT && c->out[0]) {
-        c->accepts_epilogue = true;
-        /* a 1-D B drops the column axis from the output: its last dim is then not the product's columns */
-        c->accepts_bias = c->in[1] && c->in[1]->rank >= 2;
-    }
-    return ONNXC_OK;
-}
 
 /* ---- Gemm ---- */
 
@@ -115,6 +107,65 @@ static onnxc_status gemm_geometry(const oc_kctx *c, gemm_geom *g)
     return ONNXC_OK;
 }
 
+/* What prepare keeps: op(B) packed once when B is a float matrix constant for the plan (sgemm_packb.h). */
+typedef struct mm_state {
+    oc_packed_b b;
+} mm_state;
+
+static void mm_release(void *state)
+{
+    mm_state *st = state;
+    if (!st)
+        return;
+    oc_packed_b_free(&st->b);
+    oc_free(st);
+}
+
+/* Pack op(B) (k x n; B is n x k when trans) into c->state. */
+static onnxc_status mm_pack_b(oc_kctx *c, bool trans, int64_t k, int64_t n)
+{
+    mm_state *st = oc_calloc(1, sizeof *st);
+    if (!st)
+        return oc_kerr(c, ONNXC_E_NOMEM, "out of memory for the packed weights");
+    const onnxc_tensor *B = c->in[1];
+    onnxc_status r = oc_pack_b(B->data, B->dims[1], trans, k, n, &st->b);
+    if (r != ONNXC_OK) {
+        mm_release(st);
+        return oc_kerr(c, r, "%s", onnxc_last_error());
+    }
+    c->state = st;
+    return ONNXC_OK;
+}
+
+/* A float product accepts the planner's epilogue (a PRelu slope only when it is one number: see plan_fuse.c). A
+ * constant float matrix B is packed for oc_sgemm_packb: Gemm's when alpha is 1 and A is not transposed, MatMul's
+ * when B is one matrix (A's batches then stack into rows); not for one row of A (a classifier head at batch 1:
+ * a matrix-vector product that streams B once, where BLAS's sgemv measured as fast or faster). */
+static onnxc_status mm_prepare(oc_kctx *c)
+{
+    if (!c->in[0] || c->in[0]->dtype != ONNXC_FLOAT || !c->out[0])
+        return ONNXC_OK;
+    c->accepts_epilogue = true;
+    /* a 1-D B drops the column axis from the output: its last dim is then not the product's columns */
+    c->accepts_bias = c->in[1] && c->in[1]->rank >= 2;
+    const onnxc_tensor *B = c->in[1];
+    if (!oc_packb_available() || !(c->const_inputs & 2u) || !B || !B->data || B->rank != 2 || c->state)
+        return ONNXC_OK;
+    if (strcmp(c->node->op_type, "Gemm") == 0) {
+        gemm_geom g;
+        if (gemm_geometry(c, &g) != ONNXC_OK || g.ta || g.alpha != 1.0f || g.m < 2)
+            return ONNXC_OK;
+        return mm_pack_b(c, g.tb, g.k, g.n);
+    }
+    const onnxc_tensor *A = c->in[0];
+    int64_t rows = 1;
+    for (int i = 0; i + 1 < A->rank; i++)
+        rows *= A->dims[i];
+    if (rows < 2)
+        return ONNXC_OK;
+    return mm_pack_b(c, false, B->dims[0], B->dims[1]);
+}
+
 static onnxc_status gemm_infer(oc_kctx *c)
 {
     gemm_geom g;
@@ -145,6 +196,16 @@ static onnxc_status gemm_run(oc_kctx *c)
                     y[i * g.n + j] = cv[i * cs0 + j * cs1];
         }
         mm_epilogue ep = {c, y};
+        const mm_state *ms = c->state;
+        if (ms) {
+            /* beta C is in y first when it counts; the products are added to it */
+            if (use_c && g.beta != 1.0f)
+                for (int64_t i = 0; i < g.m * g.n; i++)
+                    y[i] = g.beta * y[i];
+            oc_sgemm_packb(c->pool, g.m, A->data, A->dims[1], &ms->b, y, g.n, use_c,
+                           mm_has_epilogue(c) ? mm_epilogue_block : NULL, &ep);
+            return ONNXC_OK;
+        }
         oc_sgemm_pool_ep(c->pool, g.ta, g.tb, g.m, g.n, g.k, g.alpha, A->data, A->dims[1], B->data, B->dims[1],
                          use_c ? g.beta : 0.0f, y, g.n, mm_has_epilogue(c) ? mm_epilogue_block : NULL, &ep);
     } else {
@@ -320,7 +381,12 @@ static onnxc_status matmul_run(oc_kctx *c)
     if (g.nb_b == 1) {
         /* B is one matrix shared by every batch: A's batches stacked are one [nb * m, k] operand, and the
          * output rows follow in the same order */
-        matmul_one(c->pool, dt, a, b, y, g.nb * g.m, g.n, g.k, ep);
+        const mm_state *ms = c->state;
+        if (ms && dt == ONNXC_FLOAT)
+            oc_sgemm_packb(c->pool, g.nb * g.m, (const float *)(const void *)a, g.k, &ms->b, (float *)(void *)y, g.n, false, ep ? mm_epilogue_block : NULL,
+                           ep);
+        else
+            matmul_one(c->pool, dt, a, b, y, g.nb * g.m, g.n, g.k, ep);
         return ONNXC_OK;
     }
     int64_t idx[ONNXC_MAX_RANK] = {0};
@@ -345,7 +411,7 @@ static onnxc_status matmul_run(oc_kctx *c)
 
 const oc_kernel oc_kernels_gemm[] = {
     /* Gemm-1..6 had a 'broadcast' flag; broadcasting C always is the superset Gemm-7 made the rule */
-    {"Gemm", NULL, 1, 0, 0, gemm_infer, mm_prepare, gemm_run, NULL, 0},
-    {"MatMul", NULL, 1, 0, 0, matmul_infer, mm_prepare, matmul_run, NULL, 0},
+    {"Gemm", NULL, 1, 0, 0, gemm_infer, mm_prepare, gemm_run, mm_release, 0},
+    {"MatMul", NULL, 1, 0, 0, matmul_infer, mm_prepare, matmul_run, mm_release, 0},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -7,7 +7,8 @@ last whole 32 (9, 17, 25, 28, 31, 56, 57), 1 x 1 and odd planes, channel counts 
 none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into its epilogue by the planner);
 5 x 5 on the plain layout through blocked rows of 8 channels (runtime/kernels/blocked.c, oc_blk_dw_nchw_run):
 whole blocks and a last partial one, 7 x 7 to 28 x 28 planes at strides 1 and 2, rows wider than a vector, and the
-activations the planner fuses into it (Relu, Clip 0..6, HardSwish and SiLU in their exported x * gate(x) forms).
+activations the planner fuses into it (Relu, Clip 0..6, HardSwish and SiLU in their exported x * gate(x) forms); for the
+AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused residual Add.
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -56,7 +57,7 @@ def act_nodes(act, src):
             lambda v: v / (1 + np.exp(-v)))
 
 
-def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False, act=None):
+def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=False, act=None, res=False):
     act = "relu" if relu else act
     pads = pads if pads is not None else [k // 2] * 4
     x = RNG.standard_normal((n, c, h, wd)).astype(np.float32)
@@ -64,9 +65,16 @@ def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=Fals
     b = (RNG.standard_normal(c * mult) * 0.1).astype(np.float32) if bias else None
     y = dwconv(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64), stride, pads,
                mult)
+    r = RNG.standard_normal(y.shape).astype(np.float32) if res else None
+    if res:
+        y = y + r.astype(np.float64)
     inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
-    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c" if act else "y"], group=c,
+    after = "c" if act else "y"
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["d" if res else after], group=c,
                               kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
+    if res:
+        inits.append(numpy_helper.from_array(r, "r"))
+        nodes.append(helper.make_node("Add", ["d", "r"], [after]))
     if act:
         more, f = act_nodes(act, "c")
         nodes += more
@@ -95,6 +103,11 @@ def main():
         case("dw5x5_rows_c%d_p%d_s%d_%s" % (c, hw, s, act or "none"), c, hw, hw, 5, s, act=act)
     case("dw5x5_rows_batch2_c20", 20, 9, 11, 5, 1, n=2, act="silu")
     case("dw5x5_rows_pad1_c16", 16, 10, 10, 5, 2, pads=[1, 1, 2, 2], act="hardswish")
+    # 7 x 7 at stride 1 with AVX-512 (runtime/kernels/dwconv7.c): tiles of 4, 2 and 1 rows x up to 64 columns,
+    # so rows past 64 (70: 64 + 6; 129: 64 + 64 + 1), heights 7 and 3, and a residual Add (fused) with a Relu
+    case("dw7x7_s1_w70_h7_res_relu", 3, 7, 70, 7, 1, relu=True, res=True)
+    case("dw7x7_s1_w129_h3", 2, 3, 129, 7, 1)
+    case("dw7x7_s1_w56_h56_res", 2, 56, 56, 7, 1, res=True)
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 

@@ -7,9 +7,10 @@ by numpy: ConvNeXt-Tiny's pointwise MLPs on NHWC ([3136, 96] x [96, 384], [3136,
 transA / transB / alpha / beta and a C, and a MatMul followed by a bias Add, a residual Add and Erf-GELU (the
 fused epilogue, applied to each row or column block by the thread that computed it); and Convs on 1 x 1 planes (the
 squeeze-excite products, runtime/kernels/conv_vec.c: packed weights in blocks of 64 output channels split over the
-pool, a last block rounded up to 8) with a bias or none, batch 2, and a fused HardSigmoid.
+pool, a last block rounded up to 8) with a bias or none, batch 2, and a fused HardSigmoid; then the MatMuls
+through the kernel of weights packed at plan time (sgemm_packb.c) at the edges of its tiles, panels and depth blocks.
 Inputs are uniform in [0, 1) (every product non-negative, so no cancellation): float32 accumulation over K terms
-is then within K * 2^-24 relative of the float64 result (K <= 768: < 5e-5), well inside the runner's rtol 1e-3,
+is then within K * 2^-24 relative of the float64 result (K <= 1536: < 1e-4), well inside the runner's rtol 1e-3,
 while a block computed from wrong rows or columns, or written to the wrong place, is off by percents.
 Usage: gen_mm_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import math
@@ -66,14 +67,20 @@ def matmul(name, ashape, k, n, epilogue=None):
 
 
 def gemm(name, m, n, k, ta, tb, alpha, beta, cshape):
+    """cshape None: Gemm without C."""
     x = u(k, m) if ta else u(m, k)
     w = u(n, k) if tb else u(k, n)
-    c = u(*cshape)
     a64 = x.astype(np.float64).T if ta else x.astype(np.float64)
     b64 = w.astype(np.float64).T if tb else w.astype(np.float64)
-    y = np.float64(np.float32(alpha)) * (a64 @ b64) + np.float64(np.float32(beta)) * c.astype(np.float64)
-    node = helper.make_node("Gemm", ["x", "w", "c"], ["y"], transA=ta, transB=tb, alpha=alpha, beta=beta)
-    write(name, [node], x, {"w": w, "c": c}, y)
+    y = np.float64(np.float32(alpha)) * (a64 @ b64)
+    inits = {"w": w}
+    if cshape is not None:
+        c = u(*cshape)
+        y = y + np.float64(np.float32(beta)) * c.astype(np.float64)
+        inits["c"] = c
+    node = helper.make_node("Gemm", ["x", "w"] + (["c"] if cshape is not None else []), ["y"], transA=ta,
+                            transB=tb, alpha=alpha, beta=beta)
+    write(name, [node], x, inits, y)
 
 
 def conv_vec(name, n, k, m, bias=True, hardsigmoid=False):
@@ -122,6 +129,28 @@ def main():
     conv_vec("conv_vec_k48_m1152_batch2", 2, 48, 1152)
     conv_vec("conv_vec_k300_m100", 1, 300, 100)
     conv_vec("conv_vec_k7_m140_batch2", 2, 7, 140, hardsigmoid=True)
+    # Against weights packed at plan time (runtime/kernels/sgemm_packb.c: panels of 32 columns with AVX-512, 16
+    # with AVX2; tiles of up to 12 or 6 rows, all of equal height; depth blocks of 512): every tile height, a
+    # last panel of 1, 15, 17, 31 and 33 columns, depth 1, 3 and past one block (1100), the row split over a
+    # shallow B and the panel split, batches of A stacked, epilogues on each split
+    for m in range(2, 14):
+        matmul("mm_packb_rows%d" % m, (m,), 45, 33 + 2 * m)
+    matmul("mm_packb_n1", (7,), 64, 1)
+    matmul("mm_packb_n15", (30,), 64, 15)
+    matmul("mm_packb_n17", (30,), 64, 17)
+    matmul("mm_packb_n31", (49,), 80, 31)
+    matmul("mm_packb_k1", (25,), 1, 70)
+    matmul("mm_packb_k3", (301,), 3, 40)
+    matmul("mm_packb_deep", (9,), 1100, 70)
+    matmul("mm_packb_deep_rows", (211,), 1100, 20)
+    matmul("mm_packb_batched", (3, 5), 96, 100)
+    matmul("mm_packb_rows_gelu", (500,), 96, 200, "gelu")
+    matmul("mm_packb_cols_bias_res", (1, 7, 7), 300, 700, "bias_res")
+    matmul("mm_packb_deep_gelu", (49,), 1536, 96, "gelu")
+    # Gemm on packed weights: B transposed or not, no C, C scaled by beta; alpha != 1 or transA stays on BLAS
+    gemm("gemm_packb_tb_noc", 3, 1000, 200, 0, 1, 1.0, 1.0, None)
+    gemm("gemm_packb_beta", 40, 65, 50, 0, 0, 1.0, 0.25, (40, 65))
+    gemm("gemm_packb_two_rows", 2, 130, 77, 0, 1, 1.0, 1.0, (130,))
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 

@@ -3,7 +3,8 @@
 runtime/kernels/misc.c, with expected outputs computed by numpy from the ONNX spec's definitions: TopK on every
 axis, largest and smallest, ties (broken by the lower index, TopK-11), integer inputs, K from an initializer;
 CumSum exclusive/reverse on every axis; DepthToSpace DCR/CRD and SpaceToDepth on non-square blocks of data;
-Trilu on a batch with k both signs, EyeLike with dtype and k, IsInf/IsNaN on float64, Shrink with a bias.
+Trilu on a batch with k both signs, EyeLike with dtype and k, IsInf/IsNaN on float64, Shrink with a bias; and
+Transpose (shape.c) of 4-byte elements in the shapes of its register-block path and its edges, against np.transpose.
 Also writes OUT_DIR/bad_topk_k/model.onnx, a TopK whose K exceeds its axis, which must be refused.
 Usage: gen_ops_cases.py OUT_DIR  (also writes OUT_DIR/manifest.txt listing every case)."""
 import os
@@ -109,6 +110,22 @@ def small_cases():
          [("y", y)], 9)
 
 
+def transpose_cases():
+    # Transpose (runtime/kernels/shape.c) of 4-byte elements goes through 8 x 8 register blocks inside 32 x 32
+    # tiles, element by element at the edges: ConvNeXt's NCHW <-> NHWC, sizes that leave edges of every width,
+    # a batch, a 2-D matrix, an int32 tensor, a permutation of every axis; np.transpose is exact
+    cases = [((1, 96, 56, 56), (0, 2, 3, 1), np.float32), ((1, 56, 56, 96), (0, 3, 1, 2), np.float32),
+             ((1, 13, 17, 19), (0, 2, 3, 1), np.float32), ((1, 17, 19, 13), (0, 3, 1, 2), np.float32),
+             ((2, 9, 33), (0, 2, 1), np.float32), ((40, 24), (1, 0), np.float32), ((7, 65), (1, 0), np.float32),
+             ((1, 20, 30, 11), (0, 2, 3, 1), np.int32), ((3, 10, 9, 12), (2, 0, 3, 1), np.float32)]
+    for shape, perm, dtype in cases:
+        x = RNG.standard_normal(shape).astype(dtype) if dtype == np.float32 else \
+            RNG.integers(-2**31, 2**31 - 1, shape).astype(dtype)
+        name = "transpose_" + "x".join(map(str, shape)) + "_p" + "".join(map(str, perm)) + "_" + np.dtype(dtype).name
+        save(name, [helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))], [("x", x)],
+             [("y", np.ascontiguousarray(np.transpose(x, perm)))], 13)
+
+
 def bad_cases():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])
     outs = [helper.make_tensor_value_info("v", TensorProto.FLOAT, None),
@@ -131,6 +148,7 @@ def main():
     cumsum_cases()
     d2s_cases()
     small_cases()
+    transpose_cases()
     bad_cases()
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
