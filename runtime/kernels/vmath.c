@@ -1,6 +1,7 @@
 /* Vector float32 e^x, sigmoid, tanh, erf and the activations on them (see vmath.h for the error bounds): AVX2 + FMA
- * intrinsics when the build targets them, else portable loops with the same formulas that the compiler
- * vectorizes for its target. */
+ * intrinsics when the build targets them (the sigmoid family's main loops sixteen lanes wide under AVX-512, the
+ * same operations per lane), else portable loops with the same formulas that the compiler vectorizes for its
+ * target. */
 #include "vmath.h"
 
 #include "kutil.h" /* oc_selectf */
