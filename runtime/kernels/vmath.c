@@ -1,6 +1,7 @@
 /* Vector float32 e^x, sigmoid, tanh, erf and the activations on them (see vmath.h for the error bounds): AVX2 + FMA
- * intrinsics when the build targets them, else portable loops with the same formulas that the compiler
- * vectorizes for its target. */
+ * intrinsics when the build targets them (the sigmoid family's main loops sixteen lanes wide under AVX-512, the
+ * same operations per lane), else portable loops with the same formulas that the compiler vectorizes for its
+ * target. */
 #include "vmath.h"
 
 #include "kutil.h" /* oc_selectf */
@@ -122,6 +123,55 @@ static inline __m256 oc_v_erf(__m256 x)
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
+#ifdef __AVX512F__
+/* The same e^x and sigmoid sixteen lanes at a time, operation for operation (FMA, the correctly rounded
+ * divide, the same blends as masks), so each lane's bits are the eight-lane code's: the sigmoid-family loops
+ * run their main part here and the rest through the eight-lane code. */
+static inline __m512 oc_z_exp(__m512 x)
+{
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(OC_EXP_LO)), _mm512_set1_ps(OC_EXP_HI));
+    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(OC_LOG2E), _mm512_set1_ps(OC_ROUND_MAGIC));
+    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(OC_ROUND_MAGIC));
+    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OC_LN2_HI), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OC_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(OC_E7);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E2));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i n1 = _mm512_srai_epi32(ni, 1);
+    __m512i n2 = _mm512_sub_epi32(ni, n1);
+    __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, _mm512_set1_epi32(127)), 23));
+    __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, _mm512_set1_epi32(127)), 23));
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x); /* NaN stays NaN */
+}
+
+static inline __m512 oc_z_sigmoid(__m512 x)
+{
+    __m512 e = oc_z_exp(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
+    __m512 r = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    __m512 neg = _mm512_mul_ps(e, r); /* e^x / (1 + e^x) for x < 0 */
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), r, neg);
+}
+#define OC_VM_Z_UNARY(E)                                                                                  \
+    for (; i + 16 <= n; i += 16) {                                                                        \
+        __m512 z = _mm512_loadu_ps(x + i);                                                                \
+        _mm512_storeu_ps(o + i, (E));                                                                     \
+    }
+#define OC_VM_Z_BINARY(E)                                                                                 \
+    for (; i + 16 <= n; i += 16) {                                                                        \
+        __m512 za = _mm512_loadu_ps(a + i), zb = _mm512_loadu_ps(b + i);                                  \
+        _mm512_storeu_ps(o + i, (E));                                                                     \
+    }
+#else
+#define OC_VM_Z_UNARY(E)
+#define OC_VM_Z_BINARY(E)
+#endif
+
 /* min(1, max(0, v)) with NaN passing through: max/min return their second operand when either is NaN */
 static inline __m256 oc_v_unit_clamp(__m256 v)
 {
@@ -149,6 +199,22 @@ static inline __m256i oc_v_tail_mask(int64_t k)
             oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
+/* The same with the main part sixteen lanes at a time where the build has AVX-512 (Z over za, zb / z). */
+#define OC_VM_UNARY_Z(NAME, PARAMS, Z, E)                                                             \
+    void NAME PARAMS                                                                                  \
+    {                                                                                                 \
+        int64_t i = 0;                                                                                \
+        OC_VM_Z_UNARY(Z)                                                                              \
+        for (; i + 8 <= n; i += 8) {                                                                  \
+            __m256 v = _mm256_loadu_ps(x + i);                                                        \
+            _mm256_storeu_ps(o + i, (E));                                                             \
+        }                                                                                             \
+        if (i < n) {                                                                                  \
+            __m256i m = oc_v_tail_mask(n - i);                                                        \
+            __m256 v = _mm256_maskload_ps(x + i, m);                                                  \
+            oc_maskstore8(o + i, m, (E));                                                             \
+        }                                                                                             \
+    }
 
 #define OC_VM_BINARY(NAME, PARAMS, E)                                                                     \
     void NAME PARAMS                                                                                      \
@@ -164,12 +230,29 @@ static inline __m256i oc_v_tail_mask(int64_t k)
             oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
+/* The same with the main part sixteen lanes at a time where the build has AVX-512 (Z over za, zb / z). */
+#define OC_VM_BINARY_Z(NAME, PARAMS, Z, E)                                                            \
+    void NAME PARAMS                                                                                  \
+    {                                                                                                 \
+        int64_t i = 0;                                                                                \
+        OC_VM_Z_BINARY(Z)                                                                             \
+        for (; i + 8 <= n; i += 8) {                                                                  \
+            __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);                          \
+            _mm256_storeu_ps(o + i, (E));                                                             \
+        }                                                                                             \
+        if (i < n) {                                                                                  \
+            __m256i m = oc_v_tail_mask(n - i);                                                        \
+            __m256 va = _mm256_maskload_ps(a + i, m), vb = _mm256_maskload_ps(b + i, m);              \
+            oc_maskstore8(o + i, m, (E));                                                             \
+        }                                                                                             \
+    }
 
 OC_VM_UNARY(oc_vm_exp, (float *o, const float *x, int64_t n), oc_v_exp(v))
-OC_VM_UNARY(oc_vm_sigmoid, (float *o, const float *x, int64_t n), oc_v_sigmoid(v))
+OC_VM_UNARY_Z(oc_vm_sigmoid, (float *o, const float *x, int64_t n), oc_z_sigmoid(z), oc_v_sigmoid(v))
 OC_VM_UNARY(oc_vm_tanh, (float *o, const float *x, int64_t n), oc_v_tanh(v))
 OC_VM_UNARY(oc_vm_erf, (float *o, const float *x, int64_t n), oc_v_erf(v))
-OC_VM_UNARY(oc_vm_silu, (float *o, const float *x, int64_t n), _mm256_mul_ps(v, oc_v_sigmoid(v)))
+OC_VM_UNARY_Z(oc_vm_silu, (float *o, const float *x, int64_t n), _mm512_mul_ps(z, oc_z_sigmoid(z)),
+              _mm256_mul_ps(v, oc_v_sigmoid(v)))
 OC_VM_UNARY(oc_vm_gelu, (float *o, const float *x, int64_t n),
             _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(0.5f)),
                           _mm256_add_ps(_mm256_set1_ps(1.0f),
@@ -181,8 +264,8 @@ OC_VM_UNARY(oc_vm_hardswish, (float *o, const float *x, int64_t n),
                                                              _mm256_set1_ps(0.5f)))))
 OC_VM_BINARY(oc_vm_mul_hardsigmoid, (float *o, const float *a, const float *b, int64_t n, float alpha, float beta),
              _mm256_mul_ps(va, oc_v_unit_clamp(_mm256_fmadd_ps(vb, _mm256_set1_ps(alpha), _mm256_set1_ps(beta)))))
-OC_VM_BINARY(oc_vm_mul_sigmoid, (float *o, const float *a, const float *b, int64_t n),
-             _mm256_mul_ps(va, oc_v_sigmoid(vb)))
+OC_VM_BINARY_Z(oc_vm_mul_sigmoid, (float *o, const float *a, const float *b, int64_t n),
+               _mm512_mul_ps(za, oc_z_sigmoid(zb)), _mm256_mul_ps(va, oc_v_sigmoid(vb)))
 
 #else /* portable */
 
