@@ -6,6 +6,8 @@
 
 #ifdef __AVX2__
 #include <immintrin.h>
+
+#include "simd.h"
 #endif
 
 #include "kutil.h"
@@ -328,11 +330,7 @@ static inline void pool_store(float *y, int64_t left, __m256 v)
     if (left >= 8)
         _mm256_storeu_ps(y, v);
     else
-#ifdef __AVX512VL__
-        _mm256_mask_storeu_ps(y, (__mmask8)((1u << left) - 1), v); /* AVX2's vmaskmovps store is ~10x slower */
-#else
-        _mm256_maskstore_ps(y, pool_lanes_below(left), v);
-#endif
+        oc_storen8(y, left, v);
 }
 
 /* r[0, used) = max (is_max) or 0 + sum of the nr rows x0, x0 + in2, ... elementwise */

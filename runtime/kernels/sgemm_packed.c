@@ -11,6 +11,8 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#include "simd.h"
 #define OC_GEMM_AVX2 1
 #endif
 
@@ -122,19 +124,13 @@ static inline __m256 ld8(const float *p, bool full, __m256i m)
     return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
 }
 
-/* A partial store: AVX-512VL's masked store where the build has it, since AVX2's vmaskmovps store measured about
- * ten times slower than a plain store on this Zen 4 (about 35 cycles each; every tile with fewer than 16
- * columns ends in one per row). */
+/* A partial store through oc_maskstore8 (simd.h): every tile with fewer than 16 columns ends in one per row. */
 static inline void st8(float *p, __m256 v, bool full, __m256i m)
 {
     if (full)
         _mm256_storeu_ps(p, v);
     else
-#ifdef __AVX512VL__
-        _mm256_mask_storeu_ps(p, (__mmask8)_mm256_movemask_ps(_mm256_castsi256_ps(m)), v);
-#else
-        _mm256_maskstore_ps(p, m, v);
-#endif
+        oc_maskstore8(p, m, v);
 }
 
 /* 16 columns: 12 accumulators (two vectors per row) */
