@@ -50,6 +50,14 @@ typedef struct oc_kctx {
      * * fuse_gate[n, c] (a [N, C, 1, 1] gate) in its place, each product the Mul's one IEEE multiplication. */
     bool accepts_gate;
     const onnxc_tensor *fuse_gate_x, *fuse_gate;
+    /* Or (fuse_gate NULL, fuse_gate_x set) an inference BatchNormalization in front, with the Relu or Clip fused
+     * into it: the kernel reads, in place of in[0][n, c, ...], BatchNormalization's value of fuse_gate_x, x * a[c]
+     * + b[c] in float (a product, then a sum) with a = fuse_bn_ab[c], b = fuse_bn_ab[C + c], clamped to
+     * [fuse_bn_lo, fuse_bn_hi] when fuse_bn_clamp (the unfused kernel's operations, norm.c, so the same bits).
+     * fuse_bn_ab belongs to the plan, which frees it. */
+    float *fuse_bn_ab;
+    bool fuse_bn_clamp;
+    float fuse_bn_lo, fuse_bn_hi;
     /* Blocked layout NCHW8c: a 4-D float value [N, C, H, W] with C a multiple of 8 stored as [N][C/8][H][W][8]
      * (same bytes). prepare sets the OC_BLK_* modes the kernel can run in; after fusion the planner may pick
      * one, for values that only such kernels produce and read, and sets in_blocked / out_blocked (for in[0] and

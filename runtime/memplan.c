@@ -481,15 +481,16 @@ onnxc_status oc_plan_liveness(onnxc_session *s)
             if (s->rv[s->implicit[i].v[k]->id].last < i)
                 s->rv[s->implicit[i].v[k]->id].last = i;
     }
-    /* a Conv that reads a fused squeeze-excite Mul's inputs in its place (plan_fuse.c) keeps them alive to itself */
+    /* a Conv that reads a fused squeeze-excite Mul's inputs, or a fused BatchNormalization's input, in its place
+     * (plan_fuse.c) keeps them alive to itself */
     for (int i = 0; i < s->n_order; i++) {
         const oc_kctx *c = &s->nodes[i].ctx;
         if (s->nodes[i].folded || s->nodes[i].fused || !c->fuse_gate_x)
             continue;
-        oc_rvalue *rx = oc_rv_of(c->fuse_gate_x), *rg = oc_rv_of(c->fuse_gate);
+        oc_rvalue *rx = oc_rv_of(c->fuse_gate_x), *rg = c->fuse_gate ? oc_rv_of(c->fuse_gate) : NULL;
         if (rx->last < i)
             rx->last = i;
-        if (rg->last < i)
+        if (c->fuse_gate && rg->last < i)
             rg->last = i;
     }
     /* the caller reads graph outputs after the last node */

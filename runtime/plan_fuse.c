@@ -189,6 +189,7 @@ static const float *oc_col_bias(const onnxc_session *s, const oc_node *cn, const
 }
 
 static void oc_plan_fuse_gate(onnxc_session *s);
+static void oc_plan_fuse_bn(onnxc_session *s);
 
 /* PRelu's slope when it is a plan-time float constant that varies along the channel axis (1) of x at most:
  * its data and count (1 or the channel count). Slopes broadcast from the right (PRelu-7), so [C, 1, 1] is per
@@ -349,6 +350,7 @@ void oc_plan_fuse(onnxc_session *s)
         }
     }
     oc_plan_fuse_gate(s);
+    oc_plan_fuse_bn(s);
 }
 
 /* Is t a 4-D float [N, C, 1, 1] gate for the [N, C, H, W] x? */
@@ -397,6 +399,88 @@ static void oc_plan_fuse_gate(onnxc_session *s)
         cs->ctx.blocked_modes = 0;
         s->nodes[i].fused = true;
         s->nodes[i].fuse_head = cp;
+    }
+}
+
+/* Input j of BatchNormalization node nd as plan-time float data of ch values, or NULL. */
+static const float *oc_bn_param(const onnxc_session *s, const oc_node *nd, int j, int64_t ch)
+{
+    if (j >= nd->n_inputs || !nd->inputs[j])
+        return NULL;
+    const oc_rvalue *r = &s->rv[nd->inputs[j]->id];
+    int64_t n = 0;
+    if (!r->known || r->t.dtype != ONNXC_FLOAT || !r->t.data || r->t.rank != 1 ||
+        !oc_numel(r->t.dims, r->t.rank, &n) || n != ch)
+        return NULL;
+    return r->t.data;
+}
+
+/* DenseNet's BatchNormalization + Relu in front of each 1 x 1 Conv: an inference BatchNormalization with
+ * plan-time float parameters (its kernel accepts an epilogue: float, spatial, not training), with at most a
+ * fused Relu or Clip, whose value only a pointwise Conv (kctx.accepts_gate, no gate taken) reads through its
+ * input 0, is applied by that Conv as it fills its GEMM blocks (kctx.fuse_bn_ab): one pass over the
+ * concatenated input instead of two. The folded affine is nm_bn_run's (norm.c), in the same float
+ * operations, so the bits are the unfused plan's; the memory plan keeps x alive to the Conv (memplan.c). */
+static void oc_plan_fuse_bn(onnxc_session *s)
+{
+    for (int i = 0; i < s->n_order; i++) {
+        const oc_node *bn = s->order[i];
+        oc_snode *bs = &s->nodes[i];
+        if (bs->folded || bs->fused || bs->dynamic || bs->half || !oc_node_is_op(bn, "BatchNormalization") ||
+            !bs->ctx.accepts_epilogue || bs->ctx.fuse_res || bs->ctx.fuse_act != OC_ACT_NONE || bn->n_inputs != 5 ||
+            !bn->inputs[0] || bn->n_outputs < 1 || !bn->outputs[0] || !bs->out[0])
+            continue;
+        bool extra = false;
+        for (int k = 1; k < bn->n_outputs; k++)
+            extra = extra || (bn->outputs[k] && bn->outputs[k]->n_uses > 0);
+        const oc_rvalue *rx = &s->rv[bn->inputs[0]->id];
+        if (extra || rx->dynamic || rx->t.dtype != ONNXC_FLOAT || rx->t.rank != 4)
+            continue;
+        /* the chain's last value: Y, or the fused Relu / Clip's output */
+        const oc_value *v = bn->outputs[0];
+        if (&s->rv[v->id].t != bs->out[0]) {
+            if (v->n_uses != 1 || !v->uses[0].node->outputs || v->uses[0].node->n_outputs < 1)
+                continue;
+            v = v->uses[0].node->outputs[0];
+            if (!v || &s->rv[v->id].t != bs->out[0])
+                continue;
+        }
+        if (!oc_private(s, v, 1) || v->uses[0].slot != 0 || s->rv[v->id].dynamic ||
+            !oc_same_shape(&s->rv[v->id].t, &rx->t))
+            continue;
+        const oc_node *cn = v->uses[0].node;
+        const int cp = oc_plan_pos(s, cn);
+        if (cp <= i || s->nodes[cp].folded || s->nodes[cp].fused || s->nodes[cp].dynamic ||
+            !s->nodes[cp].ctx.accepts_gate || s->nodes[cp].ctx.fuse_gate_x)
+            continue;
+        bool dup = false; /* the value read twice by the Conv (as weights too) */
+        for (int j = 1; j < cn->n_inputs; j++)
+            dup = dup || cn->inputs[j] == v;
+        const int64_t ch = rx->t.dims[1];
+        const float *sc = oc_bn_param(s, bn, 1, ch), *bb = oc_bn_param(s, bn, 2, ch),
+                    *mean = oc_bn_param(s, bn, 3, ch), *var = oc_bn_param(s, bn, 4, ch);
+        if (dup || !sc || !bb || !mean || !var)
+            continue;
+        float *ab = oc_malloc((size_t)(2 * ch) * sizeof *ab);
+        if (!ab)
+            continue; /* no memory: the nodes run unfused */
+        const double eps = oc_attr_float(bn, "epsilon", 1e-5f);
+        for (int64_t c = 0; c < ch; c++) { /* nm_bn_run's folded affine, rounded to float as nm_bn_plane_f32 */
+            const double inv = 1.0 / sqrt((double)var[c] + eps);
+            const double a = (double)sc[c] * inv;
+            ab[c] = (float)a;
+            ab[ch + c] = (float)((double)bb[c] - (double)mean[c] * a);
+        }
+        oc_snode *cs = &s->nodes[cp];
+        cs->ctx.fuse_gate_x = &rx->t;
+        cs->ctx.fuse_gate = NULL;
+        cs->ctx.fuse_bn_ab = ab;
+        cs->ctx.fuse_bn_clamp = bs->ctx.fuse_clamp;
+        cs->ctx.fuse_bn_lo = bs->ctx.fuse_lo;
+        cs->ctx.fuse_bn_hi = bs->ctx.fuse_hi;
+        cs->ctx.blocked_modes = 0;
+        bs->fused = true;
+        bs->fuse_head = cp;
     }
 }
 

@@ -206,6 +206,7 @@ static void oc_plan_release(onnxc_session *s)
             s->kern[i]->release(sn->ctx.state);
         oc_free(sn->in);
         oc_free(sn->out);
+        oc_free(sn->ctx.fuse_bn_ab);
         free(sn->sig);
         oc_half_free(sn->half);
         memset(sn, 0, sizeof *sn);

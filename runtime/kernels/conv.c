@@ -546,6 +546,9 @@ typedef struct conv_fill {
     const float *x;      /* the group's first input channel */
     int64_t row_stride;  /* pointwise: floats from one channel to the next */
     const float *gate;   /* pointwise: the fused squeeze-excite gate of the group's first channel, or NULL */
+    const float *bn_a, *bn_b; /* pointwise: the fused BatchNormalization's a, b of that channel, or NULL */
+    bool bn_clamp;
+    float bn_lo, bn_hi;
 } conv_fill;
 
 static void zero_tail(float *row, int64_t nc)
@@ -578,6 +581,32 @@ static void fill_pointwise_gated(const void *vctx, int64_t k0, int64_t kcb, int6
         const float gv = f->gate[k0 + r];
         for (int64_t i = 0; i < nc; i++)
             d[i] = xr[i] * gv;
+        zero_tail(d, nc);
+    }
+}
+
+/* Pointwise with the fused BatchNormalization (and its Relu / Clip): row k of B is input channel k as
+ * nm_bn_plane_f32 (norm.c) writes it, x * a + b in float (a product, then a sum), then clamped. */
+static void fill_pointwise_bn(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst,
+                              int64_t ldb)
+{
+    const conv_fill *f = vctx;
+    const float lo = f->bn_lo, hi = f->bn_hi;
+    for (int64_t r = 0; r < kcb; r++) {
+        float *d = dst + r * ldb;
+        const float *xr = f->x + (k0 + r) * f->row_stride + n0;
+        const float a = f->bn_a[k0 + r], b = f->bn_b[k0 + r];
+        if (f->bn_clamp) {
+            for (int64_t i = 0; i < nc; i++) {
+                float v = xr[i] * a + b;
+                v = v < lo ? lo : v;
+                v = v > hi ? hi : v;
+                d[i] = v;
+            }
+        } else {
+            for (int64_t i = 0; i < nc; i++)
+                d[i] = xr[i] * a + b;
+        }
         zero_tail(d, nc);
     }
 }
@@ -673,6 +702,9 @@ typedef struct conv_job {
     int64_t dw_per_item; /* depthwise: planes per item */
     bool in_blocked;     /* pointwise: x is blocked, B is gathered from it */
     const float *gate;   /* pointwise: the fused squeeze-excite gate [N, C], or NULL */
+    const float *bn_ab;  /* pointwise: the fused BatchNormalization's a [C] then b [C], or NULL */
+    bool bn_clamp;       /* and its clamp to [bn_lo, bn_hi] */
+    float bn_lo, bn_hi;
     const oc_kctx *c;    /* its fused activation (fuse_act), applied by each item to the block it wrote */
     float *wino_v;       /* Winograd, shared mode: the transformed input of image / group wino_ng */
     int64_t wino_ng;
@@ -826,7 +858,7 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     const oc_window *w = &p->w;
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer, m0 = ip.m0, m1 = ip.m1;
-    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride, NULL};
+    conv_fill f = {w, j->work + g * p->cg * p->chan_stride, p->chan_stride, NULL, NULL, NULL, false, 0.0f, 0.0f};
     const int64_t yoff = g * p->mg * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
@@ -898,12 +930,22 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     const item_pos ip = conv_item_pos(p, item);
     const int64_t chunk = ip.chunk, g = ip.outer % p->group, n = ip.outer / p->group, m0 = ip.m0, m1 = ip.m1;
     conv_fill f = {w, j->x + (n * p->c_in + g * p->cg) * w->in_vol, w->in_vol,
-                   j->gate ? j->gate + n * p->c_in + g * p->cg : NULL};
+                   j->gate ? j->gate + n * p->c_in + g * p->cg : NULL, NULL, NULL, false, 0.0f, 0.0f};
+    if (j->bn_ab) {
+        f.bn_a = j->bn_ab + g * p->cg;
+        f.bn_b = j->bn_ab + p->c_in + g * p->cg;
+        f.bn_clamp = j->bn_clamp;
+        f.bn_lo = j->bn_lo;
+        f.bn_hi = j->bn_hi;
+    }
     const int64_t yoff = (n * p->m + g * p->mg) * w->out_vol;
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    oc_bfill_fn fill = p->algo != CONV_POINTWISE ? fill_im2col : f.gate ? fill_pointwise_gated : fill_pointwise;
+    oc_bfill_fn fill = p->algo != CONV_POINTWISE ? fill_im2col
+                       : f.gate                  ? fill_pointwise_gated
+                       : f.bn_a                  ? fill_pointwise_bn
+                                                 : fill_pointwise;
 #ifdef OC_BLK_KERNELS
     if (j->in_blocked)
         fill = fill_blocked;
@@ -1495,6 +1537,10 @@ static onnxc_status conv_run_fused(oc_kctx *c)
     j.p = p;
     j.x = c->fuse_gate_x ? c->fuse_gate_x->data : c->in[0]->data;
     j.gate = c->fuse_gate ? c->fuse_gate->data : NULL;
+    j.bn_ab = c->fuse_bn_ab;
+    j.bn_clamp = c->fuse_bn_clamp;
+    j.bn_lo = c->fuse_bn_lo;
+    j.bn_hi = c->fuse_bn_hi;
     j.wt = c->in[1]->data;
     j.bias = p->has_bias ? c->in[2]->data : NULL;
     j.y = c->out[0]->data;

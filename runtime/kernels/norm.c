@@ -388,19 +388,22 @@ typedef struct nm_bn_job {
     const double *a, *b;
     double *bmean, *bvar;
     const oc_kctx *c; /* its fused epilogue (float, spatial inference only), or NULL */
+    bool f32;         /* float, spatial inference: nm_bn_plane_f32 */
 } nm_bn_job;
 
-/* One float plane of channel ch with the fused epilogue of c (plan_fuse.c): y = x * a + b rounded to float as
- * the unfused kernel does, + the residual (as Add), clamped (as Relu / Clip in a Conv's epilogue), then the
- * activation (act.h, the standalone ops' code): the unfused chain's bits, in one pass over memory. */
-static void nm_bn_plane_fused(const oc_kctx *c, const float *x, float *y, const float *res, int64_t len, int64_t ch,
-                              double a, double b)
+/* One float plane of channel ch in inference, with the fused epilogue of c (plan_fuse.c) when c is set: y = x *
+ * a + b in float (a, b the folded double affine rounded to float, a product then a sum: the operations a Conv
+ * that takes this BatchNormalization into its input read repeats, conv.c's fill_pointwise_bn), + the residual
+ * (as Add), clamped (as Relu / Clip in a Conv's epilogue), then the activation (act.h, the standalone ops'
+ * code): the unfused chain's bits, in one pass over memory. */
+static void nm_bn_plane_f32(const oc_kctx *c, const float *x, float *y, const float *res, int64_t len, int64_t ch,
+                            float a, float b)
 {
-    const bool clamp = c->fuse_clamp;
-    const float lo = c->fuse_lo, hi = c->fuse_hi;
+    const bool clamp = c && c->fuse_clamp;
+    const float lo = clamp ? c->fuse_lo : 0.0f, hi = clamp ? c->fuse_hi : 0.0f;
     if (res) {
         for (int64_t i = 0; i < len; i++) {
-            float v = (float)(x[i] * a + b);
+            float v = x[i] * a + b;
             v += res[i];
             if (clamp) {
                 v = v < lo ? lo : v;
@@ -410,16 +413,16 @@ static void nm_bn_plane_fused(const oc_kctx *c, const float *x, float *y, const 
         }
     } else if (clamp) {
         for (int64_t i = 0; i < len; i++) {
-            float v = (float)(x[i] * a + b);
+            float v = x[i] * a + b;
             v = v < lo ? lo : v;
             v = v > hi ? hi : v;
             y[i] = v;
         }
     } else {
         for (int64_t i = 0; i < len; i++)
-            y[i] = (float)(x[i] * a + b);
+            y[i] = x[i] * a + b;
     }
-    if (c->fuse_act != OC_ACT_NONE) {
+    if (c && c->fuse_act != OC_ACT_NONE) {
         const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[ch] : c->fuse_slope[0];
         oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, y, len);
     }
@@ -445,11 +448,11 @@ static void nm_bn_apply_items(void *arg, int64_t lo, int64_t hi, int slot)
     const nm_bn_job *j = arg;
     const nm_bn *bn = j->bn;
     for (int64_t i = lo; i < hi; i++) {
-        if (j->c) {
+        if (j->f32) {
             const int64_t ch = i % bn->ch, off = i * bn->sp;
-            nm_bn_plane_fused(j->c, (const float *)j->x->data + off, (float *)j->y->data + off,
-                              j->c->fuse_res ? (const float *)j->c->fuse_res->data + off : NULL, bn->sp, ch, j->a[ch],
-                              j->b[ch]);
+            nm_bn_plane_f32(j->c, (const float *)j->x->data + off, (float *)j->y->data + off,
+                            j->c && j->c->fuse_res ? (const float *)j->c->fuse_res->data + off : NULL, bn->sp, ch,
+                            (float)j->a[ch], (float)j->b[ch]);
         } else if (bn->spatial)
             nm_affine(j->x->data, j->y->data, j->x->dtype, i * bn->sp, bn->sp, j->a[i % bn->ch], j->b[i % bn->ch]);
         else /* one parameter per activation: the folded a, b act as a per-element scale and bias */
@@ -471,7 +474,8 @@ static onnxc_status nm_bn_run(oc_kctx *c)
     double *a = (double *)c->scratch, *b = a + p;
     double *bmean = NULL, *bvar = NULL;
     int64_t total = n * ch * sp;
-    nm_bn_job job = {&bn, x, y, a, b, NULL, NULL, NULL};
+    nm_bn_job job = {&bn, x, y, a, b, NULL, NULL, NULL, false};
+    job.f32 = !bn.training && bn.spatial && x->dtype == ONNXC_FLOAT && y && y->dtype == ONNXC_FLOAT;
     if (c->accepts_epilogue && y &&
         (c->fuse_res || c->fuse_clamp || c->fuse_act != OC_ACT_NONE)) /* set by nm_bn_prepare: float, spatial */
         job.c = c;

@@ -60,7 +60,7 @@ def main():
     g.save("bn_sigmoid", [g.sigmoid(g.bn("x"))], 1)
     g = G(arr(1, 16, 6, 6))  # DenseNet: BN -> Relu -> Conv, twice
     y = g.conv1x1(g.relu(g.bn("x")), 12)
-    g.save("dense_bn_relu_conv", [g.conv1x1(g.relu(g.bn(y)), 8)], 2)
+    g.save("dense_bn_relu_conv", [g.conv1x1(g.relu(g.bn(y)), 8)], 4)
     g = G(arr(1, 5, 4, 4))  # the BN's output is also a graph output: Relu runs alone
     b = g.bn("x")
     g.save("bn_is_output", [g.relu(b), b], 0)

@@ -226,6 +226,58 @@ def se_cases():
     save("se_gate_product_is_output", g, [g.conv(m, 8, k=1), m], 1, 1)
 
 
+def bn_cases():
+    """DenseNet's BatchNormalization (+ Relu or Clip) in front of a pointwise Conv, fused into the Conv's B fill
+    (the BN's double affine, so bit for bit the unfused plan): on a Concat, batch 2, 33 channels on a 7 x 5 plane;
+    304 channels on 14 x 14 (several K blocks and column chunks) with a residual; BN alone, and Clip, then Conv;
+    the transition (BN, Relu, Conv, AveragePool); and forms that must not fuse the BN into the Conv: a 1 x 1
+    plane, a stride-2 1 x 1 Conv, a 3 x 3 Conv, a second reader of the Relu."""
+    def bn(g, x, eps=1e-5):
+        c = g.val[x].shape[1]
+        s, b, m = arr(c), arr(c, scale=0.5), arr(c, scale=0.5)
+        v = (RNG.random(c) + 0.25).astype(np.float32)
+        y = F.batch_norm(g.val[x], t64(m), t64(v), t64(s), t64(b), False, 0.0, eps)
+        return g.node("BatchNormalization", [x] + [g.const(a) for a in (s, b, m, v)], y, epsilon=eps)
+
+    def relu(g, x):
+        return g.node("Relu", [x], torch.relu(g.val[x]))
+
+    g = G(arr(2, 20, 7, 5))
+    c = g.conv("x", 13, k=3)
+    cat = g.node("Concat", ["x", c], torch.cat([g.val["x"], g.val[c]], 1), axis=1)
+    save("bn_relu_into_conv_concat_batch2", g, [g.conv(relu(g, bn(g, cat)), 11, k=1)], 2, 1)
+
+    g = G(arr(1, 304, 14, 14))
+    y = g.conv(relu(g, bn(g, "x", eps=1e-3)), 21, k=1, bias=False)
+    r = g.conv("x", 21, k=1)
+    a = g.node("Add", [y, r], g.val[y] + g.val[r])
+    save("bn_relu_into_conv_c304_residual", g, [relu(g, a)], 4, 1)
+
+    g = G(arr(1, 12, 9, 9))
+    save("bn_alone_into_conv", g, [g.conv(bn(g, "x"), 10, k=1)], 1, 1)
+    g = G(arr(1, 12, 9, 9, scale=2.0))
+    lo, hi = g.const(np.array(0.0, np.float32)), g.const(np.array(6.0, np.float32))
+    b = bn(g, "x")
+    k = g.node("Clip", [b, lo, hi], torch.clamp(g.val[b], 0.0, 6.0))
+    save("bn_clip_into_conv", g, [g.conv(k, 10, k=1)], 2, 1)
+
+    g = G(arr(1, 36, 10, 10))  # the transition: BN, Relu, 1 x 1 Conv, AveragePool
+    c = g.conv(relu(g, bn(g, "x")), 18, k=1)
+    save("bn_transition_avgpool", g, [g.node("AveragePool", [c], F.avg_pool2d(g.val[c], 2, 2), kernel_shape=[2, 2],
+                                             strides=[2, 2])], 2, 1)
+
+    g = G(arr(1, 20, 1, 1))  # a 1 x 1 plane: the Conv is a matrix-vector product, the BN runs (with its Relu)
+    save("bn_relu_conv_plane1_not_fused", g, [g.conv(relu(g, bn(g, "x")), 9, k=1)], 1, 1)
+    g = G(arr(1, 20, 9, 9))  # a stride-2 1 x 1 Conv reads through another path
+    save("bn_relu_conv_s2_not_fused", g, [g.conv(relu(g, bn(g, "x")), 9, k=1, stride=2)], 1, 1)
+    g = G(arr(1, 20, 9, 9))  # a 3 x 3 Conv
+    save("bn_relu_conv3x3_not_fused", g, [g.conv(relu(g, bn(g, "x")), 9, k=3)], 1, 1)
+    g = G(arr(1, 20, 9, 9))  # the Relu's value read twice
+    rl = relu(g, bn(g, "x"))
+    c = g.conv(rl, 20, k=1)
+    save("bn_relu_two_readers_not_fused", g, [g.node("Add", [c, rl], g.val[c] + g.val[rl])], 2, 1)
+
+
 def blocked5_cases():
     """5 x 5 depthwise convolutions in the blocked layout (MnasNet's and EfficientNet's stages): pointwise + Relu ->
     5 x 5 stride 1 + Clip -> pointwise -> pointwise + Relu -> 5 x 5 stride 2 on an odd plane + Relu -> pointwise, 16 and 24
@@ -387,6 +439,7 @@ def main():
     product_cases()
     se_cases()
     blocked5_cases()
+    bn_cases()
 
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(LINES) + "\n")
