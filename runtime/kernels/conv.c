@@ -1377,6 +1377,199 @@ static void conv_dw3x3_item(void *arg, int64_t item, int slot)
         conv_act_block(j, m, j->y + pm * w->out_vol, 1, w->out_vol, w->out_vol);
     }
 }
+
+/* One output row of a 3 x 3 stride-1 depthwise straight from the input plane, with the operations of the
+ * padded kernel (dw_plane_avx2's 3 x 3 case: per kernel row a chain, the bias in the third, summed
+ * (0 + 1) + 2), a padding row read as a zero vector and padding columns as the zero lanes of masked loads
+ * (only in the strips at the row ends), so the same bits without the padded copy. H0 / H2: kernel rows 0 / 2
+ * fall inside the plane (row 1 always does: a missing middle row takes the padded kernel). */
+static inline __attribute__((always_inline)) void dw3s1_row(const oc_window *w, const float *r0, const float *r1,
+                                                            const float *r2, const __m256 *wv, __m256 vb,
+                                                            int64_t oh, float *yp, const float *rp, bool clamp,
+                                                            __m256 vlo, __m256 vhi, const __m256i tail, bool H0,
+                                                            bool H2)
+{
+    const int64_t in2 = w->in[2], o1 = w->out[1], o2 = w->out[2], pl = w->pad0[2];
+    float *yr = yp + oh * o2;
+    const float *rr = rp ? rp + oh * o2 : NULL;
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < o2; i += 8) {
+        const int64_t c = i - pl;
+        __m256 x00, x01, x02, x10, x11, x12, x20, x21, x22;
+        if (c >= 0 && c + 10 <= in2) {
+            x00 = H0 ? _mm256_loadu_ps(r0 + c) : z;
+            x01 = H0 ? _mm256_loadu_ps(r0 + c + 1) : z;
+            x02 = H0 ? _mm256_loadu_ps(r0 + c + 2) : z;
+            x10 = _mm256_loadu_ps(r1 + c);
+            x11 = _mm256_loadu_ps(r1 + c + 1);
+            x12 = _mm256_loadu_ps(r1 + c + 2);
+            x20 = H2 ? _mm256_loadu_ps(r2 + c) : z;
+            x21 = H2 ? _mm256_loadu_ps(r2 + c + 1) : z;
+            x22 = H2 ? _mm256_loadu_ps(r2 + c + 2) : z;
+        } else { /* masked lanes are not read, so the address may lie outside the row */
+            const __m256i m0 = cols_in_row(c, in2), m1 = cols_in_row(c + 1, in2), m2 = cols_in_row(c + 2, in2);
+            x00 = H0 ? _mm256_maskload_ps(r0 + c, m0) : z;
+            x01 = H0 ? _mm256_maskload_ps(r0 + c + 1, m1) : z;
+            x02 = H0 ? _mm256_maskload_ps(r0 + c + 2, m2) : z;
+            x10 = _mm256_maskload_ps(r1 + c, m0);
+            x11 = _mm256_maskload_ps(r1 + c + 1, m1);
+            x12 = _mm256_maskload_ps(r1 + c + 2, m2);
+            x20 = H2 ? _mm256_maskload_ps(r2 + c, m0) : z;
+            x21 = H2 ? _mm256_maskload_ps(r2 + c + 1, m1) : z;
+            x22 = H2 ? _mm256_maskload_ps(r2 + c + 2, m2) : z;
+        }
+        __m256 a0 = _mm256_mul_ps(wv[0], x00);
+        __m256 a1 = _mm256_mul_ps(wv[3], x10);
+        __m256 a2 = _mm256_fmadd_ps(wv[6], x20, vb);
+        a0 = _mm256_fmadd_ps(wv[1], x01, a0);
+        a1 = _mm256_fmadd_ps(wv[4], x11, a1);
+        a2 = _mm256_fmadd_ps(wv[7], x21, a2);
+        a0 = _mm256_fmadd_ps(wv[2], x02, a0);
+        a1 = _mm256_fmadd_ps(wv[5], x12, a1);
+        a2 = _mm256_fmadd_ps(wv[8], x22, a2);
+        __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+        const bool whole = oh * o2 + i + 8 <= o1 * o2; /* past the row end: see dw3x3_strip */
+        if (rr)
+            acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
+        if (clamp)
+            acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+        if (whole)
+            _mm256_storeu_ps(yr + i, acc);
+        else
+            oc_maskstore8(yr + i, tail, acc);
+    }
+}
+
+/* The sum and epilogue of one vector of dw3s1_row from its nine inputs (the padded kernel's order). */
+static inline __attribute__((always_inline)) void dw3s1_out(const __m256 *wv, __m256 vb, __m256 x00, __m256 x01,
+                                                            __m256 x02, __m256 x10, __m256 x11, __m256 x12,
+                                                            __m256 x20, __m256 x21, __m256 x22, bool whole,
+                                                            float *y, const float *r, bool clamp, __m256 vlo,
+                                                            __m256 vhi, __m256i tail)
+{
+    __m256 a0 = _mm256_mul_ps(wv[0], x00);
+    __m256 a1 = _mm256_mul_ps(wv[3], x10);
+    __m256 a2 = _mm256_fmadd_ps(wv[6], x20, vb);
+    a0 = _mm256_fmadd_ps(wv[1], x01, a0);
+    a1 = _mm256_fmadd_ps(wv[4], x11, a1);
+    a2 = _mm256_fmadd_ps(wv[7], x21, a2);
+    a0 = _mm256_fmadd_ps(wv[2], x02, a0);
+    a1 = _mm256_fmadd_ps(wv[5], x12, a1);
+    a2 = _mm256_fmadd_ps(wv[8], x22, a2);
+    __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+    if (r)
+        acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, tail));
+    if (clamp)
+        acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+    if (whole)
+        _mm256_storeu_ps(y, acc);
+    else
+        oc_maskstore8(y, tail, acc);
+}
+
+/* Output rows oh and oh + 1 of dw3s1_row at once, their middle input rows r1, r2 shared (loaded once): the
+ * same operations per output. H0 / H3: input rows r0 / r3 lie in the plane. */
+static inline __attribute__((always_inline)) void dw3s1_rows2(const oc_window *w, const float *r0, const float *r1,
+                                                              const float *r2, const float *r3, const __m256 *wv,
+                                                              __m256 vb, int64_t oh, float *yp, const float *rp,
+                                                              bool clamp, __m256 vlo, __m256 vhi,
+                                                              const __m256i tail, bool H0, bool H3)
+{
+    const int64_t in2 = w->in[2], o1 = w->out[1], o2 = w->out[2], pl = w->pad0[2];
+    float *yr = yp + oh * o2;
+    const float *rr = rp ? rp + oh * o2 : NULL;
+    const __m256 z = _mm256_setzero_ps();
+    for (int64_t i = 0; i < o2; i += 8) {
+        const int64_t c = i - pl;
+        __m256 x[4][3];
+        if (c >= 0 && c + 10 <= in2) {
+            for (int k = 0; k < 3; k++) {
+                x[0][k] = H0 ? _mm256_loadu_ps(r0 + c + k) : z;
+                x[1][k] = _mm256_loadu_ps(r1 + c + k);
+                x[2][k] = _mm256_loadu_ps(r2 + c + k);
+                x[3][k] = H3 ? _mm256_loadu_ps(r3 + c + k) : z;
+            }
+        } else {
+            for (int k = 0; k < 3; k++) {
+                const __m256i m = cols_in_row(c + k, in2);
+                x[0][k] = H0 ? _mm256_maskload_ps(r0 + c + k, m) : z;
+                x[1][k] = _mm256_maskload_ps(r1 + c + k, m);
+                x[2][k] = _mm256_maskload_ps(r2 + c + k, m);
+                x[3][k] = H3 ? _mm256_maskload_ps(r3 + c + k, m) : z;
+            }
+        }
+        /* row oh + 1's first columns are stored before row oh's last: that one stores its own lanes only */
+        dw3s1_out(wv, vb, x[0][0], x[0][1], x[0][2], x[1][0], x[1][1], x[1][2], x[2][0], x[2][1], x[2][2],
+                  i + 8 <= o2, yr + i, rr ? rr + i : NULL, clamp, vlo, vhi, tail);
+        dw3s1_out(wv, vb, x[1][0], x[1][1], x[1][2], x[2][0], x[2][1], x[2][2], x[3][0], x[3][1], x[3][2],
+                  (oh + 1) * o2 + i + 8 <= o1 * o2, yr + o2 + i, rr ? rr + o2 + i : NULL, clamp, vlo, vhi, tail);
+    }
+}
+
+/* Whether dw3s1_plane takes the convolution: 3 x 3, stride 1, no dilation, padding of at most one, planes of
+ * two rows or more. */
+static bool dw3s1_ok(const oc_window *w)
+{
+    return dw3x3_direct_ok(w) && w->stride[1] == 1 && w->stride[2] == 1 && w->pad0[1] <= 1 && w->pad1[1] <= 1 &&
+           w->pad0[2] <= 1 && w->pad1[2] <= 1 && w->in[1] >= 2 && w->out[1] >= 1 && w->out[2] >= 1;
+}
+
+/* A whole plane, rows top to bottom, two at a time where their middle input rows lie in the plane (dw3s1_rows2:
+ * 12 loads for 2 output vectors instead of 18), else one (dw3s1_row); stores past a row's end are overwritten by
+ * the next row's. */
+static void dw3s1_plane(const oc_window *w, const float *xp, const float *wt, float bias, float *yp,
+                        const float *rp, bool clamp, float lo, float hi)
+{
+    const int64_t in1 = w->in[1], in2 = w->in[2], o1 = w->out[1], o2 = w->out[2], pt = w->pad0[1];
+    __m256 wv[9];
+    for (int t = 0; t < 9; t++)
+        wv[t] = _mm256_broadcast_ss(wt + t);
+    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const __m256i tail = cols_in_row(0, o2 % 8 ? o2 % 8 : 8);
+    for (int64_t oh = 0; oh < o1; oh++) {
+        const int64_t ih = oh - pt; /* kernel row 0; row 1 (ih + 1) lies in the plane when the padding is <= 1 */
+        const float *r1 = xp + (ih + 1) * in2;
+        if (oh + 1 < o1 && ih + 2 < in1) { /* two rows at once: input rows ih + 1 and ih + 2 inside */
+            if (ih >= 0 && ih + 3 < in1)
+                dw3s1_rows2(w, r1 - in2, r1, r1 + in2, r1 + 2 * in2, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail,
+                            true, true);
+            else if (ih >= 0)
+                dw3s1_rows2(w, r1 - in2, r1, r1 + in2, r1, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, true, false);
+            else if (ih + 3 < in1)
+                dw3s1_rows2(w, r1, r1, r1 + in2, r1 + 2 * in2, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, false,
+                            true);
+            else
+                dw3s1_rows2(w, r1, r1, r1 + in2, r1, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, false, false);
+            oh++;
+            continue;
+        }
+        const bool h0 = ih >= 0, h2 = ih + 2 < in1;
+        if (h0 && h2)
+            dw3s1_row(w, r1 - in2, r1, r1 + in2, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, true, true);
+        else if (h2)
+            dw3s1_row(w, r1, r1, r1 + in2, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, false, true);
+        else if (h0)
+            dw3s1_row(w, r1 - in2, r1, r1, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, true, false);
+        else
+            dw3s1_row(w, r1, r1, r1, wv, vb, oh, yp, rp, clamp, vlo, vhi, tail, false, false);
+    }
+}
+
+static void conv_dw3s1_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    const conv_job *j = arg;
+    const conv_plan *p = j->p;
+    const oc_window *w = &p->w;
+    const int64_t planes = p->n * p->m;
+    const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
+    for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
+        const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
+        dw3s1_plane(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
+                    j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
+        conv_act_block(j, m, j->y + pm * w->out_vol, 1, w->out_vol, w->out_vol);
+    }
+}
 #endif
 
 /* Depthwise over padded planes: an output row sums, over kernel rows and taps, a weight times a contiguous
@@ -1603,6 +1796,12 @@ static onnxc_status conv_run_fused(oc_kctx *c)
          * faster there) */
         if (dw3x3_direct_ok(w) && (w->out[2] <= 16 || w->stride[2] == 2 || !p->dw_padded)) {
             oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw3x3_item, &j);
+            return ONNXC_OK;
+        }
+        /* wide stride-1 planes: the padded kernel's operations straight from the input (the padded copy
+         * measured ~40% of that path's time at 32 x 112 x 112; 0.74-0.88x of it on chains of such layers) */
+        if (dw3s1_ok(w)) {
+            oc_pool_run(pool, ceil_div(planes, j.dw_per_item), conv_dw3s1_item, &j);
             return ONNXC_OK;
         }
 #endif

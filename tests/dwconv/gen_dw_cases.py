@@ -8,7 +8,9 @@ none, a channel multiplier of 2, batch 2, and a Relu after the Conv (fused into 
 5 x 5 on the plain layout through blocked rows of 8 channels (runtime/kernels/blocked.c, oc_blk_dw_nchw_run):
 whole blocks and a last partial one, 7 x 7 to 28 x 28 planes at strides 1 and 2, rows wider than a vector, and the
 activations the planner fuses into it (Relu, Clip 0..6, HardSwish and SiLU in their exported x * gate(x) forms); for the
-AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused residual Add.
+AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused residual Add; for the 3 x 3 stride-1
+kernel on planes wider than 16 read straight from the input (conv.c, dw3s1_plane; one and two rows a pass) pads 0
+and 1 on each side, 2-row planes, tails of 1 to 7 columns, 112 x 112, a residual Add with Clip, multiplier 2.
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -108,6 +110,16 @@ def main():
     case("dw7x7_s1_w70_h7_res_relu", 3, 7, 70, 7, 1, relu=True, res=True)
     case("dw7x7_s1_w129_h3", 2, 3, 129, 7, 1)
     case("dw7x7_s1_w56_h56_res", 2, 56, 56, 7, 1, res=True)
+    # 3 x 3 stride 1 on planes wider than 16 straight from the input (conv.c, dw3s1_plane): rows at the plane's
+    # top and bottom, the padding columns at both row ends (pads 0 and 1 on each side), tails of 1 to 7 columns,
+    # two-row planes, the zoo's 112 x 112, a fused residual Add and Clip, a channel multiplier of 2
+    for c, h, wd, pads, extra in ((3, 2, 17, [1, 1, 1, 1], {}), (5, 3, 18, [0, 0, 0, 0], {}),
+                                  (13, 7, 23, [1, 0, 1, 1], {"relu": True}), (4, 9, 26, [0, 1, 1, 0], {}),
+                                  (7, 5, 33, [1, 1, 0, 0], {"bias": False}), (3, 6, 39, [0, 0, 1, 1], {"act": "clip6"}),
+                                  (2, 112, 112, [1, 1, 1, 1], {"act": "clip6"}), (3, 13, 47, [1, 1, 1, 1], {"res": True, "act": "clip6"}),
+                                  (3, 11, 20, [1, 1, 1, 1], {"mult": 2, "n": 2})):
+        case("dw3x3_s1_direct_c%d_h%d_w%d_p%s" % (c, h, wd, "".join(map(str, pads))), c, h, wd, 3, 1, pads=pads,
+             **extra)
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 
