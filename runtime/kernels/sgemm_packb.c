@@ -267,6 +267,12 @@ static void pb_item(void *arg, int64_t item, int slot)
     const pb_job *j = arg;
     if (j->by_rows) {
         const int64_t r0 = item * j->rows_per_item, r1 = r0 + j->rows_per_item < j->m ? r0 + j->rows_per_item : j->m;
+        /* convolutions: the item's rows at once, so the epilogue transposes and activates whole runs of
+         * positions (an activation over 12-position spans cost EfficientNet-B0's 14 x 14 SiLU layers) */
+        if (j->layout != OC_PACKB_A_ROWS) {
+            pb_block(j, r0, r1, 0, j->b->panels);
+            return;
+        }
         /* row tiles outer: the block's rows stay in L1 while the panels go by */
         for (int64_t t0 = r0; t0 < r1; t0 += MR)
             pb_block(j, t0, t0 + MR < r1 ? t0 + MR : r1, 0, j->b->panels);

@@ -3,7 +3,8 @@
 on small planes, the path of runtime/kernels/conv.c's conv_pw_small_run (rows of the product = output
 positions, in register tiles of up to 12, channels in panels of 32 through sgemm_packb.c, the product transposed
 into the output): 7 x 7 and 14 x 14 planes, the largest plane it takes (196) and one past it (210, the GEMM
-path), odd planes (13 x 13, 3 x 5, 1 x 2, a 1-D row), channel counts not multiples of 8 or 32, depths past one
+path), odd planes (13 x 13, 3 x 5, 1 x 2, a 1-D row), output channel counts not multiples of 8 but within
+10 % of a multiple of 32 (the path's rule; 7 channels, the GEMM path, beside them), input channels of any count, depths past one
 and two depth blocks (512), batch 2; with and without a bias, a residual Add, Relu / Clip (the clamp), LeakyRelu
 and a per-channel PRelu (the activation on the written rows), the squeeze-excite gate Mul in front, and the
 NCHW8c layout in and out (a 1 x 1 -> depthwise 3 x 3 -> 1 x 1 chain with whole blocks of 8 channels).
@@ -140,30 +141,31 @@ def chain(name, n, cin, mid, cout, h, w, act=None):
 case("7x7_160_320", 1, 160, 320, (7, 7))
 case("7x7_320_96_relu", 1, 320, 96, (7, 7), act="relu", neg=True)
 case("14x14_96_64_res", 1, 96, 64, (14, 14), res=True)
-case("14x14_64_200_clip", 1, 64, 200, (14, 14), act="clip", neg=True)
+case("14x14_64_220_clip", 1, 64, 220, (14, 14), act="clip", neg=True)
 # depth past one and two blocks of 512
-case("7x7_600_40", 1, 600, 40, (7, 7))
-case("3x5_1100_24_res_relu", 1, 1100, 24, (3, 5), res=True, act="relu")
+case("7x7_600_62", 1, 600, 62, (7, 7))
+case("3x5_1100_30_res_relu", 1, 1100, 30, (3, 5), res=True, act="relu")
 # channels not multiples of 8 / 32, odd planes, no bias
-case("13x13_37_45", 1, 37, 45, (13, 13))
-case("7x7_19_33_nobias", 1, 19, 33, (7, 7), bias=False)
-case("1x2_24_7", 1, 24, 7, (1, 2))
-case("1d_17_40_70", 1, 40, 70, (17,))
+case("13x13_37_61", 1, 37, 61, (13, 13))
+case("7x7_19_29_nobias", 1, 19, 29, (7, 7), bias=False)
+case("1x2_24_31", 1, 24, 31, (1, 2))
+case("7x7_24_7", 1, 24, 7, (7, 7))  # 7 of 32 lanes: the GEMM path, beside it
+case("1d_17_40_93", 1, 40, 93, (17,))
 case("14x15_16_16", 1, 16, 16, (14, 15))  # 210 positions: the GEMM path, beside it
 case("14x14_8_1", 1, 8, 1, (14, 14))
 # activations on the written rows
-case("7x7_21_50_leaky", 1, 21, 50, (7, 7), act="leaky", neg=True)
-case("7x7_21_50_prelu", 1, 21, 50, (7, 7), act="prelu", neg=True)
-case("5x5_30_41_res_prelu", 1, 30, 41, (5, 5), res=True, act="prelu", neg=True)
+case("7x7_21_61_leaky", 1, 21, 61, (7, 7), act="leaky", neg=True)
+case("7x7_21_93_prelu", 1, 21, 93, (7, 7), act="prelu", neg=True)
+case("5x5_30_125_res_prelu", 1, 30, 125, (5, 5), res=True, act="prelu", neg=True)
 # the squeeze-excite gate, batch 2
-case("7x7_72_40_gate", 1, 72, 40, (7, 7), gate=True)
-case("b2_7x7_48_36_gate_res", 2, 48, 36, (7, 7), gate=True, res=True)
-case("b2_14x14_40_24_res_relu", 2, 40, 24, (14, 14), res=True, act="relu", neg=True)
+case("7x7_72_190_gate", 1, 72, 190, (7, 7), gate=True)
+case("b2_7x7_48_61_gate_res", 2, 48, 61, (7, 7), gate=True, res=True)
+case("b2_14x14_40_31_res_relu", 2, 40, 31, (14, 14), res=True, act="relu", neg=True)
 # NCHW8c in and out
-chain("chain_7x7_40_96_24", 1, 40, 96, 24, 7, 7)
-chain("chain_14x14_24_64_40_clip", 1, 24, 64, 40, 14, 14, act="clip")
-chain("chain_b2_7x7_16_40_72", 2, 16, 40, 72, 7, 7)
-chain("chain_3x3_8_16_9", 1, 8, 16, 9, 3, 3)
+chain("chain_7x7_40_96_29", 1, 40, 96, 29, 7, 7)
+chain("chain_14x14_24_64_60_clip", 1, 24, 64, 60, 14, 14, act="clip")
+chain("chain_b2_7x7_16_64_94", 2, 16, 64, 94, 7, 7)
+chain("chain_3x3_8_32_31", 1, 8, 32, 31, 3, 3)
 
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(sorted(CASES)) + "\n")
