@@ -102,33 +102,68 @@ void oc_packed_b_free(oc_packed_b *p)
 
 #ifdef PB_VEC
 
+/* A[r][k] of a tile whose first element is a (lda as in oc_packb_alayout): for OC_PACKB_A_BLK8, k counts
+ * from a multiple of 8. */
+static inline __attribute__((always_inline)) const float *pb_a(const int L, const float *a, int64_t lda, int i,
+                                                               int64_t k)
+{
+    return L == OC_PACKB_A_ROWS ? a + i * lda + k
+         : L == OC_PACKB_A_COLS ? a + i + k * lda
+                                : a + (k >> 3) * lda + i * 8 + (k & 7);
+}
+
 /* One tile: R rows (a compile-time constant after inlining) x cols <= PW columns of C, over depth kc from A
- * (rows lda apart) and the panel block bp ([kc][PW]); load: start from C's values, else from zero. */
-static inline __attribute__((always_inline)) void pb_tile(const int R, int64_t kc, const float *restrict a, int64_t lda,
+ * (laid out as L) and the panel block bp ([kc][PW]); load: start from C's values, else from init (the
+ * tile's first column of a per-column start, e.g. a bias) or zero. */
+static inline __attribute__((always_inline)) void pb_tile(const int R, const int L, int64_t kc,
+                                                          const float *restrict a, int64_t lda,
                                                           const float *restrict bp, float *restrict c, int64_t ldc,
-                                                          int cols, bool load)
+                                                          int cols, bool load, const float *init)
 {
     vf acc0[MR], acc1[MR];
     const vmask m0 = mask_below(cols), m1 = mask_below(cols - VW);
+    vf i0 = VZERO(), i1 = VZERO();
+    if (!load && init) {
+        i0 = VLOADU_M(init, m0);
+        i1 = VLOADU_M(init + VW, m1);
+    }
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
         if (load) {
             acc0[i] = VLOADU_M(c + i * ldc, m0);
             acc1[i] = VLOADU_M(c + i * ldc + VW, m1);
         } else {
-            acc0[i] = VZERO();
-            acc1[i] = VZERO();
+            acc0[i] = i0;
+            acc1[i] = i1;
         }
     }
-    for (int64_t k = 0; k < kc; k++) {
-        const vf b0 = VLOAD(bp), b1 = VLOAD(bp + VW);
+    if (L == OC_PACKB_A_BLK8) {
+        /* kc is a multiple of 8: eight k from one channel block, then the next block */
+        for (int64_t k = 0; k < kc; k += 8) {
+#pragma GCC unroll 8
+            for (int kk = 0; kk < 8; kk++) {
+                const vf b0 = VLOAD(bp), b1 = VLOAD(bp + VW);
 #pragma GCC unroll 12
-        for (int i = 0; i < R; i++) {
-            const vf av = VBCAST(a + i * lda + k);
-            acc0[i] = VFMA(av, b0, acc0[i]);
-            acc1[i] = VFMA(av, b1, acc1[i]);
+                for (int i = 0; i < R; i++) {
+                    const vf av = VBCAST(a + i * 8 + kk);
+                    acc0[i] = VFMA(av, b0, acc0[i]);
+                    acc1[i] = VFMA(av, b1, acc1[i]);
+                }
+                bp += PW;
+            }
+            a += lda;
         }
-        bp += PW;
+    } else {
+        for (int64_t k = 0; k < kc; k++) {
+            const vf b0 = VLOAD(bp), b1 = VLOAD(bp + VW);
+#pragma GCC unroll 12
+            for (int i = 0; i < R; i++) {
+                const vf av = VBCAST(pb_a(L, a, lda, i, k));
+                acc0[i] = VFMA(av, b0, acc0[i]);
+                acc1[i] = VFMA(av, b1, acc1[i]);
+            }
+            bp += PW;
+        }
     }
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
@@ -138,10 +173,17 @@ static inline __attribute__((always_inline)) void pb_tile(const int R, int64_t k
 }
 
 #define PB_CASE(R)                                                                                                     \
-    case R: pb_tile(R, kc, a, lda, bp, c, ldc, cols, load); break;
+    case R:                                                                                                            \
+        if (L == OC_PACKB_A_ROWS)                                                                                      \
+            pb_tile(R, OC_PACKB_A_ROWS, kc, a, lda, bp, c, ldc, cols, load, init);                                     \
+        else if (L == OC_PACKB_A_COLS)                                                                                 \
+            pb_tile(R, OC_PACKB_A_COLS, kc, a, lda, bp, c, ldc, cols, load, init);                                     \
+        else                                                                                                           \
+            pb_tile(R, OC_PACKB_A_BLK8, kc, a, lda, bp, c, ldc, cols, load, init);                                     \
+        break;
 
-static void pb_tile_rows(int rows, int64_t kc, const float *a, int64_t lda, const float *bp, float *c, int64_t ldc,
-                         int cols, bool load)
+static void pb_tile_rows(int rows, oc_packb_alayout L, int64_t kc, const float *a, int64_t lda, const float *bp,
+                         float *c, int64_t ldc, int cols, bool load, const float *init)
 {
     switch (rows) {
         PB_CASE(1)
@@ -167,7 +209,9 @@ static void pb_tile_rows(int rows, int64_t kc, const float *a, int64_t lda, cons
 typedef struct pb_job {
     int64_t m, lda, ldc, rows_per_item, panels_per_item;
     const float *a;
+    oc_packb_alayout layout;
     const oc_packed_b *b;
+    const float *init;
     float *c;
     bool accumulate, by_rows;
     oc_block_fn ep;
@@ -194,13 +238,20 @@ static void pb_block(const pb_job *j, int64_t r0, int64_t r1, int64_t p0, int64_
                         _mm_prefetch((const char *)(j->c + (t0 + i) * j->ldc + c0 + PW), _MM_HINT_T0);
                         _mm_prefetch((const char *)(j->c + (t0 + i) * j->ldc + c0 + PW + 16), _MM_HINT_T0);
                     }
-                pb_tile_rows(tr, kc, j->a + t0 * j->lda + k0, j->lda, panel + k0 * PW, j->c + t0 * j->ldc + c0, j->ldc,
-                             (int)cols, load);
+                const float *at = j->layout == OC_PACKB_A_ROWS   ? j->a + t0 * j->lda + k0
+                                : j->layout == OC_PACKB_A_COLS ? j->a + t0 + k0 * j->lda
+                                                               : j->a + (k0 >> 3) * j->lda + t0 * 8;
+                pb_tile_rows(tr, j->layout, kc, at, j->lda, panel + k0 * PW, j->c + t0 * j->ldc + c0, j->ldc,
+                             (int)cols, load, j->init ? j->init + c0 : NULL);
             }
         }
         if (k == 0 && !j->accumulate)
-            for (int64_t r = r0; r < r1; r++)
-                memset(j->c + r * j->ldc + c0, 0, (size_t)cols * sizeof(float));
+            for (int64_t r = r0; r < r1; r++) {
+                if (j->init)
+                    memcpy(j->c + r * j->ldc + c0, j->init + c0, (size_t)cols * sizeof(float));
+                else
+                    memset(j->c + r * j->ldc + c0, 0, (size_t)cols * sizeof(float));
+            }
         /* the epilogue on groups of panels of at most EP_FLOATS outputs, still in L1 (an activation over a
          * 32-float row segment per call cost ~40 % more per element than over whole rows) */
         if (j->ep && (p + 1 == p1 || (p + 1 - ep_from) * PW * rows >= EP_FLOATS)) {
@@ -216,6 +267,12 @@ static void pb_item(void *arg, int64_t item, int slot)
     const pb_job *j = arg;
     if (j->by_rows) {
         const int64_t r0 = item * j->rows_per_item, r1 = r0 + j->rows_per_item < j->m ? r0 + j->rows_per_item : j->m;
+        /* convolutions: the item's rows at once, so the epilogue transposes and activates whole runs of
+         * positions (an activation over 12-position spans cost EfficientNet-B0's 14 x 14 SiLU layers) */
+        if (j->layout != OC_PACKB_A_ROWS) {
+            pb_block(j, r0, r1, 0, j->b->panels);
+            return;
+        }
         /* row tiles outer: the block's rows stay in L1 while the panels go by */
         for (int64_t t0 = r0; t0 < r1; t0 += MR)
             pb_block(j, t0, t0 + MR < r1 ? t0 + MR : r1, 0, j->b->panels);
@@ -226,12 +283,13 @@ static void pb_item(void *arg, int64_t item, int slot)
     }
 }
 
-void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, const oc_packed_b *b, float *c,
-                    int64_t ldc, bool accumulate, oc_block_fn ep, void *ep_ctx)
+static void pb_run(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, oc_packb_alayout layout,
+                   const oc_packed_b *b, const float *init, float *c, int64_t ldc, bool accumulate, oc_block_fn ep,
+                   void *ep_ctx)
 {
     if (m <= 0 || b->n <= 0)
         return;
-    pb_job j = {m, lda, ldc, 0, 0, a, b, c, accumulate, false, ep, ep_ctx};
+    pb_job j = {m, lda, ldc, 0, 0, a, layout, b, init, c, accumulate, false, ep, ep_ctx};
     const int slots = oc_pool_threads(pool);
     const double work = (double)m * (double)b->n * (double)(b->k > 0 ? b->k : 1);
     int64_t items = slots > 1 ? 4 * (int64_t)slots : 1;
@@ -248,7 +306,24 @@ void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64
         return;
     }
     j.panels_per_item = (b->panels + items - 1) / items;
+    /* convolutions: a count of items every thread gets as many of (MobileNetV2's 960 -> 320 at 7 x 7: 10
+     * panels in 10 items, not 5 of 2 split 3 : 2) */
+    while (layout != OC_PACKB_A_ROWS && slots > 1 && j.panels_per_item > 1 &&
+           (b->panels + j.panels_per_item - 1) / j.panels_per_item % slots != 0)
+        j.panels_per_item--;
     oc_pool_run(pool, (b->panels + j.panels_per_item - 1) / j.panels_per_item, pb_item, &j);
+}
+
+void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, const oc_packed_b *b, float *c,
+                    int64_t ldc, bool accumulate, oc_block_fn ep, void *ep_ctx)
+{
+    pb_run(pool, m, a, lda, OC_PACKB_A_ROWS, b, NULL, c, ldc, accumulate, ep, ep_ctx);
+}
+
+void oc_sgemm_packb_ex(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, oc_packb_alayout layout,
+                       const oc_packed_b *b, const float *init, float *c, int64_t ldc, oc_block_fn ep, void *ep_ctx)
+{
+    pb_run(pool, m, a, lda, layout, b, init, c, ldc, false, ep, ep_ctx);
 }
 
 #else
@@ -265,6 +340,29 @@ void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64
                 float s = accumulate ? c[i * ldc + c0 + jj] : 0.0f;
                 for (int64_t kk = 0; kk < b->k; kk++)
                     s += a[i * lda + kk] * b->data[(p * b->k + kk) * PW + jj];
+                c[i * ldc + c0 + jj] = s;
+            }
+        }
+    if (ep)
+        ep(ep_ctx, c, ldc, 0, m, 0, b->n);
+}
+
+void oc_sgemm_packb_ex(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, oc_packb_alayout layout,
+                       const oc_packed_b *b, const float *init, float *c, int64_t ldc, oc_block_fn ep, void *ep_ctx)
+{
+    /* not reached either (oc_packb_available): the same sums in order of k */
+    (void)pool;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t p = 0; p < b->panels; p++) {
+            const int64_t c0 = p * PW, cols = b->n - c0 < PW ? b->n - c0 : PW;
+            for (int64_t jj = 0; jj < cols; jj++) {
+                float s = init ? init[c0 + jj] : 0.0f;
+                for (int64_t kk = 0; kk < b->k; kk++) {
+                    const float av = layout == OC_PACKB_A_ROWS   ? a[i * lda + kk]
+                                   : layout == OC_PACKB_A_COLS ? a[i + kk * lda]
+                                                               : a[(kk / 8) * lda + i * 8 + kk % 8];
+                    s += av * b->data[(p * b->k + kk) * PW + jj];
+                }
                 c[i * ldc + c0 + jj] = s;
             }
         }

@@ -36,4 +36,15 @@ void oc_packed_b_free(oc_packed_b *p);
 void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, const oc_packed_b *b, float *c,
                     int64_t ldc, bool accumulate, oc_block_fn ep, void *ep_ctx);
 
+/* How oc_sgemm_packb_ex reads A[r][k]: ROWS a[r * lda + k] (row-major); COLS a[r + k * lda] (an NCHW
+ * image seen as positions x channels, lda = the plane size); BLK8 a[(k / 8) * lda + r * 8 + k % 8] (NCHW8c,
+ * lda = 8 x the plane size; k a multiple of 8). */
+typedef enum oc_packb_alayout { OC_PACKB_A_ROWS, OC_PACKB_A_COLS, OC_PACKB_A_BLK8 } oc_packb_alayout;
+
+/* C[m, n] = init + A op(B), A laid out as layout, init (n floats, may be NULL for zero) the value each column's
+ * sum starts from, then the k products in order of k (one FMA each); split over the pool and ep run as
+ * oc_sgemm_packb. Pointwise convolutions on small planes (conv.c): rows are the output positions. */
+void oc_sgemm_packb_ex(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, oc_packb_alayout layout,
+                       const oc_packed_b *b, const float *init, float *c, int64_t ldc, oc_block_fn ep, void *ep_ctx);
+
 #endif
