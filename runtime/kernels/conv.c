@@ -1891,12 +1891,16 @@ static void pw_small_block(void *vctx, float *cb, int64_t ldc, int64_t r0, int64
     conv_act_block(j, c0, y + c0 * hw + r0, c1 - c0, r1 - r0, hw);
 }
 
-/* The gated input copy (x times its channel's gate, the Mul's products), PW_GATE_CHANNELS channels an item. */
+/* The gated input copy (x times its channel's gate, the Mul's products), or the fused BatchNormalization's
+ * (x * a + b, clamped: fill_pointwise_bn's operations), PW_GATE_CHANNELS channels an item. */
 #define PW_GATE_CHANNELS 64
 typedef struct pw_gate_job {
     const float *x, *g;
     float *dst;
     int64_t hw, channels, per;
+    const float *bn_a, *bn_b; /* the BatchNormalization instead of the gate when not NULL */
+    bool bn_clamp;
+    float bn_lo, bn_hi;
 } pw_gate_job;
 
 static void pw_gate_item(void *arg, int64_t item, int slot)
@@ -1904,6 +1908,23 @@ static void pw_gate_item(void *arg, int64_t item, int slot)
     (void)slot;
     const pw_gate_job *gj = arg;
     const int64_t k0 = item * gj->per, k1 = k0 + gj->per < gj->channels ? k0 + gj->per : gj->channels;
+    if (gj->bn_a) {
+        const float lo = gj->bn_lo, hi = gj->bn_hi;
+        for (int64_t k = k0; k < k1; k++) {
+            const float a = gj->bn_a[k], b = gj->bn_b[k];
+            const float *xr = gj->x + k * gj->hw;
+            float *d = gj->dst + k * gj->hw;
+            for (int64_t r = 0; r < gj->hw; r++) {
+                float v = xr[r] * a + b;
+                if (gj->bn_clamp) {
+                    v = v < lo ? lo : v;
+                    v = v > hi ? hi : v;
+                }
+                d[r] = v;
+            }
+        }
+        return;
+    }
     for (int64_t k = k0; k < k1; k++) {
         const float gv = gj->g[k];
         const float *xr = gj->x + k * gj->hw;
@@ -1913,7 +1934,8 @@ static void pw_gate_item(void *arg, int64_t item, int slot)
     }
 }
 
-/* Each image: the product over its positions (input plain, gated into scratch first when a gate is fused, or
+/* Each image: the product over its positions (input plain, gated or batch-normalized into scratch first when a
+ * gate or a BatchNormalization is fused, or
  * blocked), transposed into the output block by block. */
 static onnxc_status conv_pw_small_run(oc_kctx *c, const conv_plan *p, const conv_job *j)
 {
@@ -1924,8 +1946,9 @@ static onnxc_status conv_pw_small_run(oc_kctx *c, const conv_plan *p, const conv
     const bool in_blocked = c->in_blocked;
     for (int64_t n = 0; n < p->n; n++) {
         const float *x = j->x + n * p->c_in * hw;
-        if (j->gate && !in_blocked) {
-            pw_gate_job gj = {x, j->gate + n * p->c_in, gx, hw, p->c_in, PW_GATE_CHANNELS};
+        if ((j->gate || j->bn_ab) && !in_blocked) {
+            pw_gate_job gj = {x, j->gate ? j->gate + n * p->c_in : NULL, gx, hw, p->c_in, PW_GATE_CHANNELS,
+                              j->bn_ab, j->bn_ab ? j->bn_ab + p->c_in : NULL, j->bn_clamp, j->bn_lo, j->bn_hi};
             oc_pool_run(p->c_in * hw >= 16384 ? c->pool : NULL, ceil_div(p->c_in, PW_GATE_CHANNELS), pw_gate_item,
                         &gj);
             x = gx;

@@ -277,6 +277,18 @@ def bn_cases():
     c = g.conv(rl, 20, k=1)
     save("bn_relu_two_readers_not_fused", g, [g.node("Add", [c, rl], g.val[c] + g.val[rl])], 2, 1)
 
+    # the small-plane pointwise path (positions as the product's rows; 32 or 64 output channels on at most 196
+    # positions) applies the BN in its input copy: batch 2 on 7 x 7, and 14 x 14 with Clip and a residual
+    g = G(arr(2, 40, 7, 7))
+    save("bn_relu_into_conv_small_plane_batch2", g, [g.conv(relu(g, bn(g, "x")), 32, k=1)], 2, 1)
+    g = G(arr(1, 24, 14, 14, scale=2.0))
+    lo, hi = g.const(np.array(0.0, np.float32)), g.const(np.array(6.0, np.float32))
+    b = bn(g, "x")
+    k = g.node("Clip", [b, lo, hi], torch.clamp(g.val[b], 0.0, 6.0))
+    y = g.conv(k, 64, k=1)
+    r = g.conv("x", 64, k=1)
+    save("bn_clip_into_conv_small_plane_residual", g, [g.node("Add", [y, r], g.val[y] + g.val[r])], 3, 1)
+
 
 def blocked5_cases():
     """5 x 5 depthwise convolutions in the blocked layout (MnasNet's and EfficientNet's stages): pointwise + Relu ->
