@@ -6,6 +6,7 @@
 
 #include "act.h"
 #include "blocked.h"
+#include "conv_stem.h"
 #include "conv_vec.h"
 #include "dwconv7.h"
 #include "kutil.h"
@@ -25,7 +26,8 @@ typedef enum conv_algo {
     CONV_IMPLICIT,  /* 1-D and 2-D: GEMM reading B straight from a padded, stride-phase-split input copy */
     CONV_WINOGRAD,  /* 2-D 3 x 3, stride 1, no dilation, enough channels: Winograd F(2x2, 3x3) */
     CONV_POINTWISE, /* 1x1 kernel, stride 1, no padding: B is the input itself, copied a block at a time */
-    CONV_DEPTHWISE  /* one input channel per group: direct loops, GEMM would have depth k_vol only */
+    CONV_DEPTHWISE, /* one input channel per group: direct loops, GEMM would have depth k_vol only */
+    CONV_STEM       /* 2-D, group 1, few input channels, constant weights: direct tiles (conv_stem.c) */
 } conv_algo;
 
 /* Everything run needs, worked out once from the shapes and attributes (kept in c->state by prepare). */
@@ -64,6 +66,7 @@ typedef struct conv_plan {
     float *blk_w;           /* weights repacked for a blocked mode at its first run (conv_blocked_weights), or NULL */
     bool dw_nchw;           /* depthwise on plain planes through blocked rows (oc_blk_dw_nchw_run) */
     float *vec_w;           /* 1 x 1 planes: constant weights packed by oc_conv_vec_pack at the first run, or NULL */
+    oc_stem stem;           /* CONV_STEM: its plan and packed weights */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -202,6 +205,7 @@ static void conv_release(void *state)
     oc_free(p->wino);
     oc_free(p->blk_w);
     oc_free(p->vec_w);
+    oc_stem_free(&p->stem);
     oc_free(p);
 }
 
@@ -478,6 +482,32 @@ static onnxc_status conv_blocked_weights(oc_kctx *c, conv_plan *p)
 }
 #endif
 
+/* The few-input-channel direct kernel (conv_stem.c) for a network's first convolutions: 2-D, group 1, not 1 x 1
+ * unit-stride, constant weights, shapes oc_stem_ok takes. */
+static bool conv_stem_wanted(const oc_kctx *c, const conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    return p->group == 1 && (p->algo == CONV_IMPLICIT || p->algo == CONV_IM2COL) && w->k[0] == 1 &&
+           w->in[0] == 1 && w->out[0] == 1 && ((c->const_inputs >> 1) & 1u) && c->in[1]->data &&
+           oc_stem_ok(p->c_in, p->m, w->k[1], w->k[2], w->stride[1], w->stride[2], w->dil[1], w->dil[2]);
+}
+
+static onnxc_status conv_stem_prepare(oc_kctx *c, conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    onnxc_status st = oc_stem_plan(&p->stem, c->in[1]->data, p->c_in, p->m, w->in[1], w->in[2], w->out[1],
+                                   w->out[2], w->k[1], w->k[2], w->stride[1], w->stride[2], w->dil[1], w->dil[2],
+                                   w->pad0[1], w->pad0[2]);
+    if (st != ONNXC_OK)
+        return oc_kerr(c, st, "%s", onnxc_last_error());
+    int64_t bytes;
+    if (!oc_mul_i64(oc_stem_work_floats(&p->stem) * (int64_t)sizeof(float), conv_slots(c), &bytes))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
+    c->scratch_size = (size_t)bytes;
+    p->algo = CONV_STEM;
+    return ONNXC_OK;
+}
+
 static onnxc_status conv_prepare(oc_kctx *c)
 {
     conv_plan *p = oc_calloc(1, sizeof *p);
@@ -500,6 +530,8 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return st;
     const onnxc_tensor *W = c->in[1];
     const int64_t depth = p->cg * p->w.k_vol;
+    if (conv_stem_wanted(c, p))
+        return conv_stem_prepare(c, p);
     if (conv_wino_ok(p)) {
         p->packed_const = ((c->const_inputs >> 1) & 1u) && W->data;
         return conv_wino_prepare(c, p, conv_slots(c));
@@ -1547,6 +1579,15 @@ static onnxc_status conv_run_fused(oc_kctx *c)
         return ONNXC_OK;
     }
 #endif
+    if (p->algo == CONV_STEM) {
+        const size_t need = (size_t)oc_stem_work_floats(&p->stem) * sizeof(float);
+        if (!c->scratch || c->scratch_size < need)
+            return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+        if ((size_t)conv_slots(c) * need > c->scratch_size)
+            pool = NULL; /* the pool grew after prepare sized the work buffers: run on the caller alone */
+        oc_stem_run(c, pool, &p->stem, j.x, j.bias, j.y, p->n, c->scratch);
+        return ONNXC_OK;
+    }
     if (p->algo == CONV_DEPTHWISE) {
         const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;
         /* items of at least ~16k multiply-adds, so claiming costs little */
