@@ -1,8 +1,8 @@
 /* Direct 2-D convolutions with few input channels: the first convolution of a CNN on the 3-channel image
  * (3 x 3 stride 2 in MobileNet / EfficientNet / RegNet, 7 x 7 stride 2 in ResNet / DenseNet / GoogLeNet). The GEMM
  * paths' depth is only c_in x kh x kw there (27 for 3 x 3), too short to repay their B blocks and tile set-up.
- * Here each output row's input rows are first copied, zero-padded and split into column phases of the stride,
- * into a small per-thread buffer, so every tap reads a contiguous run of it; then tiles of width output
+ * Here the input rows of a group of output rows are first copied, zero-padded and split into column phases of
+ * the stride, into a small per-thread buffer, so every tap reads a contiguous run of it; then tiles of width output
  * channels x up to three vectors of output positions of one row stay in registers over all the taps, each
  * weight broadcast and multiplied into a vector of positions. The rows are written plain NCHW with the epilogue
  * (bias first, as the accumulator's start; then residual, clamp) in registers and the fused activation by the
@@ -69,6 +69,9 @@ static inline sv sv_loadn(const float *p, int64_t n)
 
 /* Vectors of positions per tile, at most. */
 #define STEM_P 3
+/* Output rows whose input rows are buffered together (each input row copied once per group, not once per output
+ * row reading it: 1.5 times for 3 x 3 stride 2, 3.5 times for 7 x 7 stride 2). */
+#define STEM_GROUP_ROWS 8
 
 bool oc_stem_ok(int64_t c_in, int64_t m, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw)
 {
@@ -101,7 +104,9 @@ onnxc_status oc_stem_plan(oc_stem *s, const float *w, int64_t c_in, int64_t m, i
     s->ntaps = c_in * kh * kw;
     const int64_t ovec = (ow + STEM_VL - 1) / STEM_VL * STEM_VL;
     s->wq = (ovec + ((kw - 1) * dw) / sw + 15) / 16 * 16;
-    s->row_floats = c_in * kh * sw * s->wq;
+    s->group_rows = STEM_GROUP_ROWS;
+    s->nr = (s->group_rows - 1) * sh + (kh - 1) * dh + 1;
+    s->row_floats = c_in * s->nr * sw * s->wq;
     s->mblocks = (m + STEM_M - 1) / STEM_M;
     s->off = oc_calloc((size_t)s->ntaps, sizeof *s->off);
     s->w = oc_calloc((size_t)(s->mblocks * s->ntaps * STEM_M), sizeof *s->w);
@@ -111,7 +116,7 @@ onnxc_status oc_stem_plan(oc_stem *s, const float *w, int64_t c_in, int64_t m, i
         for (int64_t a = 0; a < kh; a++)
             for (int64_t b = 0; b < kw; b++) {
                 const int64_t t = (ci * kh + a) * kw + b, tw = b * dw;
-                s->off[t] = ((ci * kh + a) * sw + tw % sw) * s->wq + tw / sw;
+                s->off[t] = ((ci * s->nr + a * dh) * sw + tw % sw) * s->wq + tw / sw;
             }
     for (int64_t o = 0; o < m; o++)
         for (int64_t t = 0; t < s->ntaps; t++)
@@ -124,14 +129,14 @@ int64_t oc_stem_work_floats(const oc_stem *s)
     return (s->row_floats + 15) / 16 * 16;
 }
 
-/* The input rows output row r reads, zero-padded, split by column phase: buffer row (ci, a), phase q, entry j
- * holds padded column j * sw + q of input row r * sh + a * dh - ph of channel ci. */
-static void fill_row(const oc_stem *s, const float *x, int64_t r, float *buf)
+/* The nin input rows from ir0 on, zero-padded, split by column phase: buffer row (ci, i), phase q, entry j holds
+ * padded column j * sw + q of input row ir0 + i of channel ci. */
+static void fill_rows(const oc_stem *s, const float *x, int64_t ir0, int64_t nin, float *buf)
 {
     for (int64_t ci = 0; ci < s->c_in; ci++) {
-        for (int64_t a = 0; a < s->kh; a++) {
-            const int64_t ir = r * s->sh + a * s->dh - s->ph;
-            float *dst = buf + (ci * s->kh + a) * s->sw * s->wq;
+        for (int64_t a = 0; a < nin; a++) {
+            const int64_t ir = ir0 + a;
+            float *dst = buf + (ci * s->nr + a) * s->sw * s->wq;
             if (ir < 0 || ir >= s->ih) {
                 memset(dst, 0, (size_t)(s->sw * s->wq) * sizeof *dst);
                 continue;
@@ -223,11 +228,34 @@ static inline __attribute__((always_inline)) void tile(const stem_job *j, const 
     }
 }
 
+/* Output row r, all channels, from the buffered input rows of its group (buf: at the row's first input row). */
+static void stem_row(const stem_job *j, const float *buf, int64_t r, int64_t nv)
+{
+    const oc_stem *s = j->s;
+    const oc_kctx *c = j->c;
+    const int64_t ov = s->oh * s->ow;
+    for (int64_t mb = 0; mb < s->mblocks; mb++) {
+        const float *wb = s->w + mb * s->ntaps * STEM_M;
+        int64_t v = 0;
+        /* tiles of 3 vectors, the rest as 2 + 2 or 2 or 1 (7 vectors: 3 + 2 + 2) */
+        for (; nv - v >= 5 || nv - v == 3; v += 3)
+            tile(j, buf, wb, mb * STEM_M, r, v * STEM_VL, 3);
+        for (; nv - v >= 2; v += 2)
+            tile(j, buf, wb, mb * STEM_M, r, v * STEM_VL, 2);
+        if (v < nv)
+            tile(j, buf, wb, mb * STEM_M, r, v * STEM_VL, 1);
+    }
+    if (c->fuse_act != OC_ACT_NONE)
+        for (int64_t o = 0; o < s->m; o++) {
+            const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[o] : c->fuse_slope[0];
+            oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, j->y + o * ov + r * s->ow, s->ow);
+        }
+}
+
 static void stem_item(void *arg, int64_t item, int slot)
 {
     const stem_job *j = arg;
     const oc_stem *s = j->s;
-    const oc_kctx *c = j->c;
     const int64_t b = item / j->items_per_image, r0 = (item % j->items_per_image) * j->rows_per_item;
     const int64_t r1 = r0 + j->rows_per_item < s->oh ? r0 + j->rows_per_item : s->oh;
     const int64_t ov = s->oh * s->ow, nv = (s->ow + STEM_VL - 1) / STEM_VL;
@@ -236,24 +264,11 @@ static void stem_item(void *arg, int64_t item, int slot)
     jb.y = j->y + b * s->m * ov;
     jb.res = j->res ? j->res + b * s->m * ov : NULL;
     const float *xb = j->x + b * s->c_in * s->ih * s->iw;
-    for (int64_t r = r0; r < r1; r++) {
-        fill_row(s, xb, r, buf);
-        for (int64_t mb = 0; mb < s->mblocks; mb++) {
-            const float *wb = s->w + mb * s->ntaps * STEM_M;
-            int64_t v = 0;
-            /* tiles of 3 vectors, the rest as 2 + 2 or 2 or 1 (7 vectors: 3 + 2 + 2) */
-            for (; nv - v >= 5 || nv - v == 3; v += 3)
-                tile(&jb, buf, wb, mb * STEM_M, r, v * STEM_VL, 3);
-            for (; nv - v >= 2; v += 2)
-                tile(&jb, buf, wb, mb * STEM_M, r, v * STEM_VL, 2);
-            if (v < nv)
-                tile(&jb, buf, wb, mb * STEM_M, r, v * STEM_VL, 1);
-        }
-        if (c->fuse_act != OC_ACT_NONE)
-            for (int64_t o = 0; o < s->m; o++) {
-                const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[o] : c->fuse_slope[0];
-                oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, jb.y + o * ov + r * s->ow, s->ow);
-            }
+    for (int64_t ra = r0; ra < r1; ra += s->group_rows) {
+        const int64_t rb = ra + s->group_rows < r1 ? ra + s->group_rows : r1;
+        fill_rows(s, xb, ra * s->sh - s->ph, (rb - 1 - ra) * s->sh + (s->kh - 1) * s->dh + 1, buf);
+        for (int64_t r = ra; r < rb; r++)
+            stem_row(&jb, buf + (r - ra) * s->sh * s->sw * s->wq, r, nv);
     }
 }
 

@@ -15,8 +15,10 @@ typedef struct oc_stem {
     int64_t kh, kw, sh, sw, dh, dw, ph, pw;
     int64_t ntaps;      /* c_in * kh * kw */
     int64_t wq;         /* floats per column phase of a buffered input row (whole vectors plus the taps' reach) */
-    int64_t row_floats; /* the buffer of one output row: c_in x kh input rows, each split into sw column phases */
-    int64_t *off;       /* per tap (ci, kh, kw): offset of its first input in the buffer */
+    int64_t group_rows; /* output rows buffered together */
+    int64_t nr;         /* input rows they read, at most */
+    int64_t row_floats; /* the buffer: c_in x nr input rows, each split into sw column phases */
+    int64_t *off;       /* per tap (ci, kh, kw): offset of its first input from an output row's first input row */
     float *w;           /* packed weights */
     int64_t mblocks;
 } oc_stem;
