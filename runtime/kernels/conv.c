@@ -1,5 +1,6 @@
 /* Conv and ConvTranspose (1-D to 3-D, groups, strides, dilations, pads, auto_pad) for float32: im2col +
- * cblas_sgemm, a direct kernel for depthwise convolutions, GEMM + col2im for ConvTranspose. */
+ * cblas_sgemm, a direct kernel for depthwise convolutions, conv_stem.c's for few input channels, GEMM + col2im for
+ * ConvTranspose. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
