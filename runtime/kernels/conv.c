@@ -1,11 +1,13 @@
 /* Conv and ConvTranspose (1-D to 3-D, groups, strides, dilations, pads, auto_pad) for float32: im2col +
- * cblas_sgemm, a direct kernel for depthwise convolutions, GEMM + col2im for ConvTranspose. */
+ * cblas_sgemm, a direct kernel for depthwise convolutions, conv_stem.c's for few input channels, GEMM + col2im for
+ * ConvTranspose. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "act.h"
 #include "blocked.h"
+#include "conv_stem.h"
 #include "conv_vec.h"
 #include "dwconv7.h"
 #include "kutil.h"
@@ -26,7 +28,8 @@ typedef enum conv_algo {
     CONV_IMPLICIT,  /* 1-D and 2-D: GEMM reading B straight from a padded, stride-phase-split input copy */
     CONV_WINOGRAD,  /* 2-D 3 x 3, stride 1, no dilation, enough channels: Winograd F(2x2, 3x3) */
     CONV_POINTWISE, /* 1x1 kernel, stride 1, no padding: B is the input itself, copied a block at a time */
-    CONV_DEPTHWISE  /* one input channel per group: direct loops, GEMM would have depth k_vol only */
+    CONV_DEPTHWISE, /* one input channel per group: direct loops, GEMM would have depth k_vol only */
+    CONV_STEM       /* 2-D, group 1, few input channels, constant weights: direct tiles (conv_stem.c) */
 } conv_algo;
 
 /* Everything run needs, worked out once from the shapes and attributes (kept in c->state by prepare). */
@@ -70,6 +73,7 @@ typedef struct conv_plan {
     bool pw_small;
     oc_packed_b pwb;
     int64_t pw_gate_floats; /* scratch floats before the product: the gated input copy (0 without a gate) */
+    oc_stem stem;           /* CONV_STEM: its plan and packed weights */
 } conv_plan;
 
 /* ---- shared checks ---- */
@@ -209,6 +213,7 @@ static void conv_release(void *state)
     oc_free(p->blk_w);
     oc_free(p->vec_w);
     oc_packed_b_free(&p->pwb);
+    oc_stem_free(&p->stem);
     oc_free(p);
 }
 
@@ -518,6 +523,32 @@ static onnxc_status conv_pw_small_prepare(oc_kctx *c, conv_plan *p)
     return ONNXC_OK;
 }
 
+/* The few-input-channel direct kernel (conv_stem.c) for a network's first convolutions: 2-D, group 1, not 1 x 1
+ * unit-stride, constant weights, shapes oc_stem_ok takes. */
+static bool conv_stem_wanted(const oc_kctx *c, const conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    return p->group == 1 && (p->algo == CONV_IMPLICIT || p->algo == CONV_IM2COL) && w->k[0] == 1 &&
+           w->in[0] == 1 && w->out[0] == 1 && ((c->const_inputs >> 1) & 1u) && c->in[1]->data &&
+           oc_stem_ok(p->c_in, p->m, w->k[1], w->k[2], w->stride[1], w->stride[2], w->dil[1], w->dil[2]);
+}
+
+static onnxc_status conv_stem_prepare(oc_kctx *c, conv_plan *p)
+{
+    const oc_window *w = &p->w;
+    onnxc_status st = oc_stem_plan(&p->stem, c->in[1]->data, p->c_in, p->m, w->in[1], w->in[2], w->out[1],
+                                   w->out[2], w->k[1], w->k[2], w->stride[1], w->stride[2], w->dil[1], w->dil[2],
+                                   w->pad0[1], w->pad0[2]);
+    if (st != ONNXC_OK)
+        return oc_kerr(c, st, "%s", onnxc_last_error());
+    int64_t bytes;
+    if (!oc_mul_i64(oc_stem_work_floats(&p->stem) * (int64_t)sizeof(float), conv_slots(c), &bytes))
+        return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
+    c->scratch_size = (size_t)bytes;
+    p->algo = CONV_STEM;
+    return ONNXC_OK;
+}
+
 static onnxc_status conv_prepare(oc_kctx *c)
 {
     conv_plan *p = oc_calloc(1, sizeof *p);
@@ -542,6 +573,8 @@ static onnxc_status conv_prepare(oc_kctx *c)
         return conv_pw_small_prepare(c, p);
     const onnxc_tensor *W = c->in[1];
     const int64_t depth = p->cg * p->w.k_vol;
+    if (conv_stem_wanted(c, p))
+        return conv_stem_prepare(c, p);
     if (conv_wino_ok(p)) {
         p->packed_const = ((c->const_inputs >> 1) & 1u) && W->data;
         return conv_wino_prepare(c, p, conv_slots(c));
@@ -2030,6 +2063,15 @@ static onnxc_status conv_run_fused(oc_kctx *c)
         return ONNXC_OK;
     }
 #endif
+    if (p->algo == CONV_STEM) {
+        const size_t need = (size_t)oc_stem_work_floats(&p->stem) * sizeof(float);
+        if (!c->scratch || c->scratch_size < need)
+            return oc_kerr(c, ONNXC_E_RUNTIME, "scratch buffer missing or too small for the convolution");
+        if ((size_t)conv_slots(c) * need > c->scratch_size)
+            pool = NULL; /* the pool grew after prepare sized the work buffers: run on the caller alone */
+        oc_stem_run(c, pool, &p->stem, j.x, j.bias, j.y, p->n, c->scratch);
+        return ONNXC_OK;
+    }
     if (p->algo == CONV_DEPTHWISE) {
         const int64_t planes = p->n * p->m, per_plane = w->out_vol * w->k_vol;
         /* items of at least ~16k multiply-adds, so claiming costs little */
