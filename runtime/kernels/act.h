@@ -4,6 +4,7 @@
 #ifndef ONNXC_KERNELS_ACT_H
 #define ONNXC_KERNELS_ACT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel.h"
@@ -16,5 +17,23 @@ void oc_act_apply(const oc_kctx *c, float *y, int64_t planes, int64_t channels, 
 
 /* The same over n floats of one channel (slope: that channel's PRelu slope). */
 void oc_act_span(int act, float alpha, float beta, float slope, float *y, int64_t n);
+
+/* An inference BatchNormalization over n floats of one channel, y = x * a + b, then clamped to [lo, hi] when
+ * clamp (a fused Relu / Clip): the operations of the BatchNormalization kernel, so a consumer that applies the
+ * BN while it reads its input (Conv's B fill) gives the BN kernel's bits. y may be x. */
+static inline void oc_bn_span(const float *x, float a, float b, bool clamp, float lo, float hi, float *y, int64_t n)
+{
+    if (clamp) {
+        for (int64_t i = 0; i < n; i++) {
+            float v = x[i] * a + b;
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            y[i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] * a + b;
+    }
+}
 
 #endif

@@ -670,18 +670,7 @@ static void fill_pointwise_bn(const void *vctx, int64_t k0, int64_t kcb, int64_t
     for (int64_t r = 0; r < kcb; r++) {
         float *d = dst + r * ldb;
         const float *xr = f->x + (k0 + r) * f->row_stride + n0;
-        const float a = f->bn_a[k0 + r], b = f->bn_b[k0 + r];
-        if (f->bn_clamp) {
-            for (int64_t i = 0; i < nc; i++) {
-                float v = xr[i] * a + b;
-                v = v < lo ? lo : v;
-                v = v > hi ? hi : v;
-                d[i] = v;
-            }
-        } else {
-            for (int64_t i = 0; i < nc; i++)
-                d[i] = xr[i] * a + b;
-        }
+        oc_bn_span(xr, f->bn_a[k0 + r], f->bn_b[k0 + r], f->bn_clamp, lo, hi, d, nc);
         zero_tail(d, nc);
     }
 }
@@ -1437,20 +1426,56 @@ static bool dw3x3_direct_ok(const oc_window *w)
            w->dil[2] == 1 && (w->stride[2] == 1 || w->stride[2] == 2) && w->stride[1] <= 2 && w->in[2] < (1 << 30) - 64;
 }
 
-static void conv_dw3x3_item(void *arg, int64_t item, int slot)
+typedef void (*dw3_plane_fn)(const oc_window *w, const float *xp, const float *wt, float bias, float *yp,
+                             const float *rp, bool clamp, float lo, float hi);
+
+/* The planes of one item of a 3 x 3 depthwise job through one of the plane kernels, then the epilogue. */
+static inline __attribute__((always_inline)) void conv_dw3_planes(const conv_job *j, int64_t item,
+                                                                   dw3_plane_fn plane)
 {
-    (void)slot;
-    const conv_job *j = arg;
     const conv_plan *p = j->p;
     const oc_window *w = &p->w;
     const int64_t planes = p->n * p->m;
     const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
     for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
         const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
-        dw3x3_plane_avx2(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
-                         j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
+        plane(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
+              j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
         conv_act_block(j, m, j->y + pm * w->out_vol, 1, w->out_vol, w->out_vol);
     }
+}
+
+static void conv_dw3x3_item(void *arg, int64_t item, int slot)
+{
+    (void)slot;
+    conv_dw3_planes(arg, item, dw3x3_plane_avx2);
+}
+
+/* The sum and epilogue of one vector of dw3s1_row from its nine inputs (the padded kernel's order). */
+static inline __attribute__((always_inline)) void dw3s1_out(const __m256 *wv, __m256 vb, __m256 x00, __m256 x01,
+                                                            __m256 x02, __m256 x10, __m256 x11, __m256 x12,
+                                                            __m256 x20, __m256 x21, __m256 x22, bool whole,
+                                                            float *y, const float *r, bool clamp, __m256 vlo,
+                                                            __m256 vhi, __m256i tail)
+{
+    __m256 a0 = _mm256_mul_ps(wv[0], x00);
+    __m256 a1 = _mm256_mul_ps(wv[3], x10);
+    __m256 a2 = _mm256_fmadd_ps(wv[6], x20, vb);
+    a0 = _mm256_fmadd_ps(wv[1], x01, a0);
+    a1 = _mm256_fmadd_ps(wv[4], x11, a1);
+    a2 = _mm256_fmadd_ps(wv[7], x21, a2);
+    a0 = _mm256_fmadd_ps(wv[2], x02, a0);
+    a1 = _mm256_fmadd_ps(wv[5], x12, a1);
+    a2 = _mm256_fmadd_ps(wv[8], x22, a2);
+    __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+    if (r)
+        acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, tail));
+    if (clamp)
+        acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
+    if (whole)
+        _mm256_storeu_ps(y, acc);
+    else
+        oc_maskstore8(y, tail, acc);
 }
 
 /* One output row of a 3 x 3 stride-1 depthwise straight from the input plane, with the operations of the
@@ -1493,53 +1518,10 @@ static inline __attribute__((always_inline)) void dw3s1_row(const oc_window *w, 
             x21 = H2 ? _mm256_maskload_ps(r2 + c + 1, m1) : z;
             x22 = H2 ? _mm256_maskload_ps(r2 + c + 2, m2) : z;
         }
-        __m256 a0 = _mm256_mul_ps(wv[0], x00);
-        __m256 a1 = _mm256_mul_ps(wv[3], x10);
-        __m256 a2 = _mm256_fmadd_ps(wv[6], x20, vb);
-        a0 = _mm256_fmadd_ps(wv[1], x01, a0);
-        a1 = _mm256_fmadd_ps(wv[4], x11, a1);
-        a2 = _mm256_fmadd_ps(wv[7], x21, a2);
-        a0 = _mm256_fmadd_ps(wv[2], x02, a0);
-        a1 = _mm256_fmadd_ps(wv[5], x12, a1);
-        a2 = _mm256_fmadd_ps(wv[8], x22, a2);
-        __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
         const bool whole = oh * o2 + i + 8 <= o1 * o2; /* past the row end: see dw3x3_strip */
-        if (rr)
-            acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(rr + i) : _mm256_maskload_ps(rr + i, tail));
-        if (clamp)
-            acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
-        if (whole)
-            _mm256_storeu_ps(yr + i, acc);
-        else
-            oc_maskstore8(yr + i, tail, acc);
+        dw3s1_out(wv, vb, x00, x01, x02, x10, x11, x12, x20, x21, x22, whole, yr + i, rr ? rr + i : NULL, clamp, vlo,
+                  vhi, tail);
     }
-}
-
-/* The sum and epilogue of one vector of dw3s1_row from its nine inputs (the padded kernel's order). */
-static inline __attribute__((always_inline)) void dw3s1_out(const __m256 *wv, __m256 vb, __m256 x00, __m256 x01,
-                                                            __m256 x02, __m256 x10, __m256 x11, __m256 x12,
-                                                            __m256 x20, __m256 x21, __m256 x22, bool whole,
-                                                            float *y, const float *r, bool clamp, __m256 vlo,
-                                                            __m256 vhi, __m256i tail)
-{
-    __m256 a0 = _mm256_mul_ps(wv[0], x00);
-    __m256 a1 = _mm256_mul_ps(wv[3], x10);
-    __m256 a2 = _mm256_fmadd_ps(wv[6], x20, vb);
-    a0 = _mm256_fmadd_ps(wv[1], x01, a0);
-    a1 = _mm256_fmadd_ps(wv[4], x11, a1);
-    a2 = _mm256_fmadd_ps(wv[7], x21, a2);
-    a0 = _mm256_fmadd_ps(wv[2], x02, a0);
-    a1 = _mm256_fmadd_ps(wv[5], x12, a1);
-    a2 = _mm256_fmadd_ps(wv[8], x22, a2);
-    __m256 acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
-    if (r)
-        acc = _mm256_add_ps(acc, whole ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, tail));
-    if (clamp)
-        acc = _mm256_min_ps(vhi, _mm256_max_ps(vlo, acc));
-    if (whole)
-        _mm256_storeu_ps(y, acc);
-    else
-        oc_maskstore8(y, tail, acc);
 }
 
 /* Output rows oh and oh + 1 of dw3s1_row at once, their middle input rows r1, r2 shared (loaded once): the
@@ -1633,17 +1615,7 @@ static void dw3s1_plane(const oc_window *w, const float *xp, const float *wt, fl
 static void conv_dw3s1_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
-    const conv_job *j = arg;
-    const conv_plan *p = j->p;
-    const oc_window *w = &p->w;
-    const int64_t planes = p->n * p->m;
-    const int64_t pm_end = (item + 1) * j->dw_per_item < planes ? (item + 1) * j->dw_per_item : planes;
-    for (int64_t pm = item * j->dw_per_item; pm < pm_end; pm++) {
-        const int64_t n = pm / p->m, m = pm % p->m, ci = m / p->mg;
-        dw3s1_plane(w, j->x + (n * p->c_in + ci) * w->in_vol, j->wt + m * 9, j->bias ? j->bias[m] : 0.0f,
-                    j->y + pm * w->out_vol, j->res ? j->res + pm * w->out_vol : NULL, j->clamp, j->lo, j->hi);
-        conv_act_block(j, m, j->y + pm * w->out_vol, 1, w->out_vol, w->out_vol);
-    }
+    conv_dw3_planes(arg, item, dw3s1_plane);
 }
 #endif
 
@@ -1943,19 +1915,9 @@ static void pw_gate_item(void *arg, int64_t item, int slot)
     const int64_t k0 = item * gj->per, k1 = k0 + gj->per < gj->channels ? k0 + gj->per : gj->channels;
     if (gj->bn_a) {
         const float lo = gj->bn_lo, hi = gj->bn_hi;
-        for (int64_t k = k0; k < k1; k++) {
-            const float a = gj->bn_a[k], b = gj->bn_b[k];
-            const float *xr = gj->x + k * gj->hw;
-            float *d = gj->dst + k * gj->hw;
-            for (int64_t r = 0; r < gj->hw; r++) {
-                float v = xr[r] * a + b;
-                if (gj->bn_clamp) {
-                    v = v < lo ? lo : v;
-                    v = v > hi ? hi : v;
-                }
-                d[r] = v;
-            }
-        }
+        for (int64_t k = k0; k < k1; k++)
+            oc_bn_span(gj->x + k * gj->hw, gj->bn_a[k], gj->bn_b[k], gj->bn_clamp, lo, hi, gj->dst + k * gj->hw,
+                       gj->hw);
         return;
     }
     for (int64_t k = k0; k < k1; k++) {

@@ -411,16 +411,8 @@ static void nm_bn_plane_f32(const oc_kctx *c, const float *x, float *y, const fl
             }
             y[i] = v;
         }
-    } else if (clamp) {
-        for (int64_t i = 0; i < len; i++) {
-            float v = x[i] * a + b;
-            v = v < lo ? lo : v;
-            v = v > hi ? hi : v;
-            y[i] = v;
-        }
     } else {
-        for (int64_t i = 0; i < len; i++)
-            y[i] = x[i] * a + b;
+        oc_bn_span(x, a, b, clamp, lo, hi, y, len);
     }
     if (c && c->fuse_act != OC_ACT_NONE) {
         const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[ch] : c->fuse_slope[0];
