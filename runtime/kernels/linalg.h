@@ -64,10 +64,17 @@ void oc_sgemm_pool_ep(struct oc_threadpool *pool, bool ta, bool tb, int64_t m, i
 
 /* ---- packed single-precision GEMM (sgemm_packed.c): C = A B with A prepacked once (a layer's weights) and B
  * produced block by block by the caller (im2col, or rows of an activation), so a column block stays in
- * cache from the moment it is written until every row of C has used it. AVX2/FMA micro-kernel of
+ * cache from the moment it is written until every row of C has used it. AVX-512 or AVX2/FMA micro-kernels of
  * OC_GEMM_MR x OC_GEMM_NR outputs, portable C otherwise. ---- */
 
+/* AVX-512: 8 rows x one 16-float vector (channel counts are multiples of 8: no padded rows); AVX2: 6 rows x
+ * two 8-float vectors. Each C element is the same FMA chain over k either way, so the tile shape never changes
+ * a bit. */
+#if defined(__AVX512F__) && defined(__FMA__)
+#define OC_GEMM_MR 8
+#else
 #define OC_GEMM_MR 6
+#endif
 #define OC_GEMM_NR 16
 #define OC_GEMM_KC 256 /* depth of a block of A and B: a B panel (KC x NR floats, 16 KiB) stays in L1 */
 

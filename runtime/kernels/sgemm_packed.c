@@ -1,6 +1,6 @@
 /* Packed single-precision GEMM for the convolution and matrix kernels: A (weights) packed once into panels of
  * OC_GEMM_MR rows, B filled by the caller one depth block at a time, an OC_GEMM_MR x OC_GEMM_NR micro-kernel
- * (AVX2/FMA when the build targets it) with bias, residual and clamp applied in registers before the store. */
+ * (AVX-512: 8 x 16, AVX2/FMA: 6 x 16, as the build targets) with bias, residual and clamp applied in registers before the store. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,7 +9,10 @@
 #include "threadpool.h"
 #include "util.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__) && defined(__FMA__)
+#include <immintrin.h>
+#define OC_GEMM_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
 #include "simd.h"
@@ -97,8 +100,8 @@ int64_t oc_gemm_work_floats(const oc_packed_a *a, int64_t nc)
 
 /* ---- micro-kernels. One tile: rows x cols of C (rows <= MR, cols <= NR; rows and columns past them are
  * neither read nor written) = (first ? bias : C) + a_panel . b_panel, then on the last depth block + res and
- * clamp. B row k is b + k * ldb (a filled block, 32-byte aligned) or, when koff is set, b + koff[k]
- * (unaligned); columns past cols are read but must be finite. ---- */
+ * clamp. B row k is b + k * ldb (a filled block, 64-byte aligned) or, when koff is set, b + koff[k]
+ * (unaligned); columns past cols are read (AVX2; AVX-512 masks them off the koff loads) but must be finite. ---- */
 
 typedef struct tile_args {
     int rows, cols;
@@ -110,7 +113,160 @@ typedef struct tile_args {
     float lo, hi;
 } tile_args;
 
-#ifdef OC_GEMM_AVX2
+#ifdef OC_GEMM_AVX512
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/* 5 to 16 columns: one 16-float accumulator per row, the columns past cols masked off every load and store
+ * of C and of a koff row (a filled block is read whole: its columns are finite). The same FMA chain per
+ * element as the AVX2 kernel, so the same bits. */
+static void ukr16(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                  const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows;
+    const __mmask16 m = t->cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << t->cols) - 1u);
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 c0, c1, c2, c3, c4, c5, c6, c7;
+    if (!t->first) {
+#define LOADC(i) c##i = i < rows ? _mm512_maskz_loadu_ps(m, c + i * ldc) : zero;
+        ROWS(LOADC)
+    } else if (t->bias) {
+#define BIASC(i) c##i = i < rows ? _mm512_set1_ps(t->bias[i]) : zero;
+        ROWS(BIASC)
+    } else {
+#define ZEROC(i) c##i = zero;
+        ROWS(ZEROC)
+    }
+#define STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i);
+    if (koff && t->cols < 16) {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m512 b0 = _mm512_maskz_loadu_ps(m, b + koff[k]);
+            ROWS(STEP)
+            a += MR;
+        }
+    } else if (koff) {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m512 b0 = _mm512_loadu_ps(b + koff[k]);
+            ROWS(STEP)
+            a += MR;
+        }
+    } else {
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; k++) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            ROWS(STEP)
+            a += MR;
+            b += ldb;
+        }
+    }
+    if (t->last && t->res) {
+        const float *res = t->res;
+        const int64_t ldr = t->ldr;
+#define ADDRES(i)                                                                                           \
+    if (i < rows)                                                                                           \
+        c##i = _mm512_add_ps(c##i, _mm512_maskz_loadu_ps(m, res + i * ldr));
+        ROWS(ADDRES)
+    }
+    if (t->last && t->clamp) {
+        /* max(lo, x) and min(hi, x) return x when it is NaN (the second operand), as Relu and Clip do */
+        const __m512 vlo = _mm512_set1_ps(t->lo), vhi = _mm512_set1_ps(t->hi);
+#define CLAMP(i) c##i = _mm512_min_ps(vhi, _mm512_max_ps(vlo, c##i));
+        ROWS(CLAMP)
+    }
+#define STOREC(i)                                                                                           \
+    if (i < rows)                                                                                           \
+        _mm512_mask_storeu_ps(c + i * ldc, m, c##i);
+    ROWS(STOREC)
+}
+
+/* At most 4 columns (the tail of 49 or 196 positions): vectors run down the panel's 8 rows (one masked
+ * 16-float load per k), one accumulator per column, or per k phase when there are fewer columns, as the AVX2
+ * kernel does (its bits: the same chains and sums, eight rows instead of six). */
+static void ukr_narrow(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                       const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows, cols = t->cols;
+    const int chains = cols == 1 ? 4 : cols == 2 ? 2 : 1; /* k phases per column */
+    const __mmask16 am = (__mmask16)((1u << MR) - 1u);
+    __m512 acc[4][4];
+    for (int u = 0; u < 4; u++)
+        for (int j = 0; j < 4; j++)
+            acc[u][j] = _mm512_setzero_ps();
+#define NB(k, j) _mm512_set1_ps((koff ? b + koff[k] : b + (k) * ldb)[j])
+#define NA(k) _mm512_maskz_loadu_ps(am, a + (k) * MR)
+    int64_t k = 0;
+    if (cols == 1) {
+        __m512 a0 = acc[0][0], a1 = acc[1][0], a2 = acc[2][0], a3 = acc[3][0];
+        for (; k + 4 <= kc; k += 4) {
+            a0 = _mm512_fmadd_ps(NA(k), NB(k, 0), a0);
+            a1 = _mm512_fmadd_ps(NA(k + 1), NB(k + 1, 0), a1);
+            a2 = _mm512_fmadd_ps(NA(k + 2), NB(k + 2, 0), a2);
+            a3 = _mm512_fmadd_ps(NA(k + 3), NB(k + 3, 0), a3);
+        }
+        for (; k < kc; k++)
+            a0 = _mm512_fmadd_ps(NA(k), NB(k, 0), a0);
+        acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
+    } else if (cols == 2) {
+        __m512 a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+        for (; k + 2 <= kc; k += 2) {
+            const __m512 x0 = NA(k), x1 = NA(k + 1);
+            a00 = _mm512_fmadd_ps(x0, NB(k, 0), a00);
+            a01 = _mm512_fmadd_ps(x0, NB(k, 1), a01);
+            a10 = _mm512_fmadd_ps(x1, NB(k + 1, 0), a10);
+            a11 = _mm512_fmadd_ps(x1, NB(k + 1, 1), a11);
+        }
+        for (; k < kc; k++) {
+            const __m512 x0 = NA(k);
+            a00 = _mm512_fmadd_ps(x0, NB(k, 0), a00);
+            a01 = _mm512_fmadd_ps(x0, NB(k, 1), a01);
+        }
+        acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
+    } else {
+        __m512 a0 = acc[0][0], a1 = acc[0][1], a2 = acc[0][2], a3 = acc[0][3];
+        for (; k < kc; k++) {
+            const __m512 x0 = NA(k);
+            a0 = _mm512_fmadd_ps(x0, NB(k, 0), a0);
+            a1 = _mm512_fmadd_ps(x0, NB(k, 1), a1);
+            a2 = _mm512_fmadd_ps(x0, NB(k, 2), a2);
+            if (cols == 4)
+                a3 = _mm512_fmadd_ps(x0, NB(k, 3), a3);
+        }
+        acc[0][0] = a0, acc[0][1] = a1, acc[0][2] = a2, acc[0][3] = a3;
+    }
+#undef NA
+#undef NB
+    float out[4][16];
+    for (int j = 0; j < cols; j++) {
+        __m512 v = acc[0][j];
+        for (int u = 1; u < chains; u++)
+            v = _mm512_add_ps(v, acc[u][j]);
+        _mm512_storeu_ps(out[j], v);
+    }
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = out[j][i] + (!t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f);
+            if (t->last && t->res)
+                v += t->res[i * t->ldr + j];
+            if (t->last && t->clamp) {
+                v = v < t->lo ? t->lo : v;
+                v = v > t->hi ? t->hi : v;
+            }
+            c[i * ldc + j] = v;
+        }
+}
+
+static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, const int64_t *koff, float *c,
+                     int64_t ldc, const tile_args *t)
+{
+    if (t->cols <= 4)
+        ukr_narrow(kc, a, b, ldb, koff, c, ldc, t);
+    else
+        ukr16(kc, a, b, ldb, koff, c, ldc, t);
+}
+
+#elif defined(OC_GEMM_AVX2)
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
