@@ -1,6 +1,7 @@
 /* Packed single-precision GEMM for the convolution and matrix kernels: A (weights) packed once into panels of
  * OC_GEMM_MR rows, B filled by the caller one depth block at a time, an OC_GEMM_MR x OC_GEMM_NR micro-kernel
- * (AVX-512: 8 x 16, AVX2/FMA: 6 x 16, as the build targets) with bias, residual and clamp applied in registers before the store. */
+ * (AVX-512: 8 x 16, AVX2/FMA: 6 x 16, as the build targets) with bias, residual and clamp applied in registers
+ * before the store. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
