@@ -47,7 +47,7 @@ void oc_act_span(int act, float alpha, float beta, float slope, float *y, int64_
         oc_vm_sigmoid(y, y, n);
         return;
     case OC_ACT_SILU:
-        oc_vm_mul_sigmoid(y, y, y, n);
+        oc_vm_silu(y, y, n); /* mul_sigmoid(y, y, y)'s bits (test_vmath), one load a vector */
         return;
     case OC_ACT_HARDSIGMOID:
         oc_vm_hardsigmoid(y, y, n, alpha, beta);

@@ -775,12 +775,19 @@ typedef struct conv_job {
 } conv_job;
 
 /* The fused activation over rows x cols of the output at y (row stride ld), row r being output channel
- * ch0 + r (for a per-channel PRelu slope), while the item's block is still in cache. */
+ * ch0 + r (for a per-channel PRelu slope), while the item's block is still in cache. Rows that follow each other
+ * (small planes) go as one span when the activation is the same for every channel: each element's result is
+ * the same (vmath computes elements alone), without a call and a partial vector per row. */
 static void conv_act_block(const conv_job *j, int64_t ch0, float *y, int64_t rows, int64_t cols, int64_t ld)
 {
     const oc_kctx *c = j->c;
     if (!c || c->fuse_act == OC_ACT_NONE)
         return;
+    if (ld == cols && (!c->fuse_slope || c->fuse_slope_n <= 1)) {
+        oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, c->fuse_slope ? c->fuse_slope[0] : 0.0f, y,
+                    rows * cols);
+        return;
+    }
     for (int64_t r = 0; r < rows; r++) {
         const float slope = !c->fuse_slope ? 0.0f : c->fuse_slope_n > 1 ? c->fuse_slope[ch0 + r] : c->fuse_slope[0];
         oc_act_span(c->fuse_act, c->fuse_alpha, c->fuse_beta, slope, y + r * ld, cols);

@@ -1,7 +1,8 @@
 /* Vector float32 e^x, sigmoid, tanh, erf and the activations on them (see vmath.h for the error bounds): AVX2 + FMA
- * intrinsics when the build targets them (the sigmoid family's main loops sixteen lanes wide under AVX-512, the
- * same operations per lane), else portable loops with the same formulas that the compiler vectorizes for its
- * target. */
+ * intrinsics when the build targets them (the sigmoid family sixteen lanes wide under AVX-512, its own reciprocal
+ * there), else portable loops with the same formulas that the compiler vectorizes for its target. Sigmoid has an
+ * exponential of its own, for arguments <= 0 only (a shorter polynomial, no overflow path); Exp, tanh and
+ * Softmax use the general one. */
 #include "vmath.h"
 
 #include "kutil.h" /* oc_selectf */
@@ -35,6 +36,21 @@
 #define OC_E4 4.1665795894e-2f
 #define OC_E3 1.6666665459e-1f
 #define OC_E2 5.0000001201e-1f
+/* sigmoid's e^a, a = -|x| <= 0 only: no upper clamp; the lower one (-104, where e^a < 2^-150 rounds to 0) keeps
+ * the reduction finite (-inf, huge |a|) and, written max(-104, a), passes NaN on (max returns its second operand
+ * when one is NaN), so no NaN blend. The same reduction as exp, then e^r ~ 1 + q, q = r (1 + r (S2 + ... r S6)):
+ * a degree-6 polynomial fitted by runtime/kernels/vmath_fit.py (numpy, toward the minimax relative error on
+ * [-ln2/2, ln2/2]: 1.7e-8 with these float coefficients). 2^n (n in [-150, 0]) is applied as s + q s, one FMA,
+ * so e^a rounds once: AVX-512 makes s = 2^n exactly by vscalefps (a subnormal too, 0 for 2^-150); AVX2 and the
+ * portable code make s = 2^(n+64) from n's bits (one shift, one add) and multiply by 2^-64 after (rounding twice
+ * for a subnormal result). */
+#define OC_SE6 0x1.6ae702p-10f
+#define OC_SE5 0x1.12678ap-7f
+#define OC_SE4 0x1.555822p-5f
+#define OC_SE3 0x1.55541ap-3f
+#define OC_SE2 0x1.fffffcp-2f
+#define OC_SE_BIAS (191 << 23) /* (127 + 64) << 23: added to n << 23 gives the bits of 2^(n+64) */
+#define OC_SE_DOWN 0x1p-64f
 /* erf: Eigen's float rational approximation on [-4, 4]; outside, float erf is +-1 within 1.6e-8 */
 #define OC_ERF_A13 (-2.72614225801306e-10f)
 #define OC_ERF_A11 2.77068142495902e-08f
@@ -53,7 +69,11 @@
 
 #if OC_VM_AVX2
 
+#ifdef __AVX512F__
+const char *oc_vm_isa(void) { return "avx2+fma, avx512f (sigmoid family)"; }
+#else
 const char *oc_vm_isa(void) { return "avx2+fma"; }
+#endif
 
 static inline __m256 oc_v_exp(__m256 x)
 {
@@ -78,10 +98,30 @@ static inline __m256 oc_v_exp(__m256 x)
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN stays NaN */
 }
 
+/* e^a for a <= 0 or NaN (see OC_SE6) */
+static inline __m256 oc_v_exp_neg(__m256 a)
+{
+    __m256 ac = _mm256_max_ps(_mm256_set1_ps(OC_EXP_LO), a); /* NaN passes */
+    __m256 t = _mm256_fmadd_ps(ac, _mm256_set1_ps(OC_LOG2E), _mm256_set1_ps(OC_ROUND_MAGIC));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(OC_ROUND_MAGIC));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(OC_LN2_HI), ac);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(OC_LN2_LO), r);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(OC_SE6), r, _mm256_set1_ps(OC_SE5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(OC_SE4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(OC_SE3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(OC_SE2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 q = _mm256_mul_ps(p, r);
+    /* t's low mantissa bits hold n: shifted to the exponent field, plus the bias, they make 2^(n+64) */
+    __m256 s = _mm256_castsi256_ps(
+        _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), _mm256_set1_epi32(OC_SE_BIAS)));
+    return _mm256_mul_ps(_mm256_fmadd_ps(q, s, s), _mm256_set1_ps(OC_SE_DOWN));
+}
+
+/* 1 / (1 + e^-|x|), times e^-|x| for x < 0: the correctly rounded divide (AVX2 has only a 12-bit reciprocal) */
 static inline __m256 oc_v_sigmoid(__m256 x)
 {
-    __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 e = oc_v_exp(_mm256_or_ps(x, sign)); /* e^-|x| <= 1: never overflows */
+    __m256 e = oc_v_exp_neg(_mm256_or_ps(x, _mm256_set1_ps(-0.0f))); /* e^-|x| <= 1 */
     __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
     __m256 neg = _mm256_mul_ps(e, r); /* e^x / (1 + e^x) for x < 0 */
     return _mm256_blendv_ps(r, neg, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
@@ -124,48 +164,58 @@ static inline __m256 oc_v_erf(__m256 x)
 }
 
 #ifdef __AVX512F__
-/* The same e^x and sigmoid sixteen lanes at a time, operation for operation (FMA, the correctly rounded
- * divide, the same blends as masks), so each lane's bits are the eight-lane code's: the sigmoid-family loops
- * run their main part here and the rest through the eight-lane code. */
-static inline __m512 oc_z_exp(__m512 x)
+/* Sigmoid sixteen lanes at a time, for the sigmoid family's loops (their tails too, as masked vectors, so every
+ * element of an AVX-512 build runs this code): 20 vector operations per 16 elements (the general exp and the
+ * divide took 30). e^a for a <= 0 or NaN as oc_v_exp_neg, with s = 2^n by vscalefps. */
+static inline __m512 oc_z_exp_neg(__m512 a)
 {
-    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(OC_EXP_LO)), _mm512_set1_ps(OC_EXP_HI));
-    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(OC_LOG2E), _mm512_set1_ps(OC_ROUND_MAGIC));
+    __m512 ac = _mm512_max_ps(_mm512_set1_ps(OC_EXP_LO), a); /* NaN passes */
+    __m512 t = _mm512_fmadd_ps(ac, _mm512_set1_ps(OC_LOG2E), _mm512_set1_ps(OC_ROUND_MAGIC));
     __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(OC_ROUND_MAGIC));
-    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OC_LN2_HI), xc);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OC_LN2_HI), ac);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OC_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(OC_E7);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_E2));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i n1 = _mm512_srai_epi32(ni, 1);
-    __m512i n2 = _mm512_sub_epi32(ni, n1);
-    __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, _mm512_set1_epi32(127)), 23));
-    __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, _mm512_set1_epi32(127)), 23));
-    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x); /* NaN stays NaN */
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(OC_SE6), r, _mm512_set1_ps(OC_SE5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_SE4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_SE3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(OC_SE2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 s = _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); /* 2^n, exact down to 2^-149 */
+    return _mm512_fmadd_ps(_mm512_mul_ps(p, r), s, s);
 }
 
+/* 1 / d, d = 1 + e^-|x| in [1, 2], by the 14-bit reciprocal and one Newton step r + r (1 - d r) (relative error
+ * about 2^-28 before the last rounding); times e^-|x| for x < 0 as a masked multiply. NaN: e is NaN, so is r. */
 static inline __m512 oc_z_sigmoid(__m512 x)
 {
-    __m512 e = oc_z_exp(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
-    __m512 r = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-    __m512 neg = _mm512_mul_ps(e, r); /* e^x / (1 + e^x) for x < 0 */
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), r, neg);
+    __m512 e = oc_z_exp_neg(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
+    __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+    return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), e, r);
 }
+/* The loops' whole part: 16-lane vectors, then the rest as one masked vector (masked-off lanes read as 0 and are
+ * not written); i ends at n. */
 #define OC_VM_Z_UNARY(E)                                                                                  \
     for (; i + 16 <= n; i += 16) {                                                                        \
         __m512 z = _mm512_loadu_ps(x + i);                                                                \
         _mm512_storeu_ps(o + i, (E));                                                                     \
+    }                                                                                                     \
+    if (i < n) {                                                                                          \
+        __mmask16 zm = (__mmask16)((1u << (n - i)) - 1);                                                  \
+        __m512 z = _mm512_maskz_loadu_ps(zm, x + i);                                                      \
+        _mm512_mask_storeu_ps(o + i, zm, (E));                                                            \
+        i = n;                                                                                            \
     }
 #define OC_VM_Z_BINARY(E)                                                                                 \
     for (; i + 16 <= n; i += 16) {                                                                        \
         __m512 za = _mm512_loadu_ps(a + i), zb = _mm512_loadu_ps(b + i);                                  \
         _mm512_storeu_ps(o + i, (E));                                                                     \
+    }                                                                                                     \
+    if (i < n) {                                                                                          \
+        __mmask16 zm = (__mmask16)((1u << (n - i)) - 1);                                                  \
+        __m512 za = _mm512_maskz_loadu_ps(zm, a + i), zb = _mm512_maskz_loadu_ps(zm, b + i);              \
+        _mm512_mask_storeu_ps(o + i, zm, (E));                                                            \
+        i = n;                                                                                            \
     }
 #else
 #define OC_VM_Z_UNARY(E)
@@ -199,7 +249,7 @@ static inline __m256i oc_v_tail_mask(int64_t k)
             oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
-/* The same with the main part sixteen lanes at a time where the build has AVX-512 (Z over za, zb / z). */
+/* The same run sixteen lanes at a time where the build has AVX-512, the tail included (Z over z / za, zb). */
 #define OC_VM_UNARY_Z(NAME, PARAMS, Z, E)                                                             \
     void NAME PARAMS                                                                                  \
     {                                                                                                 \
@@ -230,7 +280,7 @@ static inline __m256i oc_v_tail_mask(int64_t k)
             oc_maskstore8(o + i, m, (E));                                                                  \
         }                                                                                                 \
     }
-/* The same with the main part sixteen lanes at a time where the build has AVX-512 (Z over za, zb / z). */
+/* The same run sixteen lanes at a time where the build has AVX-512, the tail included (Z over za, zb). */
 #define OC_VM_BINARY_Z(NAME, PARAMS, Z, E)                                                            \
     void NAME PARAMS                                                                                  \
     {                                                                                                 \
@@ -301,9 +351,31 @@ static inline float oc_s_exp(float x)
     return oc_selectf(x != x, x, p * oc_s_pow2(n1) * oc_s_pow2(n2));
 }
 
+/* e^a for a <= 0 or NaN (see OC_SE6): oc_v_exp_neg's operations */
+static inline float oc_s_exp_neg(float a)
+{
+    float ac = oc_selectf((a >= OC_EXP_LO) | (a != a), a, OC_EXP_LO); /* NaN passes */
+    float t = ac * OC_LOG2E + OC_ROUND_MAGIC;
+    float n = t - OC_ROUND_MAGIC;
+    float r = ac - n * OC_LN2_HI;
+    r = r - n * OC_LN2_LO;
+    float p = OC_SE6 * r + OC_SE5;
+    p = p * r + OC_SE4;
+    p = p * r + OC_SE3;
+    p = p * r + OC_SE2;
+    p = p * r + 1.0f;
+    float q = p * r;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    uint32_t sb = (tb << 23) + (uint32_t)OC_SE_BIAS; /* 2^(n+64) */
+    float s;
+    memcpy(&s, &sb, sizeof s);
+    return (q * s + s) * OC_SE_DOWN;
+}
+
 static inline float oc_s_sigmoid(float x)
 {
-    float e = oc_s_exp(-fabsf(x));
+    float e = oc_s_exp_neg(-fabsf(x));
     float r = 1.0f / (1.0f + e);
     return oc_selectf(x < 0, e * r, r);
 }
