@@ -1,7 +1,8 @@
 # Depthwise convolutions of every size (runtime/kernels/conv.c): gen_dw_cases.py writes node-test folders for
 # 3 x 3, 5 x 5 and 7 x 7 kernels at strides 1 and 2 (row tails of 1 to 4 vectors, 1 x 1 and odd planes, channel
 # counts not a multiple of 8, asymmetric padding, channel multiplier 2, batch 2, a fused Relu; 5 x 5 on plain planes
-# through blocked rows with partial channel blocks and the fused activations) with numpy float64
+# through blocked rows with partial channel blocks and the fused activations; the AVX-512 3 x 3 kernels of dwconv3.c:
+# rows of 7 and 13 to 56, every last-tile height, strides (1, 2) and (2, 1), residual Add and Clip) with numpy float64
 # expected outputs; the node-test runner checks them.
 set(ONNXC_DW_CASES ${CMAKE_BINARY_DIR}/dw-cases)
 add_custom_command(

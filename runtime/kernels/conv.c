@@ -9,6 +9,7 @@
 #include "blocked.h"
 #include "conv_stem.h"
 #include "conv_vec.h"
+#include "dwconv3.h"
 #include "dwconv7.h"
 #include "kutil.h"
 #include "linalg.h"
@@ -1455,8 +1456,19 @@ static inline __attribute__((always_inline)) void conv_dw3_planes(const conv_job
 static void conv_dw3x3_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
+#if defined(__AVX512F__) && defined(__FMA__)
+    /* rows of at most 8 outputs fill one 8-lane vector: 16 lanes would only double the multiply-adds */
+    const conv_job *j = arg;
+    if (j->p->w.out[2] > 8)
+        conv_dw3_planes(j, item, oc_dw3_plane16);
+    else
+        conv_dw3_planes(j, item, dw3x3_plane_avx2);
+#else
     conv_dw3_planes(arg, item, dw3x3_plane_avx2);
+#endif
 }
+
+#if !(defined(__AVX512F__) && defined(__FMA__)) /* AVX-512 builds: oc_dw3s1_plane16 */
 
 /* The sum and epilogue of one vector of dw3s1_row from its nine inputs (the padded kernel's order). */
 static inline __attribute__((always_inline)) void dw3s1_out(const __m256 *wv, __m256 vb, __m256 x00, __m256 x01,
@@ -1570,6 +1582,8 @@ static inline __attribute__((always_inline)) void dw3s1_rows2(const oc_window *w
     }
 }
 
+#endif
+
 /* Whether dw3s1_plane takes the convolution: 3 x 3, stride 1, no dilation, padding of at most one, planes of
  * two rows or more. */
 static bool dw3s1_ok(const oc_window *w)
@@ -1578,6 +1592,7 @@ static bool dw3s1_ok(const oc_window *w)
            w->pad0[2] <= 1 && w->pad1[2] <= 1 && w->in[1] >= 2 && w->out[1] >= 1 && w->out[2] >= 1;
 }
 
+#if !(defined(__AVX512F__) && defined(__FMA__))
 /* A whole plane, rows top to bottom, two at a time where their middle input rows lie in the plane (dw3s1_rows2:
  * 12 loads for 2 output vectors instead of 18), else one (dw3s1_row); stores past a row's end are overwritten by
  * the next row's. */
@@ -1619,10 +1634,16 @@ static void dw3s1_plane(const oc_window *w, const float *xp, const float *wt, fl
     }
 }
 
+#endif
+
 static void conv_dw3s1_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
+#if defined(__AVX512F__) && defined(__FMA__)
+    conv_dw3_planes(arg, item, oc_dw3s1_plane16);
+#else
     conv_dw3_planes(arg, item, dw3s1_plane);
+#endif
 }
 #endif
 

@@ -10,7 +10,9 @@ whole blocks and a last partial one, 7 x 7 to 28 x 28 planes at strides 1 and 2,
 activations the planner fuses into it (Relu, Clip 0..6, HardSwish and SiLU in their exported x * gate(x) forms); for the
 AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused residual Add; for the 3 x 3 stride-1
 kernel on planes wider than 16 read straight from the input (conv.c, dw3s1_plane; one and two rows a pass) pads 0
-and 1 on each side, 2-row planes, tails of 1 to 7 columns, 112 x 112, a residual Add with Clip, multiplier 2.
+and 1 on each side, 2-row planes, tails of 1 to 7 columns, 112 x 112, a residual Add with Clip, multiplier 2; for the
+AVX-512 3 x 3 kernels (dwconv3.c) rows of 7 and 13 to 17, 28 and 56 at strides 1 and 2 (and 5 x 5 at those widths),
+heights leaving 1 to 4 rows for the last tile, strides (1, 2) and (2, 1), batch 2, a residual Add with Clip.
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -27,17 +29,19 @@ CASES = []
 
 
 def dwconv(x, w, b, stride, pads, mult):
-    """float64 depthwise convolution: output channel m reads input channel m // mult."""
+    """float64 depthwise convolution: output channel m reads input channel m // mult; stride: one for both axes or
+    (rows, columns)."""
+    sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
     n, c, h, wd = x.shape
     m, _, kh, kw = w.shape
     xp = np.zeros((n, c, h + pads[0] + pads[2], wd + pads[1] + pads[3]))
     xp[:, :, pads[0]:pads[0] + h, pads[1]:pads[1] + wd] = x
-    oh = (xp.shape[2] - kh) // stride + 1
-    ow = (xp.shape[3] - kw) // stride + 1
+    oh = (xp.shape[2] - kh) // sh + 1
+    ow = (xp.shape[3] - kw) // sw + 1
     y = np.zeros((n, m, oh, ow))
     for i in range(kh):
         for j in range(kw):
-            patch = xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+            patch = xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
             y += np.repeat(patch, mult, axis=1) * w[None, :, 0, i, j, None, None]
     if b is not None:
         y += b[None, :, None, None]
@@ -73,7 +77,8 @@ def case(name, c, h, wd, k, stride, pads=None, bias=True, mult=1, n=1, relu=Fals
     inits = [numpy_helper.from_array(w, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
     after = "c" if act else "y"
     nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["d" if res else after], group=c,
-                              kernel_shape=[k, k], strides=[stride, stride], pads=pads)]
+                              kernel_shape=[k, k], strides=list(stride) if isinstance(stride, tuple) else [stride, stride],
+                              pads=pads)]
     if res:
         inits.append(numpy_helper.from_array(r, "r"))
         nodes.append(helper.make_node("Add", ["d", "r"], [after]))
@@ -120,6 +125,26 @@ def main():
                                   (3, 11, 20, [1, 1, 1, 1], {"mult": 2, "n": 2})):
         case("dw3x3_s1_direct_c%d_h%d_w%d_p%s" % (c, h, wd, "".join(map(str, pads))), c, h, wd, 3, 1, pads=pads,
              **extra)
+    # 3 x 3 with AVX-512 (runtime/kernels/dwconv3.c): strips of 16 outputs, tiles of 1 to 4 output rows (heights
+    # 13 to 16 leave each remainder), rows of 7 (the AVX2 kernel's: one 8-lane vector), 13 to 17 (one masked vector,
+    # or one and a column), 28 and 56 (stride 1: the padded-order kernel of wide planes); stride 2 on both axes and
+    # on one only; channel counts not a multiple of 16, a fused residual Add and Clip, batch 2, asymmetric padding
+    for wd in (7, 13, 14, 15, 16, 17, 28, 56):
+        h = wd if wd <= 28 else 9
+        case("dw3x3_s1_v16_w%d" % wd, 19, h, wd, 3, 1, act="clip6" if wd % 2 else None, res=wd in (14, 17, 56))
+        case("dw3x3_s2_v16_w%d" % wd, 21, h + 3, wd, 3, 2, relu=wd % 2 == 0, res=wd in (13, 28))
+        case("dw5x5_s1_v16_w%d" % wd, 17, h, wd, 5, 1, act="silu" if wd % 2 else "clip6")
+        case("dw5x5_s2_v16_w%d" % wd, 18, h + 2, wd, 5, 2, act="hardswish" if wd % 2 else None)
+    case("dw3x3_s1_v16_batch2_w14", 5, 14, 14, 3, 1, n=2, res=True, act="clip6")
+    case("dw3x3_s2_v16_batch2_w29", 5, 15, 29, 3, 2, n=2, relu=True)
+    case("dw3x3_s1_v16_asym_w15", 6, 11, 15, 3, 1, pads=[0, 1, 1, 0])
+    case("dw3x3_s1_v16_nopad_w16", 6, 9, 16, 3, 1, pads=[0, 0, 0, 0], res=True)
+    case("dw3x3_s2_v16_asym_w29", 6, 13, 29, 3, 2, pads=[1, 0, 0, 1], act="clip6")
+    case("dw3x3_s12_v16_w14", 7, 15, 14, 3, (1, 2), relu=True)
+    case("dw3x3_s21_v16_w14", 7, 15, 14, 3, (2, 1), res=True)
+    case("dw3x3_s12_v16_w40", 3, 6, 40, 3, (1, 2))
+    case("dw3x3_s21_v16_w40", 3, 9, 40, 3, (2, 1), act="clip6")
+    case("dw3x3_s1_v16_w56_h56_batch2", 3, 56, 56, 3, 1, n=2, res=True, act="clip6")
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 
