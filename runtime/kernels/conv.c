@@ -1284,6 +1284,7 @@ static void dw_plane_avx2(const conv_plan *p, const float *buf, const float *wt,
     }
 }
 
+#if !(defined(__AVX512F__) && defined(__FMA__) && defined(__AVX512VL__)) /* else dwconv3.c's kernels */
 /* Lanes of eight columns from c that lie in [0, n). */
 static inline __m256i cols_in_row(int64_t c, int64_t n)
 {
@@ -1428,6 +1429,8 @@ static void dw3x3_plane_avx2(const oc_window *w, const float *xp, const float *w
     }
 }
 
+#endif
+
 static bool dw3x3_direct_ok(const oc_window *w)
 {
     return w->k[0] == 1 && w->in[0] == 1 && w->out[0] == 1 && w->k[1] == 3 && w->k[2] == 3 && w->dil[1] == 1 &&
@@ -1456,7 +1459,9 @@ static inline __attribute__((always_inline)) void conv_dw3_planes(const conv_job
 static void conv_dw3x3_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
-#if defined(__AVX512F__) && defined(__FMA__)
+#if defined(__AVX512F__) && defined(__FMA__) && defined(__AVX512VL__)
+    conv_dw3_planes(arg, item, oc_dw3_plane16);
+#elif defined(__AVX512F__) && defined(__FMA__)
     /* rows of at most 8 outputs fill one 8-lane vector: 16 lanes would only double the multiply-adds */
     const conv_job *j = arg;
     if (j->p->w.out[2] > 8)

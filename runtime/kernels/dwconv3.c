@@ -1,6 +1,6 @@
 /* 3 x 3 depthwise convolution planes with AVX-512, straight from the input plane, for conv.c's two direct 3 x 3
- * paths: strips of 16 outputs (masked loads read padding columns as zeros, masked stores end the rows), tiles of up
- * to 4 output rows sharing their input rows' loads. Each output gets the operations of the AVX2 kernel it replaces,
+ * paths: strips of 16 outputs (rows of at most 8: one 8-lane vector, AVX-512VL's masks; masked loads read padding
+ * columns as zeros, masked stores end the rows), tiles of up to 4 output rows sharing their input rows' loads. Each output gets the operations of the AVX2 kernel it replaces,
  * in the same order, so the results are the same bits (see dwconv3.h). */
 #include "dwconv3.h"
 
@@ -136,9 +136,116 @@ static inline __attribute__((always_inline)) void dw3_plane(const int S, const i
     }
 }
 
+#if defined(__AVX512VL__)
+/* Rows of at most 8 outputs: dw3_tile's strip-order operations on 8-lane vectors with AVX-512VL's masks (one
+ * vector covers the row; 16 lanes would double the multiply-adds). Output rows [oh, oh + R). */
+static inline __attribute__((always_inline)) void dw3_tile8(const int S, const int SH, const int R, const float *xp,
+                                                            int64_t in1, int64_t in2, int64_t ih0, int64_t c,
+                                                            const __mmask8 *mk, __mmask8 mo, const float *wt, __m256 vb,
+                                                            float *y, int64_t o2, const float *rp, bool clamp,
+                                                            __m256 vlo, __m256 vhi)
+{
+    __m256 wv[9], acc[4][3];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++)
+        wv[t] = _mm256_set1_ps(wt[t]);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        acc[r][0] = vb;
+        acc[r][1] = _mm256_setzero_ps();
+        acc[r][2] = _mm256_setzero_ps();
+    }
+#pragma GCC unroll 12
+    for (int ir = 0; ir < SH * (R - 1) + 3; ir++) {
+        const int64_t ih = ih0 + ir;
+        if (ih < 0 || ih >= in1)
+            continue;
+        const float *xr = xp + ih * in2;
+        __m256 x0, x1, x2;
+        if (S == 1) {
+            x0 = _mm256_maskz_loadu_ps(mk[0], xr + c);
+            x1 = _mm256_maskz_loadu_ps(mk[1], xr + c + 1);
+            x2 = _mm256_maskz_loadu_ps(mk[2], xr + c + 2);
+        } else {
+            const __m256i ev = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+            const __m256i od = _mm256_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15);
+            const __m256 a = _mm256_maskz_loadu_ps(mk[0], xr + c), b = _mm256_maskz_loadu_ps(mk[1], xr + c + 8);
+            const __m256 a2 = _mm256_maskz_loadu_ps(mk[2], xr + c + 2), b2 = _mm256_maskz_loadu_ps(mk[3], xr + c + 10);
+            x0 = _mm256_permutex2var_ps(a, ev, b);
+            x1 = _mm256_permutex2var_ps(a, od, b);
+            x2 = _mm256_permutex2var_ps(a2, ev, b2);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const int kh = ir - SH * r;
+            if (kh < 0 || kh > 2)
+                continue;
+            __m256 a = _mm256_fmadd_ps(wv[3 * kh], x0, acc[r][kh]);
+            a = _mm256_fmadd_ps(wv[3 * kh + 1], x1, a);
+            acc[r][kh] = _mm256_fmadd_ps(wv[3 * kh + 2], x2, a);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m256 a = _mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), acc[r][2]);
+        if (rp)
+            a = _mm256_add_ps(a, _mm256_maskz_loadu_ps(mo, rp + r * o2));
+        if (clamp)
+            a = _mm256_min_ps(vhi, _mm256_max_ps(vlo, a));
+        _mm256_mask_storeu_ps(y + r * o2, mo, a);
+    }
+}
+
+static inline __attribute__((always_inline)) void dw3_plane8(const int S, const int SH, const oc_window *w,
+                                                             const float *xp, const float *wt, float bias, float *yp,
+                                                             const float *rp, bool clamp, float lo, float hi)
+{
+    const int64_t in1 = w->in[1], in2 = w->in[2], o1 = w->out[1], o2 = w->out[2];
+    const int64_t pt = w->pad0[1], c = -w->pad0[2];
+    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    __mmask8 mk[4];
+    if (S == 1) {
+        mk[0] = (__mmask8)lanes_in(c, in2);
+        mk[1] = (__mmask8)lanes_in(c + 1, in2);
+        mk[2] = (__mmask8)lanes_in(c + 2, in2);
+        mk[3] = 0;
+    } else {
+        mk[0] = (__mmask8)lanes_in(c, in2);
+        mk[1] = (__mmask8)lanes_in(c + 8, in2);
+        mk[2] = (__mmask8)lanes_in(c + 2, in2);
+        mk[3] = (__mmask8)lanes_in(c + 10, in2);
+    }
+    const __mmask8 mo = (__mmask8)lanes_in(0, o2);
+    for (int64_t oh = 0; oh < o1; oh += 4) {
+        const int64_t rows = o1 - oh < 4 ? o1 - oh : 4, ih0 = oh * SH - pt;
+        float *y = yp + oh * o2;
+        const float *r = rp ? rp + oh * o2 : NULL;
+        switch (rows) {
+        case 4: dw3_tile8(S, SH, 4, xp, in1, in2, ih0, c, mk, mo, wt, vb, y, o2, r, clamp, vlo, vhi); break;
+        case 3: dw3_tile8(S, SH, 3, xp, in1, in2, ih0, c, mk, mo, wt, vb, y, o2, r, clamp, vlo, vhi); break;
+        case 2: dw3_tile8(S, SH, 2, xp, in1, in2, ih0, c, mk, mo, wt, vb, y, o2, r, clamp, vlo, vhi); break;
+        default: dw3_tile8(S, SH, 1, xp, in1, in2, ih0, c, mk, mo, wt, vb, y, o2, r, clamp, vlo, vhi);
+        }
+    }
+}
+#endif
+
 void oc_dw3_plane16(const oc_window *w, const float *xp, const float *wt, float bias, float *yp, const float *rp,
                     bool clamp, float lo, float hi)
 {
+#if defined(__AVX512VL__)
+    if (w->out[2] <= 8) {
+        if (w->stride[2] == 1 && w->stride[1] == 1)
+            dw3_plane8(1, 1, w, xp, wt, bias, yp, rp, clamp, lo, hi);
+        else if (w->stride[2] == 1)
+            dw3_plane8(1, 2, w, xp, wt, bias, yp, rp, clamp, lo, hi);
+        else if (w->stride[1] == 1)
+            dw3_plane8(2, 1, w, xp, wt, bias, yp, rp, clamp, lo, hi);
+        else
+            dw3_plane8(2, 2, w, xp, wt, bias, yp, rp, clamp, lo, hi);
+        return;
+    }
+#endif
     if (w->stride[2] == 1 && w->stride[1] == 1)
         dw3_plane(1, 1, false, w, xp, wt, bias, yp, rp, clamp, lo, hi);
     else if (w->stride[2] == 1)

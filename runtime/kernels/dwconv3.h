@@ -12,7 +12,8 @@
 /* Output plane yp [out[1], out[2]] of a 3 x 3 depthwise convolution (no dilation, stride 1 or 2 on each axis) of
  * input plane xp [in[1], in[2]], taps wt (row-major), bias, then + rp (same shape as yp, or NULL), then clamped to
  * [lo, hi] when clamp; reads nothing outside the plane, writes nothing outside yp. The operations of conv.c's
- * dw3x3_plane_avx2 per output. */
+ * dw3x3_plane_avx2 per output. Rows of at most 8 outputs take 8-lane vectors where the build has AVX-512VL (its
+ * masks); without it the caller keeps them on dw3x3_plane_avx2. */
 void oc_dw3_plane16(const oc_window *w, const float *xp, const float *wt, float bias, float *yp, const float *rp,
                     bool clamp, float lo, float hi);
 

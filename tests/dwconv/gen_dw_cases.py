@@ -12,7 +12,8 @@ AVX-512 7 x 7 stride-1 kernel (dwconv7.c) rows past 64 columns and a fused resid
 kernel on planes wider than 16 read straight from the input (conv.c, dw3s1_plane; one and two rows a pass) pads 0
 and 1 on each side, 2-row planes, tails of 1 to 7 columns, 112 x 112, a residual Add with Clip, multiplier 2; for the
 AVX-512 3 x 3 kernels (dwconv3.c) rows of 7 and 13 to 17, 28 and 56 at strides 1 and 2 (and 5 x 5 at those widths),
-heights leaving 1 to 4 rows for the last tile, strides (1, 2) and (2, 1), batch 2, a residual Add with Clip.
+heights leaving 1 to 4 rows for the last tile, strides (1, 2) and (2, 1), batch 2, a residual Add with Clip, and
+rows of at most 8 outputs (its 8-lane kernel) with the same variations.
 Usage: gen_dw_cases.py OUT_DIR (numpy and onnx only; also writes OUT_DIR/manifest.txt)."""
 import os
 import sys
@@ -145,6 +146,13 @@ def main():
     case("dw3x3_s12_v16_w40", 3, 6, 40, 3, (1, 2))
     case("dw3x3_s21_v16_w40", 3, 9, 40, 3, (2, 1), act="clip6")
     case("dw3x3_s1_v16_w56_h56_batch2", 3, 56, 56, 3, 1, n=2, res=True, act="clip6")
+    # rows of at most 8 outputs (dwconv3.c's 8-lane kernel with AVX-512VL): tiles of 1 to 4 rows, residual, strides
+    for h in (5, 6, 7, 8):
+        case("dw3x3_s1_v8_w8_h%d" % h, 9, h, 8, 3, 1, res=True, act="clip6" if h % 2 else None)
+        case("dw3x3_s2_v8_w15_h%d" % (2 * h), 10, 2 * h, 15, 3, 2, res=h % 2 == 0, relu=h % 2 == 1)
+    case("dw3x3_s12_v8_w7", 5, 9, 7, 3, (1, 2), res=True)
+    case("dw3x3_s21_v8_w7", 5, 9, 7, 3, (2, 1), act="clip6")
+    case("dw3x3_s1_v8_w3_nopad_batch2", 4, 5, 5, 3, 1, pads=[0, 0, 0, 0], n=2, res=True)
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(CASES) + "\n")
 
