@@ -1143,7 +1143,15 @@ static void conv_gather_item(void *arg, int64_t item, int slot)
     for (int64_t k = k0; k < k1; k++) {
         const float *src = xg + p->koff[k];
         float *dst = cb + k * p->ldcb;
-        for (int64_t oh = 0; oh < w->out[1]; oh++)
+        int64_t oh = 0;
+#if defined(__AVX512F__)
+        /* rows narrower than a vector: one whole-vector copy a row, each overwriting the start of the next
+         * row, which is copied after it, while the vector ends inside this B row (its floats past nv are zeroed
+         * below or never read); the phase copy is readable 16 floats past every row a tap reads */
+        for (; oh < w->out[1] && oh * wo + 16 <= p->ldcb; oh++)
+            _mm512_storeu_ps(dst + oh * wo, _mm512_loadu_ps(src + oh * wq));
+#endif
+        for (; oh < w->out[1]; oh++)
             for (int64_t ow = 0; ow < wo; ow++)
                 dst[oh * wo + ow] = src[oh * wq + ow];
         for (int64_t q = nv; q < pad_end; q++)

@@ -3,10 +3,11 @@
 runtime/kernels/conv.c whose B blocks are filled from the input: the block-wise im2col of column stride 2
 (fill_im2col_s2: whole output rows copied with masks worked out once per block, partial rows at a block's ends,
 padding from the masks; rows wider than 64 positions and kernels wider than 11 on the general run copy), the
-subsampled 1 x 1 stride-2 copy (conv_phase_item), blocks of output rows a multiple of the row (112 for rows of
-28), and several blocks of output channels served by one filled B block (oc_gemm_packed_mc, conv_group_rows).
+subsampled 1 x 1 stride-2 copy (conv_phase_item), the compact B of rows narrower than a tile (conv_gather_item),
+blocks of output rows a multiple of the row (112 for rows of 28), and several blocks of output channels served by
+one filled B block (oc_gemm_packed_mc, conv_group_rows).
 Shapes: ResNet's 3 x 3 stride-2 layer at 56 x 56 (fewer channels), odd planes (57 -> 29, 27 -> 14), output rows
-of 17, 20, 24 and 75 positions, 5 x 5 and 1 x 13 kernels, dilation 2, asymmetric and no padding, strides
+of 2, 3, 5, 7, 14, 17, 20, 24 and 75 positions, 5 x 5 and 1 x 13 kernels, dilation 2, asymmetric and no padding, strides
 (2, 2), (1, 2), (2, 1) and 3, groups 2, batch 2, channel counts that need one, two or three row blocks (and a
 last partial one), depths of one, two and nine blocks, with and without a bias, a residual Add and Relu.
 Expected outputs are computed here in float64 by numpy from the spec (a sum over the taps of strided slices of
@@ -111,6 +112,13 @@ case("3x3_s21_40_32_16", 1, 32, 16, (46, 40), (3, 3), strides=(2, 1))
 case("3x3_s3_56_32_16", 1, 32, 16, (56, 56), (3, 3), strides=(3, 3))
 case("3x3_g2_56_32_48", 1, 32, 48, (56, 56), (3, 3), group=2)
 case("3x3_g2_b2_40_64_32_res_relu", 2, 64, 32, (40, 40), (3, 3), group=2, res=True, relu=True)
+# rows narrower than a tile (the compact B gathered from the phase copy): 28 -> 14, 13 -> 7, 9 -> 5, 6 -> 3, 3 -> 2,
+# groups, batch 2
+case("3x3_28_64_24", 1, 64, 24, (28, 28), (3, 3))
+case("3x3_13_32_16_res_relu", 1, 32, 16, (13, 13), (3, 3), res=True, relu=True)
+case("3x3_g2_b2_9x14_32_16", 2, 32, 16, (9, 14), (3, 3), group=2)
+case("3x3_6_64_24", 1, 64, 24, (6, 6), (3, 3))  # 3 x 3 outputs: a row's vector copy would end past the B row
+case("3x3_g4_b2_3x4_64_32_res", 2, 64, 32, (3, 4), (3, 3), group=4, res=True)
 # 1 x 1 stride 2 (the subsampled copy), several row blocks of 128 served by one B block
 case("1x1_28_256_264", 1, 256, 264, (28, 28), (1, 1), pads=(0, 0, 0, 0))
 case("1x1_27_64_40_nobias", 1, 64, 40, (27, 27), (1, 1), pads=(0, 0, 0, 0), bias=False)
