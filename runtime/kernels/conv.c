@@ -830,6 +830,39 @@ static inline void s2_row(const s2_rows *t, int64_t kw, float *dd, const float *
 #endif
 
 #if defined(__AVX512F__)
+/* rows consecutive whole output rows of column tap kw (rows of at most 32 positions: one or two vectors), the
+ * masks held in registers across them: s2_row's values, a row per rstride floats of the input from src (the
+ * row's first input element), a row per o2 floats of B from dd, plain stores while they stay below limit. */
+static inline void s2_rows_short(const s2_rows *t, int64_t kw, float *dd, const float *src, int64_t rstride, int64_t o2,
+                                 int64_t rows, const float *limit)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __mmask16 a0 = t->m0[kw][0], a1 = t->m1[kw][0], p0 = t->om[kw][0];
+    const __mmask16 b0 = t->m0[kw][1], b1 = t->m1[kw][1], p1 = t->om[kw][1], sm = t->sm;
+    if (t->nv == 1) {
+        for (int64_t i = 0; i < rows; i++, dd += o2, src += rstride) {
+            const __m512 r0 = _mm512_maskz_permutex2var_ps(p0, _mm512_maskz_loadu_ps(a0, src), evens,
+                                                           _mm512_maskz_loadu_ps(a1, src + 16));
+            if (dd + 16 <= limit)
+                _mm512_storeu_ps(dd, r0);
+            else
+                _mm512_mask_storeu_ps(dd, sm, r0);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < rows; i++, dd += o2, src += rstride) {
+        const __m512 r0 = _mm512_maskz_permutex2var_ps(p0, _mm512_maskz_loadu_ps(a0, src), evens,
+                                                       _mm512_maskz_loadu_ps(a1, src + 16));
+        const __m512 r1 = _mm512_maskz_permutex2var_ps(p1, _mm512_maskz_loadu_ps(b0, src + 32), evens,
+                                                       _mm512_maskz_loadu_ps(b1, src + 48));
+        _mm512_storeu_ps(dd, r0);
+        if (dd + 32 <= limit)
+            _mm512_storeu_ps(dd + 16, r1);
+        else
+            _mm512_mask_storeu_ps(dd + 16, sm, r1);
+    }
+}
+
 /* fill_im2col for 2-D kernels of column stride 2 (what s2_rows_init accepts): the same values, whole output
  * rows through s2_row, the partial rows at a block's ends through im2col_run_s2, per-tap ranges from t. */
 static void fill_im2col_s2(const conv_fill *f, const s2_rows *t, int64_t k0, int64_t kcb, int64_t n0, int64_t nc,
@@ -855,6 +888,16 @@ static void fill_im2col_s2(const conv_fill *f, const s2_rows *t, int64_t k0, int
         while (j < nc) {
             const int64_t len = o2 - ow < nc - j ? o2 - ow : nc - j;
             float *dd = d + j;
+            if (t->nv <= 2 && len == o2 && ih >= 0 && ih < in1) {
+                /* the whole rows from here that read input rows */
+                int64_t rows = (nc - j) / o2, valid = (in1 - 1 - ih) / sh + 1;
+                rows = rows < valid ? rows : valid;
+                s2_rows_short(t, kw, dd, xc + ih * in2 + off_w, sh * in2, o2, rows, limit);
+                j += rows * o2;
+                ih += rows * sh;
+                ow = 0;
+                continue;
+            }
             if (ih < 0 || ih >= in1)
                 memset(dd, 0, (size_t)len * sizeof *dd);
             else if (len == o2)

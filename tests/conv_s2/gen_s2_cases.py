@@ -7,7 +7,7 @@ subsampled 1 x 1 stride-2 copy (conv_phase_item), the compact B of rows narrower
 blocks of output rows a multiple of the row (112 for rows of 28), and several blocks of output channels served by
 one filled B block (oc_gemm_packed_mc, conv_group_rows).
 Shapes: ResNet's 3 x 3 stride-2 layer at 56 x 56 (fewer channels), odd planes (57 -> 29, 27 -> 14), output rows
-of 2, 3, 5, 7, 14, 17, 20, 24 and 75 positions, 5 x 5 and 1 x 13 kernels, dilation 2, asymmetric and no padding, strides
+of 5, 7, 14, 16, 17, 20, 24 and 75 positions, 5 x 5 and 1 x 13 kernels, dilation 2, asymmetric and no padding, strides
 (2, 2), (1, 2), (2, 1) and 3, groups 2, batch 2, channel counts that need one, two or three row blocks (and a
 last partial one), depths of one, two and nine blocks, with and without a bias, a residual Add and Relu.
 Expected outputs are computed here in float64 by numpy from the spec (a sum over the taps of strided slices of
@@ -103,6 +103,7 @@ case("3x3_34x57_40_16", 1, 40, 16, (34, 57), (3, 3), pads=(0, 1, 1, 0))
 case("3x3_40_32_16_nopad", 1, 32, 16, (40, 41), (3, 3), pads=(0, 0, 0, 0))
 case("3x3_48_32_24_b2", 2, 32, 24, (48, 48), (3, 3), res=True)
 case("3x3_150_16_8", 1, 16, 8, (150, 150), (3, 3))
+case("3x3_32_64_24", 1, 64, 24, (32, 32), (3, 3))  # rows of 16: one vector
 # wider kernels, dilation, one-sided and large padding, strides (1, 2), (2, 1) and 3, groups
 case("5x5_56_24_16", 1, 24, 16, (56, 56), (5, 5), pads=(2, 2, 2, 2))
 case("1x13_40_24_16", 1, 24, 16, (40, 44), (1, 13), pads=(0, 6, 0, 6))
