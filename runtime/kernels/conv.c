@@ -300,16 +300,14 @@ static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
     p->work_floats = ceil_div(oc_gemm_work_floats(&p->packed[0], nc), 16) * 16;
 }
 
-/* For the paths that fill B blocks (im2col, pointwise, subsampled 1 x 1): an item takes several blocks of mc
- * output channels, its B blocks filled once for all of them (each was filled again per channel block: ResNet's
- * 1 x 1 downsampling convolutions, 512 to 2048 channels in blocks of 128, filled each block 4 to 16 times);
- * all of them on one thread, else as many as keep twice the items wanted, for the balance. */
+/* For the paths that fill B blocks (im2col, pointwise, subsampled 1 x 1) on one thread: an item takes every
+ * block of mc output channels, its B blocks filled once for all of them (each was filled again per channel
+ * block: ResNet's 1 x 1 downsampling convolutions, 512 to 2048 channels in blocks of 128, filled each block 4 to
+ * 16 times). Not on more threads: items of two or more channel blocks (as many as kept twice the items wanted)
+ * measured RegNetY-400MF 1.04-1.05x slower at 2 threads. */
 static void conv_group_rows(conv_plan *p, int slots)
 {
-    const int64_t outer = p->n * p->group, want = conv_items_wanted(p, slots);
-    int64_t per = p->n_mblocks;
-    while (per > 1 && slots > 1 && outer * p->n_chunks * ceil_div(p->n_mblocks, per) < 2 * want)
-        per--;
+    const int64_t per = slots > 1 ? 1 : p->n_mblocks;
     p->mc_fill = p->mc;
     p->mc *= per;
     p->n_mblocks = ceil_div(p->n_mblocks, per);
