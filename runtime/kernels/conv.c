@@ -45,6 +45,7 @@ typedef struct conv_plan {
     oc_packed_a *packed;    /* group entries, NULL for depthwise */
     bool packed_const;      /* packed at prepare from a constant W; else packed again by each run */
     int64_t nc, mc, n_chunks, n_mblocks;
+    int64_t mc_fill;        /* filled-B paths: rows per A block inside an item of mc rows (conv_group_rows) */
     int64_t work_floats;    /* per thread, a multiple of 16 */
     /* depthwise, 2-D: each input plane copied into a zero-padded buffer whose rows are split into stride
      * phases (element i * stride + q of a padded row at phase q, index i), so every tap reads contiguously */
@@ -276,11 +277,41 @@ static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
         mc = ceil_div(ceil_div(mg, mblocks), OC_GEMM_MR) * OC_GEMM_MR;
         mblocks = ceil_div(mg, mc);
     }
+    if (p->algo == CONV_IM2COL && p->w.in[0] == 1 && p->w.out[2] > 1 && nc < ov) {
+        /* im2col blocks of whole output rows (a multiple of the row and of a tile, 112 for rows of 7, 14, 28 or
+         * 56): every run of a B row is then a whole row, copied with masks worked out once per block; only
+         * where that keeps the items wanted (one thread, or blocks enough) */
+        const int64_t o2 = p->w.out[2];
+        int64_t l = o2;
+        while (l % OC_GEMM_NR != 0)
+            l += o2;
+        if (l <= 2 * nc) {
+            const int64_t anc = (nc + l / 2) / l * l, ach = ceil_div(ov, anc);
+            if (outer * ach * mblocks >= want || want == 1) {
+                nc = anc;
+                chunks = ach;
+            }
+        }
+    }
     p->nc = nc;
     p->mc = mc;
+    p->mc_fill = mc;
     p->n_chunks = chunks;
     p->n_mblocks = mblocks;
     p->work_floats = ceil_div(oc_gemm_work_floats(&p->packed[0], nc), 16) * 16;
+}
+
+/* For the paths that fill B blocks (im2col, pointwise, subsampled 1 x 1) on one thread: an item takes every
+ * block of mc output channels, its B blocks filled once for all of them (each was filled again per channel
+ * block: ResNet's 1 x 1 downsampling convolutions, 512 to 2048 channels in blocks of 128, filled each block 4 to
+ * 16 times). Not on more threads: items of two or more channel blocks (as many as kept twice the items wanted)
+ * measured RegNetY-400MF 1.04-1.05x slower at 2 threads. */
+static void conv_group_rows(conv_plan *p, int slots)
+{
+    const int64_t per = slots > 1 ? 1 : p->n_mblocks;
+    p->mc_fill = p->mc;
+    p->mc *= per;
+    p->n_mblocks = ceil_div(p->n_mblocks, per);
 }
 
 /* Sizes of the padded-plane buffers for 2-D depthwise convolutions of planes up to ~1 MiB (others take the
@@ -373,6 +404,7 @@ static onnxc_status conv_implicit_prepare(oc_kctx *c, conv_plan *p, int slots)
     if (p->subsample) {
         /* column chunks of the pointwise path, and its per-thread block buffers after the phase buffer */
         conv_plan_items(p, slots, w->out_vol);
+        conv_group_rows(p, slots);
     } else if (w->out[2] < 16 && depth * w->out_vol <= (1 << 22)) {
         /* rows narrower than a tile: gather the compact B after the phase buffer */
         p->compact = true;
@@ -596,6 +628,7 @@ static onnxc_status conv_prepare(oc_kctx *c)
     if (p->algo == CONV_IMPLICIT)
         return conv_implicit_prepare(c, p, slots);
     conv_plan_items(p, slots, p->w.out_vol);
+    conv_group_rows(p, slots);
     int64_t bytes;
     if (!oc_mul_i64(p->work_floats * (int64_t)sizeof(float), slots, &bytes))
         return oc_kerr(c, ONNXC_E_NOMEM, "convolution work buffer size overflows");
@@ -705,15 +738,209 @@ static void gather_stride2(float *d, const float *src, int64_t n)
         d[i] = src[2 * i];
 }
 
+#if defined(__AVX512F__)
+/* dd[q - ow] = src[2 q + off] for q in [lo, hi), 0 elsewhere, over q in [ow, ow + len): one im2col run of a
+ * stride-2 tap. 16 outputs a step from two masked loads (only the elements between the first and the last
+ * valid tap are read) and one permute of the even elements; the zeros of the padding come from the mask, so
+ * there is no scalar edge. */
+static void im2col_run_s2(float *dd, const float *src, int64_t off, int64_t ow, int64_t len, int64_t lo, int64_t hi,
+                          const float *limit)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const int64_t end = ow + len;
+    for (int64_t q = ow; q < end; q += 16) {
+        const int64_t n = end - q < 16 ? end - q : 16;
+        int64_t s = lo - q, e = hi - q;
+        s = s < 0 ? 0 : s > n ? n : s;
+        e = e < 0 ? 0 : e > n ? n : e;
+        __m512 r = _mm512_setzero_ps();
+        if (e > s) {
+            /* elements [2 s, 2 e - 1) of the 32 at src + 2 q + off: every one inside the input row */
+            const uint64_t lm = ((1ull << (2 * e - 1)) - 1u) & ~((1ull << (2 * s)) - 1u);
+            const float *base = src + (2 * q + off);
+            const __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(lm & 0xffffu), base);
+            const __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(lm >> 16), base + 16);
+            const __mmask16 om = (__mmask16)(((1u << e) - 1u) & ~((1u << s) - 1u));
+            r = _mm512_maskz_permutex2var_ps(om, v0, evens, v1);
+        }
+        /* a masked store costs several plain ones here: a whole vector where the floats past the run may be
+         * overwritten (the caller's later runs or unread columns, up to limit) */
+        if (dd + (q - ow) + 16 <= limit)
+            _mm512_storeu_ps(dd + (q - ow), r);
+        else
+            _mm512_mask_storeu_ps(dd + (q - ow), (__mmask16)((1u << n) - 1u), r);
+    }
+}
+
+/* The masks im2col_run_s2 computes for whole output rows (ow 0, len o2) of up to 64 positions, per column tap
+ * of up to 11: worked out once per block, so a whole row costs two loads, a permute and a store per 16
+ * positions. */
+#define S2_MAX_KW 11
+#define S2_MAX_VEC 4
+typedef struct s2_rows {
+    int nv; /* vectors per row */
+    __mmask16 m0[S2_MAX_KW][S2_MAX_VEC], m1[S2_MAX_KW][S2_MAX_VEC], om[S2_MAX_KW][S2_MAX_VEC], sm;
+    int64_t lo[S2_MAX_KW], hi[S2_MAX_KW]; /* tap_range of each column tap */
+} s2_rows;
+
+static bool s2_rows_init(s2_rows *t, const oc_window *w)
+{
+    const int64_t o2 = w->out[2];
+    if (w->k[2] > S2_MAX_KW || o2 > 16 * S2_MAX_VEC)
+        return false;
+    t->nv = (int)ceil_div(o2, 16);
+    t->sm = (__mmask16)(o2 % 16 == 0 ? 0xffffu : (1u << (o2 % 16)) - 1u);
+    for (int64_t kw = 0; kw < w->k[2]; kw++) {
+        int64_t lo, hi;
+        tap_range(kw * w->dil[2] - w->pad0[2], 2, w->in[2], o2, &lo, &hi);
+        t->lo[kw] = lo;
+        t->hi[kw] = hi;
+        for (int v = 0; v < t->nv; v++) {
+            const int64_t q = 16 * (int64_t)v, n = o2 - q < 16 ? o2 - q : 16;
+            int64_t s = lo - q, e = hi - q;
+            s = s < 0 ? 0 : s > n ? n : s;
+            e = e < 0 ? 0 : e > n ? n : e;
+            const uint64_t lm = e > s ? ((1ull << (2 * e - 1)) - 1u) & ~((1ull << (2 * s)) - 1u) : 0;
+            t->m0[kw][v] = (__mmask16)(lm & 0xffffu);
+            t->m1[kw][v] = (__mmask16)(lm >> 16);
+            t->om[kw][v] = (__mmask16)(e > s ? ((1u << e) - 1u) & ~((1u << s) - 1u) : 0);
+        }
+    }
+    return true;
+}
+
+/* One whole output row of column tap kw: im2col_run_s2(dd, src, off, 0, o2, lo, hi, ...) with the masks of t;
+ * room: the floats up to the next whole vector past the row may be overwritten (plain stores only). */
+static inline void s2_row(const s2_rows *t, int64_t kw, float *dd, const float *src, int64_t off, bool room)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const int nv = t->nv;
+    for (int v = 0; v < nv; v++) {
+        const float *base = src + (32 * (int64_t)v + off);
+        const __m512 v0 = _mm512_maskz_loadu_ps(t->m0[kw][v], base);
+        const __m512 v1 = _mm512_maskz_loadu_ps(t->m1[kw][v], base + 16);
+        const __m512 r = _mm512_maskz_permutex2var_ps(t->om[kw][v], v0, evens, v1);
+        if (v + 1 < nv || room)
+            _mm512_storeu_ps(dd + 16 * v, r);
+        else
+            _mm512_mask_storeu_ps(dd + 16 * v, t->sm, r);
+    }
+}
+#endif
+
+#if defined(__AVX512F__)
+/* rows consecutive whole output rows of column tap kw (rows of at most 32 positions: one or two vectors), the
+ * masks held in registers across them: s2_row's values, a row per rstride floats of the input from src (the
+ * row's first input element), a row per o2 floats of B from dd, plain stores while they stay below limit. */
+static inline void s2_rows_short(const s2_rows *t, int64_t kw, float *dd, const float *src, int64_t rstride, int64_t o2,
+                                 int64_t rows, const float *limit)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __mmask16 a0 = t->m0[kw][0], a1 = t->m1[kw][0], p0 = t->om[kw][0];
+    const __mmask16 b0 = t->m0[kw][1], b1 = t->m1[kw][1], p1 = t->om[kw][1], sm = t->sm;
+    if (t->nv == 1) {
+        for (int64_t i = 0; i < rows; i++, dd += o2, src += rstride) {
+            const __m512 r0 = _mm512_maskz_permutex2var_ps(p0, _mm512_maskz_loadu_ps(a0, src), evens,
+                                                           _mm512_maskz_loadu_ps(a1, src + 16));
+            if (dd + 16 <= limit)
+                _mm512_storeu_ps(dd, r0);
+            else
+                _mm512_mask_storeu_ps(dd, sm, r0);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < rows; i++, dd += o2, src += rstride) {
+        const __m512 r0 = _mm512_maskz_permutex2var_ps(p0, _mm512_maskz_loadu_ps(a0, src), evens,
+                                                       _mm512_maskz_loadu_ps(a1, src + 16));
+        const __m512 r1 = _mm512_maskz_permutex2var_ps(p1, _mm512_maskz_loadu_ps(b0, src + 32), evens,
+                                                       _mm512_maskz_loadu_ps(b1, src + 48));
+        _mm512_storeu_ps(dd, r0);
+        if (dd + 32 <= limit)
+            _mm512_storeu_ps(dd + 16, r1);
+        else
+            _mm512_mask_storeu_ps(dd + 16, sm, r1);
+    }
+}
+
+/* fill_im2col for 2-D kernels of column stride 2 (what s2_rows_init accepts): the same values, whole output
+ * rows through s2_row, the partial rows at a block's ends through im2col_run_s2, per-tap ranges from t. */
+static void fill_im2col_s2(const conv_fill *f, const s2_rows *t, int64_t k0, int64_t kcb, int64_t n0, int64_t nc,
+                           float *dst, int64_t ldb)
+{
+    const oc_window *w = f->w;
+    const int64_t o2 = w->out[2], in1 = w->in[1], in2 = w->in[2], sh = w->stride[1];
+    const int64_t oh0 = n0 / o2, ow0 = n0 % o2, kvol = w->k_vol;
+    int64_t ci = k0 / kvol, kh = k0 % kvol / w->k[2], kw = k0 % w->k[2];
+    for (int64_t r = 0; r < kcb; r++) {
+        if (r > 0 && ++kw == w->k[2]) {
+            kw = 0;
+            if (++kh == w->k[1]) {
+                kh = 0;
+                ci++;
+            }
+        }
+        const float *xc = f->x + ci * w->in_vol;
+        float *d = dst + r * ldb;
+        const float *limit = d + ldb; /* columns past the block's panels are never read */
+        const int64_t off_w = kw * w->dil[2] - w->pad0[2], lo = t->lo[kw], hi = t->hi[kw];
+        int64_t ih = oh0 * sh - w->pad0[1] + kh * w->dil[1], ow = ow0, j = 0;
+        while (j < nc) {
+            const int64_t len = o2 - ow < nc - j ? o2 - ow : nc - j;
+            float *dd = d + j;
+            if (t->nv <= 2 && len == o2 && ih >= 0 && ih < in1) {
+                /* the whole rows from here that read input rows */
+                int64_t rows = (nc - j) / o2, valid = (in1 - 1 - ih) / sh + 1;
+                rows = rows < valid ? rows : valid;
+                s2_rows_short(t, kw, dd, xc + ih * in2 + off_w, sh * in2, o2, rows, limit);
+                j += rows * o2;
+                ih += rows * sh;
+                ow = 0;
+                continue;
+            }
+            if (ih < 0 || ih >= in1)
+                memset(dd, 0, (size_t)len * sizeof *dd);
+            else if (len == o2)
+                s2_row(t, kw, dd, xc + ih * in2, off_w, dd + 16 * t->nv <= limit);
+            else
+                im2col_run_s2(dd, xc + ih * in2, off_w, ow, len, lo, hi, limit);
+            j += len;
+            ow = 0;
+            ih += sh;
+        }
+        zero_tail(d, nc);
+    }
+}
+#endif
+
 static void fill_im2col(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, int64_t nc, float *dst, int64_t ldb)
 {
     const conv_fill *f = vctx;
     const oc_window *w = f->w;
     const int64_t o1 = w->out[1], o2 = w->out[2], sw = w->stride[2];
     const int64_t od0 = n0 / (o1 * o2), oh0 = n0 / o2 % o1, ow0 = n0 % o2;
+#if defined(__AVX512F__)
+    if (sw == 2 && w->in[0] == 1 && w->k[0] == 1 && w->out[0] == 1) {
+        s2_rows s2;
+        if (s2_rows_init(&s2, w)) {
+            fill_im2col_s2(f, &s2, k0, kcb, n0, nc, dst, ldb);
+            return;
+        }
+    }
+#endif
+    /* the tap of row k0, then counted on row by row */
+    int64_t ci = k0 / w->k_vol, kk0 = k0 % w->k_vol;
+    int64_t kd = kk0 / (w->k[1] * w->k[2]), kh = kk0 / w->k[2] % w->k[1], kw = kk0 % w->k[2];
     for (int64_t r = 0; r < kcb; r++) {
-        const int64_t k = k0 + r, ci = k / w->k_vol, kk = k % w->k_vol;
-        const int64_t kd = kk / (w->k[1] * w->k[2]), kh = kk / w->k[2] % w->k[1], kw = kk % w->k[2];
+        if (r > 0 && ++kw == w->k[2]) {
+            kw = 0;
+            if (++kh == w->k[1]) {
+                kh = 0;
+                if (++kd == w->k[0]) {
+                    kd = 0;
+                    ci++;
+                }
+            }
+        }
         const float *xc = f->x + ci * w->in_vol;
         float *d = dst + r * ldb;
         const int64_t off_w = kw * w->dil[2] - w->pad0[2];
@@ -727,6 +954,10 @@ static void fill_im2col(const void *vctx, int64_t k0, int64_t kcb, int64_t n0, i
             float *dd = d + j; /* dd[q - ow] is output position ow..ow + len of this row */
             if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
                 memset(dd, 0, (size_t)len * sizeof *dd);
+#if defined(__AVX512F__)
+            } else if (sw == 2) {
+                im2col_run_s2(dd, xc + (id * w->in[1] + ih) * w->in[2], off_w, ow, len, lo, hi, d + ldb);
+#endif
             } else {
                 const float *src = xc + (id * w->in[1] + ih) * w->in[2];
                 int64_t a = ow > lo ? ow : lo, b = ow + len < hi ? ow + len : hi;
@@ -833,8 +1064,12 @@ static void conv_phase_item(void *arg, int64_t ci, int slot)
                 if (p->sw == 1) {
                     memcpy(row + lo, sr, (size_t)(hi - lo) * sizeof *row);
                 } else if (p->sw == 2) {
+#if defined(__AVX512F__)
+                    im2col_run_s2(row + lo, sr, 0, 0, hi - lo, 0, hi - lo, row + hi);
+#else
                     for (int64_t i = 0; i < hi - lo; i++) /* a constant stride GCC vectorises */
                         row[lo + i] = sr[2 * i];
+#endif
                 } else {
                     for (int64_t i = 0; i < hi - lo; i++)
                         row[lo + i] = sr[i * p->sw];
@@ -935,8 +1170,8 @@ static void conv_subsample_item(void *arg, int64_t item, int slot)
     oc_epilogue ep = {j->bias ? j->bias + g * p->mg : NULL, j->res ? j->res + yoff : NULL, w->out_vol, j->clamp,
                       j->lo, j->hi};
     const int64_t n0 = chunk * p->nc, n1 = n0 + p->nc < w->out_vol ? n0 + p->nc : w->out_vol;
-    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill_pointwise, &f, j->y + yoff, w->out_vol, &ep,
-                   j->work + p->xph_floats + (int64_t)slot * p->work_floats);
+    oc_gemm_packed_mc(&p->packed[g], m0, m1, p->mc_fill, n0, n1, fill_pointwise, &f, j->y + yoff, w->out_vol, &ep,
+                      j->work + p->xph_floats + (int64_t)slot * p->work_floats);
     conv_act_block(j, g * p->mg + m0, j->y + yoff + m0 * w->out_vol + n0, m1 - m0, n1 - n0, w->out_vol);
 }
 
@@ -957,7 +1192,15 @@ static void conv_gather_item(void *arg, int64_t item, int slot)
     for (int64_t k = k0; k < k1; k++) {
         const float *src = xg + p->koff[k];
         float *dst = cb + k * p->ldcb;
-        for (int64_t oh = 0; oh < w->out[1]; oh++)
+        int64_t oh = 0;
+#if defined(__AVX512F__)
+        /* rows narrower than a vector: one whole-vector copy a row, each overwriting the start of the next
+         * row, which is copied after it, while the vector ends inside this B row (its floats past nv are zeroed
+         * below or never read); the phase copy is readable 16 floats past every row a tap reads */
+        for (; oh < w->out[1] && oh * wo + 16 <= p->ldcb; oh++)
+            _mm512_storeu_ps(dst + oh * wo, _mm512_loadu_ps(src + oh * wq));
+#endif
+        for (; oh < w->out[1]; oh++)
             for (int64_t ow = 0; ow < wo; ow++)
                 dst[oh * wo + ow] = src[oh * wq + ow];
         for (int64_t q = nv; q < pad_end; q++)
@@ -1022,8 +1265,8 @@ static void conv_gemm_item(void *arg, int64_t item, int slot)
     if (j->in_blocked)
         fill = fill_blocked;
 #endif
-    oc_gemm_packed(&p->packed[g], m0, m1, n0, n1, fill, &f,
-                   j->y + yoff, w->out_vol, &ep, j->work + (int64_t)slot * p->work_floats);
+    oc_gemm_packed_mc(&p->packed[g], m0, m1, p->mc_fill, n0, n1, fill, &f, j->y + yoff, w->out_vol, &ep,
+                      j->work + (int64_t)slot * p->work_floats);
     conv_act_block(j, g * p->mg + m0, j->y + yoff + m0 * w->out_vol + n0, m1 - m0, n1 - n0, w->out_vol);
 }
 

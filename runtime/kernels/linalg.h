@@ -133,5 +133,10 @@ void oc_gemm_rows_koff(int64_t kc, const float *a, int64_t m0, int64_t m1, const
  * multiple of OC_GEMM_MR. work: oc_gemm_work_floats(a, n1 - n0) floats, 64-byte aligned. */
 void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,
                     const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep, float *work);
+/* The same, the rows taken in blocks of mc (a multiple of OC_GEMM_MR; m1 - m0 for one block) per filled B
+ * block: each B block is filled once for all of them, while each row block's A stays in cache. */
+void oc_gemm_packed_mc(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t mc, int64_t n0, int64_t n1,
+                       oc_bfill_fn fill, const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep,
+                       float *work);
 
 #endif

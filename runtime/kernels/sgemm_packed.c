@@ -564,6 +564,13 @@ static inline void packed_tile(const float *ab, int64_t kcb, int64_t r0, int64_t
 void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, oc_bfill_fn fill,
                     const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep, float *work)
 {
+    oc_gemm_packed_mc(a, m0, m1, m1 - m0, n0, n1, fill, fill_ctx, c, ldc, ep, work);
+}
+
+void oc_gemm_packed_mc(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t mc, int64_t n0, int64_t n1,
+                       oc_bfill_fn fill, const void *fill_ctx, float *c, int64_t ldc, const oc_epilogue *ep,
+                       float *work)
+{
     const int64_t nc = n1 - n0;
     if (m1 > a->m)
         m1 = a->m;
@@ -584,6 +591,8 @@ void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, in
             }
         return;
     }
+    if (mc <= 0)
+        mc = m1 - m0;
     const int64_t ldb = oc_gemm_ldb(nc);
     tile_args t = {0, 0, false, false, NULL, NULL, ep->ldr, ep->clamp, ep->lo, ep->hi};
     for (int64_t blk = 0; blk < a->nkb; blk++) {
@@ -597,9 +606,14 @@ void oc_gemm_packed(const oc_packed_a *a, int64_t m0, int64_t m1, int64_t n0, in
                 for (int64_t jp = 0; jp < nc; jp += NR)
                     packed_tile(ab, kcb, r0, m1, jp, nc, n0, work, ldb, c, ldc, ep, &t);
         } else {
-            for (int64_t jp = 0; jp < nc; jp += NR)
-                for (int64_t r0 = m0; r0 < m1; r0 += MR)
-                    packed_tile(ab, kcb, r0, m1, jp, nc, n0, work, ldb, c, ldc, ep, &t);
+            /* the filled block serves every row block of mc rows, each row block's A staying in L2 while the
+             * block's panels pass */
+            for (int64_t rb = m0; rb < m1; rb += mc) {
+                const int64_t rb1 = m1 - rb < mc ? m1 : rb + mc;
+                for (int64_t jp = 0; jp < nc; jp += NR)
+                    for (int64_t r0 = rb; r0 < rb1; r0 += MR)
+                        packed_tile(ab, kcb, r0, rb1, jp, nc, n0, work, ldb, c, ldc, ep, &t);
+            }
         }
     }
 }
