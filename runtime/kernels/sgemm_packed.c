@@ -114,6 +114,104 @@ typedef struct tile_args {
     float lo, hi;
 } tile_args;
 
+#if defined(OC_GEMM_AVX512) || defined(OC_GEMM_AVX2)
+#if defined(OC_GEMM_AVX512)
+typedef __m512 nvec;
+#define NV_LANES 16
+#define NV_ZERO() _mm512_setzero_ps()
+#define NV_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define NV_ADD(a, b) _mm512_add_ps(a, b)
+#define NV_BCAST(p) _mm512_set1_ps(*(p))
+#define NV_LOADA(p) _mm512_maskz_loadu_ps((__mmask16)((1u << MR) - 1u), p) /* the panel's rows of one k */
+#define NV_STOREU(p, v) _mm512_storeu_ps(p, v)
+#else
+typedef __m256 nvec;
+#define NV_LANES 8
+#define NV_ZERO() _mm256_setzero_ps()
+#define NV_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define NV_ADD(a, b) _mm256_add_ps(a, b)
+#define NV_BCAST(p) _mm256_broadcast_ss(p)
+#define NV_LOADA(p) _mm256_loadu_ps(p) /* rows 0..5 of this k (the packing leaves slack) */
+#define NV_STOREU(p, v) _mm256_storeu_ps(p, v)
+#endif
+
+/* At most 4 columns (the tail of 49 or 196 positions): vectors run down the panel's MR rows (one load per k:
+ * AVX-512 16 lanes masked to 8, AVX2 8 lanes with two unused), one accumulator per column, or per k phase when
+ * there are fewer columns, so enough independent FMA chains stay in flight. Costs about a twelfth of a
+ * 16-column tile per column. */
+static void ukr_narrow(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+                       const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
+{
+    const int rows = t->rows, cols = t->cols;
+    const int chains = cols == 1 ? 4 : cols == 2 ? 2 : 1; /* k phases per column */
+    nvec acc[4][4];
+    for (int u = 0; u < 4; u++)
+        for (int j = 0; j < 4; j++)
+            acc[u][j] = NV_ZERO();
+#define NB(k, j) NV_BCAST((koff ? b + koff[k] : b + (k) * ldb) + (j))
+#define NA(k) NV_LOADA(a + (k) * MR)
+    int64_t k = 0;
+    if (cols == 1) {
+        nvec a0 = acc[0][0], a1 = acc[1][0], a2 = acc[2][0], a3 = acc[3][0];
+        for (; k + 4 <= kc; k += 4) {
+            a0 = NV_FMA(NA(k), NB(k, 0), a0);
+            a1 = NV_FMA(NA(k + 1), NB(k + 1, 0), a1);
+            a2 = NV_FMA(NA(k + 2), NB(k + 2, 0), a2);
+            a3 = NV_FMA(NA(k + 3), NB(k + 3, 0), a3);
+        }
+        for (; k < kc; k++)
+            a0 = NV_FMA(NA(k), NB(k, 0), a0);
+        acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
+    } else if (cols == 2) {
+        nvec a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+        for (; k + 2 <= kc; k += 2) {
+            const nvec x0 = NA(k), x1 = NA(k + 1);
+            a00 = NV_FMA(x0, NB(k, 0), a00);
+            a01 = NV_FMA(x0, NB(k, 1), a01);
+            a10 = NV_FMA(x1, NB(k + 1, 0), a10);
+            a11 = NV_FMA(x1, NB(k + 1, 1), a11);
+        }
+        for (; k < kc; k++) {
+            const nvec x0 = NA(k);
+            a00 = NV_FMA(x0, NB(k, 0), a00);
+            a01 = NV_FMA(x0, NB(k, 1), a01);
+        }
+        acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
+    } else {
+        nvec a0 = acc[0][0], a1 = acc[0][1], a2 = acc[0][2], a3 = acc[0][3];
+        for (; k < kc; k++) {
+            const nvec x0 = NA(k);
+            a0 = NV_FMA(x0, NB(k, 0), a0);
+            a1 = NV_FMA(x0, NB(k, 1), a1);
+            a2 = NV_FMA(x0, NB(k, 2), a2);
+            if (cols == 4)
+                a3 = NV_FMA(x0, NB(k, 3), a3);
+        }
+        acc[0][0] = a0, acc[0][1] = a1, acc[0][2] = a2, acc[0][3] = a3;
+    }
+#undef NA
+#undef NB
+    float out[4][NV_LANES];
+    for (int j = 0; j < cols; j++) {
+        nvec v = acc[0][j];
+        for (int u = 1; u < chains; u++)
+            v = NV_ADD(v, acc[u][j]);
+        NV_STOREU(out[j], v);
+    }
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = out[j][i] + (!t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f);
+            if (t->last && t->res)
+                v += t->res[i * t->ldr + j];
+            if (t->last && t->clamp) {
+                v = v < t->lo ? t->lo : v;
+                v = v > t->hi ? t->hi : v;
+            }
+            c[i * ldc + j] = v;
+        }
+}
+#endif
+
 #ifdef OC_GEMM_AVX512
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
@@ -182,81 +280,6 @@ static void ukr16(int64_t kc, const float *restrict a, const float *restrict b, 
     ROWS(STOREC)
 }
 
-/* At most 4 columns (the tail of 49 or 196 positions): vectors run down the panel's 8 rows (one masked
- * 16-float load per k), one accumulator per column, or per k phase when there are fewer columns, as the AVX2
- * kernel does (its bits: the same chains and sums, eight rows instead of six). */
-static void ukr_narrow(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
-                       const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
-{
-    const int rows = t->rows, cols = t->cols;
-    const int chains = cols == 1 ? 4 : cols == 2 ? 2 : 1; /* k phases per column */
-    const __mmask16 am = (__mmask16)((1u << MR) - 1u);
-    __m512 acc[4][4];
-    for (int u = 0; u < 4; u++)
-        for (int j = 0; j < 4; j++)
-            acc[u][j] = _mm512_setzero_ps();
-#define NB(k, j) _mm512_set1_ps((koff ? b + koff[k] : b + (k) * ldb)[j])
-#define NA(k) _mm512_maskz_loadu_ps(am, a + (k) * MR)
-    int64_t k = 0;
-    if (cols == 1) {
-        __m512 a0 = acc[0][0], a1 = acc[1][0], a2 = acc[2][0], a3 = acc[3][0];
-        for (; k + 4 <= kc; k += 4) {
-            a0 = _mm512_fmadd_ps(NA(k), NB(k, 0), a0);
-            a1 = _mm512_fmadd_ps(NA(k + 1), NB(k + 1, 0), a1);
-            a2 = _mm512_fmadd_ps(NA(k + 2), NB(k + 2, 0), a2);
-            a3 = _mm512_fmadd_ps(NA(k + 3), NB(k + 3, 0), a3);
-        }
-        for (; k < kc; k++)
-            a0 = _mm512_fmadd_ps(NA(k), NB(k, 0), a0);
-        acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
-    } else if (cols == 2) {
-        __m512 a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-        for (; k + 2 <= kc; k += 2) {
-            const __m512 x0 = NA(k), x1 = NA(k + 1);
-            a00 = _mm512_fmadd_ps(x0, NB(k, 0), a00);
-            a01 = _mm512_fmadd_ps(x0, NB(k, 1), a01);
-            a10 = _mm512_fmadd_ps(x1, NB(k + 1, 0), a10);
-            a11 = _mm512_fmadd_ps(x1, NB(k + 1, 1), a11);
-        }
-        for (; k < kc; k++) {
-            const __m512 x0 = NA(k);
-            a00 = _mm512_fmadd_ps(x0, NB(k, 0), a00);
-            a01 = _mm512_fmadd_ps(x0, NB(k, 1), a01);
-        }
-        acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
-    } else {
-        __m512 a0 = acc[0][0], a1 = acc[0][1], a2 = acc[0][2], a3 = acc[0][3];
-        for (; k < kc; k++) {
-            const __m512 x0 = NA(k);
-            a0 = _mm512_fmadd_ps(x0, NB(k, 0), a0);
-            a1 = _mm512_fmadd_ps(x0, NB(k, 1), a1);
-            a2 = _mm512_fmadd_ps(x0, NB(k, 2), a2);
-            if (cols == 4)
-                a3 = _mm512_fmadd_ps(x0, NB(k, 3), a3);
-        }
-        acc[0][0] = a0, acc[0][1] = a1, acc[0][2] = a2, acc[0][3] = a3;
-    }
-#undef NA
-#undef NB
-    float out[4][16];
-    for (int j = 0; j < cols; j++) {
-        __m512 v = acc[0][j];
-        for (int u = 1; u < chains; u++)
-            v = _mm512_add_ps(v, acc[u][j]);
-        _mm512_storeu_ps(out[j], v);
-    }
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) {
-            float v = out[j][i] + (!t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f);
-            if (t->last && t->res)
-                v += t->res[i * t->ldr + j];
-            if (t->last && t->clamp) {
-                v = v < t->lo ? t->lo : v;
-                v = v > t->hi ? t->hi : v;
-            }
-            c[i * ldc + j] = v;
-        }
-}
 
 static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, const int64_t *koff, float *c,
                      int64_t ldc, const tile_args *t)
@@ -419,80 +442,6 @@ static void ukr8(int64_t kc, const float *restrict a, const float *restrict b, i
     ROWS(STOREC8)
 }
 
-/* At most 4 columns (the tail of 49 or 196 positions): vectors run down the panel's 6 rows (one 8-float load
- * per k, two lanes unused), one accumulator per column, or per k phase when there are fewer columns, so
- * enough independent FMA chains stay in flight. Costs about a twelfth of a 16-column tile per column. */
-static void ukr_narrow(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
-                       const int64_t *restrict koff, float *restrict c, int64_t ldc, const tile_args *t)
-{
-    const int rows = t->rows, cols = t->cols;
-    const int chains = cols == 1 ? 4 : cols == 2 ? 2 : 1; /* k phases per column */
-    __m256 acc[4][4];
-    for (int u = 0; u < 4; u++)
-        for (int j = 0; j < 4; j++)
-            acc[u][j] = _mm256_setzero_ps();
-#define NB(k, j) _mm256_broadcast_ss((koff ? b + koff[k] : b + (k) * ldb) + (j))
-#define NA(k) _mm256_loadu_ps(a + (k) * MR) /* rows 0..5 of this k (the packing leaves slack) */
-    int64_t k = 0;
-    if (cols == 1) {
-        __m256 a0 = acc[0][0], a1 = acc[1][0], a2 = acc[2][0], a3 = acc[3][0];
-        for (; k + 4 <= kc; k += 4) {
-            a0 = _mm256_fmadd_ps(NA(k), NB(k, 0), a0);
-            a1 = _mm256_fmadd_ps(NA(k + 1), NB(k + 1, 0), a1);
-            a2 = _mm256_fmadd_ps(NA(k + 2), NB(k + 2, 0), a2);
-            a3 = _mm256_fmadd_ps(NA(k + 3), NB(k + 3, 0), a3);
-        }
-        for (; k < kc; k++)
-            a0 = _mm256_fmadd_ps(NA(k), NB(k, 0), a0);
-        acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
-    } else if (cols == 2) {
-        __m256 a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
-        for (; k + 2 <= kc; k += 2) {
-            const __m256 x0 = NA(k), x1 = NA(k + 1);
-            a00 = _mm256_fmadd_ps(x0, NB(k, 0), a00);
-            a01 = _mm256_fmadd_ps(x0, NB(k, 1), a01);
-            a10 = _mm256_fmadd_ps(x1, NB(k + 1, 0), a10);
-            a11 = _mm256_fmadd_ps(x1, NB(k + 1, 1), a11);
-        }
-        for (; k < kc; k++) {
-            const __m256 x0 = NA(k);
-            a00 = _mm256_fmadd_ps(x0, NB(k, 0), a00);
-            a01 = _mm256_fmadd_ps(x0, NB(k, 1), a01);
-        }
-        acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
-    } else {
-        __m256 a0 = acc[0][0], a1 = acc[0][1], a2 = acc[0][2], a3 = acc[0][3];
-        for (; k < kc; k++) {
-            const __m256 x0 = NA(k);
-            a0 = _mm256_fmadd_ps(x0, NB(k, 0), a0);
-            a1 = _mm256_fmadd_ps(x0, NB(k, 1), a1);
-            a2 = _mm256_fmadd_ps(x0, NB(k, 2), a2);
-            if (cols == 4)
-                a3 = _mm256_fmadd_ps(x0, NB(k, 3), a3);
-        }
-        acc[0][0] = a0, acc[0][1] = a1, acc[0][2] = a2, acc[0][3] = a3;
-    }
-#undef NA
-#undef NB
-    float out[4][8];
-    for (int j = 0; j < cols; j++) {
-        __m256 v = acc[0][j];
-        for (int u = 1; u < chains; u++)
-            v = _mm256_add_ps(v, acc[u][j]);
-        _mm256_storeu_ps(out[j], v);
-    }
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) {
-            float v = out[j][i] + (!t->first ? c[i * ldc + j] : t->bias ? t->bias[i] : 0.0f);
-            if (t->last && t->res)
-                v += t->res[i * t->ldr + j];
-            if (t->last && t->clamp) {
-                v = v < t->lo ? t->lo : v;
-                v = v > t->hi ? t->hi : v;
-            }
-            c[i * ldc + j] = v;
-        }
-}
 
 static void run_tile(int64_t kc, const float *a, const float *b, int64_t ldb, const int64_t *koff, float *c,
                      int64_t ldc, const tile_args *t)
