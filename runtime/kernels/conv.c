@@ -739,6 +739,21 @@ static void gather_stride2(float *d, const float *src, int64_t n)
 }
 
 #if defined(__AVX512F__)
+/* The masks of 16 stride-2 outputs q0 .. q0 + n - 1 of a tap whose valid outputs are [lo, hi): lm the input
+ * elements [2 s, 2 e - 1) of the 32 from 2 q0 (a load mask per half), om the outputs [s, e) kept by the permute
+ * of the even elements. */
+static inline void s2_masks(int64_t lo, int64_t hi, int64_t q0, int64_t n, __mmask16 *m0, __mmask16 *m1,
+                            __mmask16 *om)
+{
+    int64_t s = lo - q0, e = hi - q0;
+    s = s < 0 ? 0 : s > n ? n : s;
+    e = e < 0 ? 0 : e > n ? n : e;
+    const uint64_t lm = e > s ? ((1ull << (2 * e - 1)) - 1u) & ~((1ull << (2 * s)) - 1u) : 0;
+    *m0 = (__mmask16)(lm & 0xffffu);
+    *m1 = (__mmask16)(lm >> 16);
+    *om = (__mmask16)(e > s ? ((1u << e) - 1u) & ~((1u << s) - 1u) : 0);
+}
+
 /* dd[q - ow] = src[2 q + off] for q in [lo, hi), 0 elsewhere, over q in [ow, ow + len): one im2col run of a
  * stride-2 tap. 16 outputs a step from two masked loads (only the elements between the first and the last
  * valid tap are read) and one permute of the even elements; the zeros of the padding come from the mask, so
@@ -750,18 +765,14 @@ static void im2col_run_s2(float *dd, const float *src, int64_t off, int64_t ow, 
     const int64_t end = ow + len;
     for (int64_t q = ow; q < end; q += 16) {
         const int64_t n = end - q < 16 ? end - q : 16;
-        int64_t s = lo - q, e = hi - q;
-        s = s < 0 ? 0 : s > n ? n : s;
-        e = e < 0 ? 0 : e > n ? n : e;
+        __mmask16 m0, m1, om;
+        s2_masks(lo, hi, q, n, &m0, &m1, &om);
         __m512 r = _mm512_setzero_ps();
-        if (e > s) {
-            /* elements [2 s, 2 e - 1) of the 32 at src + 2 q + off: every one inside the input row */
-            const uint64_t lm = ((1ull << (2 * e - 1)) - 1u) & ~((1ull << (2 * s)) - 1u);
+        if (om) {
+            /* only elements inside the input row are loaded */
             const float *base = src + (2 * q + off);
-            const __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(lm & 0xffffu), base);
-            const __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(lm >> 16), base + 16);
-            const __mmask16 om = (__mmask16)(((1u << e) - 1u) & ~((1u << s) - 1u));
-            r = _mm512_maskz_permutex2var_ps(om, v0, evens, v1);
+            r = _mm512_maskz_permutex2var_ps(om, _mm512_maskz_loadu_ps(m0, base), evens,
+                                             _mm512_maskz_loadu_ps(m1, base + 16));
         }
         /* a masked store costs several plain ones here: a whole vector where the floats past the run may be
          * overwritten (the caller's later runs or unread columns, up to limit) */
@@ -797,13 +808,7 @@ static bool s2_rows_init(s2_rows *t, const oc_window *w)
         t->hi[kw] = hi;
         for (int v = 0; v < t->nv; v++) {
             const int64_t q = 16 * (int64_t)v, n = o2 - q < 16 ? o2 - q : 16;
-            int64_t s = lo - q, e = hi - q;
-            s = s < 0 ? 0 : s > n ? n : s;
-            e = e < 0 ? 0 : e > n ? n : e;
-            const uint64_t lm = e > s ? ((1ull << (2 * e - 1)) - 1u) & ~((1ull << (2 * s)) - 1u) : 0;
-            t->m0[kw][v] = (__mmask16)(lm & 0xffffu);
-            t->m1[kw][v] = (__mmask16)(lm >> 16);
-            t->om[kw][v] = (__mmask16)(e > s ? ((1u << e) - 1u) & ~((1u << s) - 1u) : 0);
+            s2_masks(lo, hi, q, n, &t->m0[kw][v], &t->m1[kw][v], &t->om[kw][v]);
         }
     }
     return true;
