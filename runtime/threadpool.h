@@ -21,8 +21,10 @@ void oc_pool_free(oc_threadpool *p);
 /* Threads that may run items at once (workers + the caller); 1 for a NULL pool. */
 int oc_pool_threads(const oc_threadpool *p);
 
-/* Run fn for every item and return when all are done. A NULL pool, one thread or one item runs them on the
- * caller. Safe from several threads at once: one caller's job has the workers, and a caller that finds them
+/* Run fn for every item and return when all are done. The items are cut into one contiguous range per thread
+ * (the caller's first): each thread runs its own range first, in order, then helps with what is left of the
+ * others', so in a balanced job thread s runs items [n s / T, n (s + 1) / T) of every job. A NULL pool, one
+ * thread or one item runs them on the caller. Safe from several threads at once: one caller's job has the workers, and a caller that finds them
  * taken (or an item calling back in) runs all its items itself, with slot 0, instead of waiting. */
 void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg);
 
