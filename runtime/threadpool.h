@@ -28,4 +28,14 @@ int oc_pool_threads(const oc_threadpool *p);
  * taken (or an item calling back in) runs all its items itself, with slot 0, instead of waiting. */
 void oc_pool_run(oc_threadpool *p, int64_t n_items, oc_pool_fn fn, void *arg);
 
+/* Where part i of [0, n) starts when it is cut into `parts` parts of nearly equal size at multiples of q (part
+ * parts ends at n): items of equal work, so that no thread waits on the others for a larger last item. */
+static inline int64_t oc_pool_split(int64_t n, int64_t parts, int64_t i, int64_t q)
+{
+    if (i >= parts)
+        return n;
+    const int64_t at = (n * i / parts + q / 2) / q * q;
+    return at < n ? at : n;
+}
+
 #endif

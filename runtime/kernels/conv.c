@@ -277,6 +277,23 @@ static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
         mc = ceil_div(ceil_div(mg, mblocks), OC_GEMM_MR) * OC_GEMM_MR;
         mblocks = ceil_div(mg, mc);
     }
+    /* a count of items every thread gets as many of: 5 or 9 equal items on 2 threads leave one idle for a whole
+     * item (MobileNetV2 and EfficientNet-B0 had a tenth of such jobs idle); a few more column chunks, else
+     * channel blocks */
+    for (int64_t c2 = chunks; slots > 1 && (outer * chunks * mblocks) % slots != 0 && c2 < chunks + slots; c2++) {
+        const int64_t nc2 = ceil_div(ceil_div(ov, c2 + 1), OC_GEMM_NR) * OC_GEMM_NR, ch2 = ceil_div(ov, nc2);
+        if (nc2 >= OC_GEMM_NR && (outer * ch2 * mblocks) % slots == 0) {
+            nc = nc2;
+            chunks = ch2;
+        }
+    }
+    for (int64_t b2 = mblocks; slots > 1 && (outer * chunks * mblocks) % slots != 0 && b2 < mblocks + slots; b2++) {
+        const int64_t mc2 = ceil_div(ceil_div(mg, b2 + 1), OC_GEMM_MR) * OC_GEMM_MR, mb2 = ceil_div(mg, mc2);
+        if ((outer * chunks * mb2) % slots == 0) {
+            mc = mc2;
+            mblocks = mb2;
+        }
+    }
     if (p->algo == CONV_IM2COL && p->w.in[0] == 1 && p->w.out[2] > 1 && nc < ov) {
         /* im2col blocks of whole output rows (a multiple of the row and of a tile, 112 for rows of 7, 14, 28 or
          * 56): every run of a B row is then a whole row, copied with masks worked out once per block; only
@@ -287,7 +304,7 @@ static void conv_plan_items(conv_plan *p, int slots, int64_t ov)
             l += o2;
         if (l <= 2 * nc) {
             const int64_t anc = (nc + l / 2) / l * l, ach = ceil_div(ov, anc);
-            if (outer * ach * mblocks >= want || want == 1) {
+            if ((outer * ach * mblocks >= want && (outer * ach * mblocks) % slots == 0) || want == 1) {
                 nc = anc;
                 chunks = ach;
             }

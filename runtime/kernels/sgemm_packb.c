@@ -207,13 +207,13 @@ static void pb_tile_rows(int rows, oc_packb_alayout L, int64_t kc, const float *
 /* Rows [r0, r1) x panels [p0, p1) of C: for each panel, each depth block, each tile of rows (tiles of equal
  * height, at most MR), then ep on the panel's block. */
 typedef struct pb_job {
-    int64_t m, lda, ldc, rows_per_item, panels_per_item;
+    int64_t m, lda, ldc, row_parts, panels_per_item, panel_items;
     const float *a;
     oc_packb_alayout layout;
     const oc_packed_b *b;
     const float *init;
     float *c;
-    bool accumulate, by_rows;
+    bool accumulate, by_rows; /* by_rows: items of rows only, B small enough to stay in L2 */
     oc_block_fn ep;
     void *ep_ctx;
 } pb_job;
@@ -261,26 +261,27 @@ static void pb_block(const pb_job *j, int64_t r0, int64_t r1, int64_t p0, int64_
     }
 }
 
+/* An item: part item / panel_items of the rows (nearly equal parts in whole row tiles) times group
+ * item % panel_items of the panels. */
 static void pb_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
     const pb_job *j = arg;
-    if (j->by_rows) {
-        const int64_t r0 = item * j->rows_per_item, r1 = r0 + j->rows_per_item < j->m ? r0 + j->rows_per_item : j->m;
-        /* convolutions: the item's rows at once, so the epilogue transposes and activates whole runs of
-         * positions (an activation over 12-position spans cost EfficientNet-B0's 14 x 14 SiLU layers) */
-        if (j->layout != OC_PACKB_A_ROWS) {
-            pb_block(j, r0, r1, 0, j->b->panels);
-            return;
-        }
-        /* row tiles outer: the block's rows stay in L1 while the panels go by */
+    const int64_t rp = item / j->panel_items, pi = item % j->panel_items;
+    const int64_t r0 = oc_pool_split(j->m, j->row_parts, rp, MR), r1 = oc_pool_split(j->m, j->row_parts, rp + 1, MR);
+    const int64_t p0 = pi * j->panels_per_item,
+                  p1 = p0 + j->panels_per_item < j->b->panels ? p0 + j->panels_per_item : j->b->panels;
+    if (r0 >= r1)
+        return;
+    /* items of rows: row tiles outer, the block's rows staying in L1 while the panels go by; convolutions take
+     * the item's rows at once, so the epilogue transposes and activates whole runs of positions (an activation
+     * over 12-position spans cost EfficientNet-B0's 14 x 14 SiLU layers) */
+    if (j->by_rows && j->layout == OC_PACKB_A_ROWS) {
         for (int64_t t0 = r0; t0 < r1; t0 += MR)
             pb_block(j, t0, t0 + MR < r1 ? t0 + MR : r1, 0, j->b->panels);
-    } else {
-        const int64_t p0 = item * j->panels_per_item,
-                      p1 = p0 + j->panels_per_item < j->b->panels ? p0 + j->panels_per_item : j->b->panels;
-        pb_block(j, 0, j->m, p0, p1);
+        return;
     }
+    pb_block(j, r0, r1, p0, p1);
 }
 
 static void pb_run(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, oc_packb_alayout layout,
@@ -289,20 +290,24 @@ static void pb_run(struct oc_threadpool *pool, int64_t m, const float *a, int64_
 {
     if (m <= 0 || b->n <= 0)
         return;
-    pb_job j = {m, lda, ldc, 0, 0, a, layout, b, init, c, accumulate, false, ep, ep_ctx};
+    pb_job j = {m, lda, ldc, 1, b->panels, 1, a, layout, b, init, c, accumulate, false, ep, ep_ctx};
     const int slots = oc_pool_threads(pool);
     const double work = (double)m * (double)b->n * (double)(b->k > 0 ? b->k : 1);
     int64_t items = slots > 1 ? 4 * (int64_t)slots : 1;
-    if (work / (double)items < 65536.0)
+    if (work / (double)items < 65536.0) {
         items = (int64_t)(work / 65536.0) + 1;
+        /* a multiple of the threads (21 rows items on 2 threads left one idle for a whole item) */
+        if (slots > 1 && items > slots)
+            items = (items + slots - 1) / slots * slots;
+    }
     /* by rows when there are enough row tiles for every item and all of B stays in L2 while a tile's rows run
      * across it, else by panels (each thread then reads its panels of B once, and A from L2) */
     const int64_t row_tiles = (m + MR - 1) / MR;
     const double b_bytes = (double)b->panels * PW * (double)b->k * sizeof(float);
     if (row_tiles >= items && row_tiles >= b->panels && b_bytes <= 768.0 * 1024.0) {
+        j.row_parts = items;
         j.by_rows = true;
-        j.rows_per_item = (row_tiles + items - 1) / items * MR;
-        oc_pool_run(pool, (m + j.rows_per_item - 1) / j.rows_per_item, pb_item, &j);
+        oc_pool_run(pool, items, pb_item, &j);
         return;
     }
     j.panels_per_item = (b->panels + items - 1) / items;
@@ -311,7 +316,12 @@ static void pb_run(struct oc_threadpool *pool, int64_t m, const float *a, int64_
     while (layout != OC_PACKB_A_ROWS && slots > 1 && j.panels_per_item > 1 &&
            (b->panels + j.panels_per_item - 1) / j.panels_per_item % slots != 0)
         j.panels_per_item--;
-    oc_pool_run(pool, (b->panels + j.panels_per_item - 1) / j.panels_per_item, pb_item, &j);
+    j.panel_items = (b->panels + j.panels_per_item - 1) / j.panels_per_item;
+    /* a count of panels no thread count divides (MnasNet's 96 channels: 3 panels on 2 threads, one idle for a
+     * third of the job): the rows cut in as many parts as threads too */
+    if (layout != OC_PACKB_A_ROWS && slots > 1 && j.panel_items % slots != 0 && row_tiles >= slots)
+        j.row_parts = slots;
+    oc_pool_run(pool, j.row_parts * j.panel_items, pb_item, &j);
 }
 
 void oc_sgemm_packb(struct oc_threadpool *pool, int64_t m, const float *a, int64_t lda, const oc_packed_b *b, float *c,
