@@ -149,6 +149,55 @@ typedef struct dw_job {
 } dw_job;
 
 /* One item: a block of output rows of one channel block of one image. */
+#if defined(__AVX512F__)
+/* One output row of a 3 x 3 stride-1 depthwise convolution on NCHW8c, two output positions (16 floats) a vector:
+ * for each kernel row one FMA chain per output from its init (the bias in chain bias_row, else zero) over the
+ * taps inside the plane, left to right, summed (0 + 1) + 2, as dw_item's scalar-column path; at the row's ends
+ * the taps outside are skipped lane by lane (mask3 FMAs keep the chain), so edge columns need no separate
+ * path. rows[kh]: input row of kernel row kh, or NULL outside the plane (its chain stays at the init). */
+static void dw3s1_row_blk16(const float *const rows[3], int64_t w, int64_t wo, int64_t pl, const __m512 *wt,
+                            const __m512 *init, float *orow, bool clamp, __m512 lo, __m512 hi)
+{
+    const __m512i colv = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    for (int64_t ow = 0; ow < wo; ow += 2) {
+        const int64_t c = ow - pl; /* input column of tap 0 for output ow (lanes 0-7); ow + 1 reads c + 1 */
+        const __mmask16 mo = ow + 1 < wo ? 0xffff : 0x00ff;
+        __m512 ch[3] = {init[0], init[1], init[2]};
+        if (c >= 0 && c + 3 < w && ow + 1 < wo) {
+#pragma GCC unroll 3
+            for (int kh = 0; kh < 3; kh++) {
+                if (!rows[kh])
+                    continue;
+                const float *sp = rows[kh] + c * 8;
+                ch[kh] = _mm512_fmadd_ps(_mm512_loadu_ps(sp), wt[kh * 3], ch[kh]);
+                ch[kh] = _mm512_fmadd_ps(_mm512_loadu_ps(sp + 8), wt[kh * 3 + 1], ch[kh]);
+                ch[kh] = _mm512_fmadd_ps(_mm512_loadu_ps(sp + 16), wt[kh * 3 + 2], ch[kh]);
+            }
+        } else {
+            /* lanes whose input column c + kw (+ 1 for the upper half) lies in [0, w), of outputs that exist */
+            __mmask16 m[3];
+            for (int kw = 0; kw < 3; kw++) {
+                const __m512i col = _mm512_add_epi32(colv, _mm512_set1_epi32((int)(c + kw)));
+                m[kw] = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
+                        _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32((int)w)) & mo;
+            }
+            for (int kh = 0; kh < 3; kh++) {
+                if (!rows[kh])
+                    continue;
+                for (int kw = 0; kw < 3; kw++) {
+                    const __m512 x = _mm512_maskz_loadu_ps(m[kw], rows[kh] + (c + kw) * 8);
+                    ch[kh] = _mm512_mask3_fmadd_ps(x, wt[kh * 3 + kw], ch[kh], m[kw]);
+                }
+            }
+        }
+        __m512 acc = _mm512_add_ps(_mm512_add_ps(ch[0], ch[1]), ch[2]);
+        if (clamp) /* max(lo, v), min(hi, v) keep a NaN v, as clampv */
+            acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));
+        _mm512_mask_storeu_ps(orow + ow * 8, mo, acc);
+    }
+}
+#endif
+
 static void dw_item(void *arg, int64_t item, int slot)
 {
     (void)slot;
@@ -171,6 +220,25 @@ static void dw_item(void *arg, int64_t item, int slot)
     if (owb < owa)
         owb = owa;
     const __m256 zero = _mm256_setzero_ps();
+#if defined(__AVX512F__)
+    if (sw == 1) {
+        __m512 wt2[9], init[3];
+        for (int t = 0; t < 9; t++)
+            wt2[t] = _mm512_broadcast_f32x8(wt[t]);
+        for (int kh = 0; kh < 3; kh++)
+            init[kh] = _mm512_broadcast_f32x8(kh == g->bias_row ? bias : zero);
+        const __m512 lo2 = _mm512_broadcast_f32x8(lo), hi2 = _mm512_broadcast_f32x8(hi);
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            const float *rows[3];
+            for (int kh = 0; kh < 3; kh++) {
+                const int64_t ih = oh * g->sh - g->pt + kh;
+                rows[kh] = ih >= 0 && ih < g->h ? in + ih * w * 8 : NULL;
+            }
+            dw3s1_row_blk16(rows, w, g->wo, pl, wt2, init, out + oh * g->wo * 8, j->clamp, lo2, hi2);
+        }
+        return;
+    }
+#endif
     for (int64_t oh = oh0; oh < oh1; oh++) {
         const float *rows[3];
         for (int kh = 0; kh < 3; kh++) {

@@ -42,15 +42,19 @@ def conv1x1(x, w, b):
     return y
 
 
-def dw3x3(x, w, b):
-    """Depthwise 3 x 3, stride 1, pads 1, of x [N, C, H, W] (float64), w [C, 1, 3, 3], b [C]."""
+def dw3x3(x, w, b, pad=1, stride=(1, 1)):
+    """Depthwise 3 x 3 of x [N, C, H, W] (float64), w [C, 1, 3, 3], b [C]: pads `pad` on every side, strides
+    (rows, columns)."""
     n, c, h, wd = x.shape
-    xp = np.zeros((n, c, h + 2, wd + 2))
-    xp[:, :, 1:-1, 1:-1] = x
-    y = np.zeros((n, c, h, wd))
+    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
+    xp[:, :, pad:pad + h, pad:pad + wd] = x
+    sh, sw = stride
+    ho, wo = (h + 2 * pad - 3) // sh + 1, (wd + 2 * pad - 3) // sw + 1
+    y = np.zeros((n, c, ho, wo))
     for i in range(3):
         for j in range(3):
-            y += xp[:, :, i:i + h, j:j + wd] * w[:, 0, i, j].astype(np.float64).reshape(1, c, 1, 1)
+            y += xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] * \
+                w[:, 0, i, j].astype(np.float64).reshape(1, c, 1, 1)
     return y + b.astype(np.float64).reshape(1, c, 1, 1)
 
 
@@ -107,7 +111,7 @@ def case(name, n, cin, cout, plane, bias=True, res=False, act=None, gate=False, 
                             [numpy_helper.from_array(v, k) for k, v in inits.items()], "gen_pw_cases"))
 
 
-def chain(name, n, cin, mid, cout, h, w, act=None):
+def chain(name, n, cin, mid, cout, h, w, act=None, pad=1, stride=(1, 1)):
     """1 x 1 (cin -> mid) + Relu, depthwise 3 x 3 (mid) + Relu, 1 x 1 (mid -> cout) + bias: mid a multiple of 8,
     so the planner may keep the two middle values in NCHW8c (the first 1 x 1 writing blocked, the last reading
     blocked)."""
@@ -119,7 +123,7 @@ def chain(name, n, cin, mid, cout, h, w, act=None):
         b1[::2] = -np.float32(2 * cin + 2)  # every other channel clamped to 0
     y1 = conv1x1(x.astype(np.float64), w1, b1)
     y1 = np.clip(y1, 0.0, 6.0) if act == "clip" else np.maximum(y1, 0.0)
-    y2 = np.maximum(dw3x3(y1, wd, bd), 0.0)
+    y2 = np.maximum(dw3x3(y1, wd, bd, pad, stride), 0.0)
     y = conv1x1(y2, w2, b2)
     inits = {"w1": w1.reshape(mid, cin, 1, 1), "b1": b1, "wd": wd, "bd": bd, "w2": w2.reshape(cout, mid, 1, 1),
              "b2": b2}
@@ -129,8 +133,8 @@ def chain(name, n, cin, mid, cout, h, w, act=None):
         nodes.append(helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"]))
     else:
         nodes.append(helper.make_node("Relu", ["c1"], ["r1"]))
-    nodes += [helper.make_node("Conv", ["r1", "wd", "bd"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                               group=mid),
+    nodes += [helper.make_node("Conv", ["r1", "wd", "bd"], ["c2"], kernel_shape=[3, 3], pads=[pad] * 4,
+                               strides=list(stride), group=mid),
               helper.make_node("Relu", ["c2"], ["r2"]),
               helper.make_node("Conv", ["r2", "w2", "b2"], ["y"], kernel_shape=[1, 1])]
     CASES.append(write_case(OUT, "test_pw_" + name, nodes, [("x", x)], [("y", y.astype(np.float32))], 13,
@@ -166,6 +170,16 @@ chain("chain_7x7_40_96_29", 1, 40, 96, 29, 7, 7)
 chain("chain_14x14_24_64_60_clip", 1, 24, 64, 60, 14, 14, act="clip")
 chain("chain_b2_7x7_16_64_94", 2, 16, 64, 94, 7, 7)
 chain("chain_3x3_8_32_31", 1, 8, 32, 31, 3, 3)
+# the blocked 3 x 3 stride-1 rows two positions a vector: odd and even widths, rows of 1 and 2 outputs, no
+# padding, a plane narrower than the kernel's reach, row stride 2, and column stride 2 (the other path)
+chain("chain_5x13_16_24_16", 1, 16, 24, 16, 5, 13)
+chain("chain_6x1_8_16_8", 1, 8, 16, 8, 6, 1)
+chain("chain_4x2_8_16_8_clip", 1, 8, 16, 8, 4, 2, act="clip")
+chain("chain_9x10_8_40_12_pad0", 1, 8, 40, 12, 9, 10, pad=0)
+chain("chain_3x4_8_16_8_pad0", 1, 8, 16, 8, 3, 4, pad=0)
+chain("chain_11x9_8_32_8_s21", 1, 8, 32, 8, 11, 9, stride=(2, 1))
+chain("chain_11x9_8_32_8_s12", 1, 8, 32, 8, 11, 9, stride=(1, 2))
+chain("chain_b2_28x28_16_48_16", 2, 16, 48, 16, 28, 28)
 
 with open(os.path.join(OUT, "manifest.txt"), "w") as f:
     f.write("\n".join(sorted(CASES)) + "\n")
